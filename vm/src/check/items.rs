@@ -1,0 +1,461 @@
+//! The item level: names and signatures first (items may be used before
+//! their definition), then `param` constants, bodies, pipelines, and the
+//! unused-variable warnings.
+
+use super::consts::{self, compare, show, within};
+use super::infer::{contains_str, BindingKind, Checker, FnCtx, RetMode, Want};
+use super::suggest::did_you_mean;
+use super::{Analysis, Const, Owner, ParamInfo, StageInfo};
+use crate::diag::{Code, Diagnostic};
+use crate::syntax::ast::{FnItem, ItemId, ItemKind, ParamItem, PipelineItem, SourceFile};
+use crate::syntax::span::Span;
+use crate::types::Type;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Checks a whole file.
+pub(super) fn check_file(file: &SourceFile) -> Analysis {
+    let mut checker = Checker::new(file);
+    checker.collect_items();
+    for (idx, item) in file.items.iter().enumerate() {
+        if let ItemKind::Param(param) = &item.kind {
+            checker.check_param(ItemId(idx as u32), param);
+        }
+    }
+    for (idx, item) in file.items.iter().enumerate() {
+        if let ItemKind::Function(function) = &item.kind {
+            checker.check_function(ItemId(idx as u32), function);
+        }
+    }
+    for (idx, item) in file.items.iter().enumerate() {
+        if let ItemKind::Pipeline(pipeline) = &item.kind {
+            checker.check_pipeline(ItemId(idx as u32), pipeline);
+        }
+    }
+    checker.check_main();
+    checker.unused();
+    let mut analysis = checker.an;
+    analysis.diagnostics.sort_by_key(|diag| diag.span.start);
+    analysis
+}
+
+fn is_param_type(ty: &Type) -> bool {
+    matches!(ty, Type::Int | Type::Float | Type::Bool | Type::Color)
+}
+
+impl<'f> Checker<'f> {
+    /// Item names (E0007 on duplicates) and types.
+    fn collect_items(&mut self) {
+        let file = self.file;
+        let mut seen: HashMap<&str, ItemId> = HashMap::new();
+        for (idx, item) in file.items.iter().enumerate() {
+            let id = ItemId(idx as u32);
+            let name = item.name.name.as_str();
+            if !name.is_empty() {
+                if seen.contains_key(name) {
+                    self.error_help(
+                        Code::Duplicate,
+                        item.name.span,
+                        format!("`{name}` is defined more than once"),
+                        Some("items share one namespace: rename one of them".into()),
+                    );
+                } else {
+                    seen.insert(name, id);
+                }
+            }
+            let ty = match &item.kind {
+                ItemKind::Param(param) => {
+                    let ty = self.resolve_type(&param.ty);
+                    if !is_param_type(&ty) && !ty.has_error() {
+                        self.error(
+                            Code::UnsupportedType,
+                            param.ty.span(),
+                            format!("a `param` must be an int, float, bool or color, not `{ty}`"),
+                        );
+                    }
+                    if !name.is_empty() {
+                        self.param_items.entry(name).or_insert(id);
+                    }
+                    ty
+                }
+                ItemKind::Function(function) => {
+                    let params = self.param_types(&function.params);
+                    let ret = match &function.ret {
+                        Some(ret) => {
+                            let ty = self.resolve_type(ret);
+                            if contains_str(&ty) {
+                                self.error_help(
+                                    Code::UnsupportedType,
+                                    ret.span(),
+                                    "a function cannot return a `str`",
+                                    Some("strings can only be printed".into()),
+                                );
+                            }
+                            ty
+                        }
+                        None => Type::Unit,
+                    };
+                    if function.is_filter {
+                        self.check_filter_signature(item, function, &params, &ret);
+                    }
+                    if !name.is_empty() {
+                        self.fn_items.entry(name).or_insert(id);
+                    }
+                    Type::Fn(params, Box::new(ret))
+                }
+                ItemKind::Pipeline(_) => {
+                    if !name.is_empty() {
+                        self.pipeline_items.entry(name).or_insert(id);
+                    }
+                    Type::Unit
+                }
+            };
+            if let Some(slot) = self.an.item_types.get_mut(idx) {
+                *slot = ty;
+            }
+        }
+    }
+
+    /// E0018 unless the filter is `(color) -> color` or `(image, int, int) -> color`.
+    fn check_filter_signature(
+        &mut self,
+        item: &crate::syntax::ast::Item,
+        function: &FnItem,
+        params: &[Type],
+        ret: &Type,
+    ) {
+        if params.iter().any(Type::has_error) || ret.has_error() {
+            return;
+        }
+        let point = params == [Type::Color];
+        let kernel = params == [Type::Image, Type::Int, Type::Int];
+        if (point || kernel) && *ret == Type::Color {
+            return;
+        }
+        let end = function
+            .ret
+            .as_ref()
+            .map(|ret| ret.span().end)
+            .or_else(|| function.params.last().map(|param| param.span.end))
+            .unwrap_or(item.name.span.end)
+            .max(item.name.span.end);
+        self.error_help(
+            Code::BadFilterSignature,
+            Span::new(item.span.start, end),
+            "a filter must be a point filter `filter f(c: color) -> color` or a kernel filter `filter f(src: image, x: int, y: int) -> color`",
+            Some(format!(
+                "this one is `fn({}) -> {ret}`",
+                params
+                    .iter()
+                    .map(Type::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+    }
+
+    /// Enters a context outside any function (constants).
+    fn const_context(&mut self) {
+        self.scopes = vec![Vec::new()];
+        self.fns.push(FnCtx {
+            owner: Owner::None,
+            ret: RetMode::Nothing,
+            loops: 0,
+            desc: String::new(),
+        });
+    }
+
+    fn leave_context(&mut self) {
+        self.fns.pop();
+        self.scopes.clear();
+    }
+
+    /// Checks `expr` and evaluates it as a constant (E0017 when it is not one).
+    fn constant(
+        &mut self,
+        expr: &'f crate::syntax::ast::Expr,
+        ty: &Type,
+        what: &str,
+    ) -> Option<Const> {
+        let before = self.errors;
+        let want = if ty.has_error() {
+            Want::Value
+        } else {
+            Want::Ty(ty)
+        };
+        self.expr(expr, want);
+        if self.errors != before {
+            return None;
+        }
+        let value = consts::eval(&self.an, expr);
+        if value.is_none() {
+            self.error_help(
+                Code::NotConstant,
+                expr.span,
+                format!("{what} must be a constant"),
+                Some("use a literal such as `0.5` or `-1`, or rgb/rgba/gray of literals".into()),
+            );
+        }
+        value
+    }
+
+    fn check_param(&mut self, id: ItemId, param: &'f ParamItem) {
+        let ty = self
+            .an
+            .item_types
+            .get(id.0 as usize)
+            .cloned()
+            .unwrap_or(Type::Error);
+        let supported = is_param_type(&ty);
+        let name = self
+            .file
+            .items
+            .get(id.0 as usize)
+            .map_or("", |item| item.name.name.as_str());
+        self.const_context();
+        let before = self.errors;
+        let expected = if supported { ty.clone() } else { Type::Error };
+        let default = self.constant(&param.default, &expected, "the default of a `param`");
+        let mut range = None;
+        let mut range_ok = true;
+        if let Some((min, max)) = &param.range {
+            let span = min.span.cover(max.span);
+            if supported && !matches!(ty, Type::Int | Type::Float) {
+                self.error(
+                    Code::UnsupportedType,
+                    span,
+                    format!("a range is only allowed on int and float params, not `{ty}`"),
+                );
+                self.expr(min, Want::Value);
+                self.expr(max, Want::Value);
+                range_ok = false;
+            } else {
+                let low = self.constant(min, &expected, "the range of a `param`");
+                let high = self.constant(max, &expected, "the range of a `param`");
+                match (low, high) {
+                    (Some(low), Some(high)) => {
+                        if compare(low, high) == Some(Ordering::Greater) {
+                            self.error(
+                                Code::ParamOutOfRange,
+                                span,
+                                format!(
+                                    "the range `{}..{}` of `{name}` is empty: its min is above its max",
+                                    show(low),
+                                    show(high)
+                                ),
+                            );
+                            range_ok = false;
+                        } else {
+                            range = Some((low, high));
+                        }
+                    }
+                    _ => range_ok = false,
+                }
+            }
+        }
+        if let (Some(value), Some((low, high))) = (default, range) {
+            if !within(value, low, high) {
+                self.error(
+                    Code::ParamOutOfRange,
+                    param.default.span,
+                    format!(
+                        "the default `{}` of `{name}` is outside its range `{}..{}`",
+                        show(value),
+                        show(low),
+                        show(high)
+                    ),
+                );
+            }
+        }
+        self.leave_context();
+        if let Some(default) = default {
+            if supported && range_ok && self.errors == before {
+                self.an.params.insert(id, ParamInfo { default, range });
+            }
+        }
+    }
+
+    fn check_function(&mut self, id: ItemId, function: &'f FnItem) {
+        let Some(item) = self.file.items.get(id.0 as usize) else {
+            return;
+        };
+        let (params, ret) = match self.an.item_types.get(id.0 as usize) {
+            Some(Type::Fn(params, ret)) => (params.clone(), (**ret).clone()),
+            _ => (Vec::new(), Type::Error),
+        };
+        let word = if function.is_filter { "filter" } else { "function" };
+        self.scopes = vec![Vec::new()];
+        self.fns.push(FnCtx {
+            owner: Owner::Item(id),
+            ret: RetMode::Declared(ret.clone()),
+            loops: 0,
+            desc: format!("{word} `{}`", item.name.name),
+        });
+        for (param, ty) in function.params.iter().zip(params.iter().chain(std::iter::repeat(&Type::Error))) {
+            self.declare(&param.binding, ty.clone(), BindingKind::Param);
+        }
+        self.body(&function.body, &ret);
+        self.fns.pop();
+        self.scopes.clear();
+    }
+
+    fn check_pipeline(&mut self, id: ItemId, pipeline: &'f PipelineItem) {
+        let file = self.file;
+        for (index, stage) in pipeline.stages.iter().enumerate() {
+            let filter = self.stage_filter(stage);
+            let mut overrides = Vec::new();
+            let mut seen: Vec<&str> = Vec::new();
+            self.const_context();
+            for (name, value) in &stage.args {
+                if name.name.is_empty() {
+                    self.expr(value, Want::Value);
+                    continue;
+                }
+                if seen.contains(&name.name.as_str()) {
+                    self.error(
+                        Code::Duplicate,
+                        name.span,
+                        format!("`{}` is overridden twice in this stage", name.name),
+                    );
+                }
+                seen.push(name.name.as_str());
+                let Some(param) = self.param_items.get(name.name.as_str()).copied() else {
+                    let is_other_item = file.item(&name.name).is_some();
+                    let message = if is_other_item {
+                        format!("`{}` is not a param", name.name)
+                    } else {
+                        format!("unknown param `{}`", name.name)
+                    };
+                    let candidates: Vec<&str> = self.param_items.keys().copied().collect();
+                    let mut sorted = candidates;
+                    sorted.sort_unstable();
+                    let help = did_you_mean(&name.name, sorted);
+                    self.error_help(Code::BadPipelineStage, name.span, message, help);
+                    self.expr(value, Want::Value);
+                    continue;
+                };
+                let ty = self
+                    .an
+                    .item_types
+                    .get(param.0 as usize)
+                    .cloned()
+                    .unwrap_or(Type::Error);
+                let expected = if is_param_type(&ty) { ty } else { Type::Error };
+                let Some(constant) = self.constant(value, &expected, "a pipeline argument") else {
+                    continue;
+                };
+                if let Some(ParamInfo {
+                    range: Some((low, high)),
+                    ..
+                }) = self.an.params.get(&param)
+                {
+                    let (low, high) = (*low, *high);
+                    if !within(constant, low, high) {
+                        self.error(
+                            Code::ParamOutOfRange,
+                            value.span,
+                            format!(
+                                "`{}` is outside the range `{}..{}` of `{}`",
+                                show(constant),
+                                show(low),
+                                show(high),
+                                name.name
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                overrides.push((param, constant));
+            }
+            self.leave_context();
+            if let Some(filter) = filter {
+                self.an
+                    .stages
+                    .insert((id, index), StageInfo { filter, overrides });
+            }
+        }
+    }
+
+    /// The filter item a stage names (E0019 when it names none).
+    fn stage_filter(&mut self, stage: &crate::syntax::ast::Stage) -> Option<ItemId> {
+        let file = self.file;
+        let name = &stage.name.name;
+        if name.is_empty() {
+            return None;
+        }
+        if let Some(id) = self.fn_items.get(name.as_str()).copied() {
+            if let Some(ItemKind::Function(FnItem {
+                is_filter: true, ..
+            })) = file.items.get(id.0 as usize).map(|item| &item.kind)
+            {
+                return Some(id);
+            }
+            self.error_help(
+                Code::BadPipelineStage,
+                stage.name.span,
+                format!("`{name}` is a function, not a filter"),
+                Some("declare it with `filter` and a filter signature".into()),
+            );
+            return None;
+        }
+        let filters = file.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Function(FnItem {
+                is_filter: true, ..
+            }) => Some(item.name.name.as_str()),
+            _ => None,
+        });
+        let help = did_you_mean(name, filters);
+        let message = if file.item(name).is_some() {
+            format!("`{name}` is not a filter")
+        } else {
+            format!("unknown filter `{name}`")
+        };
+        self.error_help(Code::BadPipelineStage, stage.name.span, message, help);
+        None
+    }
+
+    /// E0021 when `main` exists but `chunkvm run` cannot call it.
+    fn check_main(&mut self) {
+        let Some((_, item)) = self.file.item("main") else {
+            return;
+        };
+        let fine = matches!(
+            &item.kind,
+            ItemKind::Function(FnItem {
+                is_filter: false,
+                params,
+                ret: None,
+                ..
+            }) if params.is_empty()
+        );
+        if !fine {
+            self.error(
+                Code::NoMain,
+                item.name.span,
+                "`main` must be a function without parameters or return type: `fn main()`",
+            );
+        }
+    }
+
+    /// W0002 for each `let` or `var` never read.
+    fn unused(&mut self) {
+        let decls = std::mem::take(&mut self.decls);
+        for (id, ident) in decls {
+            let read = self.read.get(id.0 as usize).copied().unwrap_or(true);
+            if read || ident.name.is_empty() || ident.name.starts_with('_') {
+                continue;
+            }
+            self.report(
+                Diagnostic::warning(
+                    Code::UnusedVariable,
+                    ident.span,
+                    format!("variable `{}` is never read", ident.name),
+                )
+                .with_help(format!(
+                    "remove it, or name it `_{}` if it is meant to be unused",
+                    ident.name
+                )),
+            );
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Name resolution and type checking.
+//!
+//! `check` walks a [`SourceFile`] once and collects every error of the file,
+//! never stopping at the first; ill-typed expressions get [`Type::Error`],
+//! which fits everywhere, so one mistake gives one diagnostic. The results
+//! are tables indexed by the AST's dense ids: the compiler, the language
+//! server and the debugger read them and never re-derive types.
+
+use crate::builtins::{Builtin, BuiltinOp, Method};
+use crate::diag::Diagnostic;
+use crate::syntax::ast::{BindingId, ExprId, ItemId, SourceFile};
+use crate::types::Type;
+use std::collections::{HashMap, HashSet};
+
+mod consts;
+mod flow;
+mod infer;
+mod items;
+mod suggest;
+#[cfg(test)]
+mod tests;
+
+/// Resolves the names and checks the types of a whole file.
+///
+/// Never fails: every problem becomes a diagnostic (sorted by where it
+/// starts), and the tables hold an entry for every expression, binding and
+/// item, with `Type::Error` where nothing better is known.
+pub fn check(file: &SourceFile) -> Analysis {
+    items::check_file(file)
+}
+
+/// What a name refers to.
+#[derive(Clone, Copy, Debug)]
+pub enum Res {
+    /// A local binding (parameter, `let`, `var`, `for` variable).
+    Local(BindingId),
+    /// A `param` item.
+    Param(ItemId),
+    /// A `fn` or `filter` item.
+    Function(ItemId),
+    /// A builtin function.
+    Builtin(&'static Builtin),
+}
+
+/// What a call calls.
+#[derive(Clone, Copy, Debug)]
+pub enum Callee {
+    /// A `fn` or `filter` item, by name.
+    Function(ItemId),
+    /// A builtin, with the overload chosen.
+    Builtin(BuiltinOp),
+    /// A method of a builtin type; the receiver is the `Field` expression's value.
+    Method(&'static Method),
+    /// A function value (a closure, or a function item used as a value).
+    Value,
+}
+
+impl PartialEq for Res {
+    fn eq(&self, other: &Res) -> bool {
+        match (self, other) {
+            (Res::Local(a), Res::Local(b)) => a == b,
+            (Res::Param(a), Res::Param(b)) | (Res::Function(a), Res::Function(b)) => a == b,
+            // Builtins live in one static table: the same entry is the same builtin.
+            (Res::Builtin(a), Res::Builtin(b)) => std::ptr::eq(*a, *b) || a.name == b.name,
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq for Callee {
+    fn eq(&self, other: &Callee) -> bool {
+        match (self, other) {
+            (Callee::Function(a), Callee::Function(b)) => a == b,
+            (Callee::Builtin(a), Callee::Builtin(b)) => a == b,
+            (Callee::Method(a), Callee::Method(b)) => {
+                std::ptr::eq(*a, *b) || (a.receiver == b.receiver && a.name == b.name)
+            }
+            (Callee::Value, Callee::Value) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The function or closure that declares a binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// A `fn` or `filter` item.
+    Item(ItemId),
+    /// A closure expression.
+    Closure(ExprId),
+    /// Nothing (the binding lies outside any function, which only broken code does).
+    None,
+}
+
+/// A constant value: a `param` default or a pipeline argument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Const {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A colour, RGBA.
+    Color([f64; 4]),
+}
+
+/// Everything the checker learnt about a file.
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// Every diagnostic, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The type of every expression, by `ExprId`.
+    pub expr_types: Vec<Type>,
+    /// The type of every binding, by `BindingId`.
+    pub binding_types: Vec<Type>,
+    /// Whether a binding is a `var`, by `BindingId`.
+    pub binding_mutable: Vec<bool>,
+    /// Which function or closure declares each binding, by `BindingId`.
+    pub binding_owner: Vec<Owner>,
+    /// Bindings that some closure uses from an enclosing function: they live in
+    /// environment chunks instead of registers.
+    pub captured: HashSet<BindingId>,
+    /// What each resolved `ExprKind::Name` refers to.
+    pub names: HashMap<ExprId, Res>,
+    /// What each resolved `ExprKind::Call` calls.
+    pub calls: HashMap<ExprId, Callee>,
+    /// The type of each item, by `ItemId`: a function type for `fn` and `filter`,
+    /// the declared type of a `param`, `Unit` for a pipeline.
+    pub item_types: Vec<Type>,
+    /// The default value and inclusive range of each well-formed `param`.
+    pub params: HashMap<ItemId, ParamInfo>,
+    /// For each pipeline stage (pipeline item, stage index): the filter item and its overrides.
+    pub stages: HashMap<(ItemId, usize), StageInfo>,
+}
+
+/// The checked facts of a `param` item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    /// The default.
+    pub default: Const,
+    /// The inclusive range, if given.
+    pub range: Option<(Const, Const)>,
+}
+
+/// The checked facts of a pipeline stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageInfo {
+    /// The filter item it runs.
+    pub filter: ItemId,
+    /// The `param` items it overrides, with their values.
+    pub overrides: Vec<(ItemId, Const)>,
+}
+
+impl Analysis {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The type of an expression (`Error` for an unknown id).
+    pub fn type_of(&self, expr: ExprId) -> &Type {
+        self.expr_types.get(expr.0 as usize).unwrap_or(&Type::Error)
+    }
+}

@@ -1,0 +1,206 @@
+//! Diagnostics: what is wrong, where, and a stable code for it.
+//!
+//! Every diagnostic the language reports has a code from [`Code`]; codes
+//! never change meaning, so editors, tests and documentation can rely on
+//! them (`docs/diagnostics.md` lists them all).
+
+use crate::syntax::span::{LineIndex, Span};
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The program cannot run.
+    Error,
+    /// The program runs, but probably not as meant.
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $summary:literal;)*) => {
+        /// The stable code of a diagnostic.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+        pub enum Code {
+            $(#[doc = $summary] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as shown: `E0001`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// One line saying what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Syntax = "E0001", "Syntax error: the text does not parse.";
+    Missing = "E0002", "Something is missing, such as a `;` or a closing `}`.";
+    UnknownName = "E0003", "A name that is not defined here.";
+    TypeMismatch = "E0004", "A value of the wrong type.";
+    ArgCount = "E0005", "A call with the wrong number of arguments.";
+    UnknownField = "E0006", "A field or method that the type does not have.";
+    Duplicate = "E0007", "A name defined twice in the same scope.";
+    Immutable = "E0008", "An assignment to something that cannot change (`let`, a parameter, a `param`).";
+    NotCallable = "E0009", "A call of something that is not a function.";
+    MissingReturn = "E0010", "A function that can end without returning its value.";
+    UnknownType = "E0011", "A type name that does not exist.";
+    BreakOutsideLoop = "E0012", "`break` or `continue` outside a loop.";
+    InvalidAssignTarget = "E0013", "The left of `=` is not a variable or an array element.";
+    NotIndexable = "E0014", "Indexing something that is not an array.";
+    BadArrayLength = "E0015", "An array length that is not a positive integer constant, or that does not match.";
+    ParamOutOfRange = "E0016", "A `param` default outside its range, or a range with min above max.";
+    NotConstant = "E0017", "A `param` default, range or pipeline argument that is not a constant.";
+    BadFilterSignature = "E0018", "A filter whose signature is neither a point filter nor a kernel filter.";
+    BadPipelineStage = "E0019", "A pipeline stage that is not a filter, or an override of an unknown param.";
+    UnsupportedType = "E0020", "A type that cannot be used here (a `param` of array type, a `str` variable, ...).";
+    NoMain = "E0021", "A `main` that `chunkvm run` cannot call: it must be `fn main()`.";
+    Unreachable = "W0001", "Code that can never run.";
+    UnusedVariable = "W0002", "A local variable that is never read.";
+}
+
+/// One diagnostic: a message about a range of a file.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Diagnostic {
+    /// Its stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The source range it is about.
+    pub span: Span,
+    /// An optional hint on how to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Renders the diagnostic as `file:line:col: error: message [E0004]`, then the source
+    /// line and carets under the range, then the help.
+    pub fn render(&self, path: &str, text: &str, lines: &LineIndex) -> String {
+        let start = lines.line_col(text, self.span.start);
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!(
+            "{path}:{}:{}: {severity}: {} [{}]\n",
+            start.line,
+            start.col,
+            self.message,
+            self.code.as_str()
+        );
+        let line_text = lines.line_text(text, self.span.start);
+        let gutter = start.line.to_string();
+        out.push_str(&format!("{gutter} | {line_text}\n"));
+        let line_chars = line_text.chars().count() as u32;
+        let end = lines.line_col(text, self.span.end);
+        let last_col = if end.line == start.line {
+            end.col
+        } else {
+            line_chars + 1
+        };
+        let width = last_col.saturating_sub(start.col).max(1);
+        let pad: String = line_text
+            .chars()
+            .take(start.col as usize - 1)
+            .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+            .collect();
+        out.push_str(&format!(
+            "{} | {pad}{}\n",
+            " ".repeat(gutter.len()),
+            "^".repeat(width as usize)
+        ));
+        if let Some(help) = &self.help {
+            out.push_str(&format!("{} = help: {help}\n", " ".repeat(gutter.len())));
+        }
+        out
+    }
+
+    /// The diagnostic as JSON: range (0-based lines, 1-based character columns as
+    /// shown to people are in `start`/`end`), severity, message, code.
+    pub fn to_json(&self, path: &str, text: &str, lines: &LineIndex) -> serde_json::Value {
+        let start = lines.line_col(text, self.span.start);
+        let end = lines.line_col(text, self.span.end);
+        serde_json::json!({
+            "file": path,
+            "range": {
+                "start": { "line": start.line, "column": start.col, "offset": self.span.start },
+                "end": { "line": end.line, "column": end.col, "offset": self.span.end },
+            },
+            "severity": self.severity,
+            "code": self.code.as_str(),
+            "message": self.message,
+            "help": self.help,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert_eq!(text.len(), 5);
+            assert!(text.starts_with('E') || text.starts_with('W'));
+            assert!(code.summary().ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn render_points_at_the_range() {
+        let text = "fn main() {\n    let x = 1 + true;\n}\n";
+        let lines = LineIndex::new(text);
+        let start = text.find("true").unwrap();
+        let diag = Diagnostic::error(Code::TypeMismatch, Span::new(start, start + 4), "bad");
+        let out = diag.render("a.chop", text, &lines);
+        assert_eq!(
+            out,
+            "a.chop:2:17: error: bad [E0004]\n2 |     let x = 1 + true;\n  |                 ^^^^\n"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Running programs: the interpreter (`vm`), values (`value`), threads as
+//! chunks (`thread`), and the stepping API for debuggers (`debug`).
+
+pub mod debug;
+pub mod filter;
+pub mod thread;
+pub mod value;
+pub mod vm;
+
+pub use debug::{FrameInfo, Variable};
+pub use value::{Capture, Value};
+pub use vm::{Limits, Loaded, RuntimeError, StepKind, Stop, Vm};

@@ -1,0 +1,263 @@
+//! Chop values as the host sees them: for arguments, results, printing and
+//! the debugger's variables.
+
+use crate::chunk::{array_info, array_slots, read_text, ChunkId, ImageView, Kind, Store};
+use crate::types::Type;
+use std::fmt;
+
+/// A Chop value.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Value {
+    /// No value.
+    Unit,
+    /// An int.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A bool.
+    Bool(bool),
+    /// A colour, RGBA.
+    Color([f32; 4]),
+    /// A string.
+    Str(String),
+    /// An array's elements.
+    Array(Vec<Value>),
+    /// An image: its size and root chunk.
+    Image {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// The Image chunk.
+        id: ChunkId,
+    },
+    /// A closure or function value: the function's name and the Closure chunk.
+    Closure {
+        /// The function's name.
+        name: String,
+        /// The Closure chunk.
+        id: ChunkId,
+    },
+}
+
+/// Unpacks the four `f32` channels of a colour from its two slots.
+pub fn color_of(lo: u64, hi: u64) -> [f32; 4] {
+    [
+        f32::from_bits(lo as u32),
+        f32::from_bits((lo >> 32) as u32),
+        f32::from_bits(hi as u32),
+        f32::from_bits((hi >> 32) as u32),
+    ]
+}
+
+/// Packs the four `f32` channels of a colour into two slots.
+pub fn color_slots(c: [f32; 4]) -> (u64, u64) {
+    (
+        c[0].to_bits() as u64 | (c[1].to_bits() as u64) << 32,
+        c[2].to_bits() as u64 | (c[3].to_bits() as u64) << 32,
+    )
+}
+
+/// One channel from 0..1 to 0..255: clamped, then rounded to the nearest.
+#[inline]
+pub fn to_u8(v: f32) -> u8 {
+    // NaN clamps to 0.
+    let v = if v > 0.0 { v } else { 0.0 };
+    let v = if v < 1.0 { v } else { 1.0 };
+    (v * 255.0 + 0.5) as u8
+}
+
+/// One channel from 0..255 to 0..1.
+#[inline]
+pub fn from_u8(v: u8) -> f32 {
+    v as f32 * (1.0 / 255.0)
+}
+
+impl Value {
+    /// Reads a scalar value of type `ty` from its slots.
+    pub fn from_slots(ty: &Type, slots: &[u64]) -> Value {
+        let first = slots.first().copied().unwrap_or(0);
+        match ty {
+            Type::Int => Value::Int(first as i64),
+            Type::Float => Value::Float(f64::from_bits(first)),
+            Type::Bool => Value::Bool(first != 0),
+            Type::Color => Value::Color(color_of(first, slots.get(1).copied().unwrap_or(0))),
+            _ => Value::Unit,
+        }
+    }
+
+    /// Reads a value of reference type `ty` from the store.
+    pub fn from_ref(ty: &Type, id: ChunkId, store: &Store, names: &dyn Fn(ChunkId) -> String) -> Value {
+        Self::from_ref_depth(ty, id, store, names, 0)
+    }
+
+    fn from_ref_depth(
+        ty: &Type,
+        id: ChunkId,
+        store: &Store,
+        names: &dyn Fn(ChunkId) -> String,
+        depth: usize,
+    ) -> Value {
+        match ty {
+            Type::Str => Value::Str(read_text(store, id).unwrap_or_else(|err| format!("<{err}>"))),
+            Type::Image => match ImageView::open(store, id) {
+                Ok(view) => Value::Image {
+                    width: view.width(),
+                    height: view.height(),
+                    id,
+                },
+                Err(_) => Value::Image {
+                    width: 0,
+                    height: 0,
+                    id,
+                },
+            },
+            Type::Fn(..) => Value::Closure {
+                name: store
+                    .get(id)
+                    .filter(|chunk| chunk.kind == Kind::Closure)
+                    .and_then(|chunk| chunk.link(0))
+                    .map(names)
+                    .unwrap_or_else(|| "?".to_string()),
+                id,
+            },
+            Type::Array(elem, _) => {
+                let Ok(slots) = array_slots(store, id) else {
+                    return Value::Array(Vec::new());
+                };
+                let width = array_info(store, id).map(|info| info.width as usize).unwrap_or(1).max(1);
+                if depth > 64 {
+                    return Value::Array(Vec::new());
+                }
+                Value::Array(
+                    slots
+                        .chunks(width)
+                        .map(|elem_slots| {
+                            if elem.is_ref() {
+                                Self::from_ref_depth(elem, ChunkId(elem_slots[0]), store, names, depth + 1)
+                            } else {
+                                Value::from_slots(elem, elem_slots)
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            _ => Value::Unit,
+        }
+    }
+
+    /// The value's type name, for people.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Unit => "()",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Bool(_) => "bool",
+            Value::Color(_) => "color",
+            Value::Str(_) => "str",
+            Value::Array(_) => "array",
+            Value::Image { .. } => "image",
+            Value::Closure { .. } => "fn",
+        }
+    }
+}
+
+/// Formats a float so that it always reads as a float: `2.0`, not `2`.
+pub fn format_float(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn format_f32(v: f32) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e7 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Unit => f.write_str("()"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::Float(v) => f.write_str(&format_float(*v)),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::Color([r, g, b, a]) => write!(
+                f,
+                "rgba({}, {}, {}, {})",
+                format_f32(*r),
+                format_f32(*g),
+                format_f32(*b),
+                format_f32(*a)
+            ),
+            Value::Str(text) => f.write_str(text),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (idx, item) in items.iter().enumerate() {
+                    if idx > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Image { width, height, .. } => write!(f, "image({width}x{height})"),
+            Value::Closure { name, .. } => write!(f, "<fn {name}>"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(Value::Float(2.0).to_string(), "2.0");
+        assert_eq!(Value::Float(0.1).to_string(), "0.1");
+        assert_eq!(Value::Color([1.0, 0.5, 0.0, 1.0]).to_string(), "rgba(1.0, 0.5, 0.0, 1.0)");
+        assert_eq!(Value::Array(vec![Value::Int(1), Value::Int(2)]).to_string(), "[1, 2]");
+        let (lo, hi) = color_slots([0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(color_of(lo, hi), [0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(to_u8(1.5), 255);
+        assert_eq!(to_u8(f32::NAN), 0);
+        assert_eq!(to_u8(from_u8(128)), 128);
+    }
+}
+
+/// An output that keeps what is printed, for tests and editors.
+#[derive(Clone, Default, Debug)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// An empty capture.
+    pub fn new() -> Capture {
+        Capture::default()
+    }
+
+    /// What was printed so far.
+    pub fn text(&self) -> String {
+        match self.0.lock() {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(poisoned) => String::from_utf8_lossy(&poisoned.into_inner()).into_owned(),
+        }
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut bytes) => bytes.extend_from_slice(buf),
+            Err(poisoned) => poisoned.into_inner().extend_from_slice(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

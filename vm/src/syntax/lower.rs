@@ -1,0 +1,1061 @@
+//! Parsing: source text to the tree-sitter CST, then the CST to the AST.
+//!
+//! [`parse`] never fails and never panics: the tree-sitter grammar recovers
+//! from any input, `ERROR` nodes become E0001 diagnostics, `MISSING` nodes
+//! E0002 diagnostics, and the parts of the text that did not parse become
+//! [`ExprKind::Error`] / [`TypeExpr::Error`] in the AST, which the checker
+//! accepts silently. Lowering gives every expression and binding a dense id,
+//! in source order; parentheses vanish (the inner expression takes the span
+//! of the parentheses); string escapes are resolved; doc comments are
+//! attached to the items they precede.
+
+use super::ast::{
+    BinOp, Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, FnItem, Ident, Item,
+    ItemKind, Param, ParamItem, PipelineItem, SourceFile, Stage, Stmt, StmtKind, TypeExpr, UnOp,
+};
+use super::span::Span;
+use crate::diag::{Code, Diagnostic};
+use tree_sitter::{Language, Node, Parser, Tree};
+
+/// The result of parsing one file.
+pub struct Parsed {
+    /// The concrete syntax tree (kept for incremental re-parsing and editor queries).
+    pub tree: Tree,
+    /// The abstract syntax tree: always complete, with error nodes where the text did not parse.
+    pub file: SourceFile,
+    /// The syntax errors (E0001, E0002), sorted by where they start.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// How deep expressions, blocks and types may nest before the rest is refused
+/// (so that lowering, checking and dropping the AST cannot overflow the stack).
+const MAX_DEPTH: u32 = 200;
+
+/// The tree-sitter language of Chop.
+fn language() -> Language {
+    tree_sitter_chop::LANGUAGE.into()
+}
+
+/// A tree-sitter parser set to the Chop grammar.
+pub fn new_parser() -> Parser {
+    let mut parser = Parser::new();
+    // The grammar is compiled into this crate and its ABI version checked by
+    // tree-sitter's build; a failure here would make `parse` fall back below.
+    let _ = parser.set_language(&language());
+    parser
+}
+
+/// Parses a whole file.
+pub fn parse(text: &str) -> Parsed {
+    let mut parser = new_parser();
+    parse_incremental(&mut parser, text, None)
+}
+
+/// Parses `text` with `parser`, reusing `old` (already edited with
+/// `Tree::edit` to match `text`) when given.
+pub fn parse_incremental(parser: &mut Parser, text: &str, old: Option<&Tree>) -> Parsed {
+    if parser.language().is_none() {
+        let _ = parser.set_language(&language());
+    }
+    let tree = match parser.parse(text, old) {
+        Some(tree) => tree,
+        None => fresh_tree(text),
+    };
+    let (file, diagnostics) = lower(&tree, text);
+    Parsed {
+        tree,
+        file,
+        diagnostics,
+    }
+}
+
+/// Parses with a new parser when the caller's one gave up (a cancelled or timed-out parse).
+fn fresh_tree(text: &str) -> Tree {
+    let mut parser = new_parser();
+    match parser.parse(text, None) {
+        Some(tree) => tree,
+        // A parser with the language set, no cancellation flag and no progress
+        // callback always returns a tree; `new_parser_loads_the_grammar` tests it.
+        None => unreachable!("tree-sitter refused to parse with the Chop grammar"),
+    }
+}
+
+/// Lowers a CST to the AST and collects the syntax diagnostics.
+pub fn lower(tree: &Tree, text: &str) -> (SourceFile, Vec<Diagnostic>) {
+    let root = tree.root_node();
+    let mut lowerer = Lowerer {
+        text,
+        diags: Vec::new(),
+        next_expr: 0,
+        next_binding: 0,
+        depth: 0,
+        depth_reported: false,
+        docs: Vec::new(),
+        inner_docs: Vec::new(),
+        language: language(),
+    };
+    lowerer.scan(root);
+    let mut items = Vec::new();
+    lowerer.items_in(root, &mut items);
+    let doc = lowerer.file_doc(&items);
+    let file = SourceFile {
+        doc,
+        items,
+        expr_count: lowerer.next_expr,
+        binding_count: lowerer.next_binding,
+    };
+    let mut diags = lowerer.diags;
+    diags.sort_by_key(|diag| diag.span.start);
+    (file, diags)
+}
+
+struct Lowerer<'t> {
+    text: &'t str,
+    diags: Vec<Diagnostic>,
+    next_expr: u32,
+    next_binding: u32,
+    depth: u32,
+    depth_reported: bool,
+    /// `///` comments: span and text without the marker.
+    docs: Vec<(Span, String)>,
+    /// `//!` comments: span and text without the marker.
+    inner_docs: Vec<(Span, String)>,
+    language: Language,
+}
+
+fn span_of(node: Node) -> Span {
+    Span::new(node.start_byte(), node.end_byte())
+}
+
+/// The text of a comment without its marker and the one space after it.
+fn comment_body<'a>(text: &'a str, marker: &str) -> &'a str {
+    let body = text.strip_prefix(marker).unwrap_or(text);
+    let body = body.strip_prefix(' ').unwrap_or(body);
+    body.trim_end_matches(['\r', '\n'])
+}
+
+const ITEM_KINDS: &[&str] = &["param_item", "filter_item", "function_item", "pipeline_item"];
+
+const STMT_KINDS: &[&str] = &[
+    "let_statement",
+    "var_statement",
+    "assignment_statement",
+    "compound_assignment_statement",
+    "expression_statement",
+    "return_statement",
+    "break_statement",
+    "continue_statement",
+    "while_statement",
+    "for_statement",
+];
+
+/// Fields holding an expression: a missing identifier there is a missing expression.
+const EXPR_FIELDS: &[&str] = &[
+    "default", "min", "max", "value", "left", "right", "operand", "function", "index", "length",
+    "condition", "start", "end",
+];
+
+impl<'t> Lowerer<'t> {
+    fn text_of(&self, node: Node) -> &'t str {
+        self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, span, message));
+    }
+
+    // ------------------------------------------------------------ CST scan
+
+    /// Walks the whole CST once (without recursion): reports `ERROR` and
+    /// `MISSING` nodes and collects the doc comments.
+    fn scan(&mut self, root: Node) {
+        let mut cursor = root.walk();
+        loop {
+            let node = cursor.node();
+            let mut descend = true;
+            if node.is_error() {
+                self.report_error(node);
+                descend = false;
+            } else if node.is_missing() {
+                let field = cursor.field_name();
+                self.report_missing(node, field);
+                descend = false;
+            } else if node.kind() == "doc_comment" {
+                let text = comment_body(self.text_of(node), "///").to_string();
+                self.docs.push((span_of(node), text));
+            } else if node.kind() == "inner_doc_comment" {
+                let text = comment_body(self.text_of(node), "//!").to_string();
+                self.inner_docs.push((span_of(node), text));
+            }
+            if descend && cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn report_missing(&mut self, node: Node, field: Option<&str>) {
+        let kind = node.kind();
+        let what = if !node.is_named() {
+            format!("`{kind}`")
+        } else {
+            match kind {
+                "identifier" if field.is_some_and(|f| EXPR_FIELDS.contains(&f)) => {
+                    "an expression".to_string()
+                }
+                "identifier" => "a name".to_string(),
+                "type_identifier" => "a type".to_string(),
+                "integer_literal" => "an integer".to_string(),
+                "block" => "a block `{ ... }`".to_string(),
+                other => other.replace('_', " "),
+            }
+        };
+        let at = node.start_byte();
+        let diag = Diagnostic::error(Code::Missing, Span::new(at, at), format!("missing {what}"));
+        self.diags.push(diag);
+    }
+
+    /// Reports one `ERROR` node (its inner errors are part of it).
+    fn report_error(&mut self, node: Node) {
+        // A character the lexer does not know, or an unterminated string,
+        // shows as a childless ERROR node inside: that is the culprit.
+        if let Some(lexical) = lexical_error(node) {
+            let text = self.text_of(lexical);
+            let span = span_of(lexical);
+            if text.starts_with('"') {
+                let end = text.find('\n').map_or(span.end, |nl| span.start + nl);
+                self.error(
+                    Code::Syntax,
+                    Span::new(span.start, end),
+                    "unterminated string literal",
+                );
+            } else {
+                let shown = shorten(text);
+                self.error(Code::Syntax, span, format!("unexpected `{shown}`"));
+            }
+            return;
+        }
+        let Some(leaf) = first_leaf(node) else {
+            let span = span_of(node);
+            if !span.is_empty() {
+                let shown = shorten(self.text_of(node));
+                self.error(Code::Syntax, span, format!("unexpected `{shown}`"));
+            }
+            return;
+        };
+        let rest = self.text.get(node.end_byte()..).unwrap_or("");
+        let at_eof = rest.trim().is_empty();
+        if at_eof && self.fits_before(node, leaf) {
+            let span = span_of(node);
+            let what = match leaf.kind() {
+                "fn" | "filter" | "param" | "pipeline" => {
+                    format!("unexpected end of file: the `{}` item is incomplete", leaf.kind())
+                }
+                _ => "unexpected end of file".to_string(),
+            };
+            self.error(Code::Syntax, Span::new(span.start, span.end), what);
+            return;
+        }
+        let shown = shorten(self.text_of(leaf));
+        let mut message = format!("unexpected `{shown}`");
+        if !is_expression_start(leaf.kind()) && self.expects_expression(leaf.parse_state()) {
+            message.push_str(", expected an expression");
+        }
+        self.error(Code::Syntax, span_of(leaf), message);
+    }
+
+    /// Whether the first token of an error node is one the parser could take
+    /// right there (so the error is that what follows it is missing).
+    fn fits_before(&self, node: Node, leaf: Node) -> bool {
+        let Some(prev) = previous_leaf(node) else {
+            return matches!(leaf.kind(), "fn" | "filter" | "param" | "pipeline");
+        };
+        let state = prev.next_parse_state();
+        let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
+            return false;
+        };
+        let kind = leaf.kind();
+        let found = lookahead.iter_names().any(|name| name == kind);
+        found
+    }
+
+    fn expects_expression(&self, state: u16) -> bool {
+        let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
+            return false;
+        };
+        let found = lookahead.iter_names().any(|name| name == "_expression");
+        found
+    }
+
+    // ------------------------------------------------------------- docs
+
+    /// The `///` comments right before `start` (after `after`), joined.
+    fn item_doc(&self, after: usize, start: usize) -> Option<String> {
+        let mut lines: Vec<&str> = Vec::new();
+        let mut next = start;
+        for (span, text) in self.docs.iter().rev() {
+            if span.end > next {
+                continue;
+            }
+            if span.start < after {
+                break;
+            }
+            let between = self.text.get(span.end..next).unwrap_or("x");
+            if !between.trim().is_empty() {
+                break;
+            }
+            lines.push(text);
+            next = span.start;
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        lines.reverse();
+        Some(lines.join("\n"))
+    }
+
+    /// The `//!` comments before the first item, joined.
+    fn file_doc(&self, items: &[Item]) -> Option<String> {
+        let limit = items.first().map_or(self.text.len(), |item| item.span.start);
+        let lines: Vec<&str> = self
+            .inner_docs
+            .iter()
+            .filter(|(span, _)| span.end <= limit)
+            .map(|(_, text)| text.as_str())
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    // ------------------------------------------------------------ items
+
+    /// Lowers the items among the children of `node`, looking into `ERROR`
+    /// nodes for items that did parse.
+    fn items_in(&mut self, node: Node, items: &mut Vec<Item>) {
+        if node.is_error() && node.child_count() == 0 {
+            return;
+        }
+        let children: Vec<Node> = {
+            let mut cursor = node.walk();
+            node.children(&mut cursor).collect()
+        };
+        for child in children {
+            if child.is_error() {
+                self.items_in(child, items);
+            } else if ITEM_KINDS.contains(&child.kind()) && !child.is_missing() {
+                let after = items.last().map_or(0, |item: &Item| item.span.end);
+                let item = self.item(child, after);
+                items.push(item);
+            }
+        }
+    }
+
+    fn item(&mut self, node: Node, after: usize) -> Item {
+        let name = self.ident_field(node, "name");
+        let doc = self.item_doc(after, node.start_byte());
+        let kind = match node.kind() {
+            "param_item" => {
+                let ty = self.type_field(node, "type");
+                let default = self.expr_field(node, "default");
+                let range = node.child_by_field_name("range").map(|range| {
+                    let min = self.expr_field(range, "min");
+                    let max = self.expr_field(range, "max");
+                    (min, max)
+                });
+                ItemKind::Param(ParamItem { ty, default, range })
+            }
+            "pipeline_item" => {
+                let mut stages = Vec::new();
+                for stage in field_children(node, "stage") {
+                    stages.push(self.stage(stage));
+                }
+                ItemKind::Pipeline(PipelineItem { stages })
+            }
+            kind => {
+                let is_filter = kind == "filter_item";
+                let params = self.params(node);
+                let ret = match node.child_by_field_name("return_type") {
+                    Some(ty) => Some(self.type_node(ty)),
+                    None if is_filter => Some(TypeExpr::Error(Span::new(
+                        node.end_byte(),
+                        node.end_byte(),
+                    ))),
+                    None => None,
+                };
+                let body = self.body_field(node);
+                ItemKind::Function(FnItem {
+                    is_filter,
+                    params,
+                    ret,
+                    body,
+                })
+            }
+        };
+        Item {
+            name,
+            doc,
+            span: span_of(node),
+            kind,
+        }
+    }
+
+    fn stage(&mut self, node: Node) -> Stage {
+        let name = self.ident_field(node, "name");
+        let mut args = Vec::new();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            for arg in named_children(arguments) {
+                if arg.kind() != "named_argument" {
+                    continue;
+                }
+                let name = self.ident_field(arg, "name");
+                let value = self.expr_field(arg, "value");
+                args.push((name, value));
+            }
+        }
+        Stage {
+            name,
+            args,
+            span: span_of(node),
+        }
+    }
+
+    fn params(&mut self, node: Node) -> Vec<Param> {
+        let Some(parameters) = node.child_by_field_name("parameters") else {
+            return Vec::new();
+        };
+        let mut params = Vec::new();
+        for param in named_children(parameters) {
+            if param.kind() != "parameter" {
+                continue;
+            }
+            let binding = self.binding(param, "name");
+            let ty = self.type_field(param, "type");
+            params.push(Param {
+                binding,
+                ty,
+                span: span_of(param),
+            });
+        }
+        params
+    }
+
+    fn body_field(&mut self, node: Node) -> Block {
+        match node.child_by_field_name("body") {
+            Some(body) if body.kind() == "block" && !body.is_missing() => self.block(body),
+            _ => {
+                // No body: a syntax error already; an error value keeps the checker quiet.
+                let at = Span::new(node.end_byte(), node.end_byte());
+                let value = self.error_expr(at);
+                Block {
+                    stmts: Vec::new(),
+                    value: Some(Box::new(value)),
+                    span: at,
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ names
+
+    fn ident_field(&self, node: Node, field: &str) -> Ident {
+        match node.child_by_field_name(field) {
+            Some(child) if !child.is_missing() && !child.is_error() => Ident {
+                name: self.text_of(child).to_string(),
+                span: span_of(child),
+            },
+            Some(child) => Ident {
+                name: String::new(),
+                span: Span::new(child.start_byte(), child.start_byte()),
+            },
+            None => Ident {
+                name: String::new(),
+                span: Span::new(node.end_byte(), node.end_byte()),
+            },
+        }
+    }
+
+    fn binding(&mut self, node: Node, field: &str) -> Binding {
+        let name = self.ident_field(node, field);
+        let id = BindingId(self.next_binding);
+        self.next_binding += 1;
+        Binding { id, name }
+    }
+
+    // ------------------------------------------------------------ types
+
+    fn type_field(&mut self, node: Node, field: &str) -> TypeExpr {
+        match node.child_by_field_name(field) {
+            Some(child) => self.type_node(child),
+            None => TypeExpr::Error(Span::new(node.end_byte(), node.end_byte())),
+        }
+    }
+
+    fn type_node(&mut self, node: Node) -> TypeExpr {
+        let span = span_of(node);
+        if node.is_missing() || node.is_error() {
+            return TypeExpr::Error(span);
+        }
+        if !self.enter(span) {
+            return TypeExpr::Error(span);
+        }
+        let ty = match node.kind() {
+            "type_identifier" | "identifier" => TypeExpr::Named(Ident {
+                name: self.text_of(node).to_string(),
+                span,
+            }),
+            "array_type" => {
+                let element = self.type_field(node, "element");
+                let length = match node.child_by_field_name("length") {
+                    Some(length) if !length.is_missing() && length.kind() == "integer_literal" => {
+                        let text = self.text_of(length);
+                        match text.parse::<i64>() {
+                            Ok(value) => Some(value),
+                            Err(_) => {
+                                self.error(
+                                    Code::Syntax,
+                                    span_of(length),
+                                    "integer literal too large",
+                                );
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                TypeExpr::Array(Box::new(element), length, span)
+            }
+            "function_type" => {
+                let mut params = Vec::new();
+                if let Some(list) = node.child_by_field_name("parameters") {
+                    for param in named_children(list) {
+                        params.push(self.type_node(param));
+                    }
+                }
+                let ret = node
+                    .child_by_field_name("return_type")
+                    .map(|ret| Box::new(self.type_node(ret)));
+                TypeExpr::Fn(params, ret, span)
+            }
+            _ => TypeExpr::Error(span),
+        };
+        self.depth -= 1;
+        ty
+    }
+
+    // ------------------------------------------------------------ blocks
+
+    /// Enters one level of nesting; false (and an error, once) when too deep.
+    fn enter(&mut self, span: Span) -> bool {
+        if self.depth >= MAX_DEPTH {
+            if !self.depth_reported {
+                self.depth_reported = true;
+                self.error(Code::Syntax, span, "the code is nested too deeply");
+            }
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    fn block(&mut self, node: Node) -> Block {
+        let span = span_of(node);
+        if !self.enter(span) {
+            let value = self.error_expr(span);
+            return Block {
+                stmts: Vec::new(),
+                value: Some(Box::new(value)),
+                span,
+            };
+        }
+        let has_value = node.child_by_field_name("value").is_some();
+        let mut stmts = Vec::new();
+        let mut value = None;
+        let mut cursor = node.walk();
+        let mut children = Vec::new();
+        if cursor.goto_first_child() {
+            loop {
+                children.push((cursor.node(), cursor.field_name() == Some("value")));
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        for (child, is_value) in children {
+            if child.is_error() {
+                self.stmts_in_error(child, &mut stmts);
+                if !has_value && value.is_none() {
+                    // Whatever did not parse may have been the block's value:
+                    // an error value keeps the checker from guessing.
+                    value = Some(Box::new(self.error_expr(span_of(child))));
+                }
+            } else if is_value {
+                value = Some(Box::new(self.expr(child)));
+            } else if child.is_extra() || child.is_missing() {
+                continue;
+            } else if STMT_KINDS.contains(&child.kind()) {
+                if let Some(stmt) = self.stmt(child) {
+                    stmts.push(stmt);
+                }
+            }
+        }
+        self.depth -= 1;
+        Block { stmts, value, span }
+    }
+
+    fn stmts_in_error(&mut self, node: Node, stmts: &mut Vec<Stmt>) {
+        for child in named_children_all(node) {
+            if child.is_error() {
+                self.stmts_in_error(child, stmts);
+            } else if STMT_KINDS.contains(&child.kind()) && !child.is_missing() {
+                if let Some(stmt) = self.stmt(child) {
+                    stmts.push(stmt);
+                }
+            }
+        }
+    }
+
+    fn stmt(&mut self, node: Node) -> Option<Stmt> {
+        let span = span_of(node);
+        let kind = match node.kind() {
+            "let_statement" | "var_statement" => {
+                let binding = self.binding(node, "name");
+                let ty = node
+                    .child_by_field_name("type")
+                    .map(|ty| self.type_node(ty));
+                let value = self.expr_field(node, "value");
+                StmtKind::Let {
+                    binding,
+                    mutable: node.kind() == "var_statement",
+                    ty,
+                    value,
+                }
+            }
+            "assignment_statement" => {
+                let target = self.expr_field(node, "left");
+                let value = self.expr_field(node, "right");
+                StmtKind::Assign {
+                    target,
+                    op: None,
+                    value,
+                }
+            }
+            "compound_assignment_statement" => {
+                let target = self.expr_field(node, "left");
+                let op = node
+                    .child_by_field_name("operator")
+                    .map(|op| self.text_of(op))
+                    .and_then(|op| BinOp::from_str(op.trim_end_matches('=')));
+                let value = self.expr_field(node, "right");
+                match op {
+                    Some(op) => StmtKind::Assign {
+                        target,
+                        op: Some(op),
+                        value,
+                    },
+                    None => StmtKind::Expr(self.error_expr(span)),
+                }
+            }
+            "expression_statement" => {
+                let inner = named_children(node).into_iter().next();
+                match inner {
+                    Some(inner) => StmtKind::Expr(self.expr(inner)),
+                    None => return None,
+                }
+            }
+            "return_statement" => {
+                let value = node
+                    .child_by_field_name("value")
+                    .map(|value| self.expr(value));
+                StmtKind::Return(value)
+            }
+            "break_statement" => StmtKind::Break,
+            "continue_statement" => StmtKind::Continue,
+            "while_statement" => {
+                let cond = self.expr_field(node, "condition");
+                let body = self.block_field(node, "body");
+                StmtKind::While { cond, body }
+            }
+            "for_statement" => {
+                let binding = self.binding(node, "variable");
+                let start = self.expr_field(node, "start");
+                let end = self.expr_field(node, "end");
+                let body = self.block_field(node, "body");
+                StmtKind::For {
+                    binding,
+                    start,
+                    end,
+                    body,
+                }
+            }
+            _ => return None,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn block_field(&mut self, node: Node, field: &str) -> Block {
+        match node.child_by_field_name(field) {
+            Some(block) if block.kind() == "block" && !block.is_missing() => self.block(block),
+            _ => {
+                let at = Span::new(node.end_byte(), node.end_byte());
+                Block {
+                    stmts: Vec::new(),
+                    value: None,
+                    span: at,
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn alloc(&mut self) -> ExprId {
+        let id = ExprId(self.next_expr);
+        self.next_expr += 1;
+        id
+    }
+
+    fn error_expr(&mut self, span: Span) -> Expr {
+        Expr {
+            id: self.alloc(),
+            kind: ExprKind::Error,
+            span,
+        }
+    }
+
+    fn expr_field(&mut self, node: Node, field: &str) -> Expr {
+        match node.child_by_field_name(field) {
+            Some(child) => self.expr(child),
+            None => {
+                let at = Span::new(node.end_byte(), node.end_byte());
+                self.error_expr(at)
+            }
+        }
+    }
+
+    fn expr(&mut self, node: Node) -> Expr {
+        let span = span_of(node);
+        if node.is_missing() || node.is_error() {
+            return self.error_expr(span);
+        }
+        if node.kind() == "parenthesized_expression" {
+            let Some(inner) = named_children(node).into_iter().next() else {
+                return self.error_expr(span);
+            };
+            if !self.enter(span) {
+                return self.error_expr(span);
+            }
+            let mut expr = self.expr(inner);
+            self.depth -= 1;
+            expr.span = span;
+            return expr;
+        }
+        if !self.enter(span) {
+            return self.error_expr(span);
+        }
+        let id = self.alloc();
+        let kind = self.expr_kind(node, span);
+        self.depth -= 1;
+        Expr { id, kind, span }
+    }
+
+    fn expr_kind(&mut self, node: Node, span: Span) -> ExprKind {
+        match node.kind() {
+            "identifier" => ExprKind::Name(self.text_of(node).to_string()),
+            "integer_literal" => match self.text_of(node).parse::<i64>() {
+                Ok(value) => ExprKind::Int(value),
+                Err(_) => {
+                    self.error(Code::Syntax, span, "integer literal too large");
+                    ExprKind::Error
+                }
+            },
+            "float_literal" => match self.text_of(node).parse::<f64>() {
+                Ok(value) => ExprKind::Float(value),
+                Err(_) => {
+                    self.error(Code::Syntax, span, "invalid float literal");
+                    ExprKind::Error
+                }
+            },
+            "boolean_literal" => ExprKind::Bool(self.text_of(node) == "true"),
+            "string_literal" => ExprKind::Str(self.string(node)),
+            "binary_expression" => {
+                let op = node
+                    .child_by_field_name("operator")
+                    .and_then(|op| BinOp::from_str(self.text_of(op)));
+                let left = self.expr_field(node, "left");
+                let right = self.expr_field(node, "right");
+                match op {
+                    Some(op) => ExprKind::Binary(op, Box::new(left), Box::new(right)),
+                    None => ExprKind::Error,
+                }
+            }
+            "unary_expression" => {
+                let op = match node.child_by_field_name("operator").map(|op| self.text_of(op)) {
+                    Some("-") => Some(UnOp::Neg),
+                    Some("!") => Some(UnOp::Not),
+                    _ => None,
+                };
+                let operand = node.child_by_field_name("operand");
+                // `-9223372036854775808` is the one literal whose digits alone overflow.
+                if op == Some(UnOp::Neg) {
+                    if let Some(operand) = operand {
+                        if operand.kind() == "integer_literal"
+                            && self.text_of(operand).trim_start_matches('0')
+                                == "9223372036854775808"
+                        {
+                            return ExprKind::Int(i64::MIN);
+                        }
+                    }
+                }
+                let operand = match operand {
+                    Some(operand) => self.expr(operand),
+                    None => self.error_expr(Span::new(span.end, span.end)),
+                };
+                match op {
+                    Some(op) => ExprKind::Unary(op, Box::new(operand)),
+                    None => ExprKind::Error,
+                }
+            }
+            "call_expression" => {
+                let callee = self.expr_field(node, "function");
+                let mut args = Vec::new();
+                if let Some(arguments) = node.child_by_field_name("arguments") {
+                    for arg in named_children(arguments) {
+                        args.push(self.expr(arg));
+                    }
+                }
+                ExprKind::Call(Box::new(callee), args)
+            }
+            "field_expression" => {
+                let value = self.expr_field(node, "value");
+                let field = self.ident_field(node, "field");
+                ExprKind::Field(Box::new(value), field)
+            }
+            "index_expression" => {
+                let value = self.expr_field(node, "value");
+                let index = self.expr_field(node, "index");
+                ExprKind::Index(Box::new(value), Box::new(index))
+            }
+            "array_expression" => {
+                let mut elements = Vec::new();
+                for element in named_children(node) {
+                    elements.push(self.expr(element));
+                }
+                ExprKind::Array(elements)
+            }
+            "array_repeat_expression" => {
+                let value = self.expr_field(node, "value");
+                let length = self.expr_field(node, "length");
+                ExprKind::ArrayRepeat(Box::new(value), Box::new(length))
+            }
+            "closure_expression" => {
+                let params = self.params(node);
+                let ret = node
+                    .child_by_field_name("return_type")
+                    .map(|ret| self.type_node(ret));
+                let body = self.block_field(node, "body");
+                ExprKind::Closure(Box::new(Closure { params, ret, body }))
+            }
+            "if_expression" => {
+                let cond = self.expr_field(node, "condition");
+                let then = self.block_field(node, "consequence");
+                let otherwise = node
+                    .child_by_field_name("alternative")
+                    .map(|alt| Box::new(self.expr(alt)));
+                ExprKind::If(Box::new(cond), then, otherwise)
+            }
+            "block" => ExprKind::Block(self.block(node)),
+            _ => ExprKind::Error,
+        }
+    }
+
+    /// The value of a string literal, escapes resolved (unknown ones reported and kept).
+    fn string(&mut self, node: Node) -> String {
+        let raw = self.text_of(node);
+        let start = node.start_byte();
+        let inner = raw
+            .strip_prefix('"')
+            .map(|rest| rest.strip_suffix('"').unwrap_or(rest))
+            .unwrap_or(raw);
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.char_indices();
+        while let Some((idx, ch)) = chars.next() {
+            if ch != '\\' {
+                out.push(ch);
+                continue;
+            }
+            match chars.next() {
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, 't')) => out.push('\t'),
+                Some((_, '"')) => out.push('"'),
+                Some((_, '\\')) => out.push('\\'),
+                Some((next_idx, other)) => {
+                    let at = start + 1 + idx;
+                    let end = start + 1 + next_idx + other.len_utf8();
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            Span::new(at, end),
+                            format!("unknown escape `\\{other}`"),
+                        )
+                        .with_help("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`"),
+                    );
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            }
+        }
+        out
+    }
+}
+
+/// The named children of `node` that are not comments or error nodes.
+fn named_children(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|child| !child.is_extra())
+        .collect()
+}
+
+/// The named children of `node`, error nodes included.
+fn named_children_all(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}
+
+/// The children of `node` in the field `field`.
+fn field_children<'tree>(node: Node<'tree>, field: &str) -> Vec<Node<'tree>> {
+    let mut cursor = node.walk();
+    node.children_by_field_name(field, &mut cursor).collect()
+}
+
+/// The first leaf (token) of a node, comments skipped.
+fn first_leaf(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    let mut current = node;
+    loop {
+        if current.child_count() == 0 {
+            return (current.end_byte() > current.start_byte() || current.is_missing())
+                .then_some(current);
+        }
+        let mut next = None;
+        for child in current.children(&mut cursor) {
+            if child.is_extra() && !child.is_error() {
+                continue;
+            }
+            next = Some(child);
+            break;
+        }
+        current = next?;
+    }
+}
+
+/// The first childless `ERROR` node inside `node` (a lexical error), if any.
+fn lexical_error(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        if current.is_error() && current.child_count() == 0 && current.end_byte() > current.start_byte()
+        {
+            return Some(current);
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node() == node {
+                return None;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return None;
+            }
+        }
+    }
+}
+
+/// The last token before `node`, comments skipped.
+fn previous_leaf(node: Node) -> Option<Node> {
+    let mut current = node;
+    loop {
+        let mut prev = current.prev_sibling();
+        while let Some(candidate) = prev {
+            if candidate.is_extra() {
+                prev = candidate.prev_sibling();
+            } else {
+                break;
+            }
+        }
+        match prev {
+            Some(mut found) => {
+                loop {
+                    let mut last = None;
+                    let mut index = found.child_count();
+                    while index > 0 {
+                        index -= 1;
+                        match found.child(index) {
+                            Some(child) if !child.is_extra() => {
+                                last = Some(child);
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    match last {
+                        Some(child) => found = child,
+                        None => return Some(found),
+                    }
+                }
+            }
+            None => current = current.parent()?,
+        }
+    }
+}
+
+fn is_expression_start(kind: &str) -> bool {
+    matches!(
+        kind,
+        "identifier"
+            | "integer_literal"
+            | "float_literal"
+            | "string_literal"
+            | "true"
+            | "false"
+            | "("
+            | "["
+            | "{"
+            | "-"
+            | "!"
+            | "fn"
+            | "if"
+    )
+}
+
+/// The first line of a token, cut to a readable length.
+fn shorten(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let mut out: String = line.chars().take(24).collect();
+    if line.chars().count() > 24 {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_parser_loads_the_grammar() {
+        let mut parser = new_parser();
+        assert!(parser.language().is_some());
+        assert!(parser.parse("fn main() {}", None).is_some());
+    }
+}
