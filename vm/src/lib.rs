@@ -14,7 +14,7 @@ pub mod compile;
 pub mod diag;
 pub mod driver;
 pub mod exec;
-
-
+pub mod fmt;
+pub mod graph;
 pub mod syntax;
 pub mod types;

@@ -11,7 +11,10 @@ use crate::syntax::ast::{Block, Expr, ExprKind, Stmt, StmtKind};
 /// Whether running `block` never reaches its end.
 pub(super) fn block_exits(block: &Block, jumps: bool) -> bool {
     block.stmts.iter().any(|stmt| stmt_exits(stmt, jumps))
-        || block.value.as_deref().is_some_and(|value| expr_exits(value, jumps))
+        || block
+            .value
+            .as_deref()
+            .is_some_and(|value| expr_exits(value, jumps))
 }
 
 fn stmt_exits(stmt: &Stmt, jumps: bool) -> bool {
@@ -42,8 +45,10 @@ pub(super) fn expr_exits(expr: &Expr, jumps: bool) -> bool {
         }
         ExprKind::Binary(op, left, right) => {
             expr_exits(left, jumps)
-                || (!matches!(op, crate::syntax::ast::BinOp::And | crate::syntax::ast::BinOp::Or)
-                    && expr_exits(right, jumps))
+                || (!matches!(
+                    op,
+                    crate::syntax::ast::BinOp::And | crate::syntax::ast::BinOp::Or
+                ) && expr_exits(right, jumps))
         }
         ExprKind::Unary(_, operand) => expr_exits(operand, jumps),
         ExprKind::Call(callee, args) => {

@@ -8,7 +8,7 @@
 use super::flow::{block_exits, is_open_if};
 use super::suggest::did_you_mean;
 use super::{Analysis, Callee, Owner, Res};
-use crate::builtins::{self, Builtin, P};
+use crate::builtins::{self, Builtin, Overload, P};
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{
     BinOp, Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, Ident, ItemId, SourceFile,
@@ -16,7 +16,7 @@ use crate::syntax::ast::{
 };
 use crate::syntax::span::Span;
 use crate::types::Type;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a binding was introduced.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,9 +76,13 @@ pub(super) struct Checker<'f> {
     pub scopes: Vec<Vec<(&'f str, BindingId)>>,
     pub kinds: Vec<BindingKind>,
     pub read: Vec<bool>,
-    /// The `let` and `var` names, for the unused-variable warning.
-    pub decls: Vec<(BindingId, &'f Ident)>,
+    /// The `let` and `var` names and their items, for the unused-variable warning.
+    pub decls: Vec<(BindingId, &'f Ident, Option<ItemId>)>,
     pub fns: Vec<FnCtx>,
+    /// The item being checked.
+    pub current_item: Option<ItemId>,
+    /// Items holding text that did not parse.
+    pub broken_items: HashSet<ItemId>,
 }
 
 fn plural(count: usize, word: &str) -> String {
@@ -165,6 +169,8 @@ impl<'f> Checker<'f> {
             read: vec![false; bindings],
             decls: Vec::new(),
             fns: Vec::new(),
+            current_item: None,
+            broken_items: HashSet::new(),
         }
     }
 
@@ -194,6 +200,7 @@ impl<'f> Checker<'f> {
     }
 
     /// E0004 for a value of type `found` where `expected` is wanted.
+    #[cold]
     fn mismatch(&mut self, expr: &Expr, expected: &Type, found: &Type) {
         let message = if *found == Type::Unit {
             format!("expected a value of type `{expected}`, but this has no value")
@@ -257,7 +264,8 @@ impl<'f> Checker<'f> {
         self.an.binding_owner[idx] = self.owner();
         self.kinds[idx] = kind;
         if matches!(kind, BindingKind::Let | BindingKind::Var) {
-            self.decls.push((binding.id, &binding.name));
+            self.decls
+                .push((binding.id, &binding.name, self.current_item));
         }
         if binding.name.name.is_empty() {
             return;
@@ -301,7 +309,12 @@ impl<'f> Checker<'f> {
                 *flag = true;
             }
         }
-        let owner = self.an.binding_owner.get(idx).copied().unwrap_or(Owner::None);
+        let owner = self
+            .an
+            .binding_owner
+            .get(idx)
+            .copied()
+            .unwrap_or(Owner::None);
         if matches!(self.owner(), Owner::Closure(_)) && owner != self.owner() {
             self.an.captured.insert(id);
         }
@@ -381,14 +394,27 @@ impl<'f> Checker<'f> {
                 }
             }
             TypeExpr::Fn(params, ret, _) => {
-                let params = params.iter().map(|param| self.resolve_type(param)).collect();
+                let params = params
+                    .iter()
+                    .map(|param| self.resolve_type(param))
+                    .collect();
                 let ret = match ret {
                     Some(ret) => self.resolve_type(ret),
                     None => Type::Unit,
                 };
                 Type::Fn(params, Box::new(ret))
             }
-            TypeExpr::Error(_) => Type::Error,
+            TypeExpr::Error(_) => {
+                self.mark_broken();
+                Type::Error
+            }
+        }
+    }
+
+    /// Notes that the current item holds text that did not parse.
+    fn mark_broken(&mut self) {
+        if let Some(item) = self.current_item {
+            self.broken_items.insert(item);
         }
     }
 
@@ -428,7 +454,10 @@ impl<'f> Checker<'f> {
     /// Checks the body of a function or closure that returns `ret`
     /// (`Unit`: nothing), with its context already pushed.
     pub fn body(&mut self, body: &'f Block, ret: &Type) {
-        let desc = self.fns.last().map_or(String::new(), |ctx| ctx.desc.clone());
+        let desc = self
+            .fns
+            .last()
+            .map_or(String::new(), |ctx| ctx.desc.clone());
         if *ret == Type::Unit {
             let ty = self.block(body, Want::Stmt);
             if let Some(value) = body.value.as_deref() {
@@ -440,7 +469,9 @@ impl<'f> Checker<'f> {
                     self.error_help(
                         Code::TypeMismatch,
                         value.span,
-                        format!("{desc} returns nothing, but its body ends with a value of type `{ty}`"),
+                        format!(
+                            "{desc} returns nothing, but its body ends with a value of type `{ty}`"
+                        ),
                         Some(format!(
                             "add `;` to discard the value, or declare the return type `-> {ty}`"
                         )),
@@ -495,10 +526,11 @@ impl<'f> Checker<'f> {
                 }
             }
             self.stmt(stmt);
+            let in_loop = self.fns.last().is_some_and(|ctx| ctx.loops > 0);
             match stmt.kind {
                 StmtKind::Return(_) => dead = Some("return"),
-                StmtKind::Break => dead = Some("break"),
-                StmtKind::Continue => dead = Some("continue"),
+                StmtKind::Break if in_loop => dead = Some("break"),
+                StmtKind::Continue if in_loop => dead = Some("continue"),
                 _ => {}
             }
         }
@@ -744,7 +776,9 @@ impl<'f> Checker<'f> {
                     Code::InvalidAssignTarget,
                     target.span,
                     "cannot assign to this expression",
-                    Some("the left of `=` must be a `var` or an element of one, like `a[i]`".into()),
+                    Some(
+                        "the left of `=` must be a `var` or an element of one, like `a[i]`".into(),
+                    ),
                 );
                 self.expr(target, Want::Any);
                 return Type::Error;
@@ -782,12 +816,16 @@ impl<'f> Checker<'f> {
                 let (message, help) = match self.binding_kind(id) {
                     BindingKind::Var => (None, None),
                     BindingKind::Let => (
-                        Some(format!("cannot assign to `{name}`: it is declared with `let`")),
+                        Some(format!(
+                            "cannot assign to `{name}`: it is declared with `let`"
+                        )),
                         Some(format!("declare it with `var {name}` to change it")),
                     ),
                     BindingKind::Param => (
                         Some(format!("cannot assign to parameter `{name}`")),
-                        Some(format!("copy it into a variable first: `var {name} = {name};`")),
+                        Some(format!(
+                            "copy it into a variable first: `var {name} = {name};`"
+                        )),
                     ),
                     BindingKind::For => (
                         Some(format!("cannot assign to loop variable `{name}`")),
@@ -857,11 +895,7 @@ impl<'f> Checker<'f> {
             ExprKind::Unary(op, operand) => self.unary(expr, *op, operand),
             ExprKind::Call(callee, args) => self.call(expr, callee, args),
             ExprKind::Field(value, field) => self.field(expr, value, field),
-            ExprKind::Index(value, index) => {
-                let base = self.expr(value, Want::Value);
-                self.expr(index, Want::Ty(&Type::Int));
-                self.element_type(expr, &base)
-            }
+            ExprKind::Index(value, index) => self.index(expr, value, index),
             ExprKind::Array(elements) => self.array(expr, elements, want),
             ExprKind::ArrayRepeat(value, length) => self.array_repeat(expr, value, length, want),
             ExprKind::Closure(closure) => self.closure(expr, closure, want),
@@ -875,20 +909,19 @@ impl<'f> Checker<'f> {
                 self.set_type(expr.id, ty.clone());
                 return ty;
             }
-            ExprKind::Error => Type::Error,
+            ExprKind::Error => {
+                self.mark_broken();
+                Type::Error
+            }
         };
         self.set_type(expr.id, ty.clone());
         match want {
-            Want::Ty(expected) if !ty.fits(expected) => {
+            Want::Ty(expected) if !ty.fits(expected) && !expected.has_error() => {
                 self.mismatch(expr, expected, &ty);
                 ty
             }
             Want::Value if ty == Type::Unit => {
-                self.error(
-                    Code::TypeMismatch,
-                    expr.span,
-                    "expected a value, but this has no value",
-                );
+                self.type_error(expr.span, "expected a value, but this has no value".into());
                 Type::Error
             }
             _ => ty,
@@ -956,7 +989,21 @@ impl<'f> Checker<'f> {
         if let Some(ty) = binop_type(op, &left_ty, &right_ty) {
             return ty;
         }
-        let help = match (&left_ty, &right_ty) {
+        self.bad_operands(expr, op, left, right, &left_ty, &right_ty);
+        fallback
+    }
+
+    #[cold]
+    fn bad_operands(
+        &mut self,
+        expr: &Expr,
+        op: BinOp,
+        left: &Expr,
+        right: &Expr,
+        left_ty: &Type,
+        right_ty: &Type,
+    ) {
+        let help = match (left_ty, right_ty) {
             (Type::Int, Type::Float | Type::Color) => Some(int_to_float_help(left)),
             (Type::Float | Type::Color, Type::Int) => Some(int_to_float_help(right)),
             (Type::Color, Type::Color) if op == BinOp::Div => {
@@ -965,7 +1012,10 @@ impl<'f> Checker<'f> {
             _ => None,
         };
         let message = if is_comparison(op) && left_ty == right_ty {
-            format!("cannot compare values of type `{left_ty}` with `{}`", op.as_str())
+            format!(
+                "cannot compare values of type `{left_ty}` with `{}`",
+                op.as_str()
+            )
         } else {
             format!(
                 "cannot apply `{}` to `{left_ty}` and `{right_ty}`",
@@ -973,7 +1023,11 @@ impl<'f> Checker<'f> {
             )
         };
         self.error_help(Code::TypeMismatch, expr.span, message, help);
-        fallback
+    }
+
+    #[cold]
+    fn type_error(&mut self, span: Span, message: String) {
+        self.error(Code::TypeMismatch, span, message);
     }
 
     fn unary(&mut self, expr: &Expr, op: UnOp, operand: &'f Expr) -> Type {
@@ -982,8 +1036,7 @@ impl<'f> Checker<'f> {
             UnOp::Neg => match ty {
                 Type::Int | Type::Float | Type::Color | Type::Error => ty,
                 other => {
-                    self.error(
-                        Code::TypeMismatch,
+                    self.type_error(
                         expr.span,
                         format!("cannot negate a value of type `{other}`"),
                     );
@@ -992,15 +1045,17 @@ impl<'f> Checker<'f> {
             },
             UnOp::Not => {
                 if !ty.fits(&Type::Bool) {
-                    self.error(
-                        Code::TypeMismatch,
-                        expr.span,
-                        format!("`!` needs a `bool`, found `{ty}`"),
-                    );
+                    self.type_error(expr.span, format!("`!` needs a `bool`, found `{ty}`"));
                 }
                 Type::Bool
             }
         }
+    }
+
+    fn index(&mut self, expr: &Expr, value: &'f Expr, index: &'f Expr) -> Type {
+        let base = self.expr(value, Want::Value);
+        self.expr(index, Want::Ty(&Type::Int));
+        self.element_type(expr, &base)
     }
 
     fn element_type(&mut self, expr: &Expr, base: &Type) -> Type {
@@ -1008,14 +1063,19 @@ impl<'f> Checker<'f> {
             Type::Array(elem, _) => (**elem).clone(),
             Type::Error => Type::Error,
             other => {
-                self.error(
-                    Code::NotIndexable,
-                    expr.span,
-                    format!("cannot index into a value of type `{other}`"),
-                );
+                self.not_indexable(expr.span, other);
                 Type::Error
             }
         }
+    }
+
+    #[cold]
+    fn not_indexable(&mut self, span: Span, ty: &Type) {
+        self.error(
+            Code::NotIndexable,
+            span,
+            format!("cannot index into a value of type `{ty}`"),
+        );
     }
 
     fn field(&mut self, expr: &Expr, value: &'f Expr, field: &Ident) -> Type {
@@ -1073,67 +1133,90 @@ impl<'f> Checker<'f> {
 
     // ------------------------------------------------------------ calls
 
+    // Calls are split into small functions: in debug builds a frame holds
+    // the locals of every branch, and calls nest as deep as expressions do.
     fn call(&mut self, expr: &'f Expr, callee: &'f Expr, args: &'f [Expr]) -> Type {
         match &callee.kind {
-            ExprKind::Name(name) if !name.is_empty() => match self.resolve(name) {
-                Some(Res::Local(id)) => {
-                    self.an.names.insert(callee.id, Res::Local(id));
-                    self.use_local(id, true);
-                    let ty = self.binding_type(id);
-                    self.set_type(callee.id, ty.clone());
-                    self.call_value(expr, callee, &ty, args)
-                }
-                Some(Res::Function(id)) => {
-                    self.an.names.insert(callee.id, Res::Function(id));
-                    let ty = self.item_type(id);
-                    self.set_type(callee.id, ty.clone());
-                    self.an.calls.insert(expr.id, Callee::Function(id));
-                    match ty {
-                        Type::Fn(params, ret) => {
-                            self.call_args(expr, &format!("`{name}`"), &params, args);
-                            *ret
-                        }
-                        _ => {
-                            self.args_any(args);
-                            Type::Error
-                        }
-                    }
-                }
-                Some(Res::Param(id)) => {
-                    self.an.names.insert(callee.id, Res::Param(id));
-                    let ty = self.item_type(id);
-                    self.set_type(callee.id, ty);
-                    self.error(
-                        Code::NotCallable,
-                        callee.span,
-                        format!("`{name}` is a param, not a function"),
-                    );
-                    self.args_any(args);
-                    Type::Error
-                }
-                Some(Res::Builtin(builtin)) => {
-                    self.an.names.insert(callee.id, Res::Builtin(builtin));
-                    self.call_builtin(expr, callee, builtin, args)
-                }
-                None => {
-                    if self.pipeline_items.contains_key(name.as_str()) {
-                        self.error(
-                            Code::NotCallable,
-                            callee.span,
-                            format!("`{name}` is a pipeline, not a function"),
-                        );
-                    } else {
-                        self.unknown_name(callee.span, name);
-                    }
-                    self.set_type(callee.id, Type::Error);
-                    self.args_any(args);
-                    Type::Error
-                }
-            },
-            ExprKind::Field(receiver, method) => self.method_call(expr, callee, receiver, method, args),
+            ExprKind::Name(name) if !name.is_empty() => self.call_name(expr, callee, name, args),
+            ExprKind::Field(receiver, method) => {
+                self.method_call(expr, callee, receiver, method, args)
+            }
             _ => {
                 let ty = self.expr(callee, Want::Value);
                 self.call_value(expr, callee, &ty, args)
+            }
+        }
+    }
+
+    fn call_name(
+        &mut self,
+        expr: &'f Expr,
+        callee: &'f Expr,
+        name: &str,
+        args: &'f [Expr],
+    ) -> Type {
+        match self.resolve(name) {
+            Some(Res::Local(id)) => {
+                self.an.names.insert(callee.id, Res::Local(id));
+                self.use_local(id, true);
+                let ty = self.binding_type(id);
+                self.set_type(callee.id, ty.clone());
+                self.call_value(expr, callee, &ty, args)
+            }
+            Some(Res::Function(id)) => self.call_function(expr, callee, id, name, args),
+            Some(Res::Param(id)) => {
+                self.an.names.insert(callee.id, Res::Param(id));
+                let ty = self.item_type(id);
+                self.set_type(callee.id, ty);
+                self.not_callable(callee.span, format!("`{name}` is a param, not a function"));
+                self.args_any(args);
+                Type::Error
+            }
+            Some(Res::Builtin(builtin)) => {
+                self.an.names.insert(callee.id, Res::Builtin(builtin));
+                self.call_builtin(expr, callee, builtin, args)
+            }
+            None => {
+                if self.pipeline_items.contains_key(name) {
+                    self.not_callable(
+                        callee.span,
+                        format!("`{name}` is a pipeline, not a function"),
+                    );
+                } else {
+                    self.unknown_name(callee.span, name);
+                }
+                self.set_type(callee.id, Type::Error);
+                self.args_any(args);
+                Type::Error
+            }
+        }
+    }
+
+    #[cold]
+    fn not_callable(&mut self, span: Span, message: String) {
+        self.error(Code::NotCallable, span, message);
+    }
+
+    fn call_function(
+        &mut self,
+        expr: &'f Expr,
+        callee: &'f Expr,
+        id: ItemId,
+        name: &str,
+        args: &'f [Expr],
+    ) -> Type {
+        self.an.names.insert(callee.id, Res::Function(id));
+        let ty = self.item_type(id);
+        self.set_type(callee.id, ty.clone());
+        self.an.calls.insert(expr.id, Callee::Function(id));
+        match ty {
+            Type::Fn(params, ret) => {
+                self.call_args(expr, name, &params, args);
+                *ret
+            }
+            _ => {
+                self.args_any(args);
+                Type::Error
             }
         }
     }
@@ -1144,40 +1227,51 @@ impl<'f> Checker<'f> {
         }
     }
 
-    /// Checks arguments against parameter types (E0005 on a count mismatch).
-    fn call_args(&mut self, expr: &Expr, what: &str, params: &[Type], args: &'f [Expr]) {
+    /// Checks arguments against parameter types (E0005 on a count mismatch);
+    /// `name` is the function's name, or empty for a function value.
+    fn call_args(&mut self, expr: &Expr, name: &str, params: &[Type], args: &'f [Expr]) {
         if params.len() != args.len() {
-            self.error(
-                Code::ArgCount,
-                expr.span,
-                format!(
-                    "{what} takes {}, but {}",
-                    plural(params.len(), "argument"),
-                    were(args.len())
-                ),
-            );
+            self.arg_count(expr.span, name, params.len(), args.len(), None);
         }
         for (idx, arg) in args.iter().enumerate() {
             match params.get(idx) {
-                Some(param) => {
-                    self.expr(arg, Want::Ty(param));
-                }
-                None => {
-                    self.expr(arg, Want::Value);
-                }
-            }
+                Some(param) => self.expr(arg, Want::Ty(param)),
+                None => self.expr(arg, Want::Value),
+            };
         }
+    }
+
+    #[cold]
+    fn arg_count(
+        &mut self,
+        span: Span,
+        name: &str,
+        wanted: usize,
+        given: usize,
+        help: Option<String>,
+    ) {
+        let what = if name.is_empty() {
+            "this function".to_string()
+        } else {
+            format!("`{name}`")
+        };
+        let message = format!(
+            "{what} takes {}, but {}",
+            plural(wanted, "argument"),
+            were(given)
+        );
+        self.error_help(Code::ArgCount, span, message, help);
     }
 
     fn call_value(&mut self, expr: &Expr, callee: &Expr, ty: &Type, args: &'f [Expr]) -> Type {
         match ty {
             Type::Fn(params, ret) => {
                 self.an.calls.insert(expr.id, Callee::Value);
-                let what = match &callee.kind {
-                    ExprKind::Name(name) => format!("`{name}`"),
-                    _ => "this function".to_string(),
+                let name = match &callee.kind {
+                    ExprKind::Name(name) => name.as_str(),
+                    _ => "",
                 };
-                self.call_args(expr, &what, params, args);
+                self.call_args(expr, name, params, args);
                 (**ret).clone()
             }
             Type::Error => {
@@ -1186,10 +1280,12 @@ impl<'f> Checker<'f> {
             }
             other => {
                 let message = match &callee.kind {
-                    ExprKind::Name(name) => format!("`{name}` is not a function: its type is `{other}`"),
+                    ExprKind::Name(name) => {
+                        format!("`{name}` is not a function: its type is `{other}`")
+                    }
                     _ => format!("this is not a function: its type is `{other}`"),
                 };
-                self.error(Code::NotCallable, callee.span, message);
+                self.not_callable(callee.span, message);
                 self.args_any(args);
                 Type::Error
             }
@@ -1215,13 +1311,19 @@ impl<'f> Checker<'f> {
             let ret = found.ret.to_type();
             self.set_type(callee.id, Type::Fn(params.clone(), Box::new(ret.clone())));
             self.an.calls.insert(expr.id, Callee::Method(found));
-            self.call_args(expr, &format!("`{}`", method.name), &params, args);
+            self.call_args(expr, &method.name, &params, args);
             return ret;
         }
-        if let Some(found) = builtins::field(&receiver_ty, &method.name) {
+        self.bad_method(callee, &receiver_ty, method);
+        self.args_any(args);
+        Type::Error
+    }
+
+    #[cold]
+    fn bad_method(&mut self, callee: &Expr, receiver_ty: &Type, method: &Ident) {
+        if let Some(found) = builtins::field(receiver_ty, &method.name) {
             self.set_type(callee.id, found.ty.to_type());
-            self.error(
-                Code::NotCallable,
+            self.not_callable(
                 callee.span,
                 format!(
                     "`{}` is a field of `{receiver_ty}`, not a method",
@@ -1230,10 +1332,8 @@ impl<'f> Checker<'f> {
             );
         } else {
             self.set_type(callee.id, Type::Error);
-            self.unknown_member(&receiver_ty, method, "method");
+            self.unknown_member(receiver_ty, method, "method");
         }
-        self.args_any(args);
-        Type::Error
     }
 
     fn call_builtin(
@@ -1244,107 +1344,104 @@ impl<'f> Checker<'f> {
         args: &'f [Expr],
     ) -> Type {
         self.set_type(callee.id, Type::Error);
-        let name = builtin.name;
-        // `print`: any number of printable values.
-        if let Some(overload) = builtin
+        let variadic = builtin
             .overloads
             .iter()
-            .find(|overload| overload.params.iter().any(|(_, p)| *p == P::Variadic))
-        {
-            for arg in args {
-                let ty = self.expr(arg, Want::Any);
-                let problem = match ty {
-                    Type::Unit => Some("this has no value"),
-                    Type::Fn(..) => Some("functions cannot be printed"),
-                    _ => None,
-                };
-                if let Some(problem) = problem {
-                    self.error(
-                        Code::TypeMismatch,
-                        arg.span,
-                        format!("`{name}` cannot print this: {problem}"),
-                    );
-                }
-            }
-            self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
-            return overload.ret.to_type();
+            .find(|overload| overload.params.iter().any(|(_, p)| *p == P::Variadic));
+        if let Some(overload) = variadic {
+            return self.call_print(expr, builtin, overload, args);
         }
-        // One signature: check each argument against it, for precise messages.
-        if let [overload] = builtin.overloads {
-            if overload.params.iter().any(|(_, p)| *p == P::AnyArray) {
-                if args.len() != overload.params.len() {
-                    self.error(
-                        Code::ArgCount,
-                        expr.span,
-                        format!(
-                            "`{name}` takes {}, but {}",
-                            plural(overload.params.len(), "argument"),
-                            were(args.len())
-                        ),
-                    );
-                }
-                for (arg, param) in args.iter().zip(overload.params.iter().map(|(_, p)| *p).chain(std::iter::repeat(P::Unit))) {
-                    let ty = self.expr(arg, Want::Value);
-                    let ok = match param {
-                        P::AnyArray => matches!(ty, Type::Array(..) | Type::Error),
-                        other => ty.fits(&other.to_type()),
-                    };
-                    if !ok && param != P::Unit {
-                        self.error(
-                            Code::TypeMismatch,
-                            arg.span,
-                            format!("`{name}` expects an array, found `{ty}`"),
-                        );
-                    }
-                }
-            } else {
+        match builtin.overloads {
+            [overload] if overload.params.iter().any(|(_, p)| *p == P::AnyArray) => {
+                self.call_any_array(expr, builtin, overload, args)
+            }
+            [overload] => {
+                // One signature: each argument is checked against it, for precise messages.
                 let params: Vec<Type> = overload.params.iter().map(|(_, p)| p.to_type()).collect();
-                self.set_type(
-                    callee.id,
-                    Type::Fn(params.clone(), Box::new(overload.ret.to_type())),
-                );
-                self.call_args(expr, &format!("`{name}`"), &params, args);
+                let ret = overload.ret.to_type();
+                self.set_type(callee.id, Type::Fn(params.clone(), Box::new(ret.clone())));
+                self.call_args(expr, builtin.name, &params, args);
+                self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
+                ret
             }
-            self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
-            return overload.ret.to_type();
+            _ => self.call_overloaded(expr, callee, builtin, args),
         }
-        // Several signatures: the first that fits the argument types.
-        let types: Vec<Type> = args.iter().map(|arg| self.expr(arg, Want::Value)).collect();
-        let same_ret = builtin
-            .overloads
-            .iter()
-            .all(|overload| overload.ret == builtin.overloads[0].ret);
-        let fallback = if same_ret {
-            builtin.overloads[0].ret.to_type()
-        } else {
-            Type::Error
-        };
-        let arity_ok: Vec<_> = builtin
-            .overloads
-            .iter()
-            .filter(|overload| overload.params.len() == args.len())
-            .collect();
-        let signatures = builtin.signatures().join("; ");
-        if arity_ok.is_empty() {
-            let counts: Vec<usize> = builtin.overloads.iter().map(|o| o.params.len()).collect();
-            let message = if counts.iter().all(|count| *count == counts[0]) {
-                format!(
-                    "`{name}` takes {}, but {}",
-                    plural(counts[0], "argument"),
-                    were(args.len())
-                )
-            } else {
-                format!("no signature of `{name}` takes {}", plural(args.len(), "argument"))
+    }
+
+    /// `print`: any number of values of any type but `()` and functions.
+    fn call_print(
+        &mut self,
+        expr: &'f Expr,
+        builtin: &'static Builtin,
+        overload: &'static Overload,
+        args: &'f [Expr],
+    ) -> Type {
+        for arg in args {
+            let ty = self.expr(arg, Want::Any);
+            let problem = match ty {
+                Type::Unit => Some("this has no value"),
+                Type::Fn(..) if !ty.has_error() => Some("functions cannot be printed"),
+                _ => None,
             };
-            self.error_help(Code::ArgCount, expr.span, message, Some(format!("the signatures are: {signatures}")));
-            return fallback;
+            if let Some(problem) = problem {
+                self.error(
+                    Code::TypeMismatch,
+                    arg.span,
+                    format!("`{}` cannot print this: {problem}", builtin.name),
+                );
+            }
         }
-        let chosen = arity_ok.iter().find(|overload| {
-            overload
-                .params
-                .iter()
-                .zip(&types)
-                .all(|((_, param), ty)| ty.fits(&param.to_type()))
+        self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
+        overload.ret.to_type()
+    }
+
+    /// `len`: one array of any type.
+    fn call_any_array(
+        &mut self,
+        expr: &'f Expr,
+        builtin: &'static Builtin,
+        overload: &'static Overload,
+        args: &'f [Expr],
+    ) -> Type {
+        if args.len() != overload.params.len() {
+            self.arg_count(
+                expr.span,
+                builtin.name,
+                overload.params.len(),
+                args.len(),
+                None,
+            );
+        }
+        for arg in args {
+            let ty = self.expr(arg, Want::Value);
+            if !matches!(ty, Type::Array(..) | Type::Error) {
+                self.error(
+                    Code::TypeMismatch,
+                    arg.span,
+                    format!("`{}` expects an array, found `{ty}`", builtin.name),
+                );
+            }
+        }
+        self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
+        overload.ret.to_type()
+    }
+
+    /// A builtin with several signatures: the first that fits the argument types.
+    fn call_overloaded(
+        &mut self,
+        expr: &'f Expr,
+        callee: &'f Expr,
+        builtin: &'static Builtin,
+        args: &'f [Expr],
+    ) -> Type {
+        let types: Vec<Type> = args.iter().map(|arg| self.expr(arg, Want::Value)).collect();
+        let chosen = builtin.overloads.iter().find(|overload| {
+            overload.params.len() == types.len()
+                && overload
+                    .params
+                    .iter()
+                    .zip(&types)
+                    .all(|((_, param), ty)| ty.fits(&param.to_type()))
         });
         match chosen {
             Some(overload) => {
@@ -1354,21 +1451,60 @@ impl<'f> Checker<'f> {
                 self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
                 ret
             }
-            None => {
-                let shown: Vec<String> = types.iter().map(Type::to_string).collect();
-                let mut help = format!("the signatures are: {signatures}");
-                if types.iter().any(|ty| *ty == Type::Int) && types.iter().any(|ty| *ty == Type::Float) {
-                    help.push_str("; use float(x) to convert an int");
-                }
-                self.error_help(
-                    Code::TypeMismatch,
-                    expr.span,
-                    format!("`{name}` cannot take arguments of types ({})", shown.join(", ")),
-                    Some(help),
-                );
-                fallback
-            }
+            None => self.no_overload(expr, builtin, &types),
         }
+    }
+
+    #[cold]
+    fn no_overload(&mut self, expr: &Expr, builtin: &'static Builtin, types: &[Type]) -> Type {
+        let name = builtin.name;
+        let first_ret = builtin
+            .overloads
+            .first()
+            .map_or(P::Unit, |overload| overload.ret);
+        let fallback = if builtin
+            .overloads
+            .iter()
+            .all(|overload| overload.ret == first_ret)
+        {
+            first_ret.to_type()
+        } else {
+            Type::Error
+        };
+        let signatures = format!("the signatures are: {}", builtin.signatures().join("; "));
+        let counts: Vec<usize> = builtin.overloads.iter().map(|o| o.params.len()).collect();
+        if !counts.contains(&types.len()) {
+            if counts.iter().all(|count| Some(count) == counts.first()) {
+                let wanted = counts.first().copied().unwrap_or(0);
+                self.arg_count(expr.span, name, wanted, types.len(), Some(signatures));
+            } else {
+                self.error_help(
+                    Code::ArgCount,
+                    expr.span,
+                    format!(
+                        "no signature of `{name}` takes {}",
+                        plural(types.len(), "argument")
+                    ),
+                    Some(signatures),
+                );
+            }
+            return fallback;
+        }
+        let mut help = signatures;
+        if types.contains(&Type::Int) && types.contains(&Type::Float) {
+            help.push_str("; use float(x) to convert an int");
+        }
+        let shown: Vec<String> = types.iter().map(Type::to_string).collect();
+        self.error_help(
+            Code::TypeMismatch,
+            expr.span,
+            format!(
+                "`{name}` cannot take arguments of types ({})",
+                shown.join(", ")
+            ),
+            Some(help),
+        );
+        fallback
     }
 
     // ------------------------------------------------------------ arrays
@@ -1437,8 +1573,16 @@ impl<'f> Checker<'f> {
                 Some("strings can only be printed".into()),
             );
         }
-        let count = match length.kind {
-            ExprKind::Int(count) => match u32::try_from(count) {
+        let literal = match &length.kind {
+            ExprKind::Int(count) => Some(*count),
+            ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+                ExprKind::Int(count) => Some(count.wrapping_neg()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let count = match (literal, &length.kind) {
+            (Some(count), _) => match u32::try_from(count) {
                 Ok(count) if count > 0 => Some(count),
                 _ => {
                     self.error(
@@ -1449,8 +1593,8 @@ impl<'f> Checker<'f> {
                     None
                 }
             },
-            ExprKind::Error => None,
-            _ => {
+            (None, ExprKind::Error) => None,
+            (None, _) => {
                 if length_ty == Type::Int {
                     self.error_help(
                         Code::BadArrayLength,
@@ -1584,14 +1728,17 @@ impl<'f> Checker<'f> {
                 let message = if *ty == Type::Unit {
                     format!("this `return` has no value, but the closure returns `{ret}`")
                 } else if ret == Type::Unit {
-                    format!("this `return` has a value of type `{ty}`, but the closure returns nothing")
+                    format!(
+                        "this `return` has a value of type `{ty}`, but the closure returns nothing"
+                    )
                 } else {
                     format!("expected `{ret}`, found `{ty}`")
                 };
                 self.error(Code::TypeMismatch, *span, message);
             }
         }
-        if ret != Type::Unit && !ret.has_error() && tail == Type::Unit && !block_exits(body, false) {
+        if ret != Type::Unit && !ret.has_error() && tail == Type::Unit && !block_exits(body, false)
+        {
             self.missing_return(body, "closure");
         }
         if contains_str(&ret) {

@@ -168,6 +168,7 @@ impl<'f> Checker<'f> {
     fn leave_context(&mut self) {
         self.fns.pop();
         self.scopes.clear();
+        self.current_item = None;
     }
 
     /// Checks `expr` and evaluates it as a constant (E0017 when it is not one).
@@ -183,8 +184,8 @@ impl<'f> Checker<'f> {
         } else {
             Want::Ty(ty)
         };
-        self.expr(expr, want);
-        if self.errors != before {
+        let found = self.expr(expr, want);
+        if self.errors != before || found.has_error() {
             return None;
         }
         let value = consts::eval(&self.an, expr);
@@ -213,6 +214,7 @@ impl<'f> Checker<'f> {
             .get(id.0 as usize)
             .map_or("", |item| item.name.name.as_str());
         self.const_context();
+        self.current_item = Some(id);
         let before = self.errors;
         let expected = if supported { ty.clone() } else { Type::Error };
         let default = self.constant(&param.default, &expected, "the default of a `param`");
@@ -283,7 +285,12 @@ impl<'f> Checker<'f> {
             Some(Type::Fn(params, ret)) => (params.clone(), (**ret).clone()),
             _ => (Vec::new(), Type::Error),
         };
-        let word = if function.is_filter { "filter" } else { "function" };
+        let word = if function.is_filter {
+            "filter"
+        } else {
+            "function"
+        };
+        self.current_item = Some(id);
         self.scopes = vec![Vec::new()];
         self.fns.push(FnCtx {
             owner: Owner::Item(id),
@@ -291,12 +298,17 @@ impl<'f> Checker<'f> {
             loops: 0,
             desc: format!("{word} `{}`", item.name.name),
         });
-        for (param, ty) in function.params.iter().zip(params.iter().chain(std::iter::repeat(&Type::Error))) {
+        for (param, ty) in function
+            .params
+            .iter()
+            .zip(params.iter().chain(std::iter::repeat(&Type::Error)))
+        {
             self.declare(&param.binding, ty.clone(), BindingKind::Param);
         }
         self.body(&function.body, &ret);
         self.fns.pop();
         self.scopes.clear();
+        self.current_item = None;
     }
 
     fn check_pipeline(&mut self, id: ItemId, pipeline: &'f PipelineItem) {
@@ -306,6 +318,7 @@ impl<'f> Checker<'f> {
             let mut overrides = Vec::new();
             let mut seen: Vec<&str> = Vec::new();
             self.const_context();
+            self.current_item = Some(id);
             for (name, value) in &stage.args {
                 if name.name.is_empty() {
                     self.expr(value, Want::Value);
@@ -440,9 +453,13 @@ impl<'f> Checker<'f> {
     /// W0002 for each `let` or `var` never read.
     fn unused(&mut self) {
         let decls = std::mem::take(&mut self.decls);
-        for (id, ident) in decls {
+        for (id, ident, item) in decls {
             let read = self.read.get(id.0 as usize).copied().unwrap_or(true);
             if read || ident.name.is_empty() || ident.name.starts_with('_') {
+                continue;
+            }
+            // A function with text that did not parse may use it there.
+            if item.is_some_and(|item| self.broken_items.contains(&item)) {
                 continue;
             }
             self.report(

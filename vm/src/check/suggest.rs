@@ -28,11 +28,15 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
     table[a.len() * width + b.len()]
 }
 
-/// The candidate closest to `name`, if one is within 2 edits (and closer
-/// than the length of `name`, so that one-letter names do not match
-/// everything). Ties go to the earliest candidate.
-pub(super) fn best<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let limit = name.chars().count().min(3);
+/// The candidate closest to `name`, if one is within 2 edits, and within
+/// one edit per three letters of `name` (so that short names do not match
+/// everything: `bad` is not a typo of `max`). Ties go to the earliest candidate.
+pub(super) fn best<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let letters = name.chars().count();
+    let limit = (letters / 3).clamp(1, 2).min(letters.saturating_sub(1)) + 1;
     let mut found: Option<(usize, &str)> = None;
     for candidate in candidates {
         if candidate == name || candidate.is_empty() {
@@ -71,6 +75,10 @@ mod tests {
         assert_eq!(best("lenght", ["len", "length", "left"]), Some("length"));
         assert_eq!(best("x", ["y", "z"]), None);
         assert_eq!(best("xy", ["x"]), Some("x"));
+        assert_eq!(best("bad", ["max", "abs"]), None);
+        assert_eq!(best("sqr", ["sqrt"]), Some("sqrt"));
+        assert_eq!(best("strenght", ["strength"]), Some("strength"));
+        assert_eq!(best("colur", ["color"]), Some("color"));
         assert_eq!(best("abcdef", ["uvwxyz"]), None);
     }
 }

@@ -554,6 +554,7 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
                         let (then, otherwise) = unpack_targets(instr.k);
                         (then as usize) < func.blocks.len() && (otherwise as usize) < func.blocks.len()
                     }
+                    Imm::Regs4 => (0..4).all(|idx| ((instr.k >> (16 * idx)) as u16) < func.nregs),
                     Imm::Func => instr.k < program.functions.len() as u64,
                     Imm::Str => instr.k < program.strings.len() as u64,
                     Imm::Type => instr.k < program.types.len() as u64,

@@ -342,8 +342,8 @@ pub fn color_bits([r, g, b, a]: [f32; 4]) -> [u64; 2] {
 }
 
 struct LoopCx {
-    /// Where `continue` goes.
-    cont: u32,
+    /// Where `continue` goes; a `for` loop makes its step block on the first `continue`.
+    cont: Option<u32>,
     /// Where `break` goes.
     exit: u32,
 }
@@ -473,6 +473,31 @@ impl FnCx {
             self.emit(Instr::with_k(Op::Jmp, 0, 0, 0, block as u64));
         }
         self.cur = block;
+    }
+
+    /// Makes the instruction that just computed `src` write to `dest` instead, when
+    /// `src` is a temporary that nothing else has read: saves a move.
+    fn retarget(&mut self, dest: Val, src: Val, temp_floor: (u16, u16)) -> bool {
+        let (d, s, floor) = match (dest, src) {
+            (Val::S(d), Val::S(s)) => (d, s, temp_floor.0),
+            (Val::R(d), Val::R(s)) => (d, s, temp_floor.1),
+            _ => return false,
+        };
+        if s < floor {
+            return false;
+        }
+        let Some(last) = self.blocks[self.cur as usize].instrs.last_mut() else {
+            return false;
+        };
+        if !last.op.writes_a() || last.a != s {
+            return false;
+        }
+        let is_ref = matches!(last.op.shape().0, super::ir::Operand::R);
+        if is_ref != matches!(dest, Val::R(_)) {
+            return false;
+        }
+        last.a = d;
+        true
     }
 
     fn mov(&mut self, dest: Val, src: Val) {
@@ -638,7 +663,17 @@ impl<'c, 'a> Gen<'c, 'a> {
                 }
             }
             StmtKind::Continue => {
-                let cont = self.f.loops.last().map(|it| it.cont);
+                let cont = match self.f.loops.len().checked_sub(1) {
+                    Some(idx) => match self.f.loops[idx].cont {
+                        Some(cont) => Some(cont),
+                        None => {
+                            let step = self.f.new_block();
+                            self.f.loops[idx].cont = Some(step);
+                            Some(step)
+                        }
+                    },
+                    None => None,
+                };
                 if let Some(cont) = cont {
                     self.f.emit(Instr::with_k(Op::Jmp, 0, 0, 0, cont as u64));
                 }
@@ -650,7 +685,10 @@ impl<'c, 'a> Gen<'c, 'a> {
                 self.f.switch_to(head);
                 self.branch(cond, body_block, exit)?;
                 self.f.cur = body_block;
-                self.f.loops.push(LoopCx { cont: head, exit });
+                self.f.loops.push(LoopCx {
+                    cont: Some(head),
+                    exit,
+                });
                 let mark = self.f.mark();
                 self.block(body, false)?;
                 self.f.release(mark);
@@ -684,7 +722,6 @@ impl<'c, 'a> Gen<'c, 'a> {
         let limit = self.f.alloc_s(1);
         self.value_into(end, Val::S(limit), &Type::Int)?;
         let body_block = self.f.new_block();
-        let step = self.f.new_block();
         let exit = self.f.new_block();
         self.f.cur_span = span;
         self.f.emit(Instr::with_k(
@@ -711,11 +748,13 @@ impl<'c, 'a> Gen<'c, 'a> {
             self.f
                 .bind_reg(binding, Val::S(counter), &Type::Int, false, body.span);
         }
-        self.f.loops.push(LoopCx { cont: step, exit });
+        self.f.loops.push(LoopCx { cont: None, exit });
         self.block(body, false)?;
-        self.f.loops.pop();
+        let cont = self.f.loops.pop().and_then(|it| it.cont);
         self.f.release(mark);
-        self.f.switch_to(step);
+        if let Some(step) = cont {
+            self.f.switch_to(step);
+        }
         self.f.cur_span = span;
         self.f.emit(Instr::with_k(
             Op::ForStep,
@@ -790,7 +829,9 @@ impl<'c, 'a> Gen<'c, 'a> {
         let mark = self.f.mark();
         let val = self.fresh_value(expr, ty)?;
         self.f.cur_span = expr.span;
-        self.f.mov_ty(dest, val, ty);
+        if !self.f.retarget(dest, val, mark) {
+            self.f.mov_ty(dest, val, ty);
+        }
         self.f.release(mark);
         Ok(())
     }
@@ -819,7 +860,15 @@ impl<'c, 'a> Gen<'c, 'a> {
             ExprKind::Name(_) => match self.c.an.names.get(&target.id) {
                 Some(Res::Local(binding)) => {
                     let binding = *binding;
-                    self.store_local(binding, new_value, &ty, span)?;
+                    let reg = match self.f.loc(binding) {
+                        Some(Loc::S(reg)) => Some(Val::S(reg)),
+                        Some(Loc::R(reg)) => Some(Val::R(reg)),
+                        _ => None,
+                    };
+                    let done = reg.is_some_and(|reg| self.f.retarget(reg, new_value, mark));
+                    if !done {
+                        self.store_local(binding, new_value, &ty, span)?;
+                    }
                 }
                 _ => return Err(ierr("assignment to something that is not a local", span)),
             },
@@ -904,6 +953,13 @@ impl<'c, 'a> Gen<'c, 'a> {
                 let (lt, rt) = (self.ty(lhs), self.ty(rhs));
                 self.f.cur_span = span;
                 self.binary_op(*op, left, &lt, right, &rt, &ty, span)?
+            }
+            ExprKind::Unary(UnOp::Neg, operand) if matches!(operand.kind, ExprKind::Int(_) | ExprKind::Float(_)) => {
+                match operand.kind {
+                    ExprKind::Int(v) => self.constant(v.wrapping_neg() as u64),
+                    ExprKind::Float(v) => self.constant((-v).to_bits()),
+                    _ => Val::Unit,
+                }
             }
             ExprKind::Unary(op, operand) => {
                 let src = self.scalar(operand)?;
@@ -1327,6 +1383,9 @@ impl<'c, 'a> Gen<'c, 'a> {
                     return Err(ierr(format!("unknown method {}", method.name), span));
                 }
                 let img = self.reference(receiver)?;
+                if let Some(val) = self.at_offset(img, &args[0], &args[1], span)? {
+                    return Ok(val);
+                }
                 let xy = self.f.alloc_s(2);
                 self.value_into(&args[0], Val::S(xy), &Type::Int)?;
                 self.value_into(&args[1], Val::S(xy + 1), &Type::Int)?;
@@ -1337,6 +1396,32 @@ impl<'c, 'a> Gen<'c, 'a> {
             }
             Callee::Builtin(op) => self.builtin(op, args, &arg_types, ty, span),
         }
+    }
+
+    /// `img.at(x + dx, y + dy)` with int sums: one `AtOff` instead of two adds and an `At`.
+    fn at_offset(&mut self, img: u16, x: &'a Expr, y: &'a Expr, span: Span) -> Res2<Option<Val>> {
+        let sum = |expr: &'a Expr| match &expr.kind {
+            ExprKind::Binary(BinOp::Add, lhs, rhs) => Some((&**lhs, &**rhs)),
+            _ => None,
+        };
+        let (Some((x0, x1)), Some((y0, y1))) = (sum(x), sum(y)) else {
+            return Ok(None);
+        };
+        if self.ty(x) != Type::Int || self.ty(y) != Type::Int {
+            return Ok(None);
+        }
+        let mut regs = [0u16; 4];
+        for (slot, part) in regs.iter_mut().zip([x0, x1, y0, y1]) {
+            *slot = self.scalar(part)?;
+        }
+        let dest = self.f.alloc_s(2);
+        self.f.cur_span = span;
+        let k = regs
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (idx, reg)| acc | (*reg as u64) << (16 * idx));
+        self.f.emit(Instr::with_k(Op::AtOff, dest, img, 0, k));
+        Ok(Some(Val::S(dest)))
     }
 
     /// After a call, the result sits at the base of the callee's window.

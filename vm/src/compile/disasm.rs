@@ -75,6 +75,10 @@ pub fn instr_text(program: &Program, instr: &Instr) -> String {
             " {:?}",
             super::ir::builtin_of_code(instr.k).map_or("?".to_string(), |op| format!("{op:?}"))
         ),
+        Imm::Regs4 => {
+            let reg = |idx: u32| (instr.k >> (16 * idx)) as u16;
+            write!(out, " (s{} + s{}, s{} + s{})", reg(0), reg(1), reg(2), reg(3))
+        }
         Imm::Shape => {
             let (len, width, link) = unpack_shape(instr.k);
             write!(out, " [len {len}, width {width}{}]", if link { ", links" } else { "" })

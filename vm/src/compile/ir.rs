@@ -81,6 +81,8 @@ pub enum Imm {
     Builtin,
     /// An array shape: length, element width and link flag packed.
     Shape,
+    /// Four scalar registers, 16 bits each.
+    Regs4,
 }
 
 macro_rules! ops {
@@ -169,6 +171,7 @@ ops! {
     Rgba (S2 S None None) "colour s[a] := rgba(s[b], s[b+1], s[b+2], s[b+3])";
     Chan (S S2 N None) "s[a] := channel c (0 r, 1 g, 2 b, 3 a) of colour s[b]";
     At (S2 R S None) "colour s[a] := r[b].at(s[c], s[c+1]), clamped to the edges";
+    AtOff (S2 R None Regs4) "colour s[a] := r[b].at(s[k0] + s[k1], s[k2] + s[k3]): the pixel read of a kernel";
     ImgW (S R None None) "s[a] := r[b].width";
     ImgH (S R None None) "s[a] := r[b].height";
     Math (S S None Builtin) "s[a..] := builtin k applied to s[b..] (pure arithmetic builtins)";
@@ -217,6 +220,29 @@ impl Op {
                 | Op::RetR
                 | Op::RetU
         )
+    }
+
+    /// Whether operand `a` is where the instruction writes its result (and nothing else
+    /// reads `a`), so the compiler may point it at another register.
+    pub fn writes_a(self) -> bool {
+        let (a, _, _, _) = self.shape();
+        matches!(a, Operand::S | Operand::S2 | Operand::R)
+            && !matches!(
+                self,
+                Op::Br
+                    | Op::BrLtI
+                    | Op::BrLtF
+                    | Op::ForStep
+                    | Op::Ret
+                    | Op::Ret2
+                    | Op::RetR
+                    | Op::Print
+                    | Op::PrintR
+                    | Op::ArrSet
+                    | Op::ArrSet2
+                    | Op::ArrSetR
+                    | Op::ImgSet
+            )
     }
 
     /// Whether the instruction returns from its function.

@@ -1,7 +1,7 @@
 //! Running filters over images: the host loop that calls a kernel or point
 //! filter once per output pixel.
 
-use super::value::{color_of, from_u8, to_u8, Value};
+use super::value::{color_of, color_slots, from_u8, to_u8};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{image_from_rgba8, ChunkId, ImageView};
 use crate::types::Type;
@@ -29,37 +29,78 @@ pub fn filter_kind(vm: &Vm, func: u32) -> Option<FilterKind> {
     }
 }
 
+/// A filter running over a rectangle of an image, one call per pixel, all
+/// inside one run of the interpreter loop.
+#[derive(Debug)]
+pub(crate) struct Job {
+    func: u32,
+    kind: FilterKind,
+    src: ChunkId,
+    view: ImageView,
+    x0: u32,
+    x1: u32,
+    y1: u32,
+    x: u32,
+    y: u32,
+    out: Vec<u8>,
+}
+
+fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
+    RuntimeError {
+        message: "not a filter: wants (c: color) -> color or (src: image, x: int, y: int) -> color".into(),
+        span: vm.loaded.program.functions.get(func as usize).map(|f| f.span).unwrap_or_default(),
+        trace: Vec::new(),
+    }
+}
+
+fn host_error(message: String) -> RuntimeError {
+    RuntimeError {
+        message,
+        span: Default::default(),
+        trace: Vec::new(),
+    }
+}
+
 impl Vm {
-    /// Calls `func` with registers already set: scalar arguments in `s[0..]`,
-    /// references in `r[0..]`; returns the colour it returns.
-    fn call_prepared(&mut self, func: u32) -> Result<[f32; 4], RuntimeError> {
-        self.frames.clear();
-        self.frames.push(Frame {
-            func,
-            pc: 0,
-            sbase: 0,
-            rbase: 0,
-            env: ChunkId::NIL,
-        });
-        self.result_type = Type::Color;
-        loop {
-            match self.run()? {
-                Stop::Finished(Value::Color(c)) => return Ok(c),
-                Stop::Finished(_) => return Ok(color_of(self.s[0], self.s[1])),
-                _ => continue,
+    /// Sets the arguments of the job's current pixel into the registers.
+    fn job_arguments(job: &Job, s: &mut [u64], r: &mut [ChunkId]) {
+        match job.kind {
+            FilterKind::Kernel => {
+                r[0] = job.src;
+                s[0] = job.x as u64;
+                s[1] = job.y as u64;
+            }
+            FilterKind::Point => {
+                let px = job.view.pixel(job.x as i64, job.y as i64);
+                let (lo, hi) = color_slots(px.map(from_u8));
+                s[0] = lo;
+                s[1] = hi;
             }
         }
     }
 
-    fn prepare_registers(&mut self, func: u32) {
-        let lf = &self.loaded.funcs[func as usize];
-        let (nregs, nrefs) = (lf.nregs as usize + 2, lf.nrefs as usize + 1);
-        if self.s.len() < nregs {
-            self.s.resize(nregs, 0);
+    /// Keeps the colour the filter returned for the current pixel (in `s[0..2]`) and
+    /// moves on: the frame of the next call, or `None` when the region is done.
+    pub(crate) fn next_pixel(&mut self, s: &mut [u64], r: &mut [ChunkId]) -> Option<Frame> {
+        let job = self.job.as_mut()?;
+        let c = color_of(s[0], s[1]);
+        job.out.extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+        job.x += 1;
+        if job.x >= job.x1 {
+            job.x = job.x0;
+            job.y += 1;
         }
-        if self.r.len() < nrefs {
-            self.r.resize(nrefs, ChunkId::NIL);
+        if job.y >= job.y1 {
+            return None;
         }
+        Vm::job_arguments(job, s, r);
+        Some(Frame {
+            func: job.func,
+            pc: 0,
+            sbase: 0,
+            rbase: 0,
+            env: ChunkId::NIL,
+        })
     }
 
     /// Applies filter `func` to the image `src` over the rectangle `x0..x1, y0..y1`
@@ -70,56 +111,60 @@ impl Vm {
         src: ChunkId,
         (x0, y0, x1, y1): (u32, u32, u32, u32),
     ) -> Result<Vec<u8>, RuntimeError> {
-        let kind = filter_kind(self, func).ok_or_else(|| RuntimeError {
-            message: "not a filter: wants (c: color) -> color or (src: image, x: int, y: int) -> color".into(),
-            span: self.loaded.program.functions.get(func as usize).map(|f| f.span).unwrap_or_default(),
-            trace: Vec::new(),
-        })?;
-        let view = ImageView::open(&self.store, src).map_err(|err| RuntimeError {
-            message: err.to_string(),
-            span: Default::default(),
-            trace: Vec::new(),
-        })?;
+        let kind = filter_kind(self, func).ok_or_else(|| not_a_filter(self, func))?;
+        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
         let (x1, y1) = (x1.min(view.width()), y1.min(view.height()));
-        let mut out = Vec::with_capacity(((x1.saturating_sub(x0)) * (y1.saturating_sub(y0)) * 4) as usize);
-        self.pin(src);
-        self.prepare_registers(func);
-        for y in y0..y1 {
-            for x in x0..x1 {
-                match kind {
-                    FilterKind::Kernel => {
-                        self.r[0] = src;
-                        self.s[0] = x as u64;
-                        self.s[1] = y as u64;
-                    }
-                    FilterKind::Point => {
-                        let px = view.pixel(x as i64, y as i64);
-                        let (lo, hi) = super::value::color_slots(px.map(from_u8));
-                        self.s[0] = lo;
-                        self.s[1] = hi;
-                    }
-                }
-                let c = self.call_prepared(func)?;
-                out.extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
-            }
+        if x0 >= x1 || y0 >= y1 {
+            return Ok(Vec::new());
         }
+        let lf = &self.loaded.funcs[func as usize];
+        let (nregs, nrefs) = (lf.nregs as usize + 2, lf.nrefs as usize + 1);
+        self.s.clear();
+        self.r.clear();
+        self.s.resize(nregs, 0);
+        self.r.resize(nrefs, ChunkId::NIL);
+        let job = Job {
+            func,
+            kind,
+            src,
+            view,
+            x0,
+            x1,
+            y1,
+            x: x0,
+            y: y0,
+            out: Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize),
+        };
+        Vm::job_arguments(&job, &mut self.s, &mut self.r);
+        self.job = Some(job);
+        self.pin(src);
+        self.frames.clear();
+        self.frames.push(Frame {
+            func,
+            pc: 0,
+            sbase: 0,
+            rbase: 0,
+            env: ChunkId::NIL,
+        });
+        self.result_type = Type::Color;
+        let outcome = loop {
+            match self.run() {
+                Ok(Stop::Finished(_)) => break Ok(()),
+                Ok(_) => continue,
+                Err(err) => break Err(err),
+            }
+        };
         self.pinned.retain(|id| *id != src);
-        Ok(out)
+        let job = self.job.take();
+        outcome?;
+        Ok(job.map(|job| job.out).unwrap_or_default())
     }
 
     /// Applies filter `func` to the whole image `src`; returns the new image.
     pub fn apply_filter(&mut self, func: u32, src: ChunkId) -> Result<ChunkId, RuntimeError> {
-        let view = ImageView::open(&self.store, src).map_err(|err| RuntimeError {
-            message: err.to_string(),
-            span: Default::default(),
-            trace: Vec::new(),
-        })?;
+        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
         let (w, h) = (view.width(), view.height());
         let pixels = self.apply_region(func, src, (0, 0, w, h))?;
-        image_from_rgba8(&mut self.store, w, h, &pixels).map_err(|err| RuntimeError {
-            message: err.to_string(),
-            span: Default::default(),
-            trace: Vec::new(),
-        })
+        image_from_rgba8(&mut self.store, w, h, &pixels).map_err(|err| host_error(err.to_string()))
     }
 }

@@ -251,6 +251,7 @@ pub struct Vm {
     pub(crate) gc_at: usize,
     pub(crate) image: Option<(ChunkId, ImageView)>,
     pub(crate) debug: Option<super::debug::DebugState>,
+    pub(crate) job: Option<super::filter::Job>,
 }
 
 const POLL: u64 = 1 << 14;
@@ -285,12 +286,14 @@ impl Vm {
             gc_at: 1 << 16,
             image: None,
             debug: None,
+            job: None,
         }
     }
 
     /// Sets the limits.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+        self.gc_at = self.gc_at.min(limits.chunks.saturating_add(1));
     }
 
     /// The limits.
@@ -487,7 +490,15 @@ impl Vm {
 
     /// Collects the data chunks that nothing the thread holds links to.
     pub fn collect_garbage(&mut self) -> usize {
-        let mut roots: Vec<ChunkId> = self.r.iter().copied().filter(|id| !id.is_nil()).collect();
+        let regs = std::mem::take(&mut self.r);
+        let removed = self.collect_garbage_with(&regs);
+        self.r = regs;
+        removed
+    }
+
+    /// Collects garbage while the reference registers are `regs` (out of `self`).
+    fn collect_garbage_with(&mut self, regs: &[ChunkId]) -> usize {
+        let mut roots: Vec<ChunkId> = regs.iter().copied().filter(|id| !id.is_nil()).collect();
         roots.extend(self.frames.iter().map(|frame| frame.env).filter(|id| !id.is_nil()));
         roots.extend(self.pinned.iter().copied());
         if let Some((id, _)) = &self.image {
@@ -501,18 +512,23 @@ impl Vm {
     }
 
     fn check_chunks(&mut self, pc: u32) -> Result<(), RuntimeError> {
+        let regs = std::mem::take(&mut self.r);
+        let checked = self.check_chunks_with(&regs);
+        self.r = regs;
+        checked.map_err(|message| self.error_at(pc, message))
+    }
+
+    /// Collects garbage when the store has grown, then enforces the chunk quota.
+    fn check_chunks_with(&mut self, regs: &[ChunkId]) -> Result<(), String> {
         if self.store.data_len() < self.gc_at {
             return Ok(());
         }
-        self.collect_garbage();
+        self.collect_garbage_with(regs);
         let live = self.store.data_len();
         if live > self.limits.chunks {
-            return Err(self.error_at(
-                pc,
-                format!(
-                    "chunk quota exceeded: the thread holds {live} chunks, the limit is {}",
-                    self.limits.chunks
-                ),
+            return Err(format!(
+                "chunk quota exceeded: the thread holds {live} chunks, the limit is {}",
+                self.limits.chunks
             ));
         }
         self.gc_at = (live * 2).max(1 << 16).min(self.limits.chunks + 1);
@@ -611,9 +627,12 @@ impl Vm {
         let mut r = std::mem::take(&mut self.r);
         let mut check_at = self.next_check();
         let mut first = true;
+        // The instruction counter lives in a register; `save!` writes it back.
+        let mut count = self.count;
 
         macro_rules! save {
             () => {{
+                self.count = count;
                 if let Some(frame) = self.frames.last_mut() {
                     frame.pc = pc as u32;
                 }
@@ -639,7 +658,7 @@ impl Vm {
         // At a safe point: poll the limits and flags when it is time.
         macro_rules! safe_point {
             ($at:expr) => {
-                if self.count >= check_at {
+                if count >= check_at {
                     save!();
                     let at = $at;
                     let polled = self.poll(at as u32);
@@ -696,7 +715,7 @@ impl Vm {
             }
             let ins = code[pc];
             pc += 1;
-            self.count += 1;
+            count += 1;
             let (a, b, c) = (ins.a as usize, ins.b as usize, ins.c as usize);
             match ins.op {
                 Op::Nop => {}
@@ -865,6 +884,23 @@ impl Vm {
                         _ => {}
                     }
                     self.frames.pop();
+                    if self.frames.is_empty() && self.job.is_some() {
+                        // A filter over a region: keep the pixel and go on with the next one
+                        // without leaving the loop.
+                        let next = self.next_pixel(&mut s, &mut r);
+                        if let Some(next) = next {
+                            self.frames.push(next);
+                            func = next.func;
+                            lf = &loaded.funcs[func as usize];
+                            code = &lf.code;
+                            pc = 0;
+                            sb = 0;
+                            rb = 0;
+                            env = ChunkId::NIL;
+                            safe_point!(pc);
+                            continue;
+                        }
+                    }
                     let Some(caller) = self.frames.last().copied() else {
                         let value = match ins.op {
                             Op::RetR => {
@@ -875,6 +911,7 @@ impl Vm {
                             _ => Value::from_slots(&self.result_type, &s[sb..]),
                         };
                         self.result = Some(value.clone());
+                        self.count = count;
                         self.s = std::mem::take(&mut s);
                         self.r = std::mem::take(&mut r);
                         self.flush_line();
@@ -889,12 +926,6 @@ impl Vm {
                     env = caller.env;
                     safe_point!(pc);
                 }
-                Op::Glob => s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0),
-                Op::Glob2 => {
-                    s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0);
-                    s[sb + a + 1] = self.globals.get(ins.k as usize + 1).copied().unwrap_or(0);
-                }
-                Op::Str => r[rb + a] = loaded.ids.strings.get(ins.k as usize).copied().unwrap_or(ChunkId::NIL),
                 Op::Rgb => set_col!(a, [f!(b) as f32, f!(b + 1) as f32, f!(b + 2) as f32, 1.0]),
                 Op::Rgba => set_col!(a, [f!(b) as f32, f!(b + 1) as f32, f!(b + 2) as f32, f!(b + 3) as f32]),
                 Op::Chan => s[sb + a] = (col!(b)[c & 3] as f64).to_bits(),
@@ -912,15 +943,77 @@ impl Vm {
                     };
                     set_col!(a, [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])]);
                 }
+                Op::AtOff => {
+                    let img = r[rb + b];
+                    let k = ins.k;
+                    let x = i!(k as u16).wrapping_add(i!((k >> 16) as u16));
+                    let y = i!((k >> 32) as u16).wrapping_add(i!((k >> 48) as u16));
+                    let hit = matches!(&self.image, Some((id, _)) if *id == img);
+                    if !hit {
+                        let view = store_err!(pc - 1, ImageView::open(&self.store, img));
+                        self.image = Some((img, view));
+                    }
+                    let px = match &self.image {
+                        Some((_, view)) => view.pixel(x, y),
+                        None => [0; 4],
+                    };
+                    set_col!(a, [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])]);
+                }
+                _ => {
+                    if let Err(message) = self.slow_op(ins, &mut s, &mut r, sb, rb, env, loaded.as_ref()) {
+                        fail!(pc - 1, message);
+                    }
+                }
+            }
+        }
+    }
+    /// The instructions that touch the store or print: out of the hot loop, so that
+    /// the loop keeps its state in registers.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn slow_op(
+        &mut self,
+        ins: Instr,
+        s: &mut Vec<u64>,
+        r: &mut [ChunkId],
+        sb: usize,
+        rb: usize,
+        env: ChunkId,
+        loaded: &Loaded,
+    ) -> Result<(), String> {
+        let (a, b, c) = (ins.a as usize, ins.b as usize, ins.c as usize);
+        macro_rules! se {
+            ($res:expr) => {
+                $res.map_err(|err| err.to_string())?
+            };
+        }
+        macro_rules! i {
+            ($reg:expr) => {
+                s[sb + $reg as usize] as i64
+            };
+        }
+        macro_rules! col {
+            ($reg:expr) => {{
+                let base = sb + $reg as usize;
+                color_of(s[base], s[base + 1])
+            }};
+        }
+        match ins.op {
+                Op::Glob => s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0),
+                Op::Glob2 => {
+                    s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0);
+                    s[sb + a + 1] = self.globals.get(ins.k as usize + 1).copied().unwrap_or(0);
+                }
+                Op::Str => r[rb + a] = loaded.ids.strings.get(ins.k as usize).copied().unwrap_or(ChunkId::NIL),
                 Op::ImgW | Op::ImgH => {
                     let img = r[rb + b];
-                    let chunk = store_err!(pc - 1, self.store.try_get(img));
+                    let chunk = se!(self.store.try_get(img));
                     let slot = if ins.op == Op::ImgW { IMAGE_WIDTH } else { IMAGE_WIDTH + 1 };
                     s[sb + a] = chunk.get(slot);
                 }
                 Op::Math => {
                     let Some(op) = builtin_of_code(ins.k) else {
-                        fail!(pc - 1, "unknown builtin");
+                        return Err("unknown builtin".into());
                     };
                     math(op, &mut s[sb..], a, b);
                 }
@@ -936,39 +1029,32 @@ impl Vm {
                 Op::PrintEnd => {
                     let line = std::mem::take(&mut self.line);
                     if writeln!(self.out, "{line}").is_err() {
-                        fail!(pc - 1, "cannot write the output");
+                        return Err("cannot write the output".into());
                     }
                 }
                 Op::NewArr => {
                     let (len, width, link) = unpack_shape(ins.k);
-                    let id = store_err!(pc - 1, array_new(&mut self.store, len as u64, width as u64, link));
+                    let id = se!(array_new(&mut self.store, len as u64, width as u64, link));
                     r[rb + a] = id;
                     if self.store.data_len() >= self.gc_at {
-                        save!();
-                        let checked = self.check_chunks(pc as u32 - 1);
-                        s = std::mem::take(&mut self.s);
-                        r = std::mem::take(&mut self.r);
-                        if let Err(err) = checked {
-                            save!();
-                            return Err(err);
-                        }
+                        self.check_chunks_with(r)?;
                     }
                 }
                 Op::ArrGet | Op::ArrGet2 | Op::ArrGetR => {
                     let arr = r[rb + b];
                     let idx = i!(c);
                     let width = if ins.op == Op::ArrGet2 { 2 } else { 1 };
-                    let len = store_err!(pc - 1, array_len(&self.store, arr));
+                    let len = se!(array_len(&self.store, arr));
                     if idx < 0 || idx as u64 >= len {
-                        fail!(pc - 1, format!("index {idx} out of range for an array of length {len}"));
+                        return Err(format!("index {idx} out of range for an array of length {len}"));
                     }
                     let base = idx as u64 * width;
-                    let v0 = store_err!(pc - 1, array_get_slot(&self.store, arr, base));
+                    let v0 = se!(array_get_slot(&self.store, arr, base));
                     match ins.op {
                         Op::ArrGet => s[sb + a] = v0,
                         Op::ArrGetR => r[rb + a] = ChunkId(v0),
                         _ => {
-                            let v1 = store_err!(pc - 1, array_get_slot(&self.store, arr, base + 1));
+                            let v1 = se!(array_get_slot(&self.store, arr, base + 1));
                             s[sb + a] = v0;
                             s[sb + a + 1] = v1;
                         }
@@ -978,30 +1064,30 @@ impl Vm {
                     let arr = r[rb + a];
                     let idx = i!(b);
                     let width = if ins.op == Op::ArrSet2 { 2 } else { 1 };
-                    let len = store_err!(pc - 1, array_len(&self.store, arr));
+                    let len = se!(array_len(&self.store, arr));
                     if idx < 0 || idx as u64 >= len {
-                        fail!(pc - 1, format!("index {idx} out of range for an array of length {len}"));
+                        return Err(format!("index {idx} out of range for an array of length {len}"));
                     }
                     let base = idx as u64 * width;
                     match ins.op {
-                        Op::ArrSet => store_err!(pc - 1, array_set_slot(&mut self.store, arr, base, s[sb + c])),
-                        Op::ArrSetR => store_err!(pc - 1, array_set_slot(&mut self.store, arr, base, r[rb + c].0)),
+                        Op::ArrSet => se!(array_set_slot(&mut self.store, arr, base, s[sb + c])),
+                        Op::ArrSetR => se!(array_set_slot(&mut self.store, arr, base, r[rb + c].0)),
                         _ => {
-                            store_err!(pc - 1, array_set_slot(&mut self.store, arr, base, s[sb + c]));
-                            store_err!(pc - 1, array_set_slot(&mut self.store, arr, base + 1, s[sb + c + 1]));
+                            se!(array_set_slot(&mut self.store, arr, base, s[sb + c]));
+                            se!(array_set_slot(&mut self.store, arr, base + 1, s[sb + c + 1]));
                         }
                     }
                 }
                 Op::ArrLen => {
-                    let len = store_err!(pc - 1, array_len(&self.store, r[rb + b]));
+                    let len = se!(array_len(&self.store, r[rb + b]));
                     s[sb + a] = len;
                 }
                 Op::ArrCopy => {
-                    let copy = store_err!(pc - 1, deep_copy(&mut self.store, r[rb + b]));
+                    let copy = se!(deep_copy(&mut self.store, r[rb + b]));
                     r[rb + a] = copy;
                 }
                 Op::EnvGet | Op::EnvGetR => {
-                    let value = store_err!(pc - 1, self.env_get(env, b as u16, c as u16));
+                    let value = se!(self.env_get(env, b as u16, c as u16));
                     if ins.op == Op::EnvGet {
                         s[sb + a] = value;
                     } else {
@@ -1009,17 +1095,17 @@ impl Vm {
                     }
                 }
                 Op::EnvGet2 => {
-                    let lo = store_err!(pc - 1, self.env_get(env, b as u16, c as u16));
-                    let hi = store_err!(pc - 1, self.env_get(env, b as u16, c as u16 + 1));
+                    let lo = se!(self.env_get(env, b as u16, c as u16));
+                    let hi = se!(self.env_get(env, b as u16, c as u16 + 1));
                     s[sb + a] = lo;
                     s[sb + a + 1] = hi;
                 }
-                Op::EnvSet => store_err!(pc - 1, self.env_set(env, a as u16, b as u16, s[sb + c], false)),
-                Op::EnvSetR => store_err!(pc - 1, self.env_set(env, a as u16, b as u16, r[rb + c].0, true)),
+                Op::EnvSet => se!(self.env_set(env, a as u16, b as u16, s[sb + c], false)),
+                Op::EnvSetR => se!(self.env_set(env, a as u16, b as u16, r[rb + c].0, true)),
                 Op::EnvSet2 => {
                     let (lo, hi) = (s[sb + c], s[sb + c + 1]);
-                    store_err!(pc - 1, self.env_set(env, a as u16, b as u16, lo, false));
-                    store_err!(pc - 1, self.env_set(env, a as u16, b as u16 + 1, hi, false));
+                    se!(self.env_set(env, a as u16, b as u16, lo, false));
+                    se!(self.env_set(env, a as u16, b as u16 + 1, hi, false));
                 }
                 Op::MkClo => {
                     let fid = loaded.ids.functions.get(ins.k as usize).copied().unwrap_or(ChunkId::NIL);
@@ -1036,7 +1122,7 @@ impl Vm {
                 Op::Blank | Op::ImgNew => {
                     let (w, h) = (i!(b), i!(b + 1));
                     if !(0..=1 << 16).contains(&w) || !(0..=1 << 16).contains(&h) {
-                        fail!(pc - 1, format!("image size {w}x{h} is out of range (0 to 65536)"));
+                        return Err(format!("image size {w}x{h} is out of range (0 to 65536)"));
                     }
                     let fill = if ins.op == Op::Blank {
                         let c = col!(b + 2);
@@ -1046,26 +1132,27 @@ impl Vm {
                     };
                     let tiles = (w as u64).div_ceil(8) * (h as u64).div_ceil(8);
                     if self.store.data_len() as u64 + tiles > self.limits.chunks as u64 {
-                        fail!(pc - 1, format!(
+                        return Err(format!(
                             "chunk quota exceeded: a {w}x{h} image needs {tiles} chunks, the limit is {}",
                             self.limits.chunks
                         ));
                     }
                     let pixels: Vec<u8> = fill.iter().copied().cycle().take((w * h * 4) as usize).collect();
-                    let id = store_err!(pc - 1, image_from_rgba8(&mut self.store, w as u32, h as u32, &pixels));
+                    let id = se!(image_from_rgba8(&mut self.store, w as u32, h as u32, &pixels));
                     r[rb + a] = id;
                 }
                 Op::ImgSet => {
                     let img = r[rb + a];
                     let (x, y) = (i!(b), i!(b + 1));
                     let px = col!(c);
-                    store_err!(pc - 1, set_pixel(&mut self.store, img, x, y, [to_u8(px[0]), to_u8(px[1]), to_u8(px[2]), to_u8(px[3])]));
+                    se!(set_pixel(&mut self.store, img, x, y, [to_u8(px[0]), to_u8(px[1]), to_u8(px[2]), to_u8(px[3])]));
                     if matches!(&self.image, Some((id, _)) if *id == img) {
                         self.image = None;
                     }
                 }
-            }
+            _ => return Err(format!("{} is not an instruction of the slow path", ins.op.name())),
         }
+        Ok(())
     }
 }
 

@@ -28,8 +28,13 @@ pub struct Parsed {
 }
 
 /// How deep expressions, blocks and types may nest before the rest is refused
-/// (so that lowering, checking and dropping the AST cannot overflow the stack).
+/// (so that lowering, checking and dropping the AST cannot overflow the
+/// stack, even on a 2 MiB thread in a debug build). An expression or a type
+/// counts 1, a block [`BLOCK_COST`] (its frames are larger).
 const MAX_DEPTH: u32 = 200;
+
+/// What one level of block nesting counts towards [`MAX_DEPTH`].
+const BLOCK_COST: u32 = 4;
 
 /// The tree-sitter language of Chop.
 fn language() -> Language {
@@ -134,7 +139,12 @@ fn comment_body<'a>(text: &'a str, marker: &str) -> &'a str {
     body.trim_end_matches(['\r', '\n'])
 }
 
-const ITEM_KINDS: &[&str] = &["param_item", "filter_item", "function_item", "pipeline_item"];
+const ITEM_KINDS: &[&str] = &[
+    "param_item",
+    "filter_item",
+    "function_item",
+    "pipeline_item",
+];
 
 const STMT_KINDS: &[&str] = &[
     "let_statement",
@@ -151,8 +161,19 @@ const STMT_KINDS: &[&str] = &[
 
 /// Fields holding an expression: a missing identifier there is a missing expression.
 const EXPR_FIELDS: &[&str] = &[
-    "default", "min", "max", "value", "left", "right", "operand", "function", "index", "length",
-    "condition", "start", "end",
+    "default",
+    "min",
+    "max",
+    "value",
+    "left",
+    "right",
+    "operand",
+    "function",
+    "index",
+    "length",
+    "condition",
+    "start",
+    "end",
 ];
 
 impl<'t> Lowerer<'t> {
@@ -252,15 +273,16 @@ impl<'t> Lowerer<'t> {
         };
         let rest = self.text.get(node.end_byte()..).unwrap_or("");
         let at_eof = rest.trim().is_empty();
-        if at_eof && self.fits_before(node, leaf) {
-            let span = span_of(node);
-            let what = match leaf.kind() {
-                "fn" | "filter" | "param" | "pipeline" => {
-                    format!("unexpected end of file: the `{}` item is incomplete", leaf.kind())
-                }
-                _ => "unexpected end of file".to_string(),
+        if at_eof && (is_item_keyword(leaf.kind()) || unclosed(self.text_of(node))) {
+            let what = if is_item_keyword(leaf.kind()) {
+                format!(
+                    "unexpected end of file: the `{}` item is incomplete",
+                    leaf.kind()
+                )
+            } else {
+                "unexpected end of file: a bracket is not closed".to_string()
             };
-            self.error(Code::Syntax, Span::new(span.start, span.end), what);
+            self.error(Code::Syntax, span_of(node), what);
             return;
         }
         let shown = shorten(self.text_of(leaf));
@@ -268,22 +290,18 @@ impl<'t> Lowerer<'t> {
         if !is_expression_start(leaf.kind()) && self.expects_expression(leaf.parse_state()) {
             message.push_str(", expected an expression");
         }
-        self.error(Code::Syntax, span_of(leaf), message);
-    }
-
-    /// Whether the first token of an error node is one the parser could take
-    /// right there (so the error is that what follows it is missing).
-    fn fits_before(&self, node: Node, leaf: Node) -> bool {
-        let Some(prev) = previous_leaf(node) else {
-            return matches!(leaf.kind(), "fn" | "filter" | "param" | "pipeline");
-        };
-        let state = prev.next_parse_state();
-        let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
-            return false;
-        };
-        let kind = leaf.kind();
-        let found = lookahead.iter_names().any(|name| name == kind);
-        found
+        let mut diag = Diagnostic::error(Code::Syntax, span_of(leaf), message);
+        // Something complete, then a new line the parser did not expect: a
+        // forgotten `;` more often than not.
+        let next_line = next_token_start(node).is_some_and(|next| {
+            self.text
+                .get(node.end_byte()..next)
+                .is_some_and(|gap| gap.contains('\n'))
+        });
+        if next_line && is_expression_start(leaf.kind()) {
+            diag = diag.with_help("is a `;` missing at the end of this line?");
+        }
+        self.diags.push(diag);
     }
 
     fn expects_expression(&self, state: u16) -> bool {
@@ -323,7 +341,9 @@ impl<'t> Lowerer<'t> {
 
     /// The `//!` comments before the first item, joined.
     fn file_doc(&self, items: &[Item]) -> Option<String> {
-        let limit = items.first().map_or(self.text.len(), |item| item.span.start);
+        let limit = items
+            .first()
+            .map_or(self.text.len(), |item| item.span.start);
         let lines: Vec<&str> = self
             .inner_docs
             .iter()
@@ -341,6 +361,9 @@ impl<'t> Lowerer<'t> {
         if node.is_error() && node.child_count() == 0 {
             return;
         }
+        if !self.enter(span_of(node)) {
+            return;
+        }
         let children: Vec<Node> = {
             let mut cursor = node.walk();
             node.children(&mut cursor).collect()
@@ -354,6 +377,7 @@ impl<'t> Lowerer<'t> {
                 items.push(item);
             }
         }
+        self.leave(1);
     }
 
     fn item(&mut self, node: Node, after: usize) -> Item {
@@ -382,10 +406,9 @@ impl<'t> Lowerer<'t> {
                 let params = self.params(node);
                 let ret = match node.child_by_field_name("return_type") {
                     Some(ty) => Some(self.type_node(ty)),
-                    None if is_filter => Some(TypeExpr::Error(Span::new(
-                        node.end_byte(),
-                        node.end_byte(),
-                    ))),
+                    None if is_filter => {
+                        Some(TypeExpr::Error(Span::new(node.end_byte(), node.end_byte())))
+                    }
                     None => None,
                 };
                 let body = self.body_field(node);
@@ -544,7 +567,7 @@ impl<'t> Lowerer<'t> {
             }
             _ => TypeExpr::Error(span),
         };
-        self.depth -= 1;
+        self.leave(1);
         ty
     }
 
@@ -552,20 +575,28 @@ impl<'t> Lowerer<'t> {
 
     /// Enters one level of nesting; false (and an error, once) when too deep.
     fn enter(&mut self, span: Span) -> bool {
-        if self.depth >= MAX_DEPTH {
+        self.enter_cost(span, 1)
+    }
+
+    fn leave(&mut self, cost: u32) {
+        self.depth = self.depth.saturating_sub(cost);
+    }
+
+    fn enter_cost(&mut self, span: Span, cost: u32) -> bool {
+        if self.depth + cost > MAX_DEPTH {
             if !self.depth_reported {
                 self.depth_reported = true;
                 self.error(Code::Syntax, span, "the code is nested too deeply");
             }
             return false;
         }
-        self.depth += 1;
+        self.depth += cost;
         true
     }
 
     fn block(&mut self, node: Node) -> Block {
         let span = span_of(node);
-        if !self.enter(span) {
+        if !self.enter_cost(span, BLOCK_COST) {
             let value = self.error_expr(span);
             return Block {
                 stmts: Vec::new(),
@@ -604,11 +635,14 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
-        self.depth -= 1;
+        self.leave(BLOCK_COST);
         Block { stmts, value, span }
     }
 
     fn stmts_in_error(&mut self, node: Node, stmts: &mut Vec<Stmt>) {
+        if !self.enter(span_of(node)) {
+            return;
+        }
         for child in named_children_all(node) {
             if child.is_error() {
                 self.stmts_in_error(child, stmts);
@@ -618,82 +652,137 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
+        self.leave(1);
     }
 
     fn stmt(&mut self, node: Node) -> Option<Stmt> {
         let span = span_of(node);
+        // Text that did not parse inside a simple statement makes the
+        // parser's guess at its parts unreliable (`let x = ; f();` parses as
+        // `let x = f();`): its value becomes an error node.
+        let broken = direct_error(node).is_some()
+            && !matches!(node.kind(), "while_statement" | "for_statement");
+        if broken {
+            return Some(self.broken_stmt(node, span));
+        }
+        // A tail `match` of calls: each writes straight into the result.
+        match node.kind() {
+            "let_statement" | "var_statement" => self.let_stmt(node, span),
+            "assignment_statement" => self.assign_stmt(node, span),
+            "compound_assignment_statement" => self.compound_stmt(node, span),
+            "expression_statement" => self.expr_stmt(node, span),
+            "return_statement" => self.return_stmt(node, span),
+            "break_statement" => Some(Stmt {
+                kind: StmtKind::Break,
+                span,
+            }),
+            "continue_statement" => Some(Stmt {
+                kind: StmtKind::Continue,
+                span,
+            }),
+            "while_statement" => self.while_stmt(node, span),
+            "for_statement" => self.for_stmt(node, span),
+            _ => None,
+        }
+    }
+
+    /// A statement holding text that did not parse: its value is an error node.
+    fn broken_stmt(&mut self, node: Node, span: Span) -> Stmt {
         let kind = match node.kind() {
             "let_statement" | "var_statement" => {
                 let binding = self.binding(node, "name");
                 let ty = node
                     .child_by_field_name("type")
                     .map(|ty| self.type_node(ty));
-                let value = self.expr_field(node, "value");
                 StmtKind::Let {
                     binding,
                     mutable: node.kind() == "var_statement",
                     ty,
-                    value,
+                    value: self.error_expr(span),
                 }
-            }
-            "assignment_statement" => {
-                let target = self.expr_field(node, "left");
-                let value = self.expr_field(node, "right");
-                StmtKind::Assign {
-                    target,
-                    op: None,
-                    value,
-                }
-            }
-            "compound_assignment_statement" => {
-                let target = self.expr_field(node, "left");
-                let op = node
-                    .child_by_field_name("operator")
-                    .map(|op| self.text_of(op))
-                    .and_then(|op| BinOp::from_str(op.trim_end_matches('=')));
-                let value = self.expr_field(node, "right");
-                match op {
-                    Some(op) => StmtKind::Assign {
-                        target,
-                        op: Some(op),
-                        value,
-                    },
-                    None => StmtKind::Expr(self.error_expr(span)),
-                }
-            }
-            "expression_statement" => {
-                let inner = named_children(node).into_iter().next();
-                match inner {
-                    Some(inner) => StmtKind::Expr(self.expr(inner)),
-                    None => return None,
-                }
-            }
-            "return_statement" => {
-                let value = node
-                    .child_by_field_name("value")
-                    .map(|value| self.expr(value));
-                StmtKind::Return(value)
             }
             "break_statement" => StmtKind::Break,
             "continue_statement" => StmtKind::Continue,
-            "while_statement" => {
-                let cond = self.expr_field(node, "condition");
-                let body = self.block_field(node, "body");
-                StmtKind::While { cond, body }
-            }
-            "for_statement" => {
-                let binding = self.binding(node, "variable");
-                let start = self.expr_field(node, "start");
-                let end = self.expr_field(node, "end");
-                let body = self.block_field(node, "body");
-                StmtKind::For {
-                    binding,
-                    start,
-                    end,
-                    body,
-                }
-            }
-            _ => return None,
+            _ => StmtKind::Expr(self.error_expr(span)),
+        };
+        Stmt { kind, span }
+    }
+
+    fn let_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let binding = self.binding(node, "name");
+        let ty = node
+            .child_by_field_name("type")
+            .map(|ty| self.type_node(ty));
+        let value = self.expr_field(node, "value");
+        let kind = StmtKind::Let {
+            binding,
+            mutable: node.kind() == "var_statement",
+            ty,
+            value,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn assign_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let target = self.expr_field(node, "left");
+        let value = self.expr_field(node, "right");
+        let kind = StmtKind::Assign {
+            target,
+            op: None,
+            value,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn compound_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let target = self.expr_field(node, "left");
+        let op = node
+            .child_by_field_name("operator")
+            .map(|op| self.text_of(op))
+            .and_then(|op| BinOp::from_str(op.trim_end_matches('=')));
+        let value = self.expr_field(node, "right");
+        let kind = match op {
+            Some(op) => StmtKind::Assign {
+                target,
+                op: Some(op),
+                value,
+            },
+            None => StmtKind::Expr(self.error_expr(span)),
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn expr_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let inner = named_children(node).into_iter().next()?;
+        let kind = StmtKind::Expr(self.expr(inner));
+        Some(Stmt { kind, span })
+    }
+
+    fn return_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let value = node
+            .child_by_field_name("value")
+            .map(|value| self.expr(value));
+        let kind = StmtKind::Return(value);
+        Some(Stmt { kind, span })
+    }
+
+    fn while_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let cond = self.expr_field(node, "condition");
+        let body = self.block_field(node, "body");
+        let kind = StmtKind::While { cond, body };
+        Some(Stmt { kind, span })
+    }
+
+    fn for_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
+        let binding = self.binding(node, "variable");
+        let start = self.expr_field(node, "start");
+        let end = self.expr_field(node, "end");
+        let body = self.block_field(node, "body");
+        let kind = StmtKind::For {
+            binding,
+            start,
+            end,
+            body,
         };
         Some(Stmt { kind, span })
     }
@@ -751,7 +840,7 @@ impl<'t> Lowerer<'t> {
                 return self.error_expr(span);
             }
             let mut expr = self.expr(inner);
-            self.depth -= 1;
+            self.leave(1);
             expr.span = span;
             return expr;
         }
@@ -760,118 +849,153 @@ impl<'t> Lowerer<'t> {
         }
         let id = self.alloc();
         let kind = self.expr_kind(node, span);
-        self.depth -= 1;
+        self.leave(1);
         Expr { id, kind, span }
     }
 
+    // Each kind of expression has its own function: in debug builds one big
+    // function would need a stack frame as large as all of them together at
+    // every level of nesting.
     fn expr_kind(&mut self, node: Node, span: Span) -> ExprKind {
         match node.kind() {
             "identifier" => ExprKind::Name(self.text_of(node).to_string()),
-            "integer_literal" => match self.text_of(node).parse::<i64>() {
-                Ok(value) => ExprKind::Int(value),
-                Err(_) => {
-                    self.error(Code::Syntax, span, "integer literal too large");
-                    ExprKind::Error
-                }
-            },
-            "float_literal" => match self.text_of(node).parse::<f64>() {
-                Ok(value) => ExprKind::Float(value),
-                Err(_) => {
-                    self.error(Code::Syntax, span, "invalid float literal");
-                    ExprKind::Error
-                }
-            },
+            "integer_literal" => self.integer(node, span),
+            "float_literal" => self.float(node, span),
             "boolean_literal" => ExprKind::Bool(self.text_of(node) == "true"),
             "string_literal" => ExprKind::Str(self.string(node)),
-            "binary_expression" => {
-                let op = node
-                    .child_by_field_name("operator")
-                    .and_then(|op| BinOp::from_str(self.text_of(op)));
-                let left = self.expr_field(node, "left");
-                let right = self.expr_field(node, "right");
-                match op {
-                    Some(op) => ExprKind::Binary(op, Box::new(left), Box::new(right)),
-                    None => ExprKind::Error,
-                }
-            }
-            "unary_expression" => {
-                let op = match node.child_by_field_name("operator").map(|op| self.text_of(op)) {
-                    Some("-") => Some(UnOp::Neg),
-                    Some("!") => Some(UnOp::Not),
-                    _ => None,
-                };
-                let operand = node.child_by_field_name("operand");
-                // `-9223372036854775808` is the one literal whose digits alone overflow.
-                if op == Some(UnOp::Neg) {
-                    if let Some(operand) = operand {
-                        if operand.kind() == "integer_literal"
-                            && self.text_of(operand).trim_start_matches('0')
-                                == "9223372036854775808"
-                        {
-                            return ExprKind::Int(i64::MIN);
-                        }
-                    }
-                }
-                let operand = match operand {
-                    Some(operand) => self.expr(operand),
-                    None => self.error_expr(Span::new(span.end, span.end)),
-                };
-                match op {
-                    Some(op) => ExprKind::Unary(op, Box::new(operand)),
-                    None => ExprKind::Error,
-                }
-            }
-            "call_expression" => {
-                let callee = self.expr_field(node, "function");
-                let mut args = Vec::new();
-                if let Some(arguments) = node.child_by_field_name("arguments") {
-                    for arg in named_children(arguments) {
-                        args.push(self.expr(arg));
-                    }
-                }
-                ExprKind::Call(Box::new(callee), args)
-            }
-            "field_expression" => {
-                let value = self.expr_field(node, "value");
-                let field = self.ident_field(node, "field");
-                ExprKind::Field(Box::new(value), field)
-            }
-            "index_expression" => {
-                let value = self.expr_field(node, "value");
-                let index = self.expr_field(node, "index");
-                ExprKind::Index(Box::new(value), Box::new(index))
-            }
-            "array_expression" => {
-                let mut elements = Vec::new();
-                for element in named_children(node) {
-                    elements.push(self.expr(element));
-                }
-                ExprKind::Array(elements)
-            }
-            "array_repeat_expression" => {
-                let value = self.expr_field(node, "value");
-                let length = self.expr_field(node, "length");
-                ExprKind::ArrayRepeat(Box::new(value), Box::new(length))
-            }
-            "closure_expression" => {
-                let params = self.params(node);
-                let ret = node
-                    .child_by_field_name("return_type")
-                    .map(|ret| self.type_node(ret));
-                let body = self.block_field(node, "body");
-                ExprKind::Closure(Box::new(Closure { params, ret, body }))
-            }
-            "if_expression" => {
-                let cond = self.expr_field(node, "condition");
-                let then = self.block_field(node, "consequence");
-                let otherwise = node
-                    .child_by_field_name("alternative")
-                    .map(|alt| Box::new(self.expr(alt)));
-                ExprKind::If(Box::new(cond), then, otherwise)
-            }
-            "block" => ExprKind::Block(self.block(node)),
+            "binary_expression" => self.binary(node),
+            "unary_expression" => self.unary(node, span),
+            "call_expression" => self.call(node),
+            "field_expression" => self.field(node),
+            "index_expression" => self.index(node),
+            "array_expression" => self.array(node),
+            "array_repeat_expression" => self.array_repeat(node),
+            "closure_expression" => self.closure(node),
+            "if_expression" => self.if_expr(node),
+            "block" => self.block_expr(node),
             _ => ExprKind::Error,
         }
+    }
+
+    fn integer(&mut self, node: Node, span: Span) -> ExprKind {
+        match self.text_of(node).parse::<i64>() {
+            Ok(value) => ExprKind::Int(value),
+            Err(_) => {
+                self.error(Code::Syntax, span, "integer literal too large");
+                ExprKind::Error
+            }
+        }
+    }
+
+    fn float(&mut self, node: Node, span: Span) -> ExprKind {
+        match self.text_of(node).parse::<f64>() {
+            Ok(value) => ExprKind::Float(value),
+            Err(_) => {
+                self.error(Code::Syntax, span, "invalid float literal");
+                ExprKind::Error
+            }
+        }
+    }
+
+    fn binary(&mut self, node: Node) -> ExprKind {
+        let op = node
+            .child_by_field_name("operator")
+            .and_then(|op| BinOp::from_str(self.text_of(op)));
+        let left = Box::new(self.expr_field(node, "left"));
+        let right = Box::new(self.expr_field(node, "right"));
+        match op {
+            Some(op) => ExprKind::Binary(op, left, right),
+            None => ExprKind::Error,
+        }
+    }
+
+    fn unary(&mut self, node: Node, span: Span) -> ExprKind {
+        let op = match node
+            .child_by_field_name("operator")
+            .map(|op| self.text_of(op))
+        {
+            Some("-") => Some(UnOp::Neg),
+            Some("!") => Some(UnOp::Not),
+            _ => None,
+        };
+        let operand = node.child_by_field_name("operand");
+        // `-9223372036854775808` is the one literal whose digits alone overflow.
+        if op == Some(UnOp::Neg) {
+            if let Some(operand) = operand {
+                if operand.kind() == "integer_literal"
+                    && self.text_of(operand).trim_start_matches('0') == "9223372036854775808"
+                {
+                    return ExprKind::Int(i64::MIN);
+                }
+            }
+        }
+        let operand = Box::new(match operand {
+            Some(operand) => self.expr(operand),
+            None => self.error_expr(Span::new(span.end, span.end)),
+        });
+        match op {
+            Some(op) => ExprKind::Unary(op, operand),
+            None => ExprKind::Error,
+        }
+    }
+
+    fn call(&mut self, node: Node) -> ExprKind {
+        let callee = Box::new(self.expr_field(node, "function"));
+        let mut args = Vec::new();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            for arg in named_children(arguments) {
+                args.push(self.expr(arg));
+            }
+        }
+        ExprKind::Call(callee, args)
+    }
+
+    fn field(&mut self, node: Node) -> ExprKind {
+        let value = Box::new(self.expr_field(node, "value"));
+        let field = self.ident_field(node, "field");
+        ExprKind::Field(value, field)
+    }
+
+    fn index(&mut self, node: Node) -> ExprKind {
+        let value = Box::new(self.expr_field(node, "value"));
+        let index = Box::new(self.expr_field(node, "index"));
+        ExprKind::Index(value, index)
+    }
+
+    fn array(&mut self, node: Node) -> ExprKind {
+        let mut elements = Vec::new();
+        for element in named_children(node) {
+            elements.push(self.expr(element));
+        }
+        ExprKind::Array(elements)
+    }
+
+    fn array_repeat(&mut self, node: Node) -> ExprKind {
+        let value = Box::new(self.expr_field(node, "value"));
+        let length = Box::new(self.expr_field(node, "length"));
+        ExprKind::ArrayRepeat(value, length)
+    }
+
+    fn closure(&mut self, node: Node) -> ExprKind {
+        let params = self.params(node);
+        let ret = node
+            .child_by_field_name("return_type")
+            .map(|ret| self.type_node(ret));
+        let body = self.block_field(node, "body");
+        ExprKind::Closure(Box::new(Closure { params, ret, body }))
+    }
+
+    fn if_expr(&mut self, node: Node) -> ExprKind {
+        let cond = Box::new(self.expr_field(node, "condition"));
+        let then = self.block_field(node, "consequence");
+        let otherwise = node
+            .child_by_field_name("alternative")
+            .map(|alt| Box::new(self.expr(alt)));
+        ExprKind::If(cond, then, otherwise)
+    }
+
+    fn block_expr(&mut self, node: Node) -> ExprKind {
+        ExprKind::Block(self.block(node))
     }
 
     /// The value of a string literal, escapes resolved (unknown ones reported and kept).
@@ -912,6 +1036,13 @@ impl<'t> Lowerer<'t> {
         }
         out
     }
+}
+
+/// The first `ERROR` child of `node`, if any.
+fn direct_error(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    let found = node.children(&mut cursor).find(|child| child.is_error());
+    found
 }
 
 /// The named children of `node` that are not comments or error nodes.
@@ -960,7 +1091,9 @@ fn lexical_error(node: Node) -> Option<Node> {
     let mut cursor = node.walk();
     loop {
         let current = cursor.node();
-        if current.is_error() && current.child_count() == 0 && current.end_byte() > current.start_byte()
+        if current.is_error()
+            && current.child_count() == 0
+            && current.end_byte() > current.start_byte()
         {
             return Some(current);
         }
@@ -981,39 +1114,37 @@ fn lexical_error(node: Node) -> Option<Node> {
     }
 }
 
-/// The last token before `node`, comments skipped.
-fn previous_leaf(node: Node) -> Option<Node> {
+fn is_item_keyword(kind: &str) -> bool {
+    matches!(kind, "fn" | "filter" | "param" | "pipeline")
+}
+
+/// Whether `text` opens more brackets than it closes.
+fn unclosed(text: &str) -> bool {
+    let mut depth = 0i64;
+    for ch in text.chars() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
+}
+
+/// Where the first token after `node` starts, comments skipped.
+fn next_token_start(node: Node) -> Option<usize> {
     let mut current = node;
     loop {
-        let mut prev = current.prev_sibling();
-        while let Some(candidate) = prev {
-            if candidate.is_extra() {
-                prev = candidate.prev_sibling();
+        let mut next = current.next_sibling();
+        while let Some(candidate) = next {
+            if candidate.is_extra() && !candidate.is_error() {
+                next = candidate.next_sibling();
             } else {
                 break;
             }
         }
-        match prev {
-            Some(mut found) => {
-                loop {
-                    let mut last = None;
-                    let mut index = found.child_count();
-                    while index > 0 {
-                        index -= 1;
-                        match found.child(index) {
-                            Some(child) if !child.is_extra() => {
-                                last = Some(child);
-                                break;
-                            }
-                            _ => {}
-                        }
-                    }
-                    match last {
-                        Some(child) => found = child,
-                        None => return Some(found),
-                    }
-                }
-            }
+        match next {
+            Some(found) => return Some(found.start_byte()),
             None => current = current.parent()?,
         }
     }

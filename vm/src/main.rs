@@ -1,0 +1,462 @@
+//! `chunkvm`: run, check, disassemble, graph and format Chop programs.
+
+use chunkvm::chunk::Store;
+use chunkvm::compile::chunks::store_program;
+use chunkvm::compile::disasm::program_text;
+use chunkvm::diag::Diagnostic;
+use chunkvm::driver::{analyze, build};
+use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
+use chunkvm::syntax::span::LineIndex;
+use chunkvm::types::Type;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "chunkvm",
+    version,
+    about = "The Chop language and the chunk VM: run, check, inspect and format photo-filter programs",
+    long_about = "The Chop language and the chunk VM (SCVM).\n\nA Chop program compiles to one chunk per basic block; a running thread keeps all of its state in chunks, so it can be stopped at any safe point, saved, moved and resumed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run `fn main()` of a program, or another function with --fn.
+    Run {
+        /// The .chop file.
+        file: PathBuf,
+        /// The function to call instead of `main`.
+        #[arg(long = "fn", value_name = "NAME")]
+        function: Option<String>,
+        /// An argument for the function, in order (repeat for each parameter).
+        #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Set a `param`: NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Instruction budget of the thread.
+        #[arg(long, value_name = "N")]
+        budget: Option<u64>,
+        /// Chunk quota of the thread (data chunks held at once).
+        #[arg(long, value_name = "N")]
+        quota: Option<usize>,
+        /// Print the number of instructions executed to standard error.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Check files and print every diagnostic.
+    Check {
+        /// The .chop files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Print the chunks of the compiled program: the disassembler.
+    Dump {
+        /// The .chop file.
+        file: PathBuf,
+        /// Only this function.
+        #[arg(long = "fn", value_name = "NAME")]
+        function: Option<String>,
+    },
+    /// Print the basic-block chunk graph of a function.
+    Graph {
+        /// The .chop file.
+        file: PathBuf,
+        /// The function.
+        #[arg(long = "fn", value_name = "NAME")]
+        function: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Format files canonically (in place), or check that they are.
+    Fmt {
+        /// The .chop files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Measure the VM against native Rust on CPU-bound programs.
+    Bench {
+        /// Smaller sizes, for a quick look.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Json,
+    Svg,
+}
+
+/// A failure to report: one message, exit status 1.
+struct Failure(String);
+
+impl<T: std::fmt::Display> From<T> for Failure {
+    fn from(err: T) -> Failure {
+        Failure(err.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            file,
+            function,
+            args,
+            params,
+            budget,
+            quota,
+            stats,
+        } => run(&file, function.as_deref(), &args, &params, budget, quota, stats),
+        Command::Check { files, format } => check(&files, format),
+        Command::Dump { file, function } => dump(&file, function.as_deref()),
+        Command::Graph {
+            file,
+            function,
+            format,
+        } => graph(&file, &function, format),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Bench { quick } => {
+            chunkvm::bench::run_all(quick);
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|err| Failure(format!("cannot read {}: {}", path.display(), io_reason(&err))))?;
+    String::from_utf8(bytes).map_err(|err| {
+        Failure(format!(
+            "cannot read {}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            err.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
+    let lines = LineIndex::new(text);
+    let name = path.display().to_string();
+    for diag in diags {
+        eprint!("{}", diag.render(&name, text, &lines));
+    }
+}
+
+/// Builds a program, printing its diagnostics; `None` when it has errors.
+fn build_or_report(path: &Path, text: &str) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
+    match build(text) {
+        Ok(built) => {
+            let warnings = built.0.diagnostics();
+            print_diagnostics(path, text, &warnings);
+            Some(built)
+        }
+        Err(diags) => {
+            print_diagnostics(path, text, &diags);
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "error: {} has {errors} error{}",
+                path.display(),
+                if errors == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
+    let text = text.trim();
+    Some(match ty {
+        Type::Int => Value::Int(text.parse().ok()?),
+        Type::Float => Value::Float(text.parse().ok()?),
+        Type::Bool => Value::Bool(text.parse().ok()?),
+        Type::Color => {
+            let hex = text.strip_prefix('#')?;
+            if hex.len() != 6 && hex.len() != 8 {
+                return None;
+            }
+            let byte = |idx: usize| u8::from_str_radix(hex.get(idx..idx + 2)?, 16).ok();
+            let alpha = if hex.len() == 8 { byte(6)? } else { 255 };
+            Value::Color([byte(0)?, byte(2)?, byte(4)?, alpha].map(|b| b as f32 / 255.0))
+        }
+        _ => return None,
+    })
+}
+
+fn arg_form(ty: &Type) -> &'static str {
+    match ty {
+        Type::Int => "an integer such as 4",
+        Type::Float => "a number such as 0.5",
+        Type::Bool => "true or false",
+        Type::Color => "a colour such as #ff8800",
+        _ => "a value the command line cannot write",
+    }
+}
+
+fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
+    let lines = LineIndex::new(text);
+    let name = path.display().to_string();
+    let mut out = String::new();
+    let start = lines.line_col(text, err.span.start);
+    out.push_str(&format!(
+        "{name}:{}:{}: runtime error: {}\n",
+        start.line, start.col, err.message
+    ));
+    let line_text = lines.line_text(text, err.span.start);
+    let gutter = start.line.to_string();
+    out.push_str(&format!("{gutter} | {line_text}\n"));
+    let end = lines.line_col(text, err.span.end);
+    let width = if end.line == start.line { end.col.saturating_sub(start.col).max(1) } else { 1 };
+    out.push_str(&format!(
+        "{} | {}{}\n",
+        " ".repeat(gutter.len()),
+        " ".repeat(start.col as usize - 1),
+        "^".repeat(width as usize)
+    ));
+    out.push_str("stack (innermost first):\n");
+    for (func, span) in &err.trace {
+        let pos = lines.line_col(text, span.start);
+        out.push_str(&format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    path: &Path,
+    function: Option<&str>,
+    args: &[String],
+    params: &[String],
+    budget: Option<u64>,
+    quota: Option<usize>,
+    stats: bool,
+) -> Result<ExitCode, Failure> {
+    let text = read(path)?;
+    let Some((_, program)) = build_or_report(path, &text) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let name = function.unwrap_or("main");
+    let Some((func_idx, func)) = program.function(name) else {
+        let names: Vec<&str> = program
+            .functions
+            .iter()
+            .filter(|f| !f.is_closure)
+            .map(|f| f.name.as_str())
+            .collect();
+        return Err(Failure(format!(
+            "no function `{name}` in {}; it has: {}",
+            path.display(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )));
+    };
+    if args.len() != func.params.len() {
+        let wanted: Vec<String> = func.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        return Err(Failure(format!(
+            "`{name}` takes {} argument{} ({}), but {} --arg {} given",
+            func.params.len(),
+            if func.params.len() == 1 { "" } else { "s" },
+            wanted.join(", "),
+            args.len(),
+            if args.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    let mut values = Vec::new();
+    for ((pname, ty), arg) in func.params.iter().zip(args) {
+        let value = parse_arg(arg, ty).ok_or_else(|| {
+            Failure(format!(
+                "--arg {arg:?} does not fit parameter `{pname}` of `{name}`: it wants {ty}, {}",
+                arg_form(ty)
+            ))
+        })?;
+        values.push(value);
+    }
+    let func_idx = func_idx;
+    let mut vm = Vm::new(program);
+    let mut limits = Limits::default();
+    if let Some(budget) = budget {
+        limits.instructions = budget;
+    }
+    if let Some(quota) = quota {
+        limits.chunks = quota;
+    }
+    vm.set_limits(limits);
+    for param in params {
+        let (pname, value) = param
+            .split_once('=')
+            .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
+        let global = vm
+            .loaded
+            .program
+            .globals
+            .iter()
+            .find(|g| g.name == pname)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<String> = vm.loaded.program.globals.iter().map(|g| g.name.clone()).collect();
+                Failure(format!(
+                    "no param `{pname}` in {}; it has: {}",
+                    path.display(),
+                    if names.is_empty() { "none".into() } else { names.join(", ") }
+                ))
+            })?;
+        let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
+            Failure(format!("--param {pname}={value}: `{pname}` is a {}, {}", global.ty, arg_form(&global.ty)))
+        })?;
+        vm.set_global(pname, &parsed).map_err(Failure)?;
+    }
+    vm.start(func_idx, &values).map_err(Failure)?;
+    let outcome = loop {
+        match vm.run() {
+            Ok(Stop::Finished(value)) => break Ok(value),
+            Ok(_) => continue,
+            Err(err) => break Err(err),
+        }
+    };
+    if stats {
+        eprintln!("{} instructions, {} chunks", vm.instructions(), vm.store.len());
+    }
+    match outcome {
+        Ok(value) => {
+            if function.is_some() && value != Value::Unit {
+                println!("{value}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprint!("{}", render_runtime_error(path, &text, &err));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
+    let mut failed = false;
+    let mut json = Vec::new();
+    for path in files {
+        let text = read(path)?;
+        let analyzed = analyze(&text);
+        let diags = analyzed.diagnostics();
+        failed |= diags.iter().any(Diagnostic::is_error);
+        let lines = LineIndex::new(&text);
+        let name = path.display().to_string();
+        match format {
+            CheckFormat::Text => {
+                for diag in &diags {
+                    print!("{}", diag.render(&name, &text, &lines));
+                }
+            }
+            CheckFormat::Json => json.extend(diags.iter().map(|d| d.to_json(&name, &text, &lines))),
+        }
+    }
+    if let CheckFormat::Json = format {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn function_index(path: &Path, program: &chunkvm::compile::Program, name: &str) -> Result<usize, Failure> {
+    program
+        .function(name)
+        .map(|(idx, _)| idx as usize)
+        .ok_or_else(|| {
+            let names: Vec<&str> = program.functions.iter().map(|f| f.name.as_str()).collect();
+            Failure(format!("no function `{name}` in {}; it has: {}", path.display(), names.join(", ")))
+        })
+}
+
+fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
+    let text = read(path)?;
+    let Some((_, program)) = build_or_report(path, &text) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let only = function.map(|name| function_index(path, &program, name)).transpose()?;
+    let mut store = Store::new(chunkvm::chunk::NodeId(1));
+    let ids = store_program(&program, &mut store);
+    print!("{}", program_text(&program, &ids, &store, only, Some(&text)));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, Failure> {
+    let text = read(path)?;
+    let Some((_, program)) = build_or_report(path, &text) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let idx = function_index(path, &program, function)?;
+    let mut store = Store::new(chunkvm::chunk::NodeId(1));
+    let ids = store_program(&program, &mut store);
+    let graph = chunkvm::graph::graph(&program, &ids, idx, Some(&text))
+        .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
+    match format {
+        GraphFormat::Dot => print!("{}", graph.to_dot()),
+        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&graph.to_json())?),
+        GraphFormat::Svg => print!("{}", graph.to_svg()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
+    let mut unformatted = false;
+    for path in files {
+        let text = read(path)?;
+        let formatted = chunkvm::fmt::format(&text)
+            .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
+        if formatted == text {
+            continue;
+        }
+        if check_only {
+            println!("{} is not formatted", path.display());
+            unformatted = true;
+        } else {
+            write_atomic(path, formatted.as_bytes())?;
+            println!("formatted {}", path.display());
+        }
+    }
+    Ok(if unformatted { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Writes a file through a temporary file and a rename, so a failure never leaves half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|err| Failure(format!("cannot write {}: {err}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|err| {
+        let _ = std::fs::remove_file(&tmp);
+        Failure(format!("cannot write {}: {err}", path.display()))
+    })
+}
