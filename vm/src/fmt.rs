@@ -75,8 +75,12 @@ impl std::error::Error for FormatError {}
 /// Formats a whole Chop file.
 ///
 /// The result uses `\n` line endings and ends with one newline (an empty or
-/// blank file gives an empty string). Fails, changing nothing, when the file
-/// has syntax errors.
+/// blank file gives an empty string).
+///
+/// # Errors
+///
+/// Fails, changing nothing, when the file has syntax errors (any `ERROR` or
+/// `MISSING` node): the [`FormatError`] lists them.
 pub fn format(source: &str) -> Result<String, FormatError> {
     let mut parser = Parser::new();
     let failed = || FormatError {
@@ -205,11 +209,7 @@ impl Doc {
     /// Whether the document holds a forced line break.
     fn is_hard(&self) -> bool {
         match self {
-            Doc::Text(_)
-            | Doc::Space
-            | Doc::Line
-            | Doc::SoftLine
-            | Doc::IfBreak(_) => false,
+            Doc::Text(_) | Doc::Space | Doc::Line | Doc::SoftLine | Doc::IfBreak(_) => false,
             Doc::HardLine | Doc::BlankLine | Doc::TrailingComment(_) => true,
             Doc::Verbatim(text) => text.contains('\n'),
             Doc::Concat(_, hard)
@@ -468,10 +468,7 @@ struct Formatter<'s> {
 }
 
 fn is_comment(node: Node<'_>) -> bool {
-    matches!(
-        node.kind(),
-        "comment" | "doc_comment" | "inner_doc_comment"
-    )
+    matches!(node.kind(), "comment" | "doc_comment" | "inner_doc_comment")
 }
 
 fn is_item(node: Node<'_>) -> bool {
@@ -568,7 +565,7 @@ impl<'s> Formatter<'s> {
         let before = self.src.get(..node.start_byte()).unwrap_or("");
         for b in before.bytes().rev() {
             match b {
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => continue,
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {}
                 b'\n' => return false,
                 _ => return true,
             }
@@ -612,11 +609,7 @@ impl<'s> Formatter<'s> {
     /// The source text of `node`, with `\n` line endings and no spaces at
     /// the ends of its lines.
     fn verbatim(&self, node: Node<'_>) -> Doc {
-        let lines: Vec<&str> = self
-            .text_of(node)
-            .split('\n')
-            .map(|line| line.trim_end())
-            .collect();
+        let lines: Vec<&str> = self.text_of(node).split('\n').map(str::trim_end).collect();
         Doc::Verbatim(Rc::from(lines.join("\n")))
     }
 
@@ -854,13 +847,11 @@ impl<'s> Formatter<'s> {
             self.verbatim(node)
         } else {
             self.generic_with(node, |f, child, field| match field {
-                Some("consequence") | Some("alternative") if child.kind() == "block" => {
-                    Some(if inline {
-                        f.block_inline(child)
-                    } else {
-                        f.block(child)
-                    })
-                }
+                Some("consequence" | "alternative") if child.kind() == "block" => Some(if inline {
+                    f.block_inline(child)
+                } else {
+                    f.block(child)
+                }),
                 Some("alternative") if child.kind() == "if_expression" => {
                     Some(f.if_chain(child, inline))
                 }
@@ -874,8 +865,10 @@ impl<'s> Formatter<'s> {
     /// `fn(v: float) -> float { v * gain }`, on one line when its body is a
     /// simple block and it fits (never when `expanded`).
     fn closure(&mut self, node: Node<'_>, expanded: bool) -> Doc {
-        let inline =
-            !expanded && node.child_by_field_name("body").is_some_and(is_simple_block);
+        let inline = !expanded
+            && node
+                .child_by_field_name("body")
+                .is_some_and(is_simple_block);
         let doc = self.generic_with(node, |f, child, field| {
             if field == Some("body") && child.kind() == "block" {
                 Some(if inline {
@@ -967,9 +960,8 @@ impl<'s> Formatter<'s> {
         }
         let is_element = |c: Node<'_>| !is_comment(c) && c.kind() != ",";
         let last_element = inner.iter().rposition(|(c, _)| is_element(*c));
-        let trailing_comma = last_element.is_some_and(|last| {
-            inner[last + 1..].iter().any(|(c, _)| c.kind() == ",")
-        });
+        let trailing_comma =
+            last_element.is_some_and(|last| inner[last + 1..].iter().any(|(c, _)| c.kind() == ","));
         let mut docs = Vec::new();
         let mut first = true;
         for (i, (child, _)) in inner.iter().enumerate() {

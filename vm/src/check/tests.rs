@@ -206,6 +206,15 @@ fn e0001_syntax_errors() {
     insta::assert_snapshot!(diags("fn main() { print(\"open); }\n"), @"1:19 E0001 unterminated string literal");
     insta::assert_snapshot!(diags("fn main() {}\nfn g(\n"), @"2:1 E0001 unexpected end of file: the `fn` item is incomplete");
     insta::assert_snapshot!(diags("fn main() {} }\n"), @"1:14 E0001 unexpected `}`");
+    insta::assert_snapshot!(diags("filter f(c: color) { c }\n"), @"
+    1:1 E0001 this `filter` item does not parse
+        help: it is written `filter NAME(c: color) -> color { ... }` or `filter NAME(src: image, x: int, y: int) -> color { ... }`
+    ");
+    insta::assert_snapshot!(diags("fn main() { print(1) print(2); }\n"), @"1:22 E0001 unexpected `print`");
+    insta::assert_snapshot!(diags("fn main() {\n    let x = 1\n    print(x);\n}\n"), @"
+    2:13 E0001 unexpected `1`
+        help: is a `;` missing at the end of this line?
+    ");
 }
 
 #[test]
@@ -215,6 +224,10 @@ fn e0002_missing_tokens() {
         help: is a `;` missing at the end of this line?
     ");
     insta::assert_snapshot!(diags("fn main() { print(1, 2; }\n"), @"1:23 E0002 missing `)`");
+    insta::assert_snapshot!(diags("fn main() {\n    let a = 1\n    let b = a;\n    print(b);\n"), @"
+    2:14 E0002 missing `;`
+    4:14 E0002 missing `}`
+    ");
     insta::assert_snapshot!(diags("param p: int = 3 in 1..;\n"), @"1:24 E0002 missing an expression");
 }
 
@@ -1191,18 +1204,53 @@ fn incremental_parsing_matches_a_fresh_parse() {
 fn deep_nesting_does_not_overflow() {
     let depth = 3000;
     let cases = [
-        format!("fn main() {{ print({}1{}); }}", "(".repeat(depth), ")".repeat(depth)),
+        format!(
+            "fn main() {{ print({}1{}); }}",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        ),
         format!("fn main() {}{}", "{ ".repeat(depth), "}".repeat(depth + 1)),
-        format!("fn main() {{ {}{} }}", "if true { ".repeat(depth), "}".repeat(depth)),
-        format!("fn main() {{ {}{} }}", "while true { ".repeat(depth), "}".repeat(depth)),
-        format!("fn main() {{ let f = {} 1 {}; }}", "fn() { ".repeat(depth), "}".repeat(depth)),
+        format!(
+            "fn main() {{ {}{} }}",
+            "if true { ".repeat(depth),
+            "}".repeat(depth)
+        ),
+        format!(
+            "fn main() {{ {}{} }}",
+            "while true { ".repeat(depth),
+            "}".repeat(depth)
+        ),
+        format!(
+            "fn main() {{ let f = {} 1 {}; }}",
+            "fn() { ".repeat(depth),
+            "}".repeat(depth)
+        ),
         format!("fn main() {{ print({}); }}", vec!["1"; depth].join(" + ")),
-        format!("fn main() {{ print({}1{}); }}", "abs(".repeat(depth), ")".repeat(depth)),
-        format!("fn main() {{ print({}1{}); }}", "[".repeat(depth), "]".repeat(depth)),
-        format!("fn main() {{ let a = [1]; print(a{}); }}", "[0]".repeat(depth)),
+        format!(
+            "fn main() {{ print({}1{}); }}",
+            "abs(".repeat(depth),
+            ")".repeat(depth)
+        ),
+        format!(
+            "fn main() {{ print({}1{}); }}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        format!(
+            "fn main() {{ let a = [1]; print(a{}); }}",
+            "[0]".repeat(depth)
+        ),
         format!("fn main() {{ let x = {}1; }}", "-".repeat(depth)),
-        format!("fn f(a: {}int{}) {{}}", "[".repeat(depth), "; 1]".repeat(depth)),
-        format!("fn f(a: {}int{}) {{}}", "fn(".repeat(depth), ")".repeat(depth)),
+        format!(
+            "fn f(a: {}int{}) {{}}",
+            "[".repeat(depth),
+            "; 1]".repeat(depth)
+        ),
+        format!(
+            "fn f(a: {}int{}) {{}}",
+            "fn(".repeat(depth),
+            ")".repeat(depth)
+        ),
         "((((([[[[{{{{ fn".repeat(depth / 10),
     ];
     // Half the stack of a test thread: a margin for callers.
@@ -1431,17 +1479,50 @@ fn random_tokens(rng: &mut Rng) -> String {
     out
 }
 
+/// Every expression id of the file, in walking order.
+fn expr_ids(file: &crate::syntax::ast::SourceFile) -> Vec<u32> {
+    let mut ids = Vec::new();
+    walk_exprs(file, &mut |expr| ids.push(expr.id.0));
+    ids
+}
+
 #[test]
 fn random_and_mutated_inputs_never_panic() {
+    let mut corpus: Vec<String> = CORPUS.iter().map(|text| text.to_string()).collect();
+    let lang = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lang");
+    let mut dirs = vec![lang];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.flatten().map(|entry| entry.path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "chop") {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    corpus.push(text);
+                }
+            }
+        }
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..3000 {
         let text = if round % 5 == 4 {
             random_tokens(&mut rng)
         } else {
-            let base = CORPUS[rng.below(CORPUS.len())];
+            let base = &corpus[rng.below(corpus.len())];
             mutate(&mut rng, base)
         };
         let parsed = parse(&text);
+        let mut ids = expr_ids(&parsed.file);
+        ids.sort_unstable();
+        let dense: Vec<u32> = (0..parsed.file.expr_count).collect();
+        assert_eq!(
+            ids, dense,
+            "round {round}: expression ids not dense\n{text}"
+        );
         let analysis = check(&parsed.file);
         assert_eq!(analysis.expr_types.len(), parsed.file.expr_count as usize);
         assert_eq!(

@@ -279,7 +279,12 @@ impl<'a> Compiler<'a> {
         gen.f.cur_span = body.span;
         let value = gen.block(body, ret != Type::Unit)?;
         if !gen.f.terminated() {
-            gen.f.cur_span = Span::new(body.span.end.saturating_sub(1), body.span.end);
+            // The return of a trailing value belongs to that value's line (a debugger
+            // stops there); a function without one returns at its closing brace.
+            gen.f.cur_span = match &body.value {
+                Some(value) if ret != Type::Unit => value.span,
+                _ => Span::new(body.span.end.saturating_sub(1), body.span.end),
+            };
             gen.ret(value, &ret);
         }
         let mut fcx = gen.f;

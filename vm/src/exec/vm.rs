@@ -655,7 +655,9 @@ impl Vm {
                 }
             };
         }
-        // At a safe point: poll the limits and flags when it is time.
+        // At a safe point: poll the limits and flags when it is time. `$at` is where the
+        // thread resumes if it stops here: the jump itself (not yet done, so it is not
+        // counted), or the instruction after a finished return.
         macro_rules! safe_point {
             ($at:expr) => {
                 if count >= check_at {
@@ -667,6 +669,10 @@ impl Vm {
                     match polled {
                         Ok(None) => check_at = self.next_check(),
                         Ok(Some(stop)) => {
+                            if at + 1 == pc {
+                                count -= 1;
+                            }
+                            pc = at;
                             save!();
                             return Ok(stop);
                         }

@@ -18,6 +18,7 @@ use crate::diag::{Code, Diagnostic};
 use tree_sitter::{Language, Node, Parser, Tree};
 
 /// The result of parsing one file.
+#[derive(Clone, Debug)]
 pub struct Parsed {
     /// The concrete syntax tree (kept for incremental re-parsing and editor queries).
     pub tree: Tree,
@@ -273,7 +274,7 @@ impl<'t> Lowerer<'t> {
         };
         let rest = self.text.get(node.end_byte()..).unwrap_or("");
         let at_eof = rest.trim().is_empty();
-        if at_eof && (is_item_keyword(leaf.kind()) || unclosed(self.text_of(node))) {
+        if at_eof && unclosed(self.text_of(node)) {
             let what = if is_item_keyword(leaf.kind()) {
                 format!(
                     "unexpected end of file: the `{}` item is incomplete",
@@ -283,6 +284,19 @@ impl<'t> Lowerer<'t> {
                 "unexpected end of file: a bracket is not closed".to_string()
             };
             self.error(Code::Syntax, span_of(node), what);
+            return;
+        }
+        let top_level = node
+            .parent()
+            .is_none_or(|parent| parent.kind() == "source_file");
+        if let Some(form) = item_form(leaf.kind()).filter(|_| top_level) {
+            let diag = Diagnostic::error(
+                Code::Syntax,
+                span_of(leaf),
+                format!("this `{}` item does not parse", leaf.kind()),
+            )
+            .with_help(format!("it is written `{form}`"));
+            self.diags.push(diag);
             return;
         }
         let shown = shorten(self.text_of(leaf));
@@ -625,6 +639,8 @@ impl<'t> Lowerer<'t> {
                     // an error value keeps the checker from guessing.
                     value = Some(Box::new(self.error_expr(span_of(child))));
                 }
+            } else if is_value && shallow_error(child) {
+                value = Some(Box::new(self.error_expr(span_of(child))));
             } else if is_value {
                 value = Some(Box::new(self.expr(child)));
             } else if child.is_extra() || child.is_missing() {
@@ -660,8 +676,8 @@ impl<'t> Lowerer<'t> {
         // Text that did not parse inside a simple statement makes the
         // parser's guess at its parts unreliable (`let x = ; f();` parses as
         // `let x = f();`): its value becomes an error node.
-        let broken = direct_error(node).is_some()
-            && !matches!(node.kind(), "while_statement" | "for_statement");
+        let broken =
+            !matches!(node.kind(), "while_statement" | "for_statement") && shallow_error(node);
         if broken {
             return Some(self.broken_stmt(node, span));
         }
@@ -1038,11 +1054,25 @@ impl<'t> Lowerer<'t> {
     }
 }
 
-/// The first `ERROR` child of `node`, if any.
-fn direct_error(node: Node) -> Option<Node> {
-    let mut cursor = node.walk();
-    let found = node.children(&mut cursor).find(|child| child.is_error());
-    found
+/// Whether `node` holds an `ERROR` node outside its blocks (a block keeps
+/// its errors to itself).
+fn shallow_error(node: Node) -> bool {
+    if !node.has_error() {
+        return false;
+    }
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        let mut cursor = current.walk();
+        for child in current.children(&mut cursor) {
+            if child.is_error() {
+                return true;
+            }
+            if child.kind() != "block" && child.has_error() {
+                stack.push(child);
+            }
+        }
+    }
+    false
 }
 
 /// The named children of `node` that are not comments or error nodes.
@@ -1112,6 +1142,17 @@ fn lexical_error(node: Node) -> Option<Node> {
             }
         }
     }
+}
+
+/// How an item is written, by its keyword.
+fn item_form(keyword: &str) -> Option<&'static str> {
+    Some(match keyword {
+        "fn" => "fn NAME(PARAM: TYPE, ...) -> TYPE { ... }",
+        "filter" => "filter NAME(c: color) -> color { ... }` or `filter NAME(src: image, x: int, y: int) -> color { ... }",
+        "param" => "param NAME: TYPE = DEFAULT in MIN..MAX;",
+        "pipeline" => "pipeline NAME = FILTER |> FILTER(PARAM: VALUE);",
+        _ => return None,
+    })
 }
 
 fn is_item_keyword(kind: &str) -> bool {

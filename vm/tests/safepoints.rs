@@ -1,0 +1,127 @@
+//! The whole state of a thread is chunks at every safe point: stop a running
+//! thread at many safe points, encode what it reaches, decode it into a fresh
+//! store on another node, resume there, and get exactly the output of an
+//! uninterrupted run.
+
+mod common;
+
+use chunkvm::chunk::NodeId;
+use chunkvm::driver::analyze;
+use chunkvm::exec::{Capture, Stop, Vm};
+use common::{chop_files, expectations, finish, lang_dir, vm_for_main};
+
+/// The programs that run to completion without limits.
+fn runnable() -> Vec<(String, String)> {
+    chop_files(&lang_dir())
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let expect = expectations(&text);
+            let clean = !analyze(&text).has_errors()
+                && expect.runtime_error.is_none()
+                && expect.instructions.is_none()
+                && expect.chunks.is_none();
+            clean.then(|| (path.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// Runs until the first safe point at or after `at` instructions; `None` if it finished first.
+fn run_to(vm: &mut Vm, at: u64) -> Option<()> {
+    let now = vm.instructions();
+    vm.stop_after(at.saturating_sub(now).max(1));
+    loop {
+        match vm.run().expect("runs") {
+            Stop::SafePoint => return Some(()),
+            Stop::Finished(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// Moves a stopped thread to a fresh store on `node` through its encoded chunks.
+fn migrate(vm: &mut Vm, node: u16, capture: &Capture) -> Vm {
+    let bytes = vm.snapshot().expect("snapshot");
+    let mut moved = Vm::from_snapshot(&bytes, NodeId(node)).expect("restore");
+    moved.set_output(Box::new(capture.clone()));
+    moved
+}
+
+#[test]
+fn resuming_from_any_safe_point_gives_the_same_output() {
+    let programs = runnable();
+    assert!(programs.len() >= 8, "too few programs: {}", programs.len());
+    let mut stops = 0;
+    let mut distinct = std::collections::HashSet::new();
+    for (name, text) in &programs {
+        let (mut reference, capture) = vm_for_main(text);
+        finish(&mut reference).unwrap();
+        let expected = capture.text();
+        let total = reference.instructions();
+        for step in 1..=12u64 {
+            let at = total * step / 13;
+            if at == 0 {
+                continue;
+            }
+            let (mut vm, first) = vm_for_main(text);
+            if run_to(&mut vm, at).is_none() {
+                continue;
+            }
+            stops += 1;
+            let stack = vm.stack();
+            distinct.insert((name.clone(), stack.first().map(|f| (f.function.clone(), f.pc))));
+            let second = Capture::new();
+            let mut moved = migrate(&mut vm, 2, &second);
+            assert_eq!(moved.instructions(), vm.instructions(), "{name}: the count moves too");
+            assert_eq!(moved.stack(), vm.stack(), "{name}: the same frames after the move");
+            finish(&mut moved).unwrap_or_else(|err| panic!("{name}: after a stop at {at}: {err}"));
+            assert_eq!(
+                format!("{}{}", first.text(), second.text()),
+                expected,
+                "{name}: stopped at instruction {at}"
+            );
+            assert_eq!(moved.instructions(), total, "{name}: same instruction count");
+        }
+    }
+    assert!(stops >= 50, "only {stops} safe points were tested");
+    assert!(distinct.len() >= 40, "only {} distinct safe points", distinct.len());
+}
+
+#[test]
+fn a_thread_can_hop_from_node_to_node_and_come_home() {
+    let text = std::fs::read_to_string(lang_dir().join("run/closures.chop")).unwrap();
+    let (mut reference, capture) = vm_for_main(&text);
+    finish(&mut reference).unwrap();
+    let expected = capture.text();
+    let total = reference.instructions();
+
+    let out = Capture::new();
+    let (mut vm, first) = vm_for_main(&text);
+    let mut hops = 0;
+    let mut node = 1;
+    let mut at = total / 10;
+    while run_to(&mut vm, at).is_some() {
+        node = if node == 3 { 1 } else { node + 1 };
+        vm = migrate(&mut vm, node, &out);
+        hops += 1;
+        at += total / 10;
+    }
+    assert!(hops >= 5, "{hops} hops");
+    assert_eq!(format!("{}{}", first.text(), out.text()), expected);
+}
+
+#[test]
+fn a_snapshot_holds_only_chunks_the_thread_reaches() {
+    let text = "fn main() { var a = [1, 2, 3]; for i in 0..100 { a[i % 3] += i; } print(a); }";
+    let (mut vm, _) = vm_for_main(text);
+    run_to(&mut vm, 50).unwrap();
+    let root = vm.materialize();
+    let reached = vm.store.reachable(&[root]).unwrap();
+    let set = chunkvm::chunk::decode_set(&vm.snapshot().unwrap()).unwrap();
+    // The snapshot's own Thread chunk is new, the rest is the same graph.
+    assert_eq!(set.chunks.len(), reached.len());
+    let kinds: std::collections::HashSet<&str> = set.chunks.iter().map(|(_, c)| c.kind.name()).collect();
+    for kind in ["thread", "frame", "regs", "program", "function", "block", "array"] {
+        assert!(kinds.contains(kind), "no {kind} chunk in {kinds:?}");
+    }
+}
