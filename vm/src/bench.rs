@@ -226,7 +226,10 @@ pub fn run_all(quick: bool) {
     }
     match measure(quick) {
         Ok(figures) => {
-            println!("{:<16} {:>12} {:>12} {:>12} {:>9}", "benchmark", "size", "VM ms", "native ms", "VM/native");
+            println!(
+                "{:<16} {:>12} {:>12} {:>12} {:>9}",
+                "benchmark", "size", "VM ms", "native ms", "VM/native"
+            );
             for fig in figures {
                 println!(
                     "{:<16} {:>12} {:>12.2} {:>12.2} {:>8.1}x",

@@ -319,12 +319,42 @@ pub struct Field {
 
 /// Every field.
 pub const FIELDS: &[Field] = &[
-    Field { receiver: "color", name: "r", ty: P::Float, doc: "The red channel." },
-    Field { receiver: "color", name: "g", ty: P::Float, doc: "The green channel." },
-    Field { receiver: "color", name: "b", ty: P::Float, doc: "The blue channel." },
-    Field { receiver: "color", name: "a", ty: P::Float, doc: "The alpha channel (1 is opaque)." },
-    Field { receiver: "image", name: "width", ty: P::Int, doc: "The width in pixels." },
-    Field { receiver: "image", name: "height", ty: P::Int, doc: "The height in pixels." },
+    Field {
+        receiver: "color",
+        name: "r",
+        ty: P::Float,
+        doc: "The red channel.",
+    },
+    Field {
+        receiver: "color",
+        name: "g",
+        ty: P::Float,
+        doc: "The green channel.",
+    },
+    Field {
+        receiver: "color",
+        name: "b",
+        ty: P::Float,
+        doc: "The blue channel.",
+    },
+    Field {
+        receiver: "color",
+        name: "a",
+        ty: P::Float,
+        doc: "The alpha channel (1 is opaque).",
+    },
+    Field {
+        receiver: "image",
+        name: "width",
+        ty: P::Int,
+        doc: "The width in pixels.",
+    },
+    Field {
+        receiver: "image",
+        name: "height",
+        ty: P::Int,
+        doc: "The height in pixels.",
+    },
 ];
 
 /// The builtin function called `name`.

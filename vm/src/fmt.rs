@@ -3,15 +3,35 @@
 //!
 //! [`format`] parses the text with the tree-sitter grammar and refuses files
 //! that do not parse cleanly (any `ERROR` or `MISSING` node), so formatting
-//! never loses text. The style is fixed, in the manner of rustfmt: 4 spaces of
-//! indentation, lines of at most [`MAX_WIDTH`] columns where the code allows,
-//! one blank line between items, at most one kept blank line inside blocks.
+//! never loses text. The style is fixed, in the manner of rustfmt:
+//!
+//! - 4 spaces of indentation, lines of at most [`MAX_WIDTH`] columns where
+//!   the code allows, `\n` line endings, one final newline.
+//! - Items are separated by one blank line; runs of `param` items (or of
+//!   `pipeline` items) keep the user's grouping. `//!` file docs are followed
+//!   by a blank line. Inside blocks, at most one blank line is kept where the
+//!   user had some, none after `{` or before `}`.
+//! - `param name: type = default in min..max;`, `fn name(a: int) -> int {`,
+//!   `a..b` without spaces, binary operators with spaces, no space before
+//!   `(` of calls or `[` of indexing. Bodies of items, loops and `if`
+//!   statements are always over several lines (`{}` when empty).
+//! - Comma lists (arguments, parameters, arrays, type lists, pipeline
+//!   arguments) stay on one line when they fit, else one element per line
+//!   with a trailing comma. A closure as last argument may overflow the call:
+//!   `render(w, h, fn(x: int, y: int) -> color {` ... `})`.
+//! - A long chain of operators of one precedence breaks before each
+//!   operator, indented; a long pipeline puts each stage after the first on
+//!   its own line, `|>` leading, indented.
+//! - A closure, an `if` chain or a block used inside an expression, whose
+//!   blocks hold a single expression, stays on one line when it fits
+//!   (`fn(v: float) -> float { v * gain }`, `if c { a } else { b }`).
 //!
 //! Every token is kept: comments (`//`, `///`, `//!`) stay at the end of their
-//! line when they ended a line of code, and on their own line otherwise; the
-//! only tokens added or removed are the trailing commas of comma lists (added
-//! when a list is wrapped one element per line, dropped when it fits on one
-//! line). Literals and parentheses are kept as written.
+//! line when they ended a line of code, and on a line of their own otherwise
+//! (the rest of the construct then continues indented); the only tokens added
+//! or removed are the trailing commas of comma lists. Literals and
+//! parentheses are kept as written, and code nested deeper than the formatter
+//! follows is kept as written too.
 //!
 //! The layout works in two steps: the syntax tree becomes a document of
 //! texts, possible line breaks, indentation and groups (a group is printed on
@@ -1035,10 +1055,12 @@ impl<'s> Formatter<'s> {
     fn pipeline(&mut self, node: Node<'_>) -> Doc {
         let mut head = Vec::new();
         let mut tail = Vec::new();
-        let mut seen_stage = false;
+        // The first stage, or the first comment, ends the head.
+        let mut in_tail = false;
         let children = kids(node);
         for (i, &(child, _)) in children.iter().enumerate() {
-            let target = if seen_stage { &mut tail } else { &mut head };
+            in_tail |= is_comment(child);
+            let target = if in_tail { &mut tail } else { &mut head };
             if is_comment(child) {
                 target.push(self.comment(child));
                 continue;
@@ -1053,9 +1075,7 @@ impl<'s> Formatter<'s> {
                 _ => {
                     target.push(Doc::Space);
                     target.push(self.node(child));
-                    if child.kind() == "pipeline_stage" {
-                        seen_stage = true;
-                    }
+                    in_tail |= child.kind() == "pipeline_stage";
                 }
             }
         }

@@ -127,7 +127,15 @@ fn main() -> ExitCode {
             budget,
             quota,
             stats,
-        } => run(&file, function.as_deref(), &args, &params, budget, quota, stats),
+        } => run(
+            &file,
+            function.as_deref(),
+            &args,
+            &params,
+            budget,
+            quota,
+            stats,
+        ),
         Command::Check { files, format } => check(&files, format),
         Command::Dump { file, function } => dump(&file, function.as_deref()),
         Command::Graph {
@@ -151,8 +159,13 @@ fn main() -> ExitCode {
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|err| Failure(format!("cannot read {}: {}", path.display(), io_reason(&err))))?;
+    let bytes = std::fs::read(path).map_err(|err| {
+        Failure(format!(
+            "cannot read {}: {}",
+            path.display(),
+            io_reason(&err)
+        ))
+    })?;
     String::from_utf8(bytes).map_err(|err| {
         Failure(format!(
             "cannot read {}: not UTF-8 text (invalid byte at offset {})",
@@ -179,7 +192,10 @@ fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
 }
 
 /// Builds a program, printing its diagnostics; `None` when it has errors.
-fn build_or_report(path: &Path, text: &str) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
+fn build_or_report(
+    path: &Path,
+    text: &str,
+) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
     match build(text) {
         Ok(built) => {
             let warnings = built.0.diagnostics();
@@ -241,7 +257,11 @@ fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
     let gutter = start.line.to_string();
     out.push_str(&format!("{gutter} | {line_text}\n"));
     let end = lines.line_col(text, err.span.end);
-    let width = if end.line == start.line { end.col.saturating_sub(start.col).max(1) } else { 1 };
+    let width = if end.line == start.line {
+        end.col.saturating_sub(start.col).max(1)
+    } else {
+        1
+    };
     out.push_str(&format!(
         "{} | {}{}\n",
         " ".repeat(gutter.len()),
@@ -281,11 +301,19 @@ fn run(
         return Err(Failure(format!(
             "no function `{name}` in {}; it has: {}",
             path.display(),
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         )));
     };
     if args.len() != func.params.len() {
-        let wanted: Vec<String> = func.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        let wanted: Vec<String> = func
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {t}"))
+            .collect();
         return Err(Failure(format!(
             "`{name}` takes {} argument{} ({}), but {} --arg {} given",
             func.params.len(),
@@ -305,7 +333,6 @@ fn run(
         })?;
         values.push(value);
     }
-    let func_idx = func_idx;
     let mut vm = Vm::new(program);
     let mut limits = Limits::default();
     if let Some(budget) = budget {
@@ -327,15 +354,29 @@ fn run(
             .find(|g| g.name == pname)
             .cloned()
             .ok_or_else(|| {
-                let names: Vec<String> = vm.loaded.program.globals.iter().map(|g| g.name.clone()).collect();
+                let names: Vec<String> = vm
+                    .loaded
+                    .program
+                    .globals
+                    .iter()
+                    .map(|g| g.name.clone())
+                    .collect();
                 Failure(format!(
                     "no param `{pname}` in {}; it has: {}",
                     path.display(),
-                    if names.is_empty() { "none".into() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
                 ))
             })?;
         let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
-            Failure(format!("--param {pname}={value}: `{pname}` is a {}, {}", global.ty, arg_form(&global.ty)))
+            Failure(format!(
+                "--param {pname}={value}: `{pname}` is a {}, {}",
+                global.ty,
+                arg_form(&global.ty)
+            ))
         })?;
         vm.set_global(pname, &parsed).map_err(Failure)?;
     }
@@ -348,7 +389,11 @@ fn run(
         }
     };
     if stats {
-        eprintln!("{} instructions, {} chunks", vm.instructions(), vm.store.len());
+        eprintln!(
+            "{} instructions, {} chunks",
+            vm.instructions(),
+            vm.store.len()
+        );
     }
     match outcome {
         Ok(value) => {
@@ -386,16 +431,28 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
     if let CheckFormat::Json = format {
         println!("{}", serde_json::to_string_pretty(&json)?);
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn function_index(path: &Path, program: &chunkvm::compile::Program, name: &str) -> Result<usize, Failure> {
+fn function_index(
+    path: &Path,
+    program: &chunkvm::compile::Program,
+    name: &str,
+) -> Result<usize, Failure> {
     program
         .function(name)
         .map(|(idx, _)| idx as usize)
         .ok_or_else(|| {
             let names: Vec<&str> = program.functions.iter().map(|f| f.name.as_str()).collect();
-            Failure(format!("no function `{name}` in {}; it has: {}", path.display(), names.join(", ")))
+            Failure(format!(
+                "no function `{name}` in {}; it has: {}",
+                path.display(),
+                names.join(", ")
+            ))
         })
 }
 
@@ -404,10 +461,15 @@ fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
     let Some((_, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
-    let only = function.map(|name| function_index(path, &program, name)).transpose()?;
+    let only = function
+        .map(|name| function_index(path, &program, name))
+        .transpose()?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    print!("{}", program_text(&program, &ids, &store, only, Some(&text)));
+    print!(
+        "{}",
+        program_text(&program, &ids, &store, only, Some(&text))
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -446,15 +508,26 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
             println!("formatted {}", path.display());
         }
     }
-    Ok(if unformatted { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if unformatted {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Writes a file through a temporary file and a rename, so a failure never leaves half a file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|err| Failure(format!("cannot write {}: {err}", tmp.display())))?;
+    std::fs::write(&tmp, bytes)
+        .map_err(|err| Failure(format!("cannot write {}: {err}", tmp.display())))?;
     std::fs::rename(&tmp, path).map_err(|err| {
         let _ = std::fs::remove_file(&tmp);
         Failure(format!("cannot write {}: {err}", path.display()))

@@ -31,7 +31,10 @@ pub enum Type {
 impl Type {
     /// Whether values of this type are links to chunks (arrays, images, closures).
     pub fn is_ref(&self) -> bool {
-        matches!(self, Type::Image | Type::Array(..) | Type::Fn(..) | Type::Str)
+        matches!(
+            self,
+            Type::Image | Type::Array(..) | Type::Fn(..) | Type::Str
+        )
     }
 
     /// Number of 64-bit slots a value takes in a register file or a chunk.
@@ -118,7 +121,10 @@ mod tests {
 
     #[test]
     fn display_and_fit() {
-        let f = Type::Fn(vec![Type::Int, Type::Array(Box::new(Type::Float), 3)], Box::new(Type::Color));
+        let f = Type::Fn(
+            vec![Type::Int, Type::Array(Box::new(Type::Float), 3)],
+            Box::new(Type::Color),
+        );
         assert_eq!(f.to_string(), "fn(int, [float; 3]) -> color");
         assert!(Type::Error.fits(&Type::Int));
         assert!(!Type::Int.fits(&Type::Float));

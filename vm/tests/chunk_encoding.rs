@@ -3,6 +3,8 @@
 //! mutations of valid encodings (never a panic, every error at a sensible
 //! offset).
 
+#![allow(clippy::unwrap_used)]
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chunkvm::chunk::{

@@ -8,6 +8,8 @@
 //! - `// expect-runtime-error: TEXT` — running `main` fails on this line with a
 //!   message containing TEXT.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chunkvm::driver::analyze;
@@ -22,7 +24,13 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
     let mut found: Vec<(u32, String, String)> = analyzed
         .diagnostics()
         .iter()
-        .map(|d| (lines.line_col(&text, d.span.start).line, d.code.as_str().to_string(), d.message.clone()))
+        .map(|d| {
+            (
+                lines.line_col(&text, d.span.start).line,
+                d.code.as_str().to_string(),
+                d.message.clone(),
+            )
+        })
         .collect();
     found.sort();
     let mut wanted = expect.diagnostics.clone();
@@ -33,7 +41,9 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
             .zip(&wanted)
             .all(|(f, w)| f.0 == w.0 && f.1 == w.1 && f.2.contains(&w.2));
     if !matches {
-        return Err(format!("diagnostics differ\n  expected: {wanted:?}\n  found:    {found:?}"));
+        return Err(format!(
+            "diagnostics differ\n  expected: {wanted:?}\n  found:    {found:?}"
+        ));
     }
     if analyzed.has_errors() {
         if !expect.output.is_empty() || expect.runtime_error.is_some() {
@@ -52,8 +62,13 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
     }
     match (outcome, &expect.runtime_error) {
         (Ok(()), None) => Ok(()),
-        (Ok(()), Some((line, msg))) => Err(format!("expected a runtime error `{msg}` on line {line}")),
-        (Err(err), None) => Err(format!("unexpected runtime error: {} at {:?}", err.message, err.span)),
+        (Ok(()), Some((line, msg))) => {
+            Err(format!("expected a runtime error `{msg}` on line {line}"))
+        }
+        (Err(err), None) => Err(format!(
+            "unexpected runtime error: {} at {:?}",
+            err.message, err.span
+        )),
         (Err(err), Some((line, msg))) => {
             let at = lines.line_col(&text, err.span.start).line;
             if at != *line || !err.message.contains(msg.as_str()) {
@@ -80,7 +95,13 @@ fn language_tests() {
             failures.push(format!("{}: {err}", path.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), files.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -97,5 +118,8 @@ fn every_diagnostic_code_is_tested() {
         .map(|code| code.as_str())
         .filter(|code| !seen.contains(*code))
         .collect();
-    assert!(missing.is_empty(), "codes without a language test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without a language test: {missing:?}"
+    );
 }

@@ -3,6 +3,8 @@
 //! store on another node, resume there, and get exactly the output of an
 //! uninterrupted run.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chunkvm::chunk::NodeId;
@@ -69,22 +71,41 @@ fn resuming_from_any_safe_point_gives_the_same_output() {
             }
             stops += 1;
             let stack = vm.stack();
-            distinct.insert((name.clone(), stack.first().map(|f| (f.function.clone(), f.pc))));
+            distinct.insert((
+                name.clone(),
+                stack.first().map(|f| (f.function.clone(), f.pc)),
+            ));
             let second = Capture::new();
             let mut moved = migrate(&mut vm, 2, &second);
-            assert_eq!(moved.instructions(), vm.instructions(), "{name}: the count moves too");
-            assert_eq!(moved.stack(), vm.stack(), "{name}: the same frames after the move");
+            assert_eq!(
+                moved.instructions(),
+                vm.instructions(),
+                "{name}: the count moves too"
+            );
+            assert_eq!(
+                moved.stack(),
+                vm.stack(),
+                "{name}: the same frames after the move"
+            );
             finish(&mut moved).unwrap_or_else(|err| panic!("{name}: after a stop at {at}: {err}"));
             assert_eq!(
                 format!("{}{}", first.text(), second.text()),
                 expected,
                 "{name}: stopped at instruction {at}"
             );
-            assert_eq!(moved.instructions(), total, "{name}: same instruction count");
+            assert_eq!(
+                moved.instructions(),
+                total,
+                "{name}: same instruction count"
+            );
         }
     }
     assert!(stops >= 50, "only {stops} safe points were tested");
-    assert!(distinct.len() >= 40, "only {} distinct safe points", distinct.len());
+    assert!(
+        distinct.len() >= 40,
+        "only {} distinct safe points",
+        distinct.len()
+    );
 }
 
 #[test]
@@ -120,8 +141,11 @@ fn a_snapshot_holds_only_chunks_the_thread_reaches() {
     let set = chunkvm::chunk::decode_set(&vm.snapshot().unwrap()).unwrap();
     // The snapshot's own Thread chunk is new, the rest is the same graph.
     assert_eq!(set.chunks.len(), reached.len());
-    let kinds: std::collections::HashSet<&str> = set.chunks.iter().map(|(_, c)| c.kind.name()).collect();
-    for kind in ["thread", "frame", "regs", "program", "function", "block", "array"] {
+    let kinds: std::collections::HashSet<&str> =
+        set.chunks.iter().map(|(_, c)| c.kind.name()).collect();
+    for kind in [
+        "thread", "frame", "regs", "program", "function", "block", "array",
+    ] {
         assert!(kinds.contains(kind), "no {kind} chunk in {kinds:?}");
     }
 }

@@ -3,6 +3,8 @@
 //! thread, and reading frames, locals and chunks. Lines are found by marker
 //! comments in the source, never by number.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chunkvm::chunk::Kind;
@@ -180,9 +182,15 @@ fn the_chunks_reachable_from_a_stopped_thread() {
     let root = vm.materialize();
     let reached = vm.store.reachable(&[root]).unwrap();
     let kind_of = |id| vm.store.get(id).map(|c| c.kind);
-    let frames = reached.iter().filter(|id| kind_of(**id) == Some(Kind::Frame)).count();
+    let frames = reached
+        .iter()
+        .filter(|id| kind_of(**id) == Some(Kind::Frame))
+        .count();
     assert_eq!(frames, 2, "one frame chunk per Chop frame");
-    assert!(reached.contains(&frame_block), "the PC's block chunk is reachable");
+    assert!(
+        reached.contains(&frame_block),
+        "the PC's block chunk is reachable"
+    );
     assert!(reached.iter().any(|id| kind_of(*id) == Some(Kind::Program)));
     assert_eq!(kind_of(root), Some(Kind::Thread));
 }

@@ -1,5 +1,7 @@
 //! Tidy checks: the project's habits, as ordinary tests.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -35,7 +37,10 @@ fn the_diagnostics_doc_lists_every_code() {
         std::fs::write(&path, &want).unwrap();
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(have, want, "docs/diagnostics.md is stale: UPDATE_DOCS=1 cargo test -p chunkvm --test tidy");
+    assert_eq!(
+        have, want,
+        "docs/diagnostics.md is stale: UPDATE_DOCS=1 cargo test -p chunkvm --test tidy"
+    );
 }
 
 #[test]
@@ -46,7 +51,11 @@ fn every_module_starts_with_a_doc_comment() {
     assert!(files.len() > 20);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("//!"), "{} does not start with a //! comment", file.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} does not start with a //! comment",
+            file.display()
+        );
         assert!(!text.contains("dbg!("), "{} has a dbg!", file.display());
     }
 }
@@ -54,10 +63,17 @@ fn every_module_starts_with_a_doc_comment() {
 #[test]
 fn the_readme_example_checks_clean() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme.find("```chop\n").expect("a chop example in README.md") + 8;
+    let start = readme
+        .find("```chop\n")
+        .expect("a chop example in README.md")
+        + 8;
     let end = start + readme[start..].find("```").unwrap();
     let analyzed = chunkvm::driver::analyze(&readme[start..end]);
-    assert!(analyzed.diagnostics().is_empty(), "{:?}", analyzed.diagnostics());
+    assert!(
+        analyzed.diagnostics().is_empty(),
+        "{:?}",
+        analyzed.diagnostics()
+    );
 }
 
 #[test]
@@ -65,6 +81,11 @@ fn the_samples_check_clean() {
     for entry in std::fs::read_dir(root().join("samples")).unwrap().flatten() {
         let text = std::fs::read_to_string(entry.path()).unwrap();
         let analyzed = chunkvm::driver::analyze(&text);
-        assert!(analyzed.diagnostics().is_empty(), "{}: {:?}", entry.path().display(), analyzed.diagnostics());
+        assert!(
+            analyzed.diagnostics().is_empty(),
+            "{}: {:?}",
+            entry.path().display(),
+            analyzed.diagnostics()
+        );
     }
 }

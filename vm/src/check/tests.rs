@@ -1507,8 +1507,11 @@ fn random_and_mutated_inputs_never_panic() {
             }
         }
     }
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for round in 0..3000 {
+    // `CHOP_FUZZ_ROUNDS` and `CHOP_FUZZ_SEED` run it longer or differently.
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let rounds = env("CHOP_FUZZ_ROUNDS").unwrap_or(3000);
+    let mut rng = Rng(env("CHOP_FUZZ_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15) | 1);
+    for round in 0..rounds {
         let text = if round % 5 == 4 {
             random_tokens(&mut rng)
         } else {

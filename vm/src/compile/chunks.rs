@@ -170,7 +170,11 @@ pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
         .iter()
         .map(|func| func.blocks.iter().map(|_| namer.id()).collect())
         .collect();
-    let string_ids: Vec<ChunkId> = program.strings.iter().map(|text| namer.text(text)).collect();
+    let string_ids: Vec<ChunkId> = program
+        .strings
+        .iter()
+        .map(|text| namer.text(text))
+        .collect();
     for (fidx, func) in program.functions.iter().enumerate() {
         let blocks = &block_ids[fidx];
         for (bidx, block) in func.blocks.iter().enumerate() {
@@ -192,7 +196,8 @@ pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
             for instr in &block.instrs {
                 encode_instr(instr, &mut words);
             }
-            let header = bidx as u64 | (links.len() as u64) << 32 | (block.instrs.len() as u64) << 40;
+            let header =
+                bidx as u64 | (links.len() as u64) << 32 | (block.instrs.len() as u64) << 40;
             let mut slots = vec![(header, false)];
             slots.extend(links.iter().map(|id| (id.0, true)));
             slots.extend(words.iter().map(|word| (*word, false)));
@@ -297,7 +302,11 @@ impl Reader<'_> {
                 return Err(bad(id, format!("list piece claims {count} links")));
             }
             for pos in 0..count {
-                out.push(chunk.link(1 + pos).ok_or_else(|| bad(id, "list slot is not a link"))?);
+                out.push(
+                    chunk
+                        .link(1 + pos)
+                        .ok_or_else(|| bad(id, "list slot is not a link"))?,
+                );
             }
             next = chunk.link(CONT);
         }
@@ -315,7 +324,10 @@ impl Reader<'_> {
             }
             let chunk = self.chunk(id)?;
             if chunk.kind != Kind::Block {
-                return Err(bad(id, format!("a {} chunk where a block was expected", chunk.kind.name())));
+                return Err(bad(
+                    id,
+                    format!("a {} chunk where a block was expected", chunk.kind.name()),
+                ));
             }
             for pos in 0..CONT {
                 out.push((chunk.get(pos), chunk.is_link(pos)));
@@ -332,7 +344,9 @@ impl Reader<'_> {
 }
 
 fn ty(value: &Json, chunk: ChunkId) -> Result<Type, CodeError> {
-    let text = value.as_str().ok_or_else(|| bad(chunk, "type is not a string"))?;
+    let text = value
+        .as_str()
+        .ok_or_else(|| bad(chunk, "type is not a string"))?;
     parse_type(text).ok_or_else(|| bad(chunk, format!("unknown type `{text}`")))
 }
 
@@ -361,15 +375,23 @@ pub fn load_block(store: &Store, head: ChunkId) -> Result<(u32, Block, Vec<Chunk
     }
     let mut block = Block::default();
     for _ in 0..n_instrs {
-        let (word, _) = *slots.get(pos).ok_or_else(|| bad(head, "truncated instructions"))?;
+        let (word, _) = *slots
+            .get(pos)
+            .ok_or_else(|| bad(head, "truncated instructions"))?;
         pos += 1;
-        let op = Op::from_u8(word as u8).ok_or_else(|| bad(head, format!("unknown opcode {}", word as u8)))?;
+        let op = Op::from_u8(word as u8)
+            .ok_or_else(|| bad(head, format!("unknown opcode {}", word as u8)))?;
         let has_k = (word >> 56) & 1 == 1;
         if has_k != (op.shape().3 != Imm::None) {
-            return Err(bad(head, format!("{} with a wrong immediate flag", op.name())));
+            return Err(bad(
+                head,
+                format!("{} with a wrong immediate flag", op.name()),
+            ));
         }
         let k = if has_k {
-            let (k, _) = *slots.get(pos).ok_or_else(|| bad(head, "truncated immediate"))?;
+            let (k, _) = *slots
+                .get(pos)
+                .ok_or_else(|| bad(head, "truncated immediate"))?;
             pos += 1;
             k
         } else {
@@ -386,7 +408,9 @@ pub fn load_block(store: &Store, head: ChunkId) -> Result<(u32, Block, Vec<Chunk
     for _ in 0..n_instrs {
         let (word, _) = *slots.get(pos).ok_or_else(|| bad(head, "truncated spans"))?;
         pos += 1;
-        block.spans.push(Span::new(word as u32 as usize, (word >> 32) as usize));
+        block
+            .spans
+            .push(Span::new(word as u32 as usize, (word >> 32) as usize));
     }
     Ok((index, block, links))
 }
@@ -399,7 +423,13 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
         return Err(bad(root, "not a program chunk"));
     }
     if chunk.get(0) != CODE_VERSION {
-        return Err(bad(root, format!("code version {} (this build reads {CODE_VERSION})", chunk.get(0))));
+        return Err(bad(
+            root,
+            format!(
+                "code version {} (this build reads {CODE_VERSION})",
+                chunk.get(0)
+            ),
+        ));
     }
     let function_ids = reader.list(chunk.link(1).ok_or_else(|| bad(root, "no function list"))?)?;
     let meta = reader.json(chunk.link(2).ok_or_else(|| bad(root, "no metadata"))?)?;
@@ -452,7 +482,10 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
             ),
         };
         for param in meta["params"].as_array().into_iter().flatten() {
-            func.params.push((param[0].as_str().unwrap_or_default().to_string(), ty(&param[1], *fid)?));
+            func.params.push((
+                param[0].as_str().unwrap_or_default().to_string(),
+                ty(&param[1], *fid)?,
+            ));
         }
         for local in meta["locals"].as_array().into_iter().flatten() {
             let reg = num(&local["loc"][1], *fid, "loc")? as u16;
@@ -476,14 +509,18 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
         for (expected, bid) in blocks.iter().enumerate() {
             let (index, block, _) = load_block(store, *bid)?;
             if index as usize != expected {
-                return Err(bad(*bid, format!("block {index} where block {expected} was expected")));
+                return Err(bad(
+                    *bid,
+                    format!("block {index} where block {expected} was expected"),
+                ));
             }
             func.blocks.push(block);
         }
         program.functions.push(func);
         block_ids.push(blocks);
     }
-    verify(&program).map_err(|(fidx, what)| bad(function_ids.get(fidx).copied().unwrap_or(root), what))?;
+    verify(&program)
+        .map_err(|(fidx, what)| bad(function_ids.get(fidx).copied().unwrap_or(root), what))?;
     Ok((
         program,
         CodeIds {
@@ -506,14 +543,35 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
         }
         for (bidx, block) in func.blocks.iter().enumerate() {
             if !block.instrs.last().is_some_and(|it| it.op.ends_block()) {
-                return Err((fidx, format!("block {bidx} of `{}` does not end with a jump or return", func.name)));
+                return Err((
+                    fidx,
+                    format!(
+                        "block {bidx} of `{}` does not end with a jump or return",
+                        func.name
+                    ),
+                ));
             }
-            if block.instrs[..block.instrs.len() - 1].iter().any(|it| it.op.ends_block()) {
-                return Err((fidx, format!("block {bidx} of `{}` jumps before its end", func.name)));
+            if block.instrs[..block.instrs.len() - 1]
+                .iter()
+                .any(|it| it.op.ends_block())
+            {
+                return Err((
+                    fidx,
+                    format!("block {bidx} of `{}` jumps before its end", func.name),
+                ));
             }
             for instr in &block.instrs {
                 let (a, b, c, k) = instr.op.shape();
-                let fail = |what: &str| Err((fidx, format!("{} in block {bidx} of `{}`: {what}", instr.op.name(), func.name)));
+                let fail = |what: &str| {
+                    Err((
+                        fidx,
+                        format!(
+                            "{} in block {bidx} of `{}`: {what}",
+                            instr.op.name(),
+                            func.name
+                        ),
+                    ))
+                };
                 for (operand, value) in [(a, instr.a), (b, instr.b), (c, instr.c)] {
                     let ok = match operand {
                         Operand::None | Operand::N => true,
@@ -527,7 +585,8 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
                 }
                 // Instructions that read a run of registers from their operand.
                 let run = match instr.op {
-                    Op::At | Op::ImgNew => Some((instr.op == Op::At).then_some(instr.c).unwrap_or(instr.b) as u32 + 2),
+                    Op::At => Some(instr.c as u32 + 2),
+                    Op::ImgNew => Some(instr.b as u32 + 2),
                     Op::ImgSet => Some(instr.b as u32 + 2),
                     Op::Rgb => Some(instr.b as u32 + 3),
                     Op::Rgba | Op::Blank => Some(instr.b as u32 + 4),
@@ -552,7 +611,8 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
                     Imm::Block => instr.k < func.blocks.len() as u64,
                     Imm::Block2 => {
                         let (then, otherwise) = unpack_targets(instr.k);
-                        (then as usize) < func.blocks.len() && (otherwise as usize) < func.blocks.len()
+                        (then as usize) < func.blocks.len()
+                            && (otherwise as usize) < func.blocks.len()
                     }
                     Imm::Regs4 => (0..4).all(|idx| ((instr.k >> (16 * idx)) as u16) < func.nregs),
                     Imm::Func => instr.k < program.functions.len() as u64,
@@ -569,11 +629,17 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
                 }
             }
             if block.spans.len() != block.instrs.len() {
-                return Err((fidx, format!("block {bidx} of `{}` lacks source spans", func.name)));
+                return Err((
+                    fidx,
+                    format!("block {bidx} of `{}` lacks source spans", func.name),
+                ));
             }
         }
         if func.env_links.len() != func.env_slots as usize {
-            return Err((fidx, format!("`{}` has a malformed environment layout", func.name)));
+            return Err((
+                fidx,
+                format!("`{}` has a malformed environment layout", func.name),
+            ));
         }
     }
     Ok(())
@@ -581,7 +647,10 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
 
 /// Parses a type as [`Type`]'s `Display` writes it.
 pub fn parse_type(text: &str) -> Option<Type> {
-    let mut parser = TypeParser { text: text.trim(), pos: 0 };
+    let mut parser = TypeParser {
+        text: text.trim(),
+        pos: 0,
+    };
     let ty = parser.ty()?;
     parser.skip();
     (parser.pos == parser.text.len()).then_some(ty)
@@ -644,7 +713,11 @@ impl TypeParser<'_> {
                     }
                 }
             }
-            let ret = if self.eat("->") { self.ty()? } else { Type::Unit };
+            let ret = if self.eat("->") {
+                self.ty()?
+            } else {
+                Type::Unit
+            };
             Some(Type::Fn(params, Box::new(ret)))
         } else {
             Type::from_name(self.word())
@@ -658,7 +731,14 @@ mod tests {
 
     #[test]
     fn types_round_trip_through_text() {
-        for text in ["int", "[float; 3]", "fn(int, [color; 2]) -> fn() -> int", "fn()", "()", "[[int; 2]; 3]"] {
+        for text in [
+            "int",
+            "[float; 3]",
+            "fn(int, [color; 2]) -> fn() -> int",
+            "fn()",
+            "()",
+            "[[int; 2]; 3]",
+        ] {
             let ty = parse_type(text).unwrap();
             assert_eq!(ty.to_string(), text);
         }

@@ -176,7 +176,9 @@ impl<'a> Compiler<'a> {
                     slot,
                 });
                 let bits = const_bits(info.default);
-                self.program.global_defaults.extend_from_slice(&bits[..ty.width() as usize]);
+                self.program
+                    .global_defaults
+                    .extend_from_slice(&bits[..ty.width() as usize]);
                 slot += ty.width() as u16;
             }
         }
@@ -184,7 +186,9 @@ impl<'a> Compiler<'a> {
             if let ItemKind::Function(_) = &item.kind {
                 let func = self.program.functions.len() as u32;
                 self.item_funcs.insert(ItemId(idx as u32), func);
-                self.program.functions.push(placeholder(&item.name.name, item.span));
+                self.program
+                    .functions
+                    .push(placeholder(&item.name.name, item.span));
             }
         }
         for (idx, item) in self.file.items.iter().enumerate() {
@@ -257,7 +261,13 @@ impl<'a> Compiler<'a> {
             let ty = self.binding_type(param.binding.id);
             param_list.push((param.binding.name.name.clone(), ty.clone()));
             let val = fcx.alloc(&ty);
-            fcx.bind_reg(&param.binding, val, &ty, true, Span::new(body.span.start, body.span.end));
+            fcx.bind_reg(
+                &param.binding,
+                val,
+                &ty,
+                true,
+                Span::new(body.span.start, body.span.end),
+            );
         }
         // Captured parameters move to the environment at entry.
         for param in params {
@@ -270,7 +280,11 @@ impl<'a> Compiler<'a> {
                 fcx.cur_span = param.span;
                 fcx.env_store(0, slot, val, &ty);
                 fcx.locals.insert(param.binding.id, Loc::Env(slot));
-                if let Some(info) = fcx.local_infos.iter_mut().find(|it| it.name == param.binding.name.name) {
+                if let Some(info) = fcx
+                    .local_infos
+                    .iter_mut()
+                    .find(|it| it.name == param.binding.name.name)
+                {
                     info.loc = Loc::Env(slot);
                 }
             }
@@ -293,7 +307,9 @@ impl<'a> Compiler<'a> {
         for block in &mut fcx.blocks {
             if !block.instrs.last().is_some_and(|last| last.op.ends_block()) {
                 block.instrs.push(Instr::new(Op::RetU, 0, 0, 0));
-                block.spans.push(Span::new(body.span.end.saturating_sub(1), body.span.end));
+                block
+                    .spans
+                    .push(Span::new(body.span.end.saturating_sub(1), body.span.end));
             }
         }
         Ok(Function {
@@ -617,9 +633,7 @@ impl<'c, 'a> Gen<'c, 'a> {
     fn stmt(&mut self, stmt: &'a Stmt, scope: Span) -> Res2<()> {
         self.f.cur_span = stmt.span;
         match &stmt.kind {
-            StmtKind::Let {
-                binding, value, ..
-            } => {
+            StmtKind::Let { binding, value, .. } => {
                 let ty = self.c.binding_type(binding.id);
                 if let Some(&slot) = self.c.env.slots.get(&binding.id) {
                     let mark = self.f.mark();
@@ -638,8 +652,13 @@ impl<'c, 'a> Gen<'c, 'a> {
                 } else {
                     let dest = self.f.alloc(&ty);
                     self.value_into(value, dest, &ty)?;
-                    self.f
-                        .bind_reg(binding, dest, &ty, false, Span::new(stmt.span.end, scope.end));
+                    self.f.bind_reg(
+                        binding,
+                        dest,
+                        &ty,
+                        false,
+                        Span::new(stmt.span.end, scope.end),
+                    );
                 }
             }
             StmtKind::Assign { target, op, value } => self.assign(target, *op, value, stmt.span)?,
@@ -776,7 +795,11 @@ impl<'c, 'a> Gen<'c, 'a> {
     fn branch(&mut self, cond: &'a Expr, then: u32, otherwise: u32) -> Res2<()> {
         let mark = self.f.mark();
         if let ExprKind::Binary(op @ (BinOp::Lt | BinOp::Gt), lhs, rhs) = &cond.kind {
-            let (left, right) = if *op == BinOp::Lt { (lhs, rhs) } else { (rhs, lhs) };
+            let (left, right) = if *op == BinOp::Lt {
+                (lhs, rhs)
+            } else {
+                (rhs, lhs)
+            };
             let opcode = match self.ty(left) {
                 Type::Int => Some(Op::BrLtI),
                 Type::Float => Some(Op::BrLtF),
@@ -786,16 +809,26 @@ impl<'c, 'a> Gen<'c, 'a> {
                 let a = self.scalar(left)?;
                 let b = self.scalar(right)?;
                 self.f.cur_span = cond.span;
-                self.f
-                    .emit(Instr::with_k(opcode, a, b, 0, pack_targets(then, otherwise)));
+                self.f.emit(Instr::with_k(
+                    opcode,
+                    a,
+                    b,
+                    0,
+                    pack_targets(then, otherwise),
+                ));
                 self.f.release(mark);
                 return Ok(());
             }
         }
         let reg = self.scalar(cond)?;
         self.f.cur_span = cond.span;
-        self.f
-            .emit(Instr::with_k(Op::Br, reg, 0, 0, pack_targets(then, otherwise)));
+        self.f.emit(Instr::with_k(
+            Op::Br,
+            reg,
+            0,
+            0,
+            pack_targets(then, otherwise),
+        ));
         self.f.release(mark);
         Ok(())
     }
@@ -882,7 +915,9 @@ impl<'c, 'a> Gen<'c, 'a> {
                 let idx = self.scalar(index)?;
                 self.f.cur_span = span;
                 match (new_value, class(&ty)) {
-                    (Val::S(reg), Class::S(2)) => self.f.emit(Instr::new(Op::ArrSet2, arr, idx, reg)),
+                    (Val::S(reg), Class::S(2)) => {
+                        self.f.emit(Instr::new(Op::ArrSet2, arr, idx, reg))
+                    }
                     (Val::S(reg), _) => self.f.emit(Instr::new(Op::ArrSet, arr, idx, reg)),
                     (Val::R(reg), _) => self.f.emit(Instr::new(Op::ArrSetR, arr, idx, reg)),
                     (Val::Unit, _) => {}
@@ -959,7 +994,9 @@ impl<'c, 'a> Gen<'c, 'a> {
                 self.f.cur_span = span;
                 self.binary_op(*op, left, &lt, right, &rt, &ty, span)?
             }
-            ExprKind::Unary(UnOp::Neg, operand) if matches!(operand.kind, ExprKind::Int(_) | ExprKind::Float(_)) => {
+            ExprKind::Unary(UnOp::Neg, operand)
+                if matches!(operand.kind, ExprKind::Int(_) | ExprKind::Float(_)) =>
+            {
                 match operand.kind {
                     ExprKind::Int(v) => self.constant(v.wrapping_neg() as u64),
                     ExprKind::Float(v) => self.constant((-v).to_bits()),
@@ -1003,7 +1040,9 @@ impl<'c, 'a> Gen<'c, 'a> {
                         let opcode = match field.name.as_str() {
                             "width" => Op::ImgW,
                             "height" => Op::ImgH,
-                            other => return Err(ierr(format!("unknown image field {other}"), span)),
+                            other => {
+                                return Err(ierr(format!("unknown image field {other}"), span))
+                            }
                         };
                         let dest = self.f.alloc_s(1);
                         self.f.cur_span = span;
@@ -1057,11 +1096,17 @@ impl<'c, 'a> Gen<'c, 'a> {
                     let limit = self.f.alloc_s(1);
                     self.f.cur_span = span;
                     self.f.emit(Instr::with_k(Op::Const, counter, 0, 0, 0));
-                    self.f.emit(Instr::with_k(Op::Const, limit, 0, 0, *len as u64));
+                    self.f
+                        .emit(Instr::with_k(Op::Const, limit, 0, 0, *len as u64));
                     let body = self.f.new_block();
                     let exit = self.f.new_block();
-                    self.f
-                        .emit(Instr::with_k(Op::BrLtI, counter, limit, 0, pack_targets(body, exit)));
+                    self.f.emit(Instr::with_k(
+                        Op::BrLtI,
+                        counter,
+                        limit,
+                        0,
+                        pack_targets(body, exit),
+                    ));
                     self.f.cur = body;
                     if matches!(elem_ty, Type::Array(..)) {
                         if let Val::R(src) = val {
@@ -1072,8 +1117,13 @@ impl<'c, 'a> Gen<'c, 'a> {
                     } else {
                         self.array_set(dest, counter, val, &elem_ty);
                     }
-                    self.f
-                        .emit(Instr::with_k(Op::ForStep, counter, limit, 0, pack_targets(body, exit)));
+                    self.f.emit(Instr::with_k(
+                        Op::ForStep,
+                        counter,
+                        limit,
+                        0,
+                        pack_targets(body, exit),
+                    ));
                     self.f.cur = exit;
                 }
                 Val::R(dest)
@@ -1082,10 +1132,13 @@ impl<'c, 'a> Gen<'c, 'a> {
                 let func = self.closure(expr, closure)?;
                 let dest = self.f.alloc_r();
                 self.f.cur_span = span;
-                self.f.emit(Instr::with_k(Op::MkClo, dest, 0, 0, func as u64));
+                self.f
+                    .emit(Instr::with_k(Op::MkClo, dest, 0, 0, func as u64));
                 Val::R(dest)
             }
-            ExprKind::If(cond, then, otherwise) => self.if_expr(expr, cond, then, otherwise.as_deref(), &ty)?,
+            ExprKind::If(cond, then, otherwise) => {
+                self.if_expr(expr, cond, then, otherwise.as_deref(), &ty)?
+            }
             ExprKind::Block(block) => {
                 let want = ty != Type::Unit;
                 self.block(block, want)?
@@ -1109,8 +1162,13 @@ impl<'c, 'a> Gen<'c, 'a> {
         };
         let dest = self.f.alloc_r();
         self.f.cur_span = span;
-        self.f
-            .emit(Instr::with_k(Op::NewArr, dest, 0, 0, pack_shape(len, width, link)));
+        self.f.emit(Instr::with_k(
+            Op::NewArr,
+            dest,
+            0,
+            0,
+            pack_shape(len, width, link),
+        ));
         Ok(dest)
     }
 
@@ -1134,7 +1192,9 @@ impl<'c, 'a> Gen<'c, 'a> {
                     let dest = self.f.alloc(ty);
                     self.f.cur_span = span;
                     match (dest, class(ty)) {
-                        (Val::S(d), Class::S(2)) => self.f.emit(Instr::new(Op::EnvGet2, d, depth, slot)),
+                        (Val::S(d), Class::S(2)) => {
+                            self.f.emit(Instr::new(Op::EnvGet2, d, depth, slot))
+                        }
                         (Val::S(d), _) => self.f.emit(Instr::new(Op::EnvGet, d, depth, slot)),
                         (Val::R(d), _) => self.f.emit(Instr::new(Op::EnvGetR, d, depth, slot)),
                         (Val::Unit, _) => {}
@@ -1162,7 +1222,8 @@ impl<'c, 'a> Gen<'c, 'a> {
                     .get(&item)
                     .ok_or_else(|| ierr("function item without code", span))?;
                 let dest = self.f.alloc_r();
-                self.f.emit(Instr::with_k(Op::MkClo, dest, 0, 0, func as u64));
+                self.f
+                    .emit(Instr::with_k(Op::MkClo, dest, 0, 0, func as u64));
                 Ok(Val::R(dest))
             }
             Some(Res::Builtin(builtin)) => Err(ierr(
@@ -1236,7 +1297,12 @@ impl<'c, 'a> Gen<'c, 'a> {
             (Ge, Type::Float, _) => (Op::LeF, b, a),
             (Eq, Type::Color, _) => (Op::EqC, a, b),
             (Ne, Type::Color, _) => (Op::NeC, a, b),
-            _ => return Err(ierr(format!("no operator {} for {lt} and {rt}", op.as_str()), span)),
+            _ => {
+                return Err(ierr(
+                    format!("no operator {} for {lt} and {rt}", op.as_str()),
+                    span,
+                ))
+            }
         };
         let dest = self.f.alloc_s(ty.width() as u16);
         self.f.emit(Instr::new(opcode, dest, a, b));
@@ -1363,7 +1429,8 @@ impl<'c, 'a> Gen<'c, 'a> {
                 let mark = self.f.mark();
                 let (sbase, rbase) = self.call_args(args, &param_types)?;
                 self.f.cur_span = span;
-                self.f.emit(Instr::with_k(Op::Call, sbase, rbase, 0, func as u64));
+                self.f
+                    .emit(Instr::with_k(Op::Call, sbase, rbase, 0, func as u64));
                 self.f.release(mark);
                 Ok(self.result_at(sbase, rbase, ty))
             }
@@ -1487,7 +1554,11 @@ impl<'c, 'a> Gen<'c, 'a> {
             BuiltinOp::Rgb | BuiltinOp::Rgba => {
                 let base = self.packed_args(args, arg_types)?;
                 let dest = self.f.alloc_s(2);
-                let opcode = if op == BuiltinOp::Rgb { Op::Rgb } else { Op::Rgba };
+                let opcode = if op == BuiltinOp::Rgb {
+                    Op::Rgb
+                } else {
+                    Op::Rgba
+                };
                 self.f.cur_span = span;
                 self.f.emit(Instr::new(opcode, dest, base, 0));
                 Ok(Val::S(dest))
@@ -1537,10 +1608,17 @@ impl<'c, 'a> Gen<'c, 'a> {
         let row_end = self.f.new_block();
         let done = self.f.new_block();
         self.f.emit(Instr::with_k(Op::Const, y, 0, 0, 0));
-        self.f.emit(Instr::with_k(Op::BrLtI, y, h, 0, pack_targets(row, done)));
+        self.f
+            .emit(Instr::with_k(Op::BrLtI, y, h, 0, pack_targets(row, done)));
         self.f.cur = row;
         self.f.emit(Instr::with_k(Op::Const, x, 0, 0, 0));
-        self.f.emit(Instr::with_k(Op::BrLtI, x, w, 0, pack_targets(col, row_end)));
+        self.f.emit(Instr::with_k(
+            Op::BrLtI,
+            x,
+            w,
+            0,
+            pack_targets(col, row_end),
+        ));
         self.f.cur = col;
         let mark = self.f.mark();
         let sbase = self.f.alloc_s(2);
@@ -1550,9 +1628,16 @@ impl<'c, 'a> Gen<'c, 'a> {
         self.f.emit(Instr::new(Op::CallV, sbase, rbase, clo));
         self.f.emit(Instr::new(Op::ImgSet, img, xy, sbase));
         self.f.release(mark);
-        self.f.emit(Instr::with_k(Op::ForStep, x, w, 0, pack_targets(col, row_end)));
+        self.f.emit(Instr::with_k(
+            Op::ForStep,
+            x,
+            w,
+            0,
+            pack_targets(col, row_end),
+        ));
         self.f.cur = row_end;
-        self.f.emit(Instr::with_k(Op::ForStep, y, h, 0, pack_targets(row, done)));
+        self.f
+            .emit(Instr::with_k(Op::ForStep, y, h, 0, pack_targets(row, done)));
         self.f.cur = done;
         Ok(Val::R(img))
     }

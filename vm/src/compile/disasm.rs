@@ -51,7 +51,10 @@ pub fn instr_text(program: &Program, instr: &Instr) -> String {
         Imm::Str => write!(
             out,
             " {:?}",
-            program.strings.get(instr.k as usize).map_or("?", |s| s.as_str())
+            program
+                .strings
+                .get(instr.k as usize)
+                .map_or("?", |s| s.as_str())
         ),
         Imm::Type => write!(
             out,
@@ -77,11 +80,22 @@ pub fn instr_text(program: &Program, instr: &Instr) -> String {
         ),
         Imm::Regs4 => {
             let reg = |idx: u32| (instr.k >> (16 * idx)) as u16;
-            write!(out, " (s{} + s{}, s{} + s{})", reg(0), reg(1), reg(2), reg(3))
+            write!(
+                out,
+                " (s{} + s{}, s{} + s{})",
+                reg(0),
+                reg(1),
+                reg(2),
+                reg(3)
+            )
         }
         Imm::Shape => {
             let (len, width, link) = unpack_shape(instr.k);
-            write!(out, " [len {len}, width {width}{}]", if link { ", links" } else { "" })
+            write!(
+                out,
+                " [len {len}, width {width}{}]",
+                if link { ", links" } else { "" }
+            )
         }
     };
     if instr.op == Op::Const {
@@ -90,7 +104,11 @@ pub fn instr_text(program: &Program, instr: &Instr) -> String {
         if int.unsigned_abs() < 1 << 40 {
             let _ = write!(out, " ({int})");
         } else {
-            let _ = write!(out, " ({})", crate::exec::value::format_float(f64::from_bits(instr.k)));
+            let _ = write!(
+                out,
+                " ({})",
+                crate::exec::value::format_float(f64::from_bits(instr.k))
+            );
         }
     }
     out
@@ -107,7 +125,11 @@ pub fn function_text(
 ) -> String {
     let lines = source.map(LineIndex::new);
     let mut out = String::new();
-    let params: Vec<String> = func.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+    let params: Vec<String> = func
+        .params
+        .iter()
+        .map(|(n, t)| format!("{n}: {t}"))
+        .collect();
     let _ = writeln!(
         out,
         "fn {}({}) -> {}   [{} scalar, {} reference registers, {} environment slots]",
@@ -124,11 +146,19 @@ pub fn function_text(
             .and_then(|blocks| blocks.get(bidx))
             .map(|id| format!(" chunk {id}"))
             .unwrap_or_default();
-        let succ: Vec<String> = func.successors(bidx).iter().map(|b| format!("b{b}")).collect();
+        let succ: Vec<String> = func
+            .successors(bidx)
+            .iter()
+            .map(|b| format!("b{b}"))
+            .collect();
         let _ = writeln!(
             out,
             "  b{bidx}:{id}{}",
-            if succ.is_empty() { String::new() } else { format!("  -> {}", succ.join(", ")) }
+            if succ.is_empty() {
+                String::new()
+            } else {
+                format!("  -> {}", succ.join(", "))
+            }
         );
         let mut last_line = 0;
         for (idx, (instr, span)) in block.instrs.iter().zip(&block.spans).enumerate() {
@@ -138,7 +168,11 @@ pub fn function_text(
                     let pos = index.line_col(src, span.start);
                     if pos.line != last_line {
                         last_line = pos.line;
-                        format!("; line {}: {}", pos.line, index.line_text(src, span.start).trim())
+                        format!(
+                            "; line {}: {}",
+                            pos.line,
+                            index.line_text(src, span.start).trim()
+                        )
                     } else {
                         String::new()
                     }

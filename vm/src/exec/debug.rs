@@ -3,7 +3,7 @@
 //! frames, locals and chunks of a stopped thread.
 
 use super::value::Value;
-use super::vm::{Stop, StepKind, StepState, Vm};
+use super::vm::{StepKind, StepState, Stop, Vm};
 use crate::chunk::ChunkId;
 use crate::compile::ir::Loc;
 use crate::syntax::span::{LineIndex, Span};
@@ -72,7 +72,11 @@ impl Vm {
                 .map(|span| index.line_col(text, span.start).line)
                 .collect();
             let func_starts = (0..func_lines.len())
-                .map(|pc| pc == 0 || lf.block_start.contains(&(pc as u32)) || func_lines[pc] != func_lines[pc - 1])
+                .map(|pc| {
+                    pc == 0
+                        || lf.block_start.contains(&(pc as u32))
+                        || func_lines[pc] != func_lines[pc - 1]
+                })
                 .collect();
             lines.push(func_lines);
             starts.push(func_starts);
@@ -172,7 +176,8 @@ impl Vm {
                         || (depth == from_depth && is_start && (line != from_line || back_jump))
                 }
                 StepKind::Into | StepKind::Instruction => {
-                    depth < from_depth || (is_start && (depth != from_depth || line != from_line || back_jump))
+                    depth < from_depth
+                        || (is_start && (depth != from_depth || line != from_line || back_jump))
                 }
             },
         };
@@ -194,11 +199,17 @@ impl Vm {
             .enumerate()
             .rev()
             .map(|(idx, frame)| {
-                let at = if idx + 1 == depth { frame.pc } else { frame.pc.saturating_sub(1) };
+                let at = if idx + 1 == depth {
+                    frame.pc
+                } else {
+                    frame.pc.saturating_sub(1)
+                };
                 let lf = &self.loaded.funcs[frame.func as usize];
                 let (block, index) = lf.block_of(at);
                 FrameInfo {
-                    function: self.loaded.program.functions[frame.func as usize].name.clone(),
+                    function: self.loaded.program.functions[frame.func as usize]
+                        .name
+                        .clone(),
                     span: lf.spans.get(at as usize).copied().unwrap_or_default(),
                     line: self.line_of(frame.func, at),
                     pc: at,
@@ -221,13 +232,21 @@ impl Vm {
             return Vec::new();
         };
         let f = self.frames[idx];
-        let at = if idx + 1 == depth { f.pc } else { f.pc.saturating_sub(1) };
+        let at = if idx + 1 == depth {
+            f.pc
+        } else {
+            f.pc.saturating_sub(1)
+        };
         let lf = &self.loaded.funcs[f.func as usize];
-        let offset = lf.spans.get(at as usize).map(|span| span.start).unwrap_or(0);
+        let offset = lf
+            .spans
+            .get(at as usize)
+            .map(|span| span.start)
+            .unwrap_or(0);
         let func = &self.loaded.program.functions[f.func as usize];
         let mut out: Vec<Variable> = Vec::new();
         for local in &func.locals {
-            if !local.is_param && !(local.scope.start <= offset && offset < local.scope.end) {
+            if !local.is_param && (offset < local.scope.start || offset >= local.scope.end) {
                 continue;
             }
             let value = match local.loc {
@@ -236,7 +255,11 @@ impl Vm {
                     Value::from_slots(&local.ty, self.s.get(base..).unwrap_or(&[]))
                 }
                 Loc::R(reg) => {
-                    let id = self.r.get(f.rbase as usize + reg as usize).copied().unwrap_or(ChunkId::NIL);
+                    let id = self
+                        .r
+                        .get(f.rbase as usize + reg as usize)
+                        .copied()
+                        .unwrap_or(ChunkId::NIL);
                     self.ref_value(&local.ty, id)
                 }
                 Loc::Env(slot) => {
@@ -264,7 +287,11 @@ impl Vm {
         let mut id = env;
         let mut slot = slot as usize;
         while slot >= super::vm::ENV_CAP {
-            id = self.store.get(id).and_then(|c| c.link(31)).unwrap_or(ChunkId::NIL);
+            id = self
+                .store
+                .get(id)
+                .and_then(|c| c.link(31))
+                .unwrap_or(ChunkId::NIL);
             slot -= super::vm::ENV_CAP;
         }
         self.store.get(id).map(|c| c.get(slot + 1)).unwrap_or(0)

@@ -47,8 +47,15 @@ pub(crate) struct Job {
 
 fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
     RuntimeError {
-        message: "not a filter: wants (c: color) -> color or (src: image, x: int, y: int) -> color".into(),
-        span: vm.loaded.program.functions.get(func as usize).map(|f| f.span).unwrap_or_default(),
+        message: "not a filter: wants (c: color) -> color or (src: image, x: int, y: int) -> color"
+            .into(),
+        span: vm
+            .loaded
+            .program
+            .functions
+            .get(func as usize)
+            .map(|f| f.span)
+            .unwrap_or_default(),
         trace: Vec::new(),
     }
 }
@@ -84,7 +91,8 @@ impl Vm {
     pub(crate) fn next_pixel(&mut self, s: &mut [u64], r: &mut [ChunkId]) -> Option<Frame> {
         let job = self.job.as_mut()?;
         let c = color_of(s[0], s[1]);
-        job.out.extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+        job.out
+            .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
         job.x += 1;
         if job.x >= job.x1 {
             job.x = job.x0;

@@ -169,13 +169,17 @@ impl Vm {
         }
         frames.reverse();
         for (id, chunk) in &frames {
-            let fid = chunk.link(1).ok_or_else(|| format!("frame {id} without a function"))?;
+            let fid = chunk
+                .link(1)
+                .ok_or_else(|| format!("frame {id} without a function"))?;
             let func = *loaded
                 .func_of_chunk
                 .get(&fid)
                 .ok_or_else(|| format!("frame {id} links to an unknown function"))?;
             let lf = &loaded.funcs[func as usize];
-            let block_id = chunk.link(2).ok_or_else(|| format!("frame {id} without a block"))?;
+            let block_id = chunk
+                .link(2)
+                .ok_or_else(|| format!("frame {id} without a block"))?;
             let block = loaded.ids.blocks[func as usize]
                 .iter()
                 .position(|it| *it == block_id)
@@ -242,7 +246,10 @@ impl Vm {
             }
         }
         if out.len() != count {
-            return Err(format!("register chain holds {} values, not {count}", out.len()));
+            return Err(format!(
+                "register chain holds {} values, not {count}",
+                out.len()
+            ));
         }
         Ok(out)
     }

@@ -87,7 +87,12 @@ impl Value {
     }
 
     /// Reads a value of reference type `ty` from the store.
-    pub fn from_ref(ty: &Type, id: ChunkId, store: &Store, names: &dyn Fn(ChunkId) -> String) -> Value {
+    pub fn from_ref(
+        ty: &Type,
+        id: ChunkId,
+        store: &Store,
+        names: &dyn Fn(ChunkId) -> String,
+    ) -> Value {
         Self::from_ref_depth(ty, id, store, names, 0)
     }
 
@@ -125,7 +130,10 @@ impl Value {
                 let Ok(slots) = array_slots(store, id) else {
                     return Value::Array(Vec::new());
                 };
-                let width = array_info(store, id).map(|info| info.width as usize).unwrap_or(1).max(1);
+                let width = array_info(store, id)
+                    .map(|info| info.width as usize)
+                    .unwrap_or(1)
+                    .max(1);
                 if depth > 64 {
                     return Value::Array(Vec::new());
                 }
@@ -134,7 +142,13 @@ impl Value {
                         .chunks(width)
                         .map(|elem_slots| {
                             if elem.is_ref() {
-                                Self::from_ref_depth(elem, ChunkId(elem_slots[0]), store, names, depth + 1)
+                                Self::from_ref_depth(
+                                    elem,
+                                    ChunkId(elem_slots[0]),
+                                    store,
+                                    names,
+                                    depth + 1,
+                                )
                             } else {
                                 Value::from_slots(elem, elem_slots)
                             }
@@ -219,8 +233,14 @@ mod tests {
     fn formats() {
         assert_eq!(Value::Float(2.0).to_string(), "2.0");
         assert_eq!(Value::Float(0.1).to_string(), "0.1");
-        assert_eq!(Value::Color([1.0, 0.5, 0.0, 1.0]).to_string(), "rgba(1.0, 0.5, 0.0, 1.0)");
-        assert_eq!(Value::Array(vec![Value::Int(1), Value::Int(2)]).to_string(), "[1, 2]");
+        assert_eq!(
+            Value::Color([1.0, 0.5, 0.0, 1.0]).to_string(),
+            "rgba(1.0, 0.5, 0.0, 1.0)"
+        );
+        assert_eq!(
+            Value::Array(vec![Value::Int(1), Value::Int(2)]).to_string(),
+            "[1, 2]"
+        );
         let (lo, hi) = color_slots([0.25, 0.5, 0.75, 1.0]);
         assert_eq!(color_of(lo, hi), [0.25, 0.5, 0.75, 1.0]);
         assert_eq!(to_u8(1.5), 255);

@@ -72,7 +72,10 @@ impl LoadedFn {
             Ok(block) => block,
             Err(next) => next.saturating_sub(1),
         };
-        (block as u32, pc - self.block_start.get(block).copied().unwrap_or(0))
+        (
+            block as u32,
+            pc - self.block_start.get(block).copied().unwrap_or(0),
+        )
     }
 }
 
@@ -383,7 +386,12 @@ impl Vm {
             if ty.is_ref() {
                 let id = match arg {
                     Value::Image { id, .. } | Value::Closure { id, .. } => *id,
-                    other => return Err(format!("parameter `{name}` wants {ty}, not {}", other.kind())),
+                    other => {
+                        return Err(format!(
+                            "parameter `{name}` wants {ty}, not {}",
+                            other.kind()
+                        ))
+                    }
                 };
                 self.r[rreg] = id;
                 rreg += 1;
@@ -396,7 +404,9 @@ impl Vm {
                 }
             }
         }
-        let env = self.new_env(func, ChunkId::NIL).map_err(|err| err.message)?;
+        let env = self
+            .new_env(func, ChunkId::NIL)
+            .map_err(|err| err.message)?;
         self.frames.push(Frame {
             func,
             pc: 0,
@@ -412,7 +422,9 @@ impl Vm {
         if slots == 0 {
             return Ok(parent);
         }
-        let links = self.loaded.program.functions[func as usize].env_links.clone();
+        let links = self.loaded.program.functions[func as usize]
+            .env_links
+            .clone();
         let pieces = (slots as usize).div_ceil(ENV_CAP);
         let mut next = ChunkId::NIL;
         for piece in (0..pieces).rev() {
@@ -441,7 +453,12 @@ impl Vm {
         Ok(env)
     }
 
-    fn env_slot(&self, env: ChunkId, depth: u16, slot: u16) -> Result<(ChunkId, usize), StoreError> {
+    fn env_slot(
+        &self,
+        env: ChunkId,
+        depth: u16,
+        slot: u16,
+    ) -> Result<(ChunkId, usize), StoreError> {
         let mut id = self.env_at(env, depth)?;
         let mut slot = slot as usize;
         while slot >= ENV_CAP {
@@ -460,7 +477,14 @@ impl Vm {
         Ok(self.store.try_get(id)?.get(pos))
     }
 
-    fn env_set(&mut self, env: ChunkId, depth: u16, slot: u16, value: u64, link: bool) -> Result<(), StoreError> {
+    fn env_set(
+        &mut self,
+        env: ChunkId,
+        depth: u16,
+        slot: u16,
+        value: u64,
+        link: bool,
+    ) -> Result<(), StoreError> {
         let (id, pos) = self.env_slot(env, depth, slot)?;
         let chunk = self.store.get_mut(id)?;
         if link {
@@ -476,10 +500,19 @@ impl Vm {
         let mut trace = Vec::new();
         let depth = self.frames.len();
         for (idx, frame) in self.frames.iter().enumerate().rev() {
-            let at = if idx + 1 == depth { pc } else { frame.pc.saturating_sub(1) };
+            let at = if idx + 1 == depth {
+                pc
+            } else {
+                frame.pc.saturating_sub(1)
+            };
             let lf = &self.loaded.funcs[frame.func as usize];
             let span = lf.spans.get(at as usize).copied().unwrap_or_default();
-            trace.push((self.loaded.program.functions[frame.func as usize].name.clone(), span));
+            trace.push((
+                self.loaded.program.functions[frame.func as usize]
+                    .name
+                    .clone(),
+                span,
+            ));
         }
         RuntimeError {
             message: message.into(),
@@ -499,7 +532,12 @@ impl Vm {
     /// Collects garbage while the reference registers are `regs` (out of `self`).
     fn collect_garbage_with(&mut self, regs: &[ChunkId]) -> usize {
         let mut roots: Vec<ChunkId> = regs.iter().copied().filter(|id| !id.is_nil()).collect();
-        roots.extend(self.frames.iter().map(|frame| frame.env).filter(|id| !id.is_nil()));
+        roots.extend(
+            self.frames
+                .iter()
+                .map(|frame| frame.env)
+                .filter(|id| !id.is_nil()),
+        );
         roots.extend(self.pinned.iter().copied());
         if let Some((id, _)) = &self.image {
             roots.push(*id);
@@ -728,7 +766,15 @@ impl Vm {
                 Op::Const => s[sb + a] = ins.k,
                 Op::Const2 => {
                     let rgba = (ins.k as u32).to_le_bytes();
-                    set_col!(a, [from_u8(rgba[0]), from_u8(rgba[1]), from_u8(rgba[2]), from_u8(rgba[3])]);
+                    set_col!(
+                        a,
+                        [
+                            from_u8(rgba[0]),
+                            from_u8(rgba[1]),
+                            from_u8(rgba[2]),
+                            from_u8(rgba[3])
+                        ]
+                    );
                 }
                 Op::Mov => s[sb + a] = s[sb + b],
                 Op::Mov2 => {
@@ -802,21 +848,37 @@ impl Vm {
                 }
                 Op::Br => {
                     safe_point!(pc - 1);
-                    pc = if s[sb + a] != 0 { ins.k as u32 } else { (ins.k >> 32) as u32 } as usize;
+                    pc = if s[sb + a] != 0 {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
                 }
                 Op::BrLtI => {
                     safe_point!(pc - 1);
-                    pc = if i!(a) < i!(b) { ins.k as u32 } else { (ins.k >> 32) as u32 } as usize;
+                    pc = if i!(a) < i!(b) {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
                 }
                 Op::BrLtF => {
                     safe_point!(pc - 1);
-                    pc = if f!(a) < f!(b) { ins.k as u32 } else { (ins.k >> 32) as u32 } as usize;
+                    pc = if f!(a) < f!(b) {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
                 }
                 Op::ForStep => {
                     safe_point!(pc - 1);
                     let next = i!(a).wrapping_add(1);
                     s[sb + a] = next as u64;
-                    pc = if next < i!(b) { ins.k as u32 } else { (ins.k >> 32) as u32 } as usize;
+                    pc = if next < i!(b) {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
                 }
                 Op::Call | Op::CallV => {
                     safe_point!(pc - 1);
@@ -828,12 +890,21 @@ impl Vm {
                         let fid = chunk.link(0).unwrap_or(ChunkId::NIL);
                         let parent = chunk.link(1).unwrap_or(ChunkId::NIL);
                         let Some(idx) = loaded.func_of_chunk.get(&fid).copied() else {
-                            fail!(pc - 1, format!("closure {clo} links to unknown function {fid}"));
+                            fail!(
+                                pc - 1,
+                                format!("closure {clo} links to unknown function {fid}")
+                            );
                         };
                         (idx, parent)
                     };
                     if self.frames.len() >= self.limits.depth {
-                        fail!(pc - 1, format!("recursion too deep: more than {} nested calls", self.limits.depth));
+                        fail!(
+                            pc - 1,
+                            format!(
+                                "recursion too deep: more than {} nested calls",
+                                self.limits.depth
+                            )
+                        );
                     }
                     let callee_fn = &loaded.funcs[callee as usize];
                     let nsb = sb + a;
@@ -933,7 +1004,15 @@ impl Vm {
                     safe_point!(pc);
                 }
                 Op::Rgb => set_col!(a, [f!(b) as f32, f!(b + 1) as f32, f!(b + 2) as f32, 1.0]),
-                Op::Rgba => set_col!(a, [f!(b) as f32, f!(b + 1) as f32, f!(b + 2) as f32, f!(b + 3) as f32]),
+                Op::Rgba => set_col!(
+                    a,
+                    [
+                        f!(b) as f32,
+                        f!(b + 1) as f32,
+                        f!(b + 2) as f32,
+                        f!(b + 3) as f32
+                    ]
+                ),
                 Op::Chan => s[sb + a] = (col!(b)[c & 3] as f64).to_bits(),
                 Op::At => {
                     let img = r[rb + b];
@@ -947,7 +1026,15 @@ impl Vm {
                         Some((_, view)) => view.pixel(x, y),
                         None => [0; 4],
                     };
-                    set_col!(a, [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])]);
+                    set_col!(
+                        a,
+                        [
+                            from_u8(px[0]),
+                            from_u8(px[1]),
+                            from_u8(px[2]),
+                            from_u8(px[3])
+                        ]
+                    );
                 }
                 Op::AtOff => {
                     let img = r[rb + b];
@@ -963,10 +1050,20 @@ impl Vm {
                         Some((_, view)) => view.pixel(x, y),
                         None => [0; 4],
                     };
-                    set_col!(a, [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])]);
+                    set_col!(
+                        a,
+                        [
+                            from_u8(px[0]),
+                            from_u8(px[1]),
+                            from_u8(px[2]),
+                            from_u8(px[3])
+                        ]
+                    );
                 }
                 _ => {
-                    if let Err(message) = self.slow_op(ins, &mut s, &mut r, sb, rb, env, loaded.as_ref()) {
+                    if let Err(message) =
+                        self.slow_op(ins, &mut s, &mut r, sb, rb, env, loaded.as_ref())
+                    {
                         fail!(pc - 1, message);
                     }
                 }
@@ -980,7 +1077,7 @@ impl Vm {
     fn slow_op(
         &mut self,
         ins: Instr,
-        s: &mut Vec<u64>,
+        s: &mut [u64],
         r: &mut [ChunkId],
         sb: usize,
         rb: usize,
@@ -1005,158 +1102,214 @@ impl Vm {
             }};
         }
         match ins.op {
-                Op::Glob => s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0),
-                Op::Glob2 => {
-                    s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0);
-                    s[sb + a + 1] = self.globals.get(ins.k as usize + 1).copied().unwrap_or(0);
+            Op::Glob => s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0),
+            Op::Glob2 => {
+                s[sb + a] = self.globals.get(ins.k as usize).copied().unwrap_or(0);
+                s[sb + a + 1] = self.globals.get(ins.k as usize + 1).copied().unwrap_or(0);
+            }
+            Op::Str => {
+                r[rb + a] = loaded
+                    .ids
+                    .strings
+                    .get(ins.k as usize)
+                    .copied()
+                    .unwrap_or(ChunkId::NIL)
+            }
+            Op::ImgW | Op::ImgH => {
+                let img = r[rb + b];
+                let chunk = se!(self.store.try_get(img));
+                let slot = if ins.op == Op::ImgW {
+                    IMAGE_WIDTH
+                } else {
+                    IMAGE_WIDTH + 1
+                };
+                s[sb + a] = chunk.get(slot);
+            }
+            Op::Math => {
+                let Some(op) = builtin_of_code(ins.k) else {
+                    return Err("unknown builtin".into());
+                };
+                math(op, &mut s[sb..], a, b);
+            }
+            Op::Print | Op::PrintR => {
+                let ty = loaded
+                    .program
+                    .types
+                    .get(ins.k as usize)
+                    .cloned()
+                    .unwrap_or(Type::Unit);
+                let value = if ins.op == Op::Print {
+                    Value::from_slots(&ty, &s[sb + a..])
+                } else {
+                    self.ref_value(&ty, r[rb + a])
+                };
+                self.print_value(&ty, value);
+            }
+            Op::PrintEnd => {
+                let line = std::mem::take(&mut self.line);
+                if writeln!(self.out, "{line}").is_err() {
+                    return Err("cannot write the output".into());
                 }
-                Op::Str => r[rb + a] = loaded.ids.strings.get(ins.k as usize).copied().unwrap_or(ChunkId::NIL),
-                Op::ImgW | Op::ImgH => {
-                    let img = r[rb + b];
-                    let chunk = se!(self.store.try_get(img));
-                    let slot = if ins.op == Op::ImgW { IMAGE_WIDTH } else { IMAGE_WIDTH + 1 };
-                    s[sb + a] = chunk.get(slot);
+            }
+            Op::NewArr => {
+                let (len, width, link) = unpack_shape(ins.k);
+                let id = se!(array_new(&mut self.store, len as u64, width as u64, link));
+                r[rb + a] = id;
+                if self.store.data_len() >= self.gc_at {
+                    self.check_chunks_with(r)?;
                 }
-                Op::Math => {
-                    let Some(op) = builtin_of_code(ins.k) else {
-                        return Err("unknown builtin".into());
-                    };
-                    math(op, &mut s[sb..], a, b);
+            }
+            Op::ArrGet | Op::ArrGet2 | Op::ArrGetR => {
+                let arr = r[rb + b];
+                let idx = i!(c);
+                let width = if ins.op == Op::ArrGet2 { 2 } else { 1 };
+                let len = se!(array_len(&self.store, arr));
+                if idx < 0 || idx as u64 >= len {
+                    return Err(format!(
+                        "index {idx} out of range for an array of length {len}"
+                    ));
                 }
-                Op::Print | Op::PrintR => {
-                    let ty = loaded.program.types.get(ins.k as usize).cloned().unwrap_or(Type::Unit);
-                    let value = if ins.op == Op::Print {
-                        Value::from_slots(&ty, &s[sb + a..])
-                    } else {
-                        self.ref_value(&ty, r[rb + a])
-                    };
-                    self.print_value(&ty, value);
-                }
-                Op::PrintEnd => {
-                    let line = std::mem::take(&mut self.line);
-                    if writeln!(self.out, "{line}").is_err() {
-                        return Err("cannot write the output".into());
+                let base = idx as u64 * width;
+                let v0 = se!(array_get_slot(&self.store, arr, base));
+                match ins.op {
+                    Op::ArrGet => s[sb + a] = v0,
+                    Op::ArrGetR => r[rb + a] = ChunkId(v0),
+                    _ => {
+                        let v1 = se!(array_get_slot(&self.store, arr, base + 1));
+                        s[sb + a] = v0;
+                        s[sb + a + 1] = v1;
                     }
                 }
-                Op::NewArr => {
-                    let (len, width, link) = unpack_shape(ins.k);
-                    let id = se!(array_new(&mut self.store, len as u64, width as u64, link));
-                    r[rb + a] = id;
-                    if self.store.data_len() >= self.gc_at {
-                        self.check_chunks_with(r)?;
+            }
+            Op::ArrSet | Op::ArrSet2 | Op::ArrSetR => {
+                let arr = r[rb + a];
+                let idx = i!(b);
+                let width = if ins.op == Op::ArrSet2 { 2 } else { 1 };
+                let len = se!(array_len(&self.store, arr));
+                if idx < 0 || idx as u64 >= len {
+                    return Err(format!(
+                        "index {idx} out of range for an array of length {len}"
+                    ));
+                }
+                let base = idx as u64 * width;
+                match ins.op {
+                    Op::ArrSet => se!(array_set_slot(&mut self.store, arr, base, s[sb + c])),
+                    Op::ArrSetR => se!(array_set_slot(&mut self.store, arr, base, r[rb + c].0)),
+                    _ => {
+                        se!(array_set_slot(&mut self.store, arr, base, s[sb + c]));
+                        se!(array_set_slot(
+                            &mut self.store,
+                            arr,
+                            base + 1,
+                            s[sb + c + 1]
+                        ));
                     }
                 }
-                Op::ArrGet | Op::ArrGet2 | Op::ArrGetR => {
-                    let arr = r[rb + b];
-                    let idx = i!(c);
-                    let width = if ins.op == Op::ArrGet2 { 2 } else { 1 };
-                    let len = se!(array_len(&self.store, arr));
-                    if idx < 0 || idx as u64 >= len {
-                        return Err(format!("index {idx} out of range for an array of length {len}"));
-                    }
-                    let base = idx as u64 * width;
-                    let v0 = se!(array_get_slot(&self.store, arr, base));
-                    match ins.op {
-                        Op::ArrGet => s[sb + a] = v0,
-                        Op::ArrGetR => r[rb + a] = ChunkId(v0),
-                        _ => {
-                            let v1 = se!(array_get_slot(&self.store, arr, base + 1));
-                            s[sb + a] = v0;
-                            s[sb + a + 1] = v1;
-                        }
-                    }
+            }
+            Op::ArrLen => {
+                let len = se!(array_len(&self.store, r[rb + b]));
+                s[sb + a] = len;
+            }
+            Op::ArrCopy => {
+                let copy = se!(deep_copy(&mut self.store, r[rb + b]));
+                r[rb + a] = copy;
+            }
+            Op::EnvGet | Op::EnvGetR => {
+                let value = se!(self.env_get(env, b as u16, c as u16));
+                if ins.op == Op::EnvGet {
+                    s[sb + a] = value;
+                } else {
+                    r[rb + a] = ChunkId(value);
                 }
-                Op::ArrSet | Op::ArrSet2 | Op::ArrSetR => {
-                    let arr = r[rb + a];
-                    let idx = i!(b);
-                    let width = if ins.op == Op::ArrSet2 { 2 } else { 1 };
-                    let len = se!(array_len(&self.store, arr));
-                    if idx < 0 || idx as u64 >= len {
-                        return Err(format!("index {idx} out of range for an array of length {len}"));
-                    }
-                    let base = idx as u64 * width;
-                    match ins.op {
-                        Op::ArrSet => se!(array_set_slot(&mut self.store, arr, base, s[sb + c])),
-                        Op::ArrSetR => se!(array_set_slot(&mut self.store, arr, base, r[rb + c].0)),
-                        _ => {
-                            se!(array_set_slot(&mut self.store, arr, base, s[sb + c]));
-                            se!(array_set_slot(&mut self.store, arr, base + 1, s[sb + c + 1]));
-                        }
-                    }
+            }
+            Op::EnvGet2 => {
+                let lo = se!(self.env_get(env, b as u16, c as u16));
+                let hi = se!(self.env_get(env, b as u16, c as u16 + 1));
+                s[sb + a] = lo;
+                s[sb + a + 1] = hi;
+            }
+            Op::EnvSet => se!(self.env_set(env, a as u16, b as u16, s[sb + c], false)),
+            Op::EnvSetR => se!(self.env_set(env, a as u16, b as u16, r[rb + c].0, true)),
+            Op::EnvSet2 => {
+                let (lo, hi) = (s[sb + c], s[sb + c + 1]);
+                se!(self.env_set(env, a as u16, b as u16, lo, false));
+                se!(self.env_set(env, a as u16, b as u16 + 1, hi, false));
+            }
+            Op::MkClo => {
+                let fid = loaded
+                    .ids
+                    .functions
+                    .get(ins.k as usize)
+                    .copied()
+                    .unwrap_or(ChunkId::NIL);
+                let captured = if loaded
+                    .program
+                    .functions
+                    .get(ins.k as usize)
+                    .is_some_and(|f| f.is_closure)
+                {
+                    env
+                } else {
+                    ChunkId::NIL
+                };
+                let mut chunk = Chunk::new(Kind::Closure);
+                chunk.set_link(0, fid);
+                chunk.set_link(1, captured);
+                r[rb + a] = self.store.alloc(chunk);
+            }
+            Op::Blank | Op::ImgNew => {
+                let (w, h) = (i!(b), i!(b + 1));
+                if !(0..=1 << 16).contains(&w) || !(0..=1 << 16).contains(&h) {
+                    return Err(format!("image size {w}x{h} is out of range (0 to 65536)"));
                 }
-                Op::ArrLen => {
-                    let len = se!(array_len(&self.store, r[rb + b]));
-                    s[sb + a] = len;
-                }
-                Op::ArrCopy => {
-                    let copy = se!(deep_copy(&mut self.store, r[rb + b]));
-                    r[rb + a] = copy;
-                }
-                Op::EnvGet | Op::EnvGetR => {
-                    let value = se!(self.env_get(env, b as u16, c as u16));
-                    if ins.op == Op::EnvGet {
-                        s[sb + a] = value;
-                    } else {
-                        r[rb + a] = ChunkId(value);
-                    }
-                }
-                Op::EnvGet2 => {
-                    let lo = se!(self.env_get(env, b as u16, c as u16));
-                    let hi = se!(self.env_get(env, b as u16, c as u16 + 1));
-                    s[sb + a] = lo;
-                    s[sb + a + 1] = hi;
-                }
-                Op::EnvSet => se!(self.env_set(env, a as u16, b as u16, s[sb + c], false)),
-                Op::EnvSetR => se!(self.env_set(env, a as u16, b as u16, r[rb + c].0, true)),
-                Op::EnvSet2 => {
-                    let (lo, hi) = (s[sb + c], s[sb + c + 1]);
-                    se!(self.env_set(env, a as u16, b as u16, lo, false));
-                    se!(self.env_set(env, a as u16, b as u16 + 1, hi, false));
-                }
-                Op::MkClo => {
-                    let fid = loaded.ids.functions.get(ins.k as usize).copied().unwrap_or(ChunkId::NIL);
-                    let captured = if loaded.program.functions.get(ins.k as usize).is_some_and(|f| f.is_closure) {
-                        env
-                    } else {
-                        ChunkId::NIL
-                    };
-                    let mut chunk = Chunk::new(Kind::Closure);
-                    chunk.set_link(0, fid);
-                    chunk.set_link(1, captured);
-                    r[rb + a] = self.store.alloc(chunk);
-                }
-                Op::Blank | Op::ImgNew => {
-                    let (w, h) = (i!(b), i!(b + 1));
-                    if !(0..=1 << 16).contains(&w) || !(0..=1 << 16).contains(&h) {
-                        return Err(format!("image size {w}x{h} is out of range (0 to 65536)"));
-                    }
-                    let fill = if ins.op == Op::Blank {
-                        let c = col!(b + 2);
-                        [to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]
-                    } else {
-                        [0; 4]
-                    };
-                    let tiles = (w as u64).div_ceil(8) * (h as u64).div_ceil(8);
-                    if self.store.data_len() as u64 + tiles > self.limits.chunks as u64 {
-                        return Err(format!(
+                let fill = if ins.op == Op::Blank {
+                    let c = col!(b + 2);
+                    [to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]
+                } else {
+                    [0; 4]
+                };
+                let tiles = (w as u64).div_ceil(8) * (h as u64).div_ceil(8);
+                if self.store.data_len() as u64 + tiles > self.limits.chunks as u64 {
+                    return Err(format!(
                             "chunk quota exceeded: a {w}x{h} image needs {tiles} chunks, the limit is {}",
                             self.limits.chunks
                         ));
-                    }
-                    let pixels: Vec<u8> = fill.iter().copied().cycle().take((w * h * 4) as usize).collect();
-                    let id = se!(image_from_rgba8(&mut self.store, w as u32, h as u32, &pixels));
-                    r[rb + a] = id;
                 }
-                Op::ImgSet => {
-                    let img = r[rb + a];
-                    let (x, y) = (i!(b), i!(b + 1));
-                    let px = col!(c);
-                    se!(set_pixel(&mut self.store, img, x, y, [to_u8(px[0]), to_u8(px[1]), to_u8(px[2]), to_u8(px[3])]));
-                    if matches!(&self.image, Some((id, _)) if *id == img) {
-                        self.image = None;
-                    }
+                let pixels: Vec<u8> = fill
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take((w * h * 4) as usize)
+                    .collect();
+                let id = se!(image_from_rgba8(
+                    &mut self.store,
+                    w as u32,
+                    h as u32,
+                    &pixels
+                ));
+                r[rb + a] = id;
+            }
+            Op::ImgSet => {
+                let img = r[rb + a];
+                let (x, y) = (i!(b), i!(b + 1));
+                let px = col!(c);
+                se!(set_pixel(
+                    &mut self.store,
+                    img,
+                    x,
+                    y,
+                    [to_u8(px[0]), to_u8(px[1]), to_u8(px[2]), to_u8(px[3])]
+                ));
+                if matches!(&self.image, Some((id, _)) if *id == img) {
+                    self.image = None;
                 }
-            _ => return Err(format!("{} is not an instruction of the slow path", ins.op.name())),
+            }
+            _ => {
+                return Err(format!(
+                    "{} is not an instruction of the slow path",
+                    ins.op.name()
+                ))
+            }
         }
         Ok(())
     }
@@ -1186,7 +1339,10 @@ pub fn deep_copy(store: &mut Store, id: ChunkId) -> Result<ChunkId, StoreError> 
     if info.elem_is_link {
         for idx in 0..info.len {
             let elem = ChunkId(array_get_slot(store, copy, idx)?);
-            if store.get(elem).is_some_and(|chunk| chunk.kind == Kind::Array) {
+            if store
+                .get(elem)
+                .is_some_and(|chunk| chunk.kind == Kind::Array)
+            {
                 let inner = deep_copy(store, elem)?;
                 array_set_slot(store, copy, idx, inner.0)?;
             }
@@ -1195,18 +1351,34 @@ pub fn deep_copy(store: &mut Store, id: ChunkId) -> Result<ChunkId, StoreError> 
     Ok(copy)
 }
 
-fn set_pixel(store: &mut Store, img: ChunkId, x: i64, y: i64, rgba: [u8; 4]) -> Result<(), StoreError> {
+fn set_pixel(
+    store: &mut Store,
+    img: ChunkId,
+    x: i64,
+    y: i64,
+    rgba: [u8; 4],
+) -> Result<(), StoreError> {
     let root = store.try_get(img)?;
-    let (w, h) = (root.get(IMAGE_WIDTH) as i64, root.get(IMAGE_WIDTH + 1) as i64);
+    let (w, h) = (
+        root.get(IMAGE_WIDTH) as i64,
+        root.get(IMAGE_WIDTH + 1) as i64,
+    );
     if x < 0 || y < 0 || x >= w || y >= h {
         return Ok(());
     }
-    let tiles = root.link(IMAGE_TILES).ok_or(StoreError::Missing(ChunkId::NIL))?;
+    let tiles = root
+        .link(IMAGE_TILES)
+        .ok_or(StoreError::Missing(ChunkId::NIL))?;
     let tiles_x = (w as u64).div_ceil(TILE_SIZE as u64);
     let tile_idx = (y as u64 / TILE_SIZE as u64) * tiles_x + x as u64 / TILE_SIZE as u64;
     let tile = ChunkId(array_get_slot(store, tiles, tile_idx)?);
     let chunk = store.get_mut(tile)?;
-    set_tile_pixel(chunk, (x % TILE_SIZE as i64) as u32, (y % TILE_SIZE as i64) as u32, rgba);
+    set_tile_pixel(
+        chunk,
+        (x % TILE_SIZE as i64) as u32,
+        (y % TILE_SIZE as i64) as u32,
+        rgba,
+    );
     Ok(())
 }
 
@@ -1258,7 +1430,11 @@ fn math(op: BuiltinOp, s: &mut [u64], a: usize, b: usize) {
         Smoothstep => {
             let (e0, e1, x) = (f(s, 0), f(s, 1), f(s, 2));
             let t = if e1 == e0 {
-                if x < e0 { 0.0 } else { 1.0 }
+                if x < e0 {
+                    0.0
+                } else {
+                    1.0
+                }
             } else {
                 ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
             };
@@ -1266,7 +1442,10 @@ fn math(op: BuiltinOp, s: &mut [u64], a: usize, b: usize) {
         }
         Luma => {
             let c = col(s, 0);
-            [float(0.299 * c[0] as f64 + 0.587 * c[1] as f64 + 0.114 * c[2] as f64), 0]
+            [
+                float(0.299 * c[0] as f64 + 0.587 * c[1] as f64 + 0.114 * c[2] as f64),
+                0,
+            ]
         }
         ToFloat => [float(i(s, 0) as f64), 0],
         ToInt => [(f(s, 0) as i64) as u64, 0],

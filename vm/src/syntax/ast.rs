@@ -334,7 +334,7 @@ impl BinOp {
     }
 
     /// Parses an operator as written.
-    pub fn from_str(text: &str) -> Option<BinOp> {
+    pub fn parse(text: &str) -> Option<BinOp> {
         Some(match text {
             "+" => BinOp::Add,
             "-" => BinOp::Sub,

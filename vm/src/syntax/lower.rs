@@ -651,6 +651,14 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
+        // A block whose `}` is missing is unfinished: an error value keeps the
+        // checker from asking for a value it may be about to get.
+        let closed = node
+            .child(node.child_count().saturating_sub(1))
+            .is_some_and(|last| last.kind() == "}" && !last.is_missing());
+        if !closed && value.is_none() {
+            value = Some(Box::new(self.error_expr(Span::new(span.end, span.end))));
+        }
         self.leave(BLOCK_COST);
         Block { stmts, value, span }
     }
@@ -755,7 +763,7 @@ impl<'t> Lowerer<'t> {
         let op = node
             .child_by_field_name("operator")
             .map(|op| self.text_of(op))
-            .and_then(|op| BinOp::from_str(op.trim_end_matches('=')));
+            .and_then(|op| BinOp::parse(op.trim_end_matches('=')));
         let value = self.expr_field(node, "right");
         let kind = match op {
             Some(op) => StmtKind::Assign {
@@ -916,7 +924,7 @@ impl<'t> Lowerer<'t> {
     fn binary(&mut self, node: Node) -> ExprKind {
         let op = node
             .child_by_field_name("operator")
-            .and_then(|op| BinOp::from_str(self.text_of(op)));
+            .and_then(|op| BinOp::parse(self.text_of(op)));
         let left = Box::new(self.expr_field(node, "left"));
         let right = Box::new(self.expr_field(node, "right"));
         match op {

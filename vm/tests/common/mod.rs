@@ -1,6 +1,6 @@
 //! Support shared by the integration tests: the language-test files and their expectations.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use chunkvm::exec::{Capture, RuntimeError, Stop, Vm};
 use std::path::{Path, PathBuf};
@@ -101,7 +101,8 @@ pub fn vm_for_file(source: &str) -> (Vm, Capture) {
 
 /// A VM for `main` of `source`, printing into the returned capture.
 pub fn vm_for_main(source: &str) -> (Vm, Capture) {
-    let (_, program) = chunkvm::driver::build(source).unwrap_or_else(|d| panic!("does not build: {d:?}"));
+    let (_, program) =
+        chunkvm::driver::build(source).unwrap_or_else(|d| panic!("does not build: {d:?}"));
     let (main, _) = program.function("main").expect("no fn main");
     let mut vm = Vm::new(program);
     let capture = Capture::new();
