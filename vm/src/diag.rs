@@ -129,35 +129,16 @@ impl Diagnostic {
             self.message,
             self.code.as_str()
         );
-        let line_text = lines.line_text(text, self.span.start);
-        let gutter = start.line.to_string();
-        out.push_str(&format!("{gutter} | {line_text}\n"));
-        let line_chars = line_text.chars().count() as u32;
-        let end = lines.line_col(text, self.span.end);
-        let last_col = if end.line == start.line {
-            end.col
-        } else {
-            line_chars + 1
-        };
-        let width = last_col.saturating_sub(start.col).max(1);
-        let pad: String = line_text
-            .chars()
-            .take(start.col as usize - 1)
-            .map(|ch| if ch == '\t' { '\t' } else { ' ' })
-            .collect();
-        out.push_str(&format!(
-            "{} | {pad}{}\n",
-            " ".repeat(gutter.len()),
-            "^".repeat(width as usize)
-        ));
+        out.push_str(&snippet(text, lines, self.span));
         if let Some(help) = &self.help {
-            out.push_str(&format!("{} = help: {help}\n", " ".repeat(gutter.len())));
+            let gutter = start.line.to_string().len();
+            out.push_str(&format!("{} = help: {help}\n", " ".repeat(gutter)));
         }
         out
     }
 
-    /// The diagnostic as JSON: range (0-based lines, 1-based character columns as
-    /// shown to people are in `start`/`end`), severity, message, code.
+    /// The diagnostic as JSON: range (1-based lines and character columns, as shown
+    /// to people, and byte offsets), severity, message, code, help.
     pub fn to_json(&self, path: &str, text: &str, lines: &LineIndex) -> serde_json::Value {
         let start = lines.line_col(text, self.span.start);
         let end = lines.line_col(text, self.span.end);
@@ -173,6 +154,32 @@ impl Diagnostic {
             "help": self.help,
         })
     }
+}
+
+/// The source line holding `span.start`, with carets under the span (to the line's
+/// end when the span goes on), tabs kept so the carets line up.
+pub fn snippet(text: &str, lines: &LineIndex, span: Span) -> String {
+    let start = lines.line_col(text, span.start);
+    let line_text = lines.line_text(text, span.start);
+    let gutter = start.line.to_string();
+    let line_chars = line_text.chars().count() as u32;
+    let end = lines.line_col(text, span.end);
+    let last_col = if end.line == start.line {
+        end.col
+    } else {
+        line_chars + 1
+    };
+    let width = last_col.saturating_sub(start.col).max(1);
+    let pad: String = line_text
+        .chars()
+        .take(start.col as usize - 1)
+        .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "{gutter} | {line_text}\n{} | {pad}{}\n",
+        " ".repeat(gutter.len()),
+        "^".repeat(width as usize)
+    )
 }
 
 #[cfg(test)]

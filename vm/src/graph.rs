@@ -48,7 +48,7 @@ pub struct Pos {
     /// 1-based line.
     pub line: u32,
     /// 1-based column, in characters.
-    pub col: u32,
+    pub column: u32,
     /// Byte offset.
     pub offset: usize,
 }
@@ -176,7 +176,7 @@ fn range_of(
         let lc = index.line_col(text, offset);
         Pos {
             line: lc.line,
-            col: lc.col,
+            column: lc.col,
             offset: offset.min(text.len()),
         }
     };
@@ -1356,7 +1356,7 @@ impl Graph {
                 let _ = write!(
                     title,
                     "\n{}:{} to {}:{}",
-                    range.start.line, range.start.col, range.end.line, range.end.col
+                    range.start.line, range.start.column, range.end.line, range.end.column
                 );
             }
             for instr in &node.instrs {
@@ -1369,7 +1369,7 @@ impl Graph {
                 .map(|range| {
                     format!(
                         " data-line=\"{}\" data-col=\"{}\"",
-                        range.start.line, range.start.col
+                        range.start.line, range.start.column
                     )
                 })
                 .unwrap_or_default();
@@ -1816,7 +1816,7 @@ mod tests {
         assert_eq!(graph.nodes[1].instrs[1], "Jmp -> b3");
         let range = graph.nodes[0].range.unwrap();
         assert_eq!(
-            (range.start.line, range.start.col, range.end.line),
+            (range.start.line, range.start.column, range.end.line),
             (2, 5, 3)
         );
         assert_eq!(range.start.offset, DIAMOND.find("var").unwrap());

@@ -107,6 +107,20 @@ enum GraphFormat {
     Svg,
 }
 
+/// Writes to standard output; a closed pipe (`chunkvm dump x | head`) ends the
+/// program quietly instead of panicking.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
 /// A failure to report: one message, exit status 1.
 struct Failure(String);
 
@@ -234,6 +248,17 @@ fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
     })
 }
 
+/// "an int", "a float".
+fn a(ty: &Type) -> String {
+    let name = ty.to_string();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
 fn arg_form(ty: &Type) -> &'static str {
     match ty {
         Type::Int => "an integer such as 4",
@@ -253,21 +278,7 @@ fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
         "{name}:{}:{}: runtime error: {}\n",
         start.line, start.col, err.message
     ));
-    let line_text = lines.line_text(text, err.span.start);
-    let gutter = start.line.to_string();
-    out.push_str(&format!("{gutter} | {line_text}\n"));
-    let end = lines.line_col(text, err.span.end);
-    let width = if end.line == start.line {
-        end.col.saturating_sub(start.col).max(1)
-    } else {
-        1
-    };
-    out.push_str(&format!(
-        "{} | {}{}\n",
-        " ".repeat(gutter.len()),
-        " ".repeat(start.col as usize - 1),
-        "^".repeat(width as usize)
-    ));
+    out.push_str(&chunkvm::diag::snippet(text, &lines, err.span));
     out.push_str("stack (innermost first):\n");
     for (func, span) in &err.trace {
         let pos = lines.line_col(text, span.start);
@@ -287,11 +298,12 @@ fn run(
     stats: bool,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let Some((_, program)) = build_or_report(path, &text) else {
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
     let name = function.unwrap_or("main");
-    let Some((func_idx, func)) = program.function(name) else {
+    let found = program.function(name).filter(|(_, func)| !func.is_closure);
+    let Some((func_idx, func)) = found else {
         let names: Vec<&str> = program
             .functions
             .iter()
@@ -373,11 +385,12 @@ fn run(
             })?;
         let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
             Failure(format!(
-                "--param {pname}={value}: `{pname}` is a {}, {}",
-                global.ty,
+                "--param {pname}={value}: `{pname}` is {}, {}",
+                a(&global.ty),
                 arg_form(&global.ty)
             ))
         })?;
+        check_param_range(&analyzed, pname, &parsed)?;
         vm.set_global(pname, &parsed).map_err(Failure)?;
     }
     vm.start(func_idx, &values).map_err(Failure)?;
@@ -398,7 +411,7 @@ fn run(
     match outcome {
         Ok(value) => {
             if function.is_some() && value != Value::Unit {
-                println!("{value}");
+                out(&format!("{value}\n"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -409,11 +422,61 @@ fn run(
     }
 }
 
+/// Refuses a `--param` value outside the param's declared range.
+fn check_param_range(
+    analyzed: &chunkvm::driver::Analyzed,
+    name: &str,
+    value: &Value,
+) -> Result<(), Failure> {
+    use chunkvm::check::Const;
+    let Some((item, _)) = analyzed.parsed.file.item(name) else {
+        return Ok(());
+    };
+    let Some((min, max)) = analyzed
+        .analysis
+        .params
+        .get(&item)
+        .and_then(|info| info.range)
+    else {
+        return Ok(());
+    };
+    let number = |c: Const| match c {
+        Const::Int(v) => Some(v as f64),
+        Const::Float(v) => Some(v),
+        _ => None,
+    };
+    let show = |c: Const| match c {
+        Const::Int(v) => v.to_string(),
+        Const::Float(v) => chunkvm::exec::value::format_float(v),
+        _ => String::new(),
+    };
+    let v = match value {
+        Value::Int(v) => *v as f64,
+        Value::Float(v) => *v,
+        _ => return Ok(()),
+    };
+    match (number(min), number(max)) {
+        (Some(lo), Some(hi)) if v < lo || v > hi => Err(Failure(format!(
+            "--param {name}={value}: `{name}` must lie in {}..{} (both ends included)",
+            show(min),
+            show(max)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
     let mut failed = false;
     let mut json = Vec::new();
     for path in files {
-        let text = read(path)?;
+        let text = match read(path) {
+            Ok(text) => text,
+            Err(Failure(message)) => {
+                eprintln!("error: {message}");
+                failed = true;
+                continue;
+            }
+        };
         let analyzed = analyze(&text);
         let diags = analyzed.diagnostics();
         failed |= diags.iter().any(Diagnostic::is_error);
@@ -422,14 +485,14 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
         match format {
             CheckFormat::Text => {
                 for diag in &diags {
-                    print!("{}", diag.render(&name, &text, &lines));
+                    out(&diag.render(&name, &text, &lines));
                 }
             }
             CheckFormat::Json => json.extend(diags.iter().map(|d| d.to_json(&name, &text, &lines))),
         }
     }
     if let CheckFormat::Json = format {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -466,10 +529,7 @@ fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
         .transpose()?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    print!(
-        "{}",
-        program_text(&program, &ids, &store, only, Some(&text))
-    );
+    out(&program_text(&program, &ids, &store, only, Some(&text)));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -484,31 +544,43 @@ fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, F
     let graph = chunkvm::graph::graph(&program, &ids, idx, Some(&text))
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
     match format {
-        GraphFormat::Dot => print!("{}", graph.to_dot()),
-        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&graph.to_json())?),
-        GraphFormat::Svg => print!("{}", graph.to_svg()),
+        GraphFormat::Dot => out(&graph.to_dot()),
+        GraphFormat::Json => out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&graph.to_json())?
+        )),
+        GraphFormat::Svg => out(&graph.to_svg()),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
-    let mut unformatted = false;
+    let mut failed = false;
     for path in files {
-        let text = read(path)?;
-        let formatted = chunkvm::fmt::format(&text)
-            .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
-        if formatted == text {
-            continue;
-        }
-        if check_only {
-            println!("{} is not formatted", path.display());
-            unformatted = true;
-        } else {
-            write_atomic(path, formatted.as_bytes())?;
-            println!("formatted {}", path.display());
+        // A file that cannot be read or parsed is reported, and the others still get done.
+        let result = read(path).and_then(|text| {
+            let formatted = chunkvm::fmt::format(&text)
+                .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
+            if formatted == text {
+                Ok(true)
+            } else if check_only {
+                out(&format!("{} is not formatted\n", path.display()));
+                Ok(false)
+            } else {
+                write_atomic(path, formatted.as_bytes())?;
+                out(&format!("formatted {}\n", path.display()));
+                Ok(true)
+            }
+        });
+        match result {
+            Ok(fine) => failed |= !fine,
+            Err(Failure(message)) => {
+                eprintln!("error: {message}");
+                failed = true;
+            }
         }
     }
-    Ok(if unformatted {
+    Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

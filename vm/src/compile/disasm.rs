@@ -179,7 +179,8 @@ pub fn function_text(
                 }
                 _ => format!("; bytes {}..{}", span.start, span.end),
             };
-            let _ = writeln!(out, "    {idx:>3}  {text:<44} {line_note}");
+            let row = format!("    {idx:>3}  {text:<44} {line_note}");
+            let _ = writeln!(out, "{}", row.trim_end());
         }
     }
     out

@@ -665,12 +665,14 @@ impl Vm {
         let mut r = std::mem::take(&mut self.r);
         let mut check_at = self.next_check();
         let mut first = true;
-        // The instruction counter lives in a register; `save!` writes it back.
+        // Instructions are counted a run at a time: `count` holds those before `entry`,
+        // the offset where the current straight run began; `save!` writes the sum back.
         let mut count = self.count;
+        let mut entry = pc;
 
         macro_rules! save {
             () => {{
-                self.count = count;
+                self.count = count + (pc - entry) as u64;
                 if let Some(frame) = self.frames.last_mut() {
                     frame.pc = pc as u32;
                 }
@@ -698,6 +700,8 @@ impl Vm {
         // counted), or the instruction after a finished return.
         macro_rules! safe_point {
             ($at:expr) => {
+                count += (pc - entry) as u64;
+                entry = pc;
                 if count >= check_at {
                     save!();
                     let at = $at;
@@ -711,6 +715,7 @@ impl Vm {
                                 count -= 1;
                             }
                             pc = at;
+                            entry = pc;
                             save!();
                             return Ok(stop);
                         }
@@ -759,7 +764,6 @@ impl Vm {
             }
             let ins = code[pc];
             pc += 1;
-            count += 1;
             let (a, b, c) = (ins.a as usize, ins.b as usize, ins.c as usize);
             match ins.op {
                 Op::Nop => {}
@@ -845,6 +849,7 @@ impl Vm {
                 Op::Jmp => {
                     safe_point!(pc - 1);
                     pc = ins.k as usize;
+                    entry = pc;
                 }
                 Op::Br => {
                     safe_point!(pc - 1);
@@ -853,6 +858,7 @@ impl Vm {
                     } else {
                         (ins.k >> 32) as u32
                     } as usize;
+                    entry = pc;
                 }
                 Op::BrLtI => {
                     safe_point!(pc - 1);
@@ -861,6 +867,7 @@ impl Vm {
                     } else {
                         (ins.k >> 32) as u32
                     } as usize;
+                    entry = pc;
                 }
                 Op::BrLtF => {
                     safe_point!(pc - 1);
@@ -869,6 +876,7 @@ impl Vm {
                     } else {
                         (ins.k >> 32) as u32
                     } as usize;
+                    entry = pc;
                 }
                 Op::ForStep => {
                     safe_point!(pc - 1);
@@ -879,6 +887,7 @@ impl Vm {
                     } else {
                         (ins.k >> 32) as u32
                     } as usize;
+                    entry = pc;
                 }
                 Op::Call | Op::CallV => {
                     safe_point!(pc - 1);
@@ -945,11 +954,13 @@ impl Vm {
                     lf = callee_fn;
                     code = &lf.code;
                     pc = 0;
+                    entry = 0;
                     sb = nsb;
                     rb = nrb;
                     env = new_env;
                 }
                 Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
+                    count += (pc - entry) as u64;
                     match ins.op {
                         Op::Ret => s[sb] = s[sb + a],
                         Op::Ret2 => {
@@ -971,6 +982,7 @@ impl Vm {
                             lf = &loaded.funcs[func as usize];
                             code = &lf.code;
                             pc = 0;
+                            entry = 0;
                             sb = 0;
                             rb = 0;
                             env = ChunkId::NIL;
@@ -998,6 +1010,7 @@ impl Vm {
                     lf = &loaded.funcs[func as usize];
                     code = &lf.code;
                     pc = caller.pc as usize;
+                    entry = pc;
                     sb = caller.sbase as usize;
                     rb = caller.rbase as usize;
                     env = caller.env;

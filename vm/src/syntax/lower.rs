@@ -45,8 +45,8 @@ fn language() -> Language {
 /// A tree-sitter parser set to the Chop grammar.
 pub fn new_parser() -> Parser {
     let mut parser = Parser::new();
-    // The grammar is compiled into this crate and its ABI version checked by
-    // tree-sitter's build; a failure here would make `parse` fall back below.
+    // The grammar is compiled in; its ABI version only changes with a
+    // rebuild, and `new_parser_loads_the_grammar` checks that it loads.
     let _ = parser.set_language(&language());
     parser
 }
