@@ -236,9 +236,11 @@ pub fn graph(program: &Program, ids: &CodeIds, func: usize, source: Option<&str>
                 Op::Jmp if (instr.k as usize) < nblocks => {
                     add(block_id(instr.k as usize), EdgeKind::Jump);
                 }
-                Op::Br | Op::BrLtI | Op::BrLtF | Op::ForStep => {
+                op if op.shape().3 == crate::compile::ir::Imm::Block2 => {
                     let (then, otherwise) = unpack_targets(instr.k);
-                    let then_kind = if instr.op == Op::ForStep && then as usize <= bidx {
+                    let then_kind = if matches!(instr.op, Op::ForStep | Op::ForStepK)
+                        && then as usize <= bidx
+                    {
                         EdgeKind::Loop
                     } else {
                         EdgeKind::Then
@@ -1988,12 +1990,12 @@ mod tests {
               "label": "b0",
               "range": {
                 "end": {
-                  "col": 10,
+                  "column": 10,
                   "line": 2,
                   "offset": 21
                 },
                 "start": {
-                  "col": 1,
+                  "column": 1,
                   "line": 2,
                   "offset": 12
                 }

@@ -291,7 +291,7 @@ impl<'a> Compiler<'a> {
         }
         let mut gen = Gen { c: self, f: fcx };
         gen.f.cur_span = body.span;
-        let value = gen.block(body, ret != Type::Unit)?;
+        let value = gen.block_inner(body, ret != Type::Unit, false)?;
         if !gen.f.terminated() {
             // The return of a trailing value belongs to that value's line (a debugger
             // stops there); a function without one returns at its closing brace.
@@ -342,6 +342,37 @@ fn placeholder(name: &str, span: Span) -> Function {
         locals: Vec::new(),
         span,
     }
+}
+
+/// The value of an int literal, negative ones included.
+fn int_literal(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Int(v) => Some(*v),
+        ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+            ExprKind::Int(v) => Some(v.wrapping_neg()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value of a float literal, negative ones included.
+fn float_literal(expr: &Expr) -> Option<f64> {
+    match &expr.kind {
+        ExprKind::Float(v) => Some(*v),
+        ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+            ExprKind::Float(v) => Some(-v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An int literal that fits the signed 16-bit operand of `BrLtIK` and `ForStepK`.
+fn small_literal(expr: &Expr) -> Option<u16> {
+    int_literal(expr)
+        .and_then(|v| i16::try_from(v).ok())
+        .map(|v| v as u16)
 }
 
 /// The slots of a constant (two for a colour: channels as `f32` pairs).
@@ -498,7 +529,7 @@ impl FnCx {
 
     /// Makes the instruction that just computed `src` write to `dest` instead, when
     /// `src` is a temporary that nothing else has read: saves a move.
-    fn retarget(&mut self, dest: Val, src: Val, temp_floor: (u16, u16)) -> bool {
+    fn retarget(&mut self, dest: Val, src: Val, ty: &Type, temp_floor: (u16, u16)) -> bool {
         let (d, s, floor) = match (dest, src) {
             (Val::S(d), Val::S(s)) => (d, s, temp_floor.0),
             (Val::R(d), Val::R(s)) => (d, s, temp_floor.1),
@@ -506,6 +537,22 @@ impl FnCx {
         };
         if s < floor {
             return false;
+        }
+        // A colour of constants: two `Const`s, both retargeted.
+        let instrs = &mut self.blocks[self.cur as usize].instrs;
+        if let [.., first, second] = instrs.as_mut_slice() {
+            if ty.width() == 2
+                && first.op == Op::Const
+                && second.op == Op::Const
+                && first.a == s
+                && second.a == s + 1
+            {
+                if matches!(dest, Val::S(_)) {
+                    first.a = d;
+                    second.a = d + 1;
+                    return true;
+                }
+            }
         }
         let Some(last) = self.blocks[self.cur as usize].instrs.last_mut() else {
             return false;
@@ -591,6 +638,13 @@ impl<'c, 'a> Gen<'c, 'a> {
 
     /// Compiles a block; returns its value when `want` and it has one.
     fn block(&mut self, block: &'a AstBlock, want: bool) -> Res2<Val> {
+        self.block_inner(block, want, true)
+    }
+
+    /// Compiles a block. With `settle`, a value computed above the block's registers
+    /// moves down to the first free register; without, it stays where it is, for a
+    /// caller that uses it at once (a function returning it).
+    fn block_inner(&mut self, block: &'a AstBlock, want: bool, settle: bool) -> Res2<Val> {
         let mark = self.f.mark();
         for stmt in &block.stmts {
             self.stmt(stmt, block.span)?;
@@ -609,6 +663,9 @@ impl<'c, 'a> Gen<'c, 'a> {
         };
         // Bindings of the block die here; the value, if any, moves to the first free register.
         self.f.release(mark);
+        if !settle {
+            return Ok(value);
+        }
         Ok(self.settle(value, block.value.as_deref()))
     }
 
@@ -743,18 +800,23 @@ impl<'c, 'a> Gen<'c, 'a> {
     ) -> Res2<()> {
         let counter = self.f.alloc_s(1);
         self.value_into(start, Val::S(counter), &Type::Int)?;
-        let limit = self.f.alloc_s(1);
-        self.value_into(end, Val::S(limit), &Type::Int)?;
+        // A constant limit rides in the instruction; any other gets a register.
+        let limit = match small_literal(end) {
+            Some(k) => Err(k),
+            None => {
+                let limit = self.f.alloc_s(1);
+                self.value_into(end, Val::S(limit), &Type::Int)?;
+                Ok(limit)
+            }
+        };
         let body_block = self.f.new_block();
         let exit = self.f.new_block();
         self.f.cur_span = span;
-        self.f.emit(Instr::with_k(
-            Op::BrLtI,
-            counter,
-            limit,
-            0,
-            pack_targets(body_block, exit),
-        ));
+        let targets = pack_targets(body_block, exit);
+        self.f.emit(match limit {
+            Ok(reg) => Instr::with_k(Op::BrLtI, counter, reg, 0, targets),
+            Err(k) => Instr::with_k(Op::BrLtIK, counter, 0, k, targets),
+        });
         self.f.cur = body_block;
         let mark = self.f.mark();
         if let Some(&slot) = self.c.env.slots.get(&binding.id) {
@@ -780,13 +842,10 @@ impl<'c, 'a> Gen<'c, 'a> {
             self.f.switch_to(step);
         }
         self.f.cur_span = span;
-        self.f.emit(Instr::with_k(
-            Op::ForStep,
-            counter,
-            limit,
-            0,
-            pack_targets(body_block, exit),
-        ));
+        self.f.emit(match limit {
+            Ok(reg) => Instr::with_k(Op::ForStep, counter, reg, 0, targets),
+            Err(k) => Instr::with_k(Op::ForStepK, counter, 0, k, targets),
+        });
         self.f.cur = exit;
         Ok(())
     }
@@ -794,28 +853,50 @@ impl<'c, 'a> Gen<'c, 'a> {
     /// Compiles a condition as a two-way branch.
     fn branch(&mut self, cond: &'a Expr, then: u32, otherwise: u32) -> Res2<()> {
         let mark = self.f.mark();
-        if let ExprKind::Binary(op @ (BinOp::Lt | BinOp::Gt), lhs, rhs) = &cond.kind {
-            let (left, right) = if *op == BinOp::Lt {
-                (lhs, rhs)
-            } else {
-                (rhs, lhs)
+        if let ExprKind::Binary(op @ (BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge), lhs, rhs) =
+            &cond.kind
+        {
+            let ty = self.ty(lhs);
+            // `i < K` and `i <= K` against a small constant: one instruction, no register.
+            let konst = match (op, &ty) {
+                (BinOp::Lt, Type::Int) => small_literal(rhs),
+                (BinOp::Le, Type::Int) => int_literal(rhs)
+                    .and_then(|v| v.checked_add(1))
+                    .and_then(|v| i16::try_from(v).ok())
+                    .map(|v| v as u16),
+                _ => None,
             };
-            let opcode = match self.ty(left) {
-                Type::Int => Some(Op::BrLtI),
-                Type::Float => Some(Op::BrLtF),
+            if let Some(k) = konst {
+                let a = self.scalar(lhs)?;
+                self.f.cur_span = cond.span;
+                self.f.emit(Instr::with_k(
+                    Op::BrLtIK,
+                    a,
+                    0,
+                    k,
+                    pack_targets(then, otherwise),
+                ));
+                self.f.release(mark);
+                return Ok(());
+            }
+            // Floats only for `<` and `>`: `a >= b` is not `!(a < b)` when one is NaN.
+            let opcode = match (&ty, op) {
+                (Type::Int, _) => Some(Op::BrLtI),
+                (Type::Float, BinOp::Lt | BinOp::Gt) => Some(Op::BrLtF),
                 _ => None,
             };
             if let Some(opcode) = opcode {
-                let a = self.scalar(left)?;
-                let b = self.scalar(right)?;
+                // Operands in source order; the comparison picks which is left.
+                let a = self.scalar(lhs)?;
+                let b = self.scalar(rhs)?;
+                let (x, y, targets) = match op {
+                    BinOp::Lt => (a, b, pack_targets(then, otherwise)),
+                    BinOp::Gt => (b, a, pack_targets(then, otherwise)),
+                    BinOp::Ge => (a, b, pack_targets(otherwise, then)),
+                    _ => (b, a, pack_targets(otherwise, then)),
+                };
                 self.f.cur_span = cond.span;
-                self.f.emit(Instr::with_k(
-                    opcode,
-                    a,
-                    b,
-                    0,
-                    pack_targets(then, otherwise),
-                ));
+                self.f.emit(Instr::with_k(opcode, x, y, 0, targets));
                 self.f.release(mark);
                 return Ok(());
             }
@@ -867,7 +948,7 @@ impl<'c, 'a> Gen<'c, 'a> {
         let mark = self.f.mark();
         let val = self.fresh_value(expr, ty)?;
         self.f.cur_span = expr.span;
-        if !self.f.retarget(dest, val, mark) {
+        if !self.f.retarget(dest, val, ty, mark) {
             self.f.mov_ty(dest, val, ty);
         }
         self.f.release(mark);
@@ -903,7 +984,7 @@ impl<'c, 'a> Gen<'c, 'a> {
                         Some(Loc::R(reg)) => Some(Val::R(reg)),
                         _ => None,
                     };
-                    let done = reg.is_some_and(|reg| self.f.retarget(reg, new_value, mark));
+                    let done = reg.is_some_and(|reg| self.f.retarget(reg, new_value, &ty, mark));
                     if !done {
                         self.store_local(binding, new_value, &ty, span)?;
                     }
@@ -987,6 +1068,25 @@ impl<'c, 'a> Gen<'c, 'a> {
             ExprKind::Name(_) => self.name(expr, &ty)?,
             ExprKind::Binary(BinOp::And, lhs, rhs) => self.logic(lhs, rhs, true)?,
             ExprKind::Binary(BinOp::Or, lhs, rhs) => self.logic(lhs, rhs, false)?,
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), lhs, rhs)
+                if ty == Type::Int
+                    && int_literal(rhs)
+                        .and_then(|v| i32::try_from(v).ok())
+                        .is_some() =>
+            {
+                let k = int_literal(rhs).unwrap_or(0);
+                let k = if *op == BinOp::Sub {
+                    k.wrapping_neg()
+                } else {
+                    k
+                };
+                let left = self.scalar(lhs)?;
+                let dest = self.f.alloc_s(1);
+                self.f.cur_span = span;
+                self.f
+                    .emit(Instr::with_k(Op::AddIK, dest, left, 0, k as u64));
+                Val::S(dest)
+            }
             ExprKind::Binary(op, lhs, rhs) => {
                 let left = self.expr(lhs)?;
                 let right = self.expr(rhs)?;
@@ -1533,6 +1633,27 @@ impl<'c, 'a> Gen<'c, 'a> {
         ty: &Type,
         span: Span,
     ) -> Res2<Val> {
+        // A colour of constants is two constant slots.
+        if matches!(op, BuiltinOp::Rgb | BuiltinOp::Rgba | BuiltinOp::Gray) {
+            let values: Option<Vec<f64>> = args.iter().map(float_literal).collect();
+            if let Some(v) = values {
+                let rgba = match (op, v.as_slice()) {
+                    (BuiltinOp::Rgb, [r, g, b]) => Some([*r, *g, *b, 1.0]),
+                    (BuiltinOp::Rgba, [r, g, b, a]) => Some([*r, *g, *b, *a]),
+                    (BuiltinOp::Gray, [g]) => Some([*g, *g, *g, 1.0]),
+                    _ => None,
+                };
+                if let Some(rgba) = rgba {
+                    let bits = color_bits(rgba.map(|c| c as f32));
+                    let dest = self.f.alloc_s(2);
+                    self.f.cur_span = span;
+                    self.f.emit(Instr::with_k(Op::Const, dest, 0, 0, bits[0]));
+                    self.f
+                        .emit(Instr::with_k(Op::Const, dest + 1, 0, 0, bits[1]));
+                    return Ok(Val::S(dest));
+                }
+            }
+        }
         match op {
             BuiltinOp::Print => {
                 for (arg, arg_ty) in args.iter().zip(arg_types) {

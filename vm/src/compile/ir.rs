@@ -157,7 +157,9 @@ ops! {
     Br (S None None Block2) "if s[a] go to block k.then else to block k.else";
     BrLtI (S S None Block2) "if s[a] < s[b] (int) go to block k.then else to block k.else";
     BrLtF (S S None Block2) "if s[a] < s[b] (float) go to block k.then else to block k.else";
+    BrLtIK (S None N Block2) "if s[a] < c (int; c a signed 16-bit constant) go to block k.then else to block k.else";
     ForStep (S S None Block2) "s[a] += 1; if s[a] < s[b] go to block k.then else to k.else (a for loop's back edge)";
+    ForStepK (S None N Block2) "s[a] += 1; if s[a] < c (a signed 16-bit constant) go to block k.then else to k.else";
     Call (N N None Func) "call function k with its registers from s[a] and r[b]";
     CallV (N N R None) "call the closure r[c] with its registers from s[a] and r[b]";
     Ret (S None None None) "return s[a]";
@@ -214,7 +216,9 @@ impl Op {
                 | Op::Br
                 | Op::BrLtI
                 | Op::BrLtF
+                | Op::BrLtIK
                 | Op::ForStep
+                | Op::ForStepK
                 | Op::Ret
                 | Op::Ret2
                 | Op::RetR
@@ -232,7 +236,9 @@ impl Op {
                 Op::Br
                     | Op::BrLtI
                     | Op::BrLtF
+                    | Op::BrLtIK
                     | Op::ForStep
+                    | Op::ForStepK
                     | Op::Ret
                     | Op::Ret2
                     | Op::RetR

@@ -878,6 +878,26 @@ impl Vm {
                     } as usize;
                     entry = pc;
                 }
+                Op::BrLtIK => {
+                    safe_point!(pc - 1);
+                    pc = if i!(a) < (c as u16 as i16) as i64 {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
+                    entry = pc;
+                }
+                Op::ForStepK => {
+                    safe_point!(pc - 1);
+                    let next = i!(a).wrapping_add(1);
+                    s[sb + a] = next as u64;
+                    pc = if next < (c as u16 as i16) as i64 {
+                        ins.k as u32
+                    } else {
+                        (ins.k >> 32) as u32
+                    } as usize;
+                    entry = pc;
+                }
                 Op::ForStep => {
                     safe_point!(pc - 1);
                     let next = i!(a).wrapping_add(1);
