@@ -546,12 +546,11 @@ impl FnCx {
                 && second.op == Op::Const
                 && first.a == s
                 && second.a == s + 1
+                && matches!(dest, Val::S(_))
             {
-                if matches!(dest, Val::S(_)) {
-                    first.a = d;
-                    second.a = d + 1;
-                    return true;
-                }
+                first.a = d;
+                second.a = d + 1;
+                return true;
             }
         }
         let Some(last) = self.blocks[self.cur as usize].instrs.last_mut() else {
