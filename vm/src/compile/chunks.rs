@@ -607,6 +607,9 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
                 if matches!(instr.op, Op::Math) && super::ir::builtin_of_code(instr.k).is_none() {
                     return fail("unknown builtin");
                 }
+                if matches!(instr.op, Op::DivIK | Op::RemIK) && instr.k == 0 {
+                    return fail("a constant divisor of 0");
+                }
                 let ok = match k {
                     Imm::Block => instr.k < func.blocks.len() as u64,
                     Imm::Block2 => {

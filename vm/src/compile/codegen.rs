@@ -963,6 +963,9 @@ impl<'c, 'a> Gen<'c, 'a> {
     ) -> Res2<()> {
         let mark = self.f.mark();
         let ty = self.ty(target);
+        if self.accumulate_pixel(target, op, value, span)? {
+            return Ok(());
+        }
         let new_value = match op {
             None => self.fresh_value(value, &ty)?,
             Some(op) => {
@@ -1007,6 +1010,63 @@ impl<'c, 'a> Gen<'c, 'a> {
         }
         self.f.release(mark);
         Ok(())
+    }
+
+    /// `sum = sum + img.at(x + dx, y + dy)` (or `sum += ...`) with `sum` a colour in a
+    /// register: one `AtOffAcc`.
+    fn accumulate_pixel(
+        &mut self,
+        target: &'a Expr,
+        op: Option<BinOp>,
+        value: &'a Expr,
+        span: Span,
+    ) -> Res2<bool> {
+        let Some(Res::Local(binding)) = self.c.an.names.get(&target.id).copied() else {
+            return Ok(false);
+        };
+        let Some(Loc::S(sum)) = self.f.loc(binding) else {
+            return Ok(false);
+        };
+        if self.ty(target) != Type::Color {
+            return Ok(false);
+        }
+        let read = match (op, &value.kind) {
+            (Some(BinOp::Add), _) => value,
+            (None, ExprKind::Binary(BinOp::Add, lhs, rhs))
+                if matches!(&lhs.kind, ExprKind::Name(_))
+                    && self.c.an.names.get(&lhs.id) == Some(&Res::Local(binding)) =>
+            {
+                rhs
+            }
+            _ => return Ok(false),
+        };
+        let ExprKind::Call(callee, args) = &read.kind else {
+            return Ok(false);
+        };
+        let (Some(Callee::Method(method)), ExprKind::Field(receiver, _)) =
+            (self.c.an.calls.get(&read.id).copied(), &callee.kind)
+        else {
+            return Ok(false);
+        };
+        let sums = |expr: &Expr| {
+            matches!(&expr.kind, ExprKind::Binary(BinOp::Add, ..)) && self.ty(expr) == Type::Int
+        };
+        if method.name != "at" || args.len() != 2 || !sums(&args[0]) || !sums(&args[1]) {
+            return Ok(false);
+        }
+        let mark = self.f.mark();
+        let img = self.reference(receiver)?;
+        let Some(Val::S(_)) = self.at_offset(img, &args[0], &args[1], span)? else {
+            self.f.release(mark);
+            return Ok(false);
+        };
+        // Turn the `AtOff` just emitted into an accumulation into `sum`.
+        if let Some(last) = self.f.blocks[self.f.cur as usize].instrs.last_mut() {
+            last.op = Op::AtOffAcc;
+            last.a = sum;
+        }
+        self.f.release(mark);
+        Ok(true)
     }
 
     fn store_local(&mut self, binding: BindingId, val: Val, ty: &Type, span: Span) -> Res2<()> {
@@ -1084,6 +1144,16 @@ impl<'c, 'a> Gen<'c, 'a> {
                 self.f.cur_span = span;
                 self.f
                     .emit(Instr::with_k(Op::AddIK, dest, left, 0, k as u64));
+                Val::S(dest)
+            }
+            ExprKind::Binary(op, lhs, rhs) if self.constant_operand(*op, lhs, rhs).is_some() => {
+                let Some((opcode, operand, k)) = self.constant_operand(*op, lhs, rhs) else {
+                    return Err(ierr("constant operand vanished", span));
+                };
+                let src = self.scalar(operand)?;
+                let dest = self.f.alloc_s(ty.width() as u16);
+                self.f.cur_span = span;
+                self.f.emit(Instr::with_k(opcode, dest, src, 0, k));
                 Val::S(dest)
             }
             ExprKind::Binary(op, lhs, rhs) => {
@@ -1245,6 +1315,57 @@ impl<'c, 'a> Gen<'c, 'a> {
             ExprKind::Error => return Err(ierr("error node in checked code", span)),
         };
         Ok(val)
+    }
+
+    /// An arithmetic operator with a literal on one side, as one instruction with the
+    /// literal as its immediate: the opcode, the other operand, the immediate.
+    fn constant_operand(
+        &self,
+        op: BinOp,
+        lhs: &'a Expr,
+        rhs: &'a Expr,
+    ) -> Option<(Op, &'a Expr, u64)> {
+        let (lt, rt) = (self.ty(lhs), self.ty(rhs));
+        match (lt, rt) {
+            (Type::Int, Type::Int) => {
+                let k = int_literal(rhs)?;
+                match op {
+                    BinOp::Mul => Some((Op::MulIK, lhs, k as u64)),
+                    BinOp::Div if k != 0 => Some((Op::DivIK, lhs, k as u64)),
+                    BinOp::Rem if k != 0 => Some((Op::RemIK, lhs, k as u64)),
+                    _ => None,
+                }
+            }
+            (Type::Float, Type::Float) => {
+                if let Some(k) = float_literal(rhs) {
+                    let opcode = match op {
+                        BinOp::Add => Op::AddFK,
+                        BinOp::Sub => Op::SubFK,
+                        BinOp::Mul => Op::MulFK,
+                        BinOp::Div => Op::DivFK,
+                        _ => return None,
+                    };
+                    return Some((opcode, lhs, k.to_bits()));
+                }
+                let k = float_literal(lhs)?;
+                let opcode = match op {
+                    BinOp::Add => Op::AddFK,
+                    BinOp::Sub => Op::RSubFK,
+                    BinOp::Mul => Op::MulFK,
+                    _ => return None,
+                };
+                Some((opcode, rhs, k.to_bits()))
+            }
+            (Type::Color, Type::Float) => match op {
+                BinOp::Mul => Some((Op::MulCFK, lhs, float_literal(rhs)?.to_bits())),
+                BinOp::Div => Some((Op::DivCFK, lhs, float_literal(rhs)?.to_bits())),
+                _ => None,
+            },
+            (Type::Float, Type::Color) if op == BinOp::Mul => {
+                Some((Op::MulCFK, rhs, float_literal(lhs)?.to_bits()))
+            }
+            _ => None,
+        }
     }
 
     fn constant(&mut self, bits: u64) -> Val {

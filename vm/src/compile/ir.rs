@@ -130,6 +130,16 @@ ops! {
     RemI (S S S None) "s[a] := s[b] % s[c] (int; error when s[c] = 0)";
     NegI (S S None None) "s[a] := -s[b] (int)";
     AddIK (S S None Int) "s[a] := s[b] + k (int)";
+    MulIK (S S None Int) "s[a] := s[b] * k (int, wrapping)";
+    DivIK (S S None Int) "s[a] := s[b] / k (int; k is never 0)";
+    RemIK (S S None Int) "s[a] := s[b] % k (int; k is never 0)";
+    AddFK (S S None Bits) "s[a] := s[b] + k (float)";
+    SubFK (S S None Bits) "s[a] := s[b] - k (float)";
+    RSubFK (S S None Bits) "s[a] := k - s[b] (float)";
+    MulFK (S S None Bits) "s[a] := s[b] * k (float)";
+    DivFK (S S None Bits) "s[a] := s[b] / k (float)";
+    MulCFK (S2 S2 None Bits) "colour s[a] := colour s[b] * k (float)";
+    DivCFK (S2 S2 None Bits) "colour s[a] := colour s[b] / k (float)";
     AddF (S S S None) "s[a] := s[b] + s[c] (float)";
     SubF (S S S None) "s[a] := s[b] - s[c] (float)";
     MulF (S S S None) "s[a] := s[b] * s[c] (float)";
@@ -174,6 +184,7 @@ ops! {
     Chan (S S2 N None) "s[a] := channel c (0 r, 1 g, 2 b, 3 a) of colour s[b]";
     At (S2 R S None) "colour s[a] := r[b].at(s[c], s[c+1]), clamped to the edges";
     AtOff (S2 R None Regs4) "colour s[a] := r[b].at(s[k0] + s[k1], s[k2] + s[k3]): the pixel read of a kernel";
+    AtOffAcc (S2 R None Regs4) "colour s[a] += r[b].at(s[k0] + s[k1], s[k2] + s[k3]): a kernel's sum";
     ImgW (S R None None) "s[a] := r[b].width";
     ImgH (S R None None) "s[a] := r[b].height";
     Math (S S None Builtin) "s[a..] := builtin k applied to s[b..] (pure arithmetic builtins)";

@@ -155,7 +155,7 @@ impl Vm {
         let mut frames = Vec::new();
         let mut next = thread.link(1);
         while let Some(id) = next {
-            if frames.len() > vm.limits.depth + 1 {
+            if frames.len() > vm.limits.depth.saturating_add(1) {
                 return Err("frame chain longer than the depth limit".into());
             }
             let chunk = vm
@@ -184,15 +184,19 @@ impl Vm {
                 .iter()
                 .position(|it| *it == block_id)
                 .ok_or_else(|| format!("frame {id} links to a block of another function"))?;
-            let pc = lf.block_start[block] + chunk.get(3) as u32;
-            if pc as usize > lf.code.len() {
+            let block_len = loaded.program.functions[func as usize].blocks[block]
+                .instrs
+                .len() as u64;
+            let index = chunk.get(3);
+            if index >= block_len {
                 return Err(format!("frame {id} points past its block"));
             }
-            let sbase = chunk.get(9) as u32;
-            let rbase = chunk.get(10) as u32;
+            let pc = lf.block_start[block] + index as u32;
+            let (sbase, rbase) = (chunk.get(9), chunk.get(10));
             if sbase > 1 << 24 || rbase > 1 << 24 {
                 return Err(format!("frame {id} has an impossible register base"));
             }
+            let (sbase, rbase) = (sbase as u32, rbase as u32);
             if chunk.get(5) != lf.nregs as u64 || chunk.get(6) != lf.nrefs as u64 {
                 return Err(format!("frame {id} has the wrong number of registers"));
             }

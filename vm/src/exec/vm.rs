@@ -556,6 +556,25 @@ impl Vm {
         checked.map_err(|message| self.error_at(pc, message))
     }
 
+    /// Makes sure `needed` more chunks fit the quota (collecting garbage first if they
+    /// would not), before anything is allocated.
+    fn room_for(&mut self, regs: &[ChunkId], needed: Option<u64>) -> Result<(), String> {
+        let quota = self.limits.chunks as u64;
+        let needed = needed.unwrap_or(u64::MAX);
+        if (self.store.data_len() as u64).saturating_add(needed) <= quota {
+            return Ok(());
+        }
+        self.collect_garbage_with(regs);
+        let live = self.store.data_len() as u64;
+        if live.saturating_add(needed) > quota {
+            return Err(format!(
+                "chunk quota exceeded: the thread holds {live} chunks, needs {} more, and the limit is {quota}",
+                if needed == u64::MAX { "too many".to_string() } else { needed.to_string() }
+            ));
+        }
+        Ok(())
+    }
+
     /// Collects garbage when the store has grown, then enforces the chunk quota.
     fn check_chunks_with(&mut self, regs: &[ChunkId]) -> Result<(), String> {
         if self.store.data_len() < self.gc_at {
@@ -672,7 +691,7 @@ impl Vm {
 
         macro_rules! save {
             () => {{
-                self.count = count + (pc - entry) as u64;
+                self.count = count.saturating_add((pc - entry) as u64);
                 if let Some(frame) = self.frames.last_mut() {
                     frame.pc = pc as u32;
                 }
@@ -700,7 +719,7 @@ impl Vm {
         // counted), or the instruction after a finished return.
         macro_rules! safe_point {
             ($at:expr) => {
-                count += (pc - entry) as u64;
+                count = count.saturating_add((pc - entry) as u64);
                 entry = pc;
                 if count >= check_at {
                     save!();
@@ -712,7 +731,7 @@ impl Vm {
                         Ok(None) => check_at = self.next_check(),
                         Ok(Some(stop)) => {
                             if at + 1 == pc {
-                                count -= 1;
+                                count = count.saturating_sub(1);
                             }
                             pc = at;
                             entry = pc;
@@ -805,6 +824,22 @@ impl Vm {
                 }
                 Op::NegI => s[sb + a] = i!(b).wrapping_neg() as u64,
                 Op::AddIK => s[sb + a] = i!(b).wrapping_add(ins.k as i64) as u64,
+                Op::MulIK => s[sb + a] = i!(b).wrapping_mul(ins.k as i64) as u64,
+                Op::DivIK => s[sb + a] = i!(b).wrapping_div(ins.k as i64) as u64,
+                Op::RemIK => s[sb + a] = i!(b).wrapping_rem(ins.k as i64) as u64,
+                Op::AddFK => s[sb + a] = (f!(b) + f64::from_bits(ins.k)).to_bits(),
+                Op::SubFK => s[sb + a] = (f!(b) - f64::from_bits(ins.k)).to_bits(),
+                Op::RSubFK => s[sb + a] = (f64::from_bits(ins.k) - f!(b)).to_bits(),
+                Op::MulFK => s[sb + a] = (f!(b) * f64::from_bits(ins.k)).to_bits(),
+                Op::DivFK => s[sb + a] = (f!(b) / f64::from_bits(ins.k)).to_bits(),
+                Op::MulCFK => {
+                    let (x, k) = (col!(b), f64::from_bits(ins.k) as f32);
+                    set_col!(a, [x[0] * k, x[1] * k, x[2] * k, x[3] * k]);
+                }
+                Op::DivCFK => {
+                    let (x, k) = (col!(b), f64::from_bits(ins.k) as f32);
+                    set_col!(a, [x[0] / k, x[1] / k, x[2] / k, x[3] / k]);
+                }
                 Op::AddF => s[sb + a] = (f!(b) + f!(c)).to_bits(),
                 Op::SubF => s[sb + a] = (f!(b) - f!(c)).to_bits(),
                 Op::MulF => s[sb + a] = (f!(b) * f!(c)).to_bits(),
@@ -980,7 +1015,7 @@ impl Vm {
                     env = new_env;
                 }
                 Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
-                    count += (pc - entry) as u64;
+                    count = count.saturating_add((pc - entry) as u64);
                     match ins.op {
                         Op::Ret => s[sb] = s[sb + a],
                         Op::Ret2 => {
@@ -1066,6 +1101,31 @@ impl Vm {
                             from_u8(px[1]),
                             from_u8(px[2]),
                             from_u8(px[3])
+                        ]
+                    );
+                }
+                Op::AtOffAcc => {
+                    let img = r[rb + b];
+                    let k = ins.k;
+                    let x = i!(k as u16).wrapping_add(i!((k >> 16) as u16));
+                    let y = i!((k >> 32) as u16).wrapping_add(i!((k >> 48) as u16));
+                    let hit = matches!(&self.image, Some((id, _)) if *id == img);
+                    if !hit {
+                        let view = store_err!(pc - 1, ImageView::open(&self.store, img));
+                        self.image = Some((img, view));
+                    }
+                    let px = match &self.image {
+                        Some((_, view)) => view.pixel(x, y),
+                        None => [0; 4],
+                    };
+                    let sum = col!(a);
+                    set_col!(
+                        a,
+                        [
+                            sum[0] + from_u8(px[0]),
+                            sum[1] + from_u8(px[1]),
+                            sum[2] + from_u8(px[2]),
+                            sum[3] + from_u8(px[3])
                         ]
                     );
                 }
@@ -1186,6 +1246,7 @@ impl Vm {
             }
             Op::NewArr => {
                 let (len, width, link) = unpack_shape(ins.k);
+                self.room_for(r, crate::chunk::array_chunk_count(len as u64, width as u64))?;
                 let id = se!(array_new(&mut self.store, len as u64, width as u64, link));
                 r[rb + a] = id;
                 if self.store.data_len() >= self.gc_at {
@@ -1244,6 +1305,8 @@ impl Vm {
                 s[sb + a] = len;
             }
             Op::ArrCopy => {
+                let info = se!(array_info(&self.store, r[rb + b]));
+                self.room_for(r, crate::chunk::array_chunk_count(info.len, info.width))?;
                 let copy = se!(deep_copy(&mut self.store, r[rb + b]));
                 r[rb + a] = copy;
             }
@@ -1367,6 +1430,19 @@ fn scalar_slots(value: &Value, ty: &Type) -> Option<Vec<u64>> {
 
 /// Copies an array, and the arrays nested in it, so that the copy shares nothing mutable.
 pub fn deep_copy(store: &mut Store, id: ChunkId) -> Result<ChunkId, StoreError> {
+    deep_copy_within(store, id, 0)
+}
+
+/// Chop's types nest arrays a few levels deep; a deeper chain is a damaged (or looping)
+/// chunk graph.
+const MAX_ARRAY_NESTING: u32 = 64;
+
+fn deep_copy_within(store: &mut Store, id: ChunkId, depth: u32) -> Result<ChunkId, StoreError> {
+    if depth > MAX_ARRAY_NESTING {
+        return Err(StoreError::Invalid(format!(
+            "arrays nested more than {MAX_ARRAY_NESTING} deep under {id}"
+        )));
+    }
     let info = array_info(store, id)?;
     let copy = array_copy(store, id)?;
     if info.elem_is_link {
@@ -1376,7 +1452,7 @@ pub fn deep_copy(store: &mut Store, id: ChunkId) -> Result<ChunkId, StoreError> 
                 .get(elem)
                 .is_some_and(|chunk| chunk.kind == Kind::Array)
             {
-                let inner = deep_copy(store, elem)?;
+                let inner = deep_copy_within(store, elem, depth + 1)?;
                 array_set_slot(store, copy, idx, inner.0)?;
             }
         }
