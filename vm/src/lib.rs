@@ -16,5 +16,6 @@ pub mod driver;
 pub mod exec;
 pub mod fmt;
 pub mod graph;
+pub mod photo;
 pub mod syntax;
 pub mod types;

@@ -113,7 +113,15 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
     let (w, h) = (view.width() as usize, view.height() as usize);
     let mut out = vec![0u8; w * h * 4];
     let tiles_x = view.tiles_x() as usize;
-    for (i, tile) in view.tiles().iter().enumerate() {
+    for (i, tid) in view.tile_ids().iter().enumerate() {
+        let tile = store.try_get(*tid)?;
+        if tile.kind != Kind::Tile {
+            return Err(StoreError::WrongKind {
+                id: *tid,
+                expected: Kind::Tile,
+                found: tile.kind,
+            });
+        }
         let (x0, y0) = ((i % tiles_x) * 8, (i / tiles_x) * 8);
         for py in 0..(h - y0).min(8) {
             for px in 0..(w - x0).min(8) {
@@ -125,8 +133,11 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
     Ok((view.width(), view.height(), out))
 }
 
-/// An image opened for fast reading: its tiles, held directly (the store
-/// may change afterwards; the view keeps the tiles it opened).
+/// An image opened for fast reading. Opening reads the root and the tile
+/// array (the tiles' ids); a tile itself is fetched from the store the first
+/// time a pixel of it is read, then held (an `Arc`, so the store may change
+/// afterwards). [`ImageView::loaded`] says how many tiles were read: a filter
+/// over part of an image reads only the tiles it touches.
 #[derive(Clone, Debug)]
 pub struct ImageView {
     width: u32,
@@ -137,12 +148,13 @@ pub struct ImageView {
     max_x: i64,
     /// `height - 1` (-1 for an empty image), for clamping.
     max_y: i64,
-    tiles: Vec<Arc<Chunk>>,
+    ids: Vec<ChunkId>,
+    tiles: Vec<Option<Arc<Chunk>>>,
+    loaded: usize,
 }
 
 impl ImageView {
-    /// Opens image `id`: checks its shape and fetches every tile from the
-    /// store (all must be present).
+    /// Opens image `id`: checks its shape and reads the ids of its tiles.
     pub fn open(store: &Store, id: ChunkId) -> Result<ImageView, StoreError> {
         let root = store.try_get(id)?;
         if root.kind != Kind::Image {
@@ -176,23 +188,11 @@ impl ImageView {
                 if info.elem_is_link { "" } else { " (not links)" }
             )));
         }
-        let links = array_slots(store, array)?;
-        let mut tiles = Vec::with_capacity(links.len());
-        for raw in links {
-            let tid = ChunkId(raw);
-            if tid.is_nil() {
-                return Err(bad(format!("tile {} is nil", tiles.len())));
-            }
-            let tile = store.get_arc(tid).ok_or(StoreError::Missing(tid))?;
-            if tile.kind != Kind::Tile {
-                return Err(StoreError::WrongKind {
-                    id: tid,
-                    expected: Kind::Tile,
-                    found: tile.kind,
-                });
-            }
-            tiles.push(tile);
+        let ids: Vec<ChunkId> = array_slots(store, array)?.into_iter().map(ChunkId).collect();
+        if let Some(pos) = ids.iter().position(|tid| tid.is_nil()) {
+            return Err(bad(format!("tile {pos} is nil")));
         }
+        let tiles = vec![None; ids.len()];
         Ok(ImageView {
             width,
             height,
@@ -200,8 +200,19 @@ impl ImageView {
             tiles_y,
             max_x: width as i64 - 1,
             max_y: height as i64 - 1,
+            ids,
             tiles,
+            loaded: 0,
         })
+    }
+
+    /// Opens image `id` and reads all its tiles now.
+    pub fn open_all(store: &Store, id: ChunkId) -> Result<ImageView, StoreError> {
+        let mut view = ImageView::open(store, id)?;
+        for idx in 0..view.ids.len() {
+            view.load(store, idx)?;
+        }
+        Ok(view)
     }
 
     /// Width in pixels.
@@ -224,33 +235,62 @@ impl ImageView {
         self.tiles_y
     }
 
-    /// The tiles, row-major.
-    pub fn tiles(&self) -> &[Arc<Chunk>] {
-        &self.tiles
+    /// The ids of the tiles, row-major.
+    pub fn tile_ids(&self) -> &[ChunkId] {
+        &self.ids
+    }
+
+    /// How many tiles have been read from the store so far.
+    pub fn loaded(&self) -> usize {
+        self.loaded
+    }
+
+    #[cold]
+    fn load(&mut self, store: &Store, idx: usize) -> Result<(), StoreError> {
+        let Some(tid) = self.ids.get(idx).copied() else {
+            return Ok(());
+        };
+        if matches!(self.tiles.get(idx), Some(Some(_))) {
+            return Ok(());
+        }
+        let tile = store.get_arc(tid).ok_or(StoreError::Missing(tid))?;
+        if tile.kind != Kind::Tile {
+            return Err(StoreError::WrongKind {
+                id: tid,
+                expected: Kind::Tile,
+                found: tile.kind,
+            });
+        }
+        self.tiles[idx] = Some(tile);
+        self.loaded += 1;
+        Ok(())
     }
 
     /// The pixel at `(x, y)` as `[r, g, b, a]`, with edge clamping: a
     /// coordinate below 0 reads 0, one at or past the size reads the last
-    /// column or row. An empty image reads `[0; 4]` everywhere.
+    /// column or row. An empty image reads `[0; 4]` everywhere. The first read
+    /// of a tile fetches it from `store` (an error if it is not there).
     ///
     /// This is the VM's hot loop (a 3x3 blur calls it 9 times per pixel):
-    /// two clamps, one tile index, one slot read, no hashing, no branch
-    /// but the bounds check of the tile vector.
+    /// two clamps, one tile index, one slot read, no hashing.
     #[inline]
-    pub fn pixel(&self, x: i64, y: i64) -> [u8; 4] {
+    pub fn pixel(&mut self, store: &Store, x: i64, y: i64) -> Result<[u8; 4], StoreError> {
         // min then max: an empty image (max -1) clamps to 0 and finds no
         // tile, where `clamp` would panic.
         let x = x.min(self.max_x).max(0) as u64;
         let y = y.min(self.max_y).max(0) as u64;
-        let tile = (y >> 3) * self.tiles_x as u64 + (x >> 3);
-        match self.tiles.get(tile as usize) {
-            Some(t) => {
+        let tile = ((y >> 3) * self.tiles_x as u64 + (x >> 3)) as usize;
+        if !matches!(self.tiles.get(tile), Some(Some(_))) {
+            self.load(store, tile)?;
+        }
+        Ok(match self.tiles.get(tile) {
+            Some(Some(t)) => {
                 let p = ((y & 7) << 3) | (x & 7);
                 let word = t.slots[(p >> 1) as usize];
                 ((word >> ((p & 1) * 32)) as u32).to_le_bytes()
             }
-            None => [0; 4],
-        }
+            _ => [0; 4],
+        })
     }
 }
 

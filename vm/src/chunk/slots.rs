@@ -45,11 +45,13 @@ pub enum Kind {
     Regs = 15,
     /// A program counter: block and instruction index.
     Pc = 16,
+    /// A photo: its size and the Image chunk of each level of its pyramid.
+    Photo = 17,
 }
 
 impl Kind {
     /// Every kind, in the order of their numbers.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Program,
         Kind::Function,
         Kind::Block,
@@ -66,6 +68,7 @@ impl Kind {
         Kind::Text,
         Kind::Regs,
         Kind::Pc,
+        Kind::Photo,
     ];
 
     /// The kind with number `n`, if any.
@@ -98,6 +101,7 @@ impl Kind {
             Kind::Text => "text",
             Kind::Regs => "regs",
             Kind::Pc => "pc",
+            Kind::Photo => "photo",
         }
     }
 

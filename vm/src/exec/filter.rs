@@ -3,7 +3,7 @@
 
 use super::value::{color_of, color_slots, from_u8, to_u8};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
-use crate::chunk::{image_from_rgba8, ChunkId, ImageView};
+use crate::chunk::{image_from_rgba8, ChunkId, ImageView, Store, StoreError};
 use crate::types::Type;
 
 /// The two shapes of filter.
@@ -70,7 +70,12 @@ fn host_error(message: String) -> RuntimeError {
 
 impl Vm {
     /// Sets the arguments of the job's current pixel into the registers.
-    fn job_arguments(job: &Job, s: &mut [u64], r: &mut [ChunkId]) {
+    fn job_arguments(
+        job: &mut Job,
+        store: &Store,
+        s: &mut [u64],
+        r: &mut [ChunkId],
+    ) -> Result<(), StoreError> {
         match job.kind {
             FilterKind::Kernel => {
                 r[0] = job.src;
@@ -78,18 +83,25 @@ impl Vm {
                 s[1] = job.y as u64;
             }
             FilterKind::Point => {
-                let px = job.view.pixel(job.x as i64, job.y as i64);
+                let px = job.view.pixel(store, job.x as i64, job.y as i64)?;
                 let (lo, hi) = color_slots(px.map(from_u8));
                 s[0] = lo;
                 s[1] = hi;
             }
         }
+        Ok(())
     }
 
     /// Keeps the colour the filter returned for the current pixel (in `s[0..2]`) and
     /// moves on: the frame of the next call, or `None` when the region is done.
-    pub(crate) fn next_pixel(&mut self, s: &mut [u64], r: &mut [ChunkId]) -> Option<Frame> {
-        let job = self.job.as_mut()?;
+    pub(crate) fn next_pixel(
+        &mut self,
+        s: &mut [u64],
+        r: &mut [ChunkId],
+    ) -> Result<Option<Frame>, StoreError> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(None);
+        };
         let c = color_of(s[0], s[1]);
         job.out
             .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
@@ -99,16 +111,16 @@ impl Vm {
             job.y += 1;
         }
         if job.y >= job.y1 {
-            return None;
+            return Ok(None);
         }
-        Vm::job_arguments(job, s, r);
-        Some(Frame {
+        Vm::job_arguments(job, &self.store, s, r)?;
+        Ok(Some(Frame {
             func: job.func,
             pc: 0,
             sbase: 0,
             rbase: 0,
             env: ChunkId::NIL,
-        })
+        }))
     }
 
     /// Applies filter `func` to the image `src` over the rectangle `x0..x1, y0..y1`
@@ -143,7 +155,9 @@ impl Vm {
             y: y0,
             out: Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize),
         };
-        Vm::job_arguments(&job, &mut self.s, &mut self.r);
+        let mut job = job;
+        Vm::job_arguments(&mut job, &self.store, &mut self.s, &mut self.r)
+            .map_err(|err| host_error(err.to_string()))?;
         self.job = Some(job);
         self.pin(src);
         self.frames.clear();
@@ -164,8 +178,19 @@ impl Vm {
         };
         self.pinned.retain(|id| *id != src);
         let job = self.job.take();
+        // Kernel filters read through the VM's view of the image, point filters through
+        // the job's.
+        self.last_tiles_read = match &self.image {
+            Some((id, view)) if *id == src => view.loaded(),
+            _ => 0,
+        } + job.as_ref().map_or(0, |job| job.view.loaded());
         outcome?;
         Ok(job.map(|job| job.out).unwrap_or_default())
+    }
+
+    /// Tiles the last region's filter read from the store.
+    pub fn tiles_read(&self) -> usize {
+        self.last_tiles_read
     }
 
     /// Applies filter `func` to the whole image `src`; returns the new image.

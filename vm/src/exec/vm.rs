@@ -255,6 +255,7 @@ pub struct Vm {
     pub(crate) image: Option<(ChunkId, ImageView)>,
     pub(crate) debug: Option<super::debug::DebugState>,
     pub(crate) job: Option<super::filter::Job>,
+    pub(crate) last_tiles_read: usize,
 }
 
 const POLL: u64 = 1 << 14;
@@ -290,6 +291,7 @@ impl Vm {
             image: None,
             debug: None,
             job: None,
+            last_tiles_read: 0,
         }
     }
 
@@ -345,6 +347,12 @@ impl Vm {
             self.globals[global.slot as usize + idx] = *slot;
         }
         Ok(())
+    }
+
+    /// Sets every param back to the given slot values (the program's defaults, say).
+    pub fn reset_globals(&mut self, values: &[u64]) {
+        self.globals.clear();
+        self.globals.extend_from_slice(values);
     }
 
     /// Whether the thread has a call under way.
@@ -1030,7 +1038,7 @@ impl Vm {
                     if self.frames.is_empty() && self.job.is_some() {
                         // A filter over a region: keep the pixel and go on with the next one
                         // without leaving the loop.
-                        let next = self.next_pixel(&mut s, &mut r);
+                        let next = store_err!(pc - 1, self.next_pixel(&mut s, &mut r));
                         if let Some(next) = next {
                             self.frames.push(next);
                             func = next.func;
@@ -1090,10 +1098,11 @@ impl Vm {
                         let view = store_err!(pc - 1, ImageView::open(&self.store, img));
                         self.image = Some((img, view));
                     }
-                    let px = match &self.image {
-                        Some((_, view)) => view.pixel(x, y),
-                        None => [0; 4],
+                    let px = match &mut self.image {
+                        Some((_, view)) => view.pixel(&self.store, x, y),
+                        None => Ok([0; 4]),
                     };
+                    let px = store_err!(pc - 1, px);
                     set_col!(
                         a,
                         [
@@ -1114,10 +1123,11 @@ impl Vm {
                         let view = store_err!(pc - 1, ImageView::open(&self.store, img));
                         self.image = Some((img, view));
                     }
-                    let px = match &self.image {
-                        Some((_, view)) => view.pixel(x, y),
-                        None => [0; 4],
+                    let px = match &mut self.image {
+                        Some((_, view)) => view.pixel(&self.store, x, y),
+                        None => Ok([0; 4]),
                     };
+                    let px = store_err!(pc - 1, px);
                     let sum = col!(a);
                     set_col!(
                         a,
@@ -1139,10 +1149,11 @@ impl Vm {
                         let view = store_err!(pc - 1, ImageView::open(&self.store, img));
                         self.image = Some((img, view));
                     }
-                    let px = match &self.image {
-                        Some((_, view)) => view.pixel(x, y),
-                        None => [0; 4],
+                    let px = match &mut self.image {
+                        Some((_, view)) => view.pixel(&self.store, x, y),
+                        None => Ok([0; 4]),
                     };
+                    let px = store_err!(pc - 1, px);
                     set_col!(
                         a,
                         [

@@ -1,0 +1,507 @@
+//! Photos: image files to RGBA8 buffers to chunk graphs with a pyramid of
+//! resolutions, and filters and pipelines run over them.
+//!
+//! A photo is a root chunk (`Kind::Photo`) linking to one Image chunk per
+//! level: level 0 is full resolution, level k is 1/2^k of it, down to a
+//! thumbnail whose longer side is at most [`THUMBNAIL`] pixels. Only level 0
+//! exists at first; a level is made from the one above it the first time it
+//! is asked for (each pixel the mean of a 2x2 block) and linked from the root,
+//! so it is made once (distillation on demand). A filter run at level k reads
+//! the tiles of level k only.
+
+use crate::check::Const;
+use crate::chunk::{
+    image_from_rgba8, image_to_rgba8, Chunk, ChunkId, ImageView, Kind, Store, StoreError,
+};
+use crate::exec::{Limits, RuntimeError, Value, Vm};
+use std::path::Path;
+
+/// The longest side of the smallest level.
+pub const THUMBNAIL: u32 = 256;
+/// The longest side a preview level may have.
+pub const PREVIEW: u32 = 512;
+/// Levels a photo can have (a 65536-pixel side needs 9).
+pub const MAX_LEVELS: usize = 24;
+
+/// Slots of the Photo root chunk.
+const PHOTO_WIDTH: usize = 0;
+const PHOTO_HEIGHT: usize = 1;
+const PHOTO_LEVELS: usize = 2;
+const PHOTO_FIRST_LEVEL: usize = 3;
+
+/// An RGBA8 image in memory, row by row.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Rgba8 {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height * 4` bytes: r, g, b, a.
+    pub pixels: Vec<u8>,
+}
+
+impl Rgba8 {
+    /// An image of one colour.
+    pub fn filled(width: u32, height: u32, rgba: [u8; 4]) -> Rgba8 {
+        Rgba8 {
+            width,
+            height,
+            pixels: rgba
+                .iter()
+                .copied()
+                .cycle()
+                .take(width as usize * height as usize * 4)
+                .collect(),
+        }
+    }
+
+    /// Decodes a PNG or JPEG file. The error names the file and the cause.
+    pub fn load(path: &Path) -> Result<Rgba8, String> {
+        let bytes = std::fs::read(path).map_err(|err| {
+            let why = match err.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => err.to_string(),
+            };
+            format!("cannot read {}: {why}", path.display())
+        })?;
+        Rgba8::decode(&bytes).map_err(|why| format!("cannot read {}: {why}", path.display()))
+    }
+
+    /// Decodes PNG or JPEG bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Rgba8, String> {
+        let format = image::guess_format(bytes)
+            .map_err(|_| "not a PNG or JPEG image".to_string())?;
+        if !matches!(format, image::ImageFormat::Png | image::ImageFormat::Jpeg) {
+            return Err(format!("{format:?} images are not supported (PNG and JPEG are)"));
+        }
+        let decoded = image::load_from_memory_with_format(bytes, format)
+            .map_err(|err| format!("corrupt {format:?} image: {err}"))?;
+        let rgba = decoded.to_rgba8();
+        Ok(Rgba8 {
+            width: rgba.width(),
+            height: rgba.height(),
+            pixels: rgba.into_raw(),
+        })
+    }
+
+    /// Encodes as PNG.
+    pub fn encode_png(&self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new(&mut out);
+        image::ImageEncoder::write_image(
+            encoder,
+            &self.pixels,
+            self.width,
+            self.height,
+            image::ExtendedColorType::Rgba8,
+        )
+        .map_err(|err| format!("cannot encode PNG: {err}"))?;
+        Ok(out)
+    }
+
+    /// Writes a PNG file through a temporary file and a rename: a failure leaves no
+    /// partial file behind.
+    pub fn save_png(&self, path: &Path) -> Result<(), String> {
+        write_atomic(path, &self.encode_png()?)
+    }
+
+    /// A copy resized to `width` x `height` by bilinear sampling (for making large test
+    /// photos from small ones).
+    pub fn resized(&self, width: u32, height: u32) -> Rgba8 {
+        let mut pixels = Vec::with_capacity(width as usize * height as usize * 4);
+        let (sw, sh) = (self.width.max(1) as f32, self.height.max(1) as f32);
+        for y in 0..height {
+            let fy = ((y as f32 + 0.5) * sh / height as f32 - 0.5).max(0.0);
+            let y0 = (fy as u32).min(self.height.saturating_sub(1));
+            let y1 = (y0 + 1).min(self.height.saturating_sub(1));
+            let ty = fy - y0 as f32;
+            for x in 0..width {
+                let fx = ((x as f32 + 0.5) * sw / width as f32 - 0.5).max(0.0);
+                let x0 = (fx as u32).min(self.width.saturating_sub(1));
+                let x1 = (x0 + 1).min(self.width.saturating_sub(1));
+                let tx = fx - x0 as f32;
+                for ch in 0..4 {
+                    let at = |x: u32, y: u32| {
+                        self.pixels[(y as usize * self.width as usize + x as usize) * 4 + ch] as f32
+                    };
+                    let top = at(x0, y0) * (1.0 - tx) + at(x1, y0) * tx;
+                    let bottom = at(x0, y1) * (1.0 - tx) + at(x1, y1) * tx;
+                    pixels.push((top * (1.0 - ty) + bottom * ty).round().clamp(0.0, 255.0) as u8);
+                }
+            }
+        }
+        Rgba8 {
+            width,
+            height,
+            pixels,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|err| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {err}", path.display())
+    })?;
+    std::fs::rename(&tmp, path).map_err(|err| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {err}", path.display())
+    })
+}
+
+/// The number of levels of a `width` x `height` photo: full size down to the first
+/// level whose longer side is at most [`THUMBNAIL`].
+pub fn level_count(width: u32, height: u32) -> usize {
+    let mut levels = 1;
+    let (mut w, mut h) = (width, height);
+    while w.max(h) > THUMBNAIL && levels < MAX_LEVELS {
+        w = w.div_ceil(2);
+        h = h.div_ceil(2);
+        levels += 1;
+    }
+    levels
+}
+
+/// The size of level `level`.
+pub fn level_size(width: u32, height: u32, level: usize) -> (u32, u32) {
+    let (mut w, mut h) = (width, height);
+    for _ in 0..level {
+        w = w.div_ceil(2);
+        h = h.div_ceil(2);
+    }
+    (w, h)
+}
+
+/// The level a preview runs on: the first whose longer side is at most [`PREVIEW`].
+pub fn preview_level(width: u32, height: u32) -> usize {
+    let levels = level_count(width, height);
+    (0..levels)
+        .find(|level| {
+            let (w, h) = level_size(width, height, *level);
+            w.max(h) <= PREVIEW
+        })
+        .unwrap_or(levels - 1)
+}
+
+/// Stores `image` as a photo: its level 0, and a root with room for the others.
+pub fn photo_new(store: &mut Store, image: &Rgba8) -> Result<ChunkId, StoreError> {
+    let full = image_from_rgba8(store, image.width, image.height, &image.pixels)?;
+    let mut root = Chunk::new(Kind::Photo);
+    root.set_scalar(PHOTO_WIDTH, image.width as u64);
+    root.set_scalar(PHOTO_HEIGHT, image.height as u64);
+    root.set_scalar(PHOTO_LEVELS, level_count(image.width, image.height) as u64);
+    root.set_link(PHOTO_FIRST_LEVEL, full);
+    for level in 1..level_count(image.width, image.height) {
+        root.set_link(PHOTO_FIRST_LEVEL + level, ChunkId::NIL);
+    }
+    Ok(store.alloc(root))
+}
+
+/// A photo's size and number of levels.
+pub fn photo_info(store: &Store, photo: ChunkId) -> Result<(u32, u32, usize), StoreError> {
+    let root = store.try_get(photo)?;
+    if root.kind != Kind::Photo {
+        return Err(StoreError::WrongKind {
+            id: photo,
+            expected: Kind::Photo,
+            found: root.kind,
+        });
+    }
+    let levels = root.get(PHOTO_LEVELS) as usize;
+    let (w, h) = (root.get(PHOTO_WIDTH), root.get(PHOTO_HEIGHT));
+    if levels == 0 || levels > MAX_LEVELS || w > u32::MAX as u64 || h > u32::MAX as u64 {
+        return Err(StoreError::BadShape(photo, format!("a photo of {w}x{h} with {levels} levels")));
+    }
+    Ok((w as u32, h as u32, levels))
+}
+
+/// The Image chunk of level `level`, made from the level above (and cached) when it
+/// does not exist yet.
+pub fn photo_level(store: &mut Store, photo: ChunkId, level: usize) -> Result<ChunkId, StoreError> {
+    let (_, _, levels) = photo_info(store, photo)?;
+    if level >= levels {
+        return Err(StoreError::Invalid(format!(
+            "the photo has levels 0 to {}, not {level}",
+            levels - 1
+        )));
+    }
+    if let Some(id) = store.try_get(photo)?.link(PHOTO_FIRST_LEVEL + level) {
+        return Ok(id);
+    }
+    let above = photo_level(store, photo, level - 1)?;
+    let (w, h, pixels) = image_to_rgba8(store, above)?;
+    let half = downsample(&Rgba8 {
+        width: w,
+        height: h,
+        pixels,
+    });
+    let id = image_from_rgba8(store, half.width, half.height, &half.pixels)?;
+    store.get_mut(photo)?.set_link(PHOTO_FIRST_LEVEL + level, id);
+    Ok(id)
+}
+
+/// Half the size (rounding up): each pixel the mean of a 2x2 block (edge blocks clamp).
+pub fn downsample(image: &Rgba8) -> Rgba8 {
+    let (w, h) = (image.width.div_ceil(2), image.height.div_ceil(2));
+    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+    let at = |x: u32, y: u32, ch: usize| {
+        let x = x.min(image.width - 1) as usize;
+        let y = y.min(image.height - 1) as usize;
+        image.pixels[(y * image.width as usize + x) * 4 + ch] as u32
+    };
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..4 {
+                let sum = at(2 * x, 2 * y, ch)
+                    + at(2 * x + 1, 2 * y, ch)
+                    + at(2 * x, 2 * y + 1, ch)
+                    + at(2 * x + 1, 2 * y + 1, ch);
+                pixels.push(((sum + 2) / 4) as u8);
+            }
+        }
+    }
+    Rgba8 {
+        width: w,
+        height: h,
+        pixels,
+    }
+}
+
+/// What to run: a filter or a pipeline, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A `filter` item.
+    Filter(String),
+    /// A `pipeline` item.
+    Pipeline(String),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The pyramid level to run on (0: full resolution).
+    pub level: usize,
+    /// Worker threads (1: run on this thread).
+    pub threads: usize,
+    /// Limits of each thread.
+    pub limits: Limits,
+    /// `param` values set by the user (a pipeline stage's own arguments win over them).
+    pub params: Vec<(String, Value)>,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            level: 0,
+            threads: 1,
+            limits: Limits::default(),
+            params: Vec::new(),
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The output image.
+    pub image: Rgba8,
+    /// Instructions executed, all stages and threads together.
+    pub instructions: u64,
+    /// The stages run: filter names in order.
+    pub stages: Vec<String>,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug)]
+pub enum RunError {
+    /// The program has errors (they are the diagnostics).
+    Diagnostics(Vec<crate::diag::Diagnostic>),
+    /// A runtime error in a filter.
+    Runtime(RuntimeError),
+    /// Anything else: a missing filter, a bad param, a level that does not exist...
+    Other(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Diagnostics(diags) => write!(f, "the program has {} errors", diags.len()),
+            RunError::Runtime(err) => write!(f, "{}", err.message),
+            RunError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+/// One stage of a run: a filter and the params it overrides.
+struct Stage {
+    func: u32,
+    name: String,
+    overrides: Vec<(String, Value)>,
+}
+
+fn const_value(value: Const) -> Value {
+    match value {
+        Const::Int(v) => Value::Int(v),
+        Const::Float(v) => Value::Float(v),
+        Const::Bool(v) => Value::Bool(v),
+        Const::Color(c) => Value::Color(c.map(|v| v as f32)),
+    }
+}
+
+/// The stages of `target` (or of the file's only pipeline or filter when `None`).
+fn stages(
+    analyzed: &crate::driver::Analyzed,
+    program: &crate::compile::Program,
+    target: Option<&Target>,
+) -> Result<Vec<Stage>, String> {
+    use crate::syntax::ast::{ItemId, ItemKind};
+    let file = &analyzed.parsed.file;
+    let filters: Vec<&str> = file
+        .items
+        .iter()
+        .filter(|item| matches!(&item.kind, ItemKind::Function(f) if f.is_filter))
+        .map(|item| item.name.name.as_str())
+        .collect();
+    let pipelines: Vec<&str> = file
+        .items
+        .iter()
+        .filter(|item| matches!(item.kind, ItemKind::Pipeline(_)))
+        .map(|item| item.name.name.as_str())
+        .collect();
+    let choices = || {
+        let mut all: Vec<String> = filters.iter().map(|f| format!("--filter {f}")).collect();
+        all.extend(pipelines.iter().map(|p| format!("--pipeline {p}")));
+        if all.is_empty() {
+            "it has no filter and no pipeline".to_string()
+        } else {
+            format!("choose one of: {}", all.join(", "))
+        }
+    };
+    let target = match target {
+        Some(target) => target.clone(),
+        None => match (pipelines.as_slice(), filters.as_slice()) {
+            ([one], _) => Target::Pipeline(one.to_string()),
+            ([], [one]) => Target::Filter(one.to_string()),
+            _ => return Err(format!("which filter or pipeline? {}", choices())),
+        },
+    };
+    let func_of = |name: &str| program.function(name).map(|(idx, _)| idx);
+    match &target {
+        Target::Filter(name) => {
+            if !filters.contains(&name.as_str()) {
+                return Err(format!("no filter `{name}`; {}", choices()));
+            }
+            let func = func_of(name).ok_or_else(|| format!("no filter `{name}`"))?;
+            Ok(vec![Stage {
+                func,
+                name: name.clone(),
+                overrides: Vec::new(),
+            }])
+        }
+        Target::Pipeline(name) => {
+            let (item_id, item) = file
+                .item(name)
+                .filter(|(_, item)| matches!(item.kind, ItemKind::Pipeline(_)))
+                .ok_or_else(|| format!("no pipeline `{name}`; {}", choices()))?;
+            let ItemKind::Pipeline(pipeline) = &item.kind else {
+                return Err(format!("no pipeline `{name}`"));
+            };
+            let mut out = Vec::new();
+            for idx in 0..pipeline.stages.len() {
+                let info = analyzed
+                    .analysis
+                    .stages
+                    .get(&(item_id, idx))
+                    .ok_or_else(|| format!("stage {} of `{name}` did not check", idx + 1))?;
+                let filter_item = file
+                    .items
+                    .get(info.filter.0 as usize)
+                    .ok_or_else(|| format!("stage {} of `{name}` has no filter", idx + 1))?;
+                let func = func_of(&filter_item.name.name)
+                    .ok_or_else(|| format!("no filter `{}`", filter_item.name.name))?;
+                let overrides = info
+                    .overrides
+                    .iter()
+                    .filter_map(|(param, value)| {
+                        let param: &ItemId = param;
+                        file.items
+                            .get(param.0 as usize)
+                            .map(|item| (item.name.name.clone(), const_value(*value)))
+                    })
+                    .collect();
+                out.push(Stage {
+                    func,
+                    name: filter_item.name.name.clone(),
+                    overrides,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Runs a filter or pipeline of `source` over `input` at the level `options.level`
+/// of its pyramid.
+pub fn run(
+    source: &str,
+    target: Option<&Target>,
+    input: &Rgba8,
+    options: &RunOptions,
+) -> Result<RunOutput, RunError> {
+    let (analyzed, program) = crate::driver::build(source).map_err(RunError::Diagnostics)?;
+    let stages = stages(&analyzed, &program, target).map_err(RunError::Other)?;
+    let mut vm = Vm::new(program);
+    vm.set_limits(options.limits);
+    let photo = photo_new(&mut vm.store, input).map_err(|err| RunError::Other(err.to_string()))?;
+    let (_, _, levels) = photo_info(&vm.store, photo).map_err(|err| RunError::Other(err.to_string()))?;
+    if options.level >= levels {
+        return Err(RunError::Other(format!(
+            "a {}x{} photo has levels 0 to {}, not {}",
+            input.width,
+            input.height,
+            levels - 1,
+            options.level
+        )));
+    }
+    let mut image = photo_level(&mut vm.store, photo, options.level)
+        .map_err(|err| RunError::Other(err.to_string()))?;
+    vm.pin(photo);
+    let defaults = vm.loaded.program.global_defaults.clone();
+    let mut names = Vec::new();
+    for stage in &stages {
+        vm.reset_globals(&defaults);
+        for (name, value) in options.params.iter().chain(&stage.overrides) {
+            vm.set_global(name, value).map_err(RunError::Other)?;
+        }
+        let next = vm.apply_filter(stage.func, image).map_err(RunError::Runtime)?;
+        vm.pin(next);
+        image = next;
+        names.push(stage.name.clone());
+    }
+    let (width, height, pixels) =
+        image_to_rgba8(&vm.store, image).map_err(|err| RunError::Other(err.to_string()))?;
+    Ok(RunOutput {
+        image: Rgba8 {
+            width,
+            height,
+            pixels,
+        },
+        instructions: vm.instructions(),
+        stages: names,
+    })
+}
+
+/// Reads tile `tiles` of an image view, for tests: how many tiles a view has loaded.
+pub fn tiles_loaded(view: &ImageView) -> usize {
+    view.loaded()
+}

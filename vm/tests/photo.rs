@@ -1,0 +1,115 @@
+//! Photos as chunk graphs: the pyramid, tiles read only where a filter
+//! looks, filters and pipelines over real photos.
+
+#![allow(clippy::unwrap_used)]
+
+use chunkvm::chunk::{ImageView, NodeId, Store};
+use chunkvm::exec::Vm;
+use chunkvm::photo::{
+    level_count, level_size, photo_info, photo_level, photo_new, preview_level, run, Rgba8,
+    RunOptions, Target,
+};
+use std::path::{Path, PathBuf};
+
+fn shared_image(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/images").join(name)
+}
+
+fn chelsea() -> Rgba8 {
+    Rgba8::load(&shared_image("chelsea.png")).unwrap()
+}
+
+#[test]
+fn photos_load_from_png_and_jpeg() {
+    let cat = chelsea();
+    assert_eq!((cat.width, cat.height), (451, 300));
+    let rocket = Rgba8::load(&shared_image("rocket.jpg")).unwrap();
+    assert_eq!((rocket.width, rocket.height), (640, 427));
+    assert!(rocket.pixels.chunks(4).all(|px| px[3] == 255));
+}
+
+#[test]
+fn bad_image_files_are_named_with_their_cause() {
+    let err = Rgba8::load(Path::new("/no/such/photo.png")).unwrap_err();
+    assert!(err.contains("/no/such/photo.png") && err.contains("no such file"), "{err}");
+    let dir = std::env::temp_dir().join(format!("chunkvm-photo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.png");
+    let mut bytes = std::fs::read(shared_image("chelsea.png")).unwrap();
+    bytes.truncate(2000);
+    std::fs::write(&bad, &bytes).unwrap();
+    let err = Rgba8::load(&bad).unwrap_err();
+    assert!(err.contains("broken.png") && err.contains("corrupt"), "{err}");
+    std::fs::write(&bad, b"hello").unwrap();
+    let err = Rgba8::load(&bad).unwrap_err();
+    assert!(err.contains("not a PNG or JPEG"), "{err}");
+}
+
+#[test]
+fn the_pyramid_goes_down_to_a_thumbnail_and_levels_are_made_once() {
+    assert_eq!(level_count(4000, 3000), 5);
+    assert_eq!(level_size(4000, 3000, 4), (250, 188));
+    assert_eq!(level_count(256, 100), 1);
+    assert_eq!(level_size(451, 300, 1), (226, 150));
+    assert_eq!(preview_level(4000, 3000), 3);
+
+    let cat = chelsea();
+    let mut store = Store::new(NodeId(1));
+    let photo = photo_new(&mut store, &cat).unwrap();
+    assert_eq!(photo_info(&store, photo).unwrap(), (451, 300, 2));
+    let before = store.data_len();
+    let level1 = photo_level(&mut store, photo, 1).unwrap();
+    let made = store.data_len() - before;
+    assert!(made > 0);
+    assert_eq!(photo_level(&mut store, photo, 1).unwrap(), level1, "cached");
+    assert_eq!(store.data_len() - before, made, "made once");
+    let view = ImageView::open(&store, level1).unwrap();
+    assert_eq!((view.width(), view.height()), (226, 150));
+    assert!(photo_level(&mut store, photo, 2).is_err());
+}
+
+#[test]
+fn a_filter_over_a_crop_reads_only_the_crop_and_its_border() {
+    let source = "filter soft(src: image, x: int, y: int) -> color {\n    (src.at(x - 1, y) + src.at(x + 1, y)) / 2.0\n}\n";
+    let (_, program) = chunkvm::driver::build(source).unwrap();
+    let mut vm = Vm::new(program);
+    let cat = chelsea();
+    let image = chunkvm::chunk::image_from_rgba8(&mut vm.store, cat.width, cat.height, &cat.pixels).unwrap();
+    let (func, _) = vm.loaded.program.function("soft").unwrap();
+    // 16x16 pixels starting at a tile corner, reading one pixel left and right:
+    // 2 tiles wide for the crop, plus one column of tiles on each side.
+    vm.apply_region(func, image, (64, 64, 80, 80)).unwrap();
+    let view = ImageView::open(&vm.store, image).unwrap();
+    let total = view.tile_ids().len();
+    let read = vm.tiles_read();
+    assert_eq!(read, 4 * 2, "read {read} of {total} tiles");
+}
+
+#[test]
+fn a_pipeline_runs_its_stages_in_order() {
+    let source = r#"
+param amount: float = 1.0 in 0.0..1.0;
+filter invert(c: color) -> color {
+    mix(c, rgba(1.0 - c.r, 1.0 - c.g, 1.0 - c.b, c.a), amount)
+}
+filter red_only(c: color) -> color {
+    rgba(c.r, 0.0, 0.0, c.a)
+}
+pipeline twice = invert |> invert(amount: 1.0) |> red_only;
+"#;
+    let cat = chelsea();
+    let out = run(source, Some(&Target::Pipeline("twice".into())), &cat, &RunOptions::default()).unwrap();
+    assert_eq!(out.stages, ["invert", "invert", "red_only"]);
+    assert_eq!((out.image.width, out.image.height), (451, 300));
+    for (got, want) in out.image.pixels.chunks(4).zip(cat.pixels.chunks(4)) {
+        assert_eq!(got, [want[0], 0, 0, want[3]]);
+    }
+    let preview = run(
+        source,
+        Some(&Target::Filter("red_only".into())),
+        &cat,
+        &RunOptions { level: 1, ..RunOptions::default() },
+    )
+    .unwrap();
+    assert_eq!((preview.image.width, preview.image.height), (226, 150));
+}
