@@ -9,6 +9,8 @@ use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
 use chunkvm::syntax::span::LineIndex;
 use chunkvm::types::Type;
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod photo_cli;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,6 +27,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Command {
     /// Run `fn main()` of a program, or another function with --fn.
     Run {
@@ -48,6 +51,35 @@ enum Command {
         /// Print the number of instructions executed to standard error.
         #[arg(long)]
         stats: bool,
+        #[command(flatten)]
+        photo: photo_cli::PhotoArgs,
+    },
+    /// List the params of a file: type, default, range and doc.
+    Params {
+        /// The .chop file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Store a photo (PNG or JPEG) as a chunk graph.
+    Import {
+        /// The photo.
+        photo: PathBuf,
+        /// The .chunks file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write a level of a photo stored as chunks as a PNG file.
+    Export {
+        /// The .chunks file.
+        chunks: PathBuf,
+        /// The PNG file to write.
+        #[arg(long, value_name = "PNG")]
+        out: PathBuf,
+        /// The level of the pyramid (0: full resolution).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        level: usize,
     },
     /// Check files and print every diagnostic.
     Check {
@@ -109,7 +141,7 @@ enum GraphFormat {
 
 /// Writes to standard output; a closed pipe (`chunkvm dump x | head`) ends the
 /// program quietly instead of panicking.
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     if stdout
@@ -122,7 +154,7 @@ fn out(text: &str) {
 }
 
 /// A failure to report: one message, exit status 1.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl<T: std::fmt::Display> From<T> for Failure {
     fn from(err: T) -> Failure {
@@ -141,6 +173,25 @@ fn main() -> ExitCode {
             budget,
             quota,
             stats,
+            photo,
+        } if photo.is_set() => photo_cli::run_photo(
+            &file,
+            &photo,
+            &params,
+            budget,
+            quota,
+            stats,
+            function.is_some() || !args.is_empty(),
+        ),
+        Command::Run {
+            file,
+            function,
+            args,
+            params,
+            budget,
+            quota,
+            stats,
+            ..
         } => run(
             &file,
             function.as_deref(),
@@ -151,6 +202,11 @@ fn main() -> ExitCode {
             stats,
         ),
         Command::Check { files, format } => check(&files, format),
+        Command::Params { file, format } => {
+            photo_cli::params(&file, matches!(format, CheckFormat::Json))
+        }
+        Command::Import { photo, out } => photo_cli::import(&photo, &out),
+        Command::Export { chunks, out, level } => photo_cli::export(&chunks, &out, level),
         Command::Dump { file, function } => dump(&file, function.as_deref()),
         Command::Graph {
             file,
@@ -172,7 +228,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn read(path: &Path) -> Result<String, Failure> {
+pub(crate) fn read(path: &Path) -> Result<String, Failure> {
     let bytes = std::fs::read(path).map_err(|err| {
         Failure(format!(
             "cannot read {}: {}",
@@ -197,7 +253,7 @@ fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
-fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
+pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
     for diag in diags {
@@ -206,7 +262,7 @@ fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
 }
 
 /// Builds a program, printing its diagnostics; `None` when it has errors.
-fn build_or_report(
+pub(crate) fn build_or_report(
     path: &Path,
     text: &str,
 ) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
@@ -229,7 +285,7 @@ fn build_or_report(
     }
 }
 
-fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
+pub(crate) fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
     let text = text.trim();
     Some(match ty {
         Type::Int => Value::Int(text.parse().ok()?),
@@ -249,7 +305,7 @@ fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
 }
 
 /// "an int", "a float".
-fn a(ty: &Type) -> String {
+pub(crate) fn a(ty: &Type) -> String {
     let name = ty.to_string();
     let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -259,7 +315,7 @@ fn a(ty: &Type) -> String {
     format!("{article} {name}")
 }
 
-fn arg_form(ty: &Type) -> &'static str {
+pub(crate) fn arg_form(ty: &Type) -> &'static str {
     match ty {
         Type::Int => "an integer such as 4",
         Type::Float => "a number such as 0.5",
@@ -269,7 +325,7 @@ fn arg_form(ty: &Type) -> &'static str {
     }
 }
 
-fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
+pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
     let mut out = String::new();
@@ -298,6 +354,11 @@ fn run(
     stats: bool,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
+    if function.is_none() && args.is_empty() && is_filter_file(&text) {
+        // No `main`, but filters: run them on the bundled photo.
+        let photo = photo_cli::PhotoArgs::default();
+        return photo_cli::run_photo(path, &photo, params, budget, quota, stats, false);
+    }
     let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
@@ -354,44 +415,8 @@ fn run(
         limits.chunks = quota;
     }
     vm.set_limits(limits);
-    for param in params {
-        let (pname, value) = param
-            .split_once('=')
-            .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
-        let global = vm
-            .loaded
-            .program
-            .globals
-            .iter()
-            .find(|g| g.name == pname)
-            .cloned()
-            .ok_or_else(|| {
-                let names: Vec<String> = vm
-                    .loaded
-                    .program
-                    .globals
-                    .iter()
-                    .map(|g| g.name.clone())
-                    .collect();
-                Failure(format!(
-                    "no param `{pname}` in {}; it has: {}",
-                    path.display(),
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
-            })?;
-        let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
-            Failure(format!(
-                "--param {pname}={value}: `{pname}` is {}, {}",
-                a(&global.ty),
-                arg_form(&global.ty)
-            ))
-        })?;
-        check_param_range(&analyzed, pname, &parsed)?;
-        vm.set_global(pname, &parsed).map_err(Failure)?;
+    for (pname, value) in parse_params(path, &analyzed, &vm.loaded.program, params)? {
+        vm.set_global(&pname, &value).map_err(Failure)?;
     }
     vm.start(func_idx, &values).map_err(Failure)?;
     let outcome = loop {
@@ -422,8 +447,64 @@ fn run(
     }
 }
 
+/// Whether a file has filters or pipelines and no `main`.
+fn is_filter_file(text: &str) -> bool {
+    use chunkvm::syntax::ast::ItemKind;
+    let parsed = chunkvm::syntax::lower::parse(text);
+    let items = &parsed.file.items;
+    let has_main = items.iter().any(|item| item.name.name == "main");
+    let has_filters = items.iter().any(|item| match &item.kind {
+        ItemKind::Function(func) => func.is_filter,
+        ItemKind::Pipeline(_) => true,
+        ItemKind::Param(_) => false,
+    });
+    has_filters && !has_main
+}
+
+/// Reads `--param NAME=VALUE` options against the program's params: each name must
+/// exist, each value fit the param's type and range.
+pub(crate) fn parse_params(
+    path: &Path,
+    analyzed: &chunkvm::driver::Analyzed,
+    program: &chunkvm::compile::Program,
+    params: &[String],
+) -> Result<Vec<(String, Value)>, Failure> {
+    let mut out = Vec::new();
+    for param in params {
+        let (pname, value) = param
+            .split_once('=')
+            .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
+        let global = program
+            .globals
+            .iter()
+            .find(|g| g.name == pname)
+            .ok_or_else(|| {
+                let names: Vec<&str> = program.globals.iter().map(|g| g.name.as_str()).collect();
+                Failure(format!(
+                    "no param `{pname}` in {}; it has: {}",
+                    path.display(),
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+            })?;
+        let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
+            Failure(format!(
+                "--param {pname}={value}: `{pname}` is {}, {}",
+                a(&global.ty),
+                arg_form(&global.ty)
+            ))
+        })?;
+        check_param_range(analyzed, pname, &parsed)?;
+        out.push((pname.to_string(), parsed));
+    }
+    Ok(out)
+}
+
 /// Refuses a `--param` value outside the param's declared range.
-fn check_param_range(
+pub(crate) fn check_param_range(
     analyzed: &chunkvm::driver::Analyzed,
     name: &str,
     value: &Value,
@@ -567,7 +648,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
                 out(&format!("{} is not formatted\n", path.display()));
                 Ok(false)
             } else {
-                write_atomic(path, formatted.as_bytes())?;
+                chunkvm::photo::write_atomic(path, formatted.as_bytes()).map_err(Failure)?;
                 out(&format!("formatted {}\n", path.display()));
                 Ok(true)
             }
@@ -584,24 +665,5 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
-}
-
-/// Writes a file through a temporary file and a rename, so a failure never leaves half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .map_err(|err| Failure(format!("cannot write {}: {err}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|err| {
-        let _ = std::fs::remove_file(&tmp);
-        Failure(format!("cannot write {}: {err}", path.display()))
     })
 }

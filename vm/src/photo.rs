@@ -69,10 +69,12 @@ impl Rgba8 {
 
     /// Decodes PNG or JPEG bytes.
     pub fn decode(bytes: &[u8]) -> Result<Rgba8, String> {
-        let format = image::guess_format(bytes)
-            .map_err(|_| "not a PNG or JPEG image".to_string())?;
+        let format =
+            image::guess_format(bytes).map_err(|_| "not a PNG or JPEG image".to_string())?;
         if !matches!(format, image::ImageFormat::Png | image::ImageFormat::Jpeg) {
-            return Err(format!("{format:?} images are not supported (PNG and JPEG are)"));
+            return Err(format!(
+                "{format:?} images are not supported (PNG and JPEG are)"
+            ));
         }
         let decoded = image::load_from_memory_with_format(bytes, format)
             .map_err(|err| format!("corrupt {format:?} image: {err}"))?;
@@ -220,7 +222,10 @@ pub fn photo_info(store: &Store, photo: ChunkId) -> Result<(u32, u32, usize), St
     let levels = root.get(PHOTO_LEVELS) as usize;
     let (w, h) = (root.get(PHOTO_WIDTH), root.get(PHOTO_HEIGHT));
     if levels == 0 || levels > MAX_LEVELS || w > u32::MAX as u64 || h > u32::MAX as u64 {
-        return Err(StoreError::BadShape(photo, format!("a photo of {w}x{h} with {levels} levels")));
+        return Err(StoreError::BadShape(
+            photo,
+            format!("a photo of {w}x{h} with {levels} levels"),
+        ));
     }
     Ok((w as u32, h as u32, levels))
 }
@@ -246,7 +251,9 @@ pub fn photo_level(store: &mut Store, photo: ChunkId, level: usize) -> Result<Ch
         pixels,
     });
     let id = image_from_rgba8(store, half.width, half.height, &half.pixels)?;
-    store.get_mut(photo)?.set_link(PHOTO_FIRST_LEVEL + level, id);
+    store
+        .get_mut(photo)?
+        .set_link(PHOTO_FIRST_LEVEL + level, id);
     Ok(id)
 }
 
@@ -450,6 +457,15 @@ fn stages(
     }
 }
 
+/// What a run reads: an image in memory or a photo stored as chunks.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// Decoded pixels (a PNG or JPEG file).
+    Image(Rgba8),
+    /// A photo chunk graph, as `chunkvm import` writes it: the set's root is the photo.
+    Chunks(crate::chunk::ChunkSet),
+}
+
 /// Runs a filter or pipeline of `source` over `input` at the level `options.level`
 /// of its pyramid.
 pub fn run(
@@ -458,47 +474,209 @@ pub fn run(
     input: &Rgba8,
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
+    run_input(
+        source,
+        target,
+        &Input::Image(input.clone()),
+        options,
+        &|_, _| {},
+    )
+}
+
+/// Called as work gets done: rows done and rows in all, over every stage.
+pub type Progress<'p> = &'p (dyn Fn(u64, u64) + Sync);
+
+/// Rows of an image that one piece of work covers (four rows of tiles).
+pub const BAND_ROWS: u32 = 32;
+
+/// Runs a filter or pipeline over `input`, with progress reports.
+pub fn run_input(
+    source: &str,
+    target: Option<&Target>,
+    input: &Input,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunOutput, RunError> {
     let (analyzed, program) = crate::driver::build(source).map_err(RunError::Diagnostics)?;
     let stages = stages(&analyzed, &program, target).map_err(RunError::Other)?;
+    let other = |err: StoreError| RunError::Other(err.to_string());
     let mut vm = Vm::new(program);
     vm.set_limits(options.limits);
-    let photo = photo_new(&mut vm.store, input).map_err(|err| RunError::Other(err.to_string()))?;
-    let (_, _, levels) = photo_info(&vm.store, photo).map_err(|err| RunError::Other(err.to_string()))?;
+    let photo = match input {
+        Input::Image(image) => photo_new(&mut vm.store, image).map_err(other)?,
+        Input::Chunks(set) => vm.store.import(set.clone()),
+    };
+    let (width, height, levels) = photo_info(&vm.store, photo)
+        .map_err(|err| RunError::Other(format!("not a photo: {err}")))?;
     if options.level >= levels {
         return Err(RunError::Other(format!(
-            "a {}x{} photo has levels 0 to {}, not {}",
-            input.width,
-            input.height,
+            "a {width}x{height} photo has levels 0 to {}, not {}",
             levels - 1,
             options.level
         )));
     }
-    let mut image = photo_level(&mut vm.store, photo, options.level)
-        .map_err(|err| RunError::Other(err.to_string()))?;
+    let (w, h) = level_size(width, height, options.level);
+    let tiles = w.div_ceil(8) as u64 * h.div_ceil(8) as u64;
+    if tiles.saturating_mul(stages.len() as u64 + 2) > options.limits.chunks as u64 {
+        return Err(RunError::Other(format!(
+            "a {w}x{h} image is {tiles} chunks; with {} stages that is over the chunk quota of {} (raise it with --quota)",
+            stages.len(),
+            options.limits.chunks
+        )));
+    }
+    let mut image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
     vm.pin(photo);
     let defaults = vm.loaded.program.global_defaults.clone();
-    let mut names = Vec::new();
+    let mut globals = Vec::new();
     for stage in &stages {
         vm.reset_globals(&defaults);
         for (name, value) in options.params.iter().chain(&stage.overrides) {
             vm.set_global(name, value).map_err(RunError::Other)?;
         }
-        let next = vm.apply_filter(stage.func, image).map_err(RunError::Runtime)?;
+        globals.push(vm.globals().to_vec());
+    }
+    let total_rows = h as u64 * stages.len() as u64;
+    let mut instructions = 0;
+    let mut names = Vec::new();
+    for (idx, stage) in stages.iter().enumerate() {
+        let done_before = h as u64 * idx as u64;
+        let report = |rows: u64| progress(done_before + rows, total_rows);
+        let (pixels, count) = run_stage(
+            &mut vm,
+            stage.func,
+            image,
+            &globals[idx],
+            options.threads,
+            &report,
+        )?;
+        instructions += count;
+        let next = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(other)?;
         vm.pin(next);
         image = next;
         names.push(stage.name.clone());
     }
-    let (width, height, pixels) =
-        image_to_rgba8(&vm.store, image).map_err(|err| RunError::Other(err.to_string()))?;
+    let (width, height, pixels) = image_to_rgba8(&vm.store, image).map_err(other)?;
     Ok(RunOutput {
         image: Rgba8 {
             width,
             height,
             pixels,
         },
-        instructions: vm.instructions(),
+        instructions,
         stages: names,
     })
+}
+
+/// Runs one filter over the whole of `image` in bands of rows, on `threads` threads;
+/// returns the pixels and the instructions executed.
+fn run_stage(
+    vm: &mut Vm,
+    func: u32,
+    image: ChunkId,
+    globals: &[u64],
+    threads: usize,
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<u8>, u64), RunError> {
+    let view = ImageView::open(&vm.store, image).map_err(|err| RunError::Other(err.to_string()))?;
+    let (w, h) = (view.width(), view.height());
+    let bands = h.div_ceil(BAND_ROWS) as usize;
+    let threads = threads.clamp(1, bands.max(1));
+    vm.reset_globals(globals);
+    if threads == 1 {
+        let before = vm.instructions();
+        let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+        for band in 0..bands as u32 {
+            let (y0, y1) = (band * BAND_ROWS, ((band + 1) * BAND_ROWS).min(h));
+            let out = vm
+                .apply_region(func, image, (0, y0, w, y1))
+                .map_err(RunError::Runtime)?;
+            pixels.extend_from_slice(&out);
+            report(y1 as u64);
+        }
+        return Ok((pixels, vm.instructions() - before));
+    }
+    // Each worker has a VM and a store of its own, sharing the code and the photo's
+    // chunks (read-only) with this one; workers take bands in turn.
+    let mut roots = vec![vm.loaded.ids.root, image];
+    roots.extend(vm.loaded.ids.strings.iter().copied());
+    let next_band = std::sync::atomic::AtomicUsize::new(0);
+    let rows_done = std::sync::atomic::AtomicU64::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: std::sync::Mutex<Vec<Option<Vec<u8>>>> = std::sync::Mutex::new(vec![None; bands]);
+    let mut worker_vms = Vec::new();
+    for worker in 0..threads {
+        let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
+        vm.store
+            .share_into(&mut store, &roots)
+            .map_err(|err| RunError::Other(err.to_string()))?;
+        let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
+        worker_vm.set_limits(vm.limits());
+        worker_vm.reset_globals(globals);
+        worker_vms.push(worker_vm);
+    }
+    let outcomes: Vec<Result<u64, RuntimeError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = worker_vms
+            .into_iter()
+            .map(|mut worker_vm| {
+                let (next_band, rows_done, failed, results) =
+                    (&next_band, &rows_done, &failed, &results);
+                scope.spawn(move || -> Result<u64, RuntimeError> {
+                    use std::sync::atomic::Ordering;
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(worker_vm.instructions());
+                        }
+                        let band = next_band.fetch_add(1, Ordering::Relaxed);
+                        if band >= bands {
+                            return Ok(worker_vm.instructions());
+                        }
+                        let (y0, y1) = (
+                            band as u32 * BAND_ROWS,
+                            ((band as u32 + 1) * BAND_ROWS).min(h),
+                        );
+                        match worker_vm.apply_region(func, image, (0, y0, w, y1)) {
+                            Ok(out) => {
+                                if let Ok(mut slots) = results.lock() {
+                                    slots[band] = Some(out);
+                                }
+                                let done = rows_done.fetch_add((y1 - y0) as u64, Ordering::Relaxed);
+                                report(done + (y1 - y0) as u64);
+                            }
+                            Err(err) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(err);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(RuntimeError {
+                        message: "a worker thread stopped unexpectedly".into(),
+                        span: Default::default(),
+                        trace: Vec::new(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut instructions = 0;
+    for outcome in outcomes {
+        instructions += outcome.map_err(RunError::Runtime)?;
+    }
+    let slots = results
+        .into_inner()
+        .map_err(|_| RunError::Other("a worker thread stopped unexpectedly".into()))?;
+    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+    for (band, slot) in slots.into_iter().enumerate() {
+        let out = slot.ok_or_else(|| RunError::Other(format!("band {band} was not computed")))?;
+        pixels.extend_from_slice(&out);
+    }
+    Ok((pixels, instructions))
 }
 
 /// Reads tile `tiles` of an image view, for tests: how many tiles a view has loaded.

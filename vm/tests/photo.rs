@@ -12,7 +12,9 @@ use chunkvm::photo::{
 use std::path::{Path, PathBuf};
 
 fn shared_image(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/images").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/images")
+        .join(name)
 }
 
 fn chelsea() -> Rgba8 {
@@ -31,7 +33,10 @@ fn photos_load_from_png_and_jpeg() {
 #[test]
 fn bad_image_files_are_named_with_their_cause() {
     let err = Rgba8::load(Path::new("/no/such/photo.png")).unwrap_err();
-    assert!(err.contains("/no/such/photo.png") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("/no/such/photo.png") && err.contains("no such file"),
+        "{err}"
+    );
     let dir = std::env::temp_dir().join(format!("chunkvm-photo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("broken.png");
@@ -39,7 +44,10 @@ fn bad_image_files_are_named_with_their_cause() {
     bytes.truncate(2000);
     std::fs::write(&bad, &bytes).unwrap();
     let err = Rgba8::load(&bad).unwrap_err();
-    assert!(err.contains("broken.png") && err.contains("corrupt"), "{err}");
+    assert!(
+        err.contains("broken.png") && err.contains("corrupt"),
+        "{err}"
+    );
     std::fs::write(&bad, b"hello").unwrap();
     let err = Rgba8::load(&bad).unwrap_err();
     assert!(err.contains("not a PNG or JPEG"), "{err}");
@@ -74,7 +82,8 @@ fn a_filter_over_a_crop_reads_only_the_crop_and_its_border() {
     let (_, program) = chunkvm::driver::build(source).unwrap();
     let mut vm = Vm::new(program);
     let cat = chelsea();
-    let image = chunkvm::chunk::image_from_rgba8(&mut vm.store, cat.width, cat.height, &cat.pixels).unwrap();
+    let image = chunkvm::chunk::image_from_rgba8(&mut vm.store, cat.width, cat.height, &cat.pixels)
+        .unwrap();
     let (func, _) = vm.loaded.program.function("soft").unwrap();
     // 16x16 pixels starting at a tile corner, reading one pixel left and right:
     // 2 tiles wide for the crop, plus one column of tiles on each side.
@@ -98,7 +107,13 @@ filter red_only(c: color) -> color {
 pipeline twice = invert |> invert(amount: 1.0) |> red_only;
 "#;
     let cat = chelsea();
-    let out = run(source, Some(&Target::Pipeline("twice".into())), &cat, &RunOptions::default()).unwrap();
+    let out = run(
+        source,
+        Some(&Target::Pipeline("twice".into())),
+        &cat,
+        &RunOptions::default(),
+    )
+    .unwrap();
     assert_eq!(out.stages, ["invert", "invert", "red_only"]);
     assert_eq!((out.image.width, out.image.height), (451, 300));
     for (got, want) in out.image.pixels.chunks(4).zip(cat.pixels.chunks(4)) {
@@ -108,8 +123,52 @@ pipeline twice = invert |> invert(amount: 1.0) |> red_only;
         source,
         Some(&Target::Filter("red_only".into())),
         &cat,
-        &RunOptions { level: 1, ..RunOptions::default() },
+        &RunOptions {
+            level: 1,
+            ..RunOptions::default()
+        },
     )
     .unwrap();
     assert_eq!((preview.image.width, preview.image.height), (226, 150));
+}
+
+#[test]
+fn threads_give_the_same_pixels_as_one_thread() {
+    let source = "filter edge(src: image, x: int, y: int) -> color {\n    src.at(x + 1, y) - src.at(x - 1, y) + rgba(0.5, 0.5, 0.5, 1.0)\n}\n";
+    let cat = chelsea();
+    let one = run(source, None, &cat, &RunOptions::default()).unwrap();
+    let three = run(
+        source,
+        None,
+        &cat,
+        &RunOptions {
+            threads: 3,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(one.image, three.image);
+    assert_eq!(one.instructions, three.instructions);
+}
+
+#[test]
+fn a_runtime_error_in_a_worker_is_reported() {
+    let source = "filter bad(src: image, x: int, y: int) -> color {\n    let d = 250 - y;\n    gray(float(10 / d))\n}\n";
+    let cat = chelsea();
+    for threads in [1, 2] {
+        let err = run(
+            source,
+            None,
+            &cat,
+            &RunOptions {
+                threads,
+                ..RunOptions::default()
+            },
+        )
+        .unwrap_err();
+        let chunkvm::photo::RunError::Runtime(err) = err else {
+            panic!("{err}");
+        };
+        assert_eq!(err.message, "division by zero");
+    }
 }

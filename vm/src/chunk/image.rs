@@ -188,7 +188,10 @@ impl ImageView {
                 if info.elem_is_link { "" } else { " (not links)" }
             )));
         }
-        let ids: Vec<ChunkId> = array_slots(store, array)?.into_iter().map(ChunkId).collect();
+        let ids: Vec<ChunkId> = array_slots(store, array)?
+            .into_iter()
+            .map(ChunkId)
+            .collect();
         if let Some(pos) = ids.iter().position(|tid| tid.is_nil()) {
             return Err(bad(format!("tile {pos} is nil")));
         }
@@ -330,7 +333,10 @@ mod tests {
             let view = ImageView::open(&s, id).unwrap();
             assert_eq!(view.tiles_x(), w.div_ceil(8));
             assert_eq!(view.tiles_y(), h.div_ceil(8));
-            assert_eq!(view.tiles().len() as u32, view.tiles_x() * view.tiles_y());
+            assert_eq!(
+                view.tile_ids().len() as u32,
+                view.tiles_x() * view.tiles_y()
+            );
         }
     }
 
@@ -342,12 +348,12 @@ mod tests {
         let id = image_from_rgba8(&mut s, w, h, &px).unwrap();
         let view = ImageView::open(&s, id).unwrap();
         // Pixel (3, 2) is in tile 0 at p = 2*8+3 = 19: slot 9, high half.
-        let t0 = &view.tiles()[0];
+        let t0 = s.get(view.tile_ids()[0]).unwrap();
         let want = u32::from_le_bytes([3, 2, (3 * 7 + 2 * 13) as u8, 252]) as u64;
         assert_eq!(t0.slots[9] >> 32, want);
         // Pixel (8, 0) is in tile 1 at p = 0; the rest of that tile's
         // columns and the eighth row of tile 0 are zero.
-        let t1 = &view.tiles()[1];
+        let t1 = s.get(view.tile_ids()[1]).unwrap();
         assert_eq!(tile_pixel(t1, 0, 0), [8, 0, 56, 247]);
         assert_eq!(tile_pixel(t1, 1, 0), [0; 4]);
         assert_eq!(tile_pixel(t0, 0, 7), [0; 4]);
@@ -367,28 +373,28 @@ mod tests {
         let (w, h) = (17, 33);
         let px = pattern(w, h);
         let id = image_from_rgba8(&mut s, w, h, &px).unwrap();
-        let v = ImageView::open(&s, id).unwrap();
+        let mut v = ImageView::open(&s, id).unwrap();
         let at = |x: u32, y: u32| {
             let i = ((y * w + x) * 4) as usize;
             [px[i], px[i + 1], px[i + 2], px[i + 3]]
         };
-        assert_eq!(v.pixel(-1, -1), at(0, 0));
-        assert_eq!(v.pixel(i64::MIN, 5), at(0, 5));
-        assert_eq!(v.pixel(17, 0), at(16, 0));
-        assert_eq!(v.pixel(1000, 1000), at(16, 32));
-        assert_eq!(v.pixel(i64::MAX, i64::MAX), at(16, 32));
-        assert_eq!(v.pixel(3, 40), at(3, 32));
-        assert_eq!(v.pixel(-5, 40), at(0, 32));
+        assert_eq!(v.pixel(&s, -1, -1).unwrap(), at(0, 0));
+        assert_eq!(v.pixel(&s, i64::MIN, 5).unwrap(), at(0, 5));
+        assert_eq!(v.pixel(&s, 17, 0).unwrap(), at(16, 0));
+        assert_eq!(v.pixel(&s, 1000, 1000).unwrap(), at(16, 32));
+        assert_eq!(v.pixel(&s, i64::MAX, i64::MAX).unwrap(), at(16, 32));
+        assert_eq!(v.pixel(&s, 3, 40).unwrap(), at(3, 32));
+        assert_eq!(v.pixel(&s, -5, 40).unwrap(), at(0, 32));
         for y in -2..36i64 {
             for x in -2..20i64 {
                 let (cx, cy) = (x.clamp(0, 16) as u32, y.clamp(0, 32) as u32);
-                assert_eq!(v.pixel(x, y), at(cx, cy));
+                assert_eq!(v.pixel(&s, x, y).unwrap(), at(cx, cy));
             }
         }
         let empty = image_from_rgba8(&mut s, 0, 0, &[]).unwrap();
-        let e = ImageView::open(&s, empty).unwrap();
-        assert_eq!(e.pixel(0, 0), [0; 4]);
-        assert_eq!(e.pixel(-3, 9), [0; 4]);
+        let mut e = ImageView::open(&s, empty).unwrap();
+        assert_eq!(e.pixel(&s, 0, 0).unwrap(), [0; 4]);
+        assert_eq!(e.pixel(&s, -3, 9).unwrap(), [0; 4]);
     }
 
     #[test]
@@ -416,8 +422,14 @@ mod tests {
         let array = s.get(id).unwrap().link(IMAGE_TILES).unwrap();
         let first = ChunkId(crate::chunk::array::array_get_slot(&s, array, 0).unwrap());
         s.remove(first);
+        // Opening reads only the tile ids; the missing tile is an error when read.
+        let mut view = ImageView::open(&s, id).unwrap();
+        assert_eq!(view.pixel(&s, 0, 0).err(), Some(StoreError::Missing(first)));
+        assert_eq!(view.loaded(), 0);
+        assert!(view.pixel(&s, 8, 8).is_ok());
+        assert_eq!(view.loaded(), 1);
         assert_eq!(
-            ImageView::open(&s, id).err(),
+            ImageView::open_all(&s, id).err(),
             Some(StoreError::Missing(first))
         );
         let frame = s.alloc(Chunk::new(Kind::Frame));

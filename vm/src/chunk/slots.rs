@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn kinds_round_trip() {
         assert_eq!(Kind::from_u8(0), None);
-        assert_eq!(Kind::from_u8(17), None);
+        assert_eq!(Kind::from_u8(18), None);
         assert_eq!(Kind::from_u8(255), None);
         for (i, k) in Kind::ALL.into_iter().enumerate() {
             assert_eq!(k as usize, i + 1);

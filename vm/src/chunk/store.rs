@@ -320,6 +320,26 @@ impl Store {
         })
     }
 
+    /// Puts into `other` every chunk reachable from `roots`, shared rather than
+    /// copied (each is an `Arc`): how worker threads see the code and the photo
+    /// of the thread that started them. The chunks are read-only for them: a
+    /// write through `get_mut` copies the chunk first.
+    pub fn share_into(&self, other: &mut Store, roots: &[ChunkId]) -> Result<usize, StoreError> {
+        let ids = self.reachable(roots)?;
+        for id in &ids {
+            let chunk = self
+                .chunks
+                .get(id)
+                .cloned()
+                .ok_or(StoreError::Missing(*id))?;
+            if id.node() == Some(other.node) && id.serial() >= other.next_serial {
+                other.next_serial = id.serial() + 1;
+            }
+            other.chunks.insert(*id, chunk);
+        }
+        Ok(ids.len())
+    }
+
     /// Inserts every chunk of `set` (see [`Store::insert`]) and returns the
     /// set's root.
     pub fn import(&mut self, set: ChunkSet) -> ChunkId {

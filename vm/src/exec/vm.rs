@@ -349,6 +349,11 @@ impl Vm {
         Ok(())
     }
 
+    /// The params' slots, as they are now.
+    pub fn globals(&self) -> &[u64] {
+        &self.globals
+    }
+
     /// Sets every param back to the given slot values (the program's defaults, say).
     pub fn reset_globals(&mut self, values: &[u64]) {
         self.globals.clear();

@@ -1,0 +1,356 @@
+//! The photo commands of `chunkvm`: `run` with `--input`/`--output`, `params`,
+//! `import` and `export`.
+
+use crate::{build_or_report, out, parse_params, render_runtime_error, Failure};
+use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
+use chunkvm::exec::Limits;
+use chunkvm::photo::{
+    level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic, Input,
+    Rgba8, RunError, RunOptions, Target,
+};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The photo filters run on when no `--input` is given.
+const BUNDLED_PHOTO: &[u8] = include_bytes!("../../samples/chelsea.png");
+
+/// Options of `run` that apply a filter or pipeline to a photo.
+#[derive(clap::Args, Debug, Default)]
+pub struct PhotoArgs {
+    /// The photo to filter: PNG, JPEG, or a .chunks photo (default: a photo bundled with chunkvm).
+    #[arg(long, value_name = "PHOTO")]
+    input: Option<PathBuf>,
+    /// Where to write the result, as PNG (default: NAME.png for the filter or pipeline run).
+    #[arg(long, value_name = "PNG")]
+    output: Option<PathBuf>,
+    /// The filter to run, when the file has several.
+    #[arg(long, value_name = "NAME", conflicts_with = "pipeline")]
+    filter: Option<String>,
+    /// The pipeline to run, when the file has several.
+    #[arg(long, value_name = "NAME")]
+    pipeline: Option<String>,
+    /// Run on this level of the photo's pyramid (0: full size, 1: half, ...).
+    #[arg(long, value_name = "N", conflicts_with = "preview")]
+    level: Option<usize>,
+    /// Run on a small level of the photo, as the editor's preview does.
+    #[arg(long)]
+    preview: bool,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+impl PhotoArgs {
+    /// Whether any photo option was given: `run` then filters a photo instead of calling `main`.
+    pub fn is_set(&self) -> bool {
+        self.input.is_some()
+            || self.output.is_some()
+            || self.filter.is_some()
+            || self.pipeline.is_some()
+            || self.level.is_some()
+            || self.preview
+    }
+}
+
+fn read_input(path: Option<&Path>) -> Result<(Input, String), Failure> {
+    let Some(path) = path else {
+        let image = Rgba8::decode(BUNDLED_PHOTO)
+            .map_err(|err| Failure(format!("the bundled photo: {err}")))?;
+        return Ok((Input::Image(image), "the bundled photo".into()));
+    };
+    let name = path.display().to_string();
+    if path.extension().is_some_and(|ext| ext == "chunks") {
+        return Ok((Input::Chunks(read_chunks(path)?), name));
+    }
+    Ok((Input::Image(Rgba8::load(path).map_err(Failure)?), name))
+}
+
+fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
+    let bytes = std::fs::read(path).map_err(|err| {
+        Failure(format!(
+            "cannot read {}: {}",
+            path.display(),
+            if err.kind() == std::io::ErrorKind::NotFound {
+                "no such file".to_string()
+            } else {
+                err.to_string()
+            }
+        ))
+    })?;
+    decode_set(&bytes).map_err(|err| {
+        Failure(format!(
+            "cannot read {}: not a chunk file ({err})",
+            path.display()
+        ))
+    })
+}
+
+/// The size of the photo an input holds.
+fn input_size(input: &Input) -> Result<(u32, u32), Failure> {
+    match input {
+        Input::Image(image) => Ok((image.width, image.height)),
+        Input::Chunks(set) => {
+            let mut store = Store::new(NodeId(1));
+            let root = store.import(set.clone());
+            let (w, h, _) =
+                photo_info(&store, root).map_err(|err| Failure(format!("not a photo: {err}")))?;
+            Ok((w, h))
+        }
+    }
+}
+
+/// A progress bar on standard error for runs that take longer than a second.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    start: Instant,
+    shown: AtomicBool,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        Bar {
+            bar: indicatif::ProgressBar::hidden(),
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    fn update(&self, done: u64, total: u64) {
+        use std::io::IsTerminal;
+        if !self.shown.load(Ordering::Relaxed)
+            && self.start.elapsed() > Duration::from_secs(1)
+            && std::io::stderr().is_terminal()
+            && self
+                .shown
+                .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of {len} rows, {eta} left",
+            ) {
+                self.bar.set_style(style);
+            }
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `chunkvm run FILE --input PHOTO --output OUT.png ...`
+#[allow(clippy::too_many_arguments)]
+pub fn run_photo(
+    path: &Path,
+    args: &PhotoArgs,
+    params: &[String],
+    budget: Option<u64>,
+    quota: Option<usize>,
+    stats: bool,
+    calls_a_function: bool,
+) -> Result<ExitCode, Failure> {
+    if calls_a_function {
+        return Err(Failure(
+            "--fn and --arg call a function; --input, --output, --filter, --pipeline, --level and --preview filter a photo: use one or the other".into(),
+        ));
+    }
+    let text = crate::read(path)?;
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let params = parse_params(path, &analyzed, &program, params)?;
+    let target = match (&args.filter, &args.pipeline) {
+        (Some(name), _) => Some(Target::Filter(name.clone())),
+        (_, Some(name)) => Some(Target::Pipeline(name.clone())),
+        _ => None,
+    };
+    let (input, input_name) = read_input(args.input.as_deref())?;
+    let (width, height) = input_size(&input)?;
+    let level = match (args.level, args.preview) {
+        (Some(level), _) => level,
+        (None, true) => preview_level(width, height),
+        (None, false) => 0,
+    };
+    let mut limits = Limits::default();
+    if let Some(budget) = budget {
+        limits.instructions = budget;
+    }
+    if let Some(quota) = quota {
+        limits.chunks = quota;
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let options = RunOptions {
+        level,
+        threads,
+        limits,
+        params,
+    };
+    let bar = Bar::new();
+    let started = Instant::now();
+    let result = run_input(&text, target.as_ref(), &input, &options, &|done, total| {
+        bar.update(done, total)
+    });
+    bar.finish();
+    let output = match result {
+        Ok(output) => output,
+        Err(RunError::Runtime(err)) => {
+            eprint!("{}", render_runtime_error(path, &text, &err));
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(RunError::Diagnostics(diags)) => {
+            crate::print_diagnostics(path, &text, &diags);
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(RunError::Other(message)) => return Err(Failure(message)),
+    };
+    let name = match (&target, output.stages.as_slice()) {
+        (Some(Target::Filter(name) | Target::Pipeline(name)), _) => name.clone(),
+        (None, [one]) => one.clone(),
+        _ => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "out".into()),
+    };
+    let out_path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.png")));
+    output.image.save_png(&out_path).map_err(Failure)?;
+    if stats {
+        let (w, h) = level_size(width, height, level);
+        eprintln!(
+            "{input_name}: level {level} ({w}x{h}), {} stage{} ({}), {} instructions, {:.0} ms on {threads} thread{}",
+            output.stages.len(),
+            if output.stages.len() == 1 { "" } else { "s" },
+            output.stages.join(" |> "),
+            output.instructions,
+            started.elapsed().as_secs_f64() * 1e3,
+            if threads == 1 { "" } else { "s" },
+        );
+    }
+    out(&format!("{}\n", out_path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chunkvm params FILE`
+pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
+    use chunkvm::check::Const;
+    use chunkvm::syntax::ast::ItemKind;
+    let text = crate::read(path)?;
+    let analyzed = chunkvm::driver::analyze(&text);
+    let diags = analyzed.diagnostics();
+    if diags.iter().any(|d| d.is_error()) {
+        crate::print_diagnostics(path, &text, &diags);
+        return Ok(ExitCode::FAILURE);
+    }
+    let show = |value: Const| match value {
+        Const::Int(v) => v.to_string(),
+        Const::Float(v) => chunkvm::exec::value::format_float(v),
+        Const::Bool(v) => v.to_string(),
+        Const::Color(c) => chunkvm::exec::Value::Color(c.map(|v| v as f32)).to_string(),
+    };
+    let mut rows = Vec::new();
+    for (idx, item) in analyzed.parsed.file.items.iter().enumerate() {
+        let ItemKind::Param(_) = &item.kind else {
+            continue;
+        };
+        let id = chunkvm::syntax::ast::ItemId(idx as u32);
+        let Some(info) = analyzed.analysis.params.get(&id) else {
+            continue;
+        };
+        let ty = analyzed
+            .analysis
+            .item_types
+            .get(idx)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        rows.push(serde_json::json!({
+            "name": item.name.name,
+            "type": ty,
+            "default": show(info.default),
+            "min": info.range.map(|(lo, _)| show(lo)),
+            "max": info.range.map(|(_, hi)| show(hi)),
+            "doc": item.doc,
+        }));
+    }
+    if json {
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        out(&format!("{} has no params\n", path.display()));
+    }
+    for row in &rows {
+        let text_of = |key: &str| row[key].as_str().unwrap_or("").to_string();
+        let range = match (row["min"].as_str(), row["max"].as_str()) {
+            (Some(lo), Some(hi)) => format!(" in {lo}..{hi}"),
+            _ => String::new(),
+        };
+        out(&format!(
+            "{}: {} = {}{range}\n",
+            text_of("name"),
+            text_of("type"),
+            text_of("default")
+        ));
+        for line in text_of("doc").lines() {
+            out(&format!("    {line}\n"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chunkvm import PHOTO --out FILE.chunks`
+pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
+    let image = Rgba8::load(photo).map_err(Failure)?;
+    let mut store = Store::new(NodeId(1));
+    let root = photo_new(&mut store, &image).map_err(|err| Failure(err.to_string()))?;
+    let set = store
+        .export(&[root])
+        .map_err(|err| Failure(err.to_string()))?;
+    let bytes = encode_set(&set);
+    write_atomic(out_path, &bytes).map_err(Failure)?;
+    let (_, _, levels) = photo_info(&store, root).map_err(|err| Failure(err.to_string()))?;
+    out(&format!(
+        "{}: a {}x{} photo in {} chunks ({} KiB), {levels} levels (made on demand)\n",
+        out_path.display(),
+        image.width,
+        image.height,
+        set.chunks.len(),
+        bytes.len().div_ceil(1024)
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chunkvm export FILE.chunks --out OUT.png`
+pub fn export(chunks: &Path, out_path: &Path, level: usize) -> Result<ExitCode, Failure> {
+    let set = read_chunks(chunks)?;
+    let mut store = Store::new(NodeId(1));
+    let root = store.import(set);
+    photo_info(&store, root)
+        .map_err(|err| Failure(format!("{}: not a photo: {err}", chunks.display())))?;
+    let image = photo_level(&mut store, root, level)
+        .map_err(|err| Failure(format!("{}: {err}", chunks.display())))?;
+    let (width, height, pixels) = image_to_rgba8(&store, image)
+        .map_err(|err| Failure(format!("{}: {err}", chunks.display())))?;
+    Rgba8 {
+        width,
+        height,
+        pixels,
+    }
+    .save_png(out_path)
+    .map_err(Failure)?;
+    out(&format!("{}\n", out_path.display()));
+    Ok(ExitCode::SUCCESS)
+}
