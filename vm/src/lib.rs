@@ -16,6 +16,8 @@ pub mod driver;
 pub mod exec;
 pub mod fmt;
 pub mod graph;
+pub mod ide;
 pub mod photo;
+pub mod reference;
 pub mod syntax;
 pub mod types;

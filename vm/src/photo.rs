@@ -304,6 +304,8 @@ pub struct RunOptions {
     pub limits: Limits,
     /// `param` values set by the user (a pipeline stage's own arguments win over them).
     pub params: Vec<(String, Value)>,
+    /// Set it from any thread to stop the run (it ends with the runtime error "cancelled").
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -313,6 +315,7 @@ impl Default for RunOptions {
             threads: 1,
             limits: Limits::default(),
             params: Vec::new(),
+            cancel: None,
         }
     }
 }
@@ -502,6 +505,9 @@ pub fn run_input(
     let other = |err: StoreError| RunError::Other(err.to_string());
     let mut vm = Vm::new(program);
     vm.set_limits(options.limits);
+    if let Some(flag) = &options.cancel {
+        vm.set_cancel(flag.clone());
+    }
     let photo = match input {
         Input::Image(image) => photo_new(&mut vm.store, image).map_err(other)?,
         Input::Chunks(set) => vm.store.import(set.clone()),
@@ -611,6 +617,9 @@ fn run_stage(
             .map_err(|err| RunError::Other(err.to_string()))?;
         let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
         worker_vm.set_limits(vm.limits());
+        if let Some(flag) = &vm.cancel {
+            worker_vm.set_cancel(flag.clone());
+        }
         worker_vm.reset_globals(globals);
         worker_vms.push(worker_vm);
     }

@@ -193,6 +193,7 @@ pub fn run_photo(
         threads,
         limits,
         params,
+        cancel: None,
     };
     let bar = Bar::new();
     let started = Instant::now();

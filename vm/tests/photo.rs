@@ -172,3 +172,30 @@ fn a_runtime_error_in_a_worker_is_reported() {
         assert_eq!(err.message, "division by zero");
     }
 }
+
+#[test]
+fn a_run_can_be_cancelled_from_another_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let source = "filter slow(src: image, x: int, y: int) -> color {\n    var c = src.at(x, y);\n    for i in 0..2000 {\n        c = c * 1.0;\n    }\n    c\n}\n";
+    let cat = chelsea();
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = flag.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        setter.store(true, Ordering::Relaxed);
+    });
+    for threads in [1, 2] {
+        flag.store(false, Ordering::Relaxed);
+        let options = RunOptions { threads, cancel: Some(flag.clone()), ..RunOptions::default() };
+        if threads == 2 {
+            flag.store(true, Ordering::Relaxed);
+        }
+        let err = run(source, None, &cat, &options).unwrap_err();
+        let chunkvm::photo::RunError::Runtime(err) = err else {
+            panic!("{err}");
+        };
+        assert_eq!(err.message, "cancelled");
+    }
+    canceller.join().unwrap();
+}

@@ -256,6 +256,7 @@ pub struct Vm {
     pub(crate) debug: Option<super::debug::DebugState>,
     pub(crate) job: Option<super::filter::Job>,
     pub(crate) last_tiles_read: usize,
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
 }
 
 const POLL: u64 = 1 << 14;
@@ -292,6 +293,7 @@ impl Vm {
             debug: None,
             job: None,
             last_tiles_read: 0,
+            cancel: None,
         }
     }
 
@@ -314,6 +316,12 @@ impl Vm {
     /// A flag that, once set from any thread, pauses the VM at its next safe point.
     pub fn pause_flag(&self) -> Arc<AtomicBool> {
         self.pause.clone()
+    }
+
+    /// A flag that, once set from any thread, ends the run at its next safe point
+    /// with the error "cancelled" (an editor cancelling a preview, say).
+    pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
     }
 
     /// Instructions executed so far.
@@ -663,6 +671,9 @@ impl Vm {
             ));
         }
         self.check_chunks(pc)?;
+        if self.cancel.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(self.error_at(pc, "cancelled"));
+        }
         if self.pause.swap(false, Ordering::Relaxed) {
             return Ok(Some(Stop::Paused));
         }

@@ -1,0 +1,139 @@
+//! Editor features over one Chop file, with no knowledge of LSP.
+//!
+//! Everything here works on a [`Doc`] (the text, its tree-sitter tree, the
+//! AST, the checker's results) and speaks in byte offsets and [`Span`]s; the
+//! language server (`lsp/`) converts positions and types at its boundary.
+//! One file per feature, each a plain function over a `Doc`.
+
+pub mod actions;
+pub mod completion;
+pub mod hints;
+pub mod navigation;
+pub mod outline;
+pub mod preview;
+pub mod semantic;
+pub mod signature;
+
+use crate::check::{check, Analysis};
+use crate::diag::Diagnostic;
+use crate::syntax::ast::{ExprId, Item, ItemId, SourceFile};
+use crate::syntax::lower::{lower, parse_incremental, Parsed};
+use crate::syntax::span::{LineIndex, Span};
+use std::sync::Arc;
+
+/// One analysed version of a file.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    /// The text.
+    pub text: Arc<str>,
+    /// The tree, the AST and the syntax diagnostics.
+    pub parsed: Parsed,
+    /// Names, types and the checker's diagnostics.
+    pub analysis: Analysis,
+    /// Lines of the text.
+    pub lines: LineIndex,
+}
+
+impl Doc {
+    /// Parses and checks `text`.
+    pub fn new(text: &str) -> Doc {
+        let parsed = crate::syntax::lower::parse(text);
+        Doc::from_parsed(text, parsed)
+    }
+
+    /// Parses `text` reusing `old` (already edited with `Tree::edit` to match the
+    /// new text) with `parser`, then checks it: what a keystroke costs.
+    pub fn reparse(
+        parser: &mut tree_sitter::Parser,
+        text: &str,
+        old: Option<&tree_sitter::Tree>,
+    ) -> Doc {
+        let parsed = parse_incremental(parser, text, old);
+        Doc::from_parsed(text, parsed)
+    }
+
+    fn from_parsed(text: &str, parsed: Parsed) -> Doc {
+        let analysis = check(&parsed.file);
+        Doc {
+            text: Arc::from(text),
+            lines: LineIndex::new(text),
+            parsed,
+            analysis,
+        }
+    }
+
+    /// Lowers an existing tree again (for tests of incremental parsing).
+    pub fn from_tree(text: &str, tree: tree_sitter::Tree) -> Doc {
+        let (file, diagnostics) = lower(&tree, text);
+        Doc::from_parsed(
+            text,
+            Parsed {
+                tree,
+                file,
+                diagnostics,
+            },
+        )
+    }
+
+    /// The AST.
+    pub fn file(&self) -> &SourceFile {
+        &self.parsed.file
+    }
+
+    /// Every diagnostic, syntax first, then by position.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all = self.parsed.diagnostics.clone();
+        all.extend(self.analysis.diagnostics.iter().cloned());
+        all.sort_by_key(|diag| (diag.span.start, diag.span.end));
+        all.dedup();
+        all
+    }
+
+    /// The item whose span holds `offset`.
+    pub fn item_at(&self, offset: usize) -> Option<(ItemId, &Item)> {
+        self.file()
+            .items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| item.span.contains(offset))
+            .map(|(idx, item)| (ItemId(idx as u32), item))
+    }
+
+    /// The text of a span (empty if the span is not on char boundaries).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+}
+
+/// What a name in the source is: the target of navigation features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Symbol {
+    /// A local binding (parameter, `let`, `var`, `for` variable).
+    Local(crate::syntax::ast::BindingId),
+    /// A top-level item.
+    Item(ItemId),
+    /// A builtin function, by name.
+    Builtin(&'static str),
+    /// A field or method of a builtin type, by receiver and name.
+    Member(&'static str, &'static str),
+}
+
+/// A name under the cursor: where it is, and what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameAt {
+    /// The name's span.
+    pub span: Span,
+    /// What it refers to.
+    pub symbol: Symbol,
+    /// The expression, when the name is an expression (not a declaration).
+    pub expr: Option<ExprId>,
+}
+
+/// A text edit: replace `span` with `text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// What to replace.
+    pub span: Span,
+    /// The new text.
+    pub text: String,
+}
