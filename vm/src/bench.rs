@@ -219,6 +219,187 @@ pub fn measure(quick: bool) -> Result<Vec<Figure>, String> {
     Ok(figures)
 }
 
+/// One filter's figures, per megapixel.
+#[derive(Clone, Debug)]
+pub struct FilterFigure {
+    /// The filter.
+    pub name: String,
+    /// The VM, one thread: the whole run (photo to chunks, filter, back).
+    pub vm: Duration,
+    /// The native reference.
+    pub native: Duration,
+    /// The `image` crate's operation, where it has one.
+    pub image_crate: Option<Duration>,
+    /// Megapixels of the photo.
+    pub megapixels: f64,
+}
+
+fn image_crate_op<'i>(name: &str, img: &'i image::RgbaImage) -> Option<Box<dyn Fn() -> image::RgbaImage + 'i>> {
+    use image::imageops;
+    Some(match name {
+        "invert" => Box::new(move || {
+            let mut copy = img.clone();
+            imageops::invert(&mut copy);
+            copy
+        }),
+        "grayscale" => Box::new(move || {
+            image::DynamicImage::ImageLuma8(imageops::grayscale(img)).to_rgba8()
+        }),
+        "brightness" => Box::new(move || imageops::brighten(img, 12)),
+        "contrast" => Box::new(move || imageops::contrast(img, 20.0)),
+        "box_blur" => Box::new(move || imageops::filter3x3(img, &[1.0 / 9.0; 9])),
+        "sharpen" => Box::new(move || imageops::filter3x3(img, &[0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0])),
+        "emboss" => Box::new(move || imageops::filter3x3(img, &[-2.0, -1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, 2.0])),
+        "gaussian_blur" => Box::new(move || imageops::blur(img, 2.0)),
+        _ => return None,
+    })
+}
+
+/// Times every filter of the library on a `width` x `height` photo (made by resizing
+/// the bundled one), against its native reference and the `image` crate.
+pub fn measure_filters(width: u32, height: u32, only: Option<&str>) -> Result<Vec<FilterFigure>, String> {
+    use crate::photo::{run, Rgba8, RunOptions, Target};
+    use crate::reference::FILTERS;
+    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let photo = base.resized(width, height);
+    let as_image = image::RgbaImage::from_raw(width, height, photo.pixels.clone())
+        .ok_or("cannot make an image of the photo")?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters");
+    let megapixels = width as f64 * height as f64 / 1e6;
+    let mut out = Vec::new();
+    for filter in FILTERS {
+        if only.is_some_and(|name| name != filter.filter) {
+            continue;
+        }
+        let source = std::fs::read_to_string(dir.join(filter.file))
+            .map_err(|err| format!("{}: {err}", filter.file))?;
+        let setting = filter.settings.first().copied().unwrap_or(&[]);
+        let options = RunOptions {
+            params: setting.iter().map(|(n, a)| (n.to_string(), a.value())).collect(),
+            ..RunOptions::default()
+        };
+        let target = Target::Filter(filter.filter.to_string());
+        let (vm_time, vm_out) = best(1, || run(&source, Some(&target), &photo, &options));
+        let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
+        let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
+        let worst = vm_out
+            .image
+            .pixels
+            .iter()
+            .zip(&native_out.pixels)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap_or(0);
+        if worst > filter.tolerance() {
+            return Err(format!("{}: the VM differs from the reference by {worst}", filter.filter));
+        }
+        let image_crate = image_crate_op(filter.filter, &as_image).map(|op| best(2, || black_box(op())).0);
+        out.push(FilterFigure {
+            name: filter.filter.to_string(),
+            vm: vm_time,
+            native: native_time,
+            image_crate,
+            megapixels,
+        });
+    }
+    Ok(out)
+}
+
+/// The memory of a photo as chunks against its raw RGBA bytes, estimated from the
+/// store's layout and measured as the process's resident memory before and after.
+pub fn photo_memory(width: u32, height: u32) -> Result<(usize, usize, Option<usize>), String> {
+    let base = crate::photo::Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let photo = base.resized(width, height);
+    let raw = photo.pixels.len();
+    let rss_before = resident_bytes();
+    let mut store = Store::new(NodeId(1));
+    crate::photo::photo_new(&mut store, &photo).map_err(|err| err.to_string())?;
+    let rss_after = resident_bytes();
+    let measured = match (rss_before, rss_after) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+        _ => None,
+    };
+    let estimate = store.approx_bytes();
+    drop(store);
+    Ok((raw, estimate, measured))
+}
+
+fn resident_bytes() -> Option<usize> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Runs the box blur on 1 thread and on every core: the speed-up.
+pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Duration), String> {
+    use crate::photo::{run, Rgba8, RunOptions, Target};
+    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let photo = base.resized(width, height);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/box_blur.chop"),
+    )
+    .map_err(|err| err.to_string())?;
+    let target = Target::Filter("box_blur".into());
+    let one = RunOptions::default();
+    let all = RunOptions { threads: cores, ..RunOptions::default() };
+    let (t1, r1) = best(2, || run(&source, Some(&target), &photo, &one));
+    let (tn, rn) = best(2, || run(&source, Some(&target), &photo, &all));
+    if r1.map_err(|e| e.to_string())?.image != rn.map_err(|e| e.to_string())?.image {
+        return Err("threads changed the result".into());
+    }
+    Ok((cores, t1, tn))
+}
+
+/// Prints the filter benchmark.
+pub fn run_filters(quick: bool, only: Option<&str>) {
+    let (w, h) = if quick { (800, 600) } else { (4000, 3000) };
+    println!("filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel:", w as f64 * h as f64 / 1e6);
+    println!(
+        "{:<15} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "filter", "VM", "native", "image", "VM/native", "VM/image"
+    );
+    match measure_filters(w, h, only) {
+        Ok(figures) => {
+            for fig in figures {
+                let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
+                let image = fig.image_crate.map(per_mp);
+                println!(
+                    "{:<15} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
+                    fig.name,
+                    per_mp(fig.vm),
+                    per_mp(fig.native),
+                    image.map_or("-".to_string(), |v| format!("{v:.1}")),
+                    fig.vm.as_secs_f64() / fig.native.as_secs_f64().max(1e-9),
+                    image.map_or("-".to_string(), |v| format!("{:.1}x", per_mp(fig.vm) / v.max(1e-9))),
+                );
+            }
+        }
+        Err(err) => eprintln!("error: {err}"),
+    }
+    if only.is_none() {
+        match photo_memory(w, h) {
+            Ok((raw, estimate, measured)) => println!(
+                "memory of the photo as chunks: {:.1} MB estimated ({:.2}x its {:.1} MB of RGBA){}",
+                estimate as f64 / 1e6,
+                estimate as f64 / raw as f64,
+                raw as f64 / 1e6,
+                measured.map_or(String::new(), |m| format!(", {:.1} MB resident ({:.2}x)", m as f64 / 1e6, m as f64 / raw as f64))
+            ),
+            Err(err) => eprintln!("error: {err}"),
+        }
+        match measure_threads(w, h) {
+            Ok((cores, one, all)) => println!(
+                "box blur on {cores} threads: {:.0} ms against {:.0} ms on one: {:.2}x",
+                all.as_secs_f64() * 1e3,
+                one.as_secs_f64() * 1e3,
+                one.as_secs_f64() / all.as_secs_f64().max(1e-9)
+            ),
+            Err(err) => eprintln!("error: {err}"),
+        }
+    }
+}
+
 /// Runs and prints the benchmarks.
 pub fn run_all(quick: bool) {
     if cfg!(debug_assertions) {

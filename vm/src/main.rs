@@ -123,6 +123,12 @@ enum Command {
         /// Smaller sizes, for a quick look.
         #[arg(long)]
         quick: bool,
+        /// Only the VM against native code on small programs (no filters).
+        #[arg(long, conflicts_with = "filter")]
+        vm_only: bool,
+        /// Only this filter of the library.
+        #[arg(long, value_name = "NAME")]
+        filter: Option<String>,
     },
 }
 
@@ -214,8 +220,17 @@ fn main() -> ExitCode {
             format,
         } => graph(&file, &function, format),
         Command::Fmt { files, check } => fmt(&files, check),
-        Command::Bench { quick } => {
-            chunkvm::bench::run_all(quick);
+        Command::Bench {
+            quick,
+            vm_only,
+            filter,
+        } => {
+            if filter.is_none() {
+                chunkvm::bench::run_all(quick);
+            }
+            if !vm_only {
+                chunkvm::bench::run_filters(quick, filter.as_deref());
+            }
             Ok(ExitCode::SUCCESS)
         }
     };

@@ -229,6 +229,57 @@ pub fn array_set_slot(store: &mut Store, id: ChunkId, k: u64, v: u64) -> Result<
     Ok(())
 }
 
+/// Element `idx` of array `id`: its slots (the second is 0 for width 1), with
+/// one look-up of the root and one per level of the tree. An index past the
+/// end is `OutOfBounds` counted in elements.
+pub fn array_element(store: &Store, id: ChunkId, idx: u64) -> Result<[u64; 2], StoreError> {
+    let info = array_info(store, id)?;
+    if idx >= info.len {
+        return Err(StoreError::OutOfBounds {
+            id,
+            index: idx,
+            len: info.len,
+        });
+    }
+    let k = idx * info.width;
+    let leaf = leaf_of(store, &info, k)?;
+    let c = store.try_get(leaf)?;
+    check_tree_kind(leaf, c, 0)?;
+    let i = (k % FAN) as usize;
+    // An element of width 2 starts at an even slot, so both slots are in this leaf.
+    Ok([c.get(i), if info.width == 2 { c.get(i + 1) } else { 0 }])
+}
+
+/// Sets element `idx` of array `id` from `values` (its `width` first slots are used).
+pub fn array_set_element(
+    store: &mut Store,
+    id: ChunkId,
+    idx: u64,
+    values: [u64; 2],
+) -> Result<(), StoreError> {
+    let info = array_info(store, id)?;
+    if idx >= info.len {
+        return Err(StoreError::OutOfBounds {
+            id,
+            index: idx,
+            len: info.len,
+        });
+    }
+    let k = idx * info.width;
+    let leaf = leaf_of(store, &info, k)?;
+    let c = store.get_mut(leaf)?;
+    check_tree_kind(leaf, c, 0)?;
+    let i = (k % FAN) as usize;
+    for (pos, value) in values.iter().take(info.width as usize).enumerate() {
+        if info.elem_is_link {
+            c.set_link(i + pos, ChunkId(*value));
+        } else {
+            c.set_scalar(i + pos, *value);
+        }
+    }
+    Ok(())
+}
+
 /// An empty leaf (links marked for link arrays).
 fn empty_leaf(elem_is_link: bool) -> Chunk {
     let mut c = Chunk::new(Kind::ArrayLeaf);

@@ -320,6 +320,38 @@ impl Store {
         })
     }
 
+    /// A mark of allocation: data chunks allocated after it have serials at or
+    /// above it (see [`Store::free_since`]).
+    pub fn mark(&self) -> u64 {
+        self.next_serial
+    }
+
+    /// Removes every data chunk of this node allocated since `mark` (ids are
+    /// never reused, so nothing else can hold them unless it was given them).
+    /// How the VM drops a filter call's temporaries when the call returns a
+    /// colour: nothing it made can outlive it. Returns how many were removed.
+    pub fn free_since(&mut self, mark: u64) -> usize {
+        if self.wrapped || mark >= self.next_serial {
+            return 0;
+        }
+        let mut removed = 0;
+        for serial in mark..self.next_serial {
+            if self.chunks.remove(&ChunkId::data(self.node, serial)).is_some() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// The memory the store takes, estimated from its layout: each chunk's
+    /// allocation (the chunk, the `Arc` counts, the allocator's header, rounded to
+    /// 16 bytes) and the table (a key, a pointer and a control byte per bucket).
+    pub fn approx_bytes(&self) -> usize {
+        let chunk = (std::mem::size_of::<Chunk>() + 16 + 8).div_ceil(16) * 16;
+        let bucket = std::mem::size_of::<ChunkId>() + std::mem::size_of::<Arc<Chunk>>() + 1;
+        self.chunks.len() * chunk + self.chunks.capacity() * bucket
+    }
+
     /// Puts into `other` every chunk reachable from `roots`, shared rather than
     /// copied (each is an `Arc`): how worker threads see the code and the photo
     /// of the thread that started them. The chunks are read-only for them: a

@@ -43,6 +43,9 @@ pub(crate) struct Job {
     x: u32,
     y: u32,
     out: Vec<u8>,
+    /// The store's allocation mark when the region started: each call's chunks
+    /// are freed when it returns.
+    mark: u64,
 }
 
 fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
@@ -102,6 +105,15 @@ impl Vm {
         let Some(job) = self.job.as_mut() else {
             return Ok(None);
         };
+        // The call returned a colour: whatever it allocated is garbage now.
+        if self.store.mark() > job.mark {
+            self.store.free_since(job.mark);
+            if matches!(&self.image, Some((id, _)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
+            {
+                self.image = None;
+            }
+            job.mark = self.store.mark();
+        }
         let c = color_of(s[0], s[1]);
         job.out
             .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
@@ -154,6 +166,7 @@ impl Vm {
             x: x0,
             y: y0,
             out: Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize),
+            mark: self.store.mark(),
         };
         let mut job = job;
         Vm::job_arguments(&mut job, &self.store, &mut self.s, &mut self.r)

@@ -14,7 +14,8 @@
 use super::value::{color_of, color_slots, from_u8, to_u8, Value};
 use crate::builtins::BuiltinOp;
 use crate::chunk::{
-    array_copy, array_get_slot, array_info, array_len, array_new, array_set_slot, image_from_rgba8,
+    array_copy, array_element, array_get_slot, array_info, array_len, array_new, array_set_element,
+    array_set_slot, image_from_rgba8,
     set_tile_pixel, Chunk, ChunkId, ImageView, Kind, NodeId, Store, StoreError, IMAGE_TILES,
     IMAGE_WIDTH, TILE_SIZE,
 };
@@ -1283,20 +1284,21 @@ impl Vm {
             Op::ArrGet | Op::ArrGet2 | Op::ArrGetR => {
                 let arr = r[rb + b];
                 let idx = i!(c);
-                let width = if ins.op == Op::ArrGet2 { 2 } else { 1 };
-                let len = se!(array_len(&self.store, arr));
-                if idx < 0 || idx as u64 >= len {
-                    return Err(format!(
-                        "index {idx} out of range for an array of length {len}"
-                    ));
-                }
-                let base = idx as u64 * width;
-                let v0 = se!(array_get_slot(&self.store, arr, base));
+                let element = u64::try_from(idx)
+                    .map_err(|_| StoreError::OutOfBounds { id: arr, index: 0, len: 0 })
+                    .and_then(|idx| array_element(&self.store, arr, idx));
+                let [v0, v1] = match element {
+                    Ok(values) => values,
+                    Err(StoreError::OutOfBounds { .. }) => {
+                        let len = se!(array_len(&self.store, arr));
+                        return Err(format!("index {idx} out of range for an array of length {len}"));
+                    }
+                    Err(err) => return Err(err.to_string()),
+                };
                 match ins.op {
                     Op::ArrGet => s[sb + a] = v0,
                     Op::ArrGetR => r[rb + a] = ChunkId(v0),
                     _ => {
-                        let v1 = se!(array_get_slot(&self.store, arr, base + 1));
                         s[sb + a] = v0;
                         s[sb + a + 1] = v1;
                     }
@@ -1305,26 +1307,21 @@ impl Vm {
             Op::ArrSet | Op::ArrSet2 | Op::ArrSetR => {
                 let arr = r[rb + a];
                 let idx = i!(b);
-                let width = if ins.op == Op::ArrSet2 { 2 } else { 1 };
-                let len = se!(array_len(&self.store, arr));
-                if idx < 0 || idx as u64 >= len {
-                    return Err(format!(
-                        "index {idx} out of range for an array of length {len}"
-                    ));
-                }
-                let base = idx as u64 * width;
-                match ins.op {
-                    Op::ArrSet => se!(array_set_slot(&mut self.store, arr, base, s[sb + c])),
-                    Op::ArrSetR => se!(array_set_slot(&mut self.store, arr, base, r[rb + c].0)),
-                    _ => {
-                        se!(array_set_slot(&mut self.store, arr, base, s[sb + c]));
-                        se!(array_set_slot(
-                            &mut self.store,
-                            arr,
-                            base + 1,
-                            s[sb + c + 1]
-                        ));
+                let values = match ins.op {
+                    Op::ArrSet => [s[sb + c], 0],
+                    Op::ArrSetR => [r[rb + c].0, 0],
+                    _ => [s[sb + c], s[sb + c + 1]],
+                };
+                let set = u64::try_from(idx)
+                    .map_err(|_| StoreError::OutOfBounds { id: arr, index: 0, len: 0 })
+                    .and_then(|idx| array_set_element(&mut self.store, arr, idx, values));
+                match set {
+                    Ok(()) => {}
+                    Err(StoreError::OutOfBounds { .. }) => {
+                        let len = se!(array_len(&self.store, arr));
+                        return Err(format!("index {idx} out of range for an array of length {len}"));
                     }
+                    Err(err) => return Err(err.to_string()),
                 }
             }
             Op::ArrLen => {
