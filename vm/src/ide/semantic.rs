@@ -1,1 +1,795 @@
-//! (being written)
+//! Semantic tokens: a colour for every meaningful token, from what it is.
+//!
+//! The tokens come from the tree-sitter tree (every leaf: keywords,
+//! operators, literals, comments, names, also inside error nodes), and the
+//! names are classified with the checker's resolution: a parameter, a `let`
+//! (read-only) or a `var`, a `param` item (read-only, static), a function or
+//! a builtin (default library), a field or a method. Tokens never overlap,
+//! come in source order and never span lines.
+//!
+//! [`encode`] turns them into the LSP's relative encoding, counting columns
+//! with a function the server gives (UTF-16 or UTF-8), and [`delta`] computes
+//! the edit from one encoding to the next.
+
+use super::Doc;
+use crate::check::Res;
+use crate::syntax::ast::{
+    BindingId, Block, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind,
+};
+use crate::syntax::span::Span;
+use crate::types::Type;
+use std::collections::HashMap;
+
+/// The token types, LSP standard names; a [`Token`]'s `kind` indexes this.
+pub const TOKEN_TYPES: &[&str] = &[
+    "keyword",
+    "type",
+    "function",
+    "method",
+    "parameter",
+    "variable",
+    "property",
+    "number",
+    "string",
+    "comment",
+    "operator",
+];
+
+/// The token modifiers, LSP standard names; bit `i` of a [`Token`]'s
+/// `modifiers` is `TOKEN_MODIFIERS[i]`.
+pub const TOKEN_MODIFIERS: &[&str] = &[
+    "declaration",
+    "readonly",
+    "static",
+    "documentation",
+    "defaultLibrary",
+    "modification",
+];
+
+const KEYWORD: u32 = 0;
+const TYPE: u32 = 1;
+const FUNCTION: u32 = 2;
+const METHOD: u32 = 3;
+const PARAMETER: u32 = 4;
+const VARIABLE: u32 = 5;
+const PROPERTY: u32 = 6;
+const NUMBER: u32 = 7;
+const STRING: u32 = 8;
+const COMMENT: u32 = 9;
+const OPERATOR: u32 = 10;
+
+const DECLARATION: u32 = 1 << 0;
+const READONLY: u32 = 1 << 1;
+const STATIC: u32 = 1 << 2;
+const DOCUMENTATION: u32 = 1 << 3;
+const DEFAULT_LIBRARY: u32 = 1 << 4;
+const MODIFICATION: u32 = 1 << 5;
+
+/// One semantic token, on one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// Where it is (never across a line break).
+    pub span: Span,
+    /// Its type: an index in [`TOKEN_TYPES`].
+    pub kind: u32,
+    /// Its modifiers: a bit set over [`TOKEN_MODIFIERS`].
+    pub modifiers: u32,
+}
+
+const KEYWORDS: &[&str] = &[
+    "param", "filter", "fn", "pipeline", "let", "var", "if", "else", "while", "for", "in",
+    "return", "break", "continue", "true", "false",
+];
+
+const OPERATORS: &[&str] = &[
+    "+", "-", "*", "/", "%", "!", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "=", "+=", "-=",
+    "*=", "/=", "|>", "..",
+];
+
+/// Every token of the document, in source order.
+pub fn tokens(doc: &Doc) -> Vec<Token> {
+    let names = Names::collect(doc);
+    let text: &str = &doc.text;
+    let mut out: Vec<Token> = Vec::new();
+    let root = doc.parsed.tree.root_node();
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let mut descend = true;
+        let span = Span::new(node.start_byte(), node.end_byte());
+        if node.is_missing() || span.is_empty() {
+            descend = false;
+        } else {
+            let class = match node.kind() {
+                "comment" => Some((COMMENT, 0)),
+                "doc_comment" | "inner_doc_comment" => Some((COMMENT, DOCUMENTATION)),
+                "string_literal" => Some((STRING, 0)),
+                "integer_literal" | "float_literal" => Some((NUMBER, 0)),
+                "boolean_literal" => Some((KEYWORD, 0)),
+                "identifier" => Some(
+                    names
+                        .at
+                        .get(&span.start)
+                        .copied()
+                        .unwrap_or_else(|| fallback(node)),
+                ),
+                "type_identifier" => {
+                    let name = text.get(span.start..span.end).unwrap_or("");
+                    if Type::from_name(name).is_some() {
+                        Some((TYPE, DEFAULT_LIBRARY))
+                    } else {
+                        Some((TYPE, 0))
+                    }
+                }
+                kind if node.child_count() == 0 && !node.is_named() => {
+                    if KEYWORDS.contains(&kind) {
+                        Some((KEYWORD, 0))
+                    } else if OPERATORS.contains(&kind) {
+                        Some((OPERATOR, 0))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            if let Some((kind, modifiers)) = class {
+                push(&mut out, text, span, kind, modifiers);
+                descend = false;
+            }
+        }
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                out.sort_by_key(|token| token.span.start);
+                let mut last_end = 0;
+                out.retain(|token| {
+                    let keep = token.span.start >= last_end;
+                    if keep {
+                        last_end = token.span.end;
+                    }
+                    keep
+                });
+                return out;
+            }
+        }
+    }
+}
+
+/// The tokens that overlap `range`.
+pub fn tokens_in(doc: &Doc, range: Span) -> Vec<Token> {
+    tokens(doc)
+        .into_iter()
+        .filter(|token| token.span.start < range.end && range.start < token.span.end)
+        .collect()
+}
+
+/// Adds a token, split at line breaks (a `\r` before a `\n` left out).
+fn push(out: &mut Vec<Token>, text: &str, span: Span, kind: u32, modifiers: u32) {
+    let Some(body) = text.get(span.start..span.end) else {
+        return;
+    };
+    let mut start = span.start;
+    for piece in body.split('\n') {
+        let trimmed = piece.trim_end_matches('\r');
+        if !trimmed.is_empty() {
+            out.push(Token {
+                span: Span::new(start, start + trimmed.len()),
+                kind,
+                modifiers,
+            });
+        }
+        start += piece.len() + 1;
+    }
+}
+
+/// The class of a name the AST does not know (text that did not parse), from its place.
+fn fallback(node: tree_sitter::Node<'_>) -> (u32, u32) {
+    let Some(parent) = node.parent() else {
+        return (VARIABLE, 0);
+    };
+    let field = |name: &str| {
+        parent
+            .child_by_field_name(name)
+            .is_some_and(|child| child.id() == node.id())
+    };
+    match parent.kind() {
+        "function_item" | "filter_item" | "pipeline_item" if field("name") => {
+            (FUNCTION, DECLARATION)
+        }
+        "param_item" if field("name") => (VARIABLE, DECLARATION | READONLY | STATIC),
+        "parameter" if field("name") => (PARAMETER, DECLARATION | READONLY),
+        "let_statement" if field("name") => (VARIABLE, DECLARATION | READONLY),
+        "var_statement" if field("name") => (VARIABLE, DECLARATION),
+        "for_statement" if field("variable") => (VARIABLE, DECLARATION | READONLY),
+        "field_expression" if field("field") => {
+            let is_callee = parent.parent().is_some_and(|call| {
+                call.kind() == "call_expression"
+                    && call
+                        .child_by_field_name("function")
+                        .is_some_and(|callee| callee.id() == parent.id())
+            });
+            if is_callee {
+                (METHOD, DEFAULT_LIBRARY)
+            } else {
+                (PROPERTY, DEFAULT_LIBRARY)
+            }
+        }
+        "call_expression" if field("function") => (FUNCTION, 0),
+        "pipeline_stage" if field("name") => (FUNCTION, 0),
+        "named_argument" if field("name") => (VARIABLE, READONLY | STATIC),
+        _ => (VARIABLE, 0),
+    }
+}
+
+/// The class of each name the AST knows, by the offset where it starts.
+struct Names<'d> {
+    doc: &'d Doc,
+    at: HashMap<usize, (u32, u32)>,
+    bindings: HashMap<BindingId, (u32, u32)>,
+}
+
+impl<'d> Names<'d> {
+    fn collect(doc: &'d Doc) -> Names<'d> {
+        let mut names = Names {
+            doc,
+            at: HashMap::new(),
+            bindings: HashMap::new(),
+        };
+        let file = doc.file();
+        for item in &file.items {
+            match &item.kind {
+                ItemKind::Param(param) => {
+                    names.decl(&item.name, (VARIABLE, DECLARATION | READONLY | STATIC));
+                    names.expr(&param.default);
+                    if let Some((min, max)) = &param.range {
+                        names.expr(min);
+                        names.expr(max);
+                    }
+                }
+                ItemKind::Function(function) => {
+                    names.decl(&item.name, (FUNCTION, DECLARATION));
+                    names.params(&function.params);
+                    names.block(&function.body);
+                }
+                ItemKind::Pipeline(pipeline) => {
+                    names.decl(&item.name, (FUNCTION, DECLARATION));
+                    for stage in &pipeline.stages {
+                        names.decl(&stage.name, (FUNCTION, 0));
+                        for (name, value) in &stage.args {
+                            names.decl(name, (VARIABLE, READONLY | STATIC));
+                            names.expr(value);
+                        }
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    fn decl(&mut self, ident: &Ident, class: (u32, u32)) {
+        if !ident.name.is_empty() {
+            self.at.insert(ident.span.start, class);
+        }
+    }
+
+    fn binding(&mut self, binding: &crate::syntax::ast::Binding, class: (u32, u32)) {
+        self.bindings
+            .insert(binding.id, (class.0, class.1 & !DECLARATION));
+        self.decl(&binding.name, class);
+    }
+
+    fn params(&mut self, params: &[Param]) {
+        for param in params {
+            self.binding(&param.binding, (PARAMETER, DECLARATION | READONLY));
+        }
+    }
+
+    fn block(&mut self, block: &Block) {
+        for stmt in &block.stmts {
+            self.stmt(stmt);
+        }
+        if let Some(value) = &block.value {
+            self.expr(value);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match &stmt.kind {
+            StmtKind::Let {
+                binding,
+                mutable,
+                value,
+                ..
+            } => {
+                // The value first: `let x = x;` reads an outer `x`.
+                self.expr(value);
+                let modifiers = if *mutable {
+                    DECLARATION
+                } else {
+                    DECLARATION | READONLY
+                };
+                self.binding(binding, (VARIABLE, modifiers));
+            }
+            StmtKind::Assign { target, value, .. } => {
+                self.expr(target);
+                self.mark_modified(target);
+                self.expr(value);
+            }
+            StmtKind::Expr(value) | StmtKind::Return(Some(value)) => self.expr(value),
+            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
+            StmtKind::While { cond, body } => {
+                self.expr(cond);
+                self.block(body);
+            }
+            StmtKind::For {
+                binding,
+                start,
+                end,
+                body,
+            } => {
+                self.expr(start);
+                self.expr(end);
+                self.binding(binding, (VARIABLE, DECLARATION | READONLY));
+                self.block(body);
+            }
+        }
+    }
+
+    /// Adds `modification` to the variable an assignment writes.
+    fn mark_modified(&mut self, target: &Expr) {
+        let mut place = target;
+        while let ExprKind::Index(base, _) = &place.kind {
+            place = base;
+        }
+        if let ExprKind::Name(name) = &place.kind {
+            if let Some(start) = ident_start(self.doc, place.span, name) {
+                if let Some(class) = self.at.get_mut(&start) {
+                    class.1 |= MODIFICATION;
+                }
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Name(name) => {
+                let class = match self.doc.analysis.names.get(&expr.id) {
+                    Some(Res::Local(id)) => self.bindings.get(id).copied().unwrap_or((VARIABLE, 0)),
+                    Some(Res::Param(_)) => (VARIABLE, READONLY | STATIC),
+                    Some(Res::Function(_)) => (FUNCTION, 0),
+                    Some(Res::Builtin(_)) => (FUNCTION, DEFAULT_LIBRARY),
+                    None => (VARIABLE, 0),
+                };
+                if let Some(start) = ident_start(self.doc, expr.span, name) {
+                    self.at.insert(start, class);
+                }
+            }
+            ExprKind::Call(callee, args) => {
+                match &callee.kind {
+                    ExprKind::Field(receiver, method) => {
+                        self.expr(receiver);
+                        self.decl(method, (METHOD, DEFAULT_LIBRARY));
+                    }
+                    ExprKind::Name(name) if !self.doc.analysis.names.contains_key(&callee.id) => {
+                        // An unknown name, called: still a function.
+                        if let Some(start) = ident_start(self.doc, callee.span, name) {
+                            self.at.insert(start, (FUNCTION, 0));
+                        }
+                    }
+                    _ => self.expr(callee),
+                }
+                for arg in args {
+                    self.expr(arg);
+                }
+            }
+            ExprKind::Field(value, field) => {
+                self.expr(value);
+                self.decl(field, (PROPERTY, DEFAULT_LIBRARY));
+            }
+            ExprKind::Binary(_, left, right)
+            | ExprKind::Index(left, right)
+            | ExprKind::ArrayRepeat(left, right) => {
+                self.expr(left);
+                self.expr(right);
+            }
+            ExprKind::Unary(_, operand) => self.expr(operand),
+            ExprKind::Array(elements) => {
+                for element in elements {
+                    self.expr(element);
+                }
+            }
+            ExprKind::Closure(closure) => {
+                self.params(&closure.params);
+                self.block(&closure.body);
+            }
+            ExprKind::If(cond, then, otherwise) => {
+                self.expr(cond);
+                self.block(then);
+                if let Some(otherwise) = otherwise {
+                    self.expr(otherwise);
+                }
+            }
+            ExprKind::Block(block) => self.block(block),
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Str(_)
+            | ExprKind::Error => {}
+        }
+    }
+}
+
+/// Where the name `name` of a name expression starts: after the parentheses
+/// (and comments) that the expression's span includes.
+pub(super) fn ident_start(doc: &Doc, span: Span, name: &str) -> Option<usize> {
+    let text = doc.slice(span);
+    let mut pos = 0;
+    loop {
+        let rest = text.get(pos..)?;
+        let trimmed = rest.trim_start();
+        pos += rest.len() - trimmed.len();
+        if trimmed.starts_with("//") {
+            pos += trimmed.find('\n').map_or(trimmed.len(), |nl| nl + 1);
+        } else if trimmed.starts_with('(') {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    text.get(pos..)?
+        .starts_with(name)
+        .then_some(span.start + pos)
+}
+
+/// The column of byte `byte` of `line` in UTF-16 code units (what LSP counts by default).
+pub fn utf16_col(line: &str, byte: usize) -> u32 {
+    let byte = super::completion::floor_char_boundary(line, byte);
+    line.get(..byte)
+        .map_or(0, |prefix| prefix.encode_utf16().count() as u32)
+}
+
+/// The column of byte `byte` of `line` in bytes (LSP's `utf-8` position encoding).
+pub fn utf8_col(line: &str, byte: usize) -> u32 {
+    byte.min(line.len()) as u32
+}
+
+/// The LSP relative encoding of `tokens` (sorted, single-line): five integers
+/// per token, `deltaLine, deltaStart, length, tokenType, tokenModifiers`.
+/// Columns and lengths are counted by `col_of(line_text, byte_column)`.
+pub fn encode(tokens: &[Token], doc: &Doc, col_of: &dyn Fn(&str, usize) -> u32) -> Vec<u32> {
+    let text: &str = &doc.text;
+    let mut out = Vec::with_capacity(tokens.len() * 5);
+    let mut prev_line = 0usize;
+    let mut prev_col = 0u32;
+    for token in tokens {
+        let line = doc.lines.line_of(token.span.start.min(text.len()));
+        let Some(line_start) = doc.lines.line_start(line) else {
+            continue;
+        };
+        let line_end = doc
+            .lines
+            .line_start(line + 1)
+            .map_or(text.len(), |next| next.saturating_sub(1));
+        let line_text = text.get(line_start..line_end).unwrap_or("");
+        let start = token.span.start.saturating_sub(line_start);
+        let end = token
+            .span
+            .end
+            .saturating_sub(line_start)
+            .min(line_text.len());
+        let start_col = col_of(line_text, start);
+        let end_col = col_of(line_text, end);
+        let length = end_col.saturating_sub(start_col);
+        if length == 0 || line < prev_line {
+            continue;
+        }
+        let delta_line = (line - prev_line) as u32;
+        let delta_start = if delta_line == 0 {
+            start_col.saturating_sub(prev_col)
+        } else {
+            start_col
+        };
+        out.extend([delta_line, delta_start, length, token.kind, token.modifiers]);
+        prev_line = line;
+        prev_col = start_col;
+    }
+    out
+}
+
+/// The one edit that turns the encoding `old` into `new`: `(start, delete
+/// count, data)` over the integer arrays, keeping their common prefix and
+/// suffix (whole tokens of five integers); empty when they are equal.
+pub fn delta(old: &[u32], new: &[u32]) -> Vec<(u32, u32, Vec<u32>)> {
+    if old == new {
+        return Vec::new();
+    }
+    let mut prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    prefix -= prefix % 5;
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let mut suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    suffix -= suffix % 5;
+    let data = new.get(prefix..new.len() - suffix).unwrap_or(&[]).to_vec();
+    vec![(prefix as u32, (old.len() - suffix - prefix) as u32, data)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture without its `$0` markers, and the range between two markers.
+    fn range(fixture: &str) -> (String, Option<Span>) {
+        let Some(start) = fixture.find("$0") else {
+            return (fixture.to_string(), None);
+        };
+        let text = fixture.replacen("$0", "", 1);
+        let end = text.find("$0").unwrap();
+        (text.replacen("$0", "", 1), Some(Span::new(start, end)))
+    }
+
+    fn modifiers(bits: u32) -> String {
+        TOKEN_MODIFIERS
+            .iter()
+            .enumerate()
+            .filter(|(idx, _)| bits & (1 << idx) != 0)
+            .map(|(_, name)| format!(".{name}"))
+            .collect()
+    }
+
+    /// One line per token: `line:col text kind.modifiers`.
+    fn render(fixture: &str) -> String {
+        let (text, range) = range(fixture);
+        let doc = Doc::new(&text);
+        let tokens = match range {
+            Some(range) => tokens_in(&doc, range),
+            None => tokens(&doc),
+        };
+        let mut out = String::new();
+        for token in tokens {
+            let at = doc.lines.line_col(&text, token.span.start);
+            out.push_str(&format!(
+                "{}:{} {} {}{}\n",
+                at.line,
+                at.col,
+                doc.slice(token.span),
+                TOKEN_TYPES[token.kind as usize],
+                modifiers(token.modifiers)
+            ));
+        }
+        out
+    }
+
+    macro_rules! check {
+        ($fixture:expr, @$expect:literal) => {
+            insta::assert_snapshot!(render($fixture), @$expect)
+        };
+    }
+
+    #[test]
+    fn the_language_example() {
+        check!(r#"//! A soft vignette.
+
+/// How dark the corners get.
+param strength: float = 0.5 in 0.0..1.0;
+
+filter vignette(src: image, x: int, y: int) -> color {
+    let cx = float(src.width) / 2.0;
+    src.at(x, y) * (1.0 - strength * cx)
+}
+
+pipeline dark = grayscale |> vignette(strength: 0.8);
+
+fn main() {
+    var total = 0;
+    for i in 0..3 { total += i; }
+    let f = fn(v: float) -> float { v * 2.0 };
+    print("é 😀", total, f(1.0), true); // done
+}
+"#, @r#"
+        1:1 //! A soft vignette. comment.documentation
+        3:1 /// How dark the corners get. comment.documentation
+        4:1 param keyword
+        4:7 strength variable.declaration.readonly.static
+        4:17 float type.defaultLibrary
+        4:23 = operator
+        4:25 0.5 number
+        4:29 in keyword
+        4:32 0.0 number
+        4:35 .. operator
+        4:37 1.0 number
+        6:1 filter keyword
+        6:8 vignette function.declaration
+        6:17 src parameter.declaration.readonly
+        6:22 image type.defaultLibrary
+        6:29 x parameter.declaration.readonly
+        6:32 int type.defaultLibrary
+        6:37 y parameter.declaration.readonly
+        6:40 int type.defaultLibrary
+        6:48 color type.defaultLibrary
+        7:5 let keyword
+        7:9 cx variable.declaration.readonly
+        7:12 = operator
+        7:14 float function.defaultLibrary
+        7:20 src parameter.readonly
+        7:24 width property.defaultLibrary
+        7:31 / operator
+        7:33 2.0 number
+        8:5 src parameter.readonly
+        8:9 at method.defaultLibrary
+        8:12 x parameter.readonly
+        8:15 y parameter.readonly
+        8:18 * operator
+        8:21 1.0 number
+        8:25 - operator
+        8:27 strength variable.readonly.static
+        8:36 * operator
+        8:38 cx variable.readonly
+        11:1 pipeline keyword
+        11:10 dark function.declaration
+        11:15 = operator
+        11:17 grayscale function
+        11:27 |> operator
+        11:30 vignette function
+        11:39 strength variable.readonly.static
+        11:49 0.8 number
+        13:1 fn keyword
+        13:4 main function.declaration
+        14:5 var keyword
+        14:9 total variable.declaration
+        14:15 = operator
+        14:17 0 number
+        15:5 for keyword
+        15:9 i variable.declaration.readonly
+        15:11 in keyword
+        15:14 0 number
+        15:15 .. operator
+        15:17 3 number
+        15:21 total variable.modification
+        15:27 += operator
+        15:30 i variable.readonly
+        16:5 let keyword
+        16:9 f variable.declaration.readonly
+        16:11 = operator
+        16:13 fn keyword
+        16:16 v parameter.declaration.readonly
+        16:19 float type.defaultLibrary
+        16:29 float type.defaultLibrary
+        16:37 v parameter.readonly
+        16:39 * operator
+        16:41 2.0 number
+        17:5 print function.defaultLibrary
+        17:11 "é 😀" string
+        17:18 total variable
+        17:25 f variable.readonly
+        17:27 1.0 number
+        17:33 true keyword
+        17:40 // done comment
+        "#);
+    }
+
+    #[test]
+    fn shadowing_assignment_and_parentheses() {
+        check!("fn f(a: int) -> int {\n    var a = (a);\n    a = a + 1;\n    a\n}\n", @"
+        1:1 fn keyword
+        1:4 f function.declaration
+        1:6 a parameter.declaration.readonly
+        1:9 int type.defaultLibrary
+        1:17 int type.defaultLibrary
+        2:5 var keyword
+        2:9 a variable.declaration
+        2:11 = operator
+        2:14 a parameter.readonly
+        3:5 a variable.modification
+        3:7 = operator
+        3:9 a variable
+        3:11 + operator
+        3:13 1 number
+        4:5 a variable
+        ");
+    }
+
+    #[test]
+    fn broken_code_still_has_tokens() {
+        check!("fn main() {\n    let c = rgb(1.0, 2.0, 3.0);\n    c.\n    unknown(c @ 1);\n", @"
+        1:1 fn keyword
+        1:4 main function.declaration
+        2:5 let keyword
+        2:9 c variable.declaration.readonly
+        2:11 = operator
+        2:13 rgb function.defaultLibrary
+        2:17 1.0 number
+        2:22 2.0 number
+        2:27 3.0 number
+        3:5 c variable
+        4:5 unknown method.defaultLibrary
+        4:13 c variable
+        4:17 1 number
+        ");
+    }
+
+    #[test]
+    fn tokens_in_a_range() {
+        check!("fn main() {\n    let a = 1;\n    $0let b = a;$0\n    print(b);\n}\n", @"
+        3:5 let keyword
+        3:9 b variable.declaration.readonly
+        3:11 = operator
+        3:13 a variable.readonly
+        ");
+    }
+
+    #[test]
+    fn encoding_counts_columns_with_the_given_function() {
+        let text = "fn main() {\n    print(\"é😀\", 1);\n}\n";
+        let doc = Doc::new(text);
+        let tokens = tokens(&doc);
+        let utf16 = encode(&tokens, &doc, &utf16_col);
+        let utf8 = encode(&tokens, &doc, &utf8_col);
+        insta::assert_snapshot!(format!("{utf16:?}\n{utf8:?}"), @"
+        [0, 0, 2, 0, 0, 0, 3, 4, 2, 1, 1, 4, 5, 2, 16, 0, 6, 5, 8, 0, 0, 7, 1, 7, 0]
+        [0, 0, 2, 0, 0, 0, 3, 4, 2, 1, 1, 4, 5, 2, 16, 0, 6, 8, 8, 0, 0, 10, 1, 7, 0]
+        ");
+    }
+
+    #[test]
+    fn delta_keeps_the_common_tokens() {
+        let old = [0, 0, 2, 0, 0, 0, 3, 4, 2, 0, 1, 0, 3, 5, 0];
+        let new = [0, 0, 2, 0, 0, 0, 3, 5, 2, 0, 1, 0, 3, 5, 0];
+        assert_eq!(delta(&old, &new), vec![(5, 5, vec![0, 3, 5, 2, 0])]);
+        assert_eq!(delta(&old, &old), vec![]);
+        // A token added at the end, one removed at the start.
+        assert_eq!(delta(&old[..10], &old), vec![(10, 0, vec![1, 0, 3, 5, 0])]);
+        assert_eq!(delta(&old, &old[5..]), vec![(0, 5, vec![])]);
+        assert_eq!(delta(&[], &old[..5]), vec![(0, 0, old[..5].to_vec())]);
+        // Applying the edit gives the new array.
+        for (a, b) in [
+            (&old[..], &new[..]),
+            (&new[..], &old[..10]),
+            (&old[5..], &new[..]),
+        ] {
+            let mut patched = a.to_vec();
+            for (start, count, data) in delta(a, b) {
+                patched.splice(start as usize..(start + count) as usize, data);
+            }
+            assert_eq!(patched, b);
+        }
+    }
+
+    #[test]
+    fn tokens_are_ordered_single_line_and_never_overlap() {
+        let texts = [
+            "//! é\n/// ü\r\nparam p: int = 1;\r\nfn main() {\r\n    print(\"a\", p);\r\n}\r\n",
+            "fn main() {\n    let s = \"unterminated\n    }}} @@ é 😀 let let\n",
+            "pipeline = |> |> (;",
+            "",
+        ];
+        for text in texts {
+            let doc = Doc::new(text);
+            let tokens = tokens(&doc);
+            let mut last_end = 0;
+            for token in &tokens {
+                assert!(token.span.start >= last_end, "{text:?}: {tokens:?}");
+                assert!(token.span.end > token.span.start);
+                let slice = doc.slice(token.span);
+                assert!(
+                    !slice.is_empty() && !slice.contains('\n') && !slice.ends_with('\r'),
+                    "{slice:?}"
+                );
+                assert!((token.kind as usize) < TOKEN_TYPES.len());
+                assert!(token.modifiers < 1 << TOKEN_MODIFIERS.len());
+                last_end = token.span.end;
+            }
+            let data = encode(&tokens, &doc, &utf16_col);
+            assert_eq!(data.len(), tokens.len() * 5);
+        }
+    }
+}
