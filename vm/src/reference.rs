@@ -259,27 +259,33 @@ pub fn box_blur(src: &Rgba8, radius: i64) -> Rgba8 {
 }
 
 /// `filters/gaussian_blur.chop`: the mean of the `(2 r + 1)^2` pixels around each pixel,
-/// `r = ceil(3 sigma)`, weighted by the normalised Gaussian `w[|dx|] * w[|dy|]`.
+/// `r = ceil(3 sigma)`, weighted by the normalised Gaussian `w[dx] * w[dy]`: each row's
+/// weighted sum, weighted by the row's weight.
 pub fn gaussian_blur(src: &Rgba8, sigma: f64) -> Rgba8 {
     let r = (3.0 * sigma).ceil() as i64;
-    let mut w = vec![0.0f64; r.max(0) as usize + 1];
+    let spread = 2.0 * sigma * sigma;
+    let mut w: Vec<f64> = (-r..r + 1)
+        .map(|k| {
+            let k = k as f64;
+            (-(k * k) / spread).exp()
+        })
+        .collect();
     let mut total = 0.0;
-    for (k, weight) in w.iter_mut().enumerate() {
-        let k = k as i64;
-        *weight = (-((k * k) as f64) / (2.0 * sigma * sigma)).exp();
-        total += if k == 0 { *weight } else { 2.0 * *weight };
+    for weight in &w {
+        total += weight;
     }
     for weight in w.iter_mut() {
         *weight /= total;
     }
-    let weight = |k: i64| w.get(k.unsigned_abs() as usize).copied().unwrap_or(0.0);
     render(src, |x, y| {
         let mut sum = [0.0; 4];
-        for dy in -r..r + 1 {
-            let wy = weight(dy);
-            for dx in -r..r + 1 {
-                sum = add(sum, scale(at(src, x + dx, y + dy), wy * weight(dx)));
+        for (j, wy) in w.iter().enumerate() {
+            let mut row = [0.0; 4];
+            for (i, wx) in w.iter().enumerate() {
+                let px = at(src, x - r + i as i64, y - r + j as i64);
+                row = add(row, scale(px, *wx));
             }
+            sum = add(sum, scale(row, *wy));
         }
         sum
     })
@@ -313,20 +319,22 @@ pub fn sobel(src: &Rgba8, gain: f64) -> Rgba8 {
 }
 
 /// `filters/emboss.chop`: the 3x3 kernel `[-2s, -s, 0; -s, 1, s; 0, s, 2s]`
-/// (`s = strength`), clamped; alpha kept.
+/// (`s = strength`), computed as the pixel plus `2s` times the diagonal difference plus
+/// `s` times the side differences, clamped; alpha kept.
 pub fn emboss(src: &Rgba8, strength: f64) -> Rgba8 {
-    let s = strength;
-    let weights = [-2.0 * s, -s, 0.0, -s, 1.0, s, 0.0, s, 2.0 * s];
     render(src, |x, y| {
-        let mut sum = [0.0; 4];
-        for dy in 0..3 {
-            for dx in 0..3 {
-                let w = weights[(dy * 3 + dx) as usize];
-                sum = add(sum, scale(at(src, x + dx - 1, y + dy - 1), w));
-            }
-        }
-        let out = clamp(sum, 0.0, 1.0);
-        [out[0], out[1], out[2], at(src, x, y)[3]]
+        let c = at(src, x, y);
+        let diagonal = sub(at(src, x + 1, y + 1), at(src, x - 1, y - 1));
+        let sides = sub(
+            add(sub(at(src, x + 1, y), at(src, x - 1, y)), at(src, x, y + 1)),
+            at(src, x, y - 1),
+        );
+        let relief = add(
+            add(c, scale(diagonal, 2.0 * strength)),
+            scale(sides, strength),
+        );
+        let out = clamp(relief, 0.0, 1.0);
+        [out[0], out[1], out[2], c[3]]
     })
 }
 
@@ -686,6 +694,6 @@ pub const PIPELINES: &[RefPipeline] = &[
     RefPipeline {
         file: "pipelines/sketch.chop",
         pipeline: "sketch",
-        stages: &[("sobel", &[("gain", Arg::Float(2.0))]), ("invert", &[])],
+        stages: &[("median3x3", &[]), ("sobel", &[]), ("invert", &[])],
     },
 ];

@@ -210,7 +210,7 @@ fn pipeline_files_hold_exact_copies_of_their_filters() {
     for pipeline in PIPELINES {
         let text = source(pipeline.file);
         for (stage, _) in pipeline.stages {
-            let original = source(&find(stage).unwrap().file.to_string());
+            let original = source(find(stage).unwrap().file);
             let body: String = original
                 .lines()
                 .filter(|line| !line.starts_with("//!"))
@@ -430,4 +430,29 @@ fn emboss_equals_image_crate_filter3x3() {
         &[("strength", Arg::Float(1.0))],
         kernel,
     );
+}
+
+/// Run in bands on worker threads, kernel filters (which read across the bands' edges
+/// and use the image's size) give the same pixels as the reference.
+#[test]
+fn kernel_filters_run_the_same_on_worker_threads() {
+    let (photo_name, input) = &photos()[1];
+    for filter in FILTERS.iter().filter(|f| !f.point) {
+        let args = filter.settings[0];
+        let options = RunOptions {
+            threads: 3,
+            params: params(args),
+            ..RunOptions::default()
+        };
+        let target = Target::Filter(filter.filter.into());
+        let got = run(&source(filter.file), Some(&target), input, &options)
+            .unwrap_or_else(|err| panic!("{}: {err}", filter.file))
+            .image;
+        let (max, count) = max_diff(&got, &(filter.apply)(input, args));
+        println!(
+            "{} {args:?} on {photo_name}, 3 threads: max difference {max} ({count} channels differ)",
+            filter.filter
+        );
+        assert!(max <= filter.tolerance(), "{}: {max}", filter.filter);
+    }
 }

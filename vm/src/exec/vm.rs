@@ -1107,79 +1107,28 @@ impl Vm {
                     ]
                 ),
                 Op::Chan => s[sb + a] = (col!(b)[c & 3] as f64).to_bits(),
-                Op::At => {
+                Op::At | Op::AtOff | Op::AtOffAcc => {
                     let img = r[rb + b];
-                    let (x, y) = (i!(c), i!(c + 1));
-                    let hit = matches!(&self.image, Some((id, _)) if *id == img);
-                    if !hit {
-                        let view = store_err!(pc - 1, ImageView::open(&self.store, img));
-                        self.image = Some((img, view));
-                    }
-                    let px = match &mut self.image {
-                        Some((_, view)) => view.pixel(&self.store, x, y),
-                        None => Ok([0; 4]),
+                    let (x, y) = if ins.op == Op::At {
+                        (i!(c), i!(c + 1))
+                    } else {
+                        let k = ins.k;
+                        (
+                            i!(k as u16).wrapping_add(i!((k >> 16) as u16)),
+                            i!((k >> 32) as u16).wrapping_add(i!((k >> 48) as u16)),
+                        )
                     };
-                    let px = store_err!(pc - 1, px);
-                    set_col!(
-                        a,
-                        [
-                            from_u8(px[0]),
-                            from_u8(px[1]),
-                            from_u8(px[2]),
-                            from_u8(px[3])
-                        ]
-                    );
-                }
-                Op::AtOffAcc => {
-                    let img = r[rb + b];
-                    let k = ins.k;
-                    let x = i!(k as u16).wrapping_add(i!((k >> 16) as u16));
-                    let y = i!((k >> 32) as u16).wrapping_add(i!((k >> 48) as u16));
-                    let hit = matches!(&self.image, Some((id, _)) if *id == img);
-                    if !hit {
-                        let view = store_err!(pc - 1, ImageView::open(&self.store, img));
-                        self.image = Some((img, view));
+                    let px = store_err!(pc - 1, self.pixel(img, x, y));
+                    let px = [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])];
+                    if ins.op == Op::AtOffAcc {
+                        let sum = col!(a);
+                        set_col!(
+                            a,
+                            [sum[0] + px[0], sum[1] + px[1], sum[2] + px[2], sum[3] + px[3]]
+                        );
+                    } else {
+                        set_col!(a, px);
                     }
-                    let px = match &mut self.image {
-                        Some((_, view)) => view.pixel(&self.store, x, y),
-                        None => Ok([0; 4]),
-                    };
-                    let px = store_err!(pc - 1, px);
-                    let sum = col!(a);
-                    set_col!(
-                        a,
-                        [
-                            sum[0] + from_u8(px[0]),
-                            sum[1] + from_u8(px[1]),
-                            sum[2] + from_u8(px[2]),
-                            sum[3] + from_u8(px[3])
-                        ]
-                    );
-                }
-                Op::AtOff => {
-                    let img = r[rb + b];
-                    let k = ins.k;
-                    let x = i!(k as u16).wrapping_add(i!((k >> 16) as u16));
-                    let y = i!((k >> 32) as u16).wrapping_add(i!((k >> 48) as u16));
-                    let hit = matches!(&self.image, Some((id, _)) if *id == img);
-                    if !hit {
-                        let view = store_err!(pc - 1, ImageView::open(&self.store, img));
-                        self.image = Some((img, view));
-                    }
-                    let px = match &mut self.image {
-                        Some((_, view)) => view.pixel(&self.store, x, y),
-                        None => Ok([0; 4]),
-                    };
-                    let px = store_err!(pc - 1, px);
-                    set_col!(
-                        a,
-                        [
-                            from_u8(px[0]),
-                            from_u8(px[1]),
-                            from_u8(px[2]),
-                            from_u8(px[3])
-                        ]
-                    );
                 }
                 _ => {
                     if let Err(message) =
@@ -1191,6 +1140,19 @@ impl Vm {
             }
         }
     }
+    /// Pixel `(x, y)` of image `img`, edge-clamped, through the view of the last image
+    /// read (a kernel reads one image over and over).
+    #[inline]
+    fn pixel(&mut self, img: ChunkId, x: i64, y: i64) -> Result<[u8; 4], StoreError> {
+        if !matches!(&self.image, Some((id, _)) if *id == img) {
+            self.image = Some((img, ImageView::open(&self.store, img)?));
+        }
+        match &mut self.image {
+            Some((_, view)) => view.pixel(&self.store, x, y),
+            None => Ok([0; 4]),
+        }
+    }
+
     /// The instructions that touch the store or print: out of the hot loop, so that
     /// the loop keeps its state in registers.
     #[inline(never)]
