@@ -76,8 +76,22 @@ impl Rgba8 {
                 "{format:?} images are not supported (PNG and JPEG are)"
             ));
         }
-        let decoded = image::load_from_memory_with_format(bytes, format)
-            .map_err(|err| format!("corrupt {format:?} image: {err}"))?;
+        let kind = if format == image::ImageFormat::Png {
+            "PNG"
+        } else {
+            "JPEG"
+        };
+        let decoded = image::load_from_memory_with_format(bytes, format).map_err(|err| {
+            // One line: the decoders' messages may hold line breaks.
+            let why: Vec<String> = err
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_string)
+                .collect();
+            format!("corrupt {kind} image: {}", why.join("; "))
+        })?;
         let rgba = decoded.to_rgba8();
         Ok(Rgba8 {
             width: rgba.width(),

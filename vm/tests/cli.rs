@@ -876,3 +876,148 @@ fn a_closed_pipe_is_not_a_panic() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_ne!(out.status.code(), Some(101));
 }
+
+#[test]
+fn a_photo_run_writes_the_png_and_prints_its_path() {
+    let dir = temp_dir("photo_run");
+    let filter = fixtures().join("../../../filters/invert.chop");
+    let out_path = dir.join("inverted.png");
+    let out = chunkvm(
+        &[
+            "run",
+            filter.to_str().unwrap(),
+            "--output",
+            out_path.to_str().unwrap(),
+            "--level",
+            "1",
+        ],
+        &dir,
+    );
+    assert_eq!(succeeds(&out).trim(), out_path.to_str().unwrap());
+    let image = chunkvm::photo::Rgba8::load(&out_path).unwrap();
+    assert_eq!((image.width, image.height), (226, 150));
+}
+
+#[test]
+fn a_failed_photo_run_leaves_no_output_file() {
+    let dir = temp_dir("photo_fail");
+    std::fs::write(
+        dir.join("bad.chop"),
+        "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(1 / (x - 200)))\n}\n",
+    )
+    .unwrap();
+    let out = chunkvm(&["run", "bad.chop", "--output", "out.png"], &dir);
+    let err = fails(&out);
+    assert!(err.contains("runtime error: division by zero"), "{err}");
+    assert!(!dir.join("out.png").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+#[test]
+fn photo_run_bad_input_is_one_clear_line() {
+    let dir = temp_dir("photo_bad");
+    let filter = fixtures().join("../../../filters/sepia.chop");
+    let filter = filter.to_str().unwrap();
+    std::fs::write(
+        dir.join("broken.jpg"),
+        b"\xff\xd8\xff\xe0 not really a jpeg",
+    )
+    .unwrap();
+    for (args, wanted) in [
+        (
+            vec!["--input", "missing.png"],
+            "cannot read missing.png: no such file",
+        ),
+        (
+            vec!["--input", "broken.jpg"],
+            "cannot read broken.jpg: corrupt",
+        ),
+        (vec!["--param", "amount=7"], "`amount` must lie in 0.0..1.0"),
+        (vec!["--param", "nope=1"], "no param `nope`"),
+        (vec!["--param", "amount=high"], "`amount` is a float"),
+        (vec!["--level", "9"], "levels 0 to 1, not 9"),
+        (vec!["--filter", "blur"], "no filter `blur`"),
+        (vec!["--quota", "100"], "over the chunk quota of 100"),
+    ] {
+        let mut all = vec!["run", filter, "--output", "out.png"];
+        all.extend(args);
+        let err = one_line_error(&chunkvm(&all, &dir));
+        assert!(err.contains(wanted), "{all:?}: {err}");
+        assert!(!dir.join("out.png").exists());
+    }
+}
+
+#[test]
+fn params_lists_types_defaults_ranges_and_docs() {
+    let filter = fixtures().join("../../../filters/vignette.chop");
+    let text = succeeds(&run(&["params", filter.to_str().unwrap()]));
+    assert!(text.contains("strength: float = "), "{text}");
+    assert!(text.contains(" in 0.0..1.0"), "{text}");
+    let json = succeeds(&run(&[
+        "params",
+        filter.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(value
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "strength" && p["doc"].is_string()));
+}
+
+#[test]
+fn import_run_and_export_a_chunk_photo() {
+    let dir = temp_dir("chunks");
+    let photo = fixtures().join("../../../samples/chelsea.png");
+    let chunks = dir.join("cat.chunks");
+    let out = chunkvm(
+        &[
+            "import",
+            photo.to_str().unwrap(),
+            "--out",
+            chunks.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(succeeds(&out).contains("a 451x300 photo"));
+    let png = dir.join("level1.png");
+    succeeds(&chunkvm(
+        &[
+            "export",
+            chunks.to_str().unwrap(),
+            "--out",
+            png.to_str().unwrap(),
+            "--level",
+            "1",
+        ],
+        &dir,
+    ));
+    let level1 = chunkvm::photo::Rgba8::load(&png).unwrap();
+    assert_eq!((level1.width, level1.height), (226, 150));
+    let filter = fixtures().join("../../../filters/invert.chop");
+    let inverted = dir.join("inverted.png");
+    succeeds(&chunkvm(
+        &[
+            "run",
+            filter.to_str().unwrap(),
+            "--input",
+            chunks.to_str().unwrap(),
+            "--output",
+            inverted.to_str().unwrap(),
+            "--level",
+            "1",
+        ],
+        &dir,
+    ));
+    let image = chunkvm::photo::Rgba8::load(&inverted).unwrap();
+    for (a, b) in image.pixels.chunks(4).zip(level1.pixels.chunks(4)) {
+        assert_eq!([a[0], a[1], a[2]], [255 - b[0], 255 - b[1], 255 - b[2]]);
+    }
+}

@@ -187,7 +187,11 @@ fn a_run_can_be_cancelled_from_another_thread() {
     });
     for threads in [1, 2] {
         flag.store(false, Ordering::Relaxed);
-        let options = RunOptions { threads, cancel: Some(flag.clone()), ..RunOptions::default() };
+        let options = RunOptions {
+            threads,
+            cancel: Some(flag.clone()),
+            ..RunOptions::default()
+        };
         if threads == 2 {
             flag.store(true, Ordering::Relaxed);
         }

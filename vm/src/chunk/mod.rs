@@ -28,9 +28,9 @@ mod store;
 mod text;
 
 pub use array::{
-    array_chunk_count, array_copy, array_element, array_from_slots, array_set_element, array_get_slot, array_info, array_len,
-    array_new, array_set_slot, array_slots, ArrayInfo, ARRAY_HEIGHT, ARRAY_IS_LINK, ARRAY_LEN,
-    ARRAY_TREE, ARRAY_WIDTH, MAX_HEIGHT,
+    array_chunk_count, array_copy, array_element, array_from_slots, array_get_slot, array_info,
+    array_len, array_new, array_set_element, array_set_slot, array_slots, ArrayInfo, ARRAY_HEIGHT,
+    ARRAY_IS_LINK, ARRAY_LEN, ARRAY_TREE, ARRAY_WIDTH, MAX_HEIGHT,
 };
 pub use dump::{dump_chunk, write_chunk, write_set};
 pub use encode::{

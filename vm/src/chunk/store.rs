@@ -336,7 +336,11 @@ impl Store {
         }
         let mut removed = 0;
         for serial in mark..self.next_serial {
-            if self.chunks.remove(&ChunkId::data(self.node, serial)).is_some() {
+            if self
+                .chunks
+                .remove(&ChunkId::data(self.node, serial))
+                .is_some()
+            {
                 removed += 1;
             }
         }

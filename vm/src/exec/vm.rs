@@ -15,9 +15,8 @@ use super::value::{color_of, color_slots, from_u8, to_u8, Value};
 use crate::builtins::BuiltinOp;
 use crate::chunk::{
     array_copy, array_element, array_get_slot, array_info, array_len, array_new, array_set_element,
-    array_set_slot, image_from_rgba8,
-    set_tile_pixel, Chunk, ChunkId, ImageView, Kind, NodeId, Store, StoreError, IMAGE_TILES,
-    IMAGE_WIDTH, TILE_SIZE,
+    array_set_slot, image_from_rgba8, set_tile_pixel, Chunk, ChunkId, ImageView, Kind, NodeId,
+    Store, StoreError, IMAGE_TILES, IMAGE_WIDTH, TILE_SIZE,
 };
 use crate::compile::chunks::{store_program, CodeIds};
 use crate::compile::ir::{builtin_of_code, unpack_shape, unpack_targets, Imm, Instr, Op, Program};
@@ -672,7 +671,11 @@ impl Vm {
             ));
         }
         self.check_chunks(pc)?;
-        if self.cancel.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        {
             return Err(self.error_at(pc, "cancelled"));
         }
         if self.pause.swap(false, Ordering::Relaxed) {
@@ -1119,12 +1122,22 @@ impl Vm {
                         )
                     };
                     let px = store_err!(pc - 1, self.pixel(img, x, y));
-                    let px = [from_u8(px[0]), from_u8(px[1]), from_u8(px[2]), from_u8(px[3])];
+                    let px = [
+                        from_u8(px[0]),
+                        from_u8(px[1]),
+                        from_u8(px[2]),
+                        from_u8(px[3]),
+                    ];
                     if ins.op == Op::AtOffAcc {
                         let sum = col!(a);
                         set_col!(
                             a,
-                            [sum[0] + px[0], sum[1] + px[1], sum[2] + px[2], sum[3] + px[3]]
+                            [
+                                sum[0] + px[0],
+                                sum[1] + px[1],
+                                sum[2] + px[2],
+                                sum[3] + px[3]
+                            ]
                         );
                     } else {
                         set_col!(a, px);
@@ -1247,13 +1260,19 @@ impl Vm {
                 let arr = r[rb + b];
                 let idx = i!(c);
                 let element = u64::try_from(idx)
-                    .map_err(|_| StoreError::OutOfBounds { id: arr, index: 0, len: 0 })
+                    .map_err(|_| StoreError::OutOfBounds {
+                        id: arr,
+                        index: 0,
+                        len: 0,
+                    })
                     .and_then(|idx| array_element(&self.store, arr, idx));
                 let [v0, v1] = match element {
                     Ok(values) => values,
                     Err(StoreError::OutOfBounds { .. }) => {
                         let len = se!(array_len(&self.store, arr));
-                        return Err(format!("index {idx} out of range for an array of length {len}"));
+                        return Err(format!(
+                            "index {idx} out of range for an array of length {len}"
+                        ));
                     }
                     Err(err) => return Err(err.to_string()),
                 };
@@ -1275,13 +1294,19 @@ impl Vm {
                     _ => [s[sb + c], s[sb + c + 1]],
                 };
                 let set = u64::try_from(idx)
-                    .map_err(|_| StoreError::OutOfBounds { id: arr, index: 0, len: 0 })
+                    .map_err(|_| StoreError::OutOfBounds {
+                        id: arr,
+                        index: 0,
+                        len: 0,
+                    })
                     .and_then(|idx| array_set_element(&mut self.store, arr, idx, values));
                 match set {
                     Ok(()) => {}
                     Err(StoreError::OutOfBounds { .. }) => {
                         let len = se!(array_len(&self.store, arr));
-                        return Err(format!("index {idx} out of range for an array of length {len}"));
+                        return Err(format!(
+                            "index {idx} out of range for an array of length {len}"
+                        ));
                     }
                     Err(err) => return Err(err.to_string()),
                 }

@@ -189,7 +189,8 @@ fn param_value(name: &str, ty: &Type, value: &serde_json::Value) -> Result<Value
             .map(Value::Bool)
             .ok_or_else(|| wrong("a bool")),
         Type::Color => {
-            let form = "a color ([r, g, b] or [r, g, b, a] with channels from 0 to 1, or \"#rrggbb\")";
+            let form =
+                "a color ([r, g, b] or [r, g, b, a] with channels from 0 to 1, or \"#rrggbb\")";
             if let Some(hex) = value.as_str().and_then(|s| s.strip_prefix('#')) {
                 let byte = |idx: usize| {
                     hex.get(idx..idx + 2)
@@ -215,7 +216,9 @@ fn param_value(name: &str, ty: &Type, value: &serde_json::Value) -> Result<Value
                 _ => Err(wrong(form)),
             }
         }
-        other => Err(format!("param `{name}` has type {other}, which a preview cannot set")),
+        other => Err(format!(
+            "param `{name}` has type {other}, which a preview cannot set"
+        )),
     }
 }
 
@@ -286,6 +289,49 @@ pub fn param_values(
     Ok(out)
 }
 
+/// Refuses a target the file does not have, naming those it has.
+fn check_target(doc: &Doc, target: Option<&Target>) -> Result<(), String> {
+    let names = |pipelines: bool| -> Vec<&str> {
+        doc.file()
+            .items
+            .iter()
+            .filter(|item| match &item.kind {
+                ItemKind::Function(f) => f.is_filter && !pipelines,
+                ItemKind::Pipeline(_) => pipelines,
+                ItemKind::Param(_) => false,
+            })
+            .map(|item| item.name.name.as_str())
+            .collect()
+    };
+    let has = || {
+        let list = |names: Vec<&str>| {
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        format!(
+            "the file has filters: {}; pipelines: {}",
+            list(names(false)),
+            list(names(true))
+        )
+    };
+    match target {
+        Some(Target::Filter(name)) if !names(false).contains(&name.as_str()) => {
+            Err(format!("no filter `{name}`; {}", has()))
+        }
+        Some(Target::Pipeline(name)) if !names(true).contains(&name.as_str()) => {
+            Err(format!("no pipeline `{name}`; {}", has()))
+        }
+        None => match (names(true).len(), names(false).len()) {
+            (1, _) | (0, 1) => Ok(()),
+            _ => Err(format!("which filter or pipeline? {}", has())),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// Runs `target` (or the file's only pipeline or filter) of `text` on level
 /// `level` of `photo` (the preview level, at most 512 pixels on its longer
 /// side, when `None`), with the given param values (JSON, by the params'
@@ -316,6 +362,7 @@ pub fn preview(
         ));
     }
     let params = param_values(&doc, &params)?;
+    check_target(&doc, target.as_ref())?;
     let level = level.unwrap_or_else(|| preview_level(photo.width, photo.height));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let options = RunOptions {
@@ -392,9 +439,16 @@ mod tests {
         assert_eq!(chunk_graph(&doc, None, Some(inside)).unwrap(), by_name);
         let in_closure = SRC.find("1.0 - v").unwrap();
         let closure = chunk_graph(&doc, None, Some(in_closure)).unwrap();
-        assert!(closure.function.starts_with("invert::closure"), "{}", closure.function);
+        assert!(
+            closure.function.starts_with("invert::closure"),
+            "{}",
+            closure.function
+        );
         let in_filter = SRC.find("rgb(k(").unwrap();
-        assert_eq!(chunk_graph(&doc, None, Some(in_filter)).unwrap().function, "invert");
+        assert_eq!(
+            chunk_graph(&doc, None, Some(in_filter)).unwrap().function,
+            "invert"
+        );
         assert!(chunk_graph(&doc, Some("nope"), None).is_none());
         assert!(chunk_graph_or_why(&doc, Some("nope"), None)
             .unwrap_err()
@@ -449,6 +503,21 @@ mod tests {
         assert!(err.contains("a float"), "{err}");
         let err = run(vec![("nope".into(), serde_json::json!(1))], false).unwrap_err();
         assert!(err.contains("amount"), "{err}");
+        let missing = preview(
+            SRC,
+            Some(Target::Pipeline("p".into())),
+            &photo,
+            Vec::new(),
+            None,
+            Limits::default(),
+            Arc::new(AtomicBool::new(false)),
+            &no_progress,
+        )
+        .unwrap_err();
+        assert_eq!(
+            missing,
+            "no pipeline `p`; the file has filters: invert; pipelines: none"
+        );
         assert!(run(vec![("tint".into(), serde_json::json!("#ff8000"))], false).is_ok());
         assert!(run(vec![("tint".into(), serde_json::json!([1, 0, 0]))], false).is_ok());
         assert!(run(vec![("steps".into(), serde_json::json!(9))], false).is_err());
