@@ -188,13 +188,32 @@ impl<'t> Lowerer<'t> {
 
     // ------------------------------------------------------------ CST scan
 
-    /// Walks the whole CST once (without recursion): reports `ERROR` and
-    /// `MISSING` nodes and collects the doc comments.
+    /// Collects the doc comments (those that document something sit between
+    /// items, at the top level), then walks the parts of the CST that hold
+    /// errors (without recursion) to report `ERROR` and `MISSING` nodes. A
+    /// clean subtree is never entered: a keystroke in a big file costs little.
     fn scan(&mut self, root: Node) {
+        let mut top = root.walk();
+        for node in root.children(&mut top) {
+            match node.kind() {
+                "doc_comment" => {
+                    let text = comment_body(self.text_of(node), "///").to_string();
+                    self.docs.push((span_of(node), text));
+                }
+                "inner_doc_comment" => {
+                    let text = comment_body(self.text_of(node), "//!").to_string();
+                    self.inner_docs.push((span_of(node), text));
+                }
+                _ => {}
+            }
+        }
+        if !root.has_error() {
+            return;
+        }
         let mut cursor = root.walk();
         loop {
             let node = cursor.node();
-            let mut descend = true;
+            let mut descend = node.has_error();
             if node.is_error() {
                 self.report_error(node);
                 descend = false;
@@ -202,12 +221,6 @@ impl<'t> Lowerer<'t> {
                 let field = cursor.field_name();
                 self.report_missing(node, field);
                 descend = false;
-            } else if node.kind() == "doc_comment" {
-                let text = comment_body(self.text_of(node), "///").to_string();
-                self.docs.push((span_of(node), text));
-            } else if node.kind() == "inner_doc_comment" {
-                let text = comment_body(self.text_of(node), "//!").to_string();
-                self.inner_docs.push((span_of(node), text));
             }
             if descend && cursor.goto_first_child() {
                 continue;
