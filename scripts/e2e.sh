@@ -73,6 +73,20 @@ nvim_test() {
 nvim_test lsp editors/nvim/test/lsp_test.lua
 nvim_test tree-sitter editors/nvim/test/treesitter_test.lua
 
+# ---- VS Code extension (editors/vscode/test.sh) -----------------------------
+# npm ci, tsc, node --test (with CHOP_LSP set above: the extension's requests
+# against the real chop-lsp) and vsce package; no VS Code instance is started.
+echo "== e2e: VS Code extension (editors/vscode/test.sh)"
+set +e
+timeout 300 bash editors/vscode/test.sh
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+    echo "e2e: VS Code extension test failed (exit $rc)" >&2
+    failed+=(vscode)
+fi
+# ---- end of the VS Code extension step ---------------------------------------
+
 if [[ ${#failed[@]} -gt 0 ]]; then
     echo "e2e: FAILED: ${failed[*]}" >&2
     exit 1

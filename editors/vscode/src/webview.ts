@@ -1,0 +1,351 @@
+// The HTML of the extension's two webviews, as pure functions (no `vscode`
+// import): the chunk graph (the server's SVG; a click on a block posts
+// `{type: 'reveal', block, line, col}`) and the filter preview (the PNG, its
+// time and instruction count, a control per `param`; a change posts
+// `{type: 'params', values}`, results come back as `{type: 'result'}` or
+// `{type: 'error'}` messages).
+//
+// Every page has a strict Content-Security-Policy: nothing remote, no inline
+// script or style without the page's nonce, images only from `data:` URIs.
+// Every text from the server or the file is escaped.
+
+import { randomBytes } from 'node:crypto';
+import { colorToHex, ChunkGraph, GraphNode, ParamInfo, ParamValue, PreviewResult } from './util';
+
+/** A fresh nonce for one page (base64 of 18 random bytes). */
+export function makeNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+/** `text` escaped for HTML text and attribute values (double or single quoted). */
+export function escapeHtml(text: unknown): string {
+  return String(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** The Content-Security-Policy of a page with this nonce. */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    'img-src data:',
+    `style-src 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+const BASE_STYLE = `
+body { color: var(--vscode-foreground); background: var(--vscode-editor-background);
+  font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 0 16px 16px; }
+h1 { font-size: 1.2em; font-weight: 600; margin: 12px 0 4px; }
+code, pre { font-family: var(--vscode-editor-font-family); }
+.hint, .doc, .stats { color: var(--vscode-descriptionForeground); }
+.error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
+button { color: var(--vscode-button-foreground); background: var(--vscode-button-background);
+  border: none; padding: 3px 10px; cursor: pointer; }
+button:hover { background: var(--vscode-button-hoverBackground); }
+`;
+
+function page(nonce: string, title: string, style: string, body: string, script: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(title)}</title>
+<style nonce="${escapeHtml(nonce)}">${BASE_STYLE}${style}</style>
+</head>
+<body>
+${body}
+<script nonce="${escapeHtml(nonce)}">
+${script}
+</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The server's SVG made fit to inline in a page under the CSP: no XML prolog
+ * or doctype, no scripts, `foreignObject`s, event-handler attributes or
+ * `javascript:` links (the CSP would block them anyway), and its `<style>`
+ * elements get the page's nonce. Anything that does not start with `<svg`
+ * is shown as text.
+ */
+export function prepareSvg(svg: string, nonce: string): string {
+  let out = svg
+    .replace(/<\?xml[\s\S]*?\?>/g, '')
+    .replace(/<!DOCTYPE[^>]*>/gi, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .trim();
+  if (!/^<svg[\s>]/i.test(out)) {
+    return `<pre class="error">${escapeHtml(svg)}</pre>`;
+  }
+  out = out
+    .replace(/<script\b[\s\S]*?(<\/script\s*>|$)/gi, '')
+    .replace(/<foreignObject\b[\s\S]*?(<\/foreignObject\s*>|$)/gi, '')
+    .replace(/\s+on[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '')
+    .replace(/(href\s*=\s*["'])\s*javascript:[^"']*/gi, '$1#')
+    .replace(/<style(?=[\s>])/gi, `<style nonce="${escapeHtml(nonce)}"`);
+  return out;
+}
+
+/** The 1-based source line of a node, for `data-line`. */
+function nodeLine(node: GraphNode): number | null {
+  return node.range ? node.range.start.line : null;
+}
+
+/** The chunk-graph page of `graph`. */
+export function chunkGraphHtml(graph: ChunkGraph, nonce: string): string {
+  const blocks = graph.nodes.filter((n) => n.kind === 'block');
+  const rows = blocks
+    .map((node) => {
+      const line = nodeLine(node);
+      const col = node.range ? node.range.start.column : null;
+      const attrs =
+        `data-block="${escapeHtml(node.block ?? '')}"` +
+        (line !== null ? ` data-line="${escapeHtml(line)}" data-col="${escapeHtml(col ?? 1)}"` : '');
+      const where =
+        node.range !== null
+          ? `lines ${escapeHtml(node.range.start.line)}&ndash;${escapeHtml(node.range.end.line)}`
+          : 'no source';
+      return (
+        `<li><button class="block" ${attrs}>${escapeHtml(node.label)}</button> ` +
+        `<span class="hint">${where}, ${escapeHtml(node.instrs.length)} instructions</span>` +
+        `<pre>${node.instrs.map(escapeHtml).join('\n')}</pre></li>`
+      );
+    })
+    .join('\n');
+  const body = `
+<header>
+<h1>Chunk graph of <code>${escapeHtml(graph.function)}</code></h1>
+<p class="hint">${escapeHtml(blocks.length)} blocks, ${escapeHtml(graph.edges.length)} edges. Click a block to jump to its code.</p>
+</header>
+<div id="graph" class="graph">${prepareSvg(graph.svg, nonce)}</div>
+<details>
+<summary>Blocks and their instructions</summary>
+<ul id="blocks" class="blocks">
+${rows}
+</ul>
+</details>`;
+  const style = `
+.graph { background: #ffffff; overflow: auto; border-radius: 4px; padding: 8px; margin: 8px 0; }
+.graph g[data-line]:focus { outline: 2px solid var(--vscode-focusBorder); }
+.blocks { list-style: none; padding: 0; }
+.blocks pre { margin: 2px 0 8px 16px; }
+`;
+  const script = `(function () {
+  const vscode = acquireVsCodeApi();
+  function reveal(element) {
+    vscode.postMessage({
+      type: 'reveal',
+      block: element.getAttribute('data-block'),
+      line: element.getAttribute('data-line'),
+      col: element.getAttribute('data-col'),
+    });
+  }
+  for (const g of document.querySelectorAll('#graph g[data-line]')) {
+    g.setAttribute('tabindex', '0');
+    g.setAttribute('role', 'button');
+    g.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); reveal(g); }
+    });
+  }
+  document.addEventListener('click', function (event) {
+    const target = event.target;
+    if (!(target instanceof Element)) { return; }
+    const found = target.closest('g[data-line], button[data-line]');
+    if (found) { reveal(found); }
+  });
+})();`;
+  return page(nonce, `Chunk graph: ${graph.function}`, style, body, script);
+}
+
+/** The line under the preview: size, level, time, instruction count and stages. */
+export function previewStats(result: PreviewResult): string {
+  const stages = result.stages.length > 0 ? ` · ${result.stages.join(' → ')}` : '';
+  return (
+    `${result.width}×${result.height}, level ${result.level} · ${result.millis} ms · ` +
+    `${result.instructions.toLocaleString('en-US')} instructions${stages}`
+  );
+}
+
+/** Whether `text` is plain base64 (safe to put after `data:image/png;base64,`). */
+export function isBase64(text: unknown): text is string {
+  return typeof text === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}
+
+/** A step for a float slider over `[min, max]`: about a hundredth of the range, rounded to 1, 2 or 5 times a power of ten. */
+export function sliderStep(min: number, max: number): number {
+  const span = max - min;
+  if (!(span > 0) || !Number.isFinite(span)) {
+    return 0.01;
+  }
+  const raw = span / 100;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const scaled = raw / power;
+  const nice = scaled < 1.5 ? 1 : scaled < 3.5 ? 2 : scaled < 7.5 ? 5 : 10;
+  return Number((nice * power).toPrecision(6));
+}
+
+function valueText(value: ParamValue): string {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
+  }
+  return String(value);
+}
+
+/** The control of one param: a slider (or a number box without a range), a checkbox or a colour picker. */
+export function paramControl(param: ParamInfo, index: number, value: ParamValue | undefined): string {
+  const id = `param-${index}`;
+  const current = value ?? param.default;
+  const common = `id="${id}" data-param="${escapeHtml(param.name)}" data-type="${escapeHtml(param.type)}"`;
+  let input: string;
+  let shown = '';
+  switch (param.type) {
+    case 'bool': {
+      const checked = current === true ? ' checked' : '';
+      input = `<input type="checkbox" ${common} data-default="${param.default === true}"${checked}>`;
+      break;
+    }
+    case 'color': {
+      const hex = colorToHex(current);
+      input = `<input type="color" ${common} data-default="${escapeHtml(colorToHex(param.default))}" value="${escapeHtml(hex)}">`;
+      shown = hex;
+      break;
+    }
+    default: {
+      const num = typeof current === 'number' ? current : Number(param.default);
+      const def = escapeHtml(param.default);
+      if (typeof param.min === 'number' && typeof param.max === 'number') {
+        const step = param.type === 'int' ? 1 : sliderStep(param.min, param.max);
+        input =
+          `<input type="range" ${common} data-default="${def}" min="${escapeHtml(param.min)}" ` +
+          `max="${escapeHtml(param.max)}" step="${escapeHtml(step)}" value="${escapeHtml(num)}">`;
+      } else {
+        const bounds =
+          (typeof param.min === 'number' ? ` min="${escapeHtml(param.min)}"` : '') +
+          (typeof param.max === 'number' ? ` max="${escapeHtml(param.max)}"` : '');
+        const step = param.type === 'int' ? '1' : 'any';
+        input = `<input type="number" ${common} data-default="${def}"${bounds} step="${step}" value="${escapeHtml(num)}">`;
+      }
+      shown = valueText(num);
+    }
+  }
+  const range =
+    param.min !== null && param.max !== null && param.type !== 'color'
+      ? ` <span class="hint">${escapeHtml(valueText(param.min))}..${escapeHtml(valueText(param.max))}</span>`
+      : '';
+  const doc = param.doc ? `<div class="doc">${escapeHtml(param.doc)}</div>` : '';
+  return (
+    `<div class="param"><label for="${id}"><code>${escapeHtml(param.name)}</code>: ${escapeHtml(param.type)}</label> ` +
+    `${input} <output for="${id}">${escapeHtml(shown)}</output>${range}${doc}</div>`
+  );
+}
+
+/** What the preview page shows. */
+export interface PreviewPage {
+  /** `filter invert` or `pipeline dark`. */
+  kind: 'filter' | 'pipeline';
+  name: string;
+  /** The file's name, for the heading. */
+  file: string;
+  params: ParamInfo[];
+  values: Record<string, ParamValue>;
+  result?: PreviewResult;
+  error?: string;
+}
+
+/** The preview page. */
+export function previewHtml(view: PreviewPage, nonce: string): string {
+  const controls = view.params.map((p, i) => paramControl(p, i, view.values[p.name])).join('\n');
+  const image =
+    view.result && isBase64(view.result.png.base64)
+      ? `data:image/png;base64,${view.result.png.base64}`
+      : '';
+  const body = `
+<header>
+<h1>Preview of ${escapeHtml(view.kind)} <code>${escapeHtml(view.name)}</code> <span class="hint">${escapeHtml(view.file)}</span></h1>
+</header>
+<section id="controls" class="controls">
+${controls || '<p class="hint">This file has no <code>param</code>s.</p>'}
+${view.params.length > 0 ? '<button id="reset">Reset to defaults</button>' : ''}
+</section>
+<p id="stats" class="stats">${view.result ? escapeHtml(previewStats(view.result)) : ''}</p>
+<p id="error" class="error"${view.error ? '' : ' hidden'}>${escapeHtml(view.error ?? '')}</p>
+<img id="image" alt="${escapeHtml(`Preview of ${view.name}`)}"${image ? ` src="${escapeHtml(image)}"` : ' hidden'}>`;
+  const style = `
+.controls { margin: 8px 0; }
+.param { margin: 6px 0; }
+.param label { display: inline-block; min-width: 12em; }
+.param input[type=range] { width: 16em; vertical-align: middle; }
+.param .doc { margin-left: 12em; font-size: 0.9em; }
+img { max-width: 100%; image-rendering: pixelated; border: 1px solid var(--vscode-panel-border); }
+body.busy img { opacity: 0.6; }
+`;
+  const script = `(function () {
+  const vscode = acquireVsCodeApi();
+  const inputs = Array.from(document.querySelectorAll('[data-param]'));
+  const image = document.getElementById('image');
+  const stats = document.getElementById('stats');
+  const error = document.getElementById('error');
+  function read(input) {
+    const type = input.getAttribute('data-type');
+    if (type === 'bool') { return input.checked; }
+    if (type === 'color') { return input.value; }
+    return Number(input.value);
+  }
+  function show(input) {
+    const output = document.querySelector('output[for="' + input.id + '"]');
+    if (!output) { return; }
+    const value = read(input);
+    output.textContent = typeof value === 'number' ? String(Number(value.toFixed(4))) : (typeof value === 'string' ? value : '');
+  }
+  function send() {
+    const values = {};
+    for (const input of inputs) { values[input.getAttribute('data-param')] = read(input); }
+    document.body.classList.add('busy');
+    vscode.postMessage({ type: 'params', values: values });
+  }
+  for (const input of inputs) {
+    input.addEventListener('input', function () { show(input); send(); });
+    input.addEventListener('change', function () { show(input); send(); });
+  }
+  const reset = document.getElementById('reset');
+  if (reset) {
+    reset.addEventListener('click', function () {
+      for (const input of inputs) {
+        const def = input.getAttribute('data-default');
+        if (input.getAttribute('data-type') === 'bool') { input.checked = def === 'true'; } else { input.value = def; }
+        show(input);
+      }
+      send();
+    });
+  }
+  window.addEventListener('message', function (event) {
+    const message = event.data;
+    if (!message || typeof message !== 'object') { return; }
+    if (message.type === 'result') {
+      document.body.classList.remove('busy');
+      if (typeof message.base64 === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(message.base64)) {
+        image.src = 'data:image/png;base64,' + message.base64;
+        image.hidden = false;
+      }
+      stats.textContent = String(message.stats || '');
+      error.textContent = '';
+      error.hidden = true;
+    } else if (message.type === 'error') {
+      document.body.classList.remove('busy');
+      error.textContent = String(message.message || '');
+      error.hidden = false;
+    } else if (message.type === 'busy') {
+      document.body.classList.add('busy');
+    }
+  });
+})();`;
+  return page(nonce, `Preview: ${view.name}`, style, body, script);
+}
