@@ -674,11 +674,9 @@ fn blank_other_bodies(doc: &Doc, offset: usize) -> String {
     // Only when every syntax error lies in the item at the cursor: elsewhere, error
     // recovery may have merged items, and the whole text is the safe choice.
     let here = doc.item_at(offset).map(|(_, item)| item.span);
-    let errors_elsewhere = doc
-        .parsed
-        .diagnostics
-        .iter()
-        .any(|diag| here.is_none_or(|span| diag.span.start < span.start || diag.span.end > span.end));
+    let errors_elsewhere = doc.parsed.diagnostics.iter().any(|diag| {
+        here.is_none_or(|span| diag.span.start < span.start || diag.span.end > span.end)
+    });
     if errors_elsewhere {
         return doc.text.to_string();
     }

@@ -414,7 +414,7 @@ impl<'t> Lowerer<'t> {
             "param_item" => {
                 let ty = self.type_field(node, "type");
                 let default = self.expr_field(node, "default");
-                let range = node.child_by_field_name("range").map(|range| {
+                let range = node.field("range").map(|range| {
                     let min = self.expr_field(range, "min");
                     let max = self.expr_field(range, "max");
                     (min, max)
@@ -431,7 +431,7 @@ impl<'t> Lowerer<'t> {
             kind => {
                 let is_filter = kind == "filter_item";
                 let params = self.params(node);
-                let ret = match node.child_by_field_name("return_type") {
+                let ret = match node.field("return_type") {
                     Some(ty) => Some(self.type_node(ty)),
                     None if is_filter => {
                         Some(TypeExpr::Error(Span::new(node.end_byte(), node.end_byte())))
@@ -458,7 +458,7 @@ impl<'t> Lowerer<'t> {
     fn stage(&mut self, node: Node) -> Stage {
         let name = self.ident_field(node, "name");
         let mut args = Vec::new();
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.field("arguments") {
             for arg in named_children(arguments) {
                 if arg.kind() != "named_argument" {
                     continue;
@@ -476,7 +476,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn params(&mut self, node: Node) -> Vec<Param> {
-        let Some(parameters) = node.child_by_field_name("parameters") else {
+        let Some(parameters) = node.field("parameters") else {
             return Vec::new();
         };
         let mut params = Vec::new();
@@ -496,7 +496,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn body_field(&mut self, node: Node) -> Block {
-        match node.child_by_field_name("body") {
+        match node.field("body") {
             Some(body) if body.kind() == "block" && !body.is_missing() => self.block(body),
             _ => {
                 // No body: a syntax error already; an error value keeps the checker quiet.
@@ -514,7 +514,7 @@ impl<'t> Lowerer<'t> {
     // ------------------------------------------------------------ names
 
     fn ident_field(&self, node: Node, field: &str) -> Ident {
-        match node.child_by_field_name(field) {
+        match node.field(field) {
             Some(child) if !child.is_missing() && !child.is_error() => Ident {
                 name: self.text_of(child).to_string(),
                 span: span_of(child),
@@ -540,7 +540,7 @@ impl<'t> Lowerer<'t> {
     // ------------------------------------------------------------ types
 
     fn type_field(&mut self, node: Node, field: &str) -> TypeExpr {
-        match node.child_by_field_name(field) {
+        match node.field(field) {
             Some(child) => self.type_node(child),
             None => TypeExpr::Error(Span::new(node.end_byte(), node.end_byte())),
         }
@@ -561,7 +561,7 @@ impl<'t> Lowerer<'t> {
             }),
             "array_type" => {
                 let element = self.type_field(node, "element");
-                let length = match node.child_by_field_name("length") {
+                let length = match node.field("length") {
                     Some(length) if !length.is_missing() && length.kind() == "integer_literal" => {
                         let text = self.text_of(length);
                         match text.parse::<i64>() {
@@ -582,13 +582,13 @@ impl<'t> Lowerer<'t> {
             }
             "function_type" => {
                 let mut params = Vec::new();
-                if let Some(list) = node.child_by_field_name("parameters") {
+                if let Some(list) = node.field("parameters") {
                     for param in named_children(list) {
                         params.push(self.type_node(param));
                     }
                 }
                 let ret = node
-                    .child_by_field_name("return_type")
+                    .field("return_type")
                     .map(|ret| Box::new(self.type_node(ret)));
                 TypeExpr::Fn(params, ret, span)
             }
@@ -631,7 +631,7 @@ impl<'t> Lowerer<'t> {
                 span,
             };
         }
-        let has_value = node.child_by_field_name("value").is_some();
+        let has_value = node.field("value").is_some();
         let mut stmts = Vec::new();
         let mut value = None;
         let mut cursor = node.walk();
@@ -728,9 +728,7 @@ impl<'t> Lowerer<'t> {
         let kind = match node.kind() {
             "let_statement" | "var_statement" => {
                 let binding = self.binding(node, "name");
-                let ty = node
-                    .child_by_field_name("type")
-                    .map(|ty| self.type_node(ty));
+                let ty = node.field("type").map(|ty| self.type_node(ty));
                 StmtKind::Let {
                     binding,
                     mutable: node.kind() == "var_statement",
@@ -747,9 +745,7 @@ impl<'t> Lowerer<'t> {
 
     fn let_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
         let binding = self.binding(node, "name");
-        let ty = node
-            .child_by_field_name("type")
-            .map(|ty| self.type_node(ty));
+        let ty = node.field("type").map(|ty| self.type_node(ty));
         let value = self.expr_field(node, "value");
         let kind = StmtKind::Let {
             binding,
@@ -774,7 +770,7 @@ impl<'t> Lowerer<'t> {
     fn compound_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
         let target = self.expr_field(node, "left");
         let op = node
-            .child_by_field_name("operator")
+            .field("operator")
             .map(|op| self.text_of(op))
             .and_then(|op| BinOp::parse(op.trim_end_matches('=')));
         let value = self.expr_field(node, "right");
@@ -796,9 +792,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn return_stmt(&mut self, node: Node, span: Span) -> Option<Stmt> {
-        let value = node
-            .child_by_field_name("value")
-            .map(|value| self.expr(value));
+        let value = node.field("value").map(|value| self.expr(value));
         let kind = StmtKind::Return(value);
         Some(Stmt { kind, span })
     }
@@ -825,7 +819,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn block_field(&mut self, node: Node, field: &str) -> Block {
-        match node.child_by_field_name(field) {
+        match node.field(field) {
             Some(block) if block.kind() == "block" && !block.is_missing() => self.block(block),
             _ => {
                 let at = Span::new(node.end_byte(), node.end_byte());
@@ -855,7 +849,7 @@ impl<'t> Lowerer<'t> {
     }
 
     fn expr_field(&mut self, node: Node, field: &str) -> Expr {
-        match node.child_by_field_name(field) {
+        match node.field(field) {
             Some(child) => self.expr(child),
             None => {
                 let at = Span::new(node.end_byte(), node.end_byte());
@@ -936,7 +930,7 @@ impl<'t> Lowerer<'t> {
 
     fn binary(&mut self, node: Node) -> ExprKind {
         let op = node
-            .child_by_field_name("operator")
+            .field("operator")
             .and_then(|op| BinOp::parse(self.text_of(op)));
         let left = Box::new(self.expr_field(node, "left"));
         let right = Box::new(self.expr_field(node, "right"));
@@ -947,15 +941,12 @@ impl<'t> Lowerer<'t> {
     }
 
     fn unary(&mut self, node: Node, span: Span) -> ExprKind {
-        let op = match node
-            .child_by_field_name("operator")
-            .map(|op| self.text_of(op))
-        {
+        let op = match node.field("operator").map(|op| self.text_of(op)) {
             Some("-") => Some(UnOp::Neg),
             Some("!") => Some(UnOp::Not),
             _ => None,
         };
-        let operand = node.child_by_field_name("operand");
+        let operand = node.field("operand");
         // `-9223372036854775808` is the one literal whose digits alone overflow.
         if op == Some(UnOp::Neg) {
             if let Some(operand) = operand {
@@ -979,7 +970,7 @@ impl<'t> Lowerer<'t> {
     fn call(&mut self, node: Node) -> ExprKind {
         let callee = Box::new(self.expr_field(node, "function"));
         let mut args = Vec::new();
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.field("arguments") {
             for arg in named_children(arguments) {
                 args.push(self.expr(arg));
             }
@@ -1015,9 +1006,7 @@ impl<'t> Lowerer<'t> {
 
     fn closure(&mut self, node: Node) -> ExprKind {
         let params = self.params(node);
-        let ret = node
-            .child_by_field_name("return_type")
-            .map(|ret| self.type_node(ret));
+        let ret = node.field("return_type").map(|ret| self.type_node(ret));
         let body = self.block_field(node, "body");
         ExprKind::Closure(Box::new(Closure { params, ret, body }))
     }
@@ -1026,7 +1015,7 @@ impl<'t> Lowerer<'t> {
         let cond = Box::new(self.expr_field(node, "condition"));
         let then = self.block_field(node, "consequence");
         let otherwise = node
-            .child_by_field_name("alternative")
+            .field("alternative")
             .map(|alt| Box::new(self.expr(alt)));
         ExprKind::If(cond, then, otherwise)
     }
@@ -1108,6 +1097,31 @@ fn named_children(node: Node) -> Vec<Node> {
 fn named_children_all(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
     node.named_children(&mut cursor).collect()
+}
+
+/// Field access by the field's id, looked up once: the lookup by name that
+/// tree-sitter offers compares C strings on every call, a hot spot of lowering.
+trait FieldOf<'tree> {
+    /// The child in the field `name`.
+    fn field(&self, name: &str) -> Option<Node<'tree>>;
+}
+
+impl<'tree> FieldOf<'tree> for Node<'tree> {
+    fn field(&self, name: &str) -> Option<Node<'tree>> {
+        static IDS: std::sync::OnceLock<Vec<(String, u16)>> = std::sync::OnceLock::new();
+        let ids = IDS.get_or_init(|| {
+            let language = language();
+            let mut ids = Vec::new();
+            for id in 1..=language.field_count() as u16 {
+                if let Some(field) = language.field_name_for_id(id) {
+                    ids.push((field.to_string(), id));
+                }
+            }
+            ids
+        });
+        let id = ids.iter().find(|(field, _)| field == name)?.1;
+        self.child_by_field_id(id)
+    }
 }
 
 /// The children of `node` in the field `field`.
