@@ -774,6 +774,17 @@ impl Vm {
                 }
             };
         }
+        // A two-way branch: to `k.then` (low half) or `k.else` (high half).
+        macro_rules! branch {
+            ($cond:expr, $targets:expr) => {{
+                pc = if $cond {
+                    $targets as u32
+                } else {
+                    ($targets >> 32) as u32
+                } as usize;
+                entry = pc;
+            }};
+        }
         macro_rules! col {
             ($reg:expr) => {{
                 let base = sb + $reg as usize;
@@ -916,61 +927,30 @@ impl Vm {
                 }
                 Op::Br => {
                     safe_point!(pc - 1);
-                    pc = if s[sb + a] != 0 {
-                        ins.k as u32
-                    } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
+                    branch!(s[sb + a] != 0, ins.k);
                 }
                 Op::BrLtI => {
                     safe_point!(pc - 1);
-                    pc = if i!(a) < i!(b) {
-                        ins.k as u32
-                    } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
+                    branch!(i!(a) < i!(b), ins.k);
                 }
                 Op::BrLtF => {
                     safe_point!(pc - 1);
-                    pc = if f!(a) < f!(b) {
-                        ins.k as u32
-                    } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
+                    branch!(f!(a) < f!(b), ins.k);
                 }
                 Op::BrLtIK => {
                     safe_point!(pc - 1);
-                    pc = if i!(a) < (c as u16 as i16) as i64 {
-                        ins.k as u32
-                    } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
+                    branch!(i!(a) < (c as u16 as i16) as i64, ins.k);
                 }
-                Op::ForStepK => {
+                Op::ForStepK | Op::ForStep => {
                     safe_point!(pc - 1);
                     let next = i!(a).wrapping_add(1);
                     s[sb + a] = next as u64;
-                    pc = if next < (c as u16 as i16) as i64 {
-                        ins.k as u32
+                    let limit = if ins.op == Op::ForStepK {
+                        (c as u16 as i16) as i64
                     } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
-                }
-                Op::ForStep => {
-                    safe_point!(pc - 1);
-                    let next = i!(a).wrapping_add(1);
-                    s[sb + a] = next as u64;
-                    pc = if next < i!(b) {
-                        ins.k as u32
-                    } else {
-                        (ins.k >> 32) as u32
-                    } as usize;
-                    entry = pc;
+                        i!(b)
+                    };
+                    branch!(next < limit, ins.k);
                 }
                 Op::Call | Op::CallV => {
                     safe_point!(pc - 1);
