@@ -941,16 +941,17 @@ impl Vm {
                     safe_point!(pc - 1);
                     branch!(i!(a) < (c as u16 as i16) as i64, ins.k);
                 }
-                Op::ForStepK | Op::ForStep => {
+                Op::ForStepK => {
                     safe_point!(pc - 1);
                     let next = i!(a).wrapping_add(1);
                     s[sb + a] = next as u64;
-                    let limit = if ins.op == Op::ForStepK {
-                        (c as u16 as i16) as i64
-                    } else {
-                        i!(b)
-                    };
-                    branch!(next < limit, ins.k);
+                    branch!(next < (c as u16 as i16) as i64, ins.k);
+                }
+                Op::ForStep => {
+                    safe_point!(pc - 1);
+                    let next = i!(a).wrapping_add(1);
+                    s[sb + a] = next as u64;
+                    branch!(next < i!(b), ins.k);
                 }
                 Op::Call | Op::CallV => {
                     safe_point!(pc - 1);
