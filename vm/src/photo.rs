@@ -474,11 +474,12 @@ fn stages(
     }
 }
 
-/// What a run reads: an image in memory or a photo stored as chunks.
+/// What a run reads: an image in memory (borrowed or owned: a run never copies
+/// it) or a photo stored as chunks.
 #[derive(Clone, Debug)]
-pub enum Input {
+pub enum Input<'a> {
     /// Decoded pixels (a PNG or JPEG file).
-    Image(Rgba8),
+    Image(std::borrow::Cow<'a, Rgba8>),
     /// A photo chunk graph, as `chunkvm import` writes it: the set's root is the photo.
     Chunks(crate::chunk::ChunkSet),
 }
@@ -494,7 +495,7 @@ pub fn run(
     run_input(
         source,
         target,
-        &Input::Image(input.clone()),
+        &Input::Image(std::borrow::Cow::Borrowed(input)),
         options,
         &|_, _| {},
     )
@@ -510,7 +511,7 @@ pub const BAND_ROWS: u32 = 32;
 pub fn run_input(
     source: &str,
     target: Option<&Target>,
-    input: &Input,
+    input: &Input<'_>,
     options: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<RunOutput, RunError> {
@@ -700,9 +701,4 @@ fn run_stage(
         pixels.extend_from_slice(&out);
     }
     Ok((pixels, instructions))
-}
-
-/// Reads tile `tiles` of an image view, for tests: how many tiles a view has loaded.
-pub fn tiles_loaded(view: &ImageView) -> usize {
-    view.loaded()
 }

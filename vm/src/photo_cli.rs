@@ -54,17 +54,23 @@ impl PhotoArgs {
     }
 }
 
-fn read_input(path: Option<&Path>) -> Result<(Input, String), Failure> {
+fn read_input(path: Option<&Path>) -> Result<(Input<'static>, String), Failure> {
     let Some(path) = path else {
         let image = Rgba8::decode(BUNDLED_PHOTO)
             .map_err(|err| Failure(format!("the bundled photo: {err}")))?;
-        return Ok((Input::Image(image), "the bundled photo".into()));
+        return Ok((
+            Input::Image(std::borrow::Cow::Owned(image)),
+            "the bundled photo".into(),
+        ));
     };
     let name = path.display().to_string();
     if path.extension().is_some_and(|ext| ext == "chunks") {
         return Ok((Input::Chunks(read_chunks(path)?), name));
     }
-    Ok((Input::Image(Rgba8::load(path).map_err(Failure)?), name))
+    Ok((
+        Input::Image(std::borrow::Cow::Owned(Rgba8::load(path).map_err(Failure)?)),
+        name,
+    ))
 }
 
 fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
@@ -88,7 +94,7 @@ fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
 }
 
 /// The size of the photo an input holds.
-fn input_size(input: &Input) -> Result<(u32, u32), Failure> {
+fn input_size(input: &Input<'_>) -> Result<(u32, u32), Failure> {
     match input {
         Input::Image(image) => Ok((image.width, image.height)),
         Input::Chunks(set) => {

@@ -14,7 +14,7 @@ use super::ir::{
 use crate::builtins::BuiltinOp;
 use crate::check::{Analysis, Callee, Const, Owner, Res};
 use crate::syntax::ast::{
-    BinOp, Binding, BindingId, Block as AstBlock, Closure, Expr, ExprId, ExprKind, FnItem, ItemId,
+    BinOp, Binding, BindingId, Block as AstBlock, Closure, Expr, ExprId, ExprKind, ItemId,
     ItemKind, SourceFile, Stmt, StmtKind, UnOp,
 };
 use crate::syntax::span::Span;
@@ -200,7 +200,7 @@ impl<'a> Compiler<'a> {
                     Owner::Item(id),
                     vec![Owner::Item(id)],
                     &func_item.params,
-                    self.fn_ret(func_item, id),
+                    self.fn_ret(id),
                     &func_item.body,
                     item.span,
                     false,
@@ -232,7 +232,7 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn fn_ret(&self, _item: &FnItem, id: ItemId) -> Type {
+    fn fn_ret(&self, id: ItemId) -> Type {
         match self.an.item_types.get(id.0 as usize) {
             Some(Type::Fn(_, ret)) => (**ret).clone(),
             _ => Type::Error,
@@ -276,7 +276,7 @@ impl<'a> Compiler<'a> {
                 let Some(Loc::S(_) | Loc::R(_)) = fcx.loc(param.binding.id) else {
                     continue;
                 };
-                let val = fcx.val_of(param.binding.id, &ty);
+                let val = fcx.val_of(param.binding.id);
                 fcx.cur_span = param.span;
                 fcx.env_store(0, slot, val, &ty);
                 fcx.locals.insert(param.binding.id, Loc::Env(slot));
@@ -486,7 +486,7 @@ impl FnCx {
         self.locals.get(&binding).copied()
     }
 
-    fn val_of(&self, binding: BindingId, _ty: &Type) -> Val {
+    fn val_of(&self, binding: BindingId) -> Val {
         match self.locals.get(&binding) {
             Some(Loc::S(reg)) => Val::S(*reg),
             Some(Loc::R(reg)) => Val::R(*reg),

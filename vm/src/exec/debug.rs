@@ -296,9 +296,4 @@ impl Vm {
         }
         self.store.get(id).map(|c| c.get(slot + 1)).unwrap_or(0)
     }
-
-    /// Extra garbage-collection roots held for the debugger (none today).
-    pub(crate) fn debug_roots(&self) -> Vec<ChunkId> {
-        Vec::new()
-    }
 }

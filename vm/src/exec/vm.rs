@@ -566,7 +566,6 @@ impl Vm {
         if let Some(Value::Image { id, .. } | Value::Closure { id, .. }) = &self.result {
             roots.push(*id);
         }
-        roots.extend(self.debug_roots());
         self.store.collect(&roots)
     }
 
@@ -638,8 +637,7 @@ impl Vm {
         }
     }
 
-    fn print_value(&mut self, ty: &Type, value: Value) {
-        let _ = ty;
+    fn print_value(&mut self, value: Value) {
         if !self.line.is_empty() {
             self.line.push(' ');
         }
@@ -1220,7 +1218,7 @@ impl Vm {
                 } else {
                     self.ref_value(&ty, r[rb + a])
                 };
-                self.print_value(&ty, value);
+                self.print_value(value);
             }
             Op::PrintEnd => {
                 let line = std::mem::take(&mut self.line);

@@ -377,7 +377,7 @@ pub fn preview(
         return Err("cancelled".into());
     }
     let started = Instant::now();
-    let input = Input::Image(photo.clone());
+    let input = Input::Image(std::borrow::Cow::Borrowed(photo));
     let output =
         run_input(text, target.as_ref(), &input, &options, progress).map_err(|err| match err {
             RunError::Runtime(err) => {
