@@ -45,6 +45,8 @@ pub struct Analyzer {
     rope: Rope,
     parser: tree_sitter::Parser,
     tree: Option<tree_sitter::Tree>,
+    /// The last analysis: its unchanged items are reused by the next one.
+    last: Option<Arc<Doc>>,
 }
 
 impl Analyzer {
@@ -54,6 +56,7 @@ impl Analyzer {
             rope: Rope::from_str(text),
             parser: chunkvm::syntax::lower::new_parser(),
             tree: None,
+            last: None,
         }
     }
 
@@ -117,17 +120,24 @@ impl Analyzer {
         }
     }
 
-    /// Parses (reusing the edited tree) and checks the text.
-    pub fn analyse(&mut self) -> Doc {
+    /// Parses (reusing the edited tree and the last analysis) and checks the text.
+    pub fn analyse(&mut self) -> Arc<Doc> {
         let text = self.rope.to_string();
-        let doc = Doc::reparse(&mut self.parser, &text, self.tree.as_ref());
+        let doc = Doc::reparse(
+            &mut self.parser,
+            &text,
+            self.tree.as_ref(),
+            self.last.as_deref(),
+        );
         self.tree = Some(doc.parsed.tree.clone());
+        let doc = Arc::new(doc);
+        self.last = Some(doc.clone());
         doc
     }
 
     /// [`Analyzer::analyse`], surviving a panic of the analysis: then the text
     /// is parsed afresh, and if that panics too, `None`.
-    pub fn analyse_safely(&mut self) -> Option<Doc> {
+    pub fn analyse_safely(&mut self) -> Option<Arc<Doc>> {
         let this = AssertUnwindSafe(&mut *self);
         match std::panic::catch_unwind(move || {
             let this = this;
@@ -137,9 +147,12 @@ impl Analyzer {
             Ok(doc) => Some(doc),
             Err(_) => {
                 self.tree = None;
+                self.last = None;
                 self.parser = chunkvm::syntax::lower::new_parser();
                 let text = self.rope.to_string();
-                std::panic::catch_unwind(|| Doc::new(&text)).ok()
+                let doc = std::panic::catch_unwind(|| Arc::new(Doc::new(&text))).ok();
+                self.last = doc.clone();
+                doc
             }
         }
     }
@@ -415,7 +428,7 @@ impl Actor {
         self.shared.analyses.fetch_add(1, Ordering::Relaxed);
         (self.seq, self.version) = last;
         let doc = match doc {
-            Some(doc) => Arc::new(doc),
+            Some(doc) => doc,
             // Analysis keeps failing: the text is still current, without analysis.
             None => self.snapshot.borrow().doc.clone(),
         };

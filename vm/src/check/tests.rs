@@ -1551,3 +1551,110 @@ fn random_and_mutated_inputs_never_panic() {
         );
     }
 }
+
+/// The tree-sitter edit that turns `old` into `new` (their common prefix
+/// and suffix kept).
+fn input_edit(old: &str, new: &str) -> tree_sitter::InputEdit {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    while !old.is_char_boundary(start) || !new.is_char_boundary(start) {
+        start -= 1;
+    }
+    let room = a.len().min(b.len()) - start;
+    let mut tail = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while !old.is_char_boundary(a.len() - tail) || !new.is_char_boundary(b.len() - tail) {
+        tail -= 1;
+    }
+    let point = |text: &str, at: usize| {
+        let before = &text[..at];
+        let row = before.matches('\n').count();
+        let column = at - before.rfind('\n').map_or(0, |nl| nl + 1);
+        tree_sitter::Point::new(row, column)
+    };
+    tree_sitter::InputEdit {
+        start_byte: start,
+        old_end_byte: a.len() - tail,
+        new_end_byte: b.len() - tail,
+        start_position: point(old, start),
+        old_end_position: point(old, a.len() - tail),
+        new_end_position: point(new, b.len() - tail),
+    }
+}
+
+#[test]
+fn lowering_again_after_an_edit_equals_lowering_everything() {
+    use crate::syntax::lower::{lower, new_parser, parse_reusing};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters");
+    let mut corpus: Vec<String> = CORPUS.iter().map(|text| text.to_string()).collect();
+    for dir in [root.clone(), root.join("pipelines")] {
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "chop"))
+            .collect();
+        paths.sort();
+        corpus.extend(
+            paths
+                .iter()
+                .map(|path| std::fs::read_to_string(path).unwrap()),
+        );
+    }
+    // Many items, so that edits land before, between and after reused ones.
+    corpus.push(corpus.join("\n"));
+    let rounds = std::env::var("CHOP_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(300);
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut shared, mut moved) = (0, 0);
+    for round in 0..rounds {
+        let mut parser = new_parser();
+        let mut text = corpus[rng.below(corpus.len())].clone();
+        let mut tree = parser.parse(&text, None).unwrap();
+        let mut last = parse(&text);
+        // A chain of edits, each parsed incrementally and lowered reusing the last.
+        for step in 0..6 {
+            let new = mutate(&mut rng, &text);
+            tree.edit(&input_edit(&text, &new));
+            let parsed = parse_reusing(&mut parser, &new, Some(&tree), Some((&text, &last)));
+            let (file, diags) = lower(&parsed.tree, &new);
+            assert_eq!(
+                format!("{:?}", (&parsed.file, &parsed.diagnostics)),
+                format!("{:?}", (&file, &diags)),
+                "round {round}, step {step}: reusing differs from lowering all of\n{new}\nafter\n{text}"
+            );
+            for item in &parsed.file.items {
+                if last
+                    .file
+                    .items
+                    .iter()
+                    .any(|old| std::sync::Arc::ptr_eq(old, item))
+                {
+                    shared += 1;
+                } else if last.file.items.iter().any(|old| {
+                    old.name.name == item.name.name
+                        && old.span.len() == item.span.len()
+                        && old.span.start != item.span.start
+                }) {
+                    moved += 1;
+                }
+            }
+            tree = parsed.tree.clone();
+            text = new;
+            last = parsed;
+        }
+    }
+    // The test means something only if items were reused, both ways.
+    eprintln!("items shared {shared}, moved {moved}");
+    assert!(
+        shared > 1000 && moved > 500,
+        "shared {shared}, moved {moved}"
+    );
+}

@@ -780,7 +780,7 @@ impl<'d> View<'d> {
             .filter(|item| {
                 !std::ptr::eq(&*self.doc, self.original) || !item.name.span.contains(self.offset)
             })
-            .map(|item| (item, &*self.doc))
+            .map(|item| (&**item, &*self.doc))
             .collect();
         for item in &self.original.file().items {
             if !item.name.name.is_empty()
@@ -789,7 +789,7 @@ impl<'d> View<'d> {
                     .iter()
                     .any(|(known, _)| known.name.name == item.name.name)
             {
-                out.push((item, self.original));
+                out.push((&**item, self.original));
             }
         }
         out

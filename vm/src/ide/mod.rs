@@ -17,7 +17,7 @@ pub mod signature;
 use crate::check::{check, Analysis};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{ExprId, Item, ItemId, SourceFile};
-use crate::syntax::lower::{lower, parse_incremental, Parsed};
+use crate::syntax::lower::{lower, parse_reusing, Parsed};
 use crate::syntax::span::{LineIndex, Span};
 use std::sync::Arc;
 
@@ -42,13 +42,17 @@ impl Doc {
     }
 
     /// Parses `text` reusing `old` (already edited with `Tree::edit` to match the
-    /// new text) with `parser`, then checks it: what a keystroke costs.
+    /// new text) with `parser`, and the items of `previous` (the last version
+    /// of the document) that the edit did not touch, then checks it: what a
+    /// keystroke costs.
     pub fn reparse(
         parser: &mut tree_sitter::Parser,
         text: &str,
         old: Option<&tree_sitter::Tree>,
+        previous: Option<&Doc>,
     ) -> Doc {
-        let parsed = parse_incremental(parser, text, old);
+        let previous = previous.map(|doc| (&*doc.text, &doc.parsed));
+        let parsed = parse_reusing(parser, text, old, previous);
         Doc::from_parsed(text, parsed)
     }
 
@@ -71,6 +75,7 @@ impl Doc {
                 tree,
                 file,
                 diagnostics,
+                memo: Default::default(),
             },
         )
     }
@@ -96,7 +101,7 @@ impl Doc {
             .iter()
             .enumerate()
             .find(|(_, item)| item.span.contains(offset))
-            .map(|(idx, item)| (ItemId(idx as u32), item))
+            .map(|(idx, item)| (ItemId(idx as u32), &**item))
     }
 
     /// The text of a span (empty if the span is not on char boundaries).

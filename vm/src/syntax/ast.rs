@@ -8,6 +8,7 @@
 //! always complete, and the checker stays quiet about error nodes.
 
 use super::span::Span;
+use std::sync::Arc;
 
 /// Index of an expression in its file (dense, from 0).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -35,8 +36,9 @@ pub struct Ident {
 pub struct SourceFile {
     /// The `//!` comments at the top, joined by newlines, without the markers.
     pub doc: Option<String>,
-    /// The items in source order.
-    pub items: Vec<Item>,
+    /// The items in source order. Shared: an edit re-lowers only the items
+    /// it touched, and the next version of the file shares the others.
+    pub items: Vec<Arc<Item>>,
     /// Number of expressions (`ExprId`s run from 0 below this).
     pub expr_count: u32,
     /// Number of bindings (`BindingId`s run from 0 below this).
@@ -370,6 +372,6 @@ impl SourceFile {
             .iter()
             .enumerate()
             .find(|(_, item)| item.name.name == name)
-            .map(|(idx, item)| (ItemId(idx as u32), item))
+            .map(|(idx, item)| (ItemId(idx as u32), &**item))
     }
 }

@@ -13,8 +13,10 @@ use super::ast::{
     BinOp, Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, FnItem, Ident, Item,
     ItemKind, Param, ParamItem, PipelineItem, SourceFile, Stage, Stmt, StmtKind, TypeExpr, UnOp,
 };
+use super::reuse::{ItemMemo, Memo, Shift};
 use super::span::Span;
 use crate::diag::{Code, Diagnostic};
+use std::sync::Arc;
 use tree_sitter::{Language, Node, Parser, Tree};
 
 /// The result of parsing one file.
@@ -26,6 +28,8 @@ pub struct Parsed {
     pub file: SourceFile,
     /// The syntax errors (E0001, E0002), sorted by where they start.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the next lowering needs to reuse this one's items.
+    pub memo: Memo,
 }
 
 /// How deep expressions, blocks and types may nest before the rest is refused
@@ -60,6 +64,19 @@ pub fn parse(text: &str) -> Parsed {
 /// Parses `text` with `parser`, reusing `old` (already edited with
 /// `Tree::edit` to match `text`) when given.
 pub fn parse_incremental(parser: &mut Parser, text: &str, old: Option<&Tree>) -> Parsed {
+    parse_reusing(parser, text, old, None)
+}
+
+/// [`parse_incremental`], then lowering only the items whose text changed
+/// since `previous` (the text and the result of the last parse): the others
+/// are shared with it, moved by the edit's length and renumbered as needed.
+/// The result is the same as lowering the whole tree.
+pub fn parse_reusing(
+    parser: &mut Parser,
+    text: &str,
+    old: Option<&Tree>,
+    previous: Option<(&str, &Parsed)>,
+) -> Parsed {
     if parser.language().is_none() {
         let _ = parser.set_language(&language());
     }
@@ -67,11 +84,12 @@ pub fn parse_incremental(parser: &mut Parser, text: &str, old: Option<&Tree>) ->
         Some(tree) => tree,
         None => fresh_tree(text),
     };
-    let (file, diagnostics) = lower(&tree, text);
+    let (file, diagnostics, memo) = lower_reusing(&tree, text, previous);
     Parsed {
         tree,
         file,
         diagnostics,
+        memo,
     }
 }
 
@@ -88,6 +106,16 @@ fn fresh_tree(text: &str) -> Tree {
 
 /// Lowers a CST to the AST and collects the syntax diagnostics.
 pub fn lower(tree: &Tree, text: &str) -> (SourceFile, Vec<Diagnostic>) {
+    let (file, diags, _) = lower_reusing(tree, text, None);
+    (file, diags)
+}
+
+/// [`lower`], reusing the items of `previous` whose text is unchanged.
+fn lower_reusing(
+    tree: &Tree,
+    text: &str,
+    previous: Option<(&str, &Parsed)>,
+) -> (SourceFile, Vec<Diagnostic>, Memo) {
     let root = tree.root_node();
     let mut lowerer = Lowerer {
         text,
@@ -99,10 +127,17 @@ pub fn lower(tree: &Tree, text: &str) -> (SourceFile, Vec<Diagnostic>) {
         docs: Vec::new(),
         inner_docs: Vec::new(),
         language: language(),
+        memo: Vec::new(),
     };
     lowerer.scan(root);
     let mut items = Vec::new();
-    lowerer.items_in(root, &mut items);
+    let reused = match previous {
+        Some((old_text, old)) => lowerer.reuse_items(root, old_text, old, &mut items),
+        None => false,
+    };
+    if !reused {
+        lowerer.items_in(root, &mut items);
+    }
     let doc = lowerer.file_doc(&items);
     let file = SourceFile {
         doc,
@@ -110,9 +145,10 @@ pub fn lower(tree: &Tree, text: &str) -> (SourceFile, Vec<Diagnostic>) {
         expr_count: lowerer.next_expr,
         binding_count: lowerer.next_binding,
     };
+    let memo = Memo::new(lowerer.memo, !lowerer.depth_reported);
     let mut diags = lowerer.diags;
     diags.sort_by_key(|diag| diag.span.start);
-    (file, diags)
+    (file, diags, memo)
 }
 
 struct Lowerer<'t> {
@@ -127,6 +163,8 @@ struct Lowerer<'t> {
     /// `//!` comments: span and text without the marker.
     inner_docs: Vec<(Span, String)>,
     language: Language,
+    /// What each item lowered so far holds, for the next lowering.
+    memo: Vec<ItemMemo>,
 }
 
 fn span_of(node: Node) -> Span {
@@ -367,7 +405,7 @@ impl<'t> Lowerer<'t> {
     }
 
     /// The `//!` comments before the first item, joined.
-    fn file_doc(&self, items: &[Item]) -> Option<String> {
+    fn file_doc(&self, items: &[Arc<Item>]) -> Option<String> {
         let limit = items
             .first()
             .map_or(self.text.len(), |item| item.span.start);
@@ -384,7 +422,7 @@ impl<'t> Lowerer<'t> {
 
     /// Lowers the items among the children of `node`, looking into `ERROR`
     /// nodes for items that did parse.
-    fn items_in(&mut self, node: Node, items: &mut Vec<Item>) {
+    fn items_in(&mut self, node: Node, items: &mut Vec<Arc<Item>>) {
         if node.is_error() && node.child_count() == 0 {
             return;
         }
@@ -395,16 +433,121 @@ impl<'t> Lowerer<'t> {
             let mut cursor = node.walk();
             node.children(&mut cursor).collect()
         };
+        let top_level = !node.is_error();
         for child in children {
             if child.is_error() {
                 self.items_in(child, items);
             } else if ITEM_KINDS.contains(&child.kind()) && !child.is_missing() {
-                let after = items.last().map_or(0, |item: &Item| item.span.end);
-                let item = self.item(child, after);
-                items.push(item);
+                self.lower_item(child, top_level, items);
             }
         }
         self.leave(1);
+    }
+
+    /// Lowers one item and notes what it holds.
+    fn lower_item(&mut self, node: Node, top_level: bool, items: &mut Vec<Arc<Item>>) {
+        let after = items.last().map_or(0, |item| item.span.end);
+        let (exprs, bindings, diags) = (self.next_expr, self.next_binding, self.diags.len());
+        let deep = self.depth_reported;
+        let item = self.item(node, after);
+        self.memo.push(ItemMemo {
+            region: after,
+            exprs: exprs..self.next_expr,
+            bindings: bindings..self.next_binding,
+            diags: self.diags.get(diags..).unwrap_or_default().to_vec(),
+            reusable: top_level && !node.has_error() && deep == self.depth_reported,
+        });
+        items.push(Arc::new(item));
+    }
+
+    /// Lowers the top-level items of `root`, sharing with `old` (lowered
+    /// from `old_text`) the items whose text, doc comments and the blank
+    /// before them included, did not change: those before the first change
+    /// as they are, those after the last one moved and renumbered. `false`
+    /// (nothing done) when the file has an error at the top level or the
+    /// old lowering cannot be reused.
+    fn reuse_items(
+        &mut self,
+        root: Node,
+        old_text: &str,
+        old: &Parsed,
+        items: &mut Vec<Arc<Item>>,
+    ) -> bool {
+        let olds = &old.file.items;
+        let memos = old.memo.items();
+        if root.is_error() || memos.len() != olds.len() || !old.memo.is_reusable() {
+            return false;
+        }
+        let mut nodes = Vec::new();
+        let mut cursor = root.walk();
+        for child in root.children(&mut cursor) {
+            if child.is_error() {
+                return false;
+            }
+            if ITEM_KINDS.contains(&child.kind()) && !child.is_missing() {
+                nodes.push(child);
+            }
+        }
+        let text = self.text;
+        let region = |idx: usize| {
+            let start = match idx {
+                0 => 0,
+                _ => nodes[idx - 1].end_byte(),
+            };
+            text.get(start..nodes[idx].end_byte())
+        };
+        let same = |new: usize, old: usize| {
+            memos[old].reusable
+                && !nodes[new].has_error()
+                && region(new).is_some()
+                && old_text.get(memos[old].region..olds[old].span.end) == region(new)
+        };
+        let (n, m) = (nodes.len(), olds.len());
+        let mut prefix = 0;
+        while prefix < n.min(m) && same(prefix, prefix) {
+            prefix += 1;
+        }
+        let mut suffix = 0;
+        while suffix < (n - prefix).min(m - prefix) && same(n - 1 - suffix, m - 1 - suffix) {
+            suffix += 1;
+        }
+        if !self.enter(span_of(root)) {
+            return false;
+        }
+        for idx in 0..prefix {
+            self.keep(&olds[idx], &memos[idx], Shift::NONE, items);
+        }
+        for node in &nodes[prefix..n - suffix] {
+            self.lower_item(*node, true, items);
+        }
+        for idx in m - suffix..m {
+            let memo = &memos[idx];
+            let new_end = nodes[n + idx - m].end_byte();
+            let shift = Shift {
+                bytes: new_end as isize - olds[idx].span.end as isize,
+                exprs: i64::from(self.next_expr) - i64::from(memo.exprs.start),
+                bindings: i64::from(self.next_binding) - i64::from(memo.bindings.start),
+            };
+            self.keep(&olds[idx], memo, shift, items);
+        }
+        self.leave(1);
+        true
+    }
+
+    /// Takes an item of the last lowering, moved by `shift`.
+    fn keep(
+        &mut self,
+        item: &Arc<Item>,
+        memo: &ItemMemo,
+        shift: Shift,
+        items: &mut Vec<Arc<Item>>,
+    ) {
+        let memo = shift.memo(memo);
+        self.next_expr = memo.exprs.end;
+        self.next_binding = memo.bindings.end;
+        self.diags.extend(memo.diags.iter().cloned());
+        items.push(shift.item(item));
+        self.memo.push(memo);
     }
 
     fn item(&mut self, node: Node, after: usize) -> Item {

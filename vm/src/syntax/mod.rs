@@ -5,4 +5,5 @@
 
 pub mod ast;
 pub mod lower;
+pub mod reuse;
 pub mod span;
