@@ -3,9 +3,12 @@
 //! framing (the [`crate::harness`] client).
 //!
 //! Measured over 200 runs each, p50 and p99:
-//! - from a one-character edit (`didChange`) to its diagnostics published
-//!   (the debounce set to 0 ms, so the figure is the re-analysis itself:
-//!   the incremental re-parse, the checker, the conversion and the message);
+//! - from a one-character edit (`didChange`: typing a digit, then deleting
+//!   it) to its diagnostics published (the debounce set to 0 ms, so the
+//!   figure is the re-analysis itself: the incremental re-parse, lowering
+//!   the items the edit touched, the checker, the conversion and the
+//!   message), in the middle of the file and in its first function, where
+//!   every item after the edit moves;
 //! - completion, hover and semantic tokens (full) round trips.
 //!
 //! Then the memory of an open document: the growth of the resident set
@@ -165,24 +168,31 @@ async fn run(lines: usize) -> Result<String, String> {
         .ok_or("no helper in the middle")?;
     let digit = "    let x = a * ".len() as u32;
 
-    // Edit -> diagnostics: change the `2` of `2.0` to `3` and back.
+    // Edit -> diagnostics: type a `1` before the `2` of `2.0`, delete it, and
+    // again; in the middle of the file, then in its first function (where
+    // every item after the edit moves).
+    let first = first_helper(&text).ok_or("no helper at the top")?;
+    let mut version = 1;
     let mut edits = Vec::with_capacity(RUNS);
-    for run in 0..RUNS {
-        let version = 2 + run as i64;
-        let new = if run % 2 == 0 { "3" } else { "2" };
-        let sent = Instant::now();
-        client
-            .change(uri, version, range(middle, digit, middle, digit + 1), new)
-            .await;
-        let published = client
-            .wait_for(Duration::from_secs(30), |n| {
-                n["method"] == "textDocument/publishDiagnostics"
-                    && n["params"]["version"] == version
-            })
-            .await
-            .ok_or("no diagnostics after an edit")?;
-        edits.push(published.at.saturating_duration_since(sent));
-        client.clear_notifications();
+    let mut edits_top = Vec::with_capacity(RUNS);
+    for (line, samples) in [(middle, &mut edits), (first, &mut edits_top)] {
+        for run in 0..RUNS {
+            version += 1;
+            let (end, new) = typed(run, digit);
+            let sent = Instant::now();
+            client
+                .change(uri, version, range(line, digit, line, end), new)
+                .await;
+            let published = client
+                .wait_for(Duration::from_secs(30), |n| {
+                    n["method"] == "textDocument/publishDiagnostics"
+                        && n["params"]["version"] == version
+                })
+                .await
+                .ok_or("no diagnostics after an edit")?;
+            samples.push(published.at.saturating_duration_since(sent));
+            client.clear_notifications();
+        }
     }
 
     // Requests in the middle of the file.
@@ -247,6 +257,11 @@ async fn run(lines: usize) -> Result<String, String> {
             p99: summary(edits).1,
         },
         Row {
+            name: "same, edit in the first item",
+            p50: summary(edits_top.clone()).0,
+            p99: summary(edits_top).1,
+        },
+        Row {
             name: "completion",
             p50: summary(completion.clone()).0,
             p99: summary(completion).1,
@@ -300,7 +315,7 @@ async fn run(lines: usize) -> Result<String, String> {
         out,
         "| ----------------------------- | -------- | -------- |"
     );
-    for row in library(&text, middle, digit, acc_line) {
+    for row in library(&text, [middle, first], digit, acc_line) {
         let _ = writeln!(
             out,
             "| {:<29} | {:>8.2} | {:>8.2} |",
@@ -317,29 +332,50 @@ async fn run(lines: usize) -> Result<String, String> {
     Ok(out)
 }
 
+/// The line of the first function's `let x = a * 2.0 ...`.
+fn first_helper(text: &str) -> Option<u32> {
+    text.lines()
+        .position(|line| line.starts_with("    let x = a * 2.0"))
+        .map(|idx| idx as u32)
+}
+
+/// The edit of run `run` at column `col`: even runs type a `1` there, odd
+/// runs delete it. The end column of the range replaced, and the new text.
+fn typed(run: usize, col: u32) -> (u32, &'static str) {
+    if run % 2 == 0 {
+        (col, "1")
+    } else {
+        (col + 1, "")
+    }
+}
+
 /// The analysis behind each request, timed without the server.
-fn library(text: &str, line: u32, col: u32, acc_line: u32) -> Vec<Row> {
+fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> Vec<Row> {
     use crate::convert::{Encoding, Lines};
     use crate::documents::Analyzer;
     use chunkvm::ide::{completion, navigation, semantic};
     use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
     let mut analyzer = Analyzer::new(text);
     let mut doc = analyzer.analyse();
-    let mut reparse = Vec::new();
-    for run in 0..RUNS {
-        let change = TextDocumentContentChangeEvent {
-            range: Some(Range::new(
-                Position::new(line, col),
-                Position::new(line, col + 1),
-            )),
-            range_length: None,
-            text: if run % 2 == 0 { "3" } else { "2" }.to_string(),
-        };
-        let started = Instant::now();
-        analyzer.apply(&change, Encoding::Utf16);
-        doc = analyzer.analyse();
-        reparse.push(started.elapsed());
+    let mut reparse = [Vec::new(), Vec::new()];
+    for (line, samples) in lines.into_iter().zip(&mut reparse) {
+        for run in 0..RUNS {
+            let (end, new) = typed(run, col);
+            let change = TextDocumentContentChangeEvent {
+                range: Some(Range::new(
+                    Position::new(line, col),
+                    Position::new(line, end),
+                )),
+                range_length: None,
+                text: new.to_string(),
+            };
+            let started = Instant::now();
+            analyzer.apply(&change, Encoding::Utf16);
+            doc = analyzer.analyse();
+            samples.push(started.elapsed());
+        }
     }
+    let [reparse, reparse_top] = reparse;
     let lines = Lines::of(&doc, Encoding::Utf16);
     let offset = |character: usize| {
         lines
@@ -370,6 +406,7 @@ fn library(text: &str, line: u32, col: u32, acc_line: u32) -> Vec<Row> {
     });
     [
         ("edit: re-parse and check", reparse),
+        ("same, edit in the first item", reparse_top),
         ("diagnostics to LSP", diagnostics),
         ("completion", completion),
         ("hover", hover),
