@@ -432,11 +432,14 @@ impl Actor {
             // Analysis keeps failing: the text is still current, without analysis.
             None => self.snapshot.borrow().doc.clone(),
         };
-        self.snapshot.send_replace(Arc::new(Snapshot {
+        let old = self.snapshot.send_replace(Arc::new(Snapshot {
             seq: self.seq,
             version: self.version,
             doc,
         }));
+        // Freeing the last version of a big file takes a millisecond or so:
+        // not on the way to publishing this one.
+        tokio::task::spawn_blocking(move || drop(old));
         true
     }
 

@@ -190,9 +190,9 @@ impl TestClient {
 
     /// Sends a request and returns its `result` (panics on an error response).
     pub async fn call(&self, method: &str, params: Value) -> Value {
-        let response = self.request(method, params).await;
-        match response.get("result") {
-            Some(result) => result.clone(),
+        let mut response = self.request(method, params).await;
+        match response.get_mut("result") {
+            Some(result) => result.take(),
             None => panic!("{method} failed: {response}"),
         }
     }

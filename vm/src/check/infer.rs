@@ -16,7 +16,7 @@ use crate::syntax::ast::{
 };
 use crate::syntax::span::Span;
 use crate::types::Type;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// How a binding was introduced.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -158,6 +158,9 @@ impl<'f> Checker<'f> {
                 binding_mutable: vec![false; bindings],
                 binding_owner: vec![Owner::None; bindings],
                 item_types: vec![Type::Error; file.items.len()],
+                // About one expression in three is a name, one in eight a call.
+                names: HashMap::with_capacity(exprs / 3),
+                calls: HashMap::with_capacity(exprs / 8),
                 ..Analysis::default()
             },
             errors: 0,

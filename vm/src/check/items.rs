@@ -10,8 +10,8 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{FnItem, ItemId, ItemKind, ParamItem, PipelineItem, SourceFile};
 use crate::syntax::span::Span;
 use crate::types::Type;
+use foldhash::{HashMap, HashMapExt};
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 /// Checks a whole file.
 pub(super) fn check_file(file: &SourceFile) -> Analysis {

@@ -10,7 +10,7 @@ use crate::builtins::{Builtin, BuiltinOp, Method};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{BindingId, ExprId, ItemId, SourceFile};
 use crate::types::Type;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 mod consts;
 mod flow;

@@ -14,11 +14,11 @@
 use super::Doc;
 use crate::check::Res;
 use crate::syntax::ast::{
-    BindingId, Block, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind,
+    BindingId, Block, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
 };
 use crate::syntax::span::Span;
 use crate::types::Type;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// The token types, LSP standard names; a [`Token`]'s `kind` indexes this.
 pub const TOKEN_TYPES: &[&str] = &[
@@ -87,76 +87,63 @@ const OPERATORS: &[&str] = &[
 ];
 
 /// Every token of the document, in source order.
+///
+/// The text is lexed (Chop's tokens are regular, and lexing a big file costs
+/// a fraction of walking its syntax tree); names take their class from the
+/// AST and the checker, and only a name the AST does not know (in text that
+/// did not parse) is looked up in the syntax tree, to be classified by its
+/// place there.
 pub fn tokens(doc: &Doc) -> Vec<Token> {
+    use super::completion::lex::{lex, TokKind};
     let names = Names::collect(doc);
     let text: &str = &doc.text;
-    let mut out: Vec<Token> = Vec::new();
     let root = doc.parsed.tree.root_node();
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
-        let mut descend = true;
-        let span = Span::new(node.start_byte(), node.end_byte());
-        if node.is_missing() || span.is_empty() {
-            descend = false;
-        } else {
-            let class = match node.kind() {
-                "comment" => Some((COMMENT, 0)),
-                "doc_comment" | "inner_doc_comment" => Some((COMMENT, DOCUMENTATION)),
-                "string_literal" => Some((STRING, 0)),
-                "integer_literal" | "float_literal" => Some((NUMBER, 0)),
-                "boolean_literal" => Some((KEYWORD, 0)),
-                "identifier" => Some(
-                    names
-                        .at
-                        .get(&span.start)
-                        .copied()
-                        .unwrap_or_else(|| fallback(node)),
-                ),
-                "type_identifier" => {
-                    let name = text.get(span.start..span.end).unwrap_or("");
-                    if Type::from_name(name).is_some() {
-                        Some((TYPE, DEFAULT_LIBRARY))
-                    } else {
-                        Some((TYPE, 0))
-                    }
-                }
-                kind if node.child_count() == 0 && !node.is_named() => {
-                    if KEYWORDS.contains(&kind) {
-                        Some((KEYWORD, 0))
-                    } else if OPERATORS.contains(&kind) {
-                        Some((OPERATOR, 0))
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
-            if let Some((kind, modifiers)) = class {
-                push(&mut out, text, span, kind, modifiers);
-                descend = false;
+    let lexed = lex(text);
+    let mut out: Vec<Token> = Vec::with_capacity(lexed.len());
+    for tok in lexed {
+        let class = match tok.kind {
+            TokKind::Comment if tok.text.starts_with("//!") => Some((COMMENT, DOCUMENTATION)),
+            TokKind::Comment if tok.text.starts_with("///") && !tok.text.starts_with("////") => {
+                Some((COMMENT, DOCUMENTATION))
+            }
+            TokKind::Comment => Some((COMMENT, 0)),
+            TokKind::Str => Some((STRING, 0)),
+            TokKind::Int | TokKind::Float => Some((NUMBER, 0)),
+            TokKind::Ident if KEYWORDS.contains(&tok.text) => Some((KEYWORD, 0)),
+            TokKind::Ident => Some(match names.at.get(&tok.span.start) {
+                Some(class) => *class,
+                None => unknown_name(root, text, tok.span),
+            }),
+            TokKind::Punct if OPERATORS.contains(&tok.text) => Some((OPERATOR, 0)),
+            TokKind::Punct => None,
+        };
+        if let Some((kind, modifiers)) = class {
+            push(&mut out, text, tok.span, kind, modifiers);
+        }
+    }
+    out
+}
+
+/// The class of a name the AST does not know, from its place in the tree.
+fn unknown_name(root: tree_sitter::Node<'_>, text: &str, span: Span) -> (u32, u32) {
+    match root.descendant_for_byte_range(span.start, span.end) {
+        Some(node) if node.start_byte() == span.start && node.end_byte() == span.end => {
+            match node.kind() {
+                "type_identifier" => type_class(text.get(span.start..span.end).unwrap_or("")),
+                "identifier" => fallback(node),
+                _ => (VARIABLE, 0),
             }
         }
-        if descend && cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                out.sort_by_key(|token| token.span.start);
-                let mut last_end = 0;
-                out.retain(|token| {
-                    let keep = token.span.start >= last_end;
-                    if keep {
-                        last_end = token.span.end;
-                    }
-                    keep
-                });
-                return out;
-            }
-        }
+        _ => (VARIABLE, 0),
+    }
+}
+
+/// A type name's class: a builtin type or not.
+fn type_class(name: &str) -> (u32, u32) {
+    if Type::from_name(name).is_some() {
+        (TYPE, DEFAULT_LIBRARY)
+    } else {
+        (TYPE, 0)
     }
 }
 
@@ -237,7 +224,7 @@ impl<'d> Names<'d> {
     fn collect(doc: &'d Doc) -> Names<'d> {
         let mut names = Names {
             doc,
-            at: HashMap::new(),
+            at: HashMap::with_capacity(doc.file().expr_count as usize),
             bindings: HashMap::new(),
         };
         let file = doc.file();
@@ -245,6 +232,7 @@ impl<'d> Names<'d> {
             match &item.kind {
                 ItemKind::Param(param) => {
                     names.decl(&item.name, (VARIABLE, DECLARATION | READONLY | STATIC));
+                    names.ty(&param.ty);
                     names.expr(&param.default);
                     if let Some((min, max)) = &param.range {
                         names.expr(min);
@@ -254,6 +242,9 @@ impl<'d> Names<'d> {
                 ItemKind::Function(function) => {
                     names.decl(&item.name, (FUNCTION, DECLARATION));
                     names.params(&function.params);
+                    if let Some(ret) = &function.ret {
+                        names.ty(ret);
+                    }
                     names.block(&function.body);
                 }
                 ItemKind::Pipeline(pipeline) => {
@@ -286,6 +277,23 @@ impl<'d> Names<'d> {
     fn params(&mut self, params: &[Param]) {
         for param in params {
             self.binding(&param.binding, (PARAMETER, DECLARATION | READONLY));
+            self.ty(&param.ty);
+        }
+    }
+
+    fn ty(&mut self, ty: &TypeExpr) {
+        match ty {
+            TypeExpr::Named(ident) => self.decl(ident, type_class(&ident.name)),
+            TypeExpr::Array(element, _, _) => self.ty(element),
+            TypeExpr::Fn(params, ret, _) => {
+                for param in params {
+                    self.ty(param);
+                }
+                if let Some(ret) = ret {
+                    self.ty(ret);
+                }
+            }
+            TypeExpr::Error(_) => {}
         }
     }
 
@@ -303,9 +311,12 @@ impl<'d> Names<'d> {
             StmtKind::Let {
                 binding,
                 mutable,
+                ty,
                 value,
-                ..
             } => {
+                if let Some(ty) = ty {
+                    self.ty(ty);
+                }
                 // The value first: `let x = x;` reads an outer `x`.
                 self.expr(value);
                 let modifiers = if *mutable {
@@ -405,6 +416,9 @@ impl<'d> Names<'d> {
             }
             ExprKind::Closure(closure) => {
                 self.params(&closure.params);
+                if let Some(ret) = &closure.ret {
+                    self.ty(ret);
+                }
                 self.block(&closure.body);
             }
             ExprKind::If(cond, then, otherwise) => {
@@ -466,15 +480,29 @@ pub fn encode(tokens: &[Token], doc: &Doc, col_of: &dyn Fn(&str, usize) -> u32) 
     let mut out = Vec::with_capacity(tokens.len() * 5);
     let mut prev_line = 0usize;
     let mut prev_col = 0u32;
+    // The line of the last token: its start, its end and whether it is
+    // ASCII (then a column is a byte offset in every encoding).
+    let mut current: Option<(usize, usize, usize, bool)> = None;
     for token in tokens {
-        let line = doc.lines.line_of(token.span.start.min(text.len()));
-        let Some(line_start) = doc.lines.line_start(line) else {
-            continue;
+        let (line, line_start, line_end, ascii) = match current {
+            Some(known) if token.span.start >= known.1 && token.span.start <= known.2 => known,
+            _ => {
+                let line = doc.lines.line_of(token.span.start.min(text.len()));
+                let Some(line_start) = doc.lines.line_start(line) else {
+                    continue;
+                };
+                let line_end = doc
+                    .lines
+                    .line_start(line + 1)
+                    .map_or(text.len(), |next| next.saturating_sub(1));
+                let ascii = text
+                    .get(line_start..line_end)
+                    .is_some_and(|line| line.is_ascii());
+                let known = (line, line_start, line_end, ascii);
+                current = Some(known);
+                known
+            }
         };
-        let line_end = doc
-            .lines
-            .line_start(line + 1)
-            .map_or(text.len(), |next| next.saturating_sub(1));
         let line_text = text.get(line_start..line_end).unwrap_or("");
         let start = token.span.start.saturating_sub(line_start);
         let end = token
@@ -482,8 +510,11 @@ pub fn encode(tokens: &[Token], doc: &Doc, col_of: &dyn Fn(&str, usize) -> u32) 
             .end
             .saturating_sub(line_start)
             .min(line_text.len());
-        let start_col = col_of(line_text, start);
-        let end_col = col_of(line_text, end);
+        let (start_col, end_col) = if ascii {
+            (start.min(line_text.len()) as u32, end as u32)
+        } else {
+            (col_of(line_text, start), col_of(line_text, end))
+        };
         let length = end_col.saturating_sub(start_col);
         if length == 0 || line < prev_line {
             continue;
