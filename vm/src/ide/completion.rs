@@ -666,43 +666,6 @@ pub(super) fn floor_char_boundary(text: &str, offset: usize) -> usize {
 
 // ---------------------------------------------------------------- analysis
 
-/// The text with the body of every function and filter but the one holding
-/// `offset` blanked out (spaces, newlines kept): offsets stay the same, and
-/// re-analysing the patched copy costs one body, not the whole file.
-fn blank_other_bodies(doc: &Doc, offset: usize) -> String {
-    use crate::syntax::ast::ItemKind;
-    // Only when every syntax error lies in the item at the cursor: elsewhere, error
-    // recovery may have merged items, and the whole text is the safe choice.
-    let here = doc.item_at(offset).map(|(_, item)| item.span);
-    let errors_elsewhere = doc.parsed.diagnostics.iter().any(|diag| {
-        here.is_none_or(|span| diag.span.start < span.start || diag.span.end > span.end)
-    });
-    if errors_elsewhere {
-        return doc.text.to_string();
-    }
-    let mut bytes = doc.text.as_bytes().to_vec();
-    for item in &doc.file().items {
-        let ItemKind::Function(func) = &item.kind else {
-            continue;
-        };
-        let body = func.body.span;
-        if item.span.contains(offset) || body.len() < 2 {
-            continue;
-        }
-        let inside = body.start + 1..body.end - 1;
-        if doc.text.get(inside.clone()).is_none() {
-            continue;
-        }
-        for byte in &mut bytes[inside] {
-            if *byte != b'\n' {
-                *byte = b' ';
-            }
-        }
-    }
-    // Whole characters were replaced byte by byte with spaces, so this is UTF-8.
-    String::from_utf8(bytes).unwrap_or_else(|_| doc.text.to_string())
-}
-
 /// The placeholder put at the cursor so that the text around it parses.
 const PLACEHOLDER: &str = "__cursor__";
 
@@ -721,21 +684,33 @@ struct View<'d> {
 impl<'d> View<'d> {
     /// The view at `offset`; `semicolon` is where a missing `;` goes.
     fn new(original: &'d Doc, offset: usize, semicolon: Option<usize>) -> View<'d> {
-        let blanked = blank_other_bodies(original, offset);
-        let text: &str = &blanked;
-        let mut head = text.get(..offset).unwrap_or("").to_string();
-        let mut at = offset;
-        if let Some(semicolon) = semicolon.filter(|at| head.is_char_boundary(*at)) {
-            head.insert(semicolon, ';');
-            at += 1;
-        }
-        let tail = text.get(offset..).unwrap_or("");
+        let text: &str = &original.text;
+        let offset = floor_char_boundary(text, offset);
+        // The edit starts at the missing `;`, if any, and ends at the cursor.
+        let semicolon = semicolon.filter(|at| *at <= offset && text.is_char_boundary(*at));
+        let start = semicolon.unwrap_or(offset);
+        let between = text.get(start..offset).unwrap_or("");
+        let inserted = match semicolon {
+            Some(_) => format!(";{between}{PLACEHOLDER}"),
+            None => PLACEHOLDER.to_string(),
+        };
+        let at = offset + usize::from(semicolon.is_some());
+        let head = format!(
+            "{}{}",
+            text.get(..start).unwrap_or(""),
+            &inserted[..inserted.len() - PLACEHOLDER.len()]
+        );
         let mut fallback: Option<(Doc, scope::Scope)> = None;
-        for patched in [
-            format!("{head}{PLACEHOLDER}{tail}"),
-            format!("{head}{PLACEHOLDER}{}", closers(&head)),
+        // The placeholder in the text; or, the text after the cursor dropped,
+        // the brackets open before it closed.
+        for (end, patch) in [
+            (offset, inserted.clone()),
+            (text.len(), format!("{inserted}{}", closers(&head))),
         ] {
-            let doc = Doc::new(&patched);
+            let Some(doc) = original.edited(crate::syntax::span::Span::new(start, end), &patch)
+            else {
+                continue;
+            };
             let scope = scope::at(&doc, at);
             if scope.in_body {
                 return View {

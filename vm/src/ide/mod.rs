@@ -108,6 +108,45 @@ impl Doc {
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.start..span.end).unwrap_or("")
     }
+
+    /// This document with `span` replaced by `text`, analysed the way a
+    /// keystroke is: its tree re-parsed incrementally, only the items the
+    /// edit touched lowered again. `None` when `span` is not a range of
+    /// whole characters of the text.
+    pub fn edited(&self, span: Span, text: &str) -> Option<Doc> {
+        let before = self.text.get(..span.start)?;
+        let after = self.text.get(span.end..)?;
+        let new_text = format!("{before}{text}{after}");
+        let point = |offset: usize| {
+            let line = self.lines.line_of(offset);
+            let start = self.lines.line_start(line).unwrap_or(0);
+            tree_sitter::Point::new(line, offset - start)
+        };
+        let start_position = point(span.start);
+        let new_end_position = match text.rfind('\n') {
+            Some(last) => tree_sitter::Point::new(
+                start_position.row + text.matches('\n').count(),
+                text.len() - last - 1,
+            ),
+            None => tree_sitter::Point::new(start_position.row, start_position.column + text.len()),
+        };
+        let mut tree = self.parsed.tree.clone();
+        tree.edit(&tree_sitter::InputEdit {
+            start_byte: span.start,
+            old_end_byte: span.end,
+            new_end_byte: span.start + text.len(),
+            start_position,
+            old_end_position: point(span.end),
+            new_end_position,
+        });
+        let mut parser = crate::syntax::lower::new_parser();
+        Some(Doc::reparse(
+            &mut parser,
+            &new_text,
+            Some(&tree),
+            Some(self),
+        ))
+    }
 }
 
 /// What a name in the source is: the target of navigation features.
@@ -141,4 +180,41 @@ pub struct Edit {
     pub span: Span,
     /// The new text.
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edited_doc_is_the_doc_of_the_edited_text() {
+        let text = "/// A.\nfn a() -> int { 1 }\n\nfn b(x: int) -> int {\n    x + a()\n}\n\n/// C: é.\nfn c() { print(b(2)); }\n";
+        let doc = Doc::new(text);
+        let b_body = text.find("x + a()").unwrap_or(0);
+        let cases = [
+            (Span::new(b_body, b_body + 1), "y"),
+            (Span::new(b_body, b_body), "let y = 2;\n    "),
+            (Span::new(0, 0), "fn z() {}\n"),
+            (Span::new(text.len(), text.len()), "fn broken( {"),
+            (Span::new(b_body, text.len()), "__cursor__ }"),
+        ];
+        for (span, new) in cases {
+            let edited = doc.edited(span, new).expect("a range of whole characters");
+            let patched = format!("{}{new}{}", &text[..span.start], &text[span.end..]);
+            let fresh = Doc::new(&patched);
+            assert_eq!(&*edited.text, patched);
+            assert_eq!(
+                format!("{:?}", (edited.file(), edited.diagnostics())),
+                format!("{:?}", (fresh.file(), fresh.diagnostics())),
+                "{patched}"
+            );
+            assert_eq!(
+                edited.parsed.tree.root_node().to_sexp(),
+                fresh.parsed.tree.root_node().to_sexp()
+            );
+        }
+        // Inside the `é`: not a range of whole characters.
+        let inside = text.find('é').unwrap_or(0) + 1;
+        assert!(doc.edited(Span::new(inside, inside), "x").is_none());
+    }
 }

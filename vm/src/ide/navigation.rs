@@ -122,10 +122,14 @@ impl<'a> Index<'a> {
     /// `ERROR` node, or text lowered to an error expression), resolved by
     /// the scopes alone: a local visible there, else an item, else a builtin.
     fn unparsed(&mut self, doc: &Doc, errors: &[Span]) {
+        let root = doc.parsed.tree.root_node();
+        if errors.is_empty() && !root.has_error() {
+            return;
+        }
         let covered: std::collections::HashSet<usize> =
             self.occurrences.iter().map(|occ| occ.span.start).collect();
         let mut found = Vec::new();
-        let mut cursor = doc.parsed.tree.root_node().walk();
+        let mut cursor = root.walk();
         // Depth of the innermost `ERROR` ancestor, if any.
         let mut error_depth: Option<usize> = None;
         let mut depth = 0usize;
@@ -146,7 +150,14 @@ impl<'a> Index<'a> {
                     found.push(span);
                 }
             }
-            if cursor.goto_first_child() {
+            // A subtree without errors, outside every error expression, has
+            // no name the walk of the AST missed.
+            let clean = error_depth.is_none()
+                && !node.has_error()
+                && !errors
+                    .iter()
+                    .any(|error| error.start < node.end_byte() && node.start_byte() < error.end);
+            if !clean && cursor.goto_first_child() {
                 depth += 1;
                 continue;
             }
