@@ -503,6 +503,60 @@ mod tests {
     }
 
     #[test]
+    fn typing_through_a_file_gives_what_analysing_it_afresh_gives() {
+        let text = "//! File.\n\n/// A.\nfn a() -> int { 1 }\n\nfn b(x: int) -> int {\n    x + a()\n}\n\n/// C.\nfilter c(px: color) -> color { px }\n";
+        let mut analyzer = Analyzer::new(text);
+        let mut last = analyzer.analyse();
+        let mut shared = 0;
+        // Typed one character at a time at the end of `b`'s body, then a new
+        // item at the top, a doc comment edited, a brace deleted and put back.
+        let mut steps: Vec<TextDocumentContentChangeEvent> = ";\n    let y = b(x) * 2;\n    y"
+            .chars()
+            .scan((6u32, 11u32), |at, ch| {
+                let (line, col) = *at;
+                *at = if ch == '\n' {
+                    (line + 1, 0)
+                } else {
+                    (line, col + 1)
+                };
+                Some(change(line, col, line, col, &ch.to_string()))
+            })
+            .collect();
+        steps.push(change(0, 0, 0, 0, "param p: int = 1 in 0..2;\n"));
+        steps.push(change(3, 4, 3, 5, "The a"));
+        steps.push(change(4, 18, 4, 19, ""));
+        steps.push(change(4, 18, 4, 18, "}"));
+        for (step, edit) in steps.iter().enumerate() {
+            analyzer.apply(edit, Encoding::Utf8);
+            let doc = analyzer.analyse();
+            let again = Doc::from_tree(&doc.text, doc.parsed.tree.clone());
+            assert_eq!(
+                format!("{:?}", (doc.file(), doc.diagnostics())),
+                format!("{:?}", (again.file(), again.diagnostics())),
+                "step {step}:\n{}",
+                doc.text
+            );
+            shared += doc
+                .file()
+                .items
+                .iter()
+                .filter(|item| last.file().items.iter().any(|old| Arc::ptr_eq(old, item)))
+                .count();
+            last = doc;
+        }
+        // Typing in `b` leaves `a` as it was: shared, not lowered again.
+        assert!(shared >= 25, "{shared}");
+        let doc = analyzer.analyse();
+        assert!(doc.text.contains("let y = b(x) * 2;"), "{}", doc.text);
+        assert!(doc.text.contains("/// The a."), "{}", doc.text);
+        assert!(
+            !doc.diagnostics().iter().any(|d| d.is_error()),
+            "{:?}",
+            doc.diagnostics()
+        );
+    }
+
+    #[test]
     fn whole_text_changes_and_reversed_ranges() {
         let mut analyzer = Analyzer::new("fn a() {}\n");
         analyzer.analyse();
