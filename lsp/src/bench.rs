@@ -11,6 +11,10 @@
 //!   every item after the edit moves;
 //! - completion, hover and semantic tokens (full) round trips.
 //!
+//! - then the other requests an editor sends as one types and moves
+//!   (document symbols, folding ranges, code lenses, inlay hints of a
+//!   screenful, document highlight) and formatting the whole file.
+//!
 //! Then the memory of an open document: the growth of the resident set
 //! after opening 20 more copies of the file, per copy.
 //!
@@ -142,7 +146,10 @@ async fn run(lines: usize) -> Result<String, String> {
     let client = TestClient::start();
     client
         .initialize(
-            json!({"textDocument": {"completion": {"completionItem": {"snippetSupport": true}}}}),
+            json!({"textDocument": {
+                "completion": {"completionItem": {"snippetSupport": true}},
+                "documentSymbol": {"hierarchicalDocumentSymbolSupport": true},
+            }}),
             json!({"debounceMs": 0}),
         )
         .await;
@@ -237,6 +244,30 @@ async fn run(lines: usize) -> Result<String, String> {
         token_count = response["data"].as_array().map_or(0, |d| d.len() / 5);
     }
 
+    // The other requests an editor sends as one types and moves (the visible
+    // range: 60 lines), and formatting the whole file.
+    let doc = json!({"uri": uri});
+    let screen = json!({"start": {"line": middle - 20, "character": 0}, "end": {"line": middle + 40, "character": 0}});
+    let others = [
+        ("document symbols", "textDocument/documentSymbol", json!({"textDocument": doc})),
+        ("folding ranges", "textDocument/foldingRange", json!({"textDocument": doc})),
+        ("code lenses", "textDocument/codeLens", json!({"textDocument": doc})),
+        ("inlay hints (60 lines)", "textDocument/inlayHint", json!({"textDocument": doc, "range": screen})),
+        ("document highlight", "textDocument/documentHighlight", at(acc_line, "        ac".len() as u32)),
+        ("formatting (whole file)", "textDocument/formatting", json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}})),
+    ];
+    let mut other_rows = Vec::new();
+    for (name, method, params) in others {
+        let mut samples = Vec::with_capacity(RUNS);
+        for _ in 0..RUNS {
+            let sent = Instant::now();
+            client.call(method, params.clone()).await;
+            samples.push(sent.elapsed());
+        }
+        let (p50, p99) = summary(samples);
+        other_rows.push(Row { name, p50, p99 });
+    }
+
     // Memory: open more copies, wait for their analysis.
     let before = rss();
     for copy in 0..COPIES {
@@ -296,7 +327,7 @@ async fn run(lines: usize) -> Result<String, String> {
         out,
         "| ----------------------------- | -------- | -------- |"
     );
-    for row in rows {
+    for row in rows.into_iter().chain(other_rows) {
         let _ = writeln!(
             out,
             "| {:<29} | {:>8.2} | {:>8.2} |",
