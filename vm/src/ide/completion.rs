@@ -19,6 +19,7 @@
 //! share: `lex` (the lexer), `walk` (a visitor over the AST) and `scope`
 //! (the locals visible at an offset).
 
+use super::lex;
 use super::Doc;
 use crate::builtins::{self, P};
 use crate::syntax::ast::{Item, ItemKind};
@@ -1244,141 +1245,6 @@ mod infer {
 }
 
 // ---------------------------------------------------------------- shared helpers
-
-/// A lexer for Chop that never fails: the context of code being typed.
-pub(super) mod lex {
-    use crate::syntax::span::Span;
-
-    /// The kinds of token.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) enum TokKind {
-        /// A name or a keyword.
-        Ident,
-        /// An integer literal.
-        Int,
-        /// A float literal.
-        Float,
-        /// A string literal (maybe unterminated).
-        Str,
-        /// A `//` comment of any kind.
-        Comment,
-        /// Punctuation or an operator (or a character Chop does not know).
-        Punct,
-    }
-
-    /// One token.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) struct Tok<'t> {
-        /// What it is.
-        pub kind: TokKind,
-        /// Its text.
-        pub text: &'t str,
-        /// Where it is.
-        pub span: Span,
-    }
-
-    const PUNCT2: &[&str] = &[
-        "|>", "..", "->", "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=",
-    ];
-
-    /// Whether a string literal's text ends with an escaped quote (so it is not closed).
-    pub(crate) fn escaped_end(text: &str) -> bool {
-        let body = text.strip_suffix('"').unwrap_or(text);
-        let slashes = body.len() - body.trim_end_matches('\\').len();
-        slashes % 2 == 1
-    }
-
-    /// The tokens of `text`, whitespace skipped.
-    pub(crate) fn lex(text: &str) -> Vec<Tok<'_>> {
-        let bytes = text.as_bytes();
-        let mut out = Vec::new();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let byte = bytes[pos];
-            let start = pos;
-            let kind = if byte.is_ascii_whitespace() {
-                pos += 1;
-                continue;
-            } else if text.get(pos..).is_some_and(|rest| rest.starts_with("//")) {
-                pos = text
-                    .get(pos..)
-                    .and_then(|rest| rest.find('\n'))
-                    .map_or(bytes.len(), |nl| pos + nl);
-                TokKind::Comment
-            } else if byte == b'"' {
-                pos += 1;
-                while pos < bytes.len() {
-                    match bytes[pos] {
-                        b'\\' if bytes.get(pos + 1).is_some_and(|next| *next != b'\n') => pos += 2,
-                        b'"' => {
-                            pos += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        _ => pos += 1,
-                    }
-                }
-                TokKind::Str
-            } else if byte.is_ascii_digit() {
-                while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-                    pos += 1;
-                }
-                let mut kind = TokKind::Int;
-                if bytes.get(pos) == Some(&b'.')
-                    && bytes.get(pos + 1).is_some_and(u8::is_ascii_digit)
-                {
-                    pos += 1;
-                    while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-                        pos += 1;
-                    }
-                    kind = TokKind::Float;
-                }
-                if matches!(bytes.get(pos), Some(b'e' | b'E')) {
-                    let mut exp = pos + 1;
-                    if matches!(bytes.get(exp), Some(b'+' | b'-')) {
-                        exp += 1;
-                    }
-                    if bytes.get(exp).is_some_and(u8::is_ascii_digit) {
-                        pos = exp;
-                        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-                            pos += 1;
-                        }
-                        kind = TokKind::Float;
-                    }
-                }
-                kind
-            } else if byte.is_ascii_alphabetic() || byte == b'_' {
-                while pos < bytes.len()
-                    && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_')
-                {
-                    pos += 1;
-                }
-                TokKind::Ident
-            } else if let Some(op) = PUNCT2
-                .iter()
-                .find(|op| text.get(pos..).is_some_and(|rest| rest.starts_with(*op)))
-            {
-                pos += op.len();
-                TokKind::Punct
-            } else {
-                // One character, whatever it is.
-                let width = text
-                    .get(pos..)
-                    .and_then(|rest| rest.chars().next())
-                    .map_or(1, char::len_utf8);
-                pos += width;
-                TokKind::Punct
-            };
-            let end = pos.min(bytes.len());
-            out.push(Tok {
-                kind,
-                text: text.get(start..end).unwrap_or(""),
-                span: Span::new(start, end),
-            });
-        }
-        out
-    }
-}
 
 /// Visitors over the AST.
 pub(super) mod walk {

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod completion;
 pub mod hints;
+mod lex;
 pub mod navigation;
 pub mod outline;
 pub mod preview;

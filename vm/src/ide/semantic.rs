@@ -94,7 +94,7 @@ const OPERATORS: &[&str] = &[
 /// did not parse) is looked up in the syntax tree, to be classified by its
 /// place there.
 pub fn tokens(doc: &Doc) -> Vec<Token> {
-    use super::completion::lex::{lex, TokKind};
+    use super::lex::{lex, TokKind};
     let names = Names::collect(doc);
     let text: &str = &doc.text;
     let root = doc.parsed.tree.root_node();
