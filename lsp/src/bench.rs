@@ -249,12 +249,36 @@ async fn run(lines: usize) -> Result<String, String> {
     let doc = json!({"uri": uri});
     let screen = json!({"start": {"line": middle - 20, "character": 0}, "end": {"line": middle + 40, "character": 0}});
     let others = [
-        ("document symbols", "textDocument/documentSymbol", json!({"textDocument": doc})),
-        ("folding ranges", "textDocument/foldingRange", json!({"textDocument": doc})),
-        ("code lenses", "textDocument/codeLens", json!({"textDocument": doc})),
-        ("inlay hints (60 lines)", "textDocument/inlayHint", json!({"textDocument": doc, "range": screen})),
-        ("document highlight", "textDocument/documentHighlight", at(acc_line, "        ac".len() as u32)),
-        ("formatting (whole file)", "textDocument/formatting", json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}})),
+        (
+            "document symbols",
+            "textDocument/documentSymbol",
+            json!({"textDocument": doc}),
+        ),
+        (
+            "folding ranges",
+            "textDocument/foldingRange",
+            json!({"textDocument": doc}),
+        ),
+        (
+            "code lenses",
+            "textDocument/codeLens",
+            json!({"textDocument": doc}),
+        ),
+        (
+            "inlay hints (60 lines)",
+            "textDocument/inlayHint",
+            json!({"textDocument": doc, "range": screen}),
+        ),
+        (
+            "document highlight",
+            "textDocument/documentHighlight",
+            at(acc_line, "        ac".len() as u32),
+        ),
+        (
+            "formatting (whole file)",
+            "textDocument/formatting",
+            json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}),
+        ),
     ];
     let mut other_rows = Vec::new();
     for (name, method, params) in others {
