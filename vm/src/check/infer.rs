@@ -7,7 +7,7 @@
 
 use super::flow::{block_exits, is_open_if};
 use super::suggest::did_you_mean;
-use super::{Analysis, Callee, Owner, Res};
+use super::{Analysis, Callee, ExprMap, Owner, Res};
 use crate::builtins::{self, Builtin, Overload, P};
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{
@@ -158,9 +158,9 @@ impl<'f> Checker<'f> {
                 binding_mutable: vec![false; bindings],
                 binding_owner: vec![Owner::None; bindings],
                 item_types: vec![Type::Error; file.items.len()],
-                // About one expression in three is a name, one in eight a call.
-                names: HashMap::with_capacity(exprs / 3),
-                calls: HashMap::with_capacity(exprs / 8),
+                // Dense tables: a slot per expression.
+                names: ExprMap::with_capacity(exprs),
+                calls: ExprMap::with_capacity(exprs),
                 ..Analysis::default()
             },
             errors: 0,

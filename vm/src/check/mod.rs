@@ -122,9 +122,9 @@ pub struct Analysis {
     /// environment chunks instead of registers.
     pub captured: HashSet<BindingId>,
     /// What each resolved `ExprKind::Name` refers to.
-    pub names: HashMap<ExprId, Res>,
+    pub names: ExprMap<Res>,
     /// What each resolved `ExprKind::Call` calls.
-    pub calls: HashMap<ExprId, Callee>,
+    pub calls: ExprMap<Callee>,
     /// The type of each item, by `ItemId`: a function type for `fn` and `filter`,
     /// the declared type of a `param`, `Unit` for a pipeline.
     pub item_types: Vec<Type>,
@@ -132,6 +132,47 @@ pub struct Analysis {
     pub params: HashMap<ItemId, ParamInfo>,
     /// For each pipeline stage (pipeline item, stage index): the filter item and its overrides.
     pub stages: HashMap<(ItemId, usize), StageInfo>,
+}
+
+/// A table keyed by expression: a vector indexed by [`ExprId`] (the ids
+/// are dense), with the few methods of a map that its readers use.
+#[derive(Clone, Debug)]
+pub struct ExprMap<T> {
+    slots: Vec<Option<T>>,
+}
+
+impl<T> Default for ExprMap<T> {
+    fn default() -> ExprMap<T> {
+        ExprMap { slots: Vec::new() }
+    }
+}
+
+impl<T> ExprMap<T> {
+    /// An empty table with room for the ids below `exprs`.
+    pub fn with_capacity(exprs: usize) -> ExprMap<T> {
+        ExprMap {
+            slots: Vec::with_capacity(exprs),
+        }
+    }
+
+    /// The entry of `id`.
+    pub fn get(&self, id: &ExprId) -> Option<&T> {
+        self.slots.get(id.0 as usize)?.as_ref()
+    }
+
+    /// Whether `id` has an entry.
+    pub fn contains_key(&self, id: &ExprId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets the entry of `id`, returning the one it replaces.
+    pub fn insert(&mut self, id: ExprId, value: T) -> Option<T> {
+        let idx = id.0 as usize;
+        if idx >= self.slots.len() {
+            self.slots.resize_with(idx + 1, || None);
+        }
+        self.slots.get_mut(idx)?.replace(value)
+    }
 }
 
 /// The checked facts of a `param` item.
