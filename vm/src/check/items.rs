@@ -5,26 +5,64 @@
 use super::consts::{self, compare, show, within};
 use super::infer::{contains_str, BindingKind, Checker, FnCtx, RetMode, Want};
 use super::suggest::did_you_mean;
-use super::{Analysis, Const, Owner, ParamInfo, StageInfo};
+use super::{Analysis, Body, Const, Owner, ParamInfo, Res, StageInfo};
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::ast::{FnItem, ItemId, ItemKind, ParamItem, PipelineItem, SourceFile};
+use crate::syntax::ast::{
+    BindingId, ExprId, FnItem, ItemId, ItemKind, ParamItem, PipelineItem, SourceFile,
+};
+use crate::syntax::reuse::Memo;
 use crate::syntax::span::Span;
 use crate::types::Type;
 use foldhash::{HashMap, HashMapExt};
 use std::cmp::Ordering;
 
-/// Checks a whole file.
-pub(super) fn check_file(file: &SourceFile) -> Analysis {
+/// The last version of a file, whose checked function bodies may be reused.
+pub(super) struct Reuse<'a> {
+    /// The lowering memo of the file being checked (which items it reused).
+    pub memo: &'a Memo,
+    /// The last version's AST, lowering memo and analysis.
+    pub old_file: &'a SourceFile,
+    pub old_memo: &'a Memo,
+    pub old: &'a Analysis,
+}
+
+/// Checks a whole file; with `reuse`, a function whose item lowering reused
+/// takes its body's results from the last analysis instead of being checked
+/// again, when the items it may refer to are as they were.
+pub(super) fn check_file(file: &SourceFile, reuse: Option<Reuse<'_>>) -> Analysis {
     let mut checker = Checker::new(file);
+    checker.an.bodies = vec![None; file.items.len()];
     checker.collect_items();
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Param(param) = &item.kind {
             checker.check_param(ItemId(idx as u32), param);
         }
     }
+    let reuse = reuse.filter(|reuse| checker.same_context(reuse));
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Function(function) = &item.kind {
-            checker.check_function(ItemId(idx as u32), function);
+            let id = ItemId(idx as u32);
+            if reuse
+                .as_ref()
+                .is_some_and(|reuse| checker.copy_body(id, reuse))
+            {
+                continue;
+            }
+            let start = checker.an.diagnostics.len();
+            checker.check_function(id, function);
+            let diags = checker
+                .an
+                .diagnostics
+                .get(start..)
+                .unwrap_or_default()
+                .to_vec();
+            if let Some(slot) = checker.an.bodies.get_mut(idx) {
+                *slot = Some(Body {
+                    diags,
+                    broken: false,
+                    reused: false,
+                });
+            }
         }
     }
     for (idx, item) in file.items.iter().enumerate() {
@@ -34,8 +72,32 @@ pub(super) fn check_file(file: &SourceFile) -> Analysis {
     }
     checker.check_main();
     checker.unused();
+    for (idx, body) in checker.an.bodies.iter_mut().enumerate() {
+        if let Some(body) = body {
+            body.broken = checker.broken_items.contains(&ItemId(idx as u32));
+        }
+    }
     let mut analysis = checker.an;
-    analysis.diagnostics.sort_by_key(|diag| diag.span.start);
+    // A total order: the same diagnostics come out in the same order however
+    // they were found (checked or reused).
+    analysis.diagnostics.sort_by(|a, b| {
+        (
+            a.span.start,
+            a.span.end,
+            a.code,
+            a.is_error(),
+            &a.message,
+            &a.help,
+        )
+            .cmp(&(
+                b.span.start,
+                b.span.end,
+                b.code,
+                b.is_error(),
+                &b.message,
+                &b.help,
+            ))
+    });
     analysis
 }
 
@@ -44,6 +106,118 @@ fn is_param_type(ty: &Type) -> bool {
 }
 
 impl<'f> Checker<'f> {
+    /// Whether the bodies of the last version of the file saw the same items
+    /// as this one (names, kinds, types, param values): then a body whose
+    /// text did not change checks to what it did then.
+    fn same_context(&self, reuse: &Reuse<'_>) -> bool {
+        let (new, old) = (&self.file.items, &reuse.old_file.items);
+        let kind = |kind: &ItemKind| match kind {
+            ItemKind::Param(_) => 0,
+            ItemKind::Function(function) => 1 + u8::from(function.is_filter),
+            ItemKind::Pipeline(_) => 3,
+        };
+        new.len() == old.len()
+            && reuse.old.bodies.len() == old.len()
+            && new
+                .iter()
+                .zip(old)
+                .all(|(a, b)| a.name.name == b.name.name && kind(&a.kind) == kind(&b.kind))
+            && self.an.item_types == reuse.old.item_types
+            && self.an.params == reuse.old.params
+    }
+
+    /// Takes the results of checking function `id`'s body from the last
+    /// analysis, moved as lowering moved the item; `false` (nothing done)
+    /// when the item was lowered afresh.
+    fn copy_body(&mut self, id: ItemId, reuse: &Reuse<'_>) -> bool {
+        let idx = id.0 as usize;
+        let Some(memo) = reuse.memo.item(idx) else {
+            return false;
+        };
+        let Some((old_idx, shift)) = memo.origin else {
+            return false;
+        };
+        let (Some(old_memo), Some(Some(body))) =
+            (reuse.old_memo.item(old_idx), reuse.old.bodies.get(old_idx))
+        else {
+            return false;
+        };
+        if old_idx != idx
+            || old_memo.exprs.len() != memo.exprs.len()
+            || old_memo.bindings.len() != memo.bindings.len()
+        {
+            return false;
+        }
+        let old = reuse.old;
+        for raw in old_memo.exprs.clone() {
+            let (from, to) = (ExprId(raw), shift.expr_id(ExprId(raw)));
+            if let (Some(ty), Some(slot)) = (
+                old.expr_types.get(raw as usize),
+                self.an.expr_types.get_mut(to.0 as usize),
+            ) {
+                *slot = ty.clone();
+            }
+            if let Some(res) = old.names.get(&from) {
+                let res = match *res {
+                    Res::Local(binding) => Res::Local(shift.binding_id(binding)),
+                    other => other,
+                };
+                self.an.names.insert(to, res);
+            }
+            if let Some(callee) = old.calls.get(&from) {
+                self.an.calls.insert(to, *callee);
+            }
+        }
+        for raw in old_memo.bindings.clone() {
+            let (from, to) = (raw as usize, shift.binding_id(BindingId(raw)));
+            let at = to.0 as usize;
+            if let (Some(ty), Some(slot)) = (
+                old.binding_types.get(from),
+                self.an.binding_types.get_mut(at),
+            ) {
+                *slot = ty.clone();
+            }
+            if let (Some(mutable), Some(slot)) = (
+                old.binding_mutable.get(from),
+                self.an.binding_mutable.get_mut(at),
+            ) {
+                *slot = *mutable;
+            }
+            if let (Some(owner), Some(slot)) = (
+                old.binding_owner.get(from),
+                self.an.binding_owner.get_mut(at),
+            ) {
+                *slot = match *owner {
+                    Owner::Closure(expr) => Owner::Closure(shift.expr_id(expr)),
+                    other => other,
+                };
+            }
+            if old.captured.contains(&BindingId(raw)) {
+                self.an.captured.insert(to);
+            }
+        }
+        let diags: Vec<Diagnostic> = body
+            .diags
+            .iter()
+            .map(|diag| Diagnostic {
+                span: shift.moved(diag.span),
+                ..diag.clone()
+            })
+            .collect();
+        self.an.diagnostics.extend(diags.iter().cloned());
+        if body.broken {
+            self.broken_items.insert(id);
+        }
+        if let Some(slot) = self.an.bodies.get_mut(idx) {
+            *slot = Some(Body {
+                diags,
+                broken: body.broken,
+                reused: true,
+            });
+        }
+        true
+    }
+
     /// Item names (E0007 on duplicates) and types.
     fn collect_items(&mut self) {
         let file = self.file;
@@ -462,17 +636,21 @@ impl<'f> Checker<'f> {
             if item.is_some_and(|item| self.broken_items.contains(&item)) {
                 continue;
             }
-            self.report(
-                Diagnostic::warning(
-                    Code::UnusedVariable,
-                    ident.span,
-                    format!("variable `{}` is never read", ident.name),
-                )
-                .with_help(format!(
-                    "remove it, or name it `_{}` if it is meant to be unused",
-                    ident.name
-                )),
-            );
+            let warning = Diagnostic::warning(
+                Code::UnusedVariable,
+                ident.span,
+                format!("variable `{}` is never read", ident.name),
+            )
+            .with_help(format!(
+                "remove it, or name it `_{}` if it is meant to be unused",
+                ident.name
+            ));
+            // A function's warnings are part of what checking its body found.
+            let body = item.and_then(|item| self.an.bodies.get_mut(item.0 as usize));
+            if let Some(Some(body)) = body {
+                body.diags.push(warning.clone());
+            }
+            self.report(warning);
         }
     }
 }

@@ -9,6 +9,7 @@
 use crate::builtins::{Builtin, BuiltinOp, Method};
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{BindingId, ExprId, ItemId, SourceFile};
+use crate::syntax::reuse::Memo;
 use crate::types::Type;
 use foldhash::{HashMap, HashSet};
 
@@ -26,7 +27,26 @@ mod tests;
 /// starts), and the tables hold an entry for every expression, binding and
 /// item, with `Type::Error` where nothing better is known.
 pub fn check(file: &SourceFile) -> Analysis {
-    items::check_file(file)
+    items::check_file(file, None)
+}
+
+/// [`check`], taking from `previous` (the last version of the file: its
+/// AST, lowering memo and analysis) what checking the bodies of the
+/// functions that lowering reused found, when nothing they depend on (item
+/// names, kinds and types, param values) changed. The result is the same
+/// as checking the whole file.
+pub fn check_reusing(
+    file: &SourceFile,
+    memo: &Memo,
+    previous: Option<(&SourceFile, &Memo, &Analysis)>,
+) -> Analysis {
+    let reuse = previous.map(|(old_file, old_memo, old)| items::Reuse {
+        memo,
+        old_file,
+        old_memo,
+        old,
+    });
+    items::check_file(file, reuse)
 }
 
 /// What a name refers to.
@@ -132,6 +152,20 @@ pub struct Analysis {
     pub params: HashMap<ItemId, ParamInfo>,
     /// For each pipeline stage (pipeline item, stage index): the filter item and its overrides.
     pub stages: HashMap<(ItemId, usize), StageInfo>,
+    /// What checking each function's body found, by `ItemId` (`None` for
+    /// other items), for the next check to reuse.
+    pub(crate) bodies: Vec<Option<Body>>,
+}
+
+/// What checking one function's body found beyond the tables: its
+/// diagnostics (its unused variables included) and whether it holds text
+/// that did not parse.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Body {
+    pub diags: Vec<Diagnostic>,
+    pub broken: bool,
+    /// Taken from the last analysis rather than checked.
+    pub reused: bool,
 }
 
 /// A table keyed by expression: a vector indexed by [`ExprId`] (the ids
@@ -197,6 +231,14 @@ impl Analysis {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// How many function bodies were taken from the last analysis, and how
+    /// many there are.
+    pub fn bodies_reused(&self) -> (usize, usize) {
+        let bodies = self.bodies.iter().flatten();
+        let reused = bodies.clone().filter(|body| body.reused).count();
+        (reused, bodies.count())
     }
 
     /// The type of an expression (`Error` for an unknown id).

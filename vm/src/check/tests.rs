@@ -1552,6 +1552,41 @@ fn random_and_mutated_inputs_never_panic() {
     }
 }
 
+/// An analysis as text, its sets and maps in a fixed order.
+fn canonical(an: &Analysis) -> String {
+    let mut captured: Vec<_> = an.captured.iter().collect();
+    captured.sort();
+    let mut params: Vec<_> = an
+        .params
+        .iter()
+        .map(|(id, info)| format!("{id:?} {info:?}"))
+        .collect();
+    params.sort();
+    let mut stages: Vec<_> = an
+        .stages
+        .iter()
+        .map(|(at, info)| format!("{at:?} {info:?}"))
+        .collect();
+    stages.sort();
+    let bodies: Vec<_> = an
+        .bodies
+        .iter()
+        .map(|body| body.as_ref().map(|body| (&body.diags, body.broken)))
+        .collect();
+    format!(
+        "{:#?}\n{:?}\n{:?}\n{:?}\n{:?}\n{captured:?}\n{:?}\n{:?}\n{:?}\n{params:?}\n{stages:?}\n{:?}",
+        an.diagnostics,
+        an.expr_types,
+        an.binding_types,
+        an.binding_mutable,
+        an.binding_owner,
+        an.names,
+        an.calls,
+        an.item_types,
+        bodies,
+    )
+}
+
 /// The tree-sitter edit that turns `old` into `new` (their common prefix
 /// and suffix kept).
 fn input_edit(old: &str, new: &str) -> tree_sitter::InputEdit {
@@ -1613,13 +1648,15 @@ fn lowering_again_after_an_edit_equals_lowering_everything() {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(300);
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let (mut shared, mut moved) = (0, 0);
+    let (mut shared, mut moved, mut reused_bodies) = (0, 0, 0);
     for round in 0..rounds {
         let mut parser = new_parser();
         let mut text = corpus[rng.below(corpus.len())].clone();
         let mut tree = parser.parse(&text, None).unwrap();
         let mut last = parse(&text);
-        // A chain of edits, each parsed incrementally and lowered reusing the last.
+        let mut last_analysis = check(&last.file);
+        // A chain of edits, each parsed incrementally and lowered reusing the
+        // last, then checked reusing the last analysis.
         for step in 0..6 {
             let new = mutate(&mut rng, &text);
             tree.edit(&input_edit(&text, &new));
@@ -1646,15 +1683,27 @@ fn lowering_again_after_an_edit_equals_lowering_everything() {
                     moved += 1;
                 }
             }
+            let analysis = check_reusing(
+                &parsed.file,
+                &parsed.memo,
+                Some((&last.file, &last.memo, &last_analysis)),
+            );
+            assert_eq!(
+                canonical(&analysis),
+                canonical(&check(&parsed.file)),
+                "round {round}, step {step}: checking reusing bodies differs from checking all of\n{new}\nafter\n{text}"
+            );
+            reused_bodies += analysis.bodies_reused().0;
             tree = parsed.tree.clone();
             text = new;
             last = parsed;
+            last_analysis = analysis;
         }
     }
     // The test means something only if items were reused, both ways.
-    eprintln!("items shared {shared}, moved {moved}");
+    eprintln!("items shared {shared}, moved {moved}; bodies reused {reused_bodies}");
     assert!(
-        shared > 1000 && moved > 500,
-        "shared {shared}, moved {moved}"
+        shared > 1000 && moved > 500 && reused_bodies > 800,
+        "shared {shared}, moved {moved}, bodies {reused_bodies}"
     );
 }

@@ -52,9 +52,23 @@ impl Doc {
         old: Option<&tree_sitter::Tree>,
         previous: Option<&Doc>,
     ) -> Doc {
-        let previous = previous.map(|doc| (&*doc.text, &doc.parsed));
-        let parsed = parse_reusing(parser, text, old, previous);
-        Doc::from_parsed(text, parsed)
+        let parsed = parse_reusing(
+            parser,
+            text,
+            old,
+            previous.map(|doc| (&*doc.text, &doc.parsed)),
+        );
+        let analysis = crate::check::check_reusing(
+            &parsed.file,
+            &parsed.memo,
+            previous.map(|doc| (&doc.parsed.file, &doc.parsed.memo, &doc.analysis)),
+        );
+        Doc {
+            text: Arc::from(text),
+            lines: LineIndex::new(text),
+            parsed,
+            analysis,
+        }
     }
 
     fn from_parsed(text: &str, parsed: Parsed) -> Doc {

@@ -456,6 +456,7 @@ impl<'t> Lowerer<'t> {
             bindings: bindings..self.next_binding,
             diags: self.diags.get(diags..).unwrap_or_default().to_vec(),
             reusable: top_level && !node.has_error() && deep == self.depth_reported,
+            origin: None,
         });
         items.push(Arc::new(item));
     }
@@ -515,7 +516,7 @@ impl<'t> Lowerer<'t> {
             return false;
         }
         for idx in 0..prefix {
-            self.keep(&olds[idx], &memos[idx], Shift::NONE, items);
+            self.keep(idx, &olds[idx], &memos[idx], Shift::NONE, items);
         }
         for node in &nodes[prefix..n - suffix] {
             self.lower_item(*node, true, items);
@@ -528,7 +529,7 @@ impl<'t> Lowerer<'t> {
                 exprs: i64::from(self.next_expr) - i64::from(memo.exprs.start),
                 bindings: i64::from(self.next_binding) - i64::from(memo.bindings.start),
             };
-            self.keep(&olds[idx], memo, shift, items);
+            self.keep(idx, &olds[idx], memo, shift, items);
         }
         self.leave(1);
         true
@@ -537,12 +538,14 @@ impl<'t> Lowerer<'t> {
     /// Takes an item of the last lowering, moved by `shift`.
     fn keep(
         &mut self,
+        idx: usize,
         item: &Arc<Item>,
         memo: &ItemMemo,
         shift: Shift,
         items: &mut Vec<Arc<Item>>,
     ) {
-        let memo = shift.memo(memo);
+        let mut memo = shift.memo(memo);
+        memo.origin = Some((idx, shift));
         self.next_expr = memo.exprs.end;
         self.next_binding = memo.bindings.end;
         self.diags.extend(memo.diags.iter().cloned());

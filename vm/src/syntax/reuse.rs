@@ -13,8 +13,8 @@
 //! lowering the whole tree gives (a property test holds the two together).
 
 use super::ast::{
-    Binding, Block, Closure, Expr, ExprId, ExprKind, Ident, Item, ItemKind, Param, Stmt, StmtKind,
-    TypeExpr,
+    Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, Ident, Item, ItemKind, Param, Stmt,
+    StmtKind, TypeExpr,
 };
 use super::span::Span;
 use crate::diag::Diagnostic;
@@ -42,6 +42,9 @@ pub(crate) struct ItemMemo {
     pub diags: Vec<Diagnostic>,
     /// Whether it may be reused: a top-level item without syntax errors.
     pub reusable: bool,
+    /// Where it comes from when it was reused: the index of the item in the
+    /// last lowering, and how far it moved.
+    pub origin: Option<(usize, Shift)>,
 }
 
 impl Memo {
@@ -67,6 +70,11 @@ impl Memo {
 
     pub(crate) fn is_reusable(&self) -> bool {
         self.reusable
+    }
+
+    /// The memo of item `idx`.
+    pub(crate) fn item(&self, idx: usize) -> Option<&ItemMemo> {
+        self.items.get(idx)
     }
 }
 
@@ -110,7 +118,24 @@ impl Shift {
                 ..self.id(memo.bindings.end, self.bindings),
             diags,
             reusable: memo.reusable,
+            origin: None,
         }
+    }
+
+    /// An expression id of the item, moved.
+    pub fn expr_id(self, id: ExprId) -> ExprId {
+        ExprId(self.id(id.0, self.exprs))
+    }
+
+    /// A binding id of the item, moved.
+    pub fn binding_id(self, id: BindingId) -> BindingId {
+        BindingId(self.id(id.0, self.bindings))
+    }
+
+    /// A span in the item, moved.
+    pub fn moved(self, mut span: Span) -> Span {
+        self.span(&mut span);
+        span
     }
 
     fn id(self, id: u32, by: i64) -> u32 {
