@@ -28,13 +28,14 @@ fn nested(symbol: DocSymbol, lines: &Lines<'_>) -> DocumentSymbol {
         deprecated: None,
         range: lines.range(symbol.span.cover(symbol.selection)),
         selection_range: lines.range(symbol.selection),
-        children: Some(
+        // A leaf leaves `children` out (a big outline is mostly leaves).
+        children: (!symbol.children.is_empty()).then(|| {
             symbol
                 .children
                 .into_iter()
                 .map(|child| nested(child, lines))
-                .collect(),
-        ),
+                .collect()
+        }),
     }
 }
 
