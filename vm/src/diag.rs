@@ -4,7 +4,9 @@
 //! never change meaning, so editors, tests and documentation can rely on
 //! them (`docs/diagnostics.md` lists them all).
 
+use crate::syntax::ast::BinOp;
 use crate::syntax::span::{LineIndex, Span};
+use crate::types::Type;
 use serde::Serialize;
 
 /// How bad a diagnostic is.
@@ -81,6 +83,33 @@ pub struct Diagnostic {
     pub span: Span,
     /// An optional hint on how to fix it.
     pub help: Option<String>,
+    /// For a type error, the types it is about (what the message says in
+    /// words), for quick fixes to read.
+    pub types: Option<Box<TypeFacts>>,
+}
+
+/// The types a type error is about.
+#[derive(Clone, PartialEq, Debug)]
+pub enum TypeFacts {
+    /// A value of type `found` where `expected` is wanted.
+    Mismatch {
+        /// The type wanted.
+        expected: Type,
+        /// The type given.
+        found: Type,
+    },
+    /// An operator applied to operands it does not take: `left op right`, or
+    /// with `assign`, `left op= right`.
+    Operands {
+        /// The operator.
+        op: BinOp,
+        /// A compound assignment rather than an expression.
+        assign: bool,
+        /// The type of the left operand (the place assigned to).
+        left: Type,
+        /// The type of the right operand (the value).
+        right: Type,
+    },
 }
 
 impl Diagnostic {
@@ -92,6 +121,7 @@ impl Diagnostic {
             message: message.into(),
             span,
             help: None,
+            types: None,
         }
     }
 
@@ -106,6 +136,12 @@ impl Diagnostic {
     /// Adds a hint.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds the types a type error is about.
+    pub fn with_types(mut self, types: TypeFacts) -> Diagnostic {
+        self.types = Some(Box::new(types));
         self
     }
 

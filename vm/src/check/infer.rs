@@ -9,7 +9,7 @@ use super::flow::{block_exits, is_open_if};
 use super::suggest::did_you_mean;
 use super::{Analysis, Callee, ExprMap, Owner, Res};
 use crate::builtins::{self, Builtin, Overload, P};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, TypeFacts};
 use crate::syntax::ast::{
     BinOp, Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, Ident, ItemId, SourceFile,
     Stmt, StmtKind, TypeExpr, UnOp,
@@ -217,7 +217,14 @@ impl<'f> Checker<'f> {
             }
             _ => None,
         };
-        self.error_help(Code::TypeMismatch, expr.span, message, help);
+        let mut diag = Diagnostic::error(Code::TypeMismatch, expr.span, message).with_types(
+            TypeFacts::Mismatch {
+                expected: expected.clone(),
+                found: found.clone(),
+            },
+        );
+        diag.help = help;
+        self.report(diag);
     }
 
     // ------------------------------------------------------------ tables
@@ -742,15 +749,22 @@ impl<'f> Checker<'f> {
                 (Type::Int, Type::Float) => Some("use int(x) to convert a float to an int".into()),
                 _ => None,
             };
-            self.error_help(
+            let mut diag = Diagnostic::error(
                 Code::TypeMismatch,
                 Span::new(target.span.start, stmt.span.end.max(value.span.end)),
                 format!(
                     "cannot apply `{}=` to `{target_ty}` and `{value_ty}`",
                     op.as_str()
                 ),
-                help,
-            );
+            )
+            .with_types(TypeFacts::Operands {
+                op,
+                assign: true,
+                left: target_ty.clone(),
+                right: value_ty.clone(),
+            });
+            diag.help = help;
+            self.report(diag);
         }
     }
 
@@ -1025,7 +1039,16 @@ impl<'f> Checker<'f> {
                 op.as_str()
             )
         };
-        self.error_help(Code::TypeMismatch, expr.span, message, help);
+        let mut diag = Diagnostic::error(Code::TypeMismatch, expr.span, message).with_types(
+            TypeFacts::Operands {
+                op,
+                assign: false,
+                left: left_ty.clone(),
+                right: right_ty.clone(),
+            },
+        );
+        diag.help = help;
+        self.report(diag);
     }
 
     #[cold]
@@ -1737,7 +1760,13 @@ impl<'f> Checker<'f> {
                 } else {
                     format!("expected `{ret}`, found `{ty}`")
                 };
-                self.error(Code::TypeMismatch, *span, message);
+                let facts = TypeFacts::Mismatch {
+                    expected: ret.clone(),
+                    found: ty.clone(),
+                };
+                self.report(
+                    Diagnostic::error(Code::TypeMismatch, *span, message).with_types(facts),
+                );
             }
         }
         if ret != Type::Unit && !ret.has_error() && tail == Type::Unit && !block_exits(body, false)

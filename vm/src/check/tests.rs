@@ -1707,3 +1707,36 @@ fn lowering_again_after_an_edit_equals_lowering_everything() {
         "shared {shared}, moved {moved}, bodies {reused_bodies}"
     );
 }
+
+#[test]
+fn type_errors_carry_their_types() {
+    use crate::diag::TypeFacts;
+    let parsed = parse("fn main() {\n    let x: float = 2;\n    var n = 1;\n    n *= 0.5;\n    print(x + true);\n}\n");
+    let analysis = check(&parsed.file);
+    let facts: Vec<TypeFacts> = analysis
+        .diagnostics
+        .iter()
+        .filter_map(|diag| diag.types.as_deref().cloned())
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            TypeFacts::Mismatch {
+                expected: Type::Float,
+                found: Type::Int
+            },
+            TypeFacts::Operands {
+                op: crate::syntax::ast::BinOp::Mul,
+                assign: true,
+                left: Type::Int,
+                right: Type::Float
+            },
+            TypeFacts::Operands {
+                op: crate::syntax::ast::BinOp::Add,
+                assign: false,
+                left: Type::Float,
+                right: Type::Bool
+            },
+        ]
+    );
+}

@@ -16,7 +16,7 @@ use super::completion::{scope, walk};
 use super::semantic::ident_start;
 use super::{Doc, Edit};
 use crate::builtins;
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, TypeFacts};
 use crate::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnOp};
 use crate::syntax::span::Span;
 use crate::types::Type;
@@ -434,23 +434,6 @@ fn add_return(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
 
 // ---------------------------------------------------------------- E0004
 
-/// The two types of an `expected `E`, found `F`` message.
-fn expected_found(message: &str) -> Option<(&str, &str)> {
-    let rest = message.strip_prefix("expected `")?;
-    let (expected, rest) = rest.split_once("`, found `")?;
-    let found = rest.strip_suffix('`')?;
-    Some((expected, found))
-}
-
-/// The types of a `cannot apply `op` to `L` and `R`` message.
-fn operand_types(message: &str) -> Option<(&str, &str, &str)> {
-    let rest = message.strip_prefix("cannot apply `")?;
-    let (op, rest) = rest.split_once("` to `")?;
-    let (left, rest) = rest.split_once("` and `")?;
-    let right = rest.strip_suffix('`')?;
-    Some((op, left, right))
-}
-
 /// `float(...)`/`int(...)` around `expr`, and for an int literal, the float literal.
 fn conversions(doc: &Doc, diag: &Diagnostic, expr_span: Span, to: &str, out: &mut Vec<Action>) {
     let text = doc.slice(expr_span);
@@ -478,19 +461,25 @@ fn conversions(doc: &Doc, diag: &Diagnostic, expr_span: Span, to: &str, out: &mu
 }
 
 fn convert(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
-    if let Some((expected, found)) = expected_found(&diag.message) {
-        let to = match (expected, found) {
-            ("float", "int") => "float",
-            ("int", "float") => "int",
-            _ => return,
-        };
-        conversions(doc, diag, diag.span, to, out);
-        return;
-    }
-    let Some((op, left, right)) = operand_types(&diag.message) else {
-        return;
+    let (op, assign, left, right) = match diag.types.as_deref() {
+        Some(TypeFacts::Mismatch { expected, found }) => {
+            let to = match (expected, found) {
+                (Type::Float, Type::Int) => "float",
+                (Type::Int, Type::Float) => "int",
+                _ => return,
+            };
+            conversions(doc, diag, diag.span, to, out);
+            return;
+        }
+        Some(TypeFacts::Operands {
+            op,
+            assign,
+            left,
+            right,
+        }) => (*op, *assign, left, right),
+        None => return,
     };
-    if matches!(op, "+=" | "-=" | "*=" | "/=") {
+    if assign {
         // `x op= value`: convert the value to the variable's type.
         let mut value_span = None;
         for item in &doc.file().items {
@@ -513,16 +502,13 @@ fn convert(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
             return;
         };
         let to = match (left, right) {
-            ("float" | "color", "int") => "float",
-            ("int", "float") => "int",
+            (Type::Float | Type::Color, Type::Int) => "float",
+            (Type::Int, Type::Float) => "int",
             _ => return,
         };
         conversions(doc, diag, value_span, to, out);
         return;
     }
-    let Some(op) = BinOp::parse(op) else {
-        return;
-    };
     let Some(expr) = expr_at(doc, diag.span) else {
         return;
     };
@@ -545,10 +531,10 @@ fn convert(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
             | BinOp::Ge
     );
     let side = match (left, right) {
-        ("int", "float") if arithmetic => left_expr,
-        ("float", "int") if arithmetic => right_expr,
-        ("color", "int") if matches!(op, BinOp::Mul | BinOp::Div) => right_expr,
-        ("int", "color") if op == BinOp::Mul => left_expr,
+        (Type::Int, Type::Float) if arithmetic => left_expr,
+        (Type::Float, Type::Int) if arithmetic => right_expr,
+        (Type::Color, Type::Int) if matches!(op, BinOp::Mul | BinOp::Div) => right_expr,
+        (Type::Int, Type::Color) if op == BinOp::Mul => left_expr,
         _ => return,
     };
     conversions(doc, diag, side.span, "float", out);
