@@ -205,44 +205,26 @@ async fn run(lines: usize) -> Result<String, String> {
     // Requests in the middle of the file.
     let at = |line: u32, character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
     let acc_line = middle + 3; // `        acc += x * float(i) - strength_N;`
-    let timed = |samples: &mut Vec<Duration>, elapsed: Duration| samples.push(elapsed);
-    let mut completion = Vec::with_capacity(RUNS);
-    let mut hover = Vec::with_capacity(RUNS);
-    let mut tokens = Vec::with_capacity(RUNS);
-    let mut completion_items = 0;
-    let mut token_count = 0;
-    for _ in 0..RUNS {
-        let sent = Instant::now();
-        let response = client
-            .call(
-                "textDocument/completion",
-                at(acc_line, "        acc += x".len() as u32),
-            )
-            .await;
-        timed(&mut completion, sent.elapsed());
-        completion_items = response.as_array().map_or(0, Vec::len);
-    }
-    for _ in 0..RUNS {
-        let sent = Instant::now();
-        client
-            .call(
-                "textDocument/hover",
-                at(acc_line, "        ac".len() as u32),
-            )
-            .await;
-        timed(&mut hover, sent.elapsed());
-    }
-    for _ in 0..RUNS {
-        let sent = Instant::now();
-        let response = client
-            .call(
-                "textDocument/semanticTokens/full",
-                json!({"textDocument": {"uri": uri}}),
-            )
-            .await;
-        timed(&mut tokens, sent.elapsed());
-        token_count = response["data"].as_array().map_or(0, |d| d.len() / 5);
-    }
+    let (completion, response) = timed_calls(
+        &client,
+        "textDocument/completion",
+        at(acc_line, "        acc += x".len() as u32),
+    )
+    .await;
+    let completion_items = response.as_array().map_or(0, Vec::len);
+    let (hover, _) = timed_calls(
+        &client,
+        "textDocument/hover",
+        at(acc_line, "        ac".len() as u32),
+    )
+    .await;
+    let (tokens, response) = timed_calls(
+        &client,
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": uri}}),
+    )
+    .await;
+    let token_count = response["data"].as_array().map_or(0, |d| d.len() / 5);
 
     // The other requests an editor sends as one types and moves (the visible
     // range: 60 lines), and formatting the whole file.
@@ -282,13 +264,7 @@ async fn run(lines: usize) -> Result<String, String> {
     ];
     let mut other_rows = Vec::new();
     for (name, method, params) in others {
-        let mut samples = Vec::with_capacity(RUNS);
-        for _ in 0..RUNS {
-            let sent = Instant::now();
-            client.call(method, params.clone()).await;
-            samples.push(sent.elapsed());
-        }
-        let (p50, p99) = summary(samples);
+        let (p50, p99) = summary(timed_calls(&client, method, params).await.0);
         other_rows.push(Row { name, p50, p99 });
     }
 
@@ -391,6 +367,22 @@ async fn run(lines: usize) -> Result<String, String> {
     );
     let _ = client.shutdown().await;
     Ok(out)
+}
+
+/// `RUNS` round trips of one request: their times, and the last result.
+async fn timed_calls(
+    client: &TestClient,
+    method: &str,
+    params: serde_json::Value,
+) -> (Vec<Duration>, serde_json::Value) {
+    let mut samples = Vec::with_capacity(RUNS);
+    let mut last = serde_json::Value::Null;
+    for _ in 0..RUNS {
+        let sent = Instant::now();
+        last = client.call(method, params.clone()).await;
+        samples.push(sent.elapsed());
+    }
+    (samples, last)
 }
 
 /// The line of the first function's `let x = a * 2.0 ...`.

@@ -101,13 +101,7 @@ impl Analyzer {
         let end_char = self.rope.byte_to_char(end);
         self.rope.remove(start_char..end_char);
         self.rope.insert(start_char, &change.text);
-        let new_end_point = match change.text.rfind('\n') {
-            Some(last) => Point::new(
-                start_point.row + change.text.matches('\n').count(),
-                change.text.len() - last - 1,
-            ),
-            None => Point::new(start_point.row, start_point.column + change.text.len()),
-        };
+        let new_end_point = chunkvm::syntax::lower::point_after(start_point, &change.text);
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: start,

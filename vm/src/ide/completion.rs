@@ -696,18 +696,20 @@ impl<'d> View<'d> {
             None => PLACEHOLDER.to_string(),
         };
         let at = offset + usize::from(semicolon.is_some());
-        let head = format!(
-            "{}{}",
-            text.get(..start).unwrap_or(""),
-            &inserted[..inserted.len() - PLACEHOLDER.len()]
-        );
         let mut fallback: Option<(Doc, scope::Scope)> = None;
-        // The placeholder in the text; or, the text after the cursor dropped,
-        // the brackets open before it closed.
-        for (end, patch) in [
-            (offset, inserted.clone()),
-            (text.len(), format!("{inserted}{}", closers(&head))),
-        ] {
+        // The placeholder in the text; or (only when that gives no body), the
+        // text after the cursor dropped and the brackets open before it closed.
+        for attempt in 0..2 {
+            let (end, patch) = if attempt == 0 {
+                (offset, inserted.clone())
+            } else {
+                let head = format!(
+                    "{}{}",
+                    text.get(..start).unwrap_or(""),
+                    &inserted[..inserted.len() - PLACEHOLDER.len()]
+                );
+                (text.len(), format!("{inserted}{}", closers(&head)))
+            };
             let Some(doc) = original.edited(crate::syntax::span::Span::new(start, end), &patch)
             else {
                 continue;

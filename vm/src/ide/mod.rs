@@ -138,13 +138,7 @@ impl Doc {
             tree_sitter::Point::new(line, offset - start)
         };
         let start_position = point(span.start);
-        let new_end_position = match text.rfind('\n') {
-            Some(last) => tree_sitter::Point::new(
-                start_position.row + text.matches('\n').count(),
-                text.len() - last - 1,
-            ),
-            None => tree_sitter::Point::new(start_position.row, start_position.column + text.len()),
-        };
+        let new_end_position = crate::syntax::lower::point_after(start_position, text);
         let mut tree = self.parsed.tree.clone();
         tree.edit(&tree_sitter::InputEdit {
             start_byte: span.start,

@@ -55,6 +55,18 @@ pub fn new_parser() -> Parser {
     parser
 }
 
+/// Where `text` ends when it is inserted at `start` (for a `Tree::edit`:
+/// rows and byte columns).
+pub fn point_after(start: tree_sitter::Point, text: &str) -> tree_sitter::Point {
+    match text.rfind('\n') {
+        Some(last) => tree_sitter::Point::new(
+            start.row + text.matches('\n').count(),
+            text.len() - last - 1,
+        ),
+        None => tree_sitter::Point::new(start.row, start.column + text.len()),
+    }
+}
+
 /// Parses a whole file.
 pub fn parse(text: &str) -> Parsed {
     let mut parser = new_parser();
@@ -500,8 +512,9 @@ impl<'t> Lowerer<'t> {
         let same = |new: usize, old: usize| {
             memos[old].reusable
                 && !nodes[new].has_error()
-                && region(new).is_some()
-                && old_text.get(memos[old].region..olds[old].span.end) == region(new)
+                && region(new).is_some_and(|region| {
+                    old_text.get(memos[old].region..olds[old].span.end) == Some(region)
+                })
         };
         let (n, m) = (nodes.len(), olds.len());
         let mut prefix = 0;
