@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== requirements"
+source scripts/requirements.sh || exit 1
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -92,3 +92,58 @@ fn the_samples_check_clean() {
         );
     }
 }
+
+/// A user's clone has nothing beside it: no file of the project reads `../shared`
+/// (the workplace's photos and papers), except for the vendored real clients, which
+/// the tests that use them find through `CHOP_VENDOR` or skip with a message.
+#[test]
+fn nothing_reads_outside_the_repository() {
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "git ls-files failed");
+    let files: Vec<String> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(
+        files.len() > 50,
+        "git ls-files listed {} files",
+        files.len()
+    );
+    let code = ["rs", "py", "sh", "ts", "js", "lua", "toml", "json", "ini"];
+    let mut offenders = Vec::new();
+    for name in &files {
+        let path = Path::new(name);
+        let is_code = path.extension().is_some_and(|ext| {
+            code.iter()
+                .any(|c| ext.to_str().is_some_and(|ext| ext == *c))
+        }) || name.starts_with(".ci/");
+        if !is_code || name == "vm/tests/tidy.rs" {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root().join(name)) else {
+            continue;
+        };
+        for (at, line) in text.lines().enumerate() {
+            let comment = ["//", "#", "--"]
+                .iter()
+                .any(|mark| line.trim_start().starts_with(mark));
+            let outside = ["../shared", "shared/images", "shared/seeds"]
+                .iter()
+                .any(|needle| line.contains(needle));
+            if outside && !comment && !line.contains("shared/vendor") {
+                offenders.push(format!("{name}:{}: {}", at + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "these lines read outside the repository (copy what they need into it):\n{}",
+        offenders.join("\n")
+    );
+}
