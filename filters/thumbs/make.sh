@@ -4,11 +4,11 @@
 #
 #     sh filters/thumbs/make.sh
 #
-# original.png is level 2 of the pyramid of ../shared/images/rocket.jpg (640x427, so
+# original.png is level 2 of the pyramid of vm/tests/data/rocket.jpg (640x427, so
 # 160x107: each pixel the mean of a 4x4 block); every other thumbnail is `chunkvm run`
 # of one filter, with its defaults, or of one pipeline, on original.png.
 set -eu
-photo=../shared/images/rocket.jpg
+photo=vm/tests/data/rocket.jpg
 thumbs=filters/thumbs
 chunkvm() { cargo run -q --release -p chunkvm -- "$@"; }
 chunks=$(mktemp -d)

@@ -14,6 +14,9 @@ use image::{imageops, RgbaImage};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod common;
+use common::test_photo;
+
 /// The width of the test photos: small, so that the VM runs quickly in a debug build.
 const WIDTH: u32 = 160;
 
@@ -26,12 +29,10 @@ fn source(file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
-/// A shared photo scaled down to [`WIDTH`] pixels wide.
+/// A test photo scaled down to [`WIDTH`] pixels wide.
 fn photo(name: &str) -> Rgba8 {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/images")
-        .join(name);
-    let full = Rgba8::load(&path).unwrap();
+    let path = test_photo(name);
+    let full = Rgba8::load(&path).unwrap_or_else(|err| panic!("{err}"));
     let height = (full.height as u64 * WIDTH as u64 / full.width as u64) as u32;
     full.resized(WIDTH, height)
 }

@@ -79,6 +79,17 @@ pub fn chop_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A photo the tests use, by file name: `chelsea.png` (451x300 PNG) is the sample
+/// photo of `samples/`, `rocket.jpg` (640x427 JPEG) is in `vm/tests/data/`; both are
+/// in the repository, with their licences beside them.
+pub fn test_photo(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match name {
+        "chelsea.png" => root.join("../samples/chelsea.png"),
+        _ => root.join("tests/data").join(name),
+    }
+}
+
 /// The folder of language tests.
 pub fn lang_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lang")
