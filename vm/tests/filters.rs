@@ -795,3 +795,136 @@ fn median3x3_follows_its_formula() {
         .collect();
     expect_pixels("median3x3", &[], &input, &want);
 }
+
+/// `smoothstep(e0, e1, x)` as the builtin's doc says: 0 below `e0`, 1 above `e1`,
+/// `t * t * (3 - 2 * t)` between (`t = (x - e0) / (e1 - e0)`); a step at `e0` when the
+/// two are equal.
+fn smoothstep(e0: f64, e1: f64, x: f64) -> f64 {
+    if e0 >= e1 {
+        return if x < e0 { 0.0 } else { 1.0 };
+    }
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// What `filters/README.md` says filter `name` makes of pixel `(x, y)` of a flat
+/// `w` x `h` image of grey `v` (0 to 1), with the param values `p` (a bool as 0 or 1):
+/// its red, green and blue. (Alpha is kept or averaged, so it stays as it is.)
+fn documented_on_flat_grey(
+    name: &str,
+    p: &dyn Fn(&str) -> f64,
+    v: f64,
+    (x, y, w, h): (u32, u32, u32, u32),
+) -> [f64; 3] {
+    let clamp = |v: f64| v.clamp(0.0, 1.0);
+    let g = match name {
+        "invert" => (1.0 - p("amount")) * v + p("amount") * (1.0 - v),
+        // The luma of a grey is the grey, with either weighting; a grey has no
+        // colour to saturate.
+        "grayscale" | "saturation" => v,
+        "brightness" => clamp(v + p("amount")),
+        "contrast" => clamp((v - 0.5) * p("factor") + 0.5),
+        "threshold" => {
+            if v >= p("level") {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        "gamma" => v.powf(1.0 / p("value")),
+        "sepia" => {
+            // The rows of the matrix sum to 1.351, 1.203 and 0.937.
+            let a = p("amount");
+            return [1.351, 1.203, 0.937].map(|k: f64| (1.0 - a) * v + a * clamp(k * v));
+        }
+        // Means, medians and kernels whose weights sum to 1 keep a flat image; the
+        // detail a sharpen adds back is 0.
+        "box_blur" | "gaussian_blur" | "pixelate" | "median3x3" | "sharpen" | "emboss" => v,
+        // No edges.
+        "sobel" => 0.0,
+        "vignette" => {
+            let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+            let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+            let d = (dx * dx + dy * dy).sqrt() / (cx * cx + cy * cy).sqrt();
+            v * (1.0 - p("strength") * smoothstep(p("radius"), 1.0, d))
+        }
+        _ => panic!("filters/README.md: no documented behaviour of `{name}` here: add it"),
+    };
+    [g; 3]
+}
+
+/// Every filter of `filters/`, with its params (read from the file by the library)
+/// at their defaults and each at the least and the greatest value of its range (the
+/// others at their defaults), on flat pure black, mid-grey and pure white with alpha
+/// 77: the VM and the reference give what the documentation says, within one level
+/// (float rounding), and keep the alpha.
+#[test]
+fn every_filter_at_the_ends_of_its_ranges_on_black_grey_and_white() {
+    use chunkvm::ide::{preview::params as file_params, Doc};
+    let mut runs = 0;
+    for filter in FILTERS {
+        let text = source(filter.file);
+        let sliders = file_params(&Doc::new(&text));
+        let to_arg = |ty: &str, value: &serde_json::Value| match ty {
+            "float" => Arg::Float(value.as_f64().expect("a float")),
+            "int" => Arg::Int(value.as_i64().expect("an int")),
+            "bool" => Arg::Bool(value.as_bool().expect("a bool")),
+            other => panic!("{}: a param of type {other}", filter.file),
+        };
+        let mut settings: Vec<Vec<(&str, Arg)>> = vec![Vec::new()];
+        for slider in &sliders {
+            let ends = match (&slider.min, &slider.max) {
+                (Some(lo), Some(hi)) => [lo.clone(), hi.clone()],
+                _ if slider.ty == "bool" => [false.into(), true.into()],
+                _ => panic!("{}: param `{}` has no range", filter.file, slider.name),
+            };
+            for end in &ends {
+                settings.push(vec![(slider.name.as_str(), to_arg(&slider.ty, end))]);
+            }
+        }
+        for args in &settings {
+            let p = |name: &str| -> f64 {
+                let arg = args.iter().find(|(n, _)| *n == name).map(|(_, a)| *a);
+                let slider = sliders.iter().find(|s| s.name == name);
+                let arg = arg.unwrap_or_else(|| {
+                    let slider = slider.unwrap_or_else(|| {
+                        panic!("{}: no param `{name}`", filter.file)
+                    });
+                    to_arg(&slider.ty, &slider.default)
+                });
+                match arg {
+                    Arg::Float(v) => v,
+                    Arg::Int(v) => v as f64,
+                    Arg::Bool(v) => v as u8 as f64,
+                }
+            };
+            for level in [0u8, 128, 255] {
+                let input = Rgba8::filled(3, 3, [level, level, level, 77]);
+                let vm = run_filter(filter.file, filter.filter, &input, args);
+                let reference = (filter.apply)(&input, args);
+                for (what, got) in [("the VM", &vm), ("the reference", &reference)] {
+                    for (idx, px) in got.pixels.chunks(4).enumerate() {
+                        let (x, y) = (idx as u32 % 3, idx as u32 / 3);
+                        let want = documented_on_flat_grey(
+                            filter.filter,
+                            &p,
+                            level as f64 / 255.0,
+                            (x, y, 3, 3),
+                        );
+                        let want = want.map(|v| (v.clamp(0.0, 1.0) * 255.0).round());
+                        let ok = (0..3).all(|ch| (px[ch] as f64 - want[ch]).abs() <= 1.0);
+                        assert!(
+                            ok && px[3] == 77,
+                            "{} {args:?} on grey {level}, {what}: pixel ({x}, {y}) is {px:?}, \
+                             the documentation says {want:?} and alpha 77",
+                            filter.filter
+                        );
+                    }
+                }
+                runs += 1;
+            }
+        }
+    }
+    // 16 filters, 3 greys: the defaults and two ends of each of 17 params.
+    assert_eq!(runs, 3 * (16 + 2 * 17), "{runs} runs");
+}
