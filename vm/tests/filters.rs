@@ -489,7 +489,8 @@ fn expect_pixels(name: &str, args: &[(&str, Arg)], input: &Rgba8, want: &[[u8; 4
     let reference = (filter.apply)(input, args);
     for (what, got) in [("the VM", &vm), ("the reference", &reference)] {
         assert_eq!((got.width, got.height), (want.width, want.height));
-        for (idx, (got_px, want_px)) in got.pixels.chunks(4).zip(want.pixels.chunks(4)).enumerate() {
+        for (idx, (got_px, want_px)) in got.pixels.chunks(4).zip(want.pixels.chunks(4)).enumerate()
+        {
             let (x, y) = (idx as u32 % want.width, idx as u32 / want.width);
             assert_eq!(
                 got_px, want_px,
@@ -571,27 +572,51 @@ fn threshold_follows_its_formula() {
     let input = tiny(
         5,
         1,
-        &[grey(255, 255), grey(0, 254), grey(128, 77), grey(127, 10), [0, 255, 0, 0]],
+        &[
+            grey(255, 255),
+            grey(0, 254),
+            grey(128, 77),
+            grey(127, 10),
+            [0, 255, 0, 0],
+        ],
     );
     // level 0: every luma is at least 0.
     expect_pixels(
         "threshold",
         &[("level", Arg::Float(0.0))],
         &input,
-        &[grey(255, 255), grey(255, 254), grey(255, 77), grey(255, 10), grey(255, 0)],
+        &[
+            grey(255, 255),
+            grey(255, 254),
+            grey(255, 77),
+            grey(255, 10),
+            grey(255, 0),
+        ],
     );
     expect_pixels(
         "threshold",
         &[("level", Arg::Float(0.5))],
         &input,
-        &[grey(255, 255), grey(0, 254), grey(255, 77), grey(0, 10), grey(255, 0)],
+        &[
+            grey(255, 255),
+            grey(0, 254),
+            grey(255, 77),
+            grey(0, 10),
+            grey(255, 0),
+        ],
     );
     // level 1: only white reaches it (its luma is 0.9999999999999999 in floats).
     expect_pixels(
         "threshold",
         &[("level", Arg::Float(1.0))],
         &input,
-        &[grey(255, 255), grey(0, 254), grey(0, 77), grey(0, 10), grey(0, 0)],
+        &[
+            grey(255, 255),
+            grey(0, 254),
+            grey(0, 77),
+            grey(0, 10),
+            grey(0, 0),
+        ],
     );
 }
 
@@ -602,7 +627,13 @@ fn gamma_follows_its_formula() {
     let input = tiny(
         5,
         1,
-        &[grey(0, 255), grey(64, 100), grey(128, 0), grey(230, 30), grey(255, 255)],
+        &[
+            grey(0, 255),
+            grey(64, 100),
+            grey(128, 0),
+            grey(230, 30),
+            grey(255, 255),
+        ],
     );
     // value 2.2: 0.25098^(1/2.2) = 0.53347 -> 136.03; 0.50196^(1/2.2) = 0.73104 -> 186.42;
     // 0.90196^(1/2.2) = 0.95418 -> 243.32.
@@ -610,7 +641,13 @@ fn gamma_follows_its_formula() {
         "gamma",
         &[("value", Arg::Float(2.2))],
         &input,
-        &[grey(0, 255), grey(136, 100), grey(186, 0), grey(243, 30), grey(255, 255)],
+        &[
+            grey(0, 255),
+            grey(136, 100),
+            grey(186, 0),
+            grey(243, 30),
+            grey(255, 255),
+        ],
     );
     // value 5 (the top): 0.25098^0.2 = 0.75845 -> 193.41; 0.50196^0.2 = 0.87123 -> 222.16;
     // 0.90196^0.2 = 0.97958 -> 249.79.
@@ -618,7 +655,13 @@ fn gamma_follows_its_formula() {
         "gamma",
         &[("value", Arg::Float(5.0))],
         &input,
-        &[grey(0, 255), grey(193, 100), grey(222, 0), grey(250, 30), grey(255, 255)],
+        &[
+            grey(0, 255),
+            grey(193, 100),
+            grey(222, 0),
+            grey(250, 30),
+            grey(255, 255),
+        ],
     );
     // value 0.1 (the bottom): v^10: 0.25098^10 = 1e-6 and 0.50196^10 = 0.001 -> 0;
     // 0.90196^10 = 0.35635 -> 90.87.
@@ -626,7 +669,13 @@ fn gamma_follows_its_formula() {
         "gamma",
         &[("value", Arg::Float(0.1))],
         &input,
-        &[grey(0, 255), grey(0, 100), grey(0, 0), grey(91, 30), grey(255, 255)],
+        &[
+            grey(0, 255),
+            grey(0, 100),
+            grey(0, 0),
+            grey(91, 30),
+            grey(255, 255),
+        ],
     );
 }
 
@@ -641,7 +690,11 @@ fn gaussian_blur_follows_its_formula() {
     // Red 1, 0, 0: x0 = w2 + w1 + w0 = 0.893285 -> 227.79; x1 = w2 + w1 = 0.106715 ->
     // 27.21; x2 = w2 -> 0.07. Green 0, 1, 0: w1 -> 27.15, w0 -> 200.58, w1.
     // Blue and alpha 1, 1, 0: x0 = 1 - w2 -> 254.93, x1 = 0.893285 -> 227.79, x2 -> 27.21.
-    let input = tiny(3, 1, &[[255, 0, 255, 255], [0, 255, 255, 255], [0, 0, 0, 0]]);
+    let input = tiny(
+        3,
+        1,
+        &[[255, 0, 255, 255], [0, 255, 255, 255], [0, 0, 0, 0]],
+    );
     expect_pixels(
         "gaussian_blur",
         &[("sigma", Arg::Float(0.5))],
@@ -887,9 +940,8 @@ fn every_filter_at_the_ends_of_its_ranges_on_black_grey_and_white() {
                 let arg = args.iter().find(|(n, _)| *n == name).map(|(_, a)| *a);
                 let slider = sliders.iter().find(|s| s.name == name);
                 let arg = arg.unwrap_or_else(|| {
-                    let slider = slider.unwrap_or_else(|| {
-                        panic!("{}: no param `{name}`", filter.file)
-                    });
+                    let slider =
+                        slider.unwrap_or_else(|| panic!("{}: no param `{name}`", filter.file));
                     to_arg(&slider.ty, &slider.default)
                 });
                 match arg {
