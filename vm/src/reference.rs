@@ -219,9 +219,11 @@ pub fn sepia(src: &Rgba8, amount: f64) -> Rgba8 {
 }
 
 /// `filters/threshold.chop`: white where the luma is at least `level`, black elsewhere.
+/// The luma may fall short of `level` by `1e-9` (as the filter allows): the
+/// weights of `luma` sum to 1 only up to rounding, and pure white must reach level 1.
 pub fn threshold(src: &Rgba8, level: f64) -> Rgba8 {
     point(src, |c| {
-        let v = if luma(c) >= level { 1.0 } else { 0.0 };
+        let v = if luma(c) >= level - 1.0e-9 { 1.0 } else { 0.0 };
         rgba(v, v, v, c[3] as f64)
     })
 }

@@ -9,23 +9,20 @@ use chunkvm::photo::{
     level_count, level_size, photo_info, photo_level, photo_new, preview_level, run, Rgba8,
     RunOptions, Target,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn shared_image(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/images")
-        .join(name)
-}
+mod common;
+use common::test_photo;
 
 fn chelsea() -> Rgba8 {
-    Rgba8::load(&shared_image("chelsea.png")).unwrap()
+    Rgba8::load(&test_photo("chelsea.png")).unwrap()
 }
 
 #[test]
 fn photos_load_from_png_and_jpeg() {
     let cat = chelsea();
     assert_eq!((cat.width, cat.height), (451, 300));
-    let rocket = Rgba8::load(&shared_image("rocket.jpg")).unwrap();
+    let rocket = Rgba8::load(&test_photo("rocket.jpg")).unwrap();
     assert_eq!((rocket.width, rocket.height), (640, 427));
     assert!(rocket.pixels.chunks(4).all(|px| px[3] == 255));
 }
@@ -40,7 +37,7 @@ fn bad_image_files_are_named_with_their_cause() {
     let dir = std::env::temp_dir().join(format!("chunkvm-photo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("broken.png");
-    let mut bytes = std::fs::read(shared_image("chelsea.png")).unwrap();
+    let mut bytes = std::fs::read(test_photo("chelsea.png")).unwrap();
     bytes.truncate(2000);
     std::fs::write(&bad, &bytes).unwrap();
     let err = Rgba8::load(&bad).unwrap_err();
@@ -173,33 +170,89 @@ fn a_runtime_error_in_a_worker_is_reported() {
     }
 }
 
+/// A filter slow enough that a run is still going when it is cancelled.
+const SLOW: &str = "filter slow(src: image, x: int, y: int) -> color {\n    var c = src.at(x, y);\n    for i in 0..50 {\n        c = c * 1.0;\n    }\n    c\n}\n";
+
+/// On one thread and on two, a run is cancelled from another thread once its progress
+/// shows it has started: it ends with the error "cancelled", before all rows are done.
+/// Every progress report waits until the other thread has set the flag, so no worker
+/// gets past the band it was on (no timing is involved).
 #[test]
-fn a_run_can_be_cancelled_from_another_thread() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    let source = "filter slow(src: image, x: int, y: int) -> color {\n    var c = src.at(x, y);\n    for i in 0..2000 {\n        c = c * 1.0;\n    }\n    c\n}\n";
+fn a_running_run_can_be_cancelled_from_another_thread() {
+    use chunkvm::photo::{run_input, Input, BAND_ROWS};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{mpsc, Arc, Condvar, Mutex};
+    use std::time::Duration;
+    // Generous bounds on waiting for the other side; they are not what is tested.
+    const WAIT: Duration = Duration::from_secs(120);
     let cat = chelsea();
-    let flag = Arc::new(AtomicBool::new(false));
-    let setter = flag.clone();
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        setter.store(true, Ordering::Relaxed);
-    });
+    let total = cat.height as u64;
+    assert!(total > 4 * BAND_ROWS as u64, "the photo has too few bands");
     for threads in [1, 2] {
-        flag.store(false, Ordering::Relaxed);
+        let flag = Arc::new(AtomicBool::new(false));
+        let cancelled = Arc::new((Mutex::new(false), Condvar::new()));
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let canceller = {
+            let (flag, cancelled) = (flag.clone(), cancelled.clone());
+            std::thread::spawn(move || {
+                started_rx.recv_timeout(WAIT).expect("no progress reported");
+                flag.store(true, Ordering::Relaxed);
+                let (done, signal) = &*cancelled;
+                *done.lock().expect("lock") = true;
+                signal.notify_all();
+            })
+        };
+        let started = Mutex::new(Some(started_tx));
+        let most_rows = AtomicU64::new(0);
+        let progress = |done: u64, all: u64| {
+            assert_eq!(all, total);
+            most_rows.fetch_max(done, Ordering::Relaxed);
+            if let Some(tx) = started.lock().expect("lock").take() {
+                tx.send(()).expect("the canceller waits");
+            }
+            let (lock, signal) = &*cancelled;
+            let (done, _) = signal
+                .wait_timeout_while(lock.lock().expect("lock"), WAIT, |done| !*done)
+                .expect("lock");
+            assert!(*done, "the canceller did not cancel");
+        };
         let options = RunOptions {
             threads,
             cancel: Some(flag.clone()),
             ..RunOptions::default()
         };
-        if threads == 2 {
-            flag.store(true, Ordering::Relaxed);
-        }
-        let err = run(source, None, &cat, &options).unwrap_err();
+        let input = Input::Image(std::borrow::Cow::Borrowed(&cat));
+        let err = run_input(SLOW, None, &input, &options, &progress).unwrap_err();
+        canceller.join().unwrap();
         let chunkvm::photo::RunError::Runtime(err) = err else {
-            panic!("{err}");
+            panic!("{threads} threads: {err}");
         };
-        assert_eq!(err.message, "cancelled");
+        assert_eq!(err.message, "cancelled", "{threads} threads");
+        // Each thread finished at most the band it was on when the flag was set.
+        let done = most_rows.load(Ordering::Relaxed);
+        assert!(
+            done <= threads as u64 * BAND_ROWS as u64 && done < total,
+            "{threads} threads: {done} of {total} rows done"
+        );
     }
-    canceller.join().unwrap();
+}
+
+/// Cancelled before it starts, a run does no work.
+#[test]
+fn a_run_cancelled_before_it_starts_does_nothing() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let cat = chelsea();
+    for threads in [1, 2] {
+        let options = RunOptions {
+            threads,
+            cancel: Some(Arc::new(AtomicBool::new(true))),
+            ..RunOptions::default()
+        };
+        let err = run(SLOW, None, &cat, &options).unwrap_err();
+        let chunkvm::photo::RunError::Runtime(err) = err else {
+            panic!("{threads} threads: {err}");
+        };
+        assert_eq!(err.message, "cancelled", "{threads} threads");
+    }
 }

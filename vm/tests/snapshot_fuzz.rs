@@ -47,7 +47,7 @@ fn damaged_snapshots_never_panic() {
         snapshot_of("run/factorial.chop", 40),
         snapshot_of("run/builtins.chop", 300),
     ];
-    let (mut refused, mut ran) = (0, 0);
+    let (mut refused, mut finished, mut failed, mut unended, mut stopped_midway) = (0, 0, 0, 0, 0);
     for round in 0..3000 {
         let mut bytes = bases[round % bases.len()].clone();
         for _ in 0..1 + rng.below(4) {
@@ -94,16 +94,48 @@ fn damaged_snapshots_never_panic() {
                     chunks: 50_000,
                     depth: 200,
                 });
-                for _ in 0..100 {
+                // Nothing asks a restored thread to stop (no breakpoint, step, pause or
+                // `stop_after`), so each `run` ends it: with its value, or with an error
+                // (the budget above bounds the instructions). A run that stops otherwise
+                // breaks the promise; the bound on calls only keeps a broken VM from
+                // looping here.
+                let mut calls = 0;
+                let ended = loop {
+                    calls += 1;
                     match vm.run() {
-                        Ok(Stop::Finished(_)) | Err(_) => break,
-                        Ok(_) => continue,
+                        Ok(Stop::Finished(_)) => break Some(true),
+                        Err(err) => {
+                            assert!(!err.message.is_empty(), "round {round}: an empty error");
+                            break Some(false);
+                        }
+                        Ok(_) if calls < 100 => continue,
+                        Ok(stop) => {
+                            println!("round {round}: still running after {calls} calls ({stop:?})");
+                            break None;
+                        }
                     }
+                };
+                match ended {
+                    Some(true) => finished += 1,
+                    Some(false) => failed += 1,
+                    None => unended += 1,
                 }
-                ran += 1;
+                if calls > 1 {
+                    stopped_midway += 1;
+                }
             }
         }
     }
+    println!(
+        "{refused} refused; {finished} ran to the end, {failed} to a runtime error, \
+         {unended} neither; {stopped_midway} stopped on the way"
+    );
     assert!(refused > 100, "refused only {refused}");
-    assert!(ran > 100, "ran only {ran}");
+    assert!(finished + failed > 100, "ran only {}", finished + failed);
+    assert!(
+        finished > 0 && failed > 0,
+        "{finished} ended, {failed} failed"
+    );
+    assert_eq!(unended, 0, "runs that reached neither an end nor an error");
+    assert_eq!(stopped_midway, 0, "runs that stopped with no one asking");
 }

@@ -58,15 +58,16 @@ pub fn expectations(text: &str) -> Expect {
     expect
 }
 
-/// Every `.chop` file under `dir`, sorted.
+/// Every `.chop` file under `dir` (recursively), sorted; a folder that cannot be read
+/// fails the test rather than giving fewer files.
 pub fn chop_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
+        for entry in entries {
+            let entry = entry.unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
@@ -77,6 +78,17 @@ pub fn chop_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A photo the tests use, by file name: `chelsea.png` (451x300 PNG) is the sample
+/// photo of `samples/`, `rocket.jpg` (640x427 JPEG) is in `vm/tests/data/`; both are
+/// in the repository, with their licences beside them.
+pub fn test_photo(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match name {
+        "chelsea.png" => root.join("../samples/chelsea.png"),
+        _ => root.join("tests/data").join(name),
+    }
 }
 
 /// The folder of language tests.
