@@ -284,8 +284,9 @@ fn fuzz_random_bytes() {
             decoded += 1;
         }
     }
-    // Some random inputs with a forged header are valid sets.
-    assert!(decoded > 0);
+    // Some random inputs with a forged header are valid sets: with this seed, 79 of
+    // 20,000. Fewer means the forged headers stopped reaching the entries.
+    assert!(decoded >= 79, "{decoded} random inputs decoded");
 }
 
 /// One random mutation of a valid encoding.
