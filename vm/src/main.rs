@@ -1,5 +1,11 @@
 //! `chunkvm`: run, check, disassemble, graph and format Chop programs.
 
+#![warn(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a closed pipe would panic: use out/err, outln!/errln!"
+)]
+
 use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
@@ -70,16 +76,19 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Write a level of a photo stored as chunks as a PNG file.
+    /// Write a level of a photo stored as chunks as a PNG or JPEG file.
     Export {
         /// The .chunks file.
         chunks: PathBuf,
-        /// The PNG file to write.
-        #[arg(long, value_name = "PNG")]
+        /// The file to write; its extension picks the format: .png, .jpg or .jpeg.
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// The level of the pyramid (0: full resolution).
         #[arg(long, value_name = "N", default_value_t = 0)]
         level: usize,
+        /// JPEG quality, 1 to 100 (default 90), for a .jpg or .jpeg --out.
+        #[arg(long, value_name = "Q")]
+        quality: Option<u8>,
     },
     /// Check files and print every diagnostic.
     Check {
@@ -145,19 +154,7 @@ enum GraphFormat {
     Svg,
 }
 
-/// Writes to standard output; a closed pipe (`chunkvm dump x | head`) ends the
-/// program quietly instead of panicking.
-pub(crate) fn out(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
-}
+pub(crate) use chunkvm::cli_io::out;
 
 /// A failure to report: one message, exit status 1.
 pub(crate) struct Failure(pub(crate) String);
@@ -212,7 +209,12 @@ fn main() -> ExitCode {
             photo_cli::params(&file, matches!(format, CheckFormat::Json))
         }
         Command::Import { photo, out } => photo_cli::import(&photo, &out),
-        Command::Export { chunks, out, level } => photo_cli::export(&chunks, &out, level),
+        Command::Export {
+            chunks,
+            out,
+            level,
+            quality,
+        } => photo_cli::export(&chunks, &out, level, quality),
         Command::Dump { file, function } => dump(&file, function.as_deref()),
         Command::Graph {
             file,
@@ -237,7 +239,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("error: {message}");
+            chunkvm::errln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -260,19 +262,13 @@ pub(crate) fn read(path: &Path) -> Result<String, Failure> {
     })
 }
 
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.to_string(),
-    }
-}
+use chunkvm::cli_io::io_reason;
 
 pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
     for diag in diags {
-        eprint!("{}", diag.render(&name, text, &lines));
+        chunkvm::cli_io::err(&diag.render(&name, text, &lines));
     }
 }
 
@@ -290,7 +286,7 @@ pub(crate) fn build_or_report(
         Err(diags) => {
             print_diagnostics(path, text, &diags);
             let errors = diags.iter().filter(|d| d.is_error()).count();
-            eprintln!(
+            chunkvm::errln!(
                 "error: {} has {errors} error{}",
                 path.display(),
                 if errors == 1 { "" } else { "s" }
@@ -442,7 +438,7 @@ fn run(
         }
     };
     if stats {
-        eprintln!(
+        chunkvm::errln!(
             "{} instructions, {} chunks",
             vm.instructions(),
             vm.store.len()
@@ -456,7 +452,7 @@ fn run(
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            eprint!("{}", render_runtime_error(path, &text, &err));
+            chunkvm::cli_io::err(&render_runtime_error(path, &text, &err));
             Ok(ExitCode::FAILURE)
         }
     }
@@ -568,7 +564,7 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
         let text = match read(path) {
             Ok(text) => text,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                chunkvm::errln!("error: {message}");
                 failed = true;
                 continue;
             }
@@ -671,7 +667,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
         match result {
             Ok(fine) => failed |= !fine,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                chunkvm::errln!("error: {message}");
                 failed = true;
             }
         }

@@ -5,8 +5,8 @@ use crate::{build_or_report, out, parse_params, render_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
-    level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic, Input,
-    Rgba8, RunError, RunOptions, Target,
+    level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic,
+    ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,9 +22,13 @@ pub struct PhotoArgs {
     /// The photo to filter: PNG, JPEG, or a .chunks photo (default: a photo bundled with chunkvm).
     #[arg(long, value_name = "PHOTO")]
     input: Option<PathBuf>,
-    /// Where to write the result, as PNG (default: NAME.png for the filter or pipeline run).
-    #[arg(long, value_name = "PNG")]
+    /// Where to write the result; its extension picks the format: .png, .jpg or .jpeg
+    /// (default: NAME.png for the filter or pipeline run).
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// JPEG quality, 1 to 100 (default 90), for a .jpg or .jpeg --output.
+    #[arg(long, value_name = "Q")]
+    quality: Option<u8>,
     /// The filter to run, when the file has several.
     #[arg(long, value_name = "NAME", conflicts_with = "pipeline")]
     filter: Option<String>,
@@ -37,7 +41,7 @@ pub struct PhotoArgs {
     /// Run on a small level of the photo, as the editor's preview does.
     #[arg(long)]
     preview: bool,
-    /// Worker threads (default: the machine's cores).
+    /// Worker threads (default: the machine's cores; at most 256).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -51,6 +55,8 @@ impl PhotoArgs {
             || self.pipeline.is_some()
             || self.level.is_some()
             || self.preview
+            || self.quality.is_some()
+            || self.threads.is_some()
     }
 }
 
@@ -78,11 +84,7 @@ fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
         Failure(format!(
             "cannot read {}: {}",
             path.display(),
-            if err.kind() == std::io::ErrorKind::NotFound {
-                "no such file".to_string()
-            } else {
-                err.to_string()
-            }
+            chunkvm::cli_io::io_reason(&err)
         ))
     })?;
     decode_set(&bytes).map_err(|err| {
@@ -150,6 +152,39 @@ impl Bar {
     }
 }
 
+/// The most worker threads a photo run starts.
+const MAX_THREADS: usize = 256;
+
+/// The worker threads for `--threads`: 0 is refused; more than [`MAX_THREADS`], or more
+/// than the bands of rows of an image `height` pixels high, are cut down with a note
+/// that says how many are used.
+fn worker_threads(asked: Option<usize>, height: u32) -> Result<usize, Failure> {
+    let bands = (height.div_ceil(BAND_ROWS) as usize).max(1);
+    let Some(asked) = asked else {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return Ok(cores.clamp(1, MAX_THREADS.min(bands)));
+    };
+    if asked == 0 {
+        return Err(Failure("--threads 0: give at least 1 worker thread".into()));
+    }
+    let used = asked.min(MAX_THREADS).min(bands);
+    if used < asked {
+        let mut why = Vec::new();
+        if asked > MAX_THREADS {
+            why.push(format!("the most chunkvm starts is {MAX_THREADS}"));
+        }
+        if asked > bands {
+            why.push(format!("the image has {bands} bands of {BAND_ROWS} rows"));
+        }
+        let why = why.join(" and ");
+        chunkvm::errln!(
+            "note: --threads {asked}: {why}; using {used} thread{}",
+            if used == 1 { "" } else { "s" }
+        );
+    }
+    Ok(used)
+}
+
 /// `chunkvm run FILE --input PHOTO --output OUT.png ...`
 #[allow(clippy::too_many_arguments)]
 pub fn run_photo(
@@ -166,6 +201,16 @@ pub fn run_photo(
             "--fn and --arg call a function; --input, --output, --filter, --pipeline, --level and --preview filter a photo: use one or the other".into(),
         ));
     }
+    // A wrong --output or --quality is refused before the run, not after it.
+    let format = match &args.output {
+        Some(out_path) => ImageFormat::from_path(out_path, args.quality).map_err(Failure)?,
+        None if args.quality.is_some() => {
+            return Err(Failure(
+                "--quality is for JPEG output: give an --output ending in .jpg or .jpeg".into(),
+            ))
+        }
+        None => ImageFormat::Png,
+    };
     let text = crate::read(path)?;
     let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
@@ -190,10 +235,7 @@ pub fn run_photo(
     if let Some(quota) = quota {
         limits.chunks = quota;
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = worker_threads(args.threads, level_size(width, height, level).1)?;
     let options = RunOptions {
         level,
         threads,
@@ -210,7 +252,7 @@ pub fn run_photo(
     let output = match result {
         Ok(output) => output,
         Err(RunError::Runtime(err)) => {
-            eprint!("{}", render_runtime_error(path, &text, &err));
+            chunkvm::cli_io::err(&render_runtime_error(path, &text, &err));
             return Ok(ExitCode::FAILURE);
         }
         Err(RunError::Diagnostics(diags)) => {
@@ -231,10 +273,10 @@ pub fn run_photo(
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.png")));
-    output.image.save_png(&out_path).map_err(Failure)?;
+    output.image.save(&out_path, format).map_err(Failure)?;
     if stats {
         let (w, h) = level_size(width, height, level);
-        eprintln!(
+        chunkvm::errln!(
             "{input_name}: level {level} ({w}x{h}), {} stage{} ({}), {} instructions, {:.0} ms on {threads} thread{}",
             output.stages.len(),
             if output.stages.len() == 1 { "" } else { "s" },
@@ -320,6 +362,12 @@ pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
 
 /// `chunkvm import PHOTO --out FILE.chunks`
 pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
+    if out_path.extension().is_none_or(|ext| ext != "chunks") {
+        return Err(Failure(format!(
+            "--out {}: a chunk photo is named .chunks (`run --input` knows it by that)",
+            out_path.display()
+        )));
+    }
     let image = Rgba8::load(photo).map_err(Failure)?;
     let mut store = Store::new(NodeId(1));
     let root = photo_new(&mut store, &image).map_err(|err| Failure(err.to_string()))?;
@@ -341,7 +389,13 @@ pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
 }
 
 /// `chunkvm export FILE.chunks --out OUT.png`
-pub fn export(chunks: &Path, out_path: &Path, level: usize) -> Result<ExitCode, Failure> {
+pub fn export(
+    chunks: &Path,
+    out_path: &Path,
+    level: usize,
+    quality: Option<u8>,
+) -> Result<ExitCode, Failure> {
+    let format = ImageFormat::from_path(out_path, quality).map_err(Failure)?;
     let set = read_chunks(chunks)?;
     let mut store = Store::new(NodeId(1));
     let root = store.import(set);
@@ -356,7 +410,7 @@ pub fn export(chunks: &Path, out_path: &Path, level: usize) -> Result<ExitCode, 
         height,
         pixels,
     }
-    .save_png(out_path)
+    .save(out_path, format)
     .map_err(Failure)?;
     out(&format!("{}\n", out_path.display()));
     Ok(ExitCode::SUCCESS)
