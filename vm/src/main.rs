@@ -336,6 +336,17 @@ pub(crate) fn arg_form(ty: &Type) -> &'static str {
     }
 }
 
+/// Prints a runtime error on standard error; an error that only says standard output
+/// was closed (`chunkvm run x.chop | head -1`) prints nothing. The exit status is 1.
+pub(crate) fn report_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> ExitCode {
+    if err.message != chunkvm::exec::OUTPUT_CLOSED {
+        chunkvm::cli_io::err(&render_runtime_error(path, text, err));
+    }
+    ExitCode::FAILURE
+}
+
+/// The error, the source line with carets, and the stack, innermost first; a run of
+/// frames repeating (a deep recursion) shows once, then how many more times it repeats.
 pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
@@ -347,9 +358,66 @@ pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) 
     ));
     out.push_str(&chunkvm::diag::snippet(text, &lines, err.span));
     out.push_str("stack (innermost first):\n");
-    for (func, span) in &err.trace {
+    let frame = |(func, span): &(String, chunkvm::syntax::span::Span)| {
         let pos = lines.line_col(text, span.start);
-        out.push_str(&format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col));
+        format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col)
+    };
+    let trace = &err.trace;
+    let mut at = 0;
+    while at < trace.len() {
+        match repeat_at(trace, at) {
+            Some((period, times)) => {
+                for call in &trace[at..at + period] {
+                    out.push_str(&frame(call));
+                }
+                let more = times - 1;
+                if period == 1 {
+                    out.push_str(&format!(
+                        "  ... {} more call{} of `{}` from the same place\n",
+                        thousands(more),
+                        if more == 1 { "" } else { "s" },
+                        trace[at].0
+                    ));
+                } else {
+                    out.push_str(&format!(
+                        "  ... the {period} calls above {} more time{}\n",
+                        thousands(more),
+                        if more == 1 { "" } else { "s" }
+                    ));
+                }
+                at += period * times;
+            }
+            None => {
+                out.push_str(&frame(&trace[at]));
+                at += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A run of frames starting at `at` that repeats at least 4 times in a row: its length
+/// (1 to 4 frames: a recursion or a mutual recursion) and how many times it occurs.
+fn repeat_at<T: PartialEq>(trace: &[T], at: usize) -> Option<(usize, usize)> {
+    (1..=4).find_map(|period| {
+        let block = trace.get(at..at + period)?;
+        let times = trace[at..]
+            .chunks_exact(period)
+            .take_while(|chunk| *chunk == block)
+            .count();
+        (times >= 4).then_some((period, times))
+    })
+}
+
+/// `9990` as `9,990`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (idx, ch) in digits.chars().enumerate() {
+        if idx > 0 && (digits.len() - idx) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
     }
     out
 }
@@ -451,10 +519,7 @@ fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => {
-            chunkvm::cli_io::err(&render_runtime_error(path, &text, &err));
-            Ok(ExitCode::FAILURE)
-        }
+        Err(err) => Ok(report_runtime_error(path, &text, &err)),
     }
 }
 

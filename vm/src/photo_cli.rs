@@ -1,7 +1,7 @@
 //! The photo commands of `chunkvm`: `run` with `--input`/`--output`, `params`,
 //! `import` and `export`.
 
-use crate::{build_or_report, out, parse_params, render_runtime_error, Failure};
+use crate::{build_or_report, out, parse_params, report_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
@@ -136,7 +136,7 @@ impl Bar {
                 .is_ok()
         {
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of {len} rows, {eta} left",
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of {len} rows{msg}",
             ) {
                 self.bar.set_style(style);
             }
@@ -145,10 +145,36 @@ impl Bar {
         }
         self.bar.set_length(total);
         self.bar.set_position(done);
+        if self.shown.load(Ordering::Relaxed) {
+            let left = time_left(self.start.elapsed(), done, total);
+            self.bar.set_message(left.map_or(String::new(), |left| {
+                format!(", about {} left", show_duration(left))
+            }));
+        }
     }
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// The time a run has left, from its mean speed since it started (steady, unlike the
+/// speed of the last few bands); `None` until a tenth of the rows are done.
+fn time_left(elapsed: Duration, done: u64, total: u64) -> Option<Duration> {
+    if total == 0 || done * 10 < total {
+        return None;
+    }
+    let left = total.saturating_sub(done) as f64;
+    Some(elapsed.mul_f64(left / done as f64))
+}
+
+/// `42s`, `3m 05s`: whole seconds, as a time left is no more precise than that.
+fn show_duration(time: Duration) -> String {
+    let secs = time.as_secs_f64().round() as u64;
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m {:02}s", secs / 60, secs % 60)
     }
 }
 
@@ -251,10 +277,7 @@ pub fn run_photo(
     bar.finish();
     let output = match result {
         Ok(output) => output,
-        Err(RunError::Runtime(err)) => {
-            chunkvm::cli_io::err(&render_runtime_error(path, &text, &err));
-            return Ok(ExitCode::FAILURE);
-        }
+        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, &text, &err)),
         Err(RunError::Diagnostics(diags)) => {
             crate::print_diagnostics(path, &text, &diags);
             return Ok(ExitCode::FAILURE);
@@ -414,4 +437,38 @@ pub fn export(
     .map_err(Failure)?;
     out(&format!("{}\n", out_path.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_is_steady_and_waits_for_a_tenth() {
+        assert_eq!(time_left(Duration::from_secs(3), 5, 100), None);
+        assert_eq!(time_left(Duration::from_secs(3), 0, 0), None);
+        // Bands finishing in bursts: the estimate follows the mean speed, so a burst of
+        // quick bands moves it only a little.
+        let steady = time_left(Duration::from_secs(10), 50, 100);
+        assert_eq!(steady, Some(Duration::from_secs(10)));
+        let after_burst = time_left(Duration::from_millis(10_100), 60, 100);
+        let moved = after_burst.map(|left| left.as_secs_f64());
+        assert!(
+            moved.is_some_and(|left| (6.0..7.0).contains(&left)),
+            "{moved:?}"
+        );
+        assert_eq!(show_duration(Duration::from_millis(41_600)), "42s");
+        assert_eq!(show_duration(Duration::from_secs(185)), "3m 05s");
+    }
+
+    #[test]
+    fn worker_threads_refuses_0_and_caps() {
+        assert!(worker_threads(Some(0), 1000).is_err());
+        assert_eq!(
+            worker_threads(Some(100_000), 100_000).ok(),
+            Some(MAX_THREADS)
+        );
+        assert_eq!(worker_threads(Some(100), 64).ok(), Some(2));
+        assert_eq!(worker_threads(Some(3), 1000).ok(), Some(3));
+    }
 }
