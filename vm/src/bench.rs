@@ -4,6 +4,12 @@
 //! The machines this runs on are shared and noisy: each figure is the best
 //! of several runs, and only the ratio VM/native is meant to be compared.
 
+#![warn(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a closed pipe would panic: use outln!/errln!"
+)]
+
 use crate::chunk::{image_from_rgba8, NodeId, Store};
 use crate::driver::build;
 use crate::exec::value::{from_u8, to_u8};
@@ -375,13 +381,18 @@ pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Dura
 /// Prints the filter benchmark.
 pub fn run_filters(quick: bool, only: Option<&str>) {
     let (w, h) = if quick { (800, 600) } else { (4000, 3000) };
-    println!(
+    crate::outln!(
         "filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel:",
         w as f64 * h as f64 / 1e6
     );
-    println!(
+    crate::outln!(
         "{:<15} {:>9} {:>9} {:>9} {:>10} {:>10}",
-        "filter", "VM", "native", "image", "VM/native", "VM/image"
+        "filter",
+        "VM",
+        "native",
+        "image",
+        "VM/native",
+        "VM/image"
     );
     let memory = if only.is_none() {
         Some(photo_memory(w, h))
@@ -393,7 +404,7 @@ pub fn run_filters(quick: bool, only: Option<&str>) {
             for fig in figures {
                 let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
                 let image = fig.image_crate.map(per_mp);
-                println!(
+                crate::outln!(
                     "{:<15} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
                     fig.name,
                     per_mp(fig.vm),
@@ -407,11 +418,11 @@ pub fn run_filters(quick: bool, only: Option<&str>) {
                 );
             }
         }
-        Err(err) => eprintln!("error: {err}"),
+        Err(err) => crate::errln!("error: {err}"),
     }
     if let Some(memory) = memory {
         match memory {
-            Ok((raw, estimate, measured)) => println!(
+            Ok((raw, estimate, measured)) => crate::outln!(
                 "memory of the photo as chunks: {:.1} MB estimated from the store's layout ({:.2}x its {:.1} MB of RGBA){}",
                 estimate as f64 / 1e6,
                 estimate as f64 / raw as f64,
@@ -422,16 +433,16 @@ pub fn run_filters(quick: bool, only: Option<&str>) {
                     .filter(|m| *m > raw / 2)
                     .map_or(String::new(), |m| format!(", {:.1} MB resident growth ({:.2}x)", m as f64 / 1e6, m as f64 / raw as f64))
             ),
-            Err(err) => eprintln!("error: {err}"),
+            Err(err) => crate::errln!("error: {err}"),
         }
         match measure_threads(w, h) {
-            Ok((cores, one, all)) => println!(
+            Ok((cores, one, all)) => crate::outln!(
                 "box blur on {cores} threads: {:.0} ms against {:.0} ms on one: {:.2}x",
                 all.as_secs_f64() * 1e3,
                 one.as_secs_f64() * 1e3,
                 one.as_secs_f64() / all.as_secs_f64().max(1e-9)
             ),
-            Err(err) => eprintln!("error: {err}"),
+            Err(err) => crate::errln!("error: {err}"),
         }
     }
 }
@@ -439,16 +450,20 @@ pub fn run_filters(quick: bool, only: Option<&str>) {
 /// Runs and prints the benchmarks.
 pub fn run_all(quick: bool) {
     if cfg!(debug_assertions) {
-        eprintln!("note: this is a debug build; build with --release for meaningful figures");
+        crate::errln!("note: this is a debug build; build with --release for meaningful figures");
     }
     match measure(quick) {
         Ok(figures) => {
-            println!(
+            crate::outln!(
                 "{:<16} {:>12} {:>12} {:>12} {:>9}",
-                "benchmark", "size", "VM ms", "native ms", "VM/native"
+                "benchmark",
+                "size",
+                "VM ms",
+                "native ms",
+                "VM/native"
             );
             for fig in figures {
-                println!(
+                crate::outln!(
                     "{:<16} {:>12} {:>12.2} {:>12.2} {:>8.1}x",
                     fig.name,
                     fig.size,
@@ -458,6 +473,6 @@ pub fn run_all(quick: bool) {
                 );
             }
         }
-        Err(err) => eprintln!("error: {err}"),
+        Err(err) => crate::errln!("error: {err}"),
     }
 }

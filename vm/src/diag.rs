@@ -192,29 +192,59 @@ impl Diagnostic {
     }
 }
 
+/// The most characters of a source line a snippet shows; a longer line shows a window
+/// around the span, with `...` where text is cut.
+pub const SNIPPET_WIDTH: usize = 100;
+/// Characters of context a cut line keeps before the span.
+const SNIPPET_BEFORE: usize = 30;
+
 /// The source line holding `span.start`, with carets under the span (to the line's
-/// end when the span goes on), tabs kept so the carets line up.
+/// end when the span goes on), tabs kept so the carets line up. A line longer than
+/// [`SNIPPET_WIDTH`] characters shows a window of it from a little before the span, as
+/// rustc does: `...` marks the cut ends and the carets stay under the window.
 pub fn snippet(text: &str, lines: &LineIndex, span: Span) -> String {
     let start = lines.line_col(text, span.start);
     let line_text = lines.line_text(text, span.start);
     let gutter = start.line.to_string();
-    let line_chars = line_text.chars().count() as u32;
+    let chars: Vec<char> = line_text.chars().collect();
     let end = lines.line_col(text, span.end);
     let last_col = if end.line == start.line {
         end.col
     } else {
-        line_chars + 1
+        chars.len() as u32 + 1
     };
-    let width = last_col.saturating_sub(start.col).max(1);
-    let pad: String = line_text
+    // Columns are 1-based; `first` and `stop` index `chars`.
+    let col = (start.col as usize).saturating_sub(1).min(chars.len());
+    let (first, stop) = if chars.len() <= SNIPPET_WIDTH {
+        (0, chars.len())
+    } else {
+        let first = col.saturating_sub(SNIPPET_BEFORE);
+        let stop = (first + SNIPPET_WIDTH).min(chars.len());
+        (stop.saturating_sub(SNIPPET_WIDTH).min(first), stop)
+    };
+    let head = if first > 0 { "..." } else { "" };
+    let tail = if stop < chars.len() { "..." } else { "" };
+    let shown: String = chars[first..stop].iter().collect();
+    // Carets from the span's start to its end, or to the window's end (one past the
+    // last character, so an empty span or one at the line's end still gets a caret).
+    let width = (last_col as usize)
+        .saturating_sub(1)
+        .min(stop.max(col + 1))
+        .saturating_sub(col)
+        .max(1);
+    let pad: String = head
         .chars()
-        .take(start.col as usize - 1)
-        .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+        .map(|_| ' ')
+        .chain(
+            chars[first..col]
+                .iter()
+                .map(|&ch| if ch == '\t' { '\t' } else { ' ' }),
+        )
         .collect();
     format!(
-        "{gutter} | {line_text}\n{} | {pad}{}\n",
+        "{gutter} | {head}{shown}{tail}\n{} | {pad}{}\n",
         " ".repeat(gutter.len()),
-        "^".repeat(width as usize)
+        "^".repeat(width)
     )
 }
 
@@ -244,6 +274,42 @@ mod tests {
         assert_eq!(
             out,
             "a.chop:2:17: error: bad [E0004]\n2 |     let x = 1 + true;\n  |                 ^^^^\n"
+        );
+    }
+
+    #[test]
+    fn a_long_line_shows_a_window_around_the_span() {
+        let long = format!(
+            "let x = {}oops{};",
+            "a".repeat(100_000),
+            "b".repeat(100_000)
+        );
+        let text = format!("fn main() {{\n    {long}\n}}\n");
+        let lines = LineIndex::new(&text);
+        let start = text.find("oops").unwrap();
+        let out = snippet(&text, &lines, Span::new(start, start + 4));
+        let [source, carets] = out.lines().collect::<Vec<_>>()[..] else {
+            panic!("two lines: {out}");
+        };
+        assert!(source.len() < 120, "{source}");
+        assert!(
+            source.starts_with("2 | ...") && source.ends_with("..."),
+            "{source}"
+        );
+        // The carets sit under `oops`, and only there.
+        let at = carets.find('^').unwrap();
+        assert_eq!(&source[at..at + 4], "oops");
+        assert_eq!(carets.trim_end().len(), at + 4);
+        // A span running past the window gets carets to the window's end only.
+        let out = snippet(&text, &lines, Span::new(start, start + 50_000));
+        let carets = out.lines().nth(1).unwrap();
+        assert!(carets.len() < 120, "{carets}");
+        // A short line is shown whole, as before.
+        let text = "ab\tcd\n";
+        let lines = LineIndex::new(text);
+        assert_eq!(
+            snippet(text, &lines, Span::new(3, 5)),
+            "1 | ab\tcd\n  |   \t^^\n"
         );
     }
 }

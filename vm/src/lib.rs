@@ -10,6 +10,7 @@ pub mod bench;
 pub mod builtins;
 pub mod check;
 pub mod chunk;
+pub mod cli_io;
 pub mod compile;
 pub mod diag;
 pub mod driver;

@@ -1,5 +1,11 @@
 //! `chunkvm`: run, check, disassemble, graph and format Chop programs.
 
+#![warn(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a closed pipe would panic: use out/err, outln!/errln!"
+)]
+
 use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
@@ -70,16 +76,19 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Write a level of a photo stored as chunks as a PNG file.
+    /// Write a level of a photo stored as chunks as a PNG or JPEG file.
     Export {
         /// The .chunks file.
         chunks: PathBuf,
-        /// The PNG file to write.
-        #[arg(long, value_name = "PNG")]
+        /// The file to write; its extension picks the format: .png, .jpg or .jpeg.
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// The level of the pyramid (0: full resolution).
         #[arg(long, value_name = "N", default_value_t = 0)]
         level: usize,
+        /// JPEG quality, 1 to 100 (default 90), for a .jpg or .jpeg --out.
+        #[arg(long, value_name = "Q")]
+        quality: Option<u8>,
     },
     /// Check files and print every diagnostic.
     Check {
@@ -145,19 +154,7 @@ enum GraphFormat {
     Svg,
 }
 
-/// Writes to standard output; a closed pipe (`chunkvm dump x | head`) ends the
-/// program quietly instead of panicking.
-pub(crate) fn out(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
-}
+pub(crate) use chunkvm::cli_io::out;
 
 /// A failure to report: one message, exit status 1.
 pub(crate) struct Failure(pub(crate) String);
@@ -212,7 +209,12 @@ fn main() -> ExitCode {
             photo_cli::params(&file, matches!(format, CheckFormat::Json))
         }
         Command::Import { photo, out } => photo_cli::import(&photo, &out),
-        Command::Export { chunks, out, level } => photo_cli::export(&chunks, &out, level),
+        Command::Export {
+            chunks,
+            out,
+            level,
+            quality,
+        } => photo_cli::export(&chunks, &out, level, quality),
         Command::Dump { file, function } => dump(&file, function.as_deref()),
         Command::Graph {
             file,
@@ -237,7 +239,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("error: {message}");
+            chunkvm::errln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -260,19 +262,13 @@ pub(crate) fn read(path: &Path) -> Result<String, Failure> {
     })
 }
 
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.to_string(),
-    }
-}
+use chunkvm::cli_io::io_reason;
 
 pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
     for diag in diags {
-        eprint!("{}", diag.render(&name, text, &lines));
+        chunkvm::cli_io::err(&diag.render(&name, text, &lines));
     }
 }
 
@@ -290,7 +286,7 @@ pub(crate) fn build_or_report(
         Err(diags) => {
             print_diagnostics(path, text, &diags);
             let errors = diags.iter().filter(|d| d.is_error()).count();
-            eprintln!(
+            chunkvm::errln!(
                 "error: {} has {errors} error{}",
                 path.display(),
                 if errors == 1 { "" } else { "s" }
@@ -340,6 +336,17 @@ pub(crate) fn arg_form(ty: &Type) -> &'static str {
     }
 }
 
+/// Prints a runtime error on standard error; an error that only says standard output
+/// was closed (`chunkvm run x.chop | head -1`) prints nothing. The exit status is 1.
+pub(crate) fn report_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> ExitCode {
+    if err.message != chunkvm::exec::OUTPUT_CLOSED {
+        chunkvm::cli_io::err(&render_runtime_error(path, text, err));
+    }
+    ExitCode::FAILURE
+}
+
+/// The error, the source line with carets, and the stack, innermost first; a run of
+/// frames repeating (a deep recursion) shows once, then how many more times it repeats.
 pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
@@ -351,9 +358,66 @@ pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) 
     ));
     out.push_str(&chunkvm::diag::snippet(text, &lines, err.span));
     out.push_str("stack (innermost first):\n");
-    for (func, span) in &err.trace {
+    let frame = |(func, span): &(String, chunkvm::syntax::span::Span)| {
         let pos = lines.line_col(text, span.start);
-        out.push_str(&format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col));
+        format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col)
+    };
+    let trace = &err.trace;
+    let mut at = 0;
+    while at < trace.len() {
+        match repeat_at(trace, at) {
+            Some((period, times)) => {
+                for call in &trace[at..at + period] {
+                    out.push_str(&frame(call));
+                }
+                let more = times - 1;
+                if period == 1 {
+                    out.push_str(&format!(
+                        "  ... {} more call{} of `{}` from the same place\n",
+                        thousands(more),
+                        if more == 1 { "" } else { "s" },
+                        trace[at].0
+                    ));
+                } else {
+                    out.push_str(&format!(
+                        "  ... the {period} calls above {} more time{}\n",
+                        thousands(more),
+                        if more == 1 { "" } else { "s" }
+                    ));
+                }
+                at += period * times;
+            }
+            None => {
+                out.push_str(&frame(&trace[at]));
+                at += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A run of frames starting at `at` that repeats at least 4 times in a row: its length
+/// (1 to 4 frames: a recursion or a mutual recursion) and how many times it occurs.
+fn repeat_at<T: PartialEq>(trace: &[T], at: usize) -> Option<(usize, usize)> {
+    (1..=4).find_map(|period| {
+        let block = trace.get(at..at + period)?;
+        let times = trace[at..]
+            .chunks_exact(period)
+            .take_while(|chunk| *chunk == block)
+            .count();
+        (times >= 4).then_some((period, times))
+    })
+}
+
+/// `9990` as `9,990`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (idx, ch) in digits.chars().enumerate() {
+        if idx > 0 && (digits.len() - idx) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
     }
     out
 }
@@ -442,7 +506,7 @@ fn run(
         }
     };
     if stats {
-        eprintln!(
+        chunkvm::errln!(
             "{} instructions, {} chunks",
             vm.instructions(),
             vm.store.len()
@@ -455,10 +519,7 @@ fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => {
-            eprint!("{}", render_runtime_error(path, &text, &err));
-            Ok(ExitCode::FAILURE)
-        }
+        Err(err) => Ok(report_runtime_error(path, &text, &err)),
     }
 }
 
@@ -568,7 +629,7 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
         let text = match read(path) {
             Ok(text) => text,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                chunkvm::errln!("error: {message}");
                 failed = true;
                 continue;
             }
@@ -671,7 +732,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
         match result {
             Ok(fine) => failed |= !fine,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                chunkvm::errln!("error: {message}");
                 failed = true;
             }
         }

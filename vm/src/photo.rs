@@ -29,6 +29,54 @@ const PHOTO_HEIGHT: usize = 1;
 const PHOTO_LEVELS: usize = 2;
 const PHOTO_FIRST_LEVEL: usize = 3;
 
+/// The formats photos are written in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ImageFormat {
+    /// PNG, lossless.
+    Png,
+    /// JPEG at a quality from 1 to 100.
+    Jpeg {
+        /// 1 (smallest) to 100 (best).
+        quality: u8,
+    },
+}
+
+/// The JPEG quality when none is given.
+pub const JPEG_QUALITY: u8 = 90;
+
+impl ImageFormat {
+    /// The format the extension of `path` names: `.png`, `.jpg` or `.jpeg` (any case);
+    /// a path without an extension (`/dev/stdout`) is PNG. `quality` is for JPEG only.
+    /// The error is one line naming the path and the formats there are.
+    pub fn from_path(path: &Path, quality: Option<u8>) -> Result<ImageFormat, String> {
+        let ext = path
+            .extension()
+            .map(|ext| ext.to_string_lossy().to_lowercase());
+        let format = match ext.as_deref() {
+            None | Some("png") => ImageFormat::Png,
+            Some("jpg" | "jpeg") => ImageFormat::Jpeg {
+                quality: quality.unwrap_or(JPEG_QUALITY),
+            },
+            Some(other) => {
+                return Err(format!(
+                    "cannot write {}: `.{other}` is not a format chunkvm writes; name the file .png, .jpg or .jpeg",
+                    path.display()
+                ))
+            }
+        };
+        match (format, quality) {
+            (ImageFormat::Png, Some(_)) => Err(format!(
+                "--quality is for JPEG output (.jpg, .jpeg), and {} is PNG",
+                path.display()
+            )),
+            (_, Some(q)) if !(1..=100).contains(&q) => {
+                Err(format!("--quality {q}: give a JPEG quality from 1 to 100"))
+            }
+            _ => Ok(format),
+        }
+    }
+}
+
 /// An RGBA8 image in memory, row by row.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Rgba8 {
@@ -115,10 +163,43 @@ impl Rgba8 {
         Ok(out)
     }
 
-    /// Writes a PNG file through a temporary file and a rename: a failure leaves no
+    /// Encodes as JPEG at `quality` (1 to 100). JPEG has no alpha: it is dropped.
+    pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let rgb: Vec<u8> = self
+            .pixels
+            .chunks_exact(4)
+            .flat_map(|px| [px[0], px[1], px[2]])
+            .collect();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+        image::ImageEncoder::write_image(
+            encoder,
+            &rgb,
+            self.width,
+            self.height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|err| format!("cannot encode JPEG: {err}"))?;
+        Ok(out)
+    }
+
+    /// Encodes in `format`.
+    pub fn encode(&self, format: ImageFormat) -> Result<Vec<u8>, String> {
+        match format {
+            ImageFormat::Png => self.encode_png(),
+            ImageFormat::Jpeg { quality } => self.encode_jpeg(quality),
+        }
+    }
+
+    /// Writes the image as a file in `format` with [`write_atomic`]: a failure leaves no
     /// partial file behind.
+    pub fn save(&self, path: &Path, format: ImageFormat) -> Result<(), String> {
+        write_atomic(path, &self.encode(format)?)
+    }
+
+    /// Writes a PNG file with [`write_atomic`].
     pub fn save_png(&self, path: &Path) -> Result<(), String> {
-        write_atomic(path, &self.encode_png()?)
+        self.save(path, ImageFormat::Png)
     }
 
     /// A copy resized to `width` x `height` by bilinear sampling (for making large test
@@ -154,24 +235,119 @@ impl Rgba8 {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path`, the one way the command line writes a file.
+///
+/// - A regular file (or a new one) is replaced atomically: the bytes go to a temporary
+///   file in the same folder, which is synced and renamed over it (it keeps the old
+///   file's permissions), so a failure leaves the old file or nothing, never half a file.
+/// - A symbolic link is followed: the file it points to is replaced, in its own folder,
+///   and the link stays a link.
+/// - A character device or a named pipe (`/dev/stdout`, a FIFO) is written in place,
+///   and a failure (`/dev/full`) is an error.
+/// - A folder, or any other kind of file, is refused and nothing is written.
+///
+/// Errors are one line naming `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let fail = |why: String| format!("cannot write {}: {why}", path.display());
+    let target = follow_links(path).map_err(fail)?;
+    match std::fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => Err(fail("it is a folder".into())),
+        Ok(meta) if meta.is_file() => {
+            replace_file(&target, bytes, Some(meta.permissions())).map_err(fail)
+        }
+        Ok(meta) if is_stream(&meta.file_type()) => write_in_place(&target, bytes).map_err(fail),
+        Ok(_) => Err(fail("not a regular file, a device or a pipe".into())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            replace_file(&target, bytes, None).map_err(fail)
+        }
+        Err(err) => Err(fail(crate::cli_io::io_reason(&err))),
+    }
+}
+
+/// `path` with its symbolic links followed (the last component only, as `open` would,
+/// and through chains of links); a dangling link gives the path it points to.
+fn follow_links(path: &Path) -> Result<std::path::PathBuf, String> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let to = std::fs::read_link(&current).map_err(|err| {
+                    format!(
+                        "cannot read the link {}: {}",
+                        current.display(),
+                        crate::cli_io::io_reason(&err)
+                    )
+                })?;
+                current = match current.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err("too many levels of symbolic links".into())
+}
+
+#[cfg(unix)]
+fn is_stream(kind: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    kind.is_char_device() || kind.is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_stream(_: &std::fs::FileType) -> bool {
+    false
+}
+
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|err| crate::cli_io::io_reason(&err))?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(|err| crate::cli_io::io_reason(&err))
+}
+
+/// Replaces (or makes) the regular file `path` through a temporary file in its folder.
+fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> Result<(), String> {
+    use std::io::Write;
+    static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!("no folder {}", dir.display()));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|err| {
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{serial}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|err| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {err}", path.display())
-    })?;
-    std::fs::rename(&tmp, path).map_err(|err| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {err}", path.display())
+        crate::cli_io::io_reason(&err)
     })
 }
 

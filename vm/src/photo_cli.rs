@@ -1,12 +1,12 @@
 //! The photo commands of `chunkvm`: `run` with `--input`/`--output`, `params`,
 //! `import` and `export`.
 
-use crate::{build_or_report, out, parse_params, render_runtime_error, Failure};
+use crate::{build_or_report, out, parse_params, report_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
-    level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic, Input,
-    Rgba8, RunError, RunOptions, Target,
+    level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic,
+    ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,9 +22,13 @@ pub struct PhotoArgs {
     /// The photo to filter: PNG, JPEG, or a .chunks photo (default: a photo bundled with chunkvm).
     #[arg(long, value_name = "PHOTO")]
     input: Option<PathBuf>,
-    /// Where to write the result, as PNG (default: NAME.png for the filter or pipeline run).
-    #[arg(long, value_name = "PNG")]
+    /// Where to write the result; its extension picks the format: .png, .jpg or .jpeg
+    /// (default: NAME.png for the filter or pipeline run).
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// JPEG quality, 1 to 100 (default 90), for a .jpg or .jpeg --output.
+    #[arg(long, value_name = "Q")]
+    quality: Option<u8>,
     /// The filter to run, when the file has several.
     #[arg(long, value_name = "NAME", conflicts_with = "pipeline")]
     filter: Option<String>,
@@ -37,7 +41,7 @@ pub struct PhotoArgs {
     /// Run on a small level of the photo, as the editor's preview does.
     #[arg(long)]
     preview: bool,
-    /// Worker threads (default: the machine's cores).
+    /// Worker threads (default: the machine's cores; at most 256).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -51,6 +55,8 @@ impl PhotoArgs {
             || self.pipeline.is_some()
             || self.level.is_some()
             || self.preview
+            || self.quality.is_some()
+            || self.threads.is_some()
     }
 }
 
@@ -78,11 +84,7 @@ fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
         Failure(format!(
             "cannot read {}: {}",
             path.display(),
-            if err.kind() == std::io::ErrorKind::NotFound {
-                "no such file".to_string()
-            } else {
-                err.to_string()
-            }
+            chunkvm::cli_io::io_reason(&err)
         ))
     })?;
     decode_set(&bytes).map_err(|err| {
@@ -134,7 +136,7 @@ impl Bar {
                 .is_ok()
         {
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of {len} rows, {eta} left",
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of {len} rows{msg}",
             ) {
                 self.bar.set_style(style);
             }
@@ -143,11 +145,70 @@ impl Bar {
         }
         self.bar.set_length(total);
         self.bar.set_position(done);
+        if self.shown.load(Ordering::Relaxed) {
+            let left = time_left(self.start.elapsed(), done, total);
+            self.bar.set_message(left.map_or(String::new(), |left| {
+                format!(", about {} left", show_duration(left))
+            }));
+        }
     }
 
     fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// The time a run has left, from its mean speed since it started (steady, unlike the
+/// speed of the last few bands); `None` until a tenth of the rows are done.
+fn time_left(elapsed: Duration, done: u64, total: u64) -> Option<Duration> {
+    if total == 0 || done * 10 < total {
+        return None;
+    }
+    let left = total.saturating_sub(done) as f64;
+    Some(elapsed.mul_f64(left / done as f64))
+}
+
+/// `42s`, `3m 05s`: whole seconds, as a time left is no more precise than that.
+fn show_duration(time: Duration) -> String {
+    let secs = time.as_secs_f64().round() as u64;
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// The most worker threads a photo run starts.
+const MAX_THREADS: usize = 256;
+
+/// The worker threads for `--threads`: 0 is refused; more than [`MAX_THREADS`], or more
+/// than the bands of rows of an image `height` pixels high, are cut down with a note
+/// that says how many are used.
+fn worker_threads(asked: Option<usize>, height: u32) -> Result<usize, Failure> {
+    let bands = (height.div_ceil(BAND_ROWS) as usize).max(1);
+    let Some(asked) = asked else {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return Ok(cores.clamp(1, MAX_THREADS.min(bands)));
+    };
+    if asked == 0 {
+        return Err(Failure("--threads 0: give at least 1 worker thread".into()));
+    }
+    let used = asked.min(MAX_THREADS).min(bands);
+    if used < asked {
+        let mut why = Vec::new();
+        if asked > MAX_THREADS {
+            why.push(format!("the most chunkvm starts is {MAX_THREADS}"));
+        }
+        if asked > bands {
+            why.push(format!("the image has {bands} bands of {BAND_ROWS} rows"));
+        }
+        let why = why.join(" and ");
+        chunkvm::errln!(
+            "note: --threads {asked}: {why}; using {used} thread{}",
+            if used == 1 { "" } else { "s" }
+        );
+    }
+    Ok(used)
 }
 
 /// `chunkvm run FILE --input PHOTO --output OUT.png ...`
@@ -166,6 +227,16 @@ pub fn run_photo(
             "--fn and --arg call a function; --input, --output, --filter, --pipeline, --level and --preview filter a photo: use one or the other".into(),
         ));
     }
+    // A wrong --output or --quality is refused before the run, not after it.
+    let format = match &args.output {
+        Some(out_path) => ImageFormat::from_path(out_path, args.quality).map_err(Failure)?,
+        None if args.quality.is_some() => {
+            return Err(Failure(
+                "--quality is for JPEG output: give an --output ending in .jpg or .jpeg".into(),
+            ))
+        }
+        None => ImageFormat::Png,
+    };
     let text = crate::read(path)?;
     let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
@@ -190,10 +261,7 @@ pub fn run_photo(
     if let Some(quota) = quota {
         limits.chunks = quota;
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = worker_threads(args.threads, level_size(width, height, level).1)?;
     let options = RunOptions {
         level,
         threads,
@@ -209,10 +277,7 @@ pub fn run_photo(
     bar.finish();
     let output = match result {
         Ok(output) => output,
-        Err(RunError::Runtime(err)) => {
-            eprint!("{}", render_runtime_error(path, &text, &err));
-            return Ok(ExitCode::FAILURE);
-        }
+        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, &text, &err)),
         Err(RunError::Diagnostics(diags)) => {
             crate::print_diagnostics(path, &text, &diags);
             return Ok(ExitCode::FAILURE);
@@ -231,10 +296,10 @@ pub fn run_photo(
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.png")));
-    output.image.save_png(&out_path).map_err(Failure)?;
+    output.image.save(&out_path, format).map_err(Failure)?;
     if stats {
         let (w, h) = level_size(width, height, level);
-        eprintln!(
+        chunkvm::errln!(
             "{input_name}: level {level} ({w}x{h}), {} stage{} ({}), {} instructions, {:.0} ms on {threads} thread{}",
             output.stages.len(),
             if output.stages.len() == 1 { "" } else { "s" },
@@ -320,6 +385,12 @@ pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
 
 /// `chunkvm import PHOTO --out FILE.chunks`
 pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
+    if out_path.extension().is_none_or(|ext| ext != "chunks") {
+        return Err(Failure(format!(
+            "--out {}: a chunk photo is named .chunks (`run --input` knows it by that)",
+            out_path.display()
+        )));
+    }
     let image = Rgba8::load(photo).map_err(Failure)?;
     let mut store = Store::new(NodeId(1));
     let root = photo_new(&mut store, &image).map_err(|err| Failure(err.to_string()))?;
@@ -341,7 +412,13 @@ pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
 }
 
 /// `chunkvm export FILE.chunks --out OUT.png`
-pub fn export(chunks: &Path, out_path: &Path, level: usize) -> Result<ExitCode, Failure> {
+pub fn export(
+    chunks: &Path,
+    out_path: &Path,
+    level: usize,
+    quality: Option<u8>,
+) -> Result<ExitCode, Failure> {
+    let format = ImageFormat::from_path(out_path, quality).map_err(Failure)?;
     let set = read_chunks(chunks)?;
     let mut store = Store::new(NodeId(1));
     let root = store.import(set);
@@ -356,8 +433,42 @@ pub fn export(chunks: &Path, out_path: &Path, level: usize) -> Result<ExitCode, 
         height,
         pixels,
     }
-    .save_png(out_path)
+    .save(out_path, format)
     .map_err(Failure)?;
     out(&format!("{}\n", out_path.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_is_steady_and_waits_for_a_tenth() {
+        assert_eq!(time_left(Duration::from_secs(3), 5, 100), None);
+        assert_eq!(time_left(Duration::from_secs(3), 0, 0), None);
+        // Bands finishing in bursts: the estimate follows the mean speed, so a burst of
+        // quick bands moves it only a little.
+        let steady = time_left(Duration::from_secs(10), 50, 100);
+        assert_eq!(steady, Some(Duration::from_secs(10)));
+        let after_burst = time_left(Duration::from_millis(10_100), 60, 100);
+        let moved = after_burst.map(|left| left.as_secs_f64());
+        assert!(
+            moved.is_some_and(|left| (6.0..7.0).contains(&left)),
+            "{moved:?}"
+        );
+        assert_eq!(show_duration(Duration::from_millis(41_600)), "42s");
+        assert_eq!(show_duration(Duration::from_secs(185)), "3m 05s");
+    }
+
+    #[test]
+    fn worker_threads_refuses_0_and_caps() {
+        assert!(worker_threads(Some(0), 1000).is_err());
+        assert_eq!(
+            worker_threads(Some(100_000), 100_000).ok(),
+            Some(MAX_THREADS)
+        );
+        assert_eq!(worker_threads(Some(100), 64).ok(), Some(2));
+        assert_eq!(worker_threads(Some(3), 1000).ok(), Some(3));
+    }
 }

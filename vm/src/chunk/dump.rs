@@ -9,8 +9,9 @@
 //!   (29 trailing zero scalar slots)
 //! ```
 //!
-//! Every slot up to the last link or non-zero scalar gets a line; the zero
-//! scalars after it are only counted. A scalar shows its hex value and, in
+//! Every slot up to the last link or non-zero scalar gets a line, but a run of
+//! three or more zero scalars gets one line for the run; the zero scalars after
+//! the last used slot are only counted. A scalar shows its hex value and, in
 //! parentheses, its decimal value (as a signed number when the top bit is
 //! set: `0xffffffffffffffff (-1)`).
 
@@ -20,7 +21,11 @@ use super::encode::ChunkSet;
 use super::id::ChunkId;
 use super::slots::{Chunk, SLOTS};
 
-/// Writes chunk `id`: a header line, then one line per used slot.
+/// Zero scalar slots in a row that get one line instead of one each.
+const FOLD: usize = 3;
+
+/// Writes chunk `id`: a header line, then one line per used slot; runs of 3 or more
+/// zero scalars get one line (`[06]..[30] zero scalars (25 slots)`).
 pub fn write_chunk(out: &mut impl fmt::Write, id: ChunkId, chunk: &Chunk) -> fmt::Result {
     let n = chunk.link_count();
     let plural = if n == 1 { "" } else { "s" };
@@ -29,8 +34,20 @@ pub fn write_chunk(out: &mut impl fmt::Write, id: ChunkId, chunk: &Chunk) -> fmt
         .rev()
         .find(|&i| chunk.is_link(i) || chunk.get(i) != 0)
         .map_or(0, |i| i + 1);
-    for i in 0..used {
+    let zero = |i: usize| !chunk.is_link(i) && chunk.get(i) == 0;
+    let mut i = 0;
+    while i < used {
         let v = chunk.get(i);
+        let run = (i..used).take_while(|&j| zero(j)).count();
+        if run >= FOLD {
+            writeln!(
+                out,
+                "  [{i:02}]..[{:02}] zero scalars ({run} slots)",
+                i + run - 1
+            )?;
+            i += run;
+            continue;
+        }
         if chunk.is_link(i) {
             writeln!(out, "  [{i:02}] link   {}", ChunkId(v))?;
         } else if (v as i64) < 0 {
@@ -38,6 +55,7 @@ pub fn write_chunk(out: &mut impl fmt::Write, id: ChunkId, chunk: &Chunk) -> fmt
         } else {
             writeln!(out, "  [{i:02}] scalar 0x{v:016x} ({v})")?;
         }
+        i += 1;
     }
     let skipped = SLOTS - used;
     if skipped > 0 {
@@ -107,7 +125,11 @@ mod tests {
         let text = dump_chunk(ChunkId::data(NodeId(2), 1), &c);
         assert!(text.starts_with("d2.1 text (1 link)\n"));
         assert!(text.ends_with("  [31] link   nil\n"));
-        assert_eq!(text.lines().count(), 33);
+        assert!(
+            text.contains("\n  [00]..[30] zero scalars (31 slots)\n"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 3);
         let mut c = Chunk::new(Kind::Regs);
         c.set_scalar(30, 1);
         assert!(dump_chunk(ChunkId(5), &c).ends_with("(1)\n  (1 trailing zero scalar slot)\n"));
@@ -120,6 +142,25 @@ mod tests {
         assert_eq!(
             s,
             "set root d2.1, 1 chunk\nd2.1 pc (0 links)\n  (32 trailing zero scalar slots)\n"
+        );
+    }
+
+    #[test]
+    fn runs_of_zero_scalars_fold() {
+        let mut c = Chunk::new(Kind::Block);
+        c.set_scalar(0, 7);
+        c.set_scalar(3, 1);
+        c.set_link(31, ChunkId::NIL);
+        let text = dump_chunk(ChunkId::data(NodeId(1), 1), &c);
+        assert_eq!(
+            text,
+            "d1.1 block (1 link)\n\
+             \x20 [00] scalar 0x0000000000000007 (7)\n\
+             \x20 [01] scalar 0x0000000000000000 (0)\n\
+             \x20 [02] scalar 0x0000000000000000 (0)\n\
+             \x20 [03] scalar 0x0000000000000001 (1)\n\
+             \x20 [04]..[30] zero scalars (27 slots)\n\
+             \x20 [31] link   nil\n"
         );
     }
 }

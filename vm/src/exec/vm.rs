@@ -188,6 +188,10 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
+/// The message of the runtime error raised when a `print` finds its output closed
+/// (`chunkvm run x.chop | head -1`): the command line ends quietly on it.
+pub const OUTPUT_CLOSED: &str = "the output was closed";
+
 /// Why [`Vm::run`] came back without finishing.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stop {
@@ -1222,8 +1226,12 @@ impl Vm {
             }
             Op::PrintEnd => {
                 let line = std::mem::take(&mut self.line);
-                if writeln!(self.out, "{line}").is_err() {
-                    return Err("cannot write the output".into());
+                if let Err(err) = writeln!(self.out, "{line}") {
+                    return Err(if err.kind() == std::io::ErrorKind::BrokenPipe {
+                        OUTPUT_CLOSED.into()
+                    } else {
+                        format!("cannot write the output: {err}")
+                    });
                 }
             }
             Op::NewArr => {
