@@ -7,9 +7,9 @@ mod common;
 
 use base64::Engine;
 use chop_lsp::harness::{position, TestClient};
+use chunkvm::photo::{RunOptions, Target, Target::Filter, Target::Pipeline};
 use common::*;
 use serde_json::{json, Value};
-use chunkvm::photo::{RunOptions, Target, Target::Filter, Target::Pipeline};
 use std::time::Duration;
 
 const FILE: &str = r#"/// How much of the inverse to take.
@@ -180,7 +180,10 @@ async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
     assert!(std::fs::read(path).unwrap().len() > 1000);
     let photo = chunkvm::photo::Rgba8::decode(chop_lsp::ext::preview::BUNDLED_PHOTO).unwrap();
     assert_eq!(image.pixels[0], 255 - photo.pixels[0]);
-    assert_eq!(image.pixels, reference(&photo, Filter("invert".into()), 0, &[]));
+    assert_eq!(
+        image.pixels,
+        reference(&photo, Filter("invert".into()), 0, &[])
+    );
     // Params: half the inverse; a smaller level.
     let half = client
         .call(

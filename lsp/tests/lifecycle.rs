@@ -270,7 +270,10 @@ async fn positions_past_the_end_give_empty_results() {
     let hover = ok(method, &hover);
     assert_eq!(hover["range"], range(2, 4, 2, 5), "{hover}");
     assert!(
-        hover["contents"]["value"].as_str().unwrap().contains("x: int"),
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("x: int"),
         "{hover}"
     );
     // A range that ends past the end is clamped.
