@@ -319,7 +319,7 @@ impl TestClient {
     /// `shutdown` then `exit`; returns whether the server reported a clean exit.
     pub async fn shutdown(mut self) -> Option<bool> {
         let response = self.request("shutdown", Value::Null).await;
-        assert!(response.get("error").is_none(), "{response}");
+        assert_eq!(success(&response), Some(&Value::Null), "{response}");
         self.exit().await
     }
 

@@ -99,7 +99,7 @@ async fn malformed_messages_get_an_error_and_the_server_goes_on() {
     // Not JSON at all.
     client.send_raw(&frame("{this is not json")).await;
     let error = client
-        .wait_for(std::time::Duration::from_secs(5), |n| {
+        .wait_for(std::time::Duration::from_secs(20), |n| {
             n["error"]["code"] == -32700
         })
         .await
@@ -108,7 +108,7 @@ async fn malformed_messages_get_an_error_and_the_server_goes_on() {
     // JSON, but not a JSON-RPC message.
     client.send_raw(&frame("[1, 2, 3]")).await;
     client
-        .wait_for(std::time::Duration::from_secs(5), |n| {
+        .wait_for(std::time::Duration::from_secs(20), |n| {
             n["error"]["code"] == -32600 || n["error"]["code"] == -32700
         })
         .await
