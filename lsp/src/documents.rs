@@ -616,66 +616,14 @@ mod tests {
         Point::new(before.matches('\n').count(), offset - start)
     }
 
-    /// Pieces of text the random edits insert: single characters, multi-byte
-    /// ones (2, 3 and 4 bytes; 1 or 2 UTF-16 units), tokens, comments.
-    const PIECES: &[&str] = &[
-        "a",
-        "x",
-        "_",
-        "0",
-        "7",
-        ".",
-        ",",
-        ";",
-        ":",
-        "(",
-        ")",
-        "{",
-        "}",
-        "[",
-        "]",
-        "=",
-        "+",
-        "-",
-        "*",
-        "/",
-        "<",
-        ">",
-        "|",
-        "!",
-        "\"",
-        " ",
-        "  ",
-        "\n",
-        "\t",
-        "é",
-        "ü",
-        "ß",
-        "€",
-        "中",
-        "🎨",
-        "𝄞",
-        "let ",
-        "var ",
-        "fn ",
-        "filter ",
-        "param ",
-        "pipeline ",
-        "return ",
-        "if ",
-        "else ",
-        "for i in 0..3 ",
-        "// ",
-        "/// é ",
-        "//! ",
-        "{\n",
-        "}\n",
-        "->",
-        "|>",
-        "1.5",
-        "rgb(1.0, 0.5, 0.0)",
-        "\"🎨 ü\"",
-    ];
+    /// Characters the random edits insert: ASCII ones, and multi-byte ones
+    /// (2, 3 and 4 bytes; 1 or 2 UTF-16 units).
+    const CHARS: &str = "ax_07.,;:(){}[]=+-*/<>|!\" \n\téüß€中🎨𝄞";
+
+    /// Longer pieces they insert (separated by `~`): keywords, tokens,
+    /// comments, expressions.
+    const PIECES: &str = "let ~var ~fn ~filter ~param ~pipeline ~return ~if ~else ~for i in 0..3 \
+        ~// ~/// é ~//! ~{\n~}\n~->~|>~1.5~rgb(1.0, 0.5, 0.0)~\"🎨 ü\"~  ";
 
     /// One random change of `text`: a byte range (on char boundaries) and
     /// what replaces it.
@@ -699,7 +647,14 @@ mod tests {
                 }
                 text[from..to].to_string()
             }
-            _ => PIECES[rng.below(PIECES.len())].to_string(),
+            2 => {
+                let pieces: Vec<&str> = PIECES.split('~').collect();
+                pieces[rng.below(pieces.len())].to_string()
+            }
+            _ => {
+                let chars: Vec<char> = CHARS.chars().collect();
+                chars[rng.below(chars.len())].to_string()
+            }
         };
         (start, end, new)
     }
