@@ -3,7 +3,8 @@
 #   npm ci; tsc (strict); node --test on the compiled tests (webview HTML
 #   builders and their scripts, helpers, the TextMate grammar, package.json;
 #   and, when CHOP_LSP names a chop-lsp binary, the extension's requests
-#   against the real server); vsce package, then a check of the .vsix (a zip
+#   against the real server: without it they are skipped, with a line that
+#   says so, and in CI (CI set) they fail); vsce package, then a check of the .vsix (a zip
 #   with extension/package.json), which is removed afterwards.
 # No VS Code instance is started. Exits non-zero if any step fails.
 set -euo pipefail

@@ -188,11 +188,12 @@ impl TestClient {
         }
     }
 
-    /// Sends a request and returns its `result` (panics on an error response).
+    /// Sends a request and returns its `result` (panics unless the response
+    /// is a success: see [`success`]).
     pub async fn call(&self, method: &str, params: Value) -> Value {
-        let mut response = self.request(method, params).await;
-        match response.get_mut("result") {
-            Some(result) => result.take(),
+        let response = self.request(method, params).await;
+        match success(&response) {
+            Some(result) => result.clone(),
             None => panic!("{method} failed: {response}"),
         }
     }
@@ -318,7 +319,7 @@ impl TestClient {
     /// `shutdown` then `exit`; returns whether the server reported a clean exit.
     pub async fn shutdown(mut self) -> Option<bool> {
         let response = self.request("shutdown", Value::Null).await;
-        assert!(response.get("error").is_none(), "{response}");
+        assert_eq!(success(&response), Some(&Value::Null), "{response}");
         self.exit().await
     }
 
@@ -340,6 +341,16 @@ impl Drop for TestClient {
             server.abort();
         }
     }
+}
+
+/// The `result` of a successful response: `None` when the response has an
+/// `error`, or no `result` at all. (`response["result"]` alone cannot tell:
+/// it is `null` for an error response too.)
+pub fn success(response: &Value) -> Option<&Value> {
+    if response.get("error").is_some() {
+        return None;
+    }
+    response.get("result")
 }
 
 /// A range as JSON.

@@ -7,9 +7,10 @@ mod common;
 
 use base64::Engine;
 use chop_lsp::harness::{position, TestClient};
+use chunkvm::photo::{RunOptions, Target, Target::Filter, Target::Pipeline};
 use common::*;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const FILE: &str = r#"/// How much of the inverse to take.
 param amount: float = 1.0 in 0.0..1.0;
@@ -140,6 +141,25 @@ fn decode_png(result: &Value) -> chunkvm::photo::Rgba8 {
     chunkvm::photo::Rgba8::decode(&bytes).unwrap()
 }
 
+/// The pixels of `target` of [`FILE`] run by the `chunkvm` library (as
+/// `chunkvm run` does) on level `level` of `photo`, with `params`.
+fn reference(
+    photo: &chunkvm::photo::Rgba8,
+    target: Target,
+    level: usize,
+    params: &[(String, chunkvm::exec::Value)],
+) -> Vec<u8> {
+    let options = RunOptions {
+        level,
+        params: params.to_vec(),
+        ..RunOptions::default()
+    };
+    chunkvm::photo::run(FILE, Some(&target), photo, &options)
+        .unwrap()
+        .image
+        .pixels
+}
+
 #[tokio::test]
 async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
     let client = open(FILE).await;
@@ -160,6 +180,10 @@ async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
     assert!(std::fs::read(path).unwrap().len() > 1000);
     let photo = chunkvm::photo::Rgba8::decode(chop_lsp::ext::preview::BUNDLED_PHOTO).unwrap();
     assert_eq!(image.pixels[0], 255 - photo.pixels[0]);
+    assert_eq!(
+        image.pixels,
+        reference(&photo, Filter("invert".into()), 0, &[])
+    );
     // Params: half the inverse; a smaller level.
     let half = client
         .call(
@@ -175,6 +199,11 @@ async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
     let same = decode_png(&half);
     let level1 = chunkvm::photo::downsample(&photo);
     assert_eq!(same.pixels, level1.pixels);
+    let amount = [("amount".to_string(), chunkvm::exec::Value::Float(0.0))];
+    assert_eq!(
+        same.pixels,
+        reference(&photo, Filter("invert".into()), 1, &amount)
+    );
     let pipeline = client
         .call(
             "chop/preview",
@@ -182,6 +211,12 @@ async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
         )
         .await;
     assert_eq!(pipeline["stages"], json!(["invert", "invert"]));
+    let twice = decode_png(&pipeline);
+    assert_eq!((twice.width, twice.height), (226, 150));
+    let want = reference(&photo, Pipeline("twice".into()), 1, &[]);
+    assert_eq!(twice.pixels, want);
+    // Not the photo itself: the pipeline changed the pixels.
+    assert_ne!(twice.pixels, level1.pixels);
 }
 
 #[tokio::test]
@@ -242,7 +277,11 @@ async fn preview_uses_the_configured_photo_and_level() {
         (result["width"].as_u64(), result["height"].as_u64()),
         (Some(64), Some(32))
     );
-    assert_eq!(&decode_png(&result).pixels[..4], &[245, 235, 225, 255]);
+    let inverted = decode_png(&result);
+    assert_eq!(inverted.pixels.len(), 64 * 32 * 4);
+    for pixel in inverted.pixels.chunks(4) {
+        assert_eq!(pixel, &[245, 235, 225, 255]);
+    }
     // A budget too small for the run: a clear error.
     client
         .notify(
@@ -290,7 +329,9 @@ async fn preview_reports_progress_on_the_clients_token() {
 
 /// A slow run: after 200 ms the server creates a progress of its own; a
 /// `$/cancelRequest` then ends the request with `RequestCancelled`, stops
-/// the VM and ends the progress.
+/// the VM and ends the progress as cancelled. The run would take hours (50
+/// million loop steps for each of the 135,300 pixels), so a VM that stops
+/// within the (generous) bound stopped because of the cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_preview_gets_progress_and_stops_when_cancelled() {
     let client = open(FILE).await;
@@ -301,7 +342,7 @@ async fn a_slow_preview_gets_progress_and_stops_when_cancelled() {
         )
         .await;
     let began = client
-        .wait_for(Duration::from_secs(10), |n| {
+        .wait_for(Duration::from_secs(20), |n| {
             n["method"] == "$/progress" && n["params"]["value"]["kind"] == "begin"
         })
         .await
@@ -312,27 +353,33 @@ async fn a_slow_preview_gets_progress_and_stops_when_cancelled() {
     assert_eq!(created[0]["params"]["token"], token);
     assert!(chop_lsp::ext::preview::running() >= 1);
     client.notify("$/cancelRequest", json!({"id": id})).await;
-    let response = tokio::time::timeout(Duration::from_secs(10), response)
+    let response = tokio::time::timeout(Duration::from_secs(30), response)
         .await
-        .unwrap()
+        .expect("a response to the cancelled request")
         .unwrap();
     assert_eq!(response["error"]["code"], -32800, "{response}");
-    let stopped = Instant::now();
-    while chop_lsp::ext::preview::running() > 0 {
-        assert!(
-            stopped.elapsed() < Duration::from_secs(5),
-            "the VM run goes on"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(response.get("result").is_none(), "{response}");
     let ended = client
-        .wait_for(Duration::from_secs(5), |n| {
+        .wait_for(Duration::from_secs(20), |n| {
             n["method"] == "$/progress"
                 && n["params"]["token"] == token
                 && n["params"]["value"]["kind"] == "end"
         })
-        .await;
-    assert!(ended.is_some());
+        .await
+        .expect("the progress ends");
+    assert_eq!(
+        ended.message["params"]["value"]["message"], "cancelled",
+        "{ended:?}"
+    );
+    // The VM stops (the bound is far above the few milliseconds it takes,
+    // and far below the run's hours).
+    let stopped = tokio::time::timeout(Duration::from_secs(60), async {
+        while chop_lsp::ext::preview::running() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(stopped.is_ok(), "the VM run goes on after the cancel");
     // The server goes on.
     let quick = client
         .call(

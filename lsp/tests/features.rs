@@ -697,12 +697,12 @@ async fn selection_ranges_grow_outwards() {
 async fn formatting_uses_the_formatter() {
     let messy = "fn  f(x:int)->int{\nlet y=x*2;\n  y}\n";
     let response = check_formatting(messy).await;
-    let edits = response["result"].as_array().unwrap();
-    let formatted = apply_edits(messy, edits);
+    let edits = ok("formatting", &response);
+    let formatted = apply_edits(messy, edits.as_array().unwrap());
     assert_eq!(formatted, chunkvm::fmt::format(messy).unwrap());
     insta::assert_snapshot!(formatted);
     let clean = check_formatting(&formatted).await;
-    assert_eq!(clean["result"], json!([]));
+    assert_eq!(ok("formatting", &clean), json!([]));
 }
 
 #[tokio::test]

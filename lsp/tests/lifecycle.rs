@@ -64,8 +64,7 @@ async fn shutdown_then_exit_is_clean_and_exit_alone_is_not() {
     client.diagnostics(URI, 1).await.unwrap();
     // After shutdown, requests are refused as invalid; exit then ends the server.
     let response = client.request("shutdown", Value::Null).await;
-    assert_eq!(response["result"], Value::Null);
-    assert!(response.get("error").is_none());
+    assert_eq!(ok("shutdown", &response), Value::Null, "{response}");
     let after = client
         .request(
             "textDocument/hover",
@@ -100,7 +99,7 @@ async fn malformed_messages_get_an_error_and_the_server_goes_on() {
     // Not JSON at all.
     client.send_raw(&frame("{this is not json")).await;
     let error = client
-        .wait_for(std::time::Duration::from_secs(5), |n| {
+        .wait_for(std::time::Duration::from_secs(20), |n| {
             n["error"]["code"] == -32700
         })
         .await
@@ -109,7 +108,7 @@ async fn malformed_messages_get_an_error_and_the_server_goes_on() {
     // JSON, but not a JSON-RPC message.
     client.send_raw(&frame("[1, 2, 3]")).await;
     client
-        .wait_for(std::time::Duration::from_secs(5), |n| {
+        .wait_for(std::time::Duration::from_secs(20), |n| {
             n["error"]["code"] == -32600 || n["error"]["code"] == -32700
         })
         .await
@@ -207,8 +206,7 @@ async fn unopened_documents_give_empty_results() {
     ];
     for (method, params, want) in cases {
         let response = client.request(method, params).await;
-        assert_eq!(response["result"], want, "{method}: {response}");
-        assert!(response.get("error").is_none(), "{method}: {response}");
+        assert_eq!(ok(method, &response), want, "{method}: {response}");
     }
     // Changes and closes of unopened documents are ignored.
     client
@@ -223,8 +221,11 @@ async fn unopened_documents_give_empty_results() {
 /// Positions past the end of the text: empty results, never errors.
 #[tokio::test]
 async fn positions_past_the_end_give_empty_results() {
-    let client = open("fn main() {\n    let x = 1;\n}\n").await;
+    let text = "fn f() -> int {\n    let x = 1;\n    x\n}\n";
+    let client = open(text).await;
     let doc = json!({"uri": URI});
+    // A line past the end is the end of the text.
+    let end = pos_in(text, text.len());
     for pos in [position(99, 0), position(u32::MAX, u32::MAX)] {
         let at = json!({"textDocument": doc, "position": pos});
         for method in [
@@ -235,39 +236,46 @@ async fn positions_past_the_end_give_empty_results() {
             "textDocument/prepareRename",
         ] {
             let response = client.request(method, at.clone()).await;
-            assert_eq!(response["result"], Value::Null, "{method}: {response}");
+            assert_eq!(ok(method, &response), Value::Null, "{method}: {response}");
         }
-        let highlights = client
-            .request("textDocument/documentHighlight", at.clone())
-            .await;
-        assert_eq!(highlights["result"], json!([]), "{highlights}");
-        let inlay = client
-            .request(
+        for (method, params) in [
+            ("textDocument/documentHighlight", at.clone()),
+            (
                 "textDocument/inlayHint",
                 json!({"textDocument": doc, "range": {"start": pos, "end": pos}}),
-            )
-            .await;
-        assert_eq!(inlay["result"], json!([]), "{inlay}");
+            ),
+        ] {
+            let response = client.request(method, params).await;
+            assert_eq!(ok(method, &response), json!([]), "{method}: {response}");
+        }
+        let method = "textDocument/selectionRange";
         let selection = client
-            .request(
-                "textDocument/selectionRange",
-                json!({"textDocument": doc, "positions": [pos]}),
-            )
+            .request(method, json!({"textDocument": doc, "positions": [pos]}))
             .await;
-        assert_eq!(
-            selection["result"].as_array().unwrap().len(),
-            1,
-            "{selection}"
-        );
+        let ranges = ok(method, &selection);
+        assert_eq!(ranges.as_array().unwrap().len(), 1, "{selection}");
+        let range = &ranges[0]["range"];
+        assert_eq!(range["end"], end, "{selection}");
     }
-    // A column past the end of a line is the line's end.
+    // A column past the end of a line is the line's end: right after the
+    // `x` of line 2, where hover shows that `x` (and not, say, the start of
+    // the next line, which is `}`).
+    let method = "textDocument/hover";
     let hover = client
         .request(
-            "textDocument/hover",
-            json!({"textDocument": doc, "position": position(1, 500)}),
+            method,
+            json!({"textDocument": doc, "position": position(2, 500)}),
         )
         .await;
-    assert!(hover.get("error").is_none(), "{hover}");
+    let hover = ok(method, &hover);
+    assert_eq!(hover["range"], range(2, 4, 2, 5), "{hover}");
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("x: int"),
+        "{hover}"
+    );
     // A range that ends past the end is clamped.
     let tokens = client
         .call(
@@ -323,7 +331,7 @@ fn the_binary_speaks_lsp_on_stdio_and_exits_as_the_spec_says() {
             loop {
                 let message = read_message(&mut stdout);
                 if message["id"] == 2 {
-                    assert_eq!(message["result"], Value::Null);
+                    assert_eq!(ok("shutdown", &message), Value::Null, "{message}");
                     break;
                 }
             }

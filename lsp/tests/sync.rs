@@ -166,6 +166,38 @@ async fn a_hundred_quick_changes_apply_in_order() {
     );
 }
 
+/// The versions of the diagnostics published (and not taken yet) for [`URI`].
+fn published_versions(client: &TestClient) -> Vec<i64> {
+    client
+        .notifications("textDocument/publishDiagnostics")
+        .iter()
+        .filter(|n| n["params"]["uri"] == URI)
+        .map(|n| n["params"]["version"].as_i64().unwrap())
+        .collect()
+}
+
+/// Sends one-space changes at the end of line 0 (`fn main() {}`, growing)
+/// for `versions`, in one write.
+async fn spaces(client: &TestClient, versions: std::ops::RangeInclusive<i64>) {
+    let mut burst = Vec::new();
+    for version in versions {
+        let col = 11 + version as u32 - 2;
+        let message = json!({
+            "jsonrpc": "2.0",
+            "method": "textDocument/didChange",
+            "params": {
+                "textDocument": {"uri": URI, "version": version},
+                "contentChanges": [{"range": range(0, col, 0, col), "text": " "}],
+            },
+        });
+        burst.extend(frame(&message.to_string()));
+    }
+    client.send_raw(&burst).await;
+}
+
+/// Debounced diagnostics, shown by the order of events, not by the clock: the
+/// actor publishes a document's versions in order, so a version published
+/// early would arrive before the one waited for.
 #[tokio::test]
 async fn diagnostics_are_debounced_and_the_debounce_is_configurable() {
     let client = TestClient::start();
@@ -174,35 +206,61 @@ async fn diagnostics_are_debounced_and_the_debounce_is_configurable() {
         .await;
     client.open(URI, "fn main() {}\n").await;
     client.diagnostics(URI, 1).await.unwrap();
-    for version in 2..=6 {
-        let col = 11 + version as u32 - 2;
-        client
-            .change(URI, version, range(0, col, 0, col), " ")
-            .await;
-    }
+    // A burst: only its last version is published, once things are quiet.
+    spaces(&client, 2..=6).await;
     let found = client
-        .wait_for(Duration::from_secs(10), |n| {
+        .wait_for(Duration::from_secs(20), |n| {
             n["method"] == "textDocument/publishDiagnostics" && n["params"]["version"] == 6
         })
         .await
         .unwrap();
     assert_eq!(found.message["params"]["diagnostics"], json!([]));
-    let published = client.notifications("textDocument/publishDiagnostics");
-    assert!(
-        published.is_empty(),
-        "only the last version is published: {published:?}"
-    );
-    // Without a debounce every analysed version is published at once.
+    assert_eq!(published_versions(&client), Vec::<i64>::new());
+    // The longest debounce (10 s): version 7 is analysed (a request sees
+    // it) but not published while changes keep coming.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"chop": {"debounceMs": 10_000}}}),
+        )
+        .await;
+    let analysed = |version: i64| {
+        let client = &client;
+        async move {
+            spaces(client, version..=version).await;
+            let symbols = client
+                .call(
+                    "textDocument/documentSymbol",
+                    json!({"textDocument": {"uri": URI}}),
+                )
+                .await;
+            let line = &symbols[0]["location"]["range"]["end"];
+            assert_eq!(line["character"], 11 + version, "{symbols}");
+        }
+    };
+    analysed(7).await;
+    // Without a debounce each analysed version is published before the
+    // actor takes the next change: 8, 9 and 10 come before 11. (Were the 10 s
+    // still in force, only 11 would come, 10 s after it was sent. Settings
+    // apply before a change sent after them is queued: both handlers do their
+    // work before their first `await`, in arrival order.)
     client
         .notify(
             "workspace/didChangeConfiguration",
             json!({"settings": {"chop": {"debounceMs": 0}}}),
         )
         .await;
-    client.change(URI, 7, range(0, 0, 0, 0), "\n").await;
-    let started = std::time::Instant::now();
-    client.diagnostics(URI, 7).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(250));
+    for version in 8..=11 {
+        analysed(version).await;
+    }
+    let found = client
+        .wait_for(Duration::from_secs(30), |n| {
+            n["method"] == "textDocument/publishDiagnostics" && n["params"]["version"] == 11
+        })
+        .await
+        .expect("version 11 published");
+    assert_eq!(found.message["params"]["diagnostics"], json!([]));
+    assert_eq!(published_versions(&client), vec![8, 9, 10]);
 }
 
 #[tokio::test]
@@ -253,7 +311,7 @@ async fn closing_clears_the_diagnostics_and_reopening_works() {
         )
         .await;
     let cleared = client
-        .wait_for(Duration::from_secs(5), |n| {
+        .wait_for(Duration::from_secs(20), |n| {
             n["method"] == "textDocument/publishDiagnostics"
                 && n["params"]["uri"] == URI
                 && n["params"]["diagnostics"] == json!([])

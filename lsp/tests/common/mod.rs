@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use chop_lsp::harness::TestClient;
+use chop_lsp::harness::{success, TestClient};
 use serde_json::{json, Value};
 
 /// The URI fixtures are opened at.
@@ -121,6 +121,15 @@ pub fn apply_edits(text: &str, edits: &[Value]) -> String {
 /// The text an LSP range covers.
 pub fn text_of(text: &str, range: &Value) -> String {
     text[offset_in(text, &range["start"])..offset_in(text, &range["end"])].to_string()
+}
+
+/// The `result` of `response`, asserting that it is a success (no `error`,
+/// a `result`): `response["result"]` alone is `null` for an error too.
+pub fn ok(method: &str, response: &Value) -> Value {
+    match success(response) {
+        Some(result) => result.clone(),
+        None => panic!("{method}: not a successful response: {response}"),
+    }
 }
 
 /// Client capabilities of a capable client (snippets, related information,

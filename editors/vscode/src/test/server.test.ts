@@ -1,6 +1,8 @@
 // Against the real chop-lsp (only when CHOP_LSP names the binary, as
 // scripts/e2e.sh does): the requests the extension builds get the answers its
 // webviews expect, over the same JSON-RPC library the language client uses.
+// Without CHOP_LSP the test is skipped, and says so in one line; in CI (CI set
+// in the environment) a missing CHOP_LSP is a failure.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -25,6 +27,33 @@ import { chunkGraphHtml, isBase64, previewHtml } from '../webview';
 
 const SERVER = process.env.CHOP_LSP;
 const REPO = path.join(__dirname, '..', '..', '..', '..');
+
+/** Whether the tests run in CI: `CI` is set (and not `false` or `0`). */
+export function inCi(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI;
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
+
+const MISSING = 'CHOP_LSP is not set: the extension\'s requests against chop-lsp are not tested (set it to a chop-lsp binary)';
+
+if (!SERVER) {
+  if (inCi(process.env)) {
+    test('CHOP_LSP names chop-lsp in CI', () => {
+      assert.fail(`${MISSING}; in CI that is a failure`);
+    });
+  } else {
+    console.log(`server.test: skipped: ${MISSING}`);
+  }
+}
+
+test('CI is read from the environment', () => {
+  assert.equal(inCi({}), false);
+  assert.equal(inCi({ CI: '' }), false);
+  assert.equal(inCi({ CI: 'false' }), false);
+  assert.equal(inCi({ CI: '0' }), false);
+  assert.equal(inCi({ CI: 'true' }), true);
+  assert.equal(inCi({ CI: '1' }), true);
+});
 
 test('the extension\'s requests against chop-lsp', { skip: SERVER ? false : 'CHOP_LSP is not set', timeout: 120_000 }, async () => {
   const child = spawn(SERVER as string, [], { stdio: ['pipe', 'pipe', 'pipe'] });
