@@ -192,6 +192,25 @@ impl Diagnostic {
     }
 }
 
+/// "it has: a, b", or "it has no params" when `names` is empty (`subject`
+/// "it", `what` "params").
+pub fn has_names(subject: &str, names: &[&str], what: &str) -> String {
+    if names.is_empty() {
+        format!("{subject} has no {what}")
+    } else {
+        format!("{subject} has: {}", names.join(", "))
+    }
+}
+
+/// "1 stage", "2 stages": a count and its noun (plural with `s`).
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// The source line holding `span.start`, with carets under the span (to the line's
 /// end when the span goes on), tabs kept so the carets line up.
 pub fn snippet(text: &str, lines: &LineIndex, span: Span) -> String {

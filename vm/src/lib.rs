@@ -21,3 +21,4 @@ pub mod photo;
 pub mod reference;
 pub mod syntax;
 pub mod types;
+pub mod values;
