@@ -203,7 +203,7 @@ pub fn has_names(subject: &str, names: &[&str], what: &str) -> String {
 }
 
 /// "1 stage", "2 stages": a count and its noun (plural with `s`).
-pub fn plural(count: usize, noun: &str) -> String {
+pub fn plural(count: u64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {

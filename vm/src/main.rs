@@ -3,7 +3,7 @@
 use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
-use chunkvm::diag::{has_names, Diagnostic};
+use chunkvm::diag::{has_names, plural, Diagnostic};
 use chunkvm::driver::{analyze, build};
 use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
 use chunkvm::syntax::span::LineIndex;
@@ -398,9 +398,9 @@ fn run(
     };
     if stats {
         eprintln!(
-            "{} instructions, {} chunks",
-            vm.instructions(),
-            vm.store.len()
+            "{}, {}",
+            plural(vm.instructions(), "instruction"),
+            plural(vm.store.len() as u64, "chunk")
         );
     }
     match outcome {

@@ -266,7 +266,7 @@ pub fn preview(
         let count = diagnostics.iter().filter(|d| d.is_error()).count();
         return Err(format!(
             "the file has {} (the first, at line {} column {}: {})",
-            plural(count, "error"),
+            plural(count as u64, "error"),
             at.line,
             at.col,
             first.message
