@@ -224,15 +224,7 @@ fn main() -> ExitCode {
             quick,
             vm_only,
             filter,
-        } => {
-            if filter.is_none() {
-                chunkvm::bench::run_all(quick);
-            }
-            if !vm_only {
-                chunkvm::bench::run_filters(quick, filter.as_deref());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => bench(quick, vm_only, filter.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -241,6 +233,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `chunkvm bench`: fails on an unknown filter, a failed run, or a VM result
+/// that differs from its native twin.
+fn bench(quick: bool, vm_only: bool, filter: Option<&str>) -> Result<ExitCode, Failure> {
+    chunkvm::bench::check_filter_name(filter)?;
+    if filter.is_none() {
+        chunkvm::bench::run_all(quick)?;
+    }
+    if !vm_only {
+        chunkvm::bench::run_filters(quick, filter)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, Failure> {
