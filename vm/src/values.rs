@@ -61,10 +61,9 @@ pub enum ValueError {
         name: String,
         /// What was written.
         given: String,
-        /// The least value allowed.
-        min: Const,
-        /// The greatest value allowed.
-        max: Const,
+        /// The least and the greatest value allowed (boxed: colours make
+        /// constants large, and this error travels in every `Result`).
+        range: Box<(Const, Const)>,
     },
     /// Of a type no written value can stand for (an image, an array, a function).
     Unwritable {
@@ -108,16 +107,11 @@ impl std::fmt::Display for ValueError {
                 i64::MIN,
                 i64::MAX
             ),
-            ValueError::OutOfRange {
-                name,
-                given,
-                min,
-                max,
-            } => write!(
+            ValueError::OutOfRange { name, given, range } => write!(
                 f,
                 "`{name}` must lie in {}..{} (both ends included), not {given}",
-                show(*min),
-                show(*max)
+                show(range.0),
+                show(range.1)
             ),
             ValueError::Unwritable { name, ty } => write!(
                 f,
@@ -183,8 +177,7 @@ pub fn read_value(
             return Err(ValueError::OutOfRange {
                 name: name.to_string(),
                 given,
-                min,
-                max,
+                range: Box::new((min, max)),
             });
         }
     }
