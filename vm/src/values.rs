@@ -10,8 +10,8 @@
 //! check is written so that a value comparing false both ways (NaN) cannot
 //! pass it.
 
+use crate::check::consts::{show, within};
 use crate::check::Const;
-use crate::exec::value::format_float;
 use crate::exec::Value;
 use crate::types::Type;
 use std::num::IntErrorKind;
@@ -146,15 +146,6 @@ pub fn form(ty: &Type) -> &'static str {
     }
 }
 
-fn show(c: Const) -> String {
-    match c {
-        Const::Int(v) => v.to_string(),
-        Const::Float(v) => format_float(v),
-        Const::Bool(v) => v.to_string(),
-        Const::Color(c) => format!("{c:?}"),
-    }
-}
-
 /// Reads `written` as a value of `ty` for the param or argument `name`, and
 /// checks it against `range` (inclusive) when there is one.
 pub fn read_value(
@@ -184,25 +175,13 @@ pub fn read_value(
     Ok(value)
 }
 
-/// Whether `value` lies in `min..=max`; false for NaN, whatever the bounds.
+/// Whether `value` lies in `min..=max`: the checker's own test of constants
+/// ([`within`]), false for NaN whatever the bounds. Ranges are declared for
+/// numbers only.
 fn in_range(value: &Value, min: Const, max: Const) -> bool {
-    match (value, min, max) {
-        (Value::Int(v), Const::Int(lo), Const::Int(hi)) => lo <= *v && *v <= hi,
-        (Value::Int(_) | Value::Float(_), _, _) => {
-            let v = match value {
-                Value::Int(v) => *v as f64,
-                Value::Float(v) => *v,
-                _ => f64::NAN,
-            };
-            let number = |c: Const| match c {
-                Const::Int(n) => n as f64,
-                Const::Float(n) => n,
-                _ => f64::NAN,
-            };
-            // Written so that NaN, anywhere, fails.
-            number(min) <= v && v <= number(max)
-        }
-        // Ranges are declared for numbers only.
+    match value {
+        Value::Int(v) => within(Const::Int(*v), min, max),
+        Value::Float(v) => within(Const::Float(*v), min, max),
         _ => true,
     }
 }
@@ -369,11 +348,7 @@ mod tests {
             Const::Float(0.0),
             Const::Float(1.0)
         ));
-        assert!(in_range(
-            &Value::Int(3),
-            Const::Float(0.0),
-            Const::Float(3.0)
-        ));
+        assert!(in_range(&Value::Int(3), Const::Int(0), Const::Int(3)));
         // Ints compare as ints: i64::MAX is not "equal" to i64::MAX - 1 as f64.
         assert!(!in_range(
             &Value::Int(i64::MAX),
