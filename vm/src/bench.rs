@@ -12,7 +12,6 @@
 
 use crate::chunk::{image_from_rgba8, NodeId, Store};
 use crate::driver::build;
-use crate::exec::value::{from_u8, to_u8};
 use crate::exec::{Loaded, Stop, Value, Vm};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -72,30 +71,91 @@ pub fn test_photo(width: u32, height: u32) -> Vec<u8> {
     pixels
 }
 
-/// The blur in plain Rust: same arithmetic (f32 channels, edge clamping, /9, rounding).
+/// A byte channel as a number from 0 to 1: the bench's own conversion, written
+/// apart from the VM's (`exec::value::from_u8`) so that comparing the two blurs
+/// also checks the VM's conversions.
+fn unit_of_byte(b: u8) -> f64 {
+    f64::from(b) / 255.0
+}
+
+/// A number from 0 to 1 as a byte channel, clamped and rounded to nearest (the
+/// bench's own twin of `exec::value::to_u8`).
+fn byte_of_unit(v: f64) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// The blur in plain Rust: edge clamping, the mean of 9 channels, rounding. It
+/// works in f64 with its own conversions where the VM works in f32 with its
+/// own; both give the same bytes, since the mean of 9 bytes is a multiple of
+/// 1/9 and so never within 0.05 of a rounding tie.
 pub fn native_blur(pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
     let (w, h) = (width as i64, height as i64);
     let mut out = vec![0u8; pixels.len()];
     for y in 0..h {
         for x in 0..w {
-            let mut sum = [0f32; 4];
+            let mut sum = [0f64; 4];
             for dy in -1..2i64 {
                 for dx in -1..2i64 {
                     let sx = (x + dx).clamp(0, w - 1);
                     let sy = (y + dy).clamp(0, h - 1);
                     let idx = ((sy * w + sx) * 4) as usize;
                     for ch in 0..4 {
-                        sum[ch] += from_u8(pixels[idx + ch]);
+                        sum[ch] += unit_of_byte(pixels[idx + ch]);
                     }
                 }
             }
             let idx = ((y * w + x) * 4) as usize;
             for ch in 0..4 {
-                out[idx + ch] = to_u8(sum[ch] / 9.0);
+                out[idx + ch] = byte_of_unit(sum[ch] / 9.0);
             }
         }
     }
     out
+}
+
+/// Compares the VM's output image (`width` pixels wide, RGBA8) with the native
+/// reference's: an error naming `name` and the first pixel where some channel
+/// differs by more than `tolerance`, with both pixels' values.
+pub fn compare_images(
+    name: &str,
+    width: u32,
+    vm: &[u8],
+    native: &[u8],
+    tolerance: u8,
+) -> Result<(), String> {
+    if vm.len() != native.len() {
+        return Err(format!(
+            "{name}: the VM's output has {} bytes and the native reference's {}",
+            vm.len(),
+            native.len()
+        ));
+    }
+    let first = vm
+        .chunks_exact(4)
+        .zip(native.chunks_exact(4))
+        .enumerate()
+        .find(|(_, (a, b))| a.iter().zip(*b).any(|(x, y)| x.abs_diff(*y) > tolerance));
+    let Some((index, (at_vm, at_native))) = first else {
+        return Ok(());
+    };
+    let width = width.max(1) as usize;
+    Err(format!(
+        "{name}: the VM differs from the native reference at pixel ({}, {}): VM {at_vm:?}, native {at_native:?} (tolerance {tolerance})",
+        index % width,
+        index / width,
+    ))
+}
+
+/// An error listing the filters the benchmark knows when `only` is none of them.
+pub fn check_filter_name(only: Option<&str>) -> Result<(), String> {
+    let names: Vec<&str> = crate::reference::FILTERS.iter().map(|f| f.filter).collect();
+    match only {
+        Some(name) if !names.contains(&name) => Err(format!(
+            "no filter `{name}` in the benchmark; it has: {}",
+            names.join(", ")
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The integer loop in plain Rust.
@@ -185,9 +245,7 @@ pub fn measure(quick: bool) -> Result<Vec<Figure>, String> {
     let (vm_time, vm_out) = best(runs, || vm.apply_region(func, src, (0, 0, w, h)));
     let vm_out = vm_out.map_err(|err| err.message)?;
     let (native_time, native_out) = best(runs, || native_blur(black_box(&pixels), w, h));
-    if vm_out != native_out {
-        return Err("the VM's blur differs from the native blur".into());
-    }
+    compare_images("3x3 box blur", w, &vm_out, &native_out, 0)?;
     figures.push(Figure {
         name: "3x3 box blur".into(),
         size: format!("{w}x{h}"),
@@ -277,6 +335,7 @@ pub fn measure_filters(
 ) -> Result<Vec<FilterFigure>, String> {
     use crate::photo::{run, Rgba8, RunOptions, Target};
     use crate::reference::FILTERS;
+    check_filter_name(only)?;
     let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
     let photo = base.resized(width, height);
     let as_image = image::RgbaImage::from_raw(width, height, photo.pixels.clone())
@@ -302,20 +361,13 @@ pub fn measure_filters(
         let (vm_time, vm_out) = best(1, || run(&source, Some(&target), &photo, &options));
         let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
         let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
-        let worst = vm_out
-            .image
-            .pixels
-            .iter()
-            .zip(&native_out.pixels)
-            .map(|(a, b)| a.abs_diff(*b))
-            .max()
-            .unwrap_or(0);
-        if worst > filter.tolerance() {
-            return Err(format!(
-                "{}: the VM differs from the reference by {worst}",
-                filter.filter
-            ));
-        }
+        compare_images(
+            filter.filter,
+            width,
+            &vm_out.image.pixels,
+            &native_out.pixels,
+            filter.tolerance(),
+        )?;
         let image_crate =
             image_crate_op(filter.filter, &as_image).map(|op| best(2, || black_box(op())).0);
         out.push(FilterFigure {
@@ -378,8 +430,10 @@ pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Dura
     Ok((cores, t1, tn))
 }
 
-/// Prints the filter benchmark.
-pub fn run_filters(quick: bool, only: Option<&str>) {
+/// Prints the filter benchmark; an error when the filter is unknown, a run fails
+/// or the VM and a native reference disagree.
+pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
+    check_filter_name(only)?;
     let (w, h) = if quick { (800, 600) } else { (4000, 3000) };
     crate::outln!(
         "filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel:",
@@ -399,80 +453,129 @@ pub fn run_filters(quick: bool, only: Option<&str>) {
     } else {
         None
     };
-    match measure_filters(w, h, only) {
-        Ok(figures) => {
-            for fig in figures {
-                let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
-                let image = fig.image_crate.map(per_mp);
-                crate::outln!(
-                    "{:<15} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
-                    fig.name,
-                    per_mp(fig.vm),
-                    per_mp(fig.native),
-                    image.map_or("-".to_string(), |v| format!("{v:.1}")),
-                    fig.vm.as_secs_f64() / fig.native.as_secs_f64().max(1e-9),
-                    image.map_or("-".to_string(), |v| format!(
-                        "{:.1}x",
-                        per_mp(fig.vm) / v.max(1e-9)
-                    )),
-                );
-            }
-        }
-        Err(err) => crate::errln!("error: {err}"),
+    for fig in measure_filters(w, h, only)? {
+        let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
+        let image = fig.image_crate.map(per_mp);
+        crate::outln!(
+            "{:<15} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
+            fig.name,
+            per_mp(fig.vm),
+            per_mp(fig.native),
+            image.map_or("-".to_string(), |v| format!("{v:.1}")),
+            fig.vm.as_secs_f64() / fig.native.as_secs_f64().max(1e-9),
+            image.map_or("-".to_string(), |v| format!(
+                "{:.1}x",
+                per_mp(fig.vm) / v.max(1e-9)
+            )),
+        );
     }
     if let Some(memory) = memory {
-        match memory {
-            Ok((raw, estimate, measured)) => crate::outln!(
-                "memory of the photo as chunks: {:.1} MB estimated from the store's layout ({:.2}x its {:.1} MB of RGBA){}",
-                estimate as f64 / 1e6,
-                estimate as f64 / raw as f64,
-                raw as f64 / 1e6,
-                // Freed memory of the runs before may be reused, so the resident growth
-                // is a lower bound; say it only when it is one.
-                measured
-                    .filter(|m| *m > raw / 2)
-                    .map_or(String::new(), |m| format!(", {:.1} MB resident growth ({:.2}x)", m as f64 / 1e6, m as f64 / raw as f64))
-            ),
-            Err(err) => crate::errln!("error: {err}"),
-        }
-        match measure_threads(w, h) {
-            Ok((cores, one, all)) => crate::outln!(
-                "box blur on {cores} threads: {:.0} ms against {:.0} ms on one: {:.2}x",
-                all.as_secs_f64() * 1e3,
-                one.as_secs_f64() * 1e3,
-                one.as_secs_f64() / all.as_secs_f64().max(1e-9)
-            ),
-            Err(err) => crate::errln!("error: {err}"),
-        }
+        let (raw, estimate, measured) = memory?;
+        crate::outln!(
+            "memory of the photo as chunks: {:.1} MB estimated from the store's layout ({:.2}x its {:.1} MB of RGBA){}",
+            estimate as f64 / 1e6,
+            estimate as f64 / raw as f64,
+            raw as f64 / 1e6,
+            // Freed memory of the runs before may be reused, so the resident growth
+            // is a lower bound; say it only when it is one.
+            measured
+                .filter(|m| *m > raw / 2)
+                .map_or(String::new(), |m| format!(", {:.1} MB resident growth ({:.2}x)", m as f64 / 1e6, m as f64 / raw as f64))
+        );
+        let (cores, one, all) = measure_threads(w, h)?;
+        crate::outln!(
+            "box blur on {}: {:.0} ms against {:.0} ms on one: {:.2}x",
+            crate::diag::plural(cores as u64, "thread"),
+            all.as_secs_f64() * 1e3,
+            one.as_secs_f64() * 1e3,
+            one.as_secs_f64() / all.as_secs_f64().max(1e-9)
+        );
     }
+    Ok(())
 }
 
-/// Runs and prints the benchmarks.
-pub fn run_all(quick: bool) {
+/// Runs and prints the benchmarks; an error when a run fails or the VM and
+/// plain Rust disagree.
+pub fn run_all(quick: bool) -> Result<(), String> {
     if cfg!(debug_assertions) {
         crate::errln!("note: this is a debug build; build with --release for meaningful figures");
     }
-    match measure(quick) {
-        Ok(figures) => {
-            crate::outln!(
-                "{:<16} {:>12} {:>12} {:>12} {:>9}",
-                "benchmark",
-                "size",
-                "VM ms",
-                "native ms",
-                "VM/native"
-            );
-            for fig in figures {
-                crate::outln!(
-                    "{:<16} {:>12} {:>12.2} {:>12.2} {:>8.1}x",
-                    fig.name,
-                    fig.size,
-                    fig.vm.as_secs_f64() * 1e3,
-                    fig.native.as_secs_f64() * 1e3,
-                    fig.ratio()
-                );
-            }
-        }
-        Err(err) => crate::errln!("error: {err}"),
+    let figures = measure(quick)?;
+    crate::outln!(
+        "{:<16} {:>12} {:>12} {:>12} {:>9}",
+        "benchmark",
+        "size",
+        "VM ms",
+        "native ms",
+        "VM/native"
+    );
+    for fig in figures {
+        crate::outln!(
+            "{:<16} {:>12} {:>12.2} {:>12.2} {:>8.1}x",
+            fig.name,
+            fig.size,
+            fig.vm.as_secs_f64() * 1e3,
+            fig.native.as_secs_f64() * 1e3,
+            fig.ratio()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mismatch_names_the_filter_and_the_first_differing_pixel() {
+        let native: Vec<u8> = (0..3 * 2 * 4).map(|v| v as u8).collect();
+        assert_eq!(compare_images("blur", 3, &native, &native, 0), Ok(()));
+        let mut vm = native.clone();
+        // Pixel (2, 1) is the sixth: bytes 20..24. Pixel (0, 1) is off by the tolerance only.
+        vm[21] += 3;
+        vm[12] += 1;
+        assert_eq!(
+            compare_images("blur", 3, &vm, &native, 1),
+            Err(
+                "blur: the VM differs from the native reference at pixel (2, 1): \
+                 VM [20, 24, 22, 23], native [20, 21, 22, 23] (tolerance 1)"
+                    .into()
+            )
+        );
+        assert!(compare_images("blur", 3, &vm, &native, 0)
+            .unwrap_err()
+            .contains("at pixel (0, 1)"));
+        assert!(compare_images("blur", 3, &vm[4..], &native, 0)
+            .unwrap_err()
+            .starts_with("blur: the VM's output has 20 bytes"));
+    }
+
+    #[test]
+    fn the_native_blur_and_the_vm_blur_agree_byte_for_byte() {
+        let (w, h) = (23, 17);
+        let pixels = test_photo(w, h);
+        let mut vm = vm_for(BLUR).unwrap();
+        let src = image_from_rgba8(&mut vm.store, w, h, &pixels).unwrap();
+        let (func, _) = vm.loaded.program.function("blur").unwrap();
+        let out = vm.apply_region(func, src, (0, 0, w, h)).unwrap();
+        let native = native_blur(&pixels, w, h);
+        assert_eq!(compare_images("3x3 box blur", w, &out, &native, 0), Ok(()));
+        // The bench's conversions are its own, and round to nearest.
+        assert_eq!(byte_of_unit(unit_of_byte(200)), 200);
+        assert_eq!(byte_of_unit(0.5), 128);
+        assert_eq!(byte_of_unit(-1.0), 0);
+        assert_eq!(byte_of_unit(f64::NAN), 0);
+    }
+
+    #[test]
+    fn an_unknown_filter_is_an_error_naming_the_known_ones() {
+        let err = check_filter_name(Some("nope")).unwrap_err();
+        assert!(
+            err.starts_with("no filter `nope` in the benchmark; it has: invert, "),
+            "{err}"
+        );
+        assert!(err.contains("box_blur"), "{err}");
+        assert_eq!(check_filter_name(Some("box_blur")), Ok(()));
+        assert_eq!(check_filter_name(None), Ok(()));
     }
 }

@@ -197,6 +197,24 @@ impl Diagnostic {
 pub const SNIPPET_WIDTH: usize = 100;
 /// Characters of context a cut line keeps before the span.
 const SNIPPET_BEFORE: usize = 30;
+/// "it has: a, b", or "it has no params" when `names` is empty (`subject`
+/// "it", `what` "params").
+pub fn has_names(subject: &str, names: &[&str], what: &str) -> String {
+    if names.is_empty() {
+        format!("{subject} has no {what}")
+    } else {
+        format!("{subject} has: {}", names.join(", "))
+    }
+}
+
+/// "1 stage", "2 stages": a count and its noun (plural with `s`).
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
 
 /// The source line holding `span.start`, with carets under the span (to the line's
 /// end when the span goes on), tabs kept so the carets line up. A line longer than

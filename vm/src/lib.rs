@@ -22,3 +22,4 @@ pub mod photo;
 pub mod reference;
 pub mod syntax;
 pub mod types;
+pub mod values;

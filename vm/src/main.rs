@@ -9,11 +9,11 @@
 use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
-use chunkvm::diag::Diagnostic;
+use chunkvm::diag::{has_names, plural, Diagnostic};
 use chunkvm::driver::{analyze, build};
 use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
 use chunkvm::syntax::span::LineIndex;
-use chunkvm::types::Type;
+use chunkvm::values::{read_value, Written};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod photo_cli;
@@ -226,15 +226,7 @@ fn main() -> ExitCode {
             quick,
             vm_only,
             filter,
-        } => {
-            if filter.is_none() {
-                chunkvm::bench::run_all(quick);
-            }
-            if !vm_only {
-                chunkvm::bench::run_filters(quick, filter.as_deref());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => bench(quick, vm_only, filter.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -243,6 +235,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `chunkvm bench`: fails on an unknown filter, a failed run, or a VM result
+/// that differs from its native twin.
+fn bench(quick: bool, vm_only: bool, filter: Option<&str>) -> Result<ExitCode, Failure> {
+    chunkvm::bench::check_filter_name(filter)?;
+    if filter.is_none() {
+        chunkvm::bench::run_all(quick)?;
+    }
+    if !vm_only {
+        chunkvm::bench::run_filters(quick, filter)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, Failure> {
@@ -293,46 +298,6 @@ pub(crate) fn build_or_report(
             );
             None
         }
-    }
-}
-
-pub(crate) fn parse_arg(text: &str, ty: &Type) -> Option<Value> {
-    let text = text.trim();
-    Some(match ty {
-        Type::Int => Value::Int(text.parse().ok()?),
-        Type::Float => Value::Float(text.parse().ok()?),
-        Type::Bool => Value::Bool(text.parse().ok()?),
-        Type::Color => {
-            let hex = text.strip_prefix('#')?;
-            if hex.len() != 6 && hex.len() != 8 {
-                return None;
-            }
-            let byte = |idx: usize| u8::from_str_radix(hex.get(idx..idx + 2)?, 16).ok();
-            let alpha = if hex.len() == 8 { byte(6)? } else { 255 };
-            Value::Color([byte(0)?, byte(2)?, byte(4)?, alpha].map(|b| b as f32 / 255.0))
-        }
-        _ => return None,
-    })
-}
-
-/// "an int", "a float".
-pub(crate) fn a(ty: &Type) -> String {
-    let name = ty.to_string();
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {name}")
-}
-
-pub(crate) fn arg_form(ty: &Type) -> &'static str {
-    match ty {
-        Type::Int => "an integer such as 4",
-        Type::Float => "a number such as 0.5",
-        Type::Bool => "true or false",
-        Type::Color => "a colour such as #ff8800",
-        _ => "a value the command line cannot write",
     }
 }
 
@@ -451,13 +416,9 @@ fn run(
             .map(|f| f.name.as_str())
             .collect();
         return Err(Failure(format!(
-            "no function `{name}` in {}; it has: {}",
+            "no function `{name}` in {}; {}",
             path.display(),
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            has_names("it", &names, "functions")
         )));
     };
     if args.len() != func.params.len() {
@@ -477,10 +438,9 @@ fn run(
     }
     let mut values = Vec::new();
     for ((pname, ty), arg) in func.params.iter().zip(args) {
-        let value = parse_arg(arg, ty).ok_or_else(|| {
+        let value = read_value(pname, ty, Written::Text(arg), None).map_err(|err| {
             Failure(format!(
-                "--arg {arg:?} does not fit parameter `{pname}` of `{name}`: it wants {ty}, {}",
-                arg_form(ty)
+                "--arg {arg:?} for parameter `{pname}` of `{name}`: {err}"
             ))
         })?;
         values.push(value);
@@ -507,9 +467,9 @@ fn run(
     };
     if stats {
         chunkvm::errln!(
-            "{} instructions, {} chunks",
-            vm.instructions(),
-            vm.store.len()
+            "{}, {}",
+            plural(vm.instructions(), "instruction"),
+            plural(vm.store.len() as u64, "chunk")
         );
     }
     match outcome {
@@ -538,7 +498,7 @@ fn is_filter_file(text: &str) -> bool {
 }
 
 /// Reads `--param NAME=VALUE` options against the program's params: each name must
-/// exist, each value fit the param's type and range.
+/// exist, each value fit the param's type and range ([`read_value`]).
 pub(crate) fn parse_params(
     path: &Path,
     analyzed: &chunkvm::driver::Analyzed,
@@ -557,69 +517,30 @@ pub(crate) fn parse_params(
             .ok_or_else(|| {
                 let names: Vec<&str> = program.globals.iter().map(|g| g.name.as_str()).collect();
                 Failure(format!(
-                    "no param `{pname}` in {}; it has: {}",
+                    "no param `{pname}` in {}; {}",
                     path.display(),
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
+                    has_names("it", &names, "params")
                 ))
             })?;
-        let parsed = parse_arg(value, &global.ty).ok_or_else(|| {
-            Failure(format!(
-                "--param {pname}={value}: `{pname}` is {}, {}",
-                a(&global.ty),
-                arg_form(&global.ty)
-            ))
-        })?;
-        check_param_range(analyzed, pname, &parsed)?;
+        let parsed = read_value(
+            pname,
+            &global.ty,
+            Written::Text(value),
+            param_range(analyzed, pname),
+        )
+        .map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
         out.push((pname.to_string(), parsed));
     }
     Ok(out)
 }
 
-/// Refuses a `--param` value outside the param's declared range.
-pub(crate) fn check_param_range(
+/// The declared range of the param `name`, when it has one.
+pub(crate) fn param_range(
     analyzed: &chunkvm::driver::Analyzed,
     name: &str,
-    value: &Value,
-) -> Result<(), Failure> {
-    use chunkvm::check::Const;
-    let Some((item, _)) = analyzed.parsed.file.item(name) else {
-        return Ok(());
-    };
-    let Some((min, max)) = analyzed
-        .analysis
-        .params
-        .get(&item)
-        .and_then(|info| info.range)
-    else {
-        return Ok(());
-    };
-    let number = |c: Const| match c {
-        Const::Int(v) => Some(v as f64),
-        Const::Float(v) => Some(v),
-        _ => None,
-    };
-    let show = |c: Const| match c {
-        Const::Int(v) => v.to_string(),
-        Const::Float(v) => chunkvm::exec::value::format_float(v),
-        _ => String::new(),
-    };
-    let v = match value {
-        Value::Int(v) => *v as f64,
-        Value::Float(v) => *v,
-        _ => return Ok(()),
-    };
-    match (number(min), number(max)) {
-        (Some(lo), Some(hi)) if v < lo || v > hi => Err(Failure(format!(
-            "--param {name}={value}: `{name}` must lie in {}..{} (both ends included)",
-            show(min),
-            show(max)
-        ))),
-        _ => Ok(()),
-    }
+) -> Option<(chunkvm::check::Const, chunkvm::check::Const)> {
+    let (item, _) = analyzed.parsed.file.item(name)?;
+    analyzed.analysis.params.get(&item)?.range
 }
 
 fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
@@ -669,9 +590,9 @@ fn function_index(
         .ok_or_else(|| {
             let names: Vec<&str> = program.functions.iter().map(|f| f.name.as_str()).collect();
             Failure(format!(
-                "no function `{name}` in {}; it has: {}",
+                "no function `{name}` in {}; {}",
                 path.display(),
-                names.join(", ")
+                has_names("it", &names, "functions")
             ))
         })
 }

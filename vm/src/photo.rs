@@ -535,7 +535,11 @@ pub enum RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunError::Diagnostics(diags) => write!(f, "the program has {} errors", diags.len()),
+            RunError::Diagnostics(diags) => write!(
+                f,
+                "the program has {}",
+                crate::diag::plural(diags.len() as u64, "error")
+            ),
             RunError::Runtime(err) => write!(f, "{}", err.message),
             RunError::Other(message) => f.write_str(message),
         }
@@ -716,8 +720,9 @@ pub fn run_input(
     let tiles = w.div_ceil(8) as u64 * h.div_ceil(8) as u64;
     if tiles.saturating_mul(stages.len() as u64 + 2) > options.limits.chunks as u64 {
         return Err(RunError::Other(format!(
-            "a {w}x{h} image is {tiles} chunks; with {} stages that is over the chunk quota of {} (raise it with --quota)",
-            stages.len(),
+            "a {w}x{h} image is {}; with {} that is over the chunk quota of {} (raise it with --quota)",
+            crate::diag::plural(tiles, "chunk"),
+            crate::diag::plural(stages.len() as u64, "stage"),
             options.limits.chunks
         )));
     }

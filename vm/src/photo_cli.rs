@@ -401,12 +401,13 @@ pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
     write_atomic(out_path, &bytes).map_err(Failure)?;
     let (_, _, levels) = photo_info(&store, root).map_err(|err| Failure(err.to_string()))?;
     out(&format!(
-        "{}: a {}x{} photo in {} chunks ({} KiB), {levels} levels (made on demand)\n",
+        "{}: a {}x{} photo in {} ({} KiB), {} (made on demand)\n",
         out_path.display(),
         image.width,
         image.height,
-        set.chunks.len(),
-        bytes.len().div_ceil(1024)
+        chunkvm::diag::plural(set.chunks.len() as u64, "chunk"),
+        bytes.len().div_ceil(1024),
+        chunkvm::diag::plural(levels as u64, "level")
     ));
     Ok(ExitCode::SUCCESS)
 }

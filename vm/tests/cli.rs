@@ -652,7 +652,7 @@ fn wrong_arg_type() {
         message.contains("parameter `n` of `factorial`"),
         "{message}"
     );
-    assert!(message.contains("wants int"), "{message}");
+    assert!(message.contains("`n` is an int"), "{message}");
 
     let message = one_line_error(&run(&[
         "run",
@@ -663,7 +663,7 @@ fn wrong_arg_type() {
         "ff8800",
     ]));
     assert!(message.contains("parameter `c` of `tint`"), "{message}");
-    assert!(message.contains("wants color"), "{message}");
+    assert!(message.contains("`c` is a color"), "{message}");
     assert!(message.contains("#ff8800"), "{message}");
 
     let message = one_line_error(&run(&[
@@ -679,7 +679,7 @@ fn wrong_arg_type() {
         "2",
     ]));
     assert!(message.contains("parameter `flag` of `pick`"), "{message}");
-    assert!(message.contains("wants bool"), "{message}");
+    assert!(message.contains("`flag` is a bool"), "{message}");
 }
 
 #[test]
@@ -1293,5 +1293,166 @@ fn dump_folds_runs_of_zero_slots() {
             .windows(3)
             .any(|w| w.iter().all(|l| l.ends_with(zero))),
         "three zero slots in a row, unfolded"
+    );
+}
+
+// ---- hand-written values (issue #8: non-finite numbers, overflow, wording) and the bench ----
+
+/// Every spelling of a float that is not finite, as Rust reads them.
+const NOT_FINITE: [&str; 6] = ["NaN", "nan", "inf", "-inf", "infinity", "1e999"];
+
+/// The one message that refuses `text` for the float `name`.
+fn not_finite(name: &str, text: &str) -> String {
+    let too_large = if text.ends_with("e999") {
+        " (too large for a float)"
+    } else {
+        ""
+    };
+    format!("`{name}` must be a finite number, not {text}{too_large}")
+}
+
+#[test]
+fn non_finite_numbers_are_refused_by_param_and_arg_alike() {
+    for text in NOT_FINITE {
+        // `gain` has no range, so only the finiteness check can refuse it.
+        let setting = format!("gain={text}");
+        let param = one_line_error(&run(&["run", "hello.chop", "--param", &setting]));
+        assert_eq!(
+            param,
+            format!("--param {setting}: {}", not_finite("gain", text))
+        );
+        let arg = one_line_error(&run(&["run", "hello.chop", "--fn", "half", "--arg", text]));
+        assert_eq!(
+            arg,
+            format!(
+                "--arg {text:?} for parameter `x` of `half`: {}",
+                not_finite("x", text)
+            )
+        );
+    }
+}
+
+#[test]
+fn a_refused_param_writes_no_photo() {
+    let dir = temp_dir("not_finite");
+    let filter = fixtures().join("../../../filters/sepia.chop");
+    let mut cases: Vec<(String, String)> = NOT_FINITE
+        .iter()
+        .map(|text| (format!("amount={text}"), not_finite("amount", text)))
+        .collect();
+    cases.push((
+        "amount=1.5".into(),
+        "`amount` must lie in 0.0..1.0 (both ends included), not 1.5".into(),
+    ));
+    for (setting, message) in cases {
+        let args = [
+            "run",
+            filter.to_str().unwrap(),
+            "--output",
+            "out.png",
+            "--param",
+            &setting,
+        ];
+        let err = one_line_error(&chunkvm(&args, &dir));
+        assert_eq!(err, format!("--param {setting}: {message}"));
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{setting}: a file was written"
+        );
+    }
+}
+
+#[test]
+fn ints_beyond_64_bits_are_out_of_range_for_an_int() {
+    let big = "99999999999999999999";
+    let range = "(-9223372036854775808..9223372036854775807)";
+    let setting = format!("times={big}");
+    let err = one_line_error(&run(&["run", "hello.chop", "--param", &setting]));
+    assert_eq!(
+        err,
+        format!(
+            "--param {setting}: `times` is an int, and {big} is out of range for an int {range}"
+        )
+    );
+    let err = one_line_error(&run(&[
+        "run",
+        "hello.chop",
+        "--fn",
+        "factorial",
+        "--arg",
+        big,
+    ]));
+    assert_eq!(
+        err,
+        format!(
+            "--arg \"{big}\" for parameter `n` of `factorial`: `n` is an int, and {big} is out of range for an int {range}"
+        )
+    );
+    let err = one_line_error(&run(&["run", "hello.chop", "--param", "times=9"]));
+    assert_eq!(
+        err,
+        "--param times=9: `times` must lie in 1..5 (both ends included), not 9"
+    );
+    assert_eq!(
+        succeeds(&run(&[
+            "run",
+            "hello.chop",
+            "--fn",
+            "factorial",
+            "--arg",
+            "5"
+        ])),
+        "120\n"
+    );
+}
+
+#[test]
+fn lists_that_are_empty_and_counts_of_one_are_worded_as_such() {
+    let err = one_line_error(&run(&["run", "closure.chop", "--param", "x=1"]));
+    assert_eq!(err, "no param `x` in closure.chop; it has no params");
+    let dir = temp_dir("no_functions");
+    std::fs::write(dir.join("only_params.chop"), "param p: int = 1;\n").unwrap();
+    let err = one_line_error(&chunkvm(&["run", "only_params.chop"], &dir));
+    assert_eq!(
+        err,
+        "no function `main` in only_params.chop; it has no functions"
+    );
+    let err = one_line_error(&chunkvm(&["dump", "only_params.chop", "--fn", "f"], &dir));
+    assert_eq!(
+        err,
+        "no function `f` in only_params.chop; it has no functions"
+    );
+    let filter = fixtures().join("../../../filters/invert.chop");
+    let err = one_line_error(&chunkvm(
+        &[
+            "run",
+            filter.to_str().unwrap(),
+            "--output",
+            "out.png",
+            "--quota",
+            "100",
+        ],
+        &dir,
+    ));
+    assert!(
+        err.contains("chunks; with 1 stage that is over the chunk quota of 100"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_refuses_an_unknown_filter_and_passes_on_a_known_one() {
+    let err = one_line_error(&run(&["bench", "--quick", "--filter", "nope"]));
+    assert!(
+        err.starts_with("no filter `nope` in the benchmark; it has: invert, grayscale, "),
+        "{err}"
+    );
+    assert!(err.contains("box_blur"), "{err}");
+    let out = run(&["bench", "--quick", "--filter", "box_blur"]);
+    let table = succeeds(&out);
+    assert!(
+        table.lines().any(|line| line.starts_with("box_blur ")),
+        "{table}"
     );
 }

@@ -56,7 +56,7 @@ pub(super) fn compare(a: Const, b: Const) -> Option<Ordering> {
 }
 
 /// Whether `value` lies in `min..=max` (values that do not compare, such as NaN, do not).
-pub(super) fn within(value: Const, min: Const, max: Const) -> bool {
+pub(crate) fn within(value: Const, min: Const, max: Const) -> bool {
     matches!(
         compare(value, min),
         Some(Ordering::Greater | Ordering::Equal)
@@ -64,7 +64,7 @@ pub(super) fn within(value: Const, min: Const, max: Const) -> bool {
 }
 
 /// A constant as written in Chop.
-pub(super) fn show(value: Const) -> String {
+pub(crate) fn show(value: Const) -> String {
     match value {
         Const::Int(value) => value.to_string(),
         Const::Float(value) => format!("{value:?}"),

@@ -9,7 +9,7 @@ use super::flow::{block_exits, is_open_if};
 use super::suggest::did_you_mean;
 use super::{Analysis, Callee, ExprMap, Owner, Res};
 use crate::builtins::{self, Builtin, Overload, P};
-use crate::diag::{Code, Diagnostic, TypeFacts};
+use crate::diag::{plural, Code, Diagnostic, TypeFacts};
 use crate::syntax::ast::{
     BinOp, Binding, BindingId, Block, Closure, Expr, ExprId, ExprKind, Ident, ItemId, SourceFile,
     Stmt, StmtKind, TypeExpr, UnOp,
@@ -83,14 +83,6 @@ pub(super) struct Checker<'f> {
     pub current_item: Option<ItemId>,
     /// Items holding text that did not parse.
     pub broken_items: HashSet<ItemId>,
-}
-
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
-    }
 }
 
 fn were(count: usize) -> String {
@@ -1283,7 +1275,7 @@ impl<'f> Checker<'f> {
         };
         let message = format!(
             "{what} takes {}, but {}",
-            plural(wanted, "argument"),
+            plural(wanted as u64, "argument"),
             were(given)
         );
         self.error_help(Code::ArgCount, span, message, help);
@@ -1509,7 +1501,7 @@ impl<'f> Checker<'f> {
                     expr.span,
                     format!(
                         "no signature of `{name}` takes {}",
-                        plural(types.len(), "argument")
+                        plural(types.len() as u64, "argument")
                     ),
                     Some(signatures),
                 );

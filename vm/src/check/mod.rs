@@ -13,7 +13,7 @@ use crate::syntax::reuse::Memo;
 use crate::types::Type;
 use foldhash::{HashMap, HashSet};
 
-mod consts;
+pub(crate) mod consts;
 mod flow;
 mod infer;
 mod items;

@@ -392,9 +392,9 @@ impl Vm {
             .ok_or_else(|| format!("no function {func}"))?;
         if args.len() != function.params.len() {
             return Err(format!(
-                "`{}` takes {} arguments, not {}",
+                "`{}` takes {}, not {}",
                 function.name,
-                function.params.len(),
+                crate::diag::plural(function.params.len() as u64, "argument"),
                 args.len()
             ));
         }
@@ -592,7 +592,8 @@ impl Vm {
         let live = self.store.data_len() as u64;
         if live.saturating_add(needed) > quota {
             return Err(format!(
-                "chunk quota exceeded: the thread holds {live} chunks, needs {} more, and the limit is {quota}",
+                "chunk quota exceeded: the thread holds {}, needs {} more, and the limit is {quota}",
+                crate::diag::plural(live, "chunk"),
                 if needed == u64::MAX { "too many".to_string() } else { needed.to_string() }
             ));
         }
@@ -608,7 +609,8 @@ impl Vm {
         let live = self.store.data_len();
         if live > self.limits.chunks {
             return Err(format!(
-                "chunk quota exceeded: the thread holds {live} chunks, the limit is {}",
+                "chunk quota exceeded: the thread holds {}, the limit is {}",
+                crate::diag::plural(live as u64, "chunk"),
                 self.limits.chunks
             ));
         }
@@ -667,8 +669,8 @@ impl Vm {
             return Err(self.error_at(
                 pc,
                 format!(
-                    "instruction budget exhausted after {} instructions",
-                    self.limits.instructions
+                    "instruction budget exhausted after {}",
+                    crate::diag::plural(self.limits.instructions, "instruction")
                 ),
             ));
         }
@@ -1365,9 +1367,10 @@ impl Vm {
                 let tiles = (w as u64).div_ceil(8) * (h as u64).div_ceil(8);
                 if self.store.data_len() as u64 + tiles > self.limits.chunks as u64 {
                     return Err(format!(
-                            "chunk quota exceeded: a {w}x{h} image needs {tiles} chunks, the limit is {}",
-                            self.limits.chunks
-                        ));
+                        "chunk quota exceeded: a {w}x{h} image needs {}, the limit is {}",
+                        crate::diag::plural(tiles, "chunk"),
+                        self.limits.chunks
+                    ));
                 }
                 let pixels: Vec<u8> = fill
                     .iter()

@@ -941,7 +941,10 @@ fn builtin_completion(builtin: &builtins::Builtin, call_follows: bool) -> Comple
     let signatures = builtin.signatures();
     let mut detail = signatures.first().cloned().unwrap_or_default();
     if signatures.len() > 1 {
-        detail.push_str(&format!(" (+{} overloads)", signatures.len() - 1));
+        detail.push_str(&format!(
+            " (+{})",
+            crate::diag::plural(signatures.len() as u64 - 1, "overload")
+        ));
     }
     let doc = format!("```chop\n{}\n```\n\n{}", signatures.join("\n"), builtin.doc);
     let mut item = Completion::new(builtin.name, CompletionKind::Builtin)
@@ -1922,7 +1925,7 @@ fn helper(v: float) -> float {
         fn main  fn main()
         fi grayscale  filter grayscale(c: color) -> color
         fi vignette  filter vignette(src: image, x: int, y: int) -> color
-        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overloads)
+        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overload)
         bt rgb  fn rgb(r: float, g: float, b: float) -> color
         bt sqrt  fn sqrt(v: float) -> float
         kw let
@@ -1952,7 +1955,7 @@ fn helper(v: float) -> float {
         lc x  float
         lc y  int
         fn f  fn f(x: int, y: int) -> int
-        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overloads)
+        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overload)
         bt rgb  fn rgb(r: float, g: float, b: float) -> color
         bt sqrt  fn sqrt(v: float) -> float
         kw true
@@ -2005,7 +2008,7 @@ fn helper(v: float) -> float {
         check!("fn main() {\n    let a = 2\n    pr$0\n    let b = = ;\n}\n", @"
         lc a  int
         fn main  fn main()
-        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overloads)
+        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overload)
         bt rgb  fn rgb(r: float, g: float, b: float) -> color
         bt sqrt  fn sqrt(v: float) -> float
         kw let
@@ -2023,7 +2026,7 @@ fn helper(v: float) -> float {
         check!("fn main() {\n    print(\"héllo wörld\");\n    // ünïcödé\n\n    let n = 3;\n    print(n + $0", @"
         lc n  int
         fn main  fn main()
-        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overloads)
+        bt mix  fn mix(a: color, b: color, t: float) -> color (+1 overload)
         bt rgb  fn rgb(r: float, g: float, b: float) -> color
         bt sqrt  fn sqrt(v: float) -> float
         kw true

@@ -8,20 +8,22 @@
 //! and ranges as JSON values (a colour is `[r, g, b, a]`). [`preview`] runs
 //! a filter or pipeline through [`crate::photo::run_input`] on a pyramid
 //! level small enough for a preview, with user values for the params
-//! (given as JSON, converted by each param's declared type and checked
-//! against its range), a cancel flag and progress reports, and encodes the
-//! result as PNG.
+//! (given as JSON, read by [`crate::values::read_value`] against each
+//! param's declared type and range, as the command line reads them), a
+//! cancel flag and progress reports, and encodes the result as PNG.
 
 use super::Doc;
 use crate::check::Const;
 use crate::chunk::{NodeId, Store};
 use crate::compile::chunks::store_program;
+use crate::diag::{has_names, plural};
 use crate::exec::{Limits, Value};
 use crate::graph::Graph;
 use crate::photo::{preview_level, run_input, Input, Rgba8, RunError, RunOptions, Target};
 use crate::syntax::ast::{ItemId, ItemKind};
 use crate::syntax::span::Span;
 use crate::types::Type;
+use crate::values::{read_value, Written};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -62,12 +64,8 @@ pub fn chunk_graph_or_why(
                     .map(|f| f.name.as_str())
                     .collect();
                 format!(
-                    "no function `{name}`; the file has: {}",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
+                    "no function `{name}`; {}",
+                    has_names("the file", &names, "functions")
                 )
             })?,
         (None, Some(offset)) => program
@@ -166,89 +164,6 @@ pub struct PreviewResult {
     pub stages: Vec<String>,
 }
 
-/// Converts a JSON value given for a `param` of type `ty` to a value.
-fn param_value(name: &str, ty: &Type, value: &serde_json::Value) -> Result<Value, String> {
-    let wrong = |form: &str| format!("param `{name}` is {form}, not {value}");
-    match ty {
-        Type::Int => value
-            .as_i64()
-            .or_else(|| {
-                value
-                    .as_f64()
-                    .filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15)
-                    .map(|v| v as i64)
-            })
-            .map(Value::Int)
-            .ok_or_else(|| wrong("an int")),
-        Type::Float => value
-            .as_f64()
-            .map(Value::Float)
-            .ok_or_else(|| wrong("a float")),
-        Type::Bool => value
-            .as_bool()
-            .map(Value::Bool)
-            .ok_or_else(|| wrong("a bool")),
-        Type::Color => {
-            let form =
-                "a color ([r, g, b] or [r, g, b, a] with channels from 0 to 1, or \"#rrggbb\")";
-            if let Some(hex) = value.as_str().and_then(|s| s.strip_prefix('#')) {
-                let byte = |idx: usize| {
-                    hex.get(idx..idx + 2)
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                        .map(|b| b as f32 / 255.0)
-                };
-                return match (hex.len(), byte(0), byte(2), byte(4)) {
-                    (6 | 8, Some(r), Some(g), Some(b)) => {
-                        let a = if hex.len() == 8 { byte(6) } else { Some(1.0) };
-                        a.map(|a| Value::Color([r, g, b, a]))
-                            .ok_or_else(|| wrong(form))
-                    }
-                    _ => Err(wrong(form)),
-                };
-            }
-            let channels: Option<Vec<f32>> = value
-                .as_array()
-                .map(|items| items.iter().map(|v| v.as_f64().map(|v| v as f32)).collect())
-                .and_then(|c: Option<Vec<f32>>| c);
-            match channels.as_deref() {
-                Some([r, g, b]) => Ok(Value::Color([*r, *g, *b, 1.0])),
-                Some([r, g, b, a]) => Ok(Value::Color([*r, *g, *b, *a])),
-                _ => Err(wrong(form)),
-            }
-        }
-        other => Err(format!(
-            "param `{name}` has type {other}, which a preview cannot set"
-        )),
-    }
-}
-
-/// Refuses a number outside the param's inclusive range.
-fn check_range(name: &str, value: &Value, range: Option<(Const, Const)>) -> Result<(), String> {
-    let number = |c: Const| match c {
-        Const::Int(v) => Some(v as f64),
-        Const::Float(v) => Some(v),
-        _ => None,
-    };
-    let show = |c: Const| match c {
-        Const::Int(v) => v.to_string(),
-        Const::Float(v) => crate::exec::value::format_float(v),
-        _ => String::new(),
-    };
-    let v = match value {
-        Value::Int(v) => *v as f64,
-        Value::Float(v) => *v,
-        _ => return Ok(()),
-    };
-    match range.map(|(lo, hi)| (lo, hi, number(lo), number(hi))) {
-        Some((lo, hi, Some(l), Some(h))) if v < l || v > h => Err(format!(
-            "param `{name}` must lie in {}..{} (both ends included), not {value}",
-            show(lo),
-            show(hi)
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Converts user values for the params of `text` (JSON, as an editor sends
 /// them) to VM values, checking names, types and ranges.
 pub fn param_values(
@@ -263,13 +178,10 @@ pub fn param_values(
             .filter(|(_, item)| matches!(item.kind, ItemKind::Param(_)));
         let Some((id, _)) = found else {
             let names: Vec<String> = self::params(doc).into_iter().map(|p| p.name).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
             return Err(format!(
-                "no param `{name}`; the file has: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
+                "no param `{name}`; {}",
+                has_names("the file", &names, "params")
             ));
         };
         let ty = doc
@@ -278,12 +190,9 @@ pub fn param_values(
             .get(id.0 as usize)
             .cloned()
             .unwrap_or(Type::Error);
-        let value = param_value(name, &ty, json)?;
-        check_range(
-            name,
-            &value,
-            doc.analysis.params.get(&id).and_then(|info| info.range),
-        )?;
+        let range = doc.analysis.params.get(&id).and_then(|info| info.range);
+        let value = read_value(name, &ty, Written::Json(json), range)
+            .map_err(|err| format!("param {err}"))?;
         out.push((name.clone(), value));
     }
     Ok(out)
@@ -304,18 +213,20 @@ fn check_target(doc: &Doc, target: Option<&Target>) -> Result<(), String> {
             .collect()
     };
     let has = || {
-        let list = |names: Vec<&str>| {
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        };
-        format!(
-            "the file has filters: {}; pipelines: {}",
-            list(names(false)),
-            list(names(true))
-        )
+        let (filters, pipelines) = (names(false), names(true));
+        match (filters.is_empty(), pipelines.is_empty()) {
+            (true, true) => "the file has no filters and no pipelines".to_string(),
+            (false, true) => format!("the file has filters: {}; no pipelines", filters.join(", ")),
+            (true, false) => format!(
+                "the file has no filters; pipelines: {}",
+                pipelines.join(", ")
+            ),
+            (false, false) => format!(
+                "the file has filters: {}; pipelines: {}",
+                filters.join(", "),
+                pipelines.join(", ")
+            ),
+        }
     };
     match target {
         Some(Target::Filter(name)) if !names(false).contains(&name.as_str()) => {
@@ -354,8 +265,8 @@ pub fn preview(
         let at = doc.lines.line_col(text, first.span.start);
         let count = diagnostics.iter().filter(|d| d.is_error()).count();
         return Err(format!(
-            "the file has {count} error{} (the first, at line {} column {}: {})",
-            if count == 1 { "" } else { "s" },
+            "the file has {} (the first, at line {} column {}: {})",
+            plural(count as u64, "error"),
             at.line,
             at.col,
             first.message
@@ -516,11 +427,13 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             missing,
-            "no pipeline `p`; the file has filters: invert; pipelines: none"
+            "no pipeline `p`; the file has filters: invert; no pipelines"
         );
-        assert!(run(vec![("tint".into(), serde_json::json!("#ff8000"))], false).is_ok());
-        assert!(run(vec![("tint".into(), serde_json::json!([1, 0, 0]))], false).is_ok());
-        assert!(run(vec![("steps".into(), serde_json::json!(9))], false).is_err());
+        let err = run(vec![("steps".into(), serde_json::json!(9))], false).unwrap_err();
+        assert_eq!(
+            err,
+            "param `steps` must lie in 1..8 (both ends included), not 9"
+        );
         assert_eq!(run(Vec::new(), true).unwrap_err(), "cancelled");
         let broken = preview(
             "filter f(c: color) -> color { 1 }",
@@ -534,5 +447,104 @@ mod tests {
         )
         .unwrap_err();
         assert!(broken.contains("1 error"), "{broken}");
+    }
+
+    /// The values the params are set to, or the message refusing them.
+    fn values(params: &[(&str, serde_json::Value)]) -> Result<Vec<Value>, String> {
+        let doc = Doc::new(SRC);
+        let params: Vec<(String, serde_json::Value)> = params
+            .iter()
+            .map(|(name, json)| (name.to_string(), json.clone()))
+            .collect();
+        param_values(&doc, &params).map(|set| set.into_iter().map(|(_, v)| v).collect())
+    }
+
+    #[test]
+    fn colour_values_are_read_channel_by_channel() {
+        use serde_json::json;
+        let orange = [1.0, 128.0 / 255.0, 0.0, 1.0];
+        assert_eq!(
+            values(&[("tint", json!("#ff8000"))]),
+            Ok(vec![Value::Color(orange)])
+        );
+        assert_eq!(
+            values(&[("tint", json!("#ff800040"))]),
+            Ok(vec![Value::Color([1.0, 128.0 / 255.0, 0.0, 64.0 / 255.0])])
+        );
+        assert_eq!(
+            values(&[("tint", json!([1, 0.5, 0]))]),
+            Ok(vec![Value::Color([1.0, 0.5, 0.0, 1.0])])
+        );
+        assert_eq!(
+            values(&[("tint", json!([0.25, 0.5, 0.75, 0.5]))]),
+            Ok(vec![Value::Color([0.25, 0.5, 0.75, 0.5])])
+        );
+        for bad in [
+            json!("#ff80"),
+            json!("#gg8000"),
+            json!("ff8000"),
+            json!([1, 0]),
+            json!([1, 0, 0, 1, 1]),
+            json!([1, "a", 0]),
+            json!([2.0, 0, 0]),
+            json!([1e300, 0, 0]),
+            json!(3),
+        ] {
+            let err = values(&[("tint", bad.clone())]).unwrap_err();
+            assert!(err.starts_with("param `tint` is a color, "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn non_finite_and_overflowing_numbers_are_refused() {
+        use serde_json::json;
+        // JSON has no NaN: an editor sends it as text, which is read as the
+        // command line reads it, with the same message.
+        for text in ["NaN", "nan", "inf", "-inf", "infinity"] {
+            assert_eq!(
+                values(&[("amount", json!(text))]),
+                Err(format!(
+                    "param `amount` must be a finite number, not {text}"
+                ))
+            );
+        }
+        assert_eq!(
+            values(&[("amount", json!("1e999"))]),
+            Err("param `amount` must be a finite number, not 1e999 (too large for a float)".into())
+        );
+        assert_eq!(
+            values(&[("amount", json!("0.25"))]),
+            Ok(vec![Value::Float(0.25)])
+        );
+        assert_eq!(
+            values(&[("steps", json!(1e20))]),
+            Err(format!(
+                "param `steps` is an int, and 1e+20 is out of range for an int ({}..{})",
+                i64::MIN,
+                i64::MAX
+            ))
+        );
+        assert_eq!(
+            values(&[("steps", json!(u64::MAX))]),
+            Err(format!(
+                "param `steps` is an int, and {} is out of range for an int ({}..{})",
+                u64::MAX,
+                i64::MIN,
+                i64::MAX
+            ))
+        );
+        assert_eq!(values(&[("steps", json!(4.0))]), Ok(vec![Value::Int(4)]));
+        assert!(values(&[("steps", json!(4.5))])
+            .unwrap_err()
+            .starts_with("param `steps` is an int, "));
+        assert_eq!(
+            values(&[("nope", json!(1))]),
+            Err("no param `nope`; the file has: amount, steps, on, tint".into())
+        );
+        let empty = Doc::new("filter f(c: color) -> color { c }");
+        assert_eq!(
+            param_values(&empty, &[("nope".into(), json!(1))]),
+            Err("no param `nope`; the file has no params".into())
+        );
     }
 }
