@@ -722,18 +722,7 @@ impl<'t> Lowerer<'t> {
                 let element = self.type_field(node, "element");
                 let length = match node.field("length") {
                     Some(length) if !length.is_missing() && length.kind() == "integer_literal" => {
-                        let text = self.text_of(length);
-                        match text.parse::<i64>() {
-                            Ok(value) => Some(value),
-                            Err(_) => {
-                                self.error(
-                                    Code::Syntax,
-                                    span_of(length),
-                                    "integer literal too large",
-                                );
-                                None
-                            }
-                        }
+                        self.int_literal(length)
                     }
                     _ => None,
                 };
@@ -1049,7 +1038,7 @@ impl<'t> Lowerer<'t> {
     fn expr_kind(&mut self, node: Node, span: Span) -> ExprKind {
         match node.kind() {
             "identifier" => ExprKind::Name(self.text_of(node).to_string()),
-            "integer_literal" => self.integer(node, span),
+            "integer_literal" => self.integer(node),
             "float_literal" => self.float(node, span),
             "boolean_literal" => ExprKind::Bool(self.text_of(node) == "true"),
             "string_literal" => ExprKind::Str(self.string(node)),
@@ -1067,19 +1056,33 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    fn integer(&mut self, node: Node, span: Span) -> ExprKind {
-        match self.text_of(node).parse::<i64>() {
-            Ok(value) => ExprKind::Int(value),
-            Err(_) => {
-                self.error(Code::Syntax, span, "integer literal too large");
-                ExprKind::Error
-            }
+    fn integer(&mut self, node: Node) -> ExprKind {
+        match self.int_literal(node) {
+            Some(value) => ExprKind::Int(value),
+            None => ExprKind::Error,
         }
+    }
+
+    /// The value of an integer literal (an error when it does not fit an `int`).
+    fn int_literal(&mut self, node: Node) -> Option<i64> {
+        let value = self.text_of(node).parse::<i64>().ok();
+        if value.is_none() {
+            let diag = Diagnostic::error(Code::Syntax, span_of(node), "integer literal too large")
+                .with_help(format!("the largest int is {}", i64::MAX));
+            self.diags.push(diag);
+        }
+        value
     }
 
     fn float(&mut self, node: Node, span: Span) -> ExprKind {
         match self.text_of(node).parse::<f64>() {
-            Ok(value) => ExprKind::Float(value),
+            Ok(value) if value.is_finite() => ExprKind::Float(value),
+            Ok(_) => {
+                let diag = Diagnostic::error(Code::Syntax, span, "float literal is too large")
+                    .with_help(format!("the largest float is about {:e}", f64::MAX));
+                self.diags.push(diag);
+                ExprKind::Error
+            }
             Err(_) => {
                 self.error(Code::Syntax, span, "invalid float literal");
                 ExprKind::Error
