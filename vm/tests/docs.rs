@@ -120,12 +120,17 @@ fn check_example(example: &Example) -> Result<(), String> {
         }
         None => true,
         Some(code) => {
-            if !errors.iter().any(|error| error.ends_with(&format!("[{code}]"))) {
+            if !errors
+                .iter()
+                .any(|error| error.ends_with(&format!("[{code}]")))
+            {
                 return Err(format!(
                     "is marked `fails={code}` but its errors are {errors:?}"
                 ));
             }
-            !errors.iter().any(|e| e.ends_with("[E0001]") || e.ends_with("[E0002]"))
+            !errors
+                .iter()
+                .any(|e| e.ends_with("[E0001]") || e.ends_with("[E0002]"))
         }
     };
     if syntax_ok {

@@ -129,20 +129,7 @@ fn lower_reusing(
     previous: Option<(&str, &Parsed)>,
 ) -> (SourceFile, Vec<Diagnostic>, Memo) {
     let root = tree.root_node();
-    let mut lowerer = Lowerer {
-        text,
-        split: 2,
-        skip_until: 0,
-        diags: Vec::new(),
-        next_expr: 0,
-        next_binding: 0,
-        depth: 0,
-        depth_reported: false,
-        docs: Vec::new(),
-        inner_docs: Vec::new(),
-        language: language(),
-        memo: Vec::new(),
-    };
+    let mut lowerer = Lowerer::new(text, 2);
     lowerer.scan(root);
     let mut items = Vec::new();
     let reused = match previous {
@@ -237,6 +224,23 @@ const EXPR_FIELDS: &[&str] = &[
 ];
 
 impl<'t> Lowerer<'t> {
+    fn new(text: &'t str, split: u8) -> Self {
+        Lowerer {
+            text,
+            split,
+            skip_until: 0,
+            diags: Vec::new(),
+            next_expr: 0,
+            next_binding: 0,
+            depth: 0,
+            depth_reported: false,
+            docs: Vec::new(),
+            inner_docs: Vec::new(),
+            language: language(),
+            memo: Vec::new(),
+        }
+    }
+
     fn text_of(&self, node: Node) -> &'t str {
         self.text.get(node.byte_range()).unwrap_or("")
     }
@@ -386,13 +390,10 @@ impl<'t> Lowerer<'t> {
             {
                 return false;
             }
-            if parser.set_included_ranges(&ranges).is_err() {
-                return false;
-            }
-            let Some(tree) = parser.parse(self.text, None) else {
+            let Some(errors) = self.errors_alone(&mut parser, &ranges, 0, start..end) else {
                 return false;
             };
-            found.extend(self.errors_alone(&tree, 0, start..end));
+            found.extend(errors);
         }
         if found.is_empty() {
             return false;
@@ -402,56 +403,32 @@ impl<'t> Lowerer<'t> {
         true
     }
 
-    /// The syntax errors that `tree` (a parse of part of the text) has in
-    /// `range`, scanned with `split`.
+    /// The syntax errors in `range` of a parse of only the `included`
+    /// parts of the text, scanned with `split` (`None` if it cannot be parsed).
     fn errors_alone(
         &self,
-        tree: &Tree,
+        parser: &mut Parser,
+        included: &[tree_sitter::Range],
         split: u8,
         range: std::ops::Range<usize>,
-    ) -> Vec<Diagnostic> {
-        let mut alone = Lowerer {
-            text: self.text,
-            split,
-            skip_until: 0,
-            diags: Vec::new(),
-            next_expr: 0,
-            next_binding: 0,
-            depth: 0,
-            depth_reported: false,
-            docs: Vec::new(),
-            inner_docs: Vec::new(),
-            language: self.language.clone(),
-            memo: Vec::new(),
-        };
+    ) -> Option<Vec<Diagnostic>> {
+        parser.set_included_ranges(included).ok()?;
+        let tree = parser.parse(self.text, None)?;
+        let mut alone = Lowerer::new(self.text, split);
         alone.scan(tree.root_node());
-        alone
+        let errors = alone
             .diags
             .into_iter()
             .filter(|diag| diag.span.start >= range.start && diag.span.start <= range.end)
-            .collect()
+            .collect();
+        Some(errors)
     }
 
     /// [`Self::report_by_statements`] for an `ERROR` node at the top level
     /// that holds several items: each item (from an item keyword at the start
     /// of a line to the next) is parsed alone.
     fn report_by_items(&mut self, error: Node) -> bool {
-        let mut leaves = Vec::new();
-        let mut stack = vec![error];
-        while let Some(node) = stack.pop() {
-            if node.is_missing() || (node.is_extra() && !node.is_error()) {
-                continue;
-            }
-            if node.child_count() == 0 {
-                if node.end_byte() > node.start_byte() {
-                    leaves.push(node);
-                }
-                continue;
-            }
-            let mut cursor = node.walk();
-            let children: Vec<Node> = node.children(&mut cursor).collect();
-            stack.extend(children.into_iter().rev());
-        }
+        let leaves = tokens(vec![error]);
         let mut items: Vec<(Node, Node)> = Vec::new();
         for leaf in leaves {
             let starts_item = is_item_keyword(leaf.kind()) && leaf.start_position().column == 0;
@@ -468,13 +445,10 @@ impl<'t> Lowerer<'t> {
         for (first, last) in items {
             let (start, end) = (first.start_byte(), last.end_byte());
             let range = ts_range(start, end, first.start_position(), last.end_position());
-            if parser.set_included_ranges(&[range]).is_err() {
-                return false;
-            }
-            let Some(tree) = parser.parse(self.text, None) else {
+            let Some(errors) = self.errors_alone(&mut parser, &[range], 1, start..end) else {
                 return false;
             };
-            found.extend(self.errors_alone(&tree, 1, start..end));
+            found.extend(errors);
         }
         if found.is_empty() {
             return false;
@@ -1516,25 +1490,12 @@ fn ts_range(
     }
 }
 
-/// Keywords that only ever start a statement.
-const STATEMENT_KEYWORDS: &[&str] = &["let", "var", "return", "while", "for", "break", "continue"];
-
-/// The statements of a block as the tokens say, whatever the parser made of
-/// them: the first and last token of each. A statement ends after a `;` and
-/// before a statement keyword, both outside any nested `{ }`.
-fn statements_of(block: Node) -> Vec<(Node, Node)> {
+/// The tokens of `nodes`, in order: their non-empty leaves, comments and
+/// missing tokens left out, lexical errors kept.
+fn tokens(mut nodes: Vec<Node>) -> Vec<Node> {
     let mut leaves = Vec::new();
-    let mut cursor = block.walk();
-    let mut stack: Vec<Node> = block.children(&mut cursor).collect();
-    // The block's own braces delimit it; they belong to no statement.
-    if stack.first().is_some_and(|first| first.kind() == "{") {
-        stack.remove(0);
-    }
-    if stack.last().is_some_and(|last| last.kind() == "}") {
-        stack.pop();
-    }
-    stack.reverse();
-    while let Some(node) = stack.pop() {
+    nodes.reverse();
+    while let Some(node) = nodes.pop() {
         if node.is_missing() || (node.is_extra() && !node.is_error()) {
             continue;
         }
@@ -1546,8 +1507,28 @@ fn statements_of(block: Node) -> Vec<(Node, Node)> {
         }
         let mut cursor = node.walk();
         let children: Vec<Node> = node.children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
+        nodes.extend(children.into_iter().rev());
     }
+    leaves
+}
+
+/// Keywords that only ever start a statement.
+const STATEMENT_KEYWORDS: &[&str] = &["let", "var", "return", "while", "for", "break", "continue"];
+
+/// The statements of a block as the tokens say, whatever the parser made of
+/// them: the first and last token of each. A statement ends after a `;` and
+/// before a statement keyword, both outside any nested `{ }`.
+fn statements_of(block: Node) -> Vec<(Node, Node)> {
+    let mut cursor = block.walk();
+    let mut children: Vec<Node> = block.children(&mut cursor).collect();
+    // The block's own braces delimit it; they belong to no statement.
+    if children.first().is_some_and(|first| first.kind() == "{") {
+        children.remove(0);
+    }
+    if children.last().is_some_and(|last| last.kind() == "}") {
+        children.pop();
+    }
+    let leaves = tokens(children);
     let mut out = Vec::new();
     let mut current: Option<(Node, Node)> = None;
     let mut depth = 0i32;
