@@ -103,23 +103,27 @@ impl Builtin {
         self.overloads
             .iter()
             .map(|overload| {
-                let params: Vec<String> = overload
-                    .params
-                    .iter()
-                    .map(|(name, ty)| match ty {
-                        P::Variadic => format!("{name}..."),
-                        P::AnyArray => format!("{name}: [T; N]"),
-                        other => format!("{name}: {}", other.to_type()),
-                    })
-                    .collect();
                 let ret = match overload.ret {
                     P::Unit => String::new(),
                     other => format!(" -> {}", other.to_type()),
                 };
-                format!("fn {}({}){ret}", self.name, params.join(", "))
+                format!("fn {}({}){ret}", self.name, params_text(overload.params))
             })
             .collect()
     }
+}
+
+/// Parameters as written in a signature: `x: int, values...`.
+fn params_text(params: &[(&str, P)]) -> String {
+    let params: Vec<String> = params
+        .iter()
+        .map(|(name, ty)| match ty {
+            P::Variadic => format!("{name}..."),
+            P::AnyArray => format!("{name}: [T; N]"),
+            other => format!("{name}: {}", other.to_type()),
+        })
+        .collect();
+    params.join(", ")
 }
 
 macro_rules! ov {
@@ -376,6 +380,47 @@ pub fn method(receiver: &Type, name: &str) -> Option<&'static Method> {
     METHODS
         .iter()
         .find(|method| method.receiver == receiver && method.name == name)
+}
+
+/// The reference of every builtin function, method and field, in Markdown:
+/// the text of `docs/builtins.md` (a test keeps that file equal to it).
+pub fn reference_markdown() -> String {
+    let mut doc = String::from(
+        "# Builtins\n\n\
+         The builtin functions, methods and fields of Chop. This file is generated from\n\
+         the one table of builtins (`vm/src/builtins.rs`) by\n\
+         `UPDATE_DOCS=1 cargo test -p chunkvm --test docs`.\n\n## Functions\n",
+    );
+    for builtin in BUILTINS {
+        doc.push_str(&format!("\n### `{}`\n\n```\n", builtin.name));
+        for signature in builtin.signatures() {
+            doc.push_str(&signature);
+            doc.push('\n');
+        }
+        doc.push_str(&format!("```\n\n{}\n", builtin.doc));
+    }
+    doc.push_str("\n## Methods\n\n| method | returns | meaning |\n| --- | --- | --- |\n");
+    for method in METHODS {
+        doc.push_str(&format!(
+            "| `{}.{}({})` | `{}` | {} |\n",
+            method.receiver,
+            method.name,
+            params_text(method.params),
+            method.ret.to_type(),
+            method.doc
+        ));
+    }
+    doc.push_str("\n## Fields\n\n| field | type | meaning |\n| --- | --- | --- |\n");
+    for field in FIELDS {
+        doc.push_str(&format!(
+            "| `{}.{}` | `{}` | {} |\n",
+            field.receiver,
+            field.name,
+            field.ty.to_type(),
+            field.doc
+        ));
+    }
+    doc
 }
 
 #[cfg(test)]

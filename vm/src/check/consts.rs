@@ -3,46 +3,74 @@
 //! A constant is a literal, a negated literal (`-0.5`), `!` of a constant
 //! boolean, or `rgb`, `rgba` or `gray` of constant floats. The expression
 //! must already be checked: calls are recognised through `Analysis::calls`.
+//! A constant is finite: lowering refuses float literals that overflow, and
+//! folding refuses a negation that overflows (`-(-9223372036854775808)`).
 
 use super::{Analysis, Callee, Const};
 use crate::builtins::BuiltinOp;
 use crate::syntax::ast::{Expr, ExprKind, UnOp};
 use std::cmp::Ordering;
 
-/// The value of a constant expression, or `None` if it is not one.
-pub(super) fn eval(analysis: &Analysis, expr: &Expr) -> Option<Const> {
-    match &expr.kind {
-        ExprKind::Int(value) => Some(Const::Int(*value)),
-        ExprKind::Float(value) => Some(Const::Float(*value)),
-        ExprKind::Bool(value) => Some(Const::Bool(*value)),
+/// Why an expression has no constant value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum NoValue {
+    /// It is not a constant expression.
+    NotConstant,
+    /// Its value does not fit its type.
+    Overflow,
+    /// It holds text that did not parse, already reported.
+    Broken,
+}
+
+/// The value of a constant expression.
+pub(super) fn eval(analysis: &Analysis, expr: &Expr) -> Result<Const, NoValue> {
+    let value = match &expr.kind {
+        ExprKind::Int(value) => Const::Int(*value),
+        ExprKind::Float(value) => Const::Float(*value),
+        ExprKind::Bool(value) => Const::Bool(*value),
+        ExprKind::Error => return Err(NoValue::Broken),
         ExprKind::Unary(UnOp::Neg, operand) => match eval(analysis, operand)? {
-            Const::Int(value) => Some(Const::Int(value.wrapping_neg())),
-            Const::Float(value) => Some(Const::Float(-value)),
-            _ => None,
+            Const::Int(value) => Const::Int(value.checked_neg().ok_or(NoValue::Overflow)?),
+            Const::Float(value) => Const::Float(-value),
+            _ => return Err(NoValue::NotConstant),
         },
         ExprKind::Unary(UnOp::Not, operand) => match eval(analysis, operand)? {
-            Const::Bool(value) => Some(Const::Bool(!value)),
-            _ => None,
+            Const::Bool(value) => Const::Bool(!value),
+            _ => return Err(NoValue::NotConstant),
         },
         ExprKind::Call(_, args) => {
             let Some(Callee::Builtin(op)) = analysis.calls.get(&expr.id) else {
-                return None;
+                return Err(NoValue::NotConstant);
             };
             let mut floats = Vec::with_capacity(args.len());
             for arg in args {
                 match eval(analysis, arg)? {
                     Const::Float(value) => floats.push(value),
-                    _ => return None,
+                    _ => return Err(NoValue::NotConstant),
                 }
             }
             match (op, floats.as_slice()) {
-                (BuiltinOp::Rgb, [r, g, b]) => Some(Const::Color([*r, *g, *b, 1.0])),
-                (BuiltinOp::Rgba, [r, g, b, a]) => Some(Const::Color([*r, *g, *b, *a])),
-                (BuiltinOp::Gray, [v]) => Some(Const::Color([*v, *v, *v, 1.0])),
-                _ => None,
+                (BuiltinOp::Rgb, [r, g, b]) => Const::Color([*r, *g, *b, 1.0]),
+                (BuiltinOp::Rgba, [r, g, b, a]) => Const::Color([*r, *g, *b, *a]),
+                (BuiltinOp::Gray, [v]) => Const::Color([*v, *v, *v, 1.0]),
+                _ => return Err(NoValue::NotConstant),
             }
         }
-        _ => None,
+        _ => return Err(NoValue::NotConstant),
+    };
+    if finite(value) {
+        Ok(value)
+    } else {
+        Err(NoValue::Overflow)
+    }
+}
+
+/// Whether every float of `value` is finite.
+fn finite(value: Const) -> bool {
+    match value {
+        Const::Float(value) => value.is_finite(),
+        Const::Color(channels) => channels.iter().all(|channel| channel.is_finite()),
+        Const::Int(_) | Const::Bool(_) => true,
     }
 }
 

@@ -2,7 +2,7 @@
 //! their definition), then `param` constants, bodies, pipelines, and the
 //! unused-variable warnings.
 
-use super::consts::{self, compare, show, within};
+use super::consts::{self, compare, show, within, NoValue};
 use super::infer::{contains_str, BindingKind, Checker, FnCtx, RetMode, Want};
 use super::suggest::did_you_mean;
 use super::{Analysis, Body, Const, Owner, ParamInfo, Res, StageInfo};
@@ -362,16 +362,29 @@ impl<'f> Checker<'f> {
         if self.errors != before || found.has_error() {
             return None;
         }
-        let value = consts::eval(&self.an, expr);
-        if value.is_none() {
-            self.error_help(
-                Code::NotConstant,
-                expr.span,
-                format!("{what} must be a constant"),
-                Some("use a literal such as `0.5` or `-1`, or rgb/rgba/gray of literals".into()),
-            );
+        match consts::eval(&self.an, expr) {
+            Ok(value) => Some(value),
+            Err(NoValue::Broken) => None,
+            Err(NoValue::NotConstant) => {
+                self.error_help(
+                    Code::NotConstant,
+                    expr.span,
+                    format!("{what} must be a constant"),
+                    Some(
+                        "use a literal such as `0.5` or `-1`, or rgb/rgba/gray of literals".into(),
+                    ),
+                );
+                None
+            }
+            Err(NoValue::Overflow) => {
+                self.error(
+                    Code::NotConstant,
+                    expr.span,
+                    format!("{what} overflows: its value does not fit its type"),
+                );
+                None
+            }
         }
-        value
     }
 
     fn check_param(&mut self, id: ItemId, param: &'f ParamItem) {

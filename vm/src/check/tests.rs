@@ -198,7 +198,10 @@ fn main() {
 fn e0001_syntax_errors() {
     insta::assert_snapshot!(diags("fn main() { let x = ; print(1); }\n"), @"1:21 E0001 unexpected `;`, expected an expression");
     insta::assert_snapshot!(diags("fn main() { print(1 @ 2); }\n"), @"1:21 E0001 unexpected `@`");
-    insta::assert_snapshot!(diags("fn main() { let x = 99999999999999999999; print(x); }\n"), @"1:21 E0001 integer literal too large");
+    insta::assert_snapshot!(diags("fn main() { let x = 99999999999999999999; print(x); }\n"), @r"
+    1:21 E0001 integer literal too large
+        help: the largest int is 9223372036854775807
+    ");
     insta::assert_snapshot!(diags("fn main() { print(\"a\\qb\"); }\n"), @r#"
     1:21 E0001 unknown escape `\q`
         help: the escapes are `\"`, `\\`, `\n` and `\t`

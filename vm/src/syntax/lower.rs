@@ -129,18 +129,7 @@ fn lower_reusing(
     previous: Option<(&str, &Parsed)>,
 ) -> (SourceFile, Vec<Diagnostic>, Memo) {
     let root = tree.root_node();
-    let mut lowerer = Lowerer {
-        text,
-        diags: Vec::new(),
-        next_expr: 0,
-        next_binding: 0,
-        depth: 0,
-        depth_reported: false,
-        docs: Vec::new(),
-        inner_docs: Vec::new(),
-        language: language(),
-        memo: Vec::new(),
-    };
+    let mut lowerer = Lowerer::new(text, 2);
     lowerer.scan(root);
     let mut items = Vec::new();
     let reused = match previous {
@@ -165,6 +154,13 @@ fn lower_reusing(
 
 struct Lowerer<'t> {
     text: &'t str,
+    /// How an error spanning several items or statements is diagnosed: 2,
+    /// item by item then statement by statement; 1, statement by statement
+    /// (in an item's own parse); 0, as it is (in a statement's own parse).
+    split: u8,
+    /// The scan reports no error starting before this offset (a block
+    /// diagnosed statement by statement ends there).
+    skip_until: usize,
     diags: Vec<Diagnostic>,
     next_expr: u32,
     next_binding: u32,
@@ -228,6 +224,23 @@ const EXPR_FIELDS: &[&str] = &[
 ];
 
 impl<'t> Lowerer<'t> {
+    fn new(text: &'t str, split: u8) -> Self {
+        Lowerer {
+            text,
+            split,
+            skip_until: 0,
+            diags: Vec::new(),
+            next_expr: 0,
+            next_binding: 0,
+            depth: 0,
+            depth_reported: false,
+            docs: Vec::new(),
+            inner_docs: Vec::new(),
+            language: language(),
+            memo: Vec::new(),
+        }
+    }
+
     fn text_of(&self, node: Node) -> &'t str {
         self.text.get(node.byte_range()).unwrap_or("")
     }
@@ -264,8 +277,12 @@ impl<'t> Lowerer<'t> {
         loop {
             let node = cursor.node();
             let mut descend = node.has_error();
-            if node.is_error() {
-                self.report_error(node);
+            if node.start_byte() < self.skip_until && (node.is_error() || node.is_missing()) {
+                descend = false;
+            } else if node.is_error() {
+                if !self.report_by_statements(node) {
+                    self.report_error(node);
+                }
                 descend = false;
             } else if node.is_missing() {
                 let field = cursor.field_name();
@@ -284,6 +301,161 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
+    }
+
+    /// Reports the mistakes of a block statement by statement, when the
+    /// parser's recovery made one `ERROR` node of several statements (`let x
+    /// = ;` then `print(x`: tree-sitter keeps neither). Each statement of the
+    /// block that holds an error is parsed alone, in its function (the
+    /// item's head and closing `}`, through included ranges: positions stay
+    /// those of the file), and reports what it would report alone. Returns
+    /// false, reporting nothing, when that does not apply or finds nothing.
+    fn report_by_statements(&mut self, error: Node) -> bool {
+        if self.split == 0 {
+            return false;
+        }
+        if error
+            .parent()
+            .is_some_and(|parent| parent.kind() == "source_file")
+        {
+            return self.split >= 2 && self.report_by_items(error);
+        }
+        let Some(block) = ancestor(error, |node| node.kind() == "block") else {
+            return false;
+        };
+        let Some(item) = ancestor(block, |node| {
+            node.parent()
+                .is_some_and(|parent| parent.kind() == "source_file")
+        }) else {
+            return false;
+        };
+        let Some(body) = item.field("body").filter(|body| body.kind() == "block") else {
+            return false;
+        };
+        let (Some(open), Some(close)) = (
+            body.child(0),
+            body.child(body.child_count().saturating_sub(1)),
+        ) else {
+            return false;
+        };
+        if open.kind() != "{" || close.kind() != "}" || close.is_missing() || open == close {
+            return false;
+        }
+        let statements = statements_of(block);
+        let error_range = error.byte_range();
+        let crossed = statements
+            .iter()
+            .filter(|(first, last)| {
+                first.start_byte() < error_range.end && last.end_byte() > error_range.start
+            })
+            .count();
+        if crossed < 2 {
+            return false;
+        }
+        let broken: Vec<std::ops::Range<usize>> = {
+            let mut cursor = block.walk();
+            block
+                .children(&mut cursor)
+                .filter(|child| child.has_error() || child.is_error() || child.is_missing())
+                .map(|child| child.byte_range())
+                .collect()
+        };
+        let mut parser = new_parser();
+        let mut found = Vec::new();
+        for (first, last) in &statements {
+            let (start, end) = (first.start_byte(), last.end_byte());
+            if !broken
+                .iter()
+                .any(|range| range.start <= end && range.end >= start)
+            {
+                continue;
+            }
+            let ranges = [
+                ts_range(
+                    item.start_byte(),
+                    open.end_byte(),
+                    item.start_position(),
+                    open.end_position(),
+                ),
+                ts_range(start, end, first.start_position(), last.end_position()),
+                ts_range(
+                    close.start_byte(),
+                    close.end_byte(),
+                    close.start_position(),
+                    close.end_position(),
+                ),
+            ];
+            if ranges[0].end_byte > ranges[1].start_byte
+                || ranges[1].end_byte > ranges[2].start_byte
+            {
+                return false;
+            }
+            let Some(errors) = self.errors_alone(&mut parser, &ranges, 0, start..end) else {
+                return false;
+            };
+            found.extend(errors);
+        }
+        if found.is_empty() {
+            return false;
+        }
+        self.diags.extend(found);
+        self.skip_until = block.end_byte();
+        true
+    }
+
+    /// The syntax errors in `range` of a parse of only the `included`
+    /// parts of the text, scanned with `split` (`None` if it cannot be parsed).
+    fn errors_alone(
+        &self,
+        parser: &mut Parser,
+        included: &[tree_sitter::Range],
+        split: u8,
+        range: std::ops::Range<usize>,
+    ) -> Option<Vec<Diagnostic>> {
+        parser.set_included_ranges(included).ok()?;
+        let tree = parser.parse(self.text, None)?;
+        let mut alone = Lowerer::new(self.text, split);
+        alone.scan(tree.root_node());
+        let errors = alone
+            .diags
+            .into_iter()
+            .filter(|diag| diag.span.start >= range.start && diag.span.start <= range.end)
+            .collect();
+        Some(errors)
+    }
+
+    /// [`Self::report_by_statements`] for an `ERROR` node at the top level
+    /// that holds several items: each item (from an item keyword at the start
+    /// of a line to the next) is parsed alone.
+    fn report_by_items(&mut self, error: Node) -> bool {
+        let leaves = tokens(vec![error]);
+        let mut items: Vec<(Node, Node)> = Vec::new();
+        for leaf in leaves {
+            let starts_item = is_item_keyword(leaf.kind()) && leaf.start_position().column == 0;
+            match items.last_mut() {
+                Some(last) if !starts_item => last.1 = leaf,
+                _ => items.push((leaf, leaf)),
+            }
+        }
+        if items.len() < 2 {
+            return false;
+        }
+        let mut parser = new_parser();
+        let mut found = Vec::new();
+        for (first, last) in items {
+            let (start, end) = (first.start_byte(), last.end_byte());
+            let range = ts_range(start, end, first.start_position(), last.end_position());
+            let Some(errors) = self.errors_alone(&mut parser, &[range], 1, start..end) else {
+                return false;
+            };
+            found.extend(errors);
+        }
+        if found.is_empty() {
+            return false;
+        }
+        self.diags.extend(found);
+        self.skip_until = error.end_byte();
+        true
     }
 
     fn report_missing(&mut self, node: Node, field: Option<&str>) {
@@ -362,6 +534,13 @@ impl<'t> Lowerer<'t> {
             self.diags.push(diag);
             return;
         }
+        // A statement that began well and broke further on: the culprit is
+        // the first token its parser state did not accept, not the keyword.
+        let leaf = if STATEMENT_KEYWORDS.contains(&leaf.kind()) {
+            self.first_refused(node).unwrap_or(leaf)
+        } else {
+            leaf
+        };
         let shown = shorten(self.text_of(leaf));
         let mut message = format!("unexpected `{shown}`");
         if !is_expression_start(leaf.kind()) && self.expects_expression(leaf.parse_state()) {
@@ -379,6 +558,33 @@ impl<'t> Lowerer<'t> {
             diag = diag.with_help("is a `;` missing at the end of this line?");
         }
         self.diags.push(diag);
+    }
+
+    /// The first token of `node` that the parser state it was read in does
+    /// not accept.
+    fn first_refused<'tree>(&self, node: Node<'tree>) -> Option<Node<'tree>> {
+        let mut cursor = node.walk();
+        let mut stack: Vec<Node> = node.children(&mut cursor).collect();
+        stack.reverse();
+        while let Some(current) = stack.pop() {
+            if current.is_missing() || current.is_extra() || current.is_error() {
+                continue;
+            }
+            if current.child_count() > 0 {
+                let mut cursor = current.walk();
+                let children: Vec<Node> = current.children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+                continue;
+            }
+            let state = current.parse_state();
+            let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
+                continue;
+            };
+            if state != 0 && !lookahead.iter_names().any(|name| name == current.kind()) {
+                return Some(current);
+            }
+        }
+        None
     }
 
     fn expects_expression(&self, state: u16) -> bool {
@@ -722,18 +928,7 @@ impl<'t> Lowerer<'t> {
                 let element = self.type_field(node, "element");
                 let length = match node.field("length") {
                     Some(length) if !length.is_missing() && length.kind() == "integer_literal" => {
-                        let text = self.text_of(length);
-                        match text.parse::<i64>() {
-                            Ok(value) => Some(value),
-                            Err(_) => {
-                                self.error(
-                                    Code::Syntax,
-                                    span_of(length),
-                                    "integer literal too large",
-                                );
-                                None
-                            }
-                        }
+                        self.int_literal(length)
                     }
                     _ => None,
                 };
@@ -803,7 +998,18 @@ impl<'t> Lowerer<'t> {
                 }
             }
         }
-        for (child, is_value) in children {
+        // A value followed by text that did not parse is the start of
+        // something unfinished (`print("abc);`): not a value to check.
+        let before_error: Vec<bool> = (0..children.len())
+            .map(|idx| {
+                children
+                    .iter()
+                    .skip(idx + 1)
+                    .find(|(next, _)| !next.is_extra() || next.is_error())
+                    .is_some_and(|(next, _)| next.is_error())
+            })
+            .collect();
+        for ((child, is_value), before_error) in children.into_iter().zip(before_error) {
             if child.is_error() {
                 self.stmts_in_error(child, &mut stmts);
                 if !has_value && value.is_none() {
@@ -811,7 +1017,7 @@ impl<'t> Lowerer<'t> {
                     // an error value keeps the checker from guessing.
                     value = Some(Box::new(self.error_expr(span_of(child))));
                 }
-            } else if is_value && shallow_error(child) {
+            } else if is_value && (before_error || shallow_error(child)) {
                 value = Some(Box::new(self.error_expr(span_of(child))));
             } else if is_value {
                 value = Some(Box::new(self.expr(child)));
@@ -1049,7 +1255,7 @@ impl<'t> Lowerer<'t> {
     fn expr_kind(&mut self, node: Node, span: Span) -> ExprKind {
         match node.kind() {
             "identifier" => ExprKind::Name(self.text_of(node).to_string()),
-            "integer_literal" => self.integer(node, span),
+            "integer_literal" => self.integer(node),
             "float_literal" => self.float(node, span),
             "boolean_literal" => ExprKind::Bool(self.text_of(node) == "true"),
             "string_literal" => ExprKind::Str(self.string(node)),
@@ -1067,19 +1273,33 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    fn integer(&mut self, node: Node, span: Span) -> ExprKind {
-        match self.text_of(node).parse::<i64>() {
-            Ok(value) => ExprKind::Int(value),
-            Err(_) => {
-                self.error(Code::Syntax, span, "integer literal too large");
-                ExprKind::Error
-            }
+    fn integer(&mut self, node: Node) -> ExprKind {
+        match self.int_literal(node) {
+            Some(value) => ExprKind::Int(value),
+            None => ExprKind::Error,
         }
+    }
+
+    /// The value of an integer literal (an error when it does not fit an `int`).
+    fn int_literal(&mut self, node: Node) -> Option<i64> {
+        let value = self.text_of(node).parse::<i64>().ok();
+        if value.is_none() {
+            let diag = Diagnostic::error(Code::Syntax, span_of(node), "integer literal too large")
+                .with_help(format!("the largest int is {}", i64::MAX));
+            self.diags.push(diag);
+        }
+        value
     }
 
     fn float(&mut self, node: Node, span: Span) -> ExprKind {
         match self.text_of(node).parse::<f64>() {
-            Ok(value) => ExprKind::Float(value),
+            Ok(value) if value.is_finite() => ExprKind::Float(value),
+            Ok(_) => {
+                let diag = Diagnostic::error(Code::Syntax, span, "float literal is too large")
+                    .with_help(format!("the largest float is about {:e}", f64::MAX));
+                self.diags.push(diag);
+                ExprKind::Error
+            }
             Err(_) => {
                 self.error(Code::Syntax, span, "invalid float literal");
                 ExprKind::Error
@@ -1242,6 +1462,94 @@ fn shallow_error(node: Node) -> bool {
         }
     }
     false
+}
+
+/// The nearest proper ancestor of `node` that satisfies `pred`.
+fn ancestor<'tree>(node: Node<'tree>, pred: impl Fn(Node) -> bool) -> Option<Node<'tree>> {
+    let mut current = node.parent();
+    while let Some(candidate) = current {
+        if pred(candidate) {
+            return Some(candidate);
+        }
+        current = candidate.parent();
+    }
+    None
+}
+
+fn ts_range(
+    start_byte: usize,
+    end_byte: usize,
+    start_point: tree_sitter::Point,
+    end_point: tree_sitter::Point,
+) -> tree_sitter::Range {
+    tree_sitter::Range {
+        start_byte,
+        end_byte,
+        start_point,
+        end_point,
+    }
+}
+
+/// The tokens of `nodes`, in order: their non-empty leaves, comments and
+/// missing tokens left out, lexical errors kept.
+fn tokens(mut nodes: Vec<Node>) -> Vec<Node> {
+    let mut leaves = Vec::new();
+    nodes.reverse();
+    while let Some(node) = nodes.pop() {
+        if node.is_missing() || (node.is_extra() && !node.is_error()) {
+            continue;
+        }
+        if node.child_count() == 0 {
+            if node.end_byte() > node.start_byte() {
+                leaves.push(node);
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.children(&mut cursor).collect();
+        nodes.extend(children.into_iter().rev());
+    }
+    leaves
+}
+
+/// Keywords that only ever start a statement.
+const STATEMENT_KEYWORDS: &[&str] = &["let", "var", "return", "while", "for", "break", "continue"];
+
+/// The statements of a block as the tokens say, whatever the parser made of
+/// them: the first and last token of each. A statement ends after a `;` and
+/// before a statement keyword, both outside any nested `{ }`.
+fn statements_of(block: Node) -> Vec<(Node, Node)> {
+    let mut cursor = block.walk();
+    let mut children: Vec<Node> = block.children(&mut cursor).collect();
+    // The block's own braces delimit it; they belong to no statement.
+    if children.first().is_some_and(|first| first.kind() == "{") {
+        children.remove(0);
+    }
+    if children.last().is_some_and(|last| last.kind() == "}") {
+        children.pop();
+    }
+    let leaves = tokens(children);
+    let mut out = Vec::new();
+    let mut current: Option<(Node, Node)> = None;
+    let mut depth = 0i32;
+    for leaf in leaves {
+        let kind = leaf.kind();
+        if depth == 0 && STATEMENT_KEYWORDS.contains(&kind) && !leaf.is_error() {
+            out.extend(current.take());
+        }
+        current = Some(match current {
+            Some((first, _)) => (first, leaf),
+            None => (leaf, leaf),
+        });
+        match kind {
+            "{" => depth += 1,
+            "}" => depth = (depth - 1).max(0),
+            ";" if depth == 0 => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    out.extend(current);
+    out
 }
 
 /// The named children of `node` that are not comments or error nodes.
@@ -1417,6 +1725,48 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn errors(text: &str) -> Vec<(usize, String)> {
+        crate::driver::analyze(text)
+            .diagnostics()
+            .iter()
+            .map(|diag| (diag.span.start, diag.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn an_unterminated_string_is_one_error() {
+        let text = "fn main() {\n    print(\"abc);\n}\n";
+        assert_eq!(
+            errors(text),
+            vec![(22, "unterminated string literal".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_statement_broken_further_on_is_reported_where_it_breaks() {
+        // Not at `let`: at the `;` where an operand was expected.
+        let text = "fn main() {\n    let a = (1 + ;\n}\n";
+        assert_eq!(
+            errors(text),
+            vec![(29, "unexpected `;`, expected an expression".to_string())]
+        );
+    }
+
+    #[test]
+    fn two_mistakes_are_reported_as_each_alone() {
+        let both = "fn main() {\n    let x = ;\n    print(x\n}\n";
+        let first = "fn main() {\n    let x = ;\n           \n}\n";
+        let second = "fn main() {\n             \n    print(x\n}\n";
+        let mut alone = errors(first);
+        alone.extend(
+            errors(second)
+                .into_iter()
+                .filter(|(_, m)| m.starts_with("missing")),
+        );
+        assert_eq!(errors(both), alone);
+        assert_eq!(alone.len(), 2);
+    }
 
     #[test]
     fn new_parser_loads_the_grammar() {
