@@ -106,11 +106,11 @@ impl Rgba8 {
     /// Decodes a PNG or JPEG file. The error names the file and the cause.
     pub fn load(path: &Path) -> Result<Rgba8, String> {
         let bytes = std::fs::read(path).map_err(|err| {
-            let why = match err.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_string(),
-                _ => err.to_string(),
-            };
-            format!("cannot read {}: {why}", path.display())
+            format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::cli_io::io_reason(&err)
+            )
         })?;
         Rgba8::decode(&bytes).map_err(|why| format!("cannot read {}: {why}", path.display()))
     }

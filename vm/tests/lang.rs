@@ -88,7 +88,7 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
 #[test]
 fn language_tests() {
     let files = chop_files(&lang_dir());
-    assert!(files.len() >= 10, "too few language tests: {}", files.len());
+    assert!(files.len() >= 25, "too few language tests: {}", files.len());
     let mut failures = Vec::new();
     for path in &files {
         if let Err(err) = check_file(path) {

@@ -394,19 +394,12 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
     }))
 }
 
-/// Writes the PNG through a temporary file of this request and a rename: a
-/// reader never sees half a file, and concurrent previews do not collide.
-fn write_png(dir: &Path, path: &Path, png: &[u8]) -> std::io::Result<()> {
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".preview-{}.tmp",
-        WRITES.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&tmp, png)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+/// Writes the PNG as the command line writes its output (`photo::write_atomic`: a
+/// temporary file of this write and a rename, removed if the write fails), so a
+/// reader never sees half a file and concurrent previews do not collide.
+fn write_png(dir: &Path, path: &Path, png: &[u8]) -> std::result::Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|err| format!("cannot make {}: {err}", dir.display()))?;
+    chunkvm::photo::write_atomic(path, png)
 }
 
 /// A file-name-safe version of `name`.
