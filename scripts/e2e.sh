@@ -24,8 +24,8 @@ if [[ ! -x $VENV/bin/python || ! -f $STAMP || "$(cat "$STAMP")" != "$want" ]]; t
     echo "$want" > "$STAMP"
 fi
 
-echo "== e2e: cargo build -p chop-lsp -p chunkvm"
-cargo build --locked -q -p chop-lsp -p chunkvm --bins
+echo "== e2e: cargo build -p chop-lsp -p chunkvm-cli"
+cargo build --locked -q -p chop-lsp -p chunkvm-cli --bins
 export CHOP_LSP=$ROOT/target/debug/chop-lsp
 export CHUNKVM=$ROOT/target/debug/chunkvm
 

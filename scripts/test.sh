@@ -20,9 +20,9 @@ cargo test --workspace --locked
 echo "== the README's first command (into a temporary folder)"
 out_dir=$(mktemp -d)
 trap 'rm -rf "$out_dir"' EXIT
-printed=$(cargo run --locked -q -p chunkvm -- run filters/pipelines/old_photo.chop --output "$out_dir/old_photo.png")
+printed=$(cargo run --locked -q --bin chunkvm -- run filters/pipelines/old_photo.chop --output "$out_dir/old_photo.png")
 test "$printed" = "$out_dir/old_photo.png" && test -s "$out_dir/old_photo.png"
-cargo run --locked -q -p chunkvm -- run samples/tour.chop > /dev/null
+cargo run --locked -q --bin chunkvm -- run samples/tour.chop > /dev/null
 
 echo "== end-to-end tests with real clients"
 bash scripts/e2e.sh

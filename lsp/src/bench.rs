@@ -408,7 +408,7 @@ fn typed(run: usize, col: u32) -> (u32, &'static str) {
 fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> (Vec<Row>, (usize, usize)) {
     use crate::convert::{Encoding, Lines};
     use crate::documents::Analyzer;
-    use chunkvm::ide::{completion, navigation, semantic};
+    use chop_ide::{completion, navigation, semantic};
     use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
     let mut analyzer = Analyzer::new(text);
     let mut doc = analyzer.analyse();
@@ -489,7 +489,7 @@ mod tests {
         let text = generate(600);
         let lines = text.lines().count();
         assert!((560..=620).contains(&lines), "{lines}");
-        let doc = chunkvm::ide::Doc::new(&text);
+        let doc = chop_ide::Doc::new(&text);
         assert_eq!(doc.diagnostics(), Vec::new());
     }
 

@@ -1,7 +1,7 @@
 //! The boundary between LSP and the analysis: positions, ranges, URIs and
 //! the small enums, converted in one place.
 //!
-//! The analysis (`chunkvm::ide`) speaks in byte offsets and [`Span`]s; LSP
+//! The analysis (`chop_ide`) speaks in byte offsets and [`Span`]s; LSP
 //! speaks in 0-based lines and columns counted in the negotiated position
 //! encoding: UTF-8 code units (bytes) when the client offers them, else
 //! UTF-16 code units. Lines end at `\n` (a `\r` before it belongs to the
@@ -10,8 +10,8 @@
 //! specification says); a line past the end of the text is no position at
 //! all (`None`), so requests about it answer with an empty result.
 
+use chop_ide::Doc;
 use chunkvm::diag::{Code, Severity};
-use chunkvm::ide::Doc;
 use chunkvm::syntax::span::{LineIndex, Span};
 use std::path::PathBuf;
 use tower_lsp_server::ls_types::{

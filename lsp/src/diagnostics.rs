@@ -7,7 +7,7 @@
 //! its debounce, is the document actor's job (`documents.rs`).
 
 use crate::convert::{self, Lines};
-use chunkvm::ide::Doc;
+use chop_ide::Doc;
 use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticRelatedInformation, Location, NumberOrString, Uri,
 };

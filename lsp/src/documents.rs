@@ -18,7 +18,7 @@
 //! belong to. Closing a document clears its diagnostics.
 
 use crate::convert::{Encoding, Lines};
-use chunkvm::ide::Doc;
+use chop_ide::Doc;
 use ropey::Rope;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};

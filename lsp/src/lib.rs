@@ -1,6 +1,6 @@
 //! `chop-lsp`: the language server of Chop.
 //!
-//! A thin protocol layer over `chunkvm::ide`: [`server`] holds the state and
+//! A thin protocol layer over `chop_ide`: [`server`] holds the state and
 //! dispatches each request to its feature (`features/`, one file per feature,
 //! and `ext/` for the protocol extensions `chop/chunkGraph`, `chop/preview`
 //! and `chop/params`); [`documents`] keeps each open document in a rope,

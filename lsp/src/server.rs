@@ -12,7 +12,7 @@ use crate::documents::{DocHandle, SentTokens, Shared, Snapshot};
 use crate::ext;
 use crate::features;
 use crate::guard::guarded;
-use chunkvm::ide::Doc;
+use chop_ide::Doc;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -699,7 +699,7 @@ async fn formatting_uses_the_formatter() {
     let response = check_formatting(messy).await;
     let edits = ok("formatting", &response);
     let formatted = apply_edits(messy, edits.as_array().unwrap());
-    assert_eq!(formatted, chunkvm::fmt::format(messy).unwrap());
+    assert_eq!(formatted, chop_ide::fmt::format(messy).unwrap());
     insta::assert_snapshot!(formatted);
     let clean = check_formatting(&formatted).await;
     assert_eq!(ok("formatting", &clean), json!([]));

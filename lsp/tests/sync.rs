@@ -67,7 +67,7 @@ async fn several_incremental_changes_in_a_row() {
     let expected = "fn start() {\n    let x = true;\n    print(x + 1);\n}\nfn f() -> int {\n}\n\n";
     assert_eq!(
         apply_edits(expected, formatted.as_array().unwrap()),
-        chunkvm::fmt::format(expected).unwrap()
+        chop_ide::fmt::format(expected).unwrap()
     );
     // Fix everything: no diagnostics left.
     client.change(URI, 5, range(1, 12, 1, 16), "1").await;

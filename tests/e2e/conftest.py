@@ -291,7 +291,7 @@ async def custom_request(lsp_client: LanguageClient, method: str, params: dict) 
 
 
 def chunkvm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    assert os.access(CHUNKVM, os.X_OK), f"no chunkvm binary at {CHUNKVM}: run `cargo build -p chunkvm`"
+    assert os.access(CHUNKVM, os.X_OK), f"no chunkvm binary at {CHUNKVM}: run `cargo build -p chunkvm-cli`"
     return subprocess.run(
         [CHUNKVM, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
     )

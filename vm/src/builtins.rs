@@ -389,7 +389,7 @@ pub fn reference_markdown() -> String {
         "# Builtins\n\n\
          The builtin functions, methods and fields of Chop. This file is generated from\n\
          the one table of builtins (`vm/src/builtins.rs`) by\n\
-         `UPDATE_DOCS=1 cargo test -p chunkvm --test docs`.\n\n## Functions\n",
+         `UPDATE_DOCS=1 cargo test -p chop-ide --test docs`.\n\n## Functions\n",
     );
     for builtin in BUILTINS {
         doc.push_str(&format!("\n### `{}`\n\n```\n", builtin.name));

@@ -24,6 +24,11 @@ impl Analyzed {
         all
     }
 
+    /// The file's well-formed `param` items, in source order.
+    pub fn params(&self) -> Vec<crate::check::ParamDecl> {
+        crate::check::params(&self.parsed.file, &self.analysis)
+    }
+
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.parsed.diagnostics.iter().any(Diagnostic::is_error) || self.analysis.has_errors()

@@ -6,18 +6,13 @@
 //! whole state is chunks at every safe point). [`driver`] strings them
 //! together for the command line and the editor servers.
 
-pub mod bench;
 pub mod builtins;
 pub mod check;
 pub mod chunk;
-pub mod cli_io;
 pub mod compile;
 pub mod diag;
 pub mod driver;
 pub mod exec;
-pub mod fmt;
-pub mod graph;
-pub mod ide;
 pub mod photo;
 pub mod reference;
 pub mod syntax;

@@ -109,7 +109,7 @@ impl Rgba8 {
             format!(
                 "cannot read {}: {}",
                 path.display(),
-                crate::cli_io::io_reason(&err)
+                crate::diag::io_reason(&err)
             )
         })?;
         Rgba8::decode(&bytes).map_err(|why| format!("cannot read {}: {why}", path.display()))
@@ -260,7 +260,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             replace_file(&target, bytes, None).map_err(fail)
         }
-        Err(err) => Err(fail(crate::cli_io::io_reason(&err))),
+        Err(err) => Err(fail(crate::diag::io_reason(&err))),
     }
 }
 
@@ -275,7 +275,7 @@ fn follow_links(path: &Path) -> Result<std::path::PathBuf, String> {
                     format!(
                         "cannot read the link {}: {}",
                         current.display(),
-                        crate::cli_io::io_reason(&err)
+                        crate::diag::io_reason(&err)
                     )
                 })?;
                 current = match current.parent() {
@@ -305,10 +305,10 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|err| crate::cli_io::io_reason(&err))?;
+        .map_err(|err| crate::diag::io_reason(&err))?;
     file.write_all(bytes)
         .and_then(|()| file.flush())
-        .map_err(|err| crate::cli_io::io_reason(&err))
+        .map_err(|err| crate::diag::io_reason(&err))
 }
 
 /// Replaces (or makes) the regular file `path` through a temporary file in its folder.
@@ -347,7 +347,7 @@ fn replace_file(
     })();
     written.map_err(|err| {
         let _ = std::fs::remove_file(&tmp);
-        crate::cli_io::io_reason(&err)
+        crate::diag::io_reason(&err)
     })
 }
 

@@ -913,26 +913,28 @@ fn documented_on_flat_grey(
 /// (float rounding), and keep the alpha.
 #[test]
 fn every_filter_at_the_ends_of_its_ranges_on_black_grey_and_white() {
-    use chunkvm::ide::{preview::params as file_params, Doc};
+    use chunkvm::check::Const;
     let mut runs = 0;
     for filter in FILTERS {
         let text = source(filter.file);
-        let sliders = file_params(&Doc::new(&text));
-        let to_arg = |ty: &str, value: &serde_json::Value| match ty {
-            "float" => Arg::Float(value.as_f64().expect("a float")),
-            "int" => Arg::Int(value.as_i64().expect("an int")),
-            "bool" => Arg::Bool(value.as_bool().expect("a bool")),
-            other => panic!("{}: a param of type {other}", filter.file),
+        let sliders = chunkvm::driver::analyze(&text).params();
+        let to_arg = |value: Const| match value {
+            Const::Float(v) => Arg::Float(v),
+            Const::Int(v) => Arg::Int(v),
+            Const::Bool(v) => Arg::Bool(v),
+            Const::Color(_) => panic!("{}: a colour param", filter.file),
         };
         let mut settings: Vec<Vec<(&str, Arg)>> = vec![Vec::new()];
         for slider in &sliders {
-            let ends = match (&slider.min, &slider.max) {
-                (Some(lo), Some(hi)) => [lo.clone(), hi.clone()],
-                _ if slider.ty == "bool" => [false.into(), true.into()],
-                _ => panic!("{}: param `{}` has no range", filter.file, slider.name),
+            let ends = match slider.range {
+                Some((lo, hi)) => [lo, hi],
+                None if slider.ty == chunkvm::types::Type::Bool => {
+                    [Const::Bool(false), Const::Bool(true)]
+                }
+                None => panic!("{}: param `{}` has no range", filter.file, slider.name),
             };
-            for end in &ends {
-                settings.push(vec![(slider.name.as_str(), to_arg(&slider.ty, end))]);
+            for end in ends {
+                settings.push(vec![(slider.name.as_str(), to_arg(end))]);
             }
         }
         for args in &settings {
@@ -942,7 +944,7 @@ fn every_filter_at_the_ends_of_its_ranges_on_black_grey_and_white() {
                 let arg = arg.unwrap_or_else(|| {
                     let slider =
                         slider.unwrap_or_else(|| panic!("{}: no param `{name}`", filter.file));
-                    to_arg(&slider.ty, &slider.default)
+                    to_arg(slider.default)
                 });
                 match arg {
                     Arg::Float(v) => v,

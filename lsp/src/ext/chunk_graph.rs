@@ -9,7 +9,7 @@
 
 use crate::convert::Lines;
 use crate::guard::failed;
-use chunkvm::ide::{preview, Doc};
+use chop_ide::{preview, Doc};
 use chunkvm::syntax::ast::ItemKind;
 use serde::Deserialize;
 use serde_json::{json, Value};

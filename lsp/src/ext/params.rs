@@ -5,7 +5,7 @@
 //! doc, range}]` (`range`: the item's LSP range).
 
 use crate::convert::Lines;
-use chunkvm::ide::{preview, Doc};
+use chop_ide::{preview, Doc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_lsp_server::ls_types::TextDocumentIdentifier;

@@ -283,7 +283,7 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
         let report = |done: u64, total: u64| {
             done_tx.send_replace((done, total));
         };
-        let mut result = chunkvm::ide::preview::preview(
+        let mut result = chop_ide::preview::preview(
             &text,
             job_target,
             &image,

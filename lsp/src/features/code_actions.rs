@@ -6,7 +6,7 @@
 
 use crate::convert::Lines;
 use crate::diagnostics;
-use chunkvm::ide::{actions, Doc};
+use chop_ide::{actions, Doc};
 use chunkvm::syntax::span::Span;
 use std::collections::HashMap;
 use tower_lsp_server::ls_types::{

@@ -5,7 +5,7 @@
 //! the document's `uri` and the item (`filter`, `pipeline` or `function`).
 
 use crate::convert::Lines;
-use chunkvm::ide::{hints, Doc};
+use chop_ide::{hints, Doc};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{CodeLens, Command, Uri};
 

@@ -4,8 +4,8 @@
 //! takes no snippets).
 
 use crate::convert::Lines;
-use chunkvm::ide::completion::{completions, Completion, CompletionKind};
-use chunkvm::ide::Doc;
+use chop_ide::completion::{completions, Completion, CompletionKind};
+use chop_ide::Doc;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
 };

@@ -1,7 +1,7 @@
 //! `textDocument/definition`: where the name at the cursor is declared.
 
 use crate::convert::Lines;
-use chunkvm::ide::{navigation, Doc};
+use chop_ide::{navigation, Doc};
 use tower_lsp_server::ls_types::{GotoDefinitionResponse, Location, Uri};
 
 /// The declaration of the name at `offset` (none for builtins and fields).

@@ -1,8 +1,8 @@
 //! `textDocument/foldingRange`: items, blocks and lists over several lines,
 //! runs of comments.
 
-use chunkvm::ide::outline::{folding_ranges as folds, FoldKind};
-use chunkvm::ide::Doc;
+use chop_ide::outline::{folding_ranges as folds, FoldKind};
+use chop_ide::Doc;
 use tower_lsp_server::ls_types::{FoldingRange, FoldingRangeKind};
 
 /// The folding ranges of `doc` (whole lines).

@@ -4,14 +4,14 @@
 
 use crate::convert::Lines;
 use crate::guard::failed;
-use chunkvm::ide::Doc;
+use chop_ide::Doc;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::TextEdit;
 
 /// The edits formatting the document (none when it is formatted already).
 pub fn formatting(doc: &Doc, lines: &Lines<'_>) -> Result<Vec<TextEdit>> {
     let text: &str = &doc.text;
-    let formatted = chunkvm::fmt::format(text).map_err(|err| failed(err.to_string()))?;
+    let formatted = chop_ide::fmt::format(text).map_err(|err| failed(err.to_string()))?;
     Ok(minimal_edit(text, &formatted, lines).into_iter().collect())
 }
 

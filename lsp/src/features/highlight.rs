@@ -2,7 +2,7 @@
 //! cursor, writes (declarations, assignments) told from reads.
 
 use crate::convert::Lines;
-use chunkvm::ide::{navigation, Doc};
+use chop_ide::{navigation, Doc};
 use tower_lsp_server::ls_types::{DocumentHighlight, DocumentHighlightKind};
 
 /// The occurrences of the name at `offset`.

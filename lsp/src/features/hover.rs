@@ -2,7 +2,7 @@
 //! default) and the doc comment of the name at the cursor, or a builtin's doc.
 
 use crate::convert::Lines;
-use chunkvm::ide::{navigation, Doc};
+use chop_ide::{navigation, Doc};
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
 /// The hover of the name at `offset`; Markdown unless the client wants plain text.

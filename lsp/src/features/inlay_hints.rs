@@ -2,8 +2,8 @@
 //! type, and parameter names at call sites.
 
 use crate::convert::Lines;
-use chunkvm::ide::hints::{self, HintKind};
-use chunkvm::ide::Doc;
+use chop_ide::hints::{self, HintKind};
+use chop_ide::Doc;
 use chunkvm::syntax::span::Span;
 use tower_lsp_server::ls_types::{InlayHint, InlayHintKind, InlayHintLabel};
 

@@ -1,5 +1,5 @@
 //! The LSP side of each editor feature, one file per feature: converts the
-//! request's positions, calls `chunkvm::ide`, converts the answer.
+//! request's positions, calls `chop_ide`, converts the answer.
 
 pub mod code_actions;
 pub mod code_lens;

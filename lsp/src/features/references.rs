@@ -1,7 +1,7 @@
 //! `textDocument/references`: every use of the name at the cursor.
 
 use crate::convert::Lines;
-use chunkvm::ide::{navigation, Doc};
+use chop_ide::{navigation, Doc};
 use tower_lsp_server::ls_types::{Location, Uri};
 
 /// The uses of the name at `offset` (with its declaration when asked), in order.

@@ -4,7 +4,7 @@
 
 use crate::convert::Lines;
 use crate::guard::failed;
-use chunkvm::ide::{navigation, Doc};
+use chop_ide::{navigation, Doc};
 use std::collections::HashMap;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{PrepareRenameResponse, TextEdit, Uri, WorkspaceEdit};

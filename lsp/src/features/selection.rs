@@ -2,7 +2,7 @@
 //! around it, innermost first, each with the next as its parent.
 
 use crate::convert::Lines;
-use chunkvm::ide::{outline, Doc};
+use chop_ide::{outline, Doc};
 use chunkvm::syntax::span::Span;
 use tower_lsp_server::ls_types::{Position, SelectionRange};
 

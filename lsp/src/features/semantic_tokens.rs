@@ -5,7 +5,7 @@
 //! result of each document to answer a delta request with one edit.
 
 use crate::convert::{Encoding, Lines};
-use chunkvm::ide::{semantic, Doc};
+use chop_ide::{semantic, Doc};
 use chunkvm::syntax::span::Span;
 use tower_lsp_server::ls_types::{
     SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensEdit,

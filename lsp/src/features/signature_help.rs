@@ -1,7 +1,7 @@
 //! `textDocument/signatureHelp`: inside a call's parentheses, the signatures
 //! of what is called, the one that fits, and the parameter at the cursor.
 
-use chunkvm::ide::{signature, Doc};
+use chop_ide::{signature, Doc};
 use tower_lsp_server::ls_types::{
     Documentation, MarkupContent, MarkupKind, ParameterInformation, ParameterLabel, SignatureHelp,
     SignatureInformation,

@@ -2,8 +2,8 @@
 //! and top-level `let`s), nested when the client takes nesting, else flat.
 
 use crate::convert::Lines;
-use chunkvm::ide::outline::{document_symbols as outline, DocSymbol, SymbolKind as Kind};
-use chunkvm::ide::Doc;
+use chop_ide::outline::{document_symbols as outline, DocSymbol, SymbolKind as Kind};
+use chop_ide::Doc;
 use tower_lsp_server::ls_types::{
     DocumentSymbol, DocumentSymbolResponse, Location, SymbolInformation, SymbolKind, Uri,
 };

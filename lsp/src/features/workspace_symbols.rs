@@ -5,7 +5,7 @@
 
 use crate::convert::{Encoding, Lines};
 use crate::features::symbols::kind;
-use chunkvm::ide::{outline, Doc};
+use chop_ide::{outline, Doc};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

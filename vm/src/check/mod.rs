@@ -218,6 +218,46 @@ pub struct ParamInfo {
     pub range: Option<(Const, Const)>,
 }
 
+/// A `param` of a file as its users see it (the command line's `params`, the editor's
+/// sliders, a debugger's launch arguments): name, type, default, range and doc.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDecl {
+    /// Its name.
+    pub name: String,
+    /// Its type: `int`, `float`, `bool` or `color`.
+    pub ty: Type,
+    /// Its default.
+    pub default: Const,
+    /// The inclusive range, if given.
+    pub range: Option<(Const, Const)>,
+    /// Its `///` doc comment.
+    pub doc: Option<String>,
+    /// The whole item.
+    pub span: crate::syntax::span::Span,
+}
+
+/// The well-formed `param` items of `file`, in source order.
+pub fn params(file: &SourceFile, analysis: &Analysis) -> Vec<ParamDecl> {
+    let mut out = Vec::new();
+    for (idx, item) in file.items.iter().enumerate() {
+        if !matches!(item.kind, crate::syntax::ast::ItemKind::Param(_)) {
+            continue;
+        }
+        let Some(info) = analysis.params.get(&ItemId(idx as u32)) else {
+            continue;
+        };
+        out.push(ParamDecl {
+            name: item.name.name.clone(),
+            ty: analysis.item_types.get(idx).cloned().unwrap_or(Type::Error),
+            default: info.default,
+            range: info.range,
+            doc: item.doc.clone(),
+            span: item.span,
+        });
+    }
+    out
+}
+
 /// The checked facts of a pipeline stage.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageInfo {

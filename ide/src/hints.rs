@@ -9,10 +9,10 @@
 
 use super::completion::walk::{self, Node};
 use super::Doc;
-use crate::builtins::{self, BuiltinOp, P};
-use crate::check::Callee;
-use crate::syntax::ast::{Expr, ExprKind, Item, ItemKind, Stmt, StmtKind};
-use crate::syntax::span::Span;
+use chunkvm::builtins::{self, BuiltinOp, P};
+use chunkvm::check::Callee;
+use chunkvm::syntax::ast::{Expr, ExprKind, Item, ItemKind, Stmt, StmtKind};
+use chunkvm::syntax::span::Span;
 
 /// What a hint shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,24 +6,24 @@
 //! the function named, or the innermost function or closure around an
 //! offset. [`params`] lists the checked `param` items with their defaults
 //! and ranges as JSON values (a colour is `[r, g, b, a]`). [`preview`] runs
-//! a filter or pipeline through [`crate::photo::run_input`] on a pyramid
+//! a filter or pipeline through [`chunkvm::photo::run_input`] on a pyramid
 //! level small enough for a preview, with user values for the params
-//! (given as JSON, read by [`crate::values::read_value`] against each
+//! (given as JSON, read by [`chunkvm::values::read_value`] against each
 //! param's declared type and range, as the command line reads them), a
 //! cancel flag and progress reports, and encodes the result as PNG.
 
 use super::Doc;
-use crate::check::Const;
-use crate::chunk::{NodeId, Store};
-use crate::compile::chunks::store_program;
-use crate::diag::{has_names, plural};
-use crate::exec::{Limits, Value};
 use crate::graph::Graph;
-use crate::photo::{preview_level, run_input, Input, Rgba8, RunError, RunOptions, Target};
-use crate::syntax::ast::{ItemId, ItemKind};
-use crate::syntax::span::Span;
-use crate::types::Type;
-use crate::values::{read_value, Written};
+use chunkvm::check::Const;
+use chunkvm::chunk::{NodeId, Store};
+use chunkvm::compile::chunks::store_program;
+use chunkvm::diag::{has_names, plural};
+use chunkvm::exec::{Limits, Value};
+use chunkvm::photo::{preview_level, run_input, Input, Rgba8, RunError, RunOptions, Target};
+use chunkvm::syntax::ast::ItemKind;
+use chunkvm::syntax::span::Span;
+use chunkvm::types::Type;
+use chunkvm::values::{read_value, Written};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ pub fn chunk_graph_or_why(
             at.line, at.col, first.message
         ));
     }
-    let program = crate::compile::compile(doc.file(), &doc.analysis)
+    let program = chunkvm::compile::compile(doc.file(), &doc.analysis)
         .map_err(|err| format!("the file does not compile: {err}"))?;
     let index = match (function, offset) {
         (Some(name), _) => program
@@ -117,31 +117,18 @@ fn const_json(value: Const) -> serde_json::Value {
 
 /// The file's well-formed `param` items, in source order.
 pub fn params(doc: &Doc) -> Vec<ParamSlider> {
-    let mut out = Vec::new();
-    for (idx, item) in doc.file().items.iter().enumerate() {
-        if !matches!(item.kind, ItemKind::Param(_)) {
-            continue;
-        }
-        let Some(info) = doc.analysis.params.get(&ItemId(idx as u32)) else {
-            continue;
-        };
-        let ty = doc
-            .analysis
-            .item_types
-            .get(idx)
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        out.push(ParamSlider {
-            name: item.name.name.clone(),
-            ty,
-            default: const_json(info.default),
-            min: info.range.map(|(lo, _)| const_json(lo)),
-            max: info.range.map(|(_, hi)| const_json(hi)),
-            doc: item.doc.clone(),
-            span: item.span,
-        });
-    }
-    out
+    chunkvm::check::params(doc.file(), &doc.analysis)
+        .into_iter()
+        .map(|param| ParamSlider {
+            name: param.name,
+            ty: param.ty.to_string(),
+            default: const_json(param.default),
+            min: param.range.map(|(lo, _)| const_json(lo)),
+            max: param.range.map(|(_, hi)| const_json(hi)),
+            doc: param.doc,
+            span: param.span,
+        })
+        .collect()
 }
 
 /// A preview: the output image as PNG and what it cost.

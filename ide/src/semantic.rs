@@ -12,12 +12,12 @@
 //! the edit from one encoding to the next.
 
 use super::Doc;
-use crate::check::Res;
-use crate::syntax::ast::{
+use chunkvm::check::Res;
+use chunkvm::syntax::ast::{
     BindingId, Block, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
 };
-use crate::syntax::span::Span;
-use crate::types::Type;
+use chunkvm::syntax::span::Span;
+use chunkvm::types::Type;
 use foldhash::{HashMap, HashMapExt};
 
 /// The token types, LSP standard names; a [`Token`]'s `kind` indexes this.
@@ -268,7 +268,7 @@ impl<'d> Names<'d> {
         }
     }
 
-    fn binding(&mut self, binding: &crate::syntax::ast::Binding, class: (u32, u32)) {
+    fn binding(&mut self, binding: &chunkvm::syntax::ast::Binding, class: (u32, u32)) {
         self.bindings
             .insert(binding.id, (class.0, class.1 & !DECLARATION));
         self.decl(&binding.name, class);

@@ -21,9 +21,9 @@
 
 use super::lex;
 use super::Doc;
-use crate::builtins::{self, P};
-use crate::syntax::ast::{Item, ItemKind};
-use crate::types::Type;
+use chunkvm::builtins::{self, P};
+use chunkvm::syntax::ast::{Item, ItemKind};
+use chunkvm::types::Type;
 use lex::{Tok, TokKind};
 use std::collections::HashSet;
 
@@ -710,7 +710,7 @@ impl<'d> View<'d> {
                 );
                 (text.len(), format!("{inserted}{}", closers(&head)))
             };
-            let Some(doc) = original.edited(crate::syntax::span::Span::new(start, end), &patch)
+            let Some(doc) = original.edited(chunkvm::syntax::span::Span::new(start, end), &patch)
             else {
                 continue;
             };
@@ -777,7 +777,7 @@ impl<'d> View<'d> {
     fn receiver_type(&self, word_start: usize) -> Option<Type> {
         let mut found = None;
         walk::exprs(self.doc.file(), &mut |expr| {
-            if let crate::syntax::ast::ExprKind::Field(value, field) = &expr.kind {
+            if let chunkvm::syntax::ast::ExprKind::Field(value, field) = &expr.kind {
                 if field.span.start == word_start
                     || field.name.is_empty()
                         && value.span.end <= word_start
@@ -943,7 +943,7 @@ fn builtin_completion(builtin: &builtins::Builtin, call_follows: bool) -> Comple
     if signatures.len() > 1 {
         detail.push_str(&format!(
             " (+{})",
-            crate::diag::plural(signatures.len() as u64 - 1, "overload")
+            chunkvm::diag::plural(signatures.len() as u64 - 1, "overload")
         ));
     }
     let doc = format!("```chop\n{}\n```\n\n{}", signatures.join("\n"), builtin.doc);
@@ -1003,7 +1003,7 @@ fn param_detail(doc: &Doc, item: &Item) -> String {
 
 /// The `param` items a function reads, directly or through the functions it calls.
 fn params_read(doc: &Doc, item: &Item) -> Vec<String> {
-    use crate::check::Res;
+    use chunkvm::check::Res;
     let file = doc.file();
     let mut todo = vec![item];
     let mut seen_fns: HashSet<*const Item> = HashSet::new();
@@ -1132,9 +1132,9 @@ fn values(out: &mut Vec<Completion>, view: &View<'_>, call_follows: bool) {
 mod infer {
     use super::lex::{Tok, TokKind};
     use super::View;
-    use crate::builtins::{self, P};
-    use crate::syntax::ast::ItemKind;
-    use crate::types::Type;
+    use chunkvm::builtins::{self, P};
+    use chunkvm::syntax::ast::ItemKind;
+    use chunkvm::types::Type;
 
     /// How deep a receiver chain is followed.
     const MAX_DEPTH: usize = 32;
@@ -1253,7 +1253,7 @@ mod infer {
 
 /// Visitors over the AST.
 pub(super) mod walk {
-    use crate::syntax::ast::{Block, Expr, ExprKind, Item, ItemKind, SourceFile, Stmt, StmtKind};
+    use chunkvm::syntax::ast::{Block, Expr, ExprKind, Item, ItemKind, SourceFile, Stmt, StmtKind};
 
     /// A node the visitor visits.
     #[derive(Clone, Copy, Debug)]
@@ -1380,12 +1380,12 @@ pub(super) mod walk {
 
 /// The locals visible at an offset.
 pub(super) mod scope {
-    use crate::ide::Doc;
-    use crate::syntax::ast::{
+    use crate::Doc;
+    use chunkvm::syntax::ast::{
         BindingId, Block, Expr, ExprKind, ItemKind, Param, Stmt, StmtKind, TypeExpr,
     };
-    use crate::syntax::span::Span;
-    use crate::types::Type;
+    use chunkvm::syntax::span::Span;
+    use chunkvm::types::Type;
 
     /// A local in scope.
     #[derive(Clone, Debug)]
@@ -1457,7 +1457,7 @@ pub(super) mod scope {
         }
     }
 
-    fn push(scope: &mut Scope, binding: &crate::syntax::ast::Binding, ty: Option<&TypeExpr>) {
+    fn push(scope: &mut Scope, binding: &chunkvm::syntax::ast::Binding, ty: Option<&TypeExpr>) {
         if binding.name.name.is_empty() {
             return;
         }
@@ -2112,13 +2112,13 @@ fn helper(v: float) -> float {
     #[test]
     fn all_features_survive_real_files_and_their_prefixes() {
         let files = [
-            include_str!("../../../filters/sobel.chop"),
-            include_str!("../../../filters/vignette.chop"),
-            include_str!("../../../filters/pipelines/sketch.chop"),
+            include_str!("../../filters/sobel.chop"),
+            include_str!("../../filters/vignette.chop"),
+            include_str!("../../filters/pipelines/sketch.chop"),
         ];
         for text in files {
             let doc = Doc::new(text);
-            let whole = crate::syntax::span::Span::new(0, text.len());
+            let whole = chunkvm::syntax::span::Span::new(0, text.len());
             assert!(!super::super::semantic::tokens(&doc).is_empty());
             for offset in (0..=text.len()).step_by(5) {
                 let _ = completions(&doc, offset);

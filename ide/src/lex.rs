@@ -1,7 +1,7 @@
 //! A lexer for Chop that never fails: completion reads the context of code
 //! being typed from it, and semantic tokens colour a file from it.
 
-use crate::syntax::span::Span;
+use chunkvm::syntax::span::Span;
 
 /// The kinds of token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! with ```` ```chop,fails=E0004 ```` must fail with that code, so a
 //! deliberately wrong example stays wrong for the reason it shows. Both must
 //! be formatted as `chunkvm fmt` would (a block that fails for its syntax is
-//! exempt). `UPDATE_DOCS=1 cargo test -p chunkvm --test docs` rewrites
+//! exempt). `UPDATE_DOCS=1 cargo test -p chop-ide --test docs` rewrites
 //! `docs/builtins.md`.
 
 #![allow(clippy::unwrap_used)]
@@ -134,7 +134,7 @@ fn check_example(example: &Example) -> Result<(), String> {
         }
     };
     if syntax_ok {
-        match chunkvm::fmt::format(&example.text) {
+        match chop_ide::fmt::format(&example.text) {
             Ok(formatted) if formatted == example.text => {}
             Ok(formatted) => {
                 return Err(format!(
@@ -231,7 +231,7 @@ fn the_samples_and_filters_are_formatted() {
     let mut stale = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        match chunkvm::fmt::format(&text) {
+        match chop_ide::fmt::format(&text) {
             Ok(formatted) if formatted == text => {}
             Ok(_) => stale.push(format!("{} is not formatted", shown(path))),
             Err(err) => stale.push(format!("{}: {err}", shown(path))),
@@ -254,7 +254,7 @@ fn the_builtins_reference_is_current() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/builtins.md is stale: regenerate it with `UPDATE_DOCS=1 cargo test -p chunkvm --test docs`"
+        "docs/builtins.md is stale: regenerate it with `UPDATE_DOCS=1 cargo test -p chop-ide --test docs`"
     );
     for builtin in chunkvm::builtins::BUILTINS {
         assert!(

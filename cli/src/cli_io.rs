@@ -41,24 +41,4 @@ macro_rules! errln {
     };
 }
 
-/// The reason of an I/O error in a message: short, one line, without the `(os error N)`
-/// suffix (`cannot read a.chop: no such file`).
-pub fn io_reason(err: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match err.kind() {
-        ErrorKind::NotFound => "no such file".to_string(),
-        ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = err.to_string();
-            let text = match text.find(" (os error") {
-                Some(at) => text[..at].to_string(),
-                None => text,
-            };
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_lowercase().chain(chars).collect(),
-                None => text,
-            }
-        }
-    }
-}
+pub use chunkvm::diag::io_reason;

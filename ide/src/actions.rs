@@ -15,11 +15,11 @@
 use super::completion::{scope, walk};
 use super::semantic::ident_start;
 use super::{Doc, Edit};
-use crate::builtins;
-use crate::diag::{Code, Diagnostic, TypeFacts};
-use crate::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnOp};
-use crate::syntax::span::Span;
-use crate::types::Type;
+use chunkvm::builtins;
+use chunkvm::diag::{Code, Diagnostic, TypeFacts};
+use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnOp};
+use chunkvm::syntax::span::Span;
+use chunkvm::types::Type;
 
 /// A code action.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,8 @@ use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Written};
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
+mod cli_io;
 mod photo_cli;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -154,7 +156,7 @@ enum GraphFormat {
     Svg,
 }
 
-pub(crate) use chunkvm::cli_io::out;
+pub(crate) use crate::cli_io::out;
 
 /// A failure to report: one message, exit status 1.
 pub(crate) struct Failure(pub(crate) String);
@@ -231,7 +233,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            chunkvm::errln!("error: {message}");
+            crate::errln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -240,12 +242,12 @@ fn main() -> ExitCode {
 /// `chunkvm bench`: fails on an unknown filter, a failed run, or a VM result
 /// that differs from its native twin.
 fn bench(quick: bool, vm_only: bool, filter: Option<&str>) -> Result<ExitCode, Failure> {
-    chunkvm::bench::check_filter_name(filter)?;
+    crate::bench::check_filter_name(filter)?;
     if filter.is_none() {
-        chunkvm::bench::run_all(quick)?;
+        crate::bench::run_all(quick)?;
     }
     if !vm_only {
-        chunkvm::bench::run_filters(quick, filter)?;
+        crate::bench::run_filters(quick, filter)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -267,13 +269,13 @@ pub(crate) fn read(path: &Path) -> Result<String, Failure> {
     })
 }
 
-use chunkvm::cli_io::io_reason;
+use crate::cli_io::io_reason;
 
 pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
     let lines = LineIndex::new(text);
     let name = path.display().to_string();
     for diag in diags {
-        chunkvm::cli_io::err(&diag.render(&name, text, &lines));
+        crate::cli_io::err(&diag.render(&name, text, &lines));
     }
 }
 
@@ -291,7 +293,7 @@ pub(crate) fn build_or_report(
         Err(diags) => {
             print_diagnostics(path, text, &diags);
             let errors = diags.iter().filter(|d| d.is_error()).count();
-            chunkvm::errln!(
+            crate::errln!(
                 "error: {} has {errors} error{}",
                 path.display(),
                 if errors == 1 { "" } else { "s" }
@@ -305,7 +307,7 @@ pub(crate) fn build_or_report(
 /// was closed (`chunkvm run x.chop | head -1`) prints nothing. The exit status is 1.
 pub(crate) fn report_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> ExitCode {
     if err.message != chunkvm::exec::OUTPUT_CLOSED {
-        chunkvm::cli_io::err(&render_runtime_error(path, text, err));
+        crate::cli_io::err(&render_runtime_error(path, text, err));
     }
     ExitCode::FAILURE
 }
@@ -466,7 +468,7 @@ fn run(
         }
     };
     if stats {
-        chunkvm::errln!(
+        crate::errln!(
             "{}, {}",
             plural(vm.instructions(), "instruction"),
             plural(vm.store.len() as u64, "chunk")
@@ -550,7 +552,7 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
         let text = match read(path) {
             Ok(text) => text,
             Err(Failure(message)) => {
-                chunkvm::errln!("error: {message}");
+                crate::errln!("error: {message}");
                 failed = true;
                 continue;
             }
@@ -619,7 +621,7 @@ fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, F
     let idx = function_index(path, &program, function)?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    let graph = chunkvm::graph::graph(&program, &ids, idx, Some(&text))
+    let graph = chop_ide::graph::graph(&program, &ids, idx, Some(&text))
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
     match format {
         GraphFormat::Dot => out(&graph.to_dot()),
@@ -637,7 +639,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
     for path in files {
         // A file that cannot be read or parsed is reported, and the others still get done.
         let result = read(path).and_then(|text| {
-            let formatted = chunkvm::fmt::format(&text)
+            let formatted = chop_ide::fmt::format(&text)
                 .map_err(|err| Failure(format!("{}: {err}", path.display())))?;
             if formatted == text {
                 Ok(true)
@@ -653,7 +655,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
         match result {
             Ok(fine) => failed |= !fine,
             Err(Failure(message)) => {
-                chunkvm::errln!("error: {message}");
+                crate::errln!("error: {message}");
                 failed = true;
             }
         }

@@ -1,4 +1,4 @@
-//! Tests of the source formatter, `chunkvm::fmt`.
+//! Tests of the source formatter, `chop_ide::fmt`.
 //!
 //! - The fixtures `tests/fmt/NAME.chop` format exactly to
 //!   `tests/fmt/NAME.expected.chop` (also with CRLF line endings).
@@ -14,9 +14,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chunkvm::fmt::format;
+use chop_ide::fmt::format;
 use tree_sitter::{Node, Parser, Tree};
 
+#[path = "../../vm/tests/common/mod.rs"]
 mod common;
 
 fn manifest_dir() -> &'static Path {
@@ -70,10 +71,11 @@ fn fixtures() -> Vec<(String, String, String)> {
 
 /// The `.chop` files of the tests and of the filter library.
 fn repo_chop_files() -> Vec<PathBuf> {
-    let mut files = common::chop_files(&manifest_dir().join("tests"));
-    files.extend(common::chop_files(
-        &manifest_dir().join("..").join("filters"),
-    ));
+    let root = manifest_dir().join("..");
+    let mut files = Vec::new();
+    for dir in ["vm/tests", "ide/tests", "cli/tests", "filters"] {
+        files.extend(common::chop_files(&root.join(dir)));
+    }
     files
 }
 
@@ -287,7 +289,7 @@ fn all_chop_files_are_idempotent_and_lossless() {
 /// The examples of the grammar's corpus (`vm/grammar/test/corpus/*.txt`)
 /// that parse cleanly.
 fn corpus_examples() -> Vec<(String, String)> {
-    let dir = manifest_dir().join("grammar").join("test").join("corpus");
+    let dir = manifest_dir().join("../vm/grammar/test/corpus");
     let mut out = Vec::new();
     let entries = fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("cannot list the corpus {}: {err}", dir.display()));

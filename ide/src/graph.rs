@@ -24,10 +24,10 @@
 //! [`Graph::layout`] exposes the geometry, so tests (and other renderers)
 //! can check it without parsing SVG.
 
-use crate::compile::chunks::CodeIds;
-use crate::compile::disasm::instr_text;
-use crate::compile::ir::{unpack_targets, Op, Program};
-use crate::syntax::span::{LineIndex, Span};
+use chunkvm::compile::chunks::CodeIds;
+use chunkvm::compile::disasm::instr_text;
+use chunkvm::compile::ir::{unpack_targets, Op, Program};
+use chunkvm::syntax::span::{LineIndex, Span};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -236,7 +236,7 @@ pub fn graph(program: &Program, ids: &CodeIds, func: usize, source: Option<&str>
                 Op::Jmp if (instr.k as usize) < nblocks => {
                     add(block_id(instr.k as usize), EdgeKind::Jump);
                 }
-                op if op.shape().3 == crate::compile::ir::Imm::Block2 => {
+                op if op.shape().3 == chunkvm::compile::ir::Imm::Block2 => {
                     let (then, otherwise) = unpack_targets(instr.k);
                     let then_kind = if matches!(instr.op, Op::ForStep | Op::ForStepK)
                         && then as usize <= bidx
@@ -1496,9 +1496,9 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunk::ChunkId;
-    use crate::compile::ir::{pack_targets, Block, Function, Instr};
-    use crate::types::Type;
+    use chunkvm::chunk::ChunkId;
+    use chunkvm::compile::ir::{pack_targets, Block, Function, Instr};
+    use chunkvm::types::Type;
     use std::collections::BTreeSet;
 
     const CODE: u64 = 1 << 63;

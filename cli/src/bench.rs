@@ -10,9 +10,9 @@
     reason = "a closed pipe would panic: use outln!/errln!"
 )]
 
-use crate::chunk::{image_from_rgba8, NodeId, Store};
-use crate::driver::build;
-use crate::exec::{Loaded, Stop, Value, Vm};
+use chunkvm::chunk::{image_from_rgba8, NodeId, Store};
+use chunkvm::driver::build;
+use chunkvm::exec::{Loaded, Stop, Value, Vm};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,7 +148,10 @@ pub fn compare_images(
 
 /// An error listing the filters the benchmark knows when `only` is none of them.
 pub fn check_filter_name(only: Option<&str>) -> Result<(), String> {
-    let names: Vec<&str> = crate::reference::FILTERS.iter().map(|f| f.filter).collect();
+    let names: Vec<&str> = chunkvm::reference::FILTERS
+        .iter()
+        .map(|f| f.filter)
+        .collect();
     match only {
         Some(name) if !names.contains(&name) => Err(format!(
             "no filter `{name}` in the benchmark; it has: {}",
@@ -333,8 +336,8 @@ pub fn measure_filters(
     height: u32,
     only: Option<&str>,
 ) -> Result<Vec<FilterFigure>, String> {
-    use crate::photo::{run, Rgba8, RunOptions, Target};
-    use crate::reference::FILTERS;
+    use chunkvm::photo::{run, Rgba8, RunOptions, Target};
+    use chunkvm::reference::FILTERS;
     check_filter_name(only)?;
     let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
     let photo = base.resized(width, height);
@@ -384,12 +387,12 @@ pub fn measure_filters(
 /// The memory of a photo as chunks against its raw RGBA bytes, estimated from the
 /// store's layout and measured as the process's resident memory before and after.
 pub fn photo_memory(width: u32, height: u32) -> Result<(usize, usize, Option<usize>), String> {
-    let base = crate::photo::Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let base = chunkvm::photo::Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
     let photo = base.resized(width, height);
     let raw = photo.pixels.len();
     let rss_before = resident_bytes();
     let mut store = Store::new(NodeId(1));
-    crate::photo::photo_new(&mut store, &photo).map_err(|err| err.to_string())?;
+    chunkvm::photo::photo_new(&mut store, &photo).map_err(|err| err.to_string())?;
     let rss_after = resident_bytes();
     let measured = match (rss_before, rss_after) {
         (Some(before), Some(after)) => Some(after.saturating_sub(before)),
@@ -408,7 +411,7 @@ fn resident_bytes() -> Option<usize> {
 
 /// Runs the box blur on 1 thread and on every core: the speed-up.
 pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Duration), String> {
-    use crate::photo::{run, Rgba8, RunOptions, Target};
+    use chunkvm::photo::{run, Rgba8, RunOptions, Target};
     let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
     let photo = base.resized(width, height);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -485,7 +488,7 @@ pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
         let (cores, one, all) = measure_threads(w, h)?;
         crate::outln!(
             "box blur on {}: {:.0} ms against {:.0} ms on one: {:.2}x",
-            crate::diag::plural(cores as u64, "thread"),
+            chunkvm::diag::plural(cores as u64, "thread"),
             all.as_secs_f64() * 1e3,
             one.as_secs_f64() * 1e3,
             one.as_secs_f64() / all.as_secs_f64().max(1e-9)

@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+use chop_ide::graph::{graph, EdgeKind, NodeKind};
 use chunkvm::chunk::{NodeId, Store};
 use chunkvm::compile::chunks::store_program;
-use chunkvm::graph::{graph, EdgeKind, NodeKind};
 
 const SOURCE: &str = r#"fn square(v: int) -> int {
     v * v

@@ -3,10 +3,14 @@
 //! Everything here works on a [`Doc`] (the text, its tree-sitter tree, the
 //! AST, the checker's results) and speaks in byte offsets and [`Span`]s; the
 //! language server (`lsp/`) converts positions and types at its boundary.
-//! One file per feature, each a plain function over a `Doc`.
+//! One file per feature, each a plain function over a `Doc`; also the formatter
+//! ([`fmt`]) and the basic-block graph of a function ([`graph`]), which the command
+//! line uses as well.
 
 pub mod actions;
 pub mod completion;
+pub mod fmt;
+pub mod graph;
 pub mod hints;
 mod lex;
 pub mod navigation;
@@ -15,11 +19,11 @@ pub mod preview;
 pub mod semantic;
 pub mod signature;
 
-use crate::check::{check, Analysis};
-use crate::diag::Diagnostic;
-use crate::syntax::ast::{ExprId, Item, ItemId, SourceFile};
-use crate::syntax::lower::{lower, parse_reusing, Parsed};
-use crate::syntax::span::{LineIndex, Span};
+use chunkvm::check::{check, Analysis};
+use chunkvm::diag::Diagnostic;
+use chunkvm::syntax::ast::{ExprId, Item, ItemId, SourceFile};
+use chunkvm::syntax::lower::{lower, parse_reusing, Parsed};
+use chunkvm::syntax::span::{LineIndex, Span};
 use std::sync::Arc;
 
 /// One analysed version of a file.
@@ -38,7 +42,7 @@ pub struct Doc {
 impl Doc {
     /// Parses and checks `text`.
     pub fn new(text: &str) -> Doc {
-        let parsed = crate::syntax::lower::parse(text);
+        let parsed = chunkvm::syntax::lower::parse(text);
         Doc::from_parsed(text, parsed)
     }
 
@@ -58,7 +62,7 @@ impl Doc {
             old,
             previous.map(|doc| (&*doc.text, &doc.parsed)),
         );
-        let analysis = crate::check::check_reusing(
+        let analysis = chunkvm::check::check_reusing(
             &parsed.file,
             &parsed.memo,
             previous.map(|doc| (&doc.parsed.file, &doc.parsed.memo, &doc.analysis)),
@@ -138,7 +142,7 @@ impl Doc {
             tree_sitter::Point::new(line, offset - start)
         };
         let start_position = point(span.start);
-        let new_end_position = crate::syntax::lower::point_after(start_position, text);
+        let new_end_position = chunkvm::syntax::lower::point_after(start_position, text);
         let mut tree = self.parsed.tree.clone();
         tree.edit(&tree_sitter::InputEdit {
             start_byte: span.start,
@@ -148,7 +152,7 @@ impl Doc {
             old_end_position: point(span.end),
             new_end_position,
         });
-        let mut parser = crate::syntax::lower::new_parser();
+        let mut parser = chunkvm::syntax::lower::new_parser();
         Some(Doc::reparse(
             &mut parser,
             &new_text,
@@ -162,7 +166,7 @@ impl Doc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Symbol {
     /// A local binding (parameter, `let`, `var`, `for` variable).
-    Local(crate::syntax::ast::BindingId),
+    Local(chunkvm::syntax::ast::BindingId),
     /// A top-level item.
     Item(ItemId),
     /// A builtin function, by name.

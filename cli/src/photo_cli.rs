@@ -84,7 +84,7 @@ fn read_chunks(path: &Path) -> Result<ChunkSet, Failure> {
         Failure(format!(
             "cannot read {}: {}",
             path.display(),
-            chunkvm::cli_io::io_reason(&err)
+            crate::cli_io::io_reason(&err)
         ))
     })?;
     decode_set(&bytes).map_err(|err| {
@@ -203,7 +203,7 @@ fn worker_threads(asked: Option<usize>, height: u32) -> Result<usize, Failure> {
             why.push(format!("the image has {bands} bands of {BAND_ROWS} rows"));
         }
         let why = why.join(" and ");
-        chunkvm::errln!(
+        crate::errln!(
             "note: --threads {asked}: {why}; using {used} thread{}",
             if used == 1 { "" } else { "s" }
         );
@@ -299,7 +299,7 @@ pub fn run_photo(
     output.image.save(&out_path, format).map_err(Failure)?;
     if stats {
         let (w, h) = level_size(width, height, level);
-        chunkvm::errln!(
+        crate::errln!(
             "{input_name}: level {level} ({w}x{h}), {} stage{} ({}), {} instructions, {:.0} ms on {threads} thread{}",
             output.stages.len(),
             if output.stages.len() == 1 { "" } else { "s" },
@@ -316,7 +316,6 @@ pub fn run_photo(
 /// `chunkvm params FILE`
 pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     use chunkvm::check::Const;
-    use chunkvm::syntax::ast::ItemKind;
     let text = crate::read(path)?;
     let analyzed = chunkvm::driver::analyze(&text);
     let diags = analyzed.diagnostics();
@@ -330,30 +329,20 @@ pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
         Const::Bool(v) => v.to_string(),
         Const::Color(c) => chunkvm::exec::Value::Color(c.map(|v| v as f32)).to_string(),
     };
-    let mut rows = Vec::new();
-    for (idx, item) in analyzed.parsed.file.items.iter().enumerate() {
-        let ItemKind::Param(_) = &item.kind else {
-            continue;
-        };
-        let id = chunkvm::syntax::ast::ItemId(idx as u32);
-        let Some(info) = analyzed.analysis.params.get(&id) else {
-            continue;
-        };
-        let ty = analyzed
-            .analysis
-            .item_types
-            .get(idx)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
-        rows.push(serde_json::json!({
-            "name": item.name.name,
-            "type": ty,
-            "default": show(info.default),
-            "min": info.range.map(|(lo, _)| show(lo)),
-            "max": info.range.map(|(_, hi)| show(hi)),
-            "doc": item.doc,
-        }));
-    }
+    let rows: Vec<serde_json::Value> = analyzed
+        .params()
+        .into_iter()
+        .map(|param| {
+            serde_json::json!({
+                "name": param.name,
+                "type": param.ty.to_string(),
+                "default": show(param.default),
+                "min": param.range.map(|(lo, _)| show(lo)),
+                "max": param.range.map(|(_, hi)| show(hi)),
+                "doc": param.doc,
+            })
+        })
+        .collect();
     if json {
         out(&format!(
             "{}\n",

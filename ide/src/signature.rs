@@ -11,10 +11,10 @@
 
 use super::navigation::{type_text, CallSite, Index, KEYWORDS};
 use super::Doc;
-use crate::builtins::{self, Builtin, Method, Overload, P};
-use crate::check::{Callee, Res};
-use crate::syntax::ast::{Expr, ExprKind, ItemId, ItemKind};
-use crate::types::Type;
+use chunkvm::builtins::{self, Builtin, Method, Overload, P};
+use chunkvm::check::{Callee, Res};
+use chunkvm::syntax::ast::{Expr, ExprKind, ItemId, ItemKind};
+use chunkvm::types::Type;
 use std::ops::Range;
 
 /// One signature.
@@ -565,8 +565,8 @@ fn choose_overload(builtin: &Builtin, args: &[Type], commas: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::navigation::fixture;
     use super::*;
+    use crate::navigation::fixture;
 
     /// Renders the help: each signature, `>` on the active one, the active
     /// parameter in `[...]`.

@@ -8,8 +8,8 @@
 use super::navigation::{expr_text, stages_text, type_text};
 use super::signature::item_label;
 use super::Doc;
-use crate::syntax::ast::{Item, ItemId, ItemKind, StmtKind};
-use crate::syntax::span::Span;
+use chunkvm::syntax::ast::{Item, ItemId, ItemKind, StmtKind};
+use chunkvm::syntax::span::Span;
 use tree_sitter::Node;
 
 /// What a symbol of the outline is.
@@ -329,8 +329,8 @@ fn selection_range(doc: &Doc, offset: usize) -> Vec<Span> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::navigation::fixture;
     use super::*;
+    use crate::navigation::fixture;
     use std::fmt::Write;
 
     fn render_symbols(doc: &Doc, symbols: &[DocSymbol], depth: usize, out: &mut String) {

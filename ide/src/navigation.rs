@@ -9,13 +9,13 @@
 
 use super::signature::{builtin_labels, item_label, method_label};
 use super::{Doc, Edit, NameAt, Symbol};
-use crate::builtins::{self, FIELDS, METHODS};
-use crate::check::Res;
-use crate::syntax::ast::{
+use chunkvm::builtins::{self, FIELDS, METHODS};
+use chunkvm::check::Res;
+use chunkvm::syntax::ast::{
     Binding, BindingId, Block, Expr, ExprId, ExprKind, Item, ItemId, ItemKind, Param, StmtKind,
     TypeExpr,
 };
-use crate::syntax::span::Span;
+use chunkvm::syntax::span::Span;
 use std::collections::HashMap;
 
 /// The words that are never names.
@@ -69,7 +69,7 @@ pub(crate) struct Local<'a> {
     /// Its id.
     pub id: BindingId,
     /// Its name and declaration.
-    pub name: &'a crate::syntax::ast::Ident,
+    pub name: &'a chunkvm::syntax::ast::Ident,
     /// How it is introduced.
     pub kind: LocalKind,
     /// The text where uses resolve to it (unless shadowed): `start..end`, end excluded.
@@ -976,7 +976,7 @@ pub(crate) fn item_code(doc: &Doc, id: ItemId, item: &Item) -> Option<String> {
 }
 
 /// The stages of a pipeline, normalised: `a |> b(p: 1.0)`.
-pub(crate) fn stages_text(doc: &Doc, pipeline: &crate::syntax::ast::PipelineItem) -> String {
+pub(crate) fn stages_text(doc: &Doc, pipeline: &chunkvm::syntax::ast::PipelineItem) -> String {
     let stages: Vec<String> = pipeline
         .stages
         .iter()
