@@ -534,16 +534,24 @@ impl<'t> Lowerer<'t> {
             self.diags.push(diag);
             return;
         }
+        // The parse states below are read from a parse of the item alone:
+        // an incremental parse leaves in its tree the states of the parse
+        // that first made a reused subtree, so the editor's tree and a fresh
+        // one of the same shape may hold different states.
+        let states = self.fresh_states(node);
+        let states = states.as_ref().map(Tree::root_node);
         // A statement that began well and broke further on: the culprit is
         // the first token its parser state did not accept, not the keyword.
         let leaf = if STATEMENT_KEYWORDS.contains(&leaf.kind()) {
-            self.first_refused(node).unwrap_or(leaf)
+            self.first_refused(node, states).unwrap_or(leaf)
         } else {
             leaf
         };
         let shown = shorten(self.text_of(leaf));
         let mut message = format!("unexpected `{shown}`");
-        if !is_expression_start(leaf.kind()) && self.expects_expression(leaf.parse_state()) {
+        if !is_expression_start(leaf.kind())
+            && state_of(leaf, states).is_some_and(|state| self.expects_expression(state))
+        {
             message.push_str(", expected an expression");
         }
         let mut diag = Diagnostic::error(Code::Syntax, span_of(leaf), message);
@@ -560,9 +568,44 @@ impl<'t> Lowerer<'t> {
         self.diags.push(diag);
     }
 
+    /// A parse, with a new parser, of the top-level item (or top-level
+    /// `ERROR` node) holding `node` alone, through an included range, to read
+    /// parse states from; `None` when the tree being lowered is such a parse
+    /// already (a statement's or an item's own parse) or it cannot be made.
+    fn fresh_states(&self, node: Node) -> Option<Tree> {
+        if self.split < 2 {
+            return None;
+        }
+        let top = if node
+            .parent()
+            .is_none_or(|parent| parent.kind() == "source_file")
+        {
+            node
+        } else {
+            ancestor(node, |candidate| {
+                candidate
+                    .parent()
+                    .is_some_and(|parent| parent.kind() == "source_file")
+            })?
+        };
+        let range = ts_range(
+            top.start_byte(),
+            top.end_byte(),
+            top.start_position(),
+            top.end_position(),
+        );
+        let mut parser = new_parser();
+        parser.set_included_ranges(&[range]).ok()?;
+        parser.parse(self.text, None)
+    }
+
     /// The first token of `node` that the parser state it was read in does
-    /// not accept.
-    fn first_refused<'tree>(&self, node: Node<'tree>) -> Option<Node<'tree>> {
+    /// not accept (the states read in `states` when given).
+    fn first_refused<'tree>(
+        &self,
+        node: Node<'tree>,
+        states: Option<Node>,
+    ) -> Option<Node<'tree>> {
         let mut cursor = node.walk();
         let mut stack: Vec<Node> = node.children(&mut cursor).collect();
         stack.reverse();
@@ -576,7 +619,9 @@ impl<'t> Lowerer<'t> {
                 stack.extend(children.into_iter().rev());
                 continue;
             }
-            let state = current.parse_state();
+            let Some(state) = state_of(current, states) else {
+                continue;
+            };
             let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
                 continue;
             };
@@ -1462,6 +1507,18 @@ fn shallow_error(node: Node) -> bool {
         }
     }
     false
+}
+
+/// The parse state of the token `leaf`: its own, or when `states` (the root
+/// of another parse of the same text) is given, that of the same token there
+/// (`None` if that parse did not read the same token).
+fn state_of(leaf: Node, states: Option<Node>) -> Option<u16> {
+    let Some(root) = states else {
+        return Some(leaf.parse_state());
+    };
+    let twin = root.descendant_for_byte_range(leaf.start_byte(), leaf.end_byte())?;
+    (twin.byte_range() == leaf.byte_range() && twin.kind_id() == leaf.kind_id())
+        .then(|| twin.parse_state())
 }
 
 /// The nearest proper ancestor of `node` that satisfies `pred`.
