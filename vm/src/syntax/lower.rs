@@ -277,9 +277,10 @@ impl<'t> Lowerer<'t> {
         loop {
             let node = cursor.node();
             let mut descend = node.has_error();
-            if node.start_byte() < self.skip_until && (node.is_error() || node.is_missing()) {
-                descend = false;
-            } else if node.parent() == Some(root) && self.report_unclosed(node) {
+            let skipped =
+                node.start_byte() < self.skip_until && (node.is_error() || node.is_missing());
+            // (`report_unclosed` reports an item whose body lost its `}`.)
+            if skipped || (node.parent() == Some(root) && self.report_unclosed(node)) {
                 descend = false;
             } else if node.is_error() {
                 if !self.report_by_statements(node) {
