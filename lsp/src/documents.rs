@@ -533,19 +533,27 @@ mod tests {
     /// what a fresh analysis of its tree gives (the reuse is exact); and when
     /// a new parser finds no syntax error in its text, it is exactly what
     /// parsing and analysing the text afresh give: the same tree, node for
-    /// node with positions, the same AST and diagnostics. (A text with syntax
+    /// node with positions, the same AST and diagnostics. A text with syntax
     /// errors may be recovered from differently by an incremental parse than
-    /// by a fresh one: tree-sitter reuses error subtrees whose parse states
-    /// match; see the property test for how its edits are checked then.)
-    fn assert_same_as_afresh(doc: &Doc, what: &str) {
+    /// by a fresh one (tree-sitter reuses error subtrees whose parse states
+    /// match); but when both parses give the same tree, node for node with
+    /// positions, the AST and diagnostics are the same: they are a function
+    /// of the tree and the text, never of the parse states an incremental
+    /// parse leaves in it. Returns whether the trees were the same.
+    fn assert_same_as_afresh(doc: &Doc, what: &str) -> bool {
         let analysis = |doc: &Doc| format!("{:?}", (doc.file(), doc.diagnostics()));
         let fresh = Doc::new(&doc.text);
-        if !fresh.parsed.tree.root_node().has_error() {
+        let same_tree = if fresh.parsed.tree.root_node().has_error() {
+            nodes(&doc.parsed.tree) == nodes(&fresh.parsed.tree)
+        } else {
             assert_same_nodes(&doc.parsed.tree, &fresh.parsed.tree, &doc.text, what);
+            true
+        };
+        if same_tree {
             assert_eq!(
                 analysis(doc),
                 analysis(&fresh),
-                "{what}: the analysis differs from a fresh one\n{}",
+                "{what}: the analysis differs from a fresh one of the same tree\n{}",
                 doc.text
             );
         }
@@ -556,6 +564,7 @@ mod tests {
             "{what}: the analysis differs from a fresh analysis of the same tree\n{}",
             doc.text
         );
+        same_tree
     }
 
     fn assert_same_nodes(
@@ -669,9 +678,10 @@ mod tests {
     ///   with edits computed here from byte offsets of the plain text (so
     ///   the analyzer's positions, encodings and `InputEdit`s are right, on
     ///   texts with errors too);
-    /// - [`assert_same_as_afresh`]: a text without syntax errors gives what a
-    ///   new parser and a fresh analysis give; any text gives what analysing
-    ///   its tree afresh gives.
+    /// - [`assert_same_as_afresh`]: a text without syntax errors, or one
+    ///   whose incremental tree is the one a new parser makes, gives what a
+    ///   fresh analysis gives; any text gives what analysing its tree afresh
+    ///   gives.
     ///
     /// At the end of each sequence the text is the file again, without errors,
     /// after trees that went through broken states.
@@ -695,7 +705,7 @@ mod tests {
             .collect();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut reference_parser = chunkvm::syntax::lower::new_parser();
-        let (mut changes_sent, mut error_free) = (0, 0);
+        let (mut changes_sent, mut error_free, mut broken_same) = (0, 0, 0);
         for sequence in 0..300 {
             let file = sequence % files.len();
             let enc = if rng.below(2) == 0 {
@@ -774,15 +784,20 @@ mod tests {
                     .parse(&text, Some(&reference))
                     .expect("a parse");
                 assert_same_nodes(&doc.parsed.tree, &reference, &text, &what);
-                assert_same_as_afresh(&doc, &what);
+                let same_tree = assert_same_as_afresh(&doc, &what);
                 if !doc.parsed.tree.root_node().has_error() {
                     error_free += 1;
+                } else if same_tree {
+                    broken_same += 1;
                 }
             }
             assert_eq!(text, texts[file], "sequence {sequence}: all undone");
         }
         assert!(changes_sent > 5000, "{changes_sent}");
         assert!(error_free >= 300, "{error_free}");
+        // Broken texts whose incremental tree is the fresh one: their
+        // diagnostics were held to a fresh analysis's.
+        assert!(broken_same >= 300, "{broken_same}");
     }
 
     #[test]

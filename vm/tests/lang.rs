@@ -5,6 +5,9 @@
 //! - `// expect-error: E0004 [TEXT]` / `// expect-warning: W0002 [TEXT]` — a
 //!   diagnostic with that code starts on this line (its message contains TEXT);
 //!   the file's diagnostics must be exactly the expected ones;
+//! - `// expect-error@LINE: E0001 [TEXT]` — the same for line LINE, for a line
+//!   whose text the mistake swallows (an unterminated string), in a header
+//!   block at the top of the file;
 //! - `// expect-runtime-error: TEXT` — running `main` fails on this line with a
 //!   message containing TEXT.
 

@@ -1282,6 +1282,19 @@ fn expectations(src: &str) -> Vec<(u32, String, String)> {
                 out.push((idx as u32 + 1, code.to_string(), text.trim().to_string()));
             }
         }
+        // `// expect-error@LINE: CODE text`: for another line (as `tests/common`).
+        for marker in ["// expect-error@", "// expect-warning@"] {
+            if let Some(pos) = line.find(marker) {
+                let rest = &line[pos + marker.len()..];
+                let (at, diag) = rest.split_once(": ").unwrap();
+                let (code, text) = diag.trim().split_once(' ').unwrap_or((diag.trim(), ""));
+                out.push((
+                    at.parse().unwrap(),
+                    code.to_string(),
+                    text.trim().to_string(),
+                ));
+            }
+        }
     }
     out
 }

@@ -277,7 +277,10 @@ impl<'t> Lowerer<'t> {
         loop {
             let node = cursor.node();
             let mut descend = node.has_error();
-            if node.start_byte() < self.skip_until && (node.is_error() || node.is_missing()) {
+            let skipped =
+                node.start_byte() < self.skip_until && (node.is_error() || node.is_missing());
+            // (`report_unclosed` reports an item whose body lost its `}`.)
+            if skipped || (node.parent() == Some(root) && self.report_unclosed(node)) {
                 descend = false;
             } else if node.is_error() {
                 if !self.report_by_statements(node) {
@@ -458,6 +461,52 @@ impl<'t> Lowerer<'t> {
         true
     }
 
+    /// Reports an item whose body has no `}` and so swallowed the items
+    /// after it (see [`unclosed_body`]): one "unclosed `{`" at the body's
+    /// `{`, then the errors of the item up to the first swallowed one and of
+    /// the swallowed items, each part parsed alone. False when that does not
+    /// apply.
+    fn report_unclosed(&mut self, item: Node) -> bool {
+        let Some((open, cut)) = unclosed_body(item) else {
+            return false;
+        };
+        let (head, rest) = split_ranges(item, self.text, cut);
+        let mut parser = new_parser();
+        let Some(head_errors) =
+            self.errors_alone(&mut parser, &[head], 1, head.start_byte..head.end_byte)
+        else {
+            return false;
+        };
+        let Some(rest_errors) =
+            self.errors_alone(&mut parser, &[rest], 2, rest.start_byte..rest.end_byte)
+        else {
+            return false;
+        };
+        let line = self
+            .text
+            .get(..cut)
+            .map_or(0, |before| before.matches('\n').count())
+            + 1;
+        let keyword = self
+            .text
+            .get(cut..)
+            .and_then(|after| after.split_whitespace().next());
+        let diag =
+            Diagnostic::error(Code::Missing, span_of(open), "unclosed `{`").with_help(format!(
+                "its `}}` is expected before the `{}` item on line {line}",
+                keyword.unwrap_or("fn")
+            ));
+        self.diags.push(diag);
+        // The head alone ends without its `}`: that is the error above.
+        self.diags.extend(
+            head_errors
+                .into_iter()
+                .filter(|diag| !(diag.code == Code::Missing && diag.span.start >= head.end_byte)),
+        );
+        self.diags.extend(rest_errors);
+        true
+    }
+
     fn report_missing(&mut self, node: Node, field: Option<&str>) {
         let kind = node.kind();
         let what = if !node.is_named() {
@@ -534,16 +583,24 @@ impl<'t> Lowerer<'t> {
             self.diags.push(diag);
             return;
         }
+        // The parse states below are read from a parse of the item alone:
+        // an incremental parse leaves in its tree the states of the parse
+        // that first made a reused subtree, so the editor's tree and a fresh
+        // one of the same shape may hold different states.
+        let states = self.fresh_states(node);
+        let states = states.as_ref().map(Tree::root_node);
         // A statement that began well and broke further on: the culprit is
         // the first token its parser state did not accept, not the keyword.
         let leaf = if STATEMENT_KEYWORDS.contains(&leaf.kind()) {
-            self.first_refused(node).unwrap_or(leaf)
+            self.first_refused(node, states).unwrap_or(leaf)
         } else {
             leaf
         };
         let shown = shorten(self.text_of(leaf));
         let mut message = format!("unexpected `{shown}`");
-        if !is_expression_start(leaf.kind()) && self.expects_expression(leaf.parse_state()) {
+        if !is_expression_start(leaf.kind())
+            && state_of(leaf, states).is_some_and(|state| self.expects_expression(state))
+        {
             message.push_str(", expected an expression");
         }
         let mut diag = Diagnostic::error(Code::Syntax, span_of(leaf), message);
@@ -560,9 +617,40 @@ impl<'t> Lowerer<'t> {
         self.diags.push(diag);
     }
 
+    /// A parse, with a new parser, of the top-level item (or top-level
+    /// `ERROR` node) holding `node` alone, through an included range, to read
+    /// parse states from; `None` when the tree being lowered is such a parse
+    /// already (a statement's or an item's own parse) or it cannot be made.
+    fn fresh_states(&self, node: Node) -> Option<Tree> {
+        if self.split < 2 {
+            return None;
+        }
+        let top = if node
+            .parent()
+            .is_none_or(|parent| parent.kind() == "source_file")
+        {
+            node
+        } else {
+            ancestor(node, |candidate| {
+                candidate
+                    .parent()
+                    .is_some_and(|parent| parent.kind() == "source_file")
+            })?
+        };
+        let range = ts_range(
+            top.start_byte(),
+            top.end_byte(),
+            top.start_position(),
+            top.end_position(),
+        );
+        let mut parser = new_parser();
+        parser.set_included_ranges(&[range]).ok()?;
+        parser.parse(self.text, None)
+    }
+
     /// The first token of `node` that the parser state it was read in does
-    /// not accept.
-    fn first_refused<'tree>(&self, node: Node<'tree>) -> Option<Node<'tree>> {
+    /// not accept (the states read in `states` when given).
+    fn first_refused<'tree>(&self, node: Node<'tree>, states: Option<Node>) -> Option<Node<'tree>> {
         let mut cursor = node.walk();
         let mut stack: Vec<Node> = node.children(&mut cursor).collect();
         stack.reverse();
@@ -576,7 +664,9 @@ impl<'t> Lowerer<'t> {
                 stack.extend(children.into_iter().rev());
                 continue;
             }
-            let state = current.parse_state();
+            let Some(state) = state_of(current, states) else {
+                continue;
+            };
             let Some(mut lookahead) = self.language.lookahead_iterator(state) else {
                 continue;
             };
@@ -662,8 +752,41 @@ impl<'t> Lowerer<'t> {
         self.leave(1);
     }
 
-    /// Lowers one item and notes what it holds.
+    /// Lowers one item and notes what it holds. An item whose body has no
+    /// `}` and swallowed the items after it is lowered as the parts that
+    /// [`Self::report_unclosed`] diagnoses: the item up to the first
+    /// swallowed one, then the swallowed items, each part parsed alone.
     fn lower_item(&mut self, node: Node, top_level: bool, items: &mut Vec<Arc<Item>>) {
+        if let Some((_, cut)) = unclosed_body(node) {
+            let (head, rest) = split_ranges(node, self.text, cut);
+            let mut parser = new_parser();
+            if parser.set_included_ranges(&[head]).is_ok() {
+                if let Some(tree) = parser.parse(self.text, None) {
+                    let mut cursor = tree.root_node().walk();
+                    let heads: Vec<Node> = tree
+                        .root_node()
+                        .children(&mut cursor)
+                        .filter(|child| ITEM_KINDS.contains(&child.kind()) && !child.is_missing())
+                        .collect();
+                    if let [head_item] = heads.as_slice() {
+                        self.lower_one(*head_item, false, items);
+                        if parser.set_included_ranges(&[rest]).is_ok() {
+                            if let Some(tree) = parser.parse(self.text, None) {
+                                self.items_in(tree.root_node(), items);
+                                // Parts of a split item are never reused.
+                                return;
+                            }
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        self.lower_one(node, top_level, items);
+    }
+
+    /// [`Self::lower_item`] for an item lowered as it is.
+    fn lower_one(&mut self, node: Node, top_level: bool, items: &mut Vec<Arc<Item>>) {
         let after = items.last().map_or(0, |item| item.span.end);
         let (exprs, bindings, diags) = (self.next_expr, self.next_binding, self.diags.len());
         let deep = self.depth_reported;
@@ -1010,6 +1133,8 @@ impl<'t> Lowerer<'t> {
             })
             .collect();
         for ((child, is_value), before_error) in children.into_iter().zip(before_error) {
+            let lowered = stmts.len();
+            let swallowing = child.is_error() || (!is_value && shallow_error(child));
             if child.is_error() {
                 self.stmts_in_error(child, &mut stmts);
                 if !has_value && value.is_none() {
@@ -1028,6 +1153,9 @@ impl<'t> Lowerer<'t> {
                     stmts.push(stmt);
                 }
             }
+            if swallowing {
+                self.bind_swallowed(child, lowered, &mut stmts);
+            }
         }
         // A block whose `}` is missing is unfinished: an error value keeps the
         // checker from asking for a value it may be about to get.
@@ -1039,6 +1167,56 @@ impl<'t> Lowerer<'t> {
         }
         self.leave(BLOCK_COST);
         Block { stmts, value, span }
+    }
+
+    /// Binds the names that the statements `node` swallowed plainly declare
+    /// (`let NAME` or `var NAME` starting a statement, outside nested
+    /// blocks), with an error value, when the statements lowered from it
+    /// (`stmts[lowered..]`) do not: a later use of the name then reports
+    /// nothing more than the mistake that broke the statement.
+    fn bind_swallowed(&mut self, node: Node, lowered: usize, stmts: &mut Vec<Stmt>) {
+        let leaves = tokens(vec![node]);
+        let mut depth = 0i32;
+        let mut found = Vec::new();
+        for (idx, leaf) in leaves.iter().enumerate() {
+            match leaf.kind() {
+                "{" => depth += 1,
+                "}" => depth -= 1,
+                "let" | "var" if depth == 0 => {
+                    if let Some(name) = leaves
+                        .get(idx + 1)
+                        .filter(|name| name.kind() == "identifier")
+                    {
+                        found.push((*leaf, *name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (keyword, name) in found {
+            let bound = stmts.get(lowered..).unwrap_or_default().iter().any(|stmt| {
+                matches!(&stmt.kind, StmtKind::Let { binding, .. } if binding.name.span == span_of(name))
+            });
+            if bound || node.field("name") == Some(name) {
+                continue;
+            }
+            let span = Span::new(keyword.start_byte(), name.end_byte());
+            let binding = Binding {
+                id: BindingId(self.next_binding),
+                name: Ident {
+                    name: self.text_of(name).to_string(),
+                    span: span_of(name),
+                },
+            };
+            self.next_binding += 1;
+            let kind = StmtKind::Let {
+                binding,
+                mutable: keyword.kind() == "var",
+                ty: None,
+                value: self.error_expr(span),
+            };
+            stmts.push(Stmt { kind, span });
+        }
     }
 
     fn stmts_in_error(&mut self, node: Node, stmts: &mut Vec<Stmt>) {
@@ -1464,6 +1642,60 @@ fn shallow_error(node: Node) -> bool {
     false
 }
 
+/// For a function or filter whose body has no `}` of its own and swallowed
+/// the items after it: the body's `{` and where the first swallowed item
+/// starts (an item keyword at the start of a line inside the body). A body
+/// without syntax errors is never split.
+fn unclosed_body(item: Node) -> Option<(Node, usize)> {
+    if !matches!(item.kind(), "function_item" | "filter_item") {
+        return None;
+    }
+    let body = item.field("body").filter(|body| body.kind() == "block")?;
+    if !body.has_error() {
+        return None;
+    }
+    let open = body.child(0).filter(|open| open.kind() == "{")?;
+    let mut cursor = body.walk();
+    let inside: Vec<Node> = body.children(&mut cursor).skip(1).collect();
+    let cut = tokens(inside).into_iter().find(|leaf| {
+        is_item_keyword(leaf.kind()) && leaf.start_position().column == 0 && !leaf.is_error()
+    })?;
+    Some((open, cut.start_byte()))
+}
+
+/// The included ranges of an item split at `cut` by [`unclosed_body`]: the
+/// item up to the end of its last token before `cut`, and from `cut` to the
+/// item's end.
+fn split_ranges(item: Node, text: &str, cut: usize) -> (tree_sitter::Range, tree_sitter::Range) {
+    let before = text.get(item.start_byte()..cut).unwrap_or("");
+    let head_end = item.start_byte() + before.trim_end().len();
+    let point = |at: usize| {
+        let upto = text.get(..at).unwrap_or("");
+        point_after(tree_sitter::Point::new(0, 0), upto)
+    };
+    (
+        ts_range(
+            item.start_byte(),
+            head_end,
+            item.start_position(),
+            point(head_end),
+        ),
+        ts_range(cut, item.end_byte(), point(cut), item.end_position()),
+    )
+}
+
+/// The parse state of the token `leaf`: its own, or when `states` (the root
+/// of another parse of the same text) is given, that of the same token there
+/// (`None` if that parse did not read the same token).
+fn state_of(leaf: Node, states: Option<Node>) -> Option<u16> {
+    let Some(root) = states else {
+        return Some(leaf.parse_state());
+    };
+    let twin = root.descendant_for_byte_range(leaf.start_byte(), leaf.end_byte())?;
+    (twin.byte_range() == leaf.byte_range() && twin.kind_id() == leaf.kind_id())
+        .then(|| twin.parse_state())
+}
+
 /// The nearest proper ancestor of `node` that satisfies `pred`.
 fn ancestor<'tree>(node: Node<'tree>, pred: impl Fn(Node) -> bool) -> Option<Node<'tree>> {
     let mut current = node.parent();
@@ -1766,6 +1998,43 @@ mod tests {
         );
         assert_eq!(errors(both), alone);
         assert_eq!(alone.len(), 2);
+    }
+
+    #[test]
+    fn an_unclosed_body_is_one_error_at_its_brace_and_the_items_after_it_are_checked() {
+        // `f` lost its `}`: one error at its `{`, and `g` and `main` are
+        // lowered as items (a mistake in `g` is reported, `g()` resolves).
+        let text = "fn f() {\n    let x = 1;\n    print(x);\n\nfn g() {\n    print(2 @);\n}\n\nfn main() {\n    g();\n}\n";
+        assert_eq!(
+            errors(text),
+            vec![
+                (7, "unclosed `{`".to_string()),
+                (60, "unexpected `@`".to_string())
+            ]
+        );
+        let names: Vec<String> = parse(text)
+            .file
+            .items
+            .iter()
+            .map(|item| item.name.name.clone())
+            .collect();
+        assert_eq!(names, ["f", "g", "main"]);
+    }
+
+    #[test]
+    fn a_name_declared_by_a_broken_statement_is_bound() {
+        // `let b` is swallowed by the broken `let a`; `s` by an unterminated
+        // string: their uses report nothing more.
+        let text = "fn main() {\n    let a = (1 + ;\n    let b = a * 2;\n    print(b);\n}\n";
+        assert_eq!(
+            errors(text),
+            vec![(29, "unexpected `;`, expected an expression".to_string())]
+        );
+        let text = "fn main() {\n    let s = \"abc;\n    print(1);\n    print(s);\n}\n";
+        assert_eq!(
+            errors(text),
+            vec![(24, "unterminated string literal".to_string())]
+        );
     }
 
     #[test]

@@ -37,7 +37,12 @@ pub fn expectations(text: &str) -> Expect {
             continue;
         };
         let rest = &line[pos + 3..];
-        if let Some(out) = rest.strip_prefix("expect: ") {
+        if let Some((at, diag)) = placed(rest) {
+            let (code, text) = diag.split_once(' ').unwrap_or((diag, ""));
+            expect
+                .diagnostics
+                .push((at, code.trim().to_string(), text.trim().to_string()));
+        } else if let Some(out) = rest.strip_prefix("expect: ") {
             expect.output.push(out.to_string());
         } else if rest == "expect:" {
             expect.output.push(String::new());
@@ -56,6 +61,21 @@ pub fn expectations(text: &str) -> Expect {
         }
     }
     expect
+}
+
+/// `expect-error@LINE: CODE [TEXT]` (or `expect-warning@`): a diagnostic
+/// expected on another line than the comment's, for a line whose text the
+/// mistake swallows (an unterminated string would take a comment on its own
+/// line into the string). Written in a header block at the top of the file.
+fn placed(rest: &str) -> Option<(u32, &str)> {
+    let after = rest
+        .strip_prefix("expect-error@")
+        .or_else(|| rest.strip_prefix("expect-warning@"))?;
+    let (line, diag) = after.split_once(": ")?;
+    let line = line
+        .parse()
+        .unwrap_or_else(|_| panic!("`{rest}`: expect-error@LINE needs a line number"));
+    Some((line, diag))
 }
 
 /// Every `.chop` file under `dir` (recursively), sorted; a folder that cannot be read
