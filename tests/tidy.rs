@@ -164,3 +164,104 @@ fn nothing_reads_outside_the_repository() {
         offenders.join("\n")
     );
 }
+
+/// The crates' layering holds by itself: the core (`chunkvm`) and the editor analysis
+/// (`chop-ide`) depend, directly or through others, on no command-line, protocol,
+/// async or network crate, and never on a layer above them. Read from `cargo metadata`
+/// (the resolved graph, normal dependencies only: tests and build scripts may use more).
+#[test]
+fn the_core_and_the_analysis_depend_on_no_layer_above_them() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = meta["packages"].as_array().unwrap();
+    let name_of = |id: &str| -> String {
+        packages
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let nodes = meta["resolve"]["nodes"].as_array().unwrap();
+    // Normal (not dev, not build) dependencies of a package id, by id.
+    let normal_deps = |id: &str| -> Vec<String> {
+        let node = nodes.iter().find(|n| n["id"] == id).unwrap();
+        node["deps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|dep| {
+                dep["dep_kinds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|kind| kind["kind"].is_null())
+            })
+            .map(|dep| dep["pkg"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let closure = |name: &str| -> Vec<String> {
+        let start = packages
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no package {name}"));
+        let mut seen = vec![start.clone()];
+        let mut todo = vec![start];
+        while let Some(id) = todo.pop() {
+            for dep in normal_deps(&id) {
+                if !seen.contains(&dep) {
+                    seen.push(dep.clone());
+                    todo.push(dep);
+                }
+            }
+        }
+        seen.iter().map(|id| name_of(id)).collect()
+    };
+    // Command line, language and debug protocols, async runtimes, networking.
+    let outside = [
+        "clap",
+        "indicatif",
+        "tokio",
+        "futures",
+        "tower",
+        "tower-lsp-server",
+        "lsp-types",
+        "ls-types",
+        "dap",
+        "dap-types",
+        "quinn",
+        "rustls",
+        "rcgen",
+        "mimalloc",
+    ];
+    let layers: [(&str, &[&str]); 2] = [
+        ("chunkvm", &["chop-ide", "chunkvm-cli", "chop-lsp"]),
+        ("chop-ide", &["chunkvm-cli", "chop-lsp"]),
+    ];
+    for (krate, above) in layers {
+        let deps = closure(krate);
+        assert!(
+            deps.iter().any(|d| d == "tree-sitter"),
+            "{krate}: the closure misses tree-sitter: {deps:?}"
+        );
+        let wrong: Vec<&String> = deps
+            .iter()
+            .filter(|d| outside.contains(&d.as_str()) || above.contains(&d.as_str()))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{krate} depends on {wrong:?}: the core and the analysis stay free of the layers above"
+        );
+    }
+    // The check itself sees what it looks for: the command line does use clap.
+    assert!(closure("chunkvm-cli").iter().any(|d| d == "clap"));
+}
