@@ -173,3 +173,52 @@ fn a_snapshot_holds_only_chunks_the_thread_reaches() {
         assert!(kinds.contains(kind), "no {kind} chunk in {kinds:?}");
     }
 }
+
+/// A restore tells a chunk that is missing (a node fetches it and tries again) from a
+/// chunk that is there but wrong (the thread is refused).
+#[test]
+fn a_restore_names_the_missing_chunk_and_refuses_a_wrong_one() {
+    use chunkvm::chunk::{Kind, Store};
+    use chunkvm::exec::ThreadError;
+    let text = "fn f(n: int) -> int { if n == 0 { 0 } else { n + f(n - 1) } }\n\
+                fn main() { print(f(30)); }";
+    let (mut vm, _) = vm_for_main(text);
+    run_to(&mut vm, 200).unwrap();
+    let set = chunkvm::chunk::decode_set(&vm.snapshot().unwrap()).unwrap();
+    let frame = set
+        .chunks
+        .iter()
+        .find(|(_, c)| c.kind == Kind::Frame)
+        .map(|(id, _)| *id)
+        .expect("a frame chunk");
+
+    let mut without = set.clone();
+    without.chunks.retain(|(id, _)| *id != frame);
+    let mut store = Store::new(NodeId(3));
+    let root = store.import(without);
+    match Vm::restore(store, root) {
+        Err(ThreadError::Missing(id)) => assert_eq!(id, frame),
+        other => panic!("not a missing chunk: {:?}", other.err()),
+    }
+
+    let mut wrong = set.clone();
+    for (id, chunk) in &mut wrong.chunks {
+        if *id == frame {
+            chunk.kind = Kind::Regs;
+        }
+    }
+    let mut store = Store::new(NodeId(3));
+    let root = store.import(wrong);
+    match Vm::restore(store, root) {
+        Err(ThreadError::Malformed { chunk, why }) => {
+            assert_eq!(chunk, frame);
+            assert_eq!(why, "not a frame chunk");
+        }
+        other => panic!("not a malformed chunk: {:?}", other.err()),
+    }
+
+    let mut store = Store::new(NodeId(3));
+    let root = store.import(set);
+    let moved = Vm::restore(store, root).expect("the whole set restores");
+    assert_eq!(moved.instructions(), vm.instructions());
+}

@@ -8,5 +8,6 @@ pub mod value;
 pub mod vm;
 
 pub use debug::{FrameInfo, Variable};
+pub use thread::ThreadError;
 pub use value::{Capture, Value};
 pub use vm::{Limits, Loaded, RuntimeError, StepKind, Stop, Vm, OUTPUT_CLOSED};

@@ -19,11 +19,68 @@
 
 use super::vm::{Frame, Limits, Loaded, Vm};
 use crate::chunk::{
-    decode_set, encode_set, read_text, text_chunks, Chunk, ChunkId, ChunkSet, Kind, NodeId, Store,
-    SLOTS,
+    decode_set, encode_set, read_text, text_chunks, Chunk, ChunkId, ChunkSet, DecodeError, Kind,
+    NodeId, Store, StoreError, SLOTS,
 };
-use crate::compile::chunks::load_program;
+use crate::compile::chunks::{load_program, CodeError};
+use std::fmt;
 use std::sync::Arc;
+
+/// Why a thread could not be written as chunks or read back from them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ThreadError {
+    /// The snapshot's bytes are not a chunk set.
+    Encoding(DecodeError),
+    /// The store could not follow the thread's links.
+    Store(StoreError),
+    /// The thread's program does not load from its code chunks.
+    Code(CodeError),
+    /// A chunk the thread links to is not in the store (a node that is moving the
+    /// thread fetches it and tries again).
+    Missing(ChunkId),
+    /// A chunk is there but is not what the thread's layout needs.
+    Malformed {
+        /// The chunk.
+        chunk: ChunkId,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl fmt::Display for ThreadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ThreadError::Encoding(err) => write!(f, "snapshot: {err}"),
+            ThreadError::Store(err) => write!(f, "{err}"),
+            ThreadError::Code(err) => write!(f, "{err}"),
+            ThreadError::Missing(id) => write!(f, "{id} is not in the store"),
+            ThreadError::Malformed { chunk, why } => write!(f, "{chunk}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ThreadError {}
+
+fn malformed(chunk: ChunkId, why: impl Into<String>) -> ThreadError {
+    ThreadError::Malformed {
+        chunk,
+        why: why.into(),
+    }
+}
+
+/// The chunk `id` of `kind`: missing and wrongly kinded chunks are told apart.
+fn chunk_of<'a>(
+    store: &'a Store,
+    id: ChunkId,
+    kind: Kind,
+    what: &str,
+) -> Result<&'a Chunk, ThreadError> {
+    let chunk = store.get(id).ok_or(ThreadError::Missing(id))?;
+    if chunk.kind != kind {
+        return Err(malformed(id, format!("not a {what} chunk")));
+    }
+    Ok(chunk)
+}
 
 const REGS_CAP: usize = SLOTS - 1;
 
@@ -116,15 +173,15 @@ impl Vm {
     }
 
     /// Encodes every chunk reachable from the thread (code included) into one chunk set.
-    pub fn snapshot(&mut self) -> Result<Vec<u8>, String> {
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, ThreadError> {
         let root = self.materialize();
-        let set = self.store.export(&[root]).map_err(|err| err.to_string())?;
+        let set = self.store.export(&[root]).map_err(ThreadError::Store)?;
         Ok(encode_set(&set))
     }
 
     /// Rebuilds a thread from a snapshot, in a fresh store on `node`.
-    pub fn from_snapshot(bytes: &[u8], node: NodeId) -> Result<Vm, String> {
-        let set: ChunkSet = decode_set(bytes).map_err(|err| format!("snapshot: {err}"))?;
+    pub fn from_snapshot(bytes: &[u8], node: NodeId) -> Result<Vm, ThreadError> {
+        let set: ChunkSet = decode_set(bytes).map_err(ThreadError::Encoding)?;
         let mut store = Store::new(node);
         let root = store.import(set);
         Vm::restore(store, root)
@@ -132,14 +189,12 @@ impl Vm {
 
     /// Rebuilds a thread from its Thread chunk `root` in `store`, which holds every
     /// chunk it reaches.
-    pub fn restore(store: Store, root: ChunkId) -> Result<Vm, String> {
-        let thread = store
-            .get(root)
-            .filter(|chunk| chunk.kind == Kind::Thread)
-            .cloned()
-            .ok_or_else(|| format!("{root} is not a thread chunk"))?;
-        let program_root = thread.link(0).ok_or("thread without a program")?;
-        let (program, ids) = load_program(&store, program_root).map_err(|err| err.to_string())?;
+    pub fn restore(store: Store, root: ChunkId) -> Result<Vm, ThreadError> {
+        let thread = chunk_of(&store, root, Kind::Thread, "thread")?.clone();
+        let program_root = thread
+            .link(0)
+            .ok_or_else(|| malformed(root, "thread without a program"))?;
+        let (program, ids) = load_program(&store, program_root).map_err(ThreadError::Code)?;
         let loaded = Arc::new(Loaded::from_parts(program, ids));
         let mut vm = Vm::with_store(loaded.clone(), store);
         vm.count = thread.get(2);
@@ -148,22 +203,17 @@ impl Vm {
             chunks: thread.get(7) as usize,
             depth: thread.get(8) as usize,
         };
-        vm.globals = vm.read_regs(thread.link(4), loaded.program.global_defaults.len())?;
+        vm.globals = vm.read_regs(root, thread.link(4), loaded.program.global_defaults.len())?;
         if let Some(line) = thread.link(5) {
-            vm.line = read_text(&vm.store, line).map_err(|err| err.to_string())?;
+            vm.line = read_text(&vm.store, line).map_err(ThreadError::Store)?;
         }
         let mut frames = Vec::new();
         let mut next = thread.link(1);
         while let Some(id) = next {
             if frames.len() > vm.limits.depth.saturating_add(1) {
-                return Err("frame chain longer than the depth limit".into());
+                return Err(malformed(root, "frame chain longer than the depth limit"));
             }
-            let chunk = vm
-                .store
-                .get(id)
-                .filter(|chunk| chunk.kind == Kind::Frame)
-                .cloned()
-                .ok_or_else(|| format!("{id} is not a frame chunk"))?;
+            let chunk = chunk_of(&vm.store, id, Kind::Frame, "frame")?.clone();
             frames.push((id, chunk));
             next = frames.last().and_then(|(_, chunk)| chunk.link(0));
         }
@@ -171,37 +221,37 @@ impl Vm {
         for (id, chunk) in &frames {
             let fid = chunk
                 .link(1)
-                .ok_or_else(|| format!("frame {id} without a function"))?;
+                .ok_or_else(|| malformed(*id, "frame without a function"))?;
             let func = *loaded
                 .func_of_chunk
                 .get(&fid)
-                .ok_or_else(|| format!("frame {id} links to an unknown function"))?;
+                .ok_or_else(|| malformed(*id, "frame links to an unknown function"))?;
             let lf = &loaded.funcs[func as usize];
             let block_id = chunk
                 .link(2)
-                .ok_or_else(|| format!("frame {id} without a block"))?;
+                .ok_or_else(|| malformed(*id, "frame without a block"))?;
             let block = loaded.ids.blocks[func as usize]
                 .iter()
                 .position(|it| *it == block_id)
-                .ok_or_else(|| format!("frame {id} links to a block of another function"))?;
+                .ok_or_else(|| malformed(*id, "frame links to a block of another function"))?;
             let block_len = loaded.program.functions[func as usize].blocks[block]
                 .instrs
                 .len() as u64;
             let index = chunk.get(3);
             if index >= block_len {
-                return Err(format!("frame {id} points past its block"));
+                return Err(malformed(*id, "frame points past its block"));
             }
             let pc = lf.block_start[block] + index as u32;
             let (sbase, rbase) = (chunk.get(9), chunk.get(10));
             if sbase > 1 << 24 || rbase > 1 << 24 {
-                return Err(format!("frame {id} has an impossible register base"));
+                return Err(malformed(*id, "frame has an impossible register base"));
             }
             let (sbase, rbase) = (sbase as u32, rbase as u32);
             if chunk.get(5) != lf.nregs as u64 || chunk.get(6) != lf.nrefs as u64 {
-                return Err(format!("frame {id} has the wrong number of registers"));
+                return Err(malformed(*id, "frame has the wrong number of registers"));
             }
-            let sregs = vm.read_regs(chunk.link(7), lf.nregs as usize)?;
-            let rregs = vm.read_regs(chunk.link(8), lf.nrefs as usize)?;
+            let sregs = vm.read_regs(*id, chunk.link(7), lf.nregs as usize)?;
+            let rregs = vm.read_regs(*id, chunk.link(8), lf.nrefs as usize)?;
             let send = (sbase + lf.nregs) as usize + 2;
             let rend = (rbase + lf.nrefs) as usize + 1;
             if vm.s.len() < send {
@@ -228,20 +278,22 @@ impl Vm {
         Ok(vm)
     }
 
-    fn read_regs(&self, head: Option<ChunkId>, count: usize) -> Result<Vec<u64>, String> {
+    /// The `count` values of the register chain at `head`, which `owner` links to.
+    fn read_regs(
+        &self,
+        owner: ChunkId,
+        head: Option<ChunkId>,
+        count: usize,
+    ) -> Result<Vec<u64>, ThreadError> {
         let mut out = Vec::new();
         let mut next = head;
         let mut pieces = 0usize;
         while let Some(id) = next {
             pieces += 1;
             if pieces > 1 << 20 {
-                return Err("register chain does not end".into());
+                return Err(malformed(id, "register chain does not end"));
             }
-            let chunk = self
-                .store
-                .get(id)
-                .filter(|chunk| chunk.kind == Kind::Regs)
-                .ok_or_else(|| format!("{id} is not a registers chunk"))?;
+            let chunk = chunk_of(&self.store, id, Kind::Regs, "registers")?;
             let used = (count - out.len()).min(REGS_CAP);
             out.extend((0..used).map(|pos| chunk.get(pos)));
             next = chunk.link(REGS_CAP);
@@ -250,9 +302,9 @@ impl Vm {
             }
         }
         if out.len() != count {
-            return Err(format!(
-                "register chain holds {} values, not {count}",
-                out.len()
+            return Err(malformed(
+                owner,
+                format!("register chain holds {} values, not {count}", out.len()),
             ));
         }
         Ok(out)
