@@ -8,6 +8,9 @@
 //! in source order; parentheses vanish (the inner expression takes the span
 //! of the parentheses); string escapes are resolved; doc comments are
 //! attached to the items they precede.
+//!
+//! Here: the entry points, the lowerer's state and CST helpers; `recovery`
+//! reports the syntax errors, `items`, `blocks` and `exprs` lower them.
 
 use super::ast::SourceFile;
 use super::reuse::{ItemMemo, Memo};
