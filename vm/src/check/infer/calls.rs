@@ -36,14 +36,14 @@ impl<'f> Checker<'f> {
             Some(Res::Local(id)) => {
                 self.an.names.insert(callee.id, Res::Local(id));
                 self.use_local(id, true);
-                let ty = self.binding_type(id);
+                let ty = self.an.binding_type(id).clone();
                 self.set_type(callee.id, ty.clone());
                 self.call_value(expr, callee, &ty, args)
             }
             Some(Res::Function(id)) => self.call_function(expr, callee, id, name, args),
             Some(Res::Param(id)) => {
                 self.an.names.insert(callee.id, Res::Param(id));
-                let ty = self.item_type(id);
+                let ty = self.an.item_type(id).clone();
                 self.set_type(callee.id, ty);
                 self.not_callable(callee.span, format!("`{name}` is a param, not a function"));
                 self.args_any(args);
@@ -83,7 +83,7 @@ impl<'f> Checker<'f> {
         args: &'f [Expr],
     ) -> Type {
         self.an.names.insert(callee.id, Res::Function(id));
-        let ty = self.item_type(id);
+        let ty = self.an.item_type(id).clone();
         self.set_type(callee.id, ty.clone());
         self.an.calls.insert(expr.id, Callee::Function(id));
         match ty {

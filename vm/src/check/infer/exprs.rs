@@ -68,11 +68,11 @@ impl<'f> Checker<'f> {
             Some(Res::Local(id)) => {
                 self.an.names.insert(expr.id, Res::Local(id));
                 self.use_local(id, true);
-                self.binding_type(id)
+                self.an.binding_type(id).clone()
             }
             Some(res @ (Res::Param(id) | Res::Function(id))) => {
                 self.an.names.insert(expr.id, res);
-                self.item_type(id)
+                self.an.item_type(id).clone()
             }
             Some(Res::Builtin(builtin)) => {
                 self.an.names.insert(expr.id, Res::Builtin(builtin));

@@ -236,14 +236,6 @@ impl<'f> Checker<'f> {
         self.an.expr_types[idx] = ty;
     }
 
-    fn binding_type(&self, id: BindingId) -> Type {
-        self.an
-            .binding_types
-            .get(id.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error)
-    }
-
     fn binding_kind(&self, id: BindingId) -> BindingKind {
         self.kinds
             .get(id.0 as usize)
@@ -327,14 +319,6 @@ impl<'f> Checker<'f> {
         if matches!(self.owner(), Owner::Closure(_)) && owner != self.owner() {
             self.an.captured.insert(id);
         }
-    }
-
-    fn item_type(&self, id: ItemId) -> Type {
-        self.an
-            .item_types
-            .get(id.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error)
     }
 
     /// E0003 for `name`, with the closest name in scope.

@@ -348,7 +348,7 @@ impl<'f> Checker<'f> {
                 if let Some(message) = message {
                     self.error_help(Code::Immutable, span, message, help);
                 }
-                self.binding_type(id)
+                self.an.binding_type(id).clone()
             }
             Some(Res::Param(id)) => {
                 self.an.names.insert(target.id, Res::Param(id));
@@ -357,7 +357,7 @@ impl<'f> Checker<'f> {
                     span,
                     format!("cannot assign to param `{name}`: params are read-only"),
                 );
-                self.item_type(id)
+                self.an.item_type(id).clone()
             }
             Some(Res::Function(id)) => {
                 self.an.names.insert(target.id, Res::Function(id));

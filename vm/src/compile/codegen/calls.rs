@@ -48,8 +48,8 @@ impl<'c, 'a> Gen<'c, 'a> {
                     .item_funcs
                     .get(&item)
                     .ok_or_else(|| ierr("call of a function without code", span))?;
-                let param_types: Vec<Type> = match self.c.an.item_types.get(item.0 as usize) {
-                    Some(Type::Fn(params, _)) => params.clone(),
+                let param_types: Vec<Type> = match self.c.an.item_type(item) {
+                    Type::Fn(params, _) => params.clone(),
                     _ => arg_types,
                 };
                 let mark = self.f.mark();

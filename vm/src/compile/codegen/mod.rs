@@ -135,7 +135,7 @@ impl<'a> Compiler<'a> {
                 .get(binding.0 as usize)
                 .copied()
                 .unwrap_or(Owner::None);
-            let ty = self.binding_type(binding);
+            let ty = self.an.binding_type(binding).clone();
             let count = self.env.count.entry(owner).or_insert(0);
             self.env.slots.insert(binding, *count);
             let links = self.env.links.entry(owner).or_default();
@@ -155,21 +155,13 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn binding_type(&self, binding: BindingId) -> Type {
-        self.an
-            .binding_types
-            .get(binding.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error)
-    }
-
     fn run(&mut self) -> Res2<()> {
         // Globals first, then one function per fn/filter item, in source order.
         let mut slot = 0u16;
         for (idx, item) in self.file.items.iter().enumerate() {
             let id = ItemId(idx as u32);
             if let ItemKind::Param(_) = &item.kind {
-                let ty = self.an.item_types.get(idx).cloned().unwrap_or(Type::Error);
+                let ty = self.an.item_type(id).clone();
                 let info = self.an.params.get(&id).ok_or_else(|| CompileError {
                     message: format!("param `{}` has no checked default", item.name.name),
                     span: item.span,
@@ -238,8 +230,8 @@ impl<'a> Compiler<'a> {
     }
 
     fn fn_ret(&self, id: ItemId) -> Type {
-        match self.an.item_types.get(id.0 as usize) {
-            Some(Type::Fn(_, ret)) => (**ret).clone(),
+        match self.an.item_type(id) {
+            Type::Fn(_, ret) => (**ret).clone(),
             _ => Type::Error,
         }
     }
@@ -263,7 +255,7 @@ impl<'a> Compiler<'a> {
         // reference registers; that is the calling convention.
         let mut param_list = Vec::new();
         for param in params {
-            let ty = self.binding_type(param.binding.id);
+            let ty = self.an.binding_type(param.binding.id).clone();
             param_list.push((param.binding.name.name.clone(), ty.clone()));
             let val = fcx.alloc(&ty);
             fcx.bind_reg(
@@ -277,7 +269,7 @@ impl<'a> Compiler<'a> {
         // Captured parameters move to the environment at entry.
         for param in params {
             if let Some(&slot) = self.env.slots.get(&param.binding.id) {
-                let ty = self.binding_type(param.binding.id);
+                let ty = self.an.binding_type(param.binding.id).clone();
                 let Some(Loc::S(_) | Loc::R(_)) = fcx.loc(param.binding.id) else {
                     continue;
                 };

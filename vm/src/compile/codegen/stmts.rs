@@ -84,7 +84,7 @@ impl<'c, 'a> Gen<'c, 'a> {
         self.f.cur_span = stmt.span;
         match &stmt.kind {
             StmtKind::Let { binding, value, .. } => {
-                let ty = self.c.binding_type(binding.id);
+                let ty = self.c.an.binding_type(binding.id).clone();
                 if let Some(&slot) = self.c.env.slots.get(&binding.id) {
                     let mark = self.f.mark();
                     let val = self.fresh_value(value, &ty)?;
