@@ -6,6 +6,7 @@ use crate::diag::Code;
 use crate::syntax::ast::{ExprKind, ItemKind, StmtKind};
 use crate::syntax::lower::parse;
 use crate::syntax::span::{LineIndex, Span};
+use crate::syntax::walk::{for_each_binding, for_each_expr};
 
 /// Parses and checks `src`; renders every diagnostic as `line:col code message`
 /// (and its help on the next line).
@@ -885,48 +886,12 @@ fn main() {
     );
 }
 
+/// The bindings of a file, by name and id, in source order.
 fn binding_names(file: &crate::syntax::ast::SourceFile) -> Vec<(&str, u32)> {
-    fn block<'a>(b: &'a crate::syntax::ast::Block, out: &mut Vec<(&'a str, u32)>) {
-        for stmt in &b.stmts {
-            match &stmt.kind {
-                StmtKind::Let { binding, value, .. } => {
-                    out.push((&binding.name.name, binding.id.0));
-                    expr(value, out);
-                }
-                StmtKind::Expr(e) => expr(e, out),
-                StmtKind::For { binding, body, .. } => {
-                    out.push((&binding.name.name, binding.id.0));
-                    block(body, out);
-                }
-                StmtKind::While { body, .. } => block(body, out),
-                _ => {}
-            }
-        }
-        if let Some(value) = &b.value {
-            expr(value, out);
-        }
-    }
-    fn expr<'a>(e: &'a crate::syntax::ast::Expr, out: &mut Vec<(&'a str, u32)>) {
-        match &e.kind {
-            ExprKind::Closure(c) => {
-                for p in &c.params {
-                    out.push((&p.binding.name.name, p.binding.id.0));
-                }
-                block(&c.body, out);
-            }
-            ExprKind::Block(b) => block(b, out),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    for item in &file.items {
-        if let ItemKind::Function(f) = &item.kind {
-            for p in &f.params {
-                out.push((p.binding.name.name.as_str(), p.binding.id.0));
-            }
-            block(&f.body, &mut out);
-        }
-    }
+    for_each_binding(file, |binding| {
+        out.push((binding.name.name.as_str(), binding.id.0))
+    });
     out
 }
 
@@ -944,7 +909,7 @@ fn main() {
     let (file, analysis) = analyze(src);
     let mut calls: Vec<String> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    walk_exprs(&file, &mut |expr| match &expr.kind {
+    for_each_expr(&file, |expr| match &expr.kind {
         ExprKind::Call(..) => calls.push(match analysis.calls.get(&expr.id) {
             Some(Callee::Method(method)) => format!("Method({}.{})", method.receiver, method.name),
             other => format!("{other:?}"),
@@ -980,91 +945,6 @@ fn main() {
     ");
 }
 
-/// Calls `visit` on every expression of the file, in pre-order.
-fn walk_exprs(
-    file: &crate::syntax::ast::SourceFile,
-    visit: &mut dyn FnMut(&crate::syntax::ast::Expr),
-) {
-    use crate::syntax::ast::{Block, Expr};
-    fn block(b: &Block, visit: &mut dyn FnMut(&Expr)) {
-        for stmt in &b.stmts {
-            match &stmt.kind {
-                StmtKind::Let { value, .. } => expr(value, visit),
-                StmtKind::Assign { target, value, .. } => {
-                    expr(target, visit);
-                    expr(value, visit);
-                }
-                StmtKind::Expr(e) | StmtKind::Return(Some(e)) => expr(e, visit),
-                StmtKind::While { cond, body } => {
-                    expr(cond, visit);
-                    block(body, visit);
-                }
-                StmtKind::For {
-                    start, end, body, ..
-                } => {
-                    expr(start, visit);
-                    expr(end, visit);
-                    block(body, visit);
-                }
-                _ => {}
-            }
-        }
-        if let Some(value) = &b.value {
-            expr(value, visit);
-        }
-    }
-    fn expr(e: &Expr, visit: &mut dyn FnMut(&Expr)) {
-        visit(e);
-        match &e.kind {
-            ExprKind::Binary(_, l, r) | ExprKind::Index(l, r) | ExprKind::ArrayRepeat(l, r) => {
-                expr(l, visit);
-                expr(r, visit);
-            }
-            ExprKind::Unary(_, x) | ExprKind::Field(x, _) => expr(x, visit),
-            ExprKind::Call(f, args) => {
-                expr(f, visit);
-                for a in args {
-                    expr(a, visit);
-                }
-            }
-            ExprKind::Array(items) => {
-                for a in items {
-                    expr(a, visit);
-                }
-            }
-            ExprKind::Closure(c) => block(&c.body, visit),
-            ExprKind::If(c, t, o) => {
-                expr(c, visit);
-                block(t, visit);
-                if let Some(o) = o {
-                    expr(o, visit);
-                }
-            }
-            ExprKind::Block(b) => block(b, visit),
-            _ => {}
-        }
-    }
-    for item in &file.items {
-        match &item.kind {
-            ItemKind::Param(p) => {
-                expr(&p.default, visit);
-                if let Some((a, b)) = &p.range {
-                    expr(a, visit);
-                    expr(b, visit);
-                }
-            }
-            ItemKind::Function(f) => block(&f.body, visit),
-            ItemKind::Pipeline(p) => {
-                for stage in &p.stages {
-                    for (_, value) in &stage.args {
-                        expr(value, visit);
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[test]
 fn expression_ids_are_dense_and_in_source_order() {
     let src = "param p: int = -(1);\nfn main() { let a = ((1 + 2) * 3); print(a, [a; 2], \"x\\n\\t\\\"\\\\\"); }\n";
@@ -1072,7 +952,7 @@ fn expression_ids_are_dense_and_in_source_order() {
     assert!(parsed.diagnostics.is_empty());
     let mut seen = Vec::new();
     let mut spans = Vec::new();
-    walk_exprs(&parsed.file, &mut |expr| {
+    for_each_expr(&parsed.file, |expr| {
         seen.push(expr.id.0);
         spans.push((expr.span.start, expr.id.0));
         if let ExprKind::Str(text) = &expr.kind {
@@ -1270,35 +1150,6 @@ fn deep_nesting_does_not_overflow() {
 
 // ---------------------------------------------------------------- the .chop files
 
-/// The `// expect-error: CODE text` and `// expect-warning: CODE text` marks of a file:
-/// (line, code, text).
-fn expectations(src: &str) -> Vec<(u32, String, String)> {
-    let mut out = Vec::new();
-    for (idx, line) in src.lines().enumerate() {
-        for marker in ["// expect-error:", "// expect-warning:"] {
-            if let Some(pos) = line.find(marker) {
-                let rest = line[pos + marker.len()..].trim();
-                let (code, text) = rest.split_once(' ').unwrap_or((rest, ""));
-                out.push((idx as u32 + 1, code.to_string(), text.trim().to_string()));
-            }
-        }
-        // `// expect-error@LINE: CODE text`: for another line (as `tests/common`).
-        for marker in ["// expect-error@", "// expect-warning@"] {
-            if let Some(pos) = line.find(marker) {
-                let rest = &line[pos + marker.len()..];
-                let (at, diag) = rest.split_once(": ").unwrap();
-                let (code, text) = diag.trim().split_once(' ').unwrap_or((diag.trim(), ""));
-                out.push((
-                    at.parse().unwrap(),
-                    code.to_string(),
-                    text.trim().to_string(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn diagnostic_files_match_their_expectations() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lang/diagnostics");
@@ -1329,7 +1180,9 @@ fn diagnostic_files_match_their_expectations() {
             })
             .collect();
         actual.sort();
-        let mut expected = expectations(&src);
+        let mut expected = crate::testing::expectations(&src)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+            .diagnostics;
         expected.sort();
         for (_, code, _) in &expected {
             codes_seen.insert(code.clone());
@@ -1498,7 +1351,7 @@ fn random_tokens(rng: &mut Rng) -> String {
 /// Every expression id of the file, in walking order.
 fn expr_ids(file: &crate::syntax::ast::SourceFile) -> Vec<u32> {
     let mut ids = Vec::new();
-    walk_exprs(file, &mut |expr| ids.push(expr.id.0));
+    for_each_expr(file, |expr| ids.push(expr.id.0));
     ids
 }
 
@@ -1754,5 +1607,19 @@ fn type_errors_carry_their_types() {
                 right: Type::Bool
             },
         ]
+    );
+}
+
+#[test]
+fn item_and_binding_types_are_looked_up_by_id_and_unknown_ids_are_errors() {
+    let (_, analysis) = analyze("param p: float = 0.5;\nfn f(x: int) -> bool { x > 0 }\n");
+    assert_eq!(analysis.item_type(ItemId(0)).to_string(), "float");
+    assert_eq!(analysis.item_type(ItemId(1)).to_string(), "fn(int) -> bool");
+    assert_eq!(analysis.item_type(ItemId(2)), &Type::Error);
+    let x = crate::syntax::ast::BindingId(0);
+    assert_eq!(analysis.binding_type(x).to_string(), "int");
+    assert_eq!(
+        analysis.binding_type(crate::syntax::ast::BindingId(1)),
+        &Type::Error
     );
 }
