@@ -293,6 +293,14 @@ impl Analysis {
             .unwrap_or(&Type::Error)
     }
 
+    /// The function or closure that declares a binding (`None` for an unknown id).
+    pub fn owner_of(&self, binding: BindingId) -> Owner {
+        self.binding_owner
+            .get(binding.0 as usize)
+            .copied()
+            .unwrap_or(Owner::None)
+    }
+
     /// The type of an item (`Error` for an unknown id): a function type for
     /// `fn` and `filter`, the declared type of a `param`, `Unit` for a pipeline.
     pub fn item_type(&self, item: ItemId) -> &Type {

@@ -310,12 +310,7 @@ impl<'f> Checker<'f> {
                 *flag = true;
             }
         }
-        let owner = self
-            .an
-            .binding_owner
-            .get(idx)
-            .copied()
-            .unwrap_or(Owner::None);
+        let owner = self.an.owner_of(id);
         if matches!(self.owner(), Owner::Closure(_)) && owner != self.owner() {
             self.an.captured.insert(id);
         }

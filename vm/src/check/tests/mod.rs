@@ -306,4 +306,9 @@ fn item_and_binding_types_are_looked_up_by_id_and_unknown_ids_are_errors() {
         analysis.binding_type(crate::syntax::ast::BindingId(1)),
         &Type::Error
     );
+    assert_eq!(analysis.owner_of(x), Owner::Item(ItemId(1)));
+    assert_eq!(
+        analysis.owner_of(crate::syntax::ast::BindingId(1)),
+        Owner::None
+    );
 }

@@ -129,12 +129,7 @@ impl<'a> Compiler<'a> {
         let mut captured: Vec<BindingId> = self.an.captured.iter().copied().collect();
         captured.sort();
         for binding in captured {
-            let owner = self
-                .an
-                .binding_owner
-                .get(binding.0 as usize)
-                .copied()
-                .unwrap_or(Owner::None);
+            let owner = self.an.owner_of(binding);
             let ty = self.an.binding_type(binding).clone();
             let count = self.env.count.entry(owner).or_insert(0);
             self.env.slots.insert(binding, *count);

@@ -2,7 +2,7 @@
 //! `return`), and assignments to locals, captured bindings and array elements.
 
 use super::{class, ierr, int_literal, small_literal, Class, Gen, LoopCx, Res2, Val};
-use crate::check::{Callee, Owner, Res};
+use crate::check::{Callee, Res};
 use crate::compile::ir::{pack_targets, Instr, Loc, LocalInfo, Op};
 use crate::syntax::ast::{
     BinOp, Binding, BindingId, Block as AstBlock, Expr, ExprKind, Stmt, StmtKind,
@@ -476,13 +476,7 @@ impl<'c, 'a> Gen<'c, 'a> {
     }
 
     pub(super) fn env_ref(&self, binding: BindingId, span: Span) -> Res2<(u16, u16)> {
-        let owner = self
-            .c
-            .an
-            .binding_owner
-            .get(binding.0 as usize)
-            .copied()
-            .unwrap_or(Owner::None);
+        let owner = self.c.an.owner_of(binding);
         let slot = self
             .c
             .env
