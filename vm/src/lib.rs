@@ -16,5 +16,7 @@ pub mod exec;
 pub mod photo;
 pub mod reference;
 pub mod syntax;
+#[doc(hidden)]
+pub mod testing;
 pub mod types;
 pub mod values;

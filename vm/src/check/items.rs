@@ -388,12 +388,7 @@ impl<'f> Checker<'f> {
     }
 
     fn check_param(&mut self, id: ItemId, param: &'f ParamItem) {
-        let ty = self
-            .an
-            .item_types
-            .get(id.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error);
+        let ty = self.an.item_type(id).clone();
         let supported = is_param_type(&ty);
         let name = self
             .file
@@ -468,8 +463,8 @@ impl<'f> Checker<'f> {
         let Some(item) = self.file.items.get(id.0 as usize) else {
             return;
         };
-        let (params, ret) = match self.an.item_types.get(id.0 as usize) {
-            Some(Type::Fn(params, ret)) => (params.clone(), (**ret).clone()),
+        let (params, ret) = match self.an.item_type(id) {
+            Type::Fn(params, ret) => (params.clone(), (**ret).clone()),
             _ => (Vec::new(), Type::Error),
         };
         let word = if function.is_filter {
@@ -534,12 +529,7 @@ impl<'f> Checker<'f> {
                     self.expr(value, Want::Value);
                     continue;
                 };
-                let ty = self
-                    .an
-                    .item_types
-                    .get(param.0 as usize)
-                    .cloned()
-                    .unwrap_or(Type::Error);
+                let ty = self.an.item_type(param).clone();
                 let expected = if is_param_type(&ty) { ty } else { Type::Error };
                 let Some(constant) = self.constant(value, &expected, "a pipeline argument") else {
                     continue;

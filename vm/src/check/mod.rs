@@ -248,7 +248,7 @@ pub fn params(file: &SourceFile, analysis: &Analysis) -> Vec<ParamDecl> {
         };
         out.push(ParamDecl {
             name: item.name.name.clone(),
-            ty: analysis.item_types.get(idx).cloned().unwrap_or(Type::Error),
+            ty: analysis.item_type(ItemId(idx as u32)).clone(),
             default: info.default,
             range: info.range,
             doc: item.doc.clone(),
@@ -284,5 +284,26 @@ impl Analysis {
     /// The type of an expression (`Error` for an unknown id).
     pub fn type_of(&self, expr: ExprId) -> &Type {
         self.expr_types.get(expr.0 as usize).unwrap_or(&Type::Error)
+    }
+
+    /// The type of a binding (`Error` for an unknown id).
+    pub fn binding_type(&self, binding: BindingId) -> &Type {
+        self.binding_types
+            .get(binding.0 as usize)
+            .unwrap_or(&Type::Error)
+    }
+
+    /// The function or closure that declares a binding (`None` for an unknown id).
+    pub fn owner_of(&self, binding: BindingId) -> Owner {
+        self.binding_owner
+            .get(binding.0 as usize)
+            .copied()
+            .unwrap_or(Owner::None)
+    }
+
+    /// The type of an item (`Error` for an unknown id): a function type for
+    /// `fn` and `filter`, the declared type of a `param`, `Unit` for a pipeline.
+    pub fn item_type(&self, item: ItemId) -> &Type {
+        self.item_types.get(item.0 as usize).unwrap_or(&Type::Error)
     }
 }

@@ -7,3 +7,4 @@ pub mod ast;
 pub mod lower;
 pub mod reuse;
 pub mod span;
+pub mod walk;

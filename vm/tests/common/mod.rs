@@ -5,77 +5,12 @@
 use chunkvm::exec::{Capture, RuntimeError, Stop, Vm};
 use std::path::{Path, PathBuf};
 
-/// What a test file expects.
-#[derive(Debug, Default)]
-pub struct Expect {
-    /// Printed lines, in order.
-    pub output: Vec<String>,
-    /// (line, code, text) of each expected diagnostic.
-    pub diagnostics: Vec<(u32, String, String)>,
-    /// (line, text) of the expected runtime error.
-    pub runtime_error: Option<(u32, String)>,
-    /// `// limit-instructions: N`
-    pub instructions: Option<u64>,
-    /// `// limit-chunks: N`
-    pub chunks: Option<usize>,
-}
+pub use chunkvm::testing::Expect;
 
-/// Reads the `// expect...` comments of a test file.
+/// Reads the `// expect...` comments of a test file (`chunkvm::testing`,
+/// the reader the core's unit tests use too); a malformed one fails the test.
 pub fn expectations(text: &str) -> Expect {
-    let mut expect = Expect::default();
-    for (idx, line) in text.lines().enumerate() {
-        let line_no = idx as u32 + 1;
-        if let Some(n) = line.strip_prefix("// limit-instructions: ") {
-            expect.instructions = Some(n.trim().parse().expect("limit-instructions: a number"));
-            continue;
-        }
-        if let Some(n) = line.strip_prefix("// limit-chunks: ") {
-            expect.chunks = Some(n.trim().parse().expect("limit-chunks: a number"));
-            continue;
-        }
-        let Some(pos) = line.find("// expect") else {
-            continue;
-        };
-        let rest = &line[pos + 3..];
-        if let Some((at, diag)) = placed(rest) {
-            let (code, text) = diag.split_once(' ').unwrap_or((diag, ""));
-            expect
-                .diagnostics
-                .push((at, code.trim().to_string(), text.trim().to_string()));
-        } else if let Some(out) = rest.strip_prefix("expect: ") {
-            expect.output.push(out.to_string());
-        } else if rest == "expect:" {
-            expect.output.push(String::new());
-        } else if let Some(diag) = rest
-            .strip_prefix("expect-error: ")
-            .or_else(|| rest.strip_prefix("expect-warning: "))
-        {
-            let (code, text) = diag.split_once(' ').unwrap_or((diag, ""));
-            expect
-                .diagnostics
-                .push((line_no, code.trim().to_string(), text.trim().to_string()));
-        } else if let Some(text) = rest.strip_prefix("expect-runtime-error: ") {
-            expect.runtime_error = Some((line_no, text.trim().to_string()));
-        } else {
-            panic!("line {line_no}: unknown expectation `{rest}`");
-        }
-    }
-    expect
-}
-
-/// `expect-error@LINE: CODE [TEXT]` (or `expect-warning@`): a diagnostic
-/// expected on another line than the comment's, for a line whose text the
-/// mistake swallows (an unterminated string would take a comment on its own
-/// line into the string). Written in a header block at the top of the file.
-fn placed(rest: &str) -> Option<(u32, &str)> {
-    let after = rest
-        .strip_prefix("expect-error@")
-        .or_else(|| rest.strip_prefix("expect-warning@"))?;
-    let (line, diag) = after.split_once(": ")?;
-    let line = line
-        .parse()
-        .unwrap_or_else(|_| panic!("`{rest}`: expect-error@LINE needs a line number"));
-    Some((line, diag))
+    chunkvm::testing::expectations(text).unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// Every `.chop` file under `dir` (recursively), sorted; a folder that cannot be read
