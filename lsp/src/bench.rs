@@ -457,7 +457,7 @@ fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> (Vec<Row>, (
         navigation::hover(&doc, offset("        ac".len()));
     });
     let tokens = time(&|| {
-        semantic::encode(&semantic::tokens(&doc), &doc, &semantic::utf16_col);
+        crate::convert::semantic::encode(&semantic::tokens(&doc), &lines);
     });
     let diagnostics = time(&|| {
         let uri: tower_lsp_server::ls_types::Uri = "file:///b.chop".parse().expect("a URI");

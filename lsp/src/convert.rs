@@ -10,13 +10,18 @@
 //! specification says); a line past the end of the text is no position at
 //! all (`None`), so requests about it answer with an empty result.
 
+pub mod semantic;
+
+use chop_ide::actions::ActionKind;
+use chop_ide::hints::LensAction;
 use chop_ide::Doc;
 use chunkvm::diag::{Code, Severity};
 use chunkvm::syntax::span::{LineIndex, Span};
+use serde_json::Value;
 use std::path::PathBuf;
 use tower_lsp_server::ls_types::{
-    ClientCapabilities, DiagnosticSeverity, DiagnosticTag, NumberOrString, Position,
-    PositionEncodingKind, Range, Uri,
+    ClientCapabilities, CodeActionKind, DiagnosticSeverity, DiagnosticTag, NumberOrString,
+    Position, PositionEncodingKind, Range, Uri,
 };
 
 /// How columns are counted.
@@ -183,6 +188,20 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The offset in a signature's label of its byte `at`, as a parameter's
+/// label offsets count it: in UTF-16 code units whatever the position
+/// encoding (clients index labels as JavaScript strings). A byte inside a
+/// character means the character's start; past the end, the label's end.
+pub fn label_offset(label: &str, at: usize) -> u32 {
+    let mut at = at.min(label.len());
+    while !label.is_char_boundary(at) {
+        at -= 1;
+    }
+    label
+        .get(..at)
+        .map_or(0, |prefix| prefix.encode_utf16().count() as u32)
+}
+
 /// The path of a `file:` URI.
 pub fn path_of(uri: &Uri) -> Option<PathBuf> {
     let scheme = uri.scheme().as_str();
@@ -208,6 +227,27 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
 /// A diagnostic's code, as sent: `E0004`.
 pub fn code(code: Code) -> NumberOrString {
     NumberOrString::String(code.as_str().to_string())
+}
+
+/// A code action's kind.
+pub fn action_kind(kind: ActionKind) -> CodeActionKind {
+    match kind {
+        ActionKind::QuickFix => CodeActionKind::QUICKFIX,
+    }
+}
+
+/// The client command a code lens runs (`chop.preview`, `chop.showChunkGraph`,
+/// `chop.debug`) and its argument object (`{"filter": name}`, ...; the
+/// caller adds the document's `uri`).
+pub fn lens_command(action: &LensAction) -> (&'static str, serde_json::Map<String, Value>) {
+    let (command, key, name) = match action {
+        LensAction::PreviewFilter { filter } => ("chop.preview", "filter", filter),
+        LensAction::PreviewPipeline { pipeline } => ("chop.preview", "pipeline", pipeline),
+        LensAction::ShowGraph { function } => ("chop.showChunkGraph", "function", function),
+        LensAction::Debug { filter } => ("chop.debug", "filter", filter),
+    };
+    let argument = serde_json::Map::from_iter([(key.to_string(), Value::String(name.clone()))]);
+    (command, argument)
 }
 
 /// Tags of a diagnostic: unreachable code and unused variables fade.
@@ -340,6 +380,17 @@ mod tests {
         assert_eq!(map.column_in(line, 5), 3);
         assert_eq!(map.column_in(line, 2), 1);
         assert_eq!(map.column_in(line, 100), 4);
+    }
+
+    #[test]
+    fn label_offsets_count_utf16_units() {
+        let label = "fn f(é: int, 🎨: float)";
+        let emoji = label.find('🎨').unwrap();
+        // `fn f(é: int, ` is 14 bytes, 13 UTF-16 units; the emoji is 2 units.
+        assert_eq!(label_offset(label, emoji), 13);
+        assert_eq!(label_offset(label, emoji + 4), 15);
+        assert_eq!(label_offset(label, emoji + 2), 13);
+        assert_eq!(label_offset(label, 999), label.encode_utf16().count() as u32);
     }
 
     #[test]
