@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod completion;
+mod document;
 pub mod fmt;
 pub mod graph;
 pub mod hints;
@@ -18,6 +19,8 @@ pub mod outline;
 pub mod preview;
 pub mod semantic;
 pub mod signature;
+
+pub use document::Document;
 
 use chunkvm::check::{check, Analysis};
 use chunkvm::diag::Diagnostic;
@@ -141,17 +144,13 @@ impl Doc {
             let start = self.lines.line_start(line).unwrap_or(0);
             tree_sitter::Point::new(line, offset - start)
         };
-        let start_position = point(span.start);
-        let new_end_position = chunkvm::syntax::lower::point_after(start_position, text);
         let mut tree = self.parsed.tree.clone();
-        tree.edit(&tree_sitter::InputEdit {
-            start_byte: span.start,
-            old_end_byte: span.end,
-            new_end_byte: span.start + text.len(),
-            start_position,
-            old_end_position: point(span.end),
-            new_end_position,
-        });
+        tree.edit(&document::input_edit(
+            span,
+            text,
+            point(span.start),
+            point(span.end),
+        ));
         let mut parser = chunkvm::syntax::lower::new_parser();
         Some(Doc::reparse(
             &mut parser,

@@ -14,7 +14,7 @@ pub mod semantic;
 
 use chop_ide::actions::ActionKind;
 use chop_ide::hints::LensAction;
-use chop_ide::Doc;
+use chop_ide::{Doc, Document};
 use chunkvm::diag::{Code, Severity};
 use chunkvm::syntax::span::{LineIndex, Span};
 use serde_json::Value;
@@ -202,6 +202,25 @@ pub fn label_offset(label: &str, at: usize) -> u32 {
         .map_or(0, |prefix| prefix.encode_utf16().count() as u32)
 }
 
+/// The byte offset of `pos` in a document being edited, clamped to its
+/// text: a column past the end of its line means the line's end, a line
+/// past the last line the end of the text (as for edits the specification
+/// wants).
+pub fn document_offset(document: &Document, pos: Position, enc: Encoding) -> usize {
+    match document.line(pos.line as usize) {
+        Some((start, line)) => start + enc.byte_of_column(&line, pos.character),
+        None => document.len(),
+    }
+}
+
+/// The span of `range` in a document being edited (see
+/// [`document_offset`]); an end before the start means the start.
+pub fn document_span(document: &Document, range: Range, enc: Encoding) -> Span {
+    let start = document_offset(document, range.start, enc);
+    let end = document_offset(document, range.end, enc).max(start);
+    Span::new(start, end)
+}
+
 /// The path of a `file:` URI.
 pub fn path_of(uri: &Uri) -> Option<PathBuf> {
     let scheme = uri.scheme().as_str();
@@ -380,6 +399,46 @@ mod tests {
         assert_eq!(map.column_in(line, 5), 3);
         assert_eq!(map.column_in(line, 2), 1);
         assert_eq!(map.column_in(line, 100), 4);
+    }
+
+    /// A document being edited converts positions as the analysed text
+    /// does: every offset of a text of many lines (long enough for lines to
+    /// straddle the rope's pieces), with multi-byte characters and CRLF, in
+    /// both encodings; past the end, the end.
+    #[test]
+    fn positions_in_a_document_being_edited() {
+        let text = TEXT.repeat(60);
+        let index = lines(&text);
+        let document = Document::new(&text);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            let map = Lines::new(&text, &index, enc);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let pos = map.position(offset);
+                assert_eq!(
+                    document_offset(&document, pos, enc),
+                    map.offset(pos).unwrap(),
+                    "{enc:?} {offset} {pos:?}"
+                );
+            }
+            let last = map.end();
+            let past = Position::new(last.line + 1, 0);
+            assert_eq!(document_offset(&document, past, enc), text.len());
+            let beyond = Position::new(last.line, 99);
+            assert_eq!(document_offset(&document, beyond, enc), text.len());
+            let reversed = Range::new(Position::new(1, 4), Position::new(1, 2));
+            let start = text.find("fn main").unwrap() + 4;
+            assert_eq!(
+                document_span(&document, reversed, enc),
+                Span::new(start, start)
+            );
+        }
+        // Inside the emoji's surrogate pair: its start.
+        let emoji = TEXT.find('🎨').unwrap();
+        let inside = Position::new(0, 9);
+        assert_eq!(
+            document_offset(&document, inside, Encoding::Utf16),
+            emoji
+        );
     }
 
     #[test]
