@@ -185,8 +185,18 @@ mod tests {
         let doc = document.analyse();
         assert_eq!(&*doc.text, want);
         // The incrementally parsed tree is the same as a fresh parse.
-        assert_same_nodes(&doc.parsed.tree, &Doc::new(want).parsed.tree, want, "edited");
-        assert_eq!(document.line(1).map(|(start, line)| (start, line.into_owned())), Some((want.find("fn").unwrap_or(0), "fn main() {\n".to_string())));
+        assert_same_nodes(
+            &doc.parsed.tree,
+            &Doc::new(want).parsed.tree,
+            want,
+            "edited",
+        );
+        assert_eq!(
+            document
+                .line(1)
+                .map(|(start, line)| (start, line.into_owned())),
+            Some((want.find("fn").unwrap_or(0), "fn main() {\n".to_string()))
+        );
         assert_eq!(document.line(6).map(|(start, _)| start), Some(want.len()));
         assert!(document.line(7).is_none());
         document.replace("fn h() {}\n");
@@ -487,25 +497,27 @@ mod tests {
         let mut shared = 0;
         // Typed one character at a time at the end of `b`'s body, then a new
         // item at the top, a doc comment edited, a brace deleted and put back.
-        let mut steps: Vec<(usize, usize, usize, usize, String)> = ";\n    let y = b(x) * 2;\n    y"
-            .chars()
-            .scan((6usize, 11usize), |at, ch| {
-                let (line, col) = *at;
-                *at = if ch == '\n' {
-                    (line + 1, 0)
-                } else {
-                    (line, col + 1)
-                };
-                Some((line, col, line, col, ch.to_string()))
-            })
-            .collect();
+        let mut steps: Vec<(usize, usize, usize, usize, String)> =
+            ";\n    let y = b(x) * 2;\n    y"
+                .chars()
+                .scan((6usize, 11usize), |at, ch| {
+                    let (line, col) = *at;
+                    *at = if ch == '\n' {
+                        (line + 1, 0)
+                    } else {
+                        (line, col + 1)
+                    };
+                    Some((line, col, line, col, ch.to_string()))
+                })
+                .collect();
         steps.push((0, 0, 0, 0, "param p: int = 1 in 0..2;\n".into()));
         steps.push((3, 4, 3, 5, "The a".into()));
         steps.push((4, 18, 4, 19, String::new()));
         steps.push((4, 18, 4, 18, "}".into()));
         for (step, (l0, c0, l1, c1, new)) in steps.iter().enumerate() {
             // Lines and byte columns (the text typed is ASCII).
-            let at = |line: usize, col: usize| document.line(line).map_or(0, |(start, _)| start + col);
+            let at =
+                |line: usize, col: usize| document.line(line).map_or(0, |(start, _)| start + col);
             let span = Span::new(at(*l0, *c0), at(*l1, *c1));
             document.edit(span, new);
             let doc = document.analyse();

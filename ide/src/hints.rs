@@ -369,7 +369,14 @@ filter f(src: image, x: int, y: int) -> color {
         );
         let lenses: Vec<String> = code_lenses(&doc)
             .iter()
-            .map(|lens| format!("{:?} {} {:?}", doc.slice(lens.span), lens.title, lens.action))
+            .map(|lens| {
+                format!(
+                    "{:?} {} {:?}",
+                    doc.slice(lens.span),
+                    lens.title,
+                    lens.action
+                )
+            })
             .collect();
         insta::assert_snapshot!(lenses.join("\n"), @r#"
         "filter f" Preview PreviewFilter { filter: "f" }

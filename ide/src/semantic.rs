@@ -381,8 +381,10 @@ impl<'d> Names<'d> {
     }
 
     fn binding(&mut self, binding: &chunkvm::syntax::ast::Binding, class: (TokenKind, Modifiers)) {
-        self.bindings
-            .insert(binding.id, (class.0, class.1.without(Modifier::Declaration)));
+        self.bindings.insert(
+            binding.id,
+            (class.0, class.1.without(Modifier::Declaration)),
+        );
         self.decl(&binding.name, class);
     }
 
@@ -482,7 +484,9 @@ impl<'d> Names<'d> {
         match &expr.kind {
             ExprKind::Name(name) => {
                 let class = match self.doc.analysis.names.get(&expr.id) {
-                    Some(Res::Local(id)) => self.bindings.get(id).copied().unwrap_or((VARIABLE, NONE)),
+                    Some(Res::Local(id)) => {
+                        self.bindings.get(id).copied().unwrap_or((VARIABLE, NONE))
+                    }
                     Some(Res::Param(_)) => (VARIABLE, READONLY | STATIC),
                     Some(Res::Function(_)) => (FUNCTION, NONE),
                     Some(Res::Builtin(_)) => (FUNCTION, DEFAULT_LIBRARY),

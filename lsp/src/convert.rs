@@ -435,10 +435,7 @@ mod tests {
         // Inside the emoji's surrogate pair: its start.
         let emoji = TEXT.find('🎨').unwrap();
         let inside = Position::new(0, 9);
-        assert_eq!(
-            document_offset(&document, inside, Encoding::Utf16),
-            emoji
-        );
+        assert_eq!(document_offset(&document, inside, Encoding::Utf16), emoji);
     }
 
     #[test]
@@ -449,7 +446,10 @@ mod tests {
         assert_eq!(label_offset(label, emoji), 13);
         assert_eq!(label_offset(label, emoji + 4), 15);
         assert_eq!(label_offset(label, emoji + 2), 13);
-        assert_eq!(label_offset(label, 999), label.encode_utf16().count() as u32);
+        assert_eq!(
+            label_offset(label, 999),
+            label.encode_utf16().count() as u32
+        );
     }
 
     #[test]

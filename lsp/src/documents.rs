@@ -394,7 +394,11 @@ mod tests {
                 (6, 1)
             };
             apply(&mut document, &change(0, col, 0, col + width, "ü"), enc);
-            apply(&mut document, &change(2, 12, 2, 13, "2.5;\n    let y = x"), enc);
+            apply(
+                &mut document,
+                &change(2, 12, 2, 13, "2.5;\n    let y = x"),
+                enc,
+            );
             apply(&mut document, &change(99, 0, 99, 0, "fn g() {}\n"), enc);
             let doc = document.analyse();
             let want = "// 🎨 ü\nfn main() {\n    let x = 2.5;\n    let y = x;\n}\nfn g() {}\n";

@@ -28,8 +28,14 @@ const MODIFIERS: [(Modifier, SemanticTokenModifier); 6] = [
     (Modifier::Declaration, SemanticTokenModifier::DECLARATION),
     (Modifier::Readonly, SemanticTokenModifier::READONLY),
     (Modifier::Static, SemanticTokenModifier::STATIC),
-    (Modifier::Documentation, SemanticTokenModifier::DOCUMENTATION),
-    (Modifier::DefaultLibrary, SemanticTokenModifier::DEFAULT_LIBRARY),
+    (
+        Modifier::Documentation,
+        SemanticTokenModifier::DOCUMENTATION,
+    ),
+    (
+        Modifier::DefaultLibrary,
+        SemanticTokenModifier::DEFAULT_LIBRARY,
+    ),
     (Modifier::Modification, SemanticTokenModifier::MODIFICATION),
 ];
 
@@ -216,7 +222,12 @@ mod tests {
         ]
         .map(str::to_string)
         .to_vec();
-        texts.extend((0..=real.len()).step_by(11).filter_map(|end| real.get(..end)).map(str::to_string));
+        texts.extend(
+            (0..=real.len())
+                .step_by(11)
+                .filter_map(|end| real.get(..end))
+                .map(str::to_string),
+        );
         for text in &texts {
             let doc = Doc::new(text);
             let tokens = tokens(&doc);
