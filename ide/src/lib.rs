@@ -3,6 +3,9 @@
 //! Everything here works on a [`Doc`] (the text, its tree-sitter tree, the
 //! AST, the checker's results) and speaks in byte offsets and [`Span`]s; the
 //! language server (`lsp/`) converts positions and types at its boundary.
+//! A [`Document`] is a file being edited: servers hand it edits as byte
+//! ranges and new text, and it gives `Arc<Doc>` snapshots, parsed
+//! incrementally.
 //! One file per feature, each a plain function over a `Doc`; also the formatter
 //! ([`fmt`]) and the basic-block graph of a function ([`graph`]), which the command
 //! line uses as well.

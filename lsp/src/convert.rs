@@ -5,8 +5,8 @@
 //! speaks in 0-based lines and columns counted in the negotiated position
 //! encoding: UTF-8 code units (bytes) when the client offers them, else
 //! UTF-16 code units. Lines end at `\n` (a `\r` before it belongs to the
-//! line ending, not to the line), as in [`LineIndex`] and in the document
-//! ropes. A column past the end of its line means the line's end (as the
+//! line ending, not to the line), as in [`LineIndex`] and in a
+//! [`Document`]'s lines. A column past the end of its line means the line's end (as the
 //! specification says); a line past the end of the text is no position at
 //! all (`None`), so requests about it answer with an empty result.
 

@@ -381,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn edits_apply_to_the_rope_and_the_tree() {
+    fn edits_apply_to_the_text_and_the_tree() {
         let text = "// 🎨 é\nfn main() {\n    let x = 1;\n}\n";
         for enc in [Encoding::Utf8, Encoding::Utf16] {
             let mut document = Document::new(text);
