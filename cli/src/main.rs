@@ -625,9 +625,10 @@ fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, F
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
     match format {
         GraphFormat::Dot => out(&graph.to_dot()),
+        // Through a `Value`: its objects list their keys in order (as the output always did).
         GraphFormat::Json => out(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&graph.to_json())?
+            serde_json::to_string_pretty(&serde_json::to_value(&graph)?)?
         )),
         GraphFormat::Svg => out(&graph.to_svg()),
     }

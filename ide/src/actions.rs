@@ -21,13 +21,20 @@ use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnO
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
 
+/// What kind of action an [`Action`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    /// A fix of the diagnostic it names.
+    QuickFix,
+}
+
 /// A code action.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Action {
     /// What it does, shown in the menu.
     pub title: String,
-    /// The LSP kind: `quickfix`.
-    pub kind: String,
+    /// What kind of action it is.
+    pub kind: ActionKind,
     /// The edits, over the document's text (never overlapping).
     pub edits: Vec<Edit>,
     /// The diagnostic it fixes.
@@ -45,7 +52,7 @@ impl Action {
     ) -> Action {
         Action {
             title: title.into(),
-            kind: "quickfix".to_string(),
+            kind: ActionKind::QuickFix,
             edits,
             diagnostic: Some(diag.clone()),
             preferred,
@@ -574,7 +581,7 @@ mod tests {
         let doc = Doc::new(&text);
         let mut out = String::new();
         for action in code_actions(&doc, range) {
-            assert_eq!(action.kind, "quickfix");
+            assert_eq!(action.kind, ActionKind::QuickFix);
             let diag = action.diagnostic.clone().unwrap();
             let fixed = apply(&text, &action.edits);
             let after = Doc::new(&fixed);

@@ -2128,12 +2128,7 @@ fn helper(v: float) -> float {
                 let prefix = &text[..end];
                 let doc = Doc::new(prefix);
                 let _ = completions(&doc, end);
-                let tokens = super::super::semantic::tokens(&doc);
-                let _ = super::super::semantic::encode(
-                    &tokens,
-                    &doc,
-                    &super::super::semantic::utf16_col,
-                );
+                let _ = super::super::semantic::tokens(&doc);
                 let _ = super::super::hints::inlay_hints(&doc, whole);
                 let _ = super::super::hints::code_lenses(&doc);
                 let _ = super::super::actions::code_actions(&doc, whole);

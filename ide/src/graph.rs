@@ -6,7 +6,7 @@
 //! its Function chunk id), and an edge per control transfer (`then`,
 //! `else`, `loop`, `jump`) or call (`call`, `closure`).
 //!
-//! The graph renders three ways: [`Graph::to_json`] (the data as is, for a
+//! The graph renders three ways: its data as is (`Serialize`: JSON for a
 //! webview), [`Graph::to_dot`] (Graphviz input) and [`Graph::to_svg`], a
 //! self-contained layered drawing computed here, without Graphviz:
 //!
@@ -1288,12 +1288,6 @@ impl Graph {
         out
     }
 
-    /// The graph as JSON: `{function, nodes: [{id, kind, block, label,
-    /// instrs, range}], edges: [{from, to, kind}]}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
-
     /// The graph drawn as a standalone SVG document (see [`Graph::layout`]).
     /// Each block is a `<g class="block" data-block="N" data-line="L">`
     /// (`data-line` when the source is known), each function a
@@ -1968,7 +1962,7 @@ mod tests {
             Some("fn main() {\n  helper()\n}\n"),
         )
         .unwrap();
-        insta::assert_json_snapshot!(graph.to_json(), @r###"
+        insta::assert_json_snapshot!(serde_json::to_value(&graph).unwrap(), @r###"
         {
           "edges": [
             {

@@ -157,17 +157,40 @@ fn parameter_hints(doc: &Doc, call: &Expr, args: &[Expr], out: &mut Vec<InlayHin
     }
 }
 
-/// A code lens: a command shown above a piece of code.
-#[derive(Clone, Debug, PartialEq)]
+/// What a code lens does when it is clicked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LensAction {
+    /// Preview the filter on a photo.
+    PreviewFilter {
+        /// The filter's name.
+        filter: String,
+    },
+    /// Preview the pipeline on a photo.
+    PreviewPipeline {
+        /// The pipeline's name.
+        pipeline: String,
+    },
+    /// Show the chunk graph of the function (or filter).
+    ShowGraph {
+        /// The function's name.
+        function: String,
+    },
+    /// Debug the filter.
+    Debug {
+        /// The filter's name.
+        filter: String,
+    },
+}
+
+/// A code lens: an action shown above a piece of code.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lens {
     /// The code it is about (the item's keyword and name); shown above its first line.
     pub span: Span,
     /// The text shown.
     pub title: String,
-    /// The command the client runs when it is clicked.
-    pub command: String,
-    /// The command's arguments.
-    pub arguments: serde_json::Value,
+    /// What clicking it does.
+    pub action: LensAction,
 }
 
 /// The code lenses of the file: above each filter "Preview", "Show chunk
@@ -181,39 +204,35 @@ pub fn code_lenses(doc: &Doc) -> Vec<Lens> {
             continue;
         }
         let span = Span::new(item.span.start, item.name.span.end.max(item.span.start));
-        let lens = |title: &str, command: &str, arguments: serde_json::Value| Lens {
+        let lens = |title: &str, action: LensAction| Lens {
             span,
             title: title.to_string(),
-            command: command.to_string(),
-            arguments,
+            action,
         };
+        let name = name.to_string();
         match &item.kind {
             ItemKind::Function(function) if function.is_filter => {
                 out.push(lens(
                     "Preview",
-                    "chop.preview",
-                    serde_json::json!({ "filter": name }),
+                    LensAction::PreviewFilter {
+                        filter: name.clone(),
+                    },
                 ));
                 out.push(lens(
                     "Show chunk graph",
-                    "chop.showChunkGraph",
-                    serde_json::json!({ "function": name }),
+                    LensAction::ShowGraph {
+                        function: name.clone(),
+                    },
                 ));
-                out.push(lens(
-                    "Debug",
-                    "chop.debug",
-                    serde_json::json!({ "filter": name }),
-                ));
+                out.push(lens("Debug", LensAction::Debug { filter: name }));
             }
             ItemKind::Function(_) => out.push(lens(
                 "Show chunk graph",
-                "chop.showChunkGraph",
-                serde_json::json!({ "function": name }),
+                LensAction::ShowGraph { function: name },
             )),
             ItemKind::Pipeline(_) => out.push(lens(
                 "Preview",
-                "chop.preview",
-                serde_json::json!({ "pipeline": name }),
+                LensAction::PreviewPipeline { pipeline: name },
             )),
             ItemKind::Param(_) => {}
         }
@@ -352,20 +371,19 @@ filter f(src: image, x: int, y: int) -> color {
             .iter()
             .map(|lens| {
                 format!(
-                    "{:?} {} {} {}",
+                    "{:?} {} {:?}",
                     doc.slice(lens.span),
                     lens.title,
-                    lens.command,
-                    lens.arguments
+                    lens.action
                 )
             })
             .collect();
         insta::assert_snapshot!(lenses.join("\n"), @r#"
-        "filter f" Preview chop.preview {"filter":"f"}
-        "filter f" Show chunk graph chop.showChunkGraph {"function":"f"}
-        "filter f" Debug chop.debug {"filter":"f"}
-        "fn g" Show chunk graph chop.showChunkGraph {"function":"g"}
-        "pipeline q" Preview chop.preview {"pipeline":"q"}
+        "filter f" Preview PreviewFilter { filter: "f" }
+        "filter f" Show chunk graph ShowGraph { function: "f" }
+        "filter f" Debug Debug { filter: "f" }
+        "fn g" Show chunk graph ShowGraph { function: "g" }
+        "pipeline q" Preview PreviewPipeline { pipeline: "q" }
         "#);
     }
 }

@@ -3,12 +3,16 @@
 //! Everything here works on a [`Doc`] (the text, its tree-sitter tree, the
 //! AST, the checker's results) and speaks in byte offsets and [`Span`]s; the
 //! language server (`lsp/`) converts positions and types at its boundary.
+//! A [`Document`] is a file being edited: servers hand it edits as byte
+//! ranges and new text, and it gives `Arc<Doc>` snapshots, parsed
+//! incrementally.
 //! One file per feature, each a plain function over a `Doc`; also the formatter
 //! ([`fmt`]) and the basic-block graph of a function ([`graph`]), which the command
 //! line uses as well.
 
 pub mod actions;
 pub mod completion;
+mod document;
 pub mod fmt;
 pub mod graph;
 pub mod hints;
@@ -18,6 +22,8 @@ pub mod outline;
 pub mod preview;
 pub mod semantic;
 pub mod signature;
+
+pub use document::Document;
 
 use chunkvm::check::{check, Analysis};
 use chunkvm::diag::Diagnostic;
@@ -141,17 +147,13 @@ impl Doc {
             let start = self.lines.line_start(line).unwrap_or(0);
             tree_sitter::Point::new(line, offset - start)
         };
-        let start_position = point(span.start);
-        let new_end_position = chunkvm::syntax::lower::point_after(start_position, text);
         let mut tree = self.parsed.tree.clone();
-        tree.edit(&tree_sitter::InputEdit {
-            start_byte: span.start,
-            old_end_byte: span.end,
-            new_end_byte: span.start + text.len(),
-            start_position,
-            old_end_position: point(span.end),
-            new_end_position,
-        });
+        tree.edit(&document::input_edit(
+            span,
+            text,
+            point(span.start),
+            point(span.end),
+        ));
         let mut parser = chunkvm::syntax::lower::new_parser();
         Some(Doc::reparse(
             &mut parser,

@@ -73,7 +73,7 @@ fn main_graph_renders() {
         std::fs::write(dir.join("graph.dot"), graph.to_dot()).unwrap();
         std::fs::write(
             dir.join("graph.json"),
-            serde_json::to_string_pretty(&graph.to_json()).unwrap(),
+            serde_json::to_string_pretty(&serde_json::to_value(&graph).unwrap()).unwrap(),
         )
         .unwrap();
     }

@@ -407,11 +407,12 @@ fn typed(run: usize, col: u32) -> (u32, &'static str) {
 /// analysis, of how many.
 fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> (Vec<Row>, (usize, usize)) {
     use crate::convert::{Encoding, Lines};
-    use crate::documents::Analyzer;
+    use crate::documents::apply;
+    use chop_ide::Document;
     use chop_ide::{completion, navigation, semantic};
     use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
-    let mut analyzer = Analyzer::new(text);
-    let mut doc = analyzer.analyse();
+    let mut document = Document::new(text);
+    let mut doc = document.analyse();
     let mut reparse = [Vec::new(), Vec::new()];
     let mut reuse = (0, 0);
     for (line, samples) in lines.into_iter().zip(&mut reparse) {
@@ -426,8 +427,8 @@ fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> (Vec<Row>, (
                 text: new.to_string(),
             };
             let started = Instant::now();
-            analyzer.apply(&change, Encoding::Utf16);
-            doc = analyzer.analyse();
+            apply(&mut document, &change, Encoding::Utf16);
+            doc = document.analyse();
             samples.push(started.elapsed());
         }
         if reuse == (0, 0) {
@@ -457,7 +458,7 @@ fn library(text: &str, lines: [u32; 2], col: u32, acc_line: u32) -> (Vec<Row>, (
         navigation::hover(&doc, offset("        ac".len()));
     });
     let tokens = time(&|| {
-        semantic::encode(&semantic::tokens(&doc), &doc, &semantic::utf16_col);
+        crate::convert::semantic::encode(&semantic::tokens(&doc), &lines);
     });
     let diagnostics = time(&|| {
         let uri: tower_lsp_server::ls_types::Uri = "file:///b.chop".parse().expect("a URI");

@@ -5,18 +5,23 @@
 //! speaks in 0-based lines and columns counted in the negotiated position
 //! encoding: UTF-8 code units (bytes) when the client offers them, else
 //! UTF-16 code units. Lines end at `\n` (a `\r` before it belongs to the
-//! line ending, not to the line), as in [`LineIndex`] and in the document
-//! ropes. A column past the end of its line means the line's end (as the
+//! line ending, not to the line), as in [`LineIndex`] and in a
+//! [`Document`]'s lines. A column past the end of its line means the line's end (as the
 //! specification says); a line past the end of the text is no position at
 //! all (`None`), so requests about it answer with an empty result.
 
-use chop_ide::Doc;
+pub mod semantic;
+
+use chop_ide::actions::ActionKind;
+use chop_ide::hints::LensAction;
+use chop_ide::{Doc, Document};
 use chunkvm::diag::{Code, Severity};
 use chunkvm::syntax::span::{LineIndex, Span};
+use serde_json::Value;
 use std::path::PathBuf;
 use tower_lsp_server::ls_types::{
-    ClientCapabilities, DiagnosticSeverity, DiagnosticTag, NumberOrString, Position,
-    PositionEncodingKind, Range, Uri,
+    ClientCapabilities, CodeActionKind, DiagnosticSeverity, DiagnosticTag, NumberOrString,
+    Position, PositionEncodingKind, Range, Uri,
 };
 
 /// How columns are counted.
@@ -183,6 +188,39 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The offset in a signature's label of its byte `at`, as a parameter's
+/// label offsets count it: in UTF-16 code units whatever the position
+/// encoding (clients index labels as JavaScript strings). A byte inside a
+/// character means the character's start; past the end, the label's end.
+pub fn label_offset(label: &str, at: usize) -> u32 {
+    let mut at = at.min(label.len());
+    while !label.is_char_boundary(at) {
+        at -= 1;
+    }
+    label
+        .get(..at)
+        .map_or(0, |prefix| prefix.encode_utf16().count() as u32)
+}
+
+/// The byte offset of `pos` in a document being edited, clamped to its
+/// text: a column past the end of its line means the line's end, a line
+/// past the last line the end of the text (as for edits the specification
+/// wants).
+pub fn document_offset(document: &Document, pos: Position, enc: Encoding) -> usize {
+    match document.line(pos.line as usize) {
+        Some((start, line)) => start + enc.byte_of_column(&line, pos.character),
+        None => document.len(),
+    }
+}
+
+/// The span of `range` in a document being edited (see
+/// [`document_offset`]); an end before the start means the start.
+pub fn document_span(document: &Document, range: Range, enc: Encoding) -> Span {
+    let start = document_offset(document, range.start, enc);
+    let end = document_offset(document, range.end, enc).max(start);
+    Span::new(start, end)
+}
+
 /// The path of a `file:` URI.
 pub fn path_of(uri: &Uri) -> Option<PathBuf> {
     let scheme = uri.scheme().as_str();
@@ -208,6 +246,27 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
 /// A diagnostic's code, as sent: `E0004`.
 pub fn code(code: Code) -> NumberOrString {
     NumberOrString::String(code.as_str().to_string())
+}
+
+/// A code action's kind.
+pub fn action_kind(kind: ActionKind) -> CodeActionKind {
+    match kind {
+        ActionKind::QuickFix => CodeActionKind::QUICKFIX,
+    }
+}
+
+/// The client command a code lens runs (`chop.preview`, `chop.showChunkGraph`,
+/// `chop.debug`) and its argument object (`{"filter": name}`, ...; the
+/// caller adds the document's `uri`).
+pub fn lens_command(action: &LensAction) -> (&'static str, serde_json::Map<String, Value>) {
+    let (command, key, name) = match action {
+        LensAction::PreviewFilter { filter } => ("chop.preview", "filter", filter),
+        LensAction::PreviewPipeline { pipeline } => ("chop.preview", "pipeline", pipeline),
+        LensAction::ShowGraph { function } => ("chop.showChunkGraph", "function", function),
+        LensAction::Debug { filter } => ("chop.debug", "filter", filter),
+    };
+    let argument = serde_json::Map::from_iter([(key.to_string(), Value::String(name.clone()))]);
+    (command, argument)
 }
 
 /// Tags of a diagnostic: unreachable code and unused variables fade.
@@ -340,6 +399,57 @@ mod tests {
         assert_eq!(map.column_in(line, 5), 3);
         assert_eq!(map.column_in(line, 2), 1);
         assert_eq!(map.column_in(line, 100), 4);
+    }
+
+    /// A document being edited converts positions as the analysed text
+    /// does: every offset of a text of many lines (long enough for lines to
+    /// straddle the rope's pieces), with multi-byte characters and CRLF, in
+    /// both encodings; past the end, the end.
+    #[test]
+    fn positions_in_a_document_being_edited() {
+        let text = TEXT.repeat(60);
+        let index = lines(&text);
+        let document = Document::new(&text);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            let map = Lines::new(&text, &index, enc);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let pos = map.position(offset);
+                assert_eq!(
+                    document_offset(&document, pos, enc),
+                    map.offset(pos).unwrap(),
+                    "{enc:?} {offset} {pos:?}"
+                );
+            }
+            let last = map.end();
+            let past = Position::new(last.line + 1, 0);
+            assert_eq!(document_offset(&document, past, enc), text.len());
+            let beyond = Position::new(last.line, 99);
+            assert_eq!(document_offset(&document, beyond, enc), text.len());
+            let reversed = Range::new(Position::new(1, 4), Position::new(1, 2));
+            let start = text.find("fn main").unwrap() + 4;
+            assert_eq!(
+                document_span(&document, reversed, enc),
+                Span::new(start, start)
+            );
+        }
+        // Inside the emoji's surrogate pair: its start.
+        let emoji = TEXT.find('🎨').unwrap();
+        let inside = Position::new(0, 9);
+        assert_eq!(document_offset(&document, inside, Encoding::Utf16), emoji);
+    }
+
+    #[test]
+    fn label_offsets_count_utf16_units() {
+        let label = "fn f(é: int, 🎨: float)";
+        let emoji = label.find('🎨').unwrap();
+        // `fn f(é: int, ` is 14 bytes, 13 UTF-16 units; the emoji is 2 units.
+        assert_eq!(label_offset(label, emoji), 13);
+        assert_eq!(label_offset(label, emoji + 4), 15);
+        assert_eq!(label_offset(label, emoji + 2), 13);
+        assert_eq!(
+            label_offset(label, 999),
+            label.encode_utf16().count() as u32
+        );
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! A thin protocol layer over `chop_ide`: [`server`] holds the state and
 //! dispatches each request to its feature (`features/`, one file per feature,
 //! and `ext/` for the protocol extensions `chop/chunkGraph`, `chop/preview`
-//! and `chop/params`); [`documents`] keeps each open document in a rope,
-//! re-parses it incrementally and publishes its diagnostics, applying edits
-//! strictly in order; [`transport`] reads and writes the framed JSON-RPC
+//! and `chop/params`); [`documents`] runs an actor per open document that
+//! hands its edits, strictly in order and converted to byte ranges, to a
+//! `chop_ide::Document` (which re-parses incrementally), and publishes its
+//! diagnostics; [`transport`] reads and writes the framed JSON-RPC
 //! messages (surviving malformed ones); [`convert`] is the one place where positions, URIs and
 //! types cross between LSP and the analysis. [`harness`] is an in-process
 //! client (for the tests and the benchmark), [`bench`] the benchmark.

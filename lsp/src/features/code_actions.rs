@@ -49,7 +49,7 @@ pub fn code_actions(
             });
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: action.title,
-                kind: Some(CodeActionKind::from(action.kind)),
+                kind: Some(crate::convert::action_kind(action.kind)),
                 diagnostics: diagnostic.map(|diag| vec![diag]),
                 edit: Some(WorkspaceEdit {
                     changes: Some(HashMap::from([(uri.clone(), edits)])),

@@ -4,7 +4,7 @@
 //! `chop.showChunkGraph`, `chop.debug`); their one argument is an object with
 //! the document's `uri` and the item (`filter`, `pipeline` or `function`).
 
-use crate::convert::Lines;
+use crate::convert::{self, Lines};
 use chop_ide::{hints, Doc};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{CodeLens, Command, Uri};
@@ -14,21 +14,49 @@ pub fn code_lenses(doc: &Doc, lines: &Lines<'_>, uri: &Uri) -> Vec<CodeLens> {
     hints::code_lenses(doc)
         .into_iter()
         .map(|lens| {
-            let mut argument = match lens.arguments {
-                Value::Object(object) => object,
-                Value::Null => serde_json::Map::new(),
-                other => serde_json::Map::from_iter([("value".to_string(), other)]),
-            };
+            let (command, mut argument) = convert::lens_command(&lens.action);
             argument.insert("uri".into(), Value::String(uri.as_str().to_string()));
             CodeLens {
                 range: lines.range(lens.span),
                 command: Some(Command {
                     title: lens.title,
-                    command: lens.command,
+                    command: command.to_string(),
                     arguments: Some(vec![Value::Object(argument)]),
                 }),
                 data: None,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenses() {
+        let doc = Doc::new(
+            "param p: float = 1.0;\n/// Doc.\nfilter f(c: color) -> color { c }\nfn g() {}\npipeline q = f |> f;\n",
+        );
+        let lenses: Vec<String> = hints::code_lenses(&doc)
+            .iter()
+            .map(|lens| {
+                let (command, arguments) = convert::lens_command(&lens.action);
+                format!(
+                    "{:?} {} {} {}",
+                    doc.slice(lens.span),
+                    lens.title,
+                    command,
+                    Value::Object(arguments)
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(lenses.join("\n"), @r#"
+        "filter f" Preview chop.preview {"filter":"f"}
+        "filter f" Show chunk graph chop.showChunkGraph {"function":"f"}
+        "filter f" Debug chop.debug {"filter":"f"}
+        "fn g" Show chunk graph chop.showChunkGraph {"function":"g"}
+        "pipeline q" Preview chop.preview {"pipeline":"q"}
+        "#);
+    }
 }

@@ -4,43 +4,26 @@
 //! counted in the negotiated encoding. The server keeps the last full
 //! result of each document to answer a delta request with one edit.
 
-use crate::convert::{Encoding, Lines};
-use chop_ide::{semantic, Doc};
+use crate::convert::{semantic, Lines};
+use chop_ide::Doc;
 use chunkvm::syntax::span::Span;
 use tower_lsp_server::ls_types::{
-    SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensEdit,
-    SemanticTokensLegend,
+    SemanticToken, SemanticTokens, SemanticTokensEdit, SemanticTokensLegend,
 };
 
 /// The legend: the token types and modifiers the encoding indexes.
 pub fn legend() -> SemanticTokensLegend {
-    SemanticTokensLegend {
-        token_types: semantic::TOKEN_TYPES
-            .iter()
-            .map(|name| SemanticTokenType::new(name))
-            .collect(),
-        token_modifiers: semantic::TOKEN_MODIFIERS
-            .iter()
-            .map(|name| SemanticTokenModifier::new(name))
-            .collect(),
-    }
-}
-
-fn encode(tokens: &[semantic::Token], doc: &Doc, enc: Encoding) -> Vec<u32> {
-    match enc {
-        Encoding::Utf8 => semantic::encode(tokens, doc, &semantic::utf8_col),
-        Encoding::Utf16 => semantic::encode(tokens, doc, &semantic::utf16_col),
-    }
+    semantic::legend()
 }
 
 /// The tokens of the whole document, encoded.
 pub fn full(doc: &Doc, lines: &Lines<'_>) -> Vec<u32> {
-    encode(&semantic::tokens(doc), doc, lines.encoding())
+    semantic::encode(&chop_ide::semantic::tokens(doc), lines)
 }
 
 /// The tokens of `span`, encoded.
 pub fn range(doc: &Doc, lines: &Lines<'_>, span: Span) -> Vec<u32> {
-    encode(&semantic::tokens_in(doc, span), doc, lines.encoding())
+    semantic::encode(&chop_ide::semantic::tokens_in(doc, span), lines)
 }
 
 /// The edits from the encoding `old` to `new` (none when they are equal).

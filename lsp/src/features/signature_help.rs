@@ -1,6 +1,7 @@
 //! `textDocument/signatureHelp`: inside a call's parentheses, the signatures
 //! of what is called, the one that fits, and the parameter at the cursor.
 
+use crate::convert::label_offset;
 use chop_ide::{signature, Doc};
 use tower_lsp_server::ls_types::{
     Documentation, MarkupContent, MarkupKind, ParameterInformation, ParameterLabel, SignatureHelp,
@@ -12,13 +13,6 @@ fn markdown(text: String) -> Documentation {
         kind: MarkupKind::Markdown,
         value: text,
     })
-}
-
-/// UTF-16 offset of byte `at` in `label` (clients index labels as JavaScript strings).
-fn utf16_at(label: &str, at: usize) -> u32 {
-    label
-        .get(..at.min(label.len()))
-        .map_or(0, |prefix| prefix.encode_utf16().count() as u32)
 }
 
 /// The signature help at `offset`.
@@ -33,8 +27,8 @@ pub fn signature_help(doc: &Doc, offset: usize) -> Option<SignatureHelp> {
                 .iter()
                 .map(|(range, doc)| ParameterInformation {
                     label: ParameterLabel::LabelOffsets([
-                        utf16_at(&sig.label, range.start),
-                        utf16_at(&sig.label, range.end),
+                        label_offset(&sig.label, range.start),
+                        label_offset(&sig.label, range.end),
                     ]),
                     documentation: doc.clone().map(markdown),
                 })
