@@ -10,8 +10,9 @@ use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
 use chunkvm::diag::{has_names, plural, Diagnostic};
-use chunkvm::driver::{analyze, build};
-use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
+use chunkvm::driver::{analyze, Analyzed};
+use chunkvm::exec::{Limits, RuntimeError, Value, Vm};
+use chunkvm::photo::ImageFormat;
 use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Written};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -280,15 +281,24 @@ pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
 }
 
 /// Builds a program, printing its diagnostics; `None` when it has errors.
-pub(crate) fn build_or_report(
+pub(crate) fn build_or_report(path: &Path, text: &str) -> Option<(Analyzed, chunkvm::compile::Program)> {
+    let analyzed = analyze(text);
+    let program = compile_or_report(path, text, &analyzed)?;
+    Some((analyzed, program))
+}
+
+/// Compiles a file analysed from `text`, printing its diagnostics; `None` when it
+/// has errors.
+pub(crate) fn compile_or_report(
     path: &Path,
     text: &str,
-) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
-    match build(text) {
-        Ok(built) => {
-            let warnings = built.0.diagnostics();
+    analyzed: &Analyzed,
+) -> Option<chunkvm::compile::Program> {
+    match analyzed.compile() {
+        Ok(program) => {
+            let warnings = analyzed.diagnostics();
             print_diagnostics(path, text, &warnings);
-            Some(built)
+            Some(program)
         }
         Err(diags) => {
             print_diagnostics(path, text, &diags);
@@ -400,12 +410,18 @@ fn run(
     stats: bool,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    if function.is_none() && args.is_empty() && is_filter_file(&text) {
+    let analyzed = analyze(&text);
+    if function.is_none() && args.is_empty() && is_filter_file(&analyzed) {
         // No `main`, but filters: run them on the bundled photo.
-        let photo = photo_cli::PhotoArgs::default();
-        return photo_cli::run_photo(path, &photo, params, budget, quota, stats, false);
+        let file = photo_cli::Analysed {
+            path,
+            text: &text,
+            analyzed: &analyzed,
+        };
+        let (args, format) = (photo_cli::PhotoArgs::default(), ImageFormat::Png);
+        return photo_cli::run_analysed(file, &args, format, params, limits(budget, quota), stats);
     }
-    let Some((analyzed, program)) = build_or_report(path, &text) else {
+    let Some(program) = compile_or_report(path, &text, &analyzed) else {
         return Ok(ExitCode::FAILURE);
     };
     let name = function.unwrap_or("main");
@@ -447,31 +463,20 @@ fn run(
         })?;
         values.push(value);
     }
+    let params = parse_params(path, &analyzed, &program, params)?;
     let mut vm = Vm::new(program);
-    let mut limits = Limits::default();
-    if let Some(budget) = budget {
-        limits.instructions = budget;
-    }
-    if let Some(quota) = quota {
-        limits.chunks = quota;
-    }
-    vm.set_limits(limits);
-    for (pname, value) in parse_params(path, &analyzed, &vm.loaded.program, params)? {
+    vm.set_limits(limits(budget, quota));
+    for (pname, value) in params {
         vm.set_global(&pname, &value).map_err(Failure)?;
     }
     vm.start(func_idx, &values).map_err(Failure)?;
-    let outcome = loop {
-        match vm.run() {
-            Ok(Stop::Finished(value)) => break Ok(value),
-            Ok(_) => continue,
-            Err(err) => break Err(err),
-        }
-    };
+    let outcome = vm.run_to_end();
     if stats {
+        let done = vm.stats();
         crate::errln!(
             "{}, {}",
-            plural(vm.instructions(), "instruction"),
-            plural(vm.store.len() as u64, "chunk")
+            plural(done.instructions, "instruction"),
+            plural(done.chunks as u64, "chunk")
         );
     }
     match outcome {
@@ -485,11 +490,22 @@ fn run(
     }
 }
 
+/// The limits of a thread: the defaults, with `--budget` and `--quota` when given.
+pub(crate) fn limits(budget: Option<u64>, quota: Option<usize>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(budget) = budget {
+        limits.instructions = budget;
+    }
+    if let Some(quota) = quota {
+        limits.chunks = quota;
+    }
+    limits
+}
+
 /// Whether a file has filters or pipelines and no `main`.
-fn is_filter_file(text: &str) -> bool {
+fn is_filter_file(analyzed: &Analyzed) -> bool {
     use chunkvm::syntax::ast::ItemKind;
-    let parsed = chunkvm::syntax::lower::parse(text);
-    let items = &parsed.file.items;
+    let items = &analyzed.parsed.file.items;
     let has_main = items.iter().any(|item| item.name.name == "main");
     let has_filters = items.iter().any(|item| match &item.kind {
         ItemKind::Function(func) => func.is_filter,
@@ -503,7 +519,7 @@ fn is_filter_file(text: &str) -> bool {
 /// exist, each value fit the param's type and range ([`read_value`]).
 pub(crate) fn parse_params(
     path: &Path,
-    analyzed: &chunkvm::driver::Analyzed,
+    analyzed: &Analyzed,
     program: &chunkvm::compile::Program,
     params: &[String],
 ) -> Result<Vec<(String, Value)>, Failure> {
@@ -538,7 +554,7 @@ pub(crate) fn parse_params(
 
 /// The declared range of the param `name`, when it has one.
 pub(crate) fn param_range(
-    analyzed: &chunkvm::driver::Analyzed,
+    analyzed: &Analyzed,
     name: &str,
 ) -> Option<(chunkvm::check::Const, chunkvm::check::Const)> {
     let (item, _) = analyzed.parsed.file.item(name)?;
