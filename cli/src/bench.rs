@@ -10,6 +10,7 @@
     reason = "a closed pipe would panic: use outln!/errln!"
 )]
 
+use chunkvm::chunk::{NodeId, Store};
 use chunkvm::driver::build;
 use chunkvm::exec::{Value, Vm};
 use std::hint::black_box;

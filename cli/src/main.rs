@@ -281,7 +281,10 @@ pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
 }
 
 /// Builds a program, printing its diagnostics; `None` when it has errors.
-pub(crate) fn build_or_report(path: &Path, text: &str) -> Option<(Analyzed, chunkvm::compile::Program)> {
+pub(crate) fn build_or_report(
+    path: &Path,
+    text: &str,
+) -> Option<(Analyzed, chunkvm::compile::Program)> {
     let analyzed = analyze(text);
     let program = compile_or_report(path, text, &analyzed)?;
     Some((analyzed, program))
@@ -463,7 +466,7 @@ fn run(
         })?;
         values.push(value);
     }
-    let params = parse_params(path, &analyzed, &program, params)?;
+    let params = parse_params(path, &analyzed, params)?;
     let mut vm = Vm::new(program);
     vm.set_limits(limits(budget, quota));
     for (pname, value) in params {
@@ -515,50 +518,32 @@ fn is_filter_file(analyzed: &Analyzed) -> bool {
     has_filters && !has_main
 }
 
-/// Reads `--param NAME=VALUE` options against the program's params: each name must
-/// exist, each value fit the param's type and range ([`read_value`]).
+/// Reads `--param NAME=VALUE` options against the file's params: each name must
+/// exist, each value fit the param's type and range ([`chunkvm::driver::read_param`]).
 pub(crate) fn parse_params(
     path: &Path,
     analyzed: &Analyzed,
-    program: &chunkvm::compile::Program,
     params: &[String],
 ) -> Result<Vec<(String, Value)>, Failure> {
+    let declared = analyzed.params();
     let mut out = Vec::new();
     for param in params {
         let (pname, value) = param
             .split_once('=')
             .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
-        let global = program
-            .globals
-            .iter()
-            .find(|g| g.name == pname)
-            .ok_or_else(|| {
-                let names: Vec<&str> = program.globals.iter().map(|g| g.name.as_str()).collect();
-                Failure(format!(
-                    "no param `{pname}` in {}; {}",
-                    path.display(),
-                    has_names("it", &names, "params")
-                ))
-            })?;
-        let parsed = read_value(
-            pname,
-            &global.ty,
-            Written::Text(value),
-            param_range(analyzed, pname),
-        )
-        .map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
+        let Some(parsed) = chunkvm::driver::read_param(&declared, pname, Written::Text(value))
+        else {
+            let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+            return Err(Failure(format!(
+                "no param `{pname}` in {}; {}",
+                path.display(),
+                has_names("it", &names, "params")
+            )));
+        };
+        let parsed = parsed.map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
         out.push((pname.to_string(), parsed));
     }
     Ok(out)
-}
-
-/// The declared range of the param `name`, when it has one.
-pub(crate) fn param_range(
-    analyzed: &Analyzed,
-    name: &str,
-) -> Option<(chunkvm::check::Const, chunkvm::check::Const)> {
-    let (item, _) = analyzed.parsed.file.item(name)?;
-    analyzed.analysis.params.get(&item)?.range
 }
 
 fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {

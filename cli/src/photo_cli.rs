@@ -3,12 +3,12 @@
 
 use crate::{compile_or_report, out, parse_params, report_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
+use chunkvm::driver::Analyzed;
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
     level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic,
     Compiled, ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
 };
-use chunkvm::driver::Analyzed;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,7 +237,14 @@ pub fn run_photo(
         text: &text,
         analyzed: &analyzed,
     };
-    run_analysed(file, args, format, params, crate::limits(budget, quota), stats)
+    run_analysed(
+        file,
+        args,
+        format,
+        params,
+        crate::limits(budget, quota),
+        stats,
+    )
 }
 
 /// A file read and analysed once, for the whole command.
@@ -281,7 +288,7 @@ pub fn run_analysed(
     let Some(program) = compile_or_report(path, text, analyzed) else {
         return Ok(ExitCode::FAILURE);
     };
-    let params = parse_params(path, analyzed, &program, params)?;
+    let params = parse_params(path, analyzed, params)?;
     let target = match (&args.filter, &args.pipeline) {
         (Some(name), _) => Some(Target::Filter(name.clone())),
         (_, Some(name)) => Some(Target::Pipeline(name.clone())),
@@ -305,9 +312,13 @@ pub fn run_analysed(
     let bar = Bar::new();
     let started = Instant::now();
     let compiled = Compiled::of(analyzed, program);
-    let result = run_input(compiled, target.as_ref(), &input, &options, &|done, total| {
-        bar.update(done, total)
-    });
+    let result = run_input(
+        compiled,
+        target.as_ref(),
+        &input,
+        &options,
+        &|done, total| bar.update(done, total),
+    );
     bar.finish();
     let output = match result {
         Ok(output) => output,

@@ -244,12 +244,8 @@ pub fn preview(
     if cancelled(&cancel) {
         return Err(PreviewError::Cancelled);
     }
-    let program = chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis).map_err(|diags| {
-        format!(
-            "the program has {}",
-            plural(diags.len() as u64, "error")
-        )
-    })?;
+    let program = chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis)
+        .map_err(|diags| format!("the program has {}", plural(diags.len() as u64, "error")))?;
     let compiled = Compiled {
         file: doc.file(),
         analysis: &doc.analysis,
@@ -257,17 +253,18 @@ pub fn preview(
     };
     let started = Instant::now();
     let input = Input::Image(std::borrow::Cow::Borrowed(photo));
-    let output = run_input(compiled, target, &input, &options, progress).map_err(|err| match err {
-        RunError::Cancelled => PreviewError::Cancelled,
-        RunError::Runtime(err) => {
-            let at = doc.lines.line_col(&doc.text, err.span.start);
-            PreviewError::Failed(format!(
-                "line {} column {}: {}",
-                at.line, at.col, err.message
-            ))
-        }
-        other => PreviewError::Failed(other.to_string()),
-    })?;
+    let output =
+        run_input(compiled, target, &input, &options, progress).map_err(|err| match err {
+            RunError::Cancelled => PreviewError::Cancelled,
+            RunError::Runtime(err) => {
+                let at = doc.lines.line_col(&doc.text, err.span.start);
+                PreviewError::Failed(format!(
+                    "line {} column {}: {}",
+                    at.line, at.col, err.message
+                ))
+            }
+            other => PreviewError::Failed(other.to_string()),
+        })?;
     if cancelled(&cancel) {
         return Err(PreviewError::Cancelled);
     }
@@ -397,7 +394,14 @@ mod tests {
         assert!(err.contains("a float"), "{err}");
         let err = failed(run(&[("nope", "1")], false));
         assert!(err.contains("amount"), "{err}");
-        let missing = preview_of(SRC, Some(Target::Pipeline("p".into())), &photo, &[], None, false);
+        let missing = preview_of(
+            SRC,
+            Some(Target::Pipeline("p".into())),
+            &photo,
+            &[],
+            None,
+            false,
+        );
         assert_eq!(
             failed(missing),
             "no pipeline `p`; the file has filters: invert; no pipelines"
@@ -408,7 +412,14 @@ mod tests {
             "param `steps` must lie in 1..8 (both ends included), not 9"
         );
         assert_eq!(run(&[], true).unwrap_err(), PreviewError::Cancelled);
-        let broken = preview_of("filter f(c: color) -> color { 1 }", None, &photo, &[], None, false);
+        let broken = preview_of(
+            "filter f(c: color) -> color { 1 }",
+            None,
+            &photo,
+            &[],
+            None,
+            false,
+        );
         let broken = failed(broken);
         assert!(broken.contains("1 error"), "{broken}");
     }
@@ -418,7 +429,8 @@ mod tests {
     #[test]
     fn runtime_errors_are_placed_and_cancellation_is_typed() {
         let photo = Rgba8::filled(16, 16, [0, 0, 0, 255]);
-        let divide = "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
+        let divide =
+            "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
         let err = preview_of(divide, None, &photo, &[], Some(0), false).unwrap_err();
         assert_eq!(
             err,

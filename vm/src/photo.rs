@@ -956,6 +956,9 @@ mod tests {
         assert_eq!(crate::driver::counts::now(), (before.0, before.1 + 1));
         let broken = crate::driver::analyze("fn main() -> int { true }\n");
         let diags = broken.compile().expect_err("has errors");
-        assert!(diags.iter().any(crate::diag::Diagnostic::is_error), "{diags:?}");
+        assert!(
+            diags.iter().any(crate::diag::Diagnostic::is_error),
+            "{diags:?}"
+        );
     }
 }

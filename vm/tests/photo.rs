@@ -79,9 +79,7 @@ fn a_filter_over_a_crop_reads_only_the_crop_and_its_border() {
     let (_, program) = chunkvm::driver::build(source).unwrap();
     let mut vm = Vm::new(program);
     let cat = chelsea();
-    let image = vm
-        .store_image(cat.width, cat.height, &cat.pixels)
-        .unwrap();
+    let image = vm.store_image(cat.width, cat.height, &cat.pixels).unwrap();
     let (func, _) = vm.program().function("soft").unwrap();
     // 16x16 pixels starting at a tile corner, reading one pixel left and right:
     // 2 tiles wide for the crop, plus one column of tiles on each side.
@@ -227,7 +225,10 @@ fn a_running_run_can_be_cancelled_from_another_thread() {
         let compiled = Compiled::of(&analyzed, program);
         let err = run_input(compiled, None, &input, &options, &progress).unwrap_err();
         canceller.join().unwrap();
-        assert!(matches!(err, RunError::Cancelled), "{threads} threads: {err}");
+        assert!(
+            matches!(err, RunError::Cancelled),
+            "{threads} threads: {err}"
+        );
         // Each thread finished at most the band it was on when the flag was set.
         let done = most_rows.load(Ordering::Relaxed);
         assert!(
@@ -250,6 +251,9 @@ fn a_run_cancelled_before_it_starts_does_nothing() {
             ..RunOptions::default()
         };
         let err = run(SLOW, None, &cat, &options).unwrap_err();
-        assert!(matches!(err, RunError::Cancelled), "{threads} threads: {err}");
+        assert!(
+            matches!(err, RunError::Cancelled),
+            "{threads} threads: {err}"
+        );
     }
 }

@@ -12,7 +12,8 @@ fn vm_for(source: &str) -> Vm {
     vm
 }
 
-const SUM: &str = "fn sum(n: int) -> int {\n    var t = 0;\n    for i in 0..n { t += i; }\n    t\n}\n";
+const SUM: &str =
+    "fn sum(n: int) -> int {\n    var t = 0;\n    for i in 0..n { t += i; }\n    t\n}\n";
 
 /// A call runs through the safe points it is asked to stop at, to its value.
 #[test]
@@ -51,14 +52,19 @@ fn stats_count_instructions_and_chunks() {
     let after: Stats = vm.stats();
     assert_eq!(after.instructions, vm.instructions());
     assert!(after.instructions > 10, "{after:?}");
-    assert!(after.chunks > code.chunks, "the array is a chunk: {after:?}");
+    assert!(
+        after.chunks > code.chunks,
+        "the array is a chunk: {after:?}"
+    );
     assert_eq!(after.chunks, vm.store().len());
 }
 
 /// An image stored in the thread's store is what a filter reads.
 #[test]
 fn store_image_gives_a_filter_its_input() {
-    let mut vm = vm_for("filter invert(c: color) -> color {\n    rgba(1.0 - c.r, 1.0 - c.g, 1.0 - c.b, c.a)\n}\n");
+    let mut vm = vm_for(
+        "filter invert(c: color) -> color {\n    rgba(1.0 - c.r, 1.0 - c.g, 1.0 - c.b, c.a)\n}\n",
+    );
     let pixels: Vec<u8> = [10u8, 20, 30, 255].repeat(12 * 10);
     let image = vm.store_image(12, 10, &pixels).unwrap();
     let (invert, _) = vm.program().function("invert").unwrap();

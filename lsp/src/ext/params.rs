@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(json[0]["min"], 0.0);
         assert_eq!(json[0]["max"], 1.0);
         assert_eq!(json[0]["doc"], "How strong.");
-        assert_eq!(json[0]["range"]["start"], json!({"line": 1, "character": 0}));
+        assert_eq!(
+            json[0]["range"]["start"],
+            json!({"line": 1, "character": 0})
+        );
         assert_eq!(json[1]["default"], 3);
         assert_eq!(json[2]["default"], true);
         assert_eq!(json[2]["min"], Value::Null);

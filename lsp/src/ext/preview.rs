@@ -471,7 +471,10 @@ mod tests {
     fn colour_values_are_read_channel_by_channel() {
         use chunkvm::exec::Value::Color;
         let orange = [1.0, 128.0 / 255.0, 0.0, 1.0];
-        assert_eq!(values(&[("tint", json!("#ff8000"))]), Ok(vec![Color(orange)]));
+        assert_eq!(
+            values(&[("tint", json!("#ff8000"))]),
+            Ok(vec![Color(orange)])
+        );
         assert_eq!(
             values(&[("tint", json!("#ff800040"))]),
             Ok(vec![Color([1.0, 128.0 / 255.0, 0.0, 64.0 / 255.0])])
