@@ -50,8 +50,11 @@ pub fn chunk_graph_or_why(
             at.line, at.col, first.message
         ));
     }
-    let program = chunkvm::compile::compile(doc.file(), &doc.analysis)
-        .map_err(|err| format!("the file does not compile: {err}"))?;
+    let program =
+        chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis).map_err(|diags| {
+            let why: Vec<&str> = diags.iter().map(|diag| diag.message.as_str()).collect();
+            format!("the file does not compile: {}", why.join("; "))
+        })?;
     let index = match (function, offset) {
         (Some(name), _) => program
             .function(name)
