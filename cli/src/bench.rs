@@ -10,11 +10,10 @@
     reason = "a closed pipe would panic: use outln!/errln!"
 )]
 
-use chunkvm::chunk::{image_from_rgba8, NodeId, Store};
+use chunkvm::chunk::{NodeId, Store};
 use chunkvm::driver::build;
-use chunkvm::exec::{Loaded, Stop, Value, Vm};
+use chunkvm::exec::{Value, Vm};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The 3x3 box blur, as a kernel filter.
@@ -195,24 +194,16 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn vm_for(source: &str) -> Result<Vm, String> {
     let (_, program) = build(source).map_err(|diags| format!("{diags:?}"))?;
-    let mut store = Store::new(NodeId(1));
-    let loaded = Arc::new(Loaded::new(program, &mut store));
-    Ok(Vm::with_store(loaded, store))
+    Ok(Vm::new(program))
 }
 
 fn call(vm: &mut Vm, name: &str, args: &[Value]) -> Result<Value, String> {
     let (idx, _) = vm
-        .loaded
-        .program
+        .program()
         .function(name)
         .ok_or_else(|| format!("no function {name}"))?;
     vm.start(idx, args)?;
-    loop {
-        match vm.run().map_err(|err| err.message)? {
-            Stop::Finished(value) => return Ok(value),
-            _ => continue,
-        }
-    }
+    vm.run_to_end().map_err(|err| err.message)
 }
 
 /// One benchmark's figures.
@@ -243,8 +234,8 @@ pub fn measure(quick: bool) -> Result<Vec<Figure>, String> {
     let (w, h) = if quick { (400, 300) } else { (2000, 1500) };
     let pixels = test_photo(w, h);
     let mut vm = vm_for(BLUR)?;
-    let src = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(|e| e.to_string())?;
-    let (func, _) = vm.loaded.program.function("blur").ok_or("no blur")?;
+    let src = vm.store_image(w, h, &pixels).map_err(|e| e.to_string())?;
+    let (func, _) = vm.program().function("blur").ok_or("no blur")?;
     let (vm_time, vm_out) = best(runs, || vm.apply_region(func, src, (0, 0, w, h)));
     let vm_out = vm_out.map_err(|err| err.message)?;
     let (native_time, native_out) = best(runs, || native_blur(black_box(&pixels), w, h));
@@ -336,7 +327,7 @@ pub fn measure_filters(
     height: u32,
     only: Option<&str>,
 ) -> Result<Vec<FilterFigure>, String> {
-    use chunkvm::photo::{run, Rgba8, RunOptions, Target};
+    use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
     use chunkvm::reference::FILTERS;
     check_filter_name(only)?;
     let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
@@ -352,6 +343,8 @@ pub fn measure_filters(
         }
         let source = std::fs::read_to_string(dir.join(filter.file))
             .map_err(|err| format!("{}: {err}", filter.file))?;
+        let (analyzed, program) =
+            build(&source).map_err(|diags| format!("{}: {diags:?}", filter.file))?;
         let setting = filter.settings.first().copied().unwrap_or(&[]);
         let options = RunOptions {
             params: setting
@@ -361,7 +354,10 @@ pub fn measure_filters(
             ..RunOptions::default()
         };
         let target = Target::Filter(filter.filter.to_string());
-        let (vm_time, vm_out) = best(1, || run(&source, Some(&target), &photo, &options));
+        let (vm_time, vm_out) = best(1, || {
+            let compiled = Compiled::of(&analyzed, program.clone());
+            run(compiled, Some(&target), &photo, &options)
+        });
         let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
         let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
         compare_images(
@@ -411,7 +407,7 @@ fn resident_bytes() -> Option<usize> {
 
 /// Runs the box blur on 1 thread and on every core: the speed-up.
 pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Duration), String> {
-    use chunkvm::photo::{run, Rgba8, RunOptions, Target};
+    use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
     let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
     let photo = base.resized(width, height);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -425,8 +421,13 @@ pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Dura
         threads: cores,
         ..RunOptions::default()
     };
-    let (t1, r1) = best(2, || run(&source, Some(&target), &photo, &one));
-    let (tn, rn) = best(2, || run(&source, Some(&target), &photo, &all));
+    let (analyzed, program) = build(&source).map_err(|diags| format!("box_blur: {diags:?}"))?;
+    let run_with = |options: &RunOptions| {
+        let compiled = Compiled::of(&analyzed, program.clone());
+        run(compiled, Some(&target), &photo, options)
+    };
+    let (t1, r1) = best(2, || run_with(&one));
+    let (tn, rn) = best(2, || run_with(&all));
     if r1.map_err(|e| e.to_string())?.image != rn.map_err(|e| e.to_string())?.image {
         return Err("threads changed the result".into());
     }
@@ -558,8 +559,8 @@ mod tests {
         let (w, h) = (23, 17);
         let pixels = test_photo(w, h);
         let mut vm = vm_for(BLUR).unwrap();
-        let src = image_from_rgba8(&mut vm.store, w, h, &pixels).unwrap();
-        let (func, _) = vm.loaded.program.function("blur").unwrap();
+        let src = vm.store_image(w, h, &pixels).unwrap();
+        let (func, _) = vm.program().function("blur").unwrap();
         let out = vm.apply_region(func, src, (0, 0, w, h)).unwrap();
         let native = native_blur(&pixels, w, h);
         assert_eq!(compare_images("3x3 box blur", w, &out, &native, 0), Ok(()));

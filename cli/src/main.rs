@@ -10,8 +10,9 @@ use chunkvm::chunk::Store;
 use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
 use chunkvm::diag::{has_names, plural, Diagnostic};
-use chunkvm::driver::{analyze, build};
-use chunkvm::exec::{Limits, RuntimeError, Stop, Value, Vm};
+use chunkvm::driver::{analyze, Analyzed};
+use chunkvm::exec::{Limits, RuntimeError, Value, Vm};
+use chunkvm::photo::ImageFormat;
 use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Written};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -283,12 +284,24 @@ pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
 pub(crate) fn build_or_report(
     path: &Path,
     text: &str,
-) -> Option<(chunkvm::driver::Analyzed, chunkvm::compile::Program)> {
-    match build(text) {
-        Ok(built) => {
-            let warnings = built.0.diagnostics();
+) -> Option<(Analyzed, chunkvm::compile::Program)> {
+    let analyzed = analyze(text);
+    let program = compile_or_report(path, text, &analyzed)?;
+    Some((analyzed, program))
+}
+
+/// Compiles a file analysed from `text`, printing its diagnostics; `None` when it
+/// has errors.
+pub(crate) fn compile_or_report(
+    path: &Path,
+    text: &str,
+    analyzed: &Analyzed,
+) -> Option<chunkvm::compile::Program> {
+    match analyzed.compile() {
+        Ok(program) => {
+            let warnings = analyzed.diagnostics();
             print_diagnostics(path, text, &warnings);
-            Some(built)
+            Some(program)
         }
         Err(diags) => {
             print_diagnostics(path, text, &diags);
@@ -400,12 +413,18 @@ fn run(
     stats: bool,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    if function.is_none() && args.is_empty() && is_filter_file(&text) {
+    let analyzed = analyze(&text);
+    if function.is_none() && args.is_empty() && is_filter_file(&analyzed) {
         // No `main`, but filters: run them on the bundled photo.
-        let photo = photo_cli::PhotoArgs::default();
-        return photo_cli::run_photo(path, &photo, params, budget, quota, stats, false);
+        let file = photo_cli::Analysed {
+            path,
+            text: &text,
+            analyzed: &analyzed,
+        };
+        let (args, format) = (photo_cli::PhotoArgs::default(), ImageFormat::Png);
+        return photo_cli::run_analysed(file, &args, format, params, limits(budget, quota), stats);
     }
-    let Some((analyzed, program)) = build_or_report(path, &text) else {
+    let Some(program) = compile_or_report(path, &text, &analyzed) else {
         return Ok(ExitCode::FAILURE);
     };
     let name = function.unwrap_or("main");
@@ -447,31 +466,20 @@ fn run(
         })?;
         values.push(value);
     }
+    let params = parse_params(path, &analyzed, params)?;
     let mut vm = Vm::new(program);
-    let mut limits = Limits::default();
-    if let Some(budget) = budget {
-        limits.instructions = budget;
-    }
-    if let Some(quota) = quota {
-        limits.chunks = quota;
-    }
-    vm.set_limits(limits);
-    for (pname, value) in parse_params(path, &analyzed, &vm.loaded.program, params)? {
+    vm.set_limits(limits(budget, quota));
+    for (pname, value) in params {
         vm.set_global(&pname, &value).map_err(Failure)?;
     }
     vm.start(func_idx, &values).map_err(Failure)?;
-    let outcome = loop {
-        match vm.run() {
-            Ok(Stop::Finished(value)) => break Ok(value),
-            Ok(_) => continue,
-            Err(err) => break Err(err),
-        }
-    };
+    let outcome = vm.run_to_end();
     if stats {
+        let done = vm.stats();
         crate::errln!(
             "{}, {}",
-            plural(vm.instructions(), "instruction"),
-            plural(vm.store.len() as u64, "chunk")
+            plural(done.instructions, "instruction"),
+            plural(done.chunks as u64, "chunk")
         );
     }
     match outcome {
@@ -485,11 +493,22 @@ fn run(
     }
 }
 
+/// The limits of a thread: the defaults, with `--budget` and `--quota` when given.
+pub(crate) fn limits(budget: Option<u64>, quota: Option<usize>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(budget) = budget {
+        limits.instructions = budget;
+    }
+    if let Some(quota) = quota {
+        limits.chunks = quota;
+    }
+    limits
+}
+
 /// Whether a file has filters or pipelines and no `main`.
-fn is_filter_file(text: &str) -> bool {
+fn is_filter_file(analyzed: &Analyzed) -> bool {
     use chunkvm::syntax::ast::ItemKind;
-    let parsed = chunkvm::syntax::lower::parse(text);
-    let items = &parsed.file.items;
+    let items = &analyzed.parsed.file.items;
     let has_main = items.iter().any(|item| item.name.name == "main");
     let has_filters = items.iter().any(|item| match &item.kind {
         ItemKind::Function(func) => func.is_filter,
@@ -499,50 +518,32 @@ fn is_filter_file(text: &str) -> bool {
     has_filters && !has_main
 }
 
-/// Reads `--param NAME=VALUE` options against the program's params: each name must
-/// exist, each value fit the param's type and range ([`read_value`]).
+/// Reads `--param NAME=VALUE` options against the file's params: each name must
+/// exist, each value fit the param's type and range ([`chunkvm::driver::read_param`]).
 pub(crate) fn parse_params(
     path: &Path,
-    analyzed: &chunkvm::driver::Analyzed,
-    program: &chunkvm::compile::Program,
+    analyzed: &Analyzed,
     params: &[String],
 ) -> Result<Vec<(String, Value)>, Failure> {
+    let declared = analyzed.params();
     let mut out = Vec::new();
     for param in params {
         let (pname, value) = param
             .split_once('=')
             .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
-        let global = program
-            .globals
-            .iter()
-            .find(|g| g.name == pname)
-            .ok_or_else(|| {
-                let names: Vec<&str> = program.globals.iter().map(|g| g.name.as_str()).collect();
-                Failure(format!(
-                    "no param `{pname}` in {}; {}",
-                    path.display(),
-                    has_names("it", &names, "params")
-                ))
-            })?;
-        let parsed = read_value(
-            pname,
-            &global.ty,
-            Written::Text(value),
-            param_range(analyzed, pname),
-        )
-        .map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
+        let Some(parsed) = chunkvm::driver::read_param(&declared, pname, Written::Text(value))
+        else {
+            let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+            return Err(Failure(format!(
+                "no param `{pname}` in {}; {}",
+                path.display(),
+                has_names("it", &names, "params")
+            )));
+        };
+        let parsed = parsed.map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
         out.push((pname.to_string(), parsed));
     }
     Ok(out)
-}
-
-/// The declared range of the param `name`, when it has one.
-pub(crate) fn param_range(
-    analyzed: &chunkvm::driver::Analyzed,
-    name: &str,
-) -> Option<(chunkvm::check::Const, chunkvm::check::Const)> {
-    let (item, _) = analyzed.parsed.file.item(name)?;
-    analyzed.analysis.params.get(&item)?.range
 }
 
 fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {

@@ -1,12 +1,13 @@
 //! The photo commands of `chunkvm`: `run` with `--input`/`--output`, `params`,
 //! `import` and `export`.
 
-use crate::{build_or_report, out, parse_params, report_runtime_error, Failure};
+use crate::{compile_or_report, out, parse_params, report_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
+use chunkvm::driver::Analyzed;
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
     level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic,
-    ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
+    Compiled, ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -228,7 +229,37 @@ pub fn run_photo(
         ));
     }
     // A wrong --output or --quality is refused before the run, not after it.
-    let format = match &args.output {
+    let format = output_format(args)?;
+    let text = crate::read(path)?;
+    let analyzed = chunkvm::driver::analyze(&text);
+    let file = Analysed {
+        path,
+        text: &text,
+        analyzed: &analyzed,
+    };
+    run_analysed(
+        file,
+        args,
+        format,
+        params,
+        crate::limits(budget, quota),
+        stats,
+    )
+}
+
+/// A file read and analysed once, for the whole command.
+pub struct Analysed<'a> {
+    /// Its path.
+    pub path: &'a Path,
+    /// Its text (for diagnostics and runtime errors).
+    pub text: &'a str,
+    /// Its AST and checked facts.
+    pub analyzed: &'a Analyzed,
+}
+
+/// The format `--output` and `--quality` ask for.
+fn output_format(args: &PhotoArgs) -> Result<ImageFormat, Failure> {
+    Ok(match &args.output {
         Some(out_path) => ImageFormat::from_path(out_path, args.quality).map_err(Failure)?,
         None if args.quality.is_some() => {
             return Err(Failure(
@@ -236,12 +267,28 @@ pub fn run_photo(
             ))
         }
         None => ImageFormat::Png,
-    };
-    let text = crate::read(path)?;
-    let Some((analyzed, program)) = build_or_report(path, &text) else {
+    })
+}
+
+/// Runs a filter or pipeline of an analysed file over a photo (its output in `format`):
+/// the file is compiled once here, and the run takes the program.
+pub fn run_analysed(
+    file: Analysed<'_>,
+    args: &PhotoArgs,
+    format: ImageFormat,
+    params: &[String],
+    limits: Limits,
+    stats: bool,
+) -> Result<ExitCode, Failure> {
+    let Analysed {
+        path,
+        text,
+        analyzed,
+    } = file;
+    let Some(program) = compile_or_report(path, text, analyzed) else {
         return Ok(ExitCode::FAILURE);
     };
-    let params = parse_params(path, &analyzed, &program, params)?;
+    let params = parse_params(path, analyzed, params)?;
     let target = match (&args.filter, &args.pipeline) {
         (Some(name), _) => Some(Target::Filter(name.clone())),
         (_, Some(name)) => Some(Target::Pipeline(name.clone())),
@@ -254,13 +301,6 @@ pub fn run_photo(
         (None, true) => preview_level(width, height),
         (None, false) => 0,
     };
-    let mut limits = Limits::default();
-    if let Some(budget) = budget {
-        limits.instructions = budget;
-    }
-    if let Some(quota) = quota {
-        limits.chunks = quota;
-    }
     let threads = worker_threads(args.threads, level_size(width, height, level).1)?;
     let options = RunOptions {
         level,
@@ -271,17 +311,20 @@ pub fn run_photo(
     };
     let bar = Bar::new();
     let started = Instant::now();
-    let result = run_input(&text, target.as_ref(), &input, &options, &|done, total| {
-        bar.update(done, total)
-    });
+    let compiled = Compiled::of(analyzed, program);
+    let result = run_input(
+        compiled,
+        target.as_ref(),
+        &input,
+        &options,
+        &|done, total| bar.update(done, total),
+    );
     bar.finish();
     let output = match result {
         Ok(output) => output,
-        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, &text, &err)),
-        Err(RunError::Diagnostics(diags)) => {
-            crate::print_diagnostics(path, &text, &diags);
-            return Ok(ExitCode::FAILURE);
-        }
+        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, text, &err)),
+        // The command line sets no cancel flag; said plainly should one ever be set.
+        Err(err @ RunError::Cancelled) => return Err(Failure(err.to_string())),
         Err(RunError::Other(message)) => return Err(Failure(message)),
     };
     let name = match (&target, output.stages.as_slice()) {

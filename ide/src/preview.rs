@@ -5,26 +5,26 @@
 //! [`chunk_graph`] compiles the file (only when it has no errors) and draws
 //! the function named, or the innermost function or closure around an
 //! offset. [`params`] lists the checked `param` items with their defaults
-//! and ranges as JSON values (a colour is `[r, g, b, a]`). [`preview`] runs
-//! a filter or pipeline through [`chunkvm::photo::run_input`] on a pyramid
-//! level small enough for a preview, with user values for the params
-//! (given as JSON, read by [`chunkvm::values::read_value`] against each
-//! param's declared type and range, as the command line reads them), a
-//! cancel flag and progress reports, and encodes the result as PNG.
+//! and ranges. [`preview`] compiles the analysed document once and runs a
+//! filter or pipeline of it through [`chunkvm::photo::run_input`] on a pyramid
+//! level small enough for a preview, with user values for the params (as
+//! written, read by [`chunkvm::driver::read_param`] against each param's
+//! declared type and range, as the command line reads them), a cancel flag
+//! and progress reports, and encodes the result as PNG. These are plain facts:
+//! the server makes them JSON.
 
 use super::Doc;
 use crate::graph::Graph;
-use chunkvm::check::Const;
+use chunkvm::check::ParamDecl;
 use chunkvm::chunk::{NodeId, Store};
 use chunkvm::compile::chunks::store_program;
 use chunkvm::diag::{has_names, plural};
 use chunkvm::exec::{Limits, Value};
-use chunkvm::photo::{preview_level, run_input, Input, Rgba8, RunError, RunOptions, Target};
+use chunkvm::photo::{
+    preview_level, run_input, Compiled, Input, Rgba8, RunError, RunOptions, Target,
+};
 use chunkvm::syntax::ast::ItemKind;
-use chunkvm::syntax::span::Span;
-use chunkvm::types::Type;
-use chunkvm::values::{read_value, Written};
-use serde::Serialize;
+use chunkvm::values::Written;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,8 +50,11 @@ pub fn chunk_graph_or_why(
             at.line, at.col, first.message
         ));
     }
-    let program = chunkvm::compile::compile(doc.file(), &doc.analysis)
-        .map_err(|err| format!("the file does not compile: {err}"))?;
+    let program =
+        chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis).map_err(|diags| {
+            let why: Vec<&str> = diags.iter().map(|diag| diag.message.as_str()).collect();
+            format!("the file does not compile: {}", why.join("; "))
+        })?;
     let index = match (function, offset) {
         (Some(name), _) => program
             .function(name)
@@ -84,58 +87,16 @@ pub fn chunk_graph_or_why(
         .ok_or_else(|| "no graph for this function".to_string())
 }
 
-/// One `param` of a file, as the editor shows it: a slider (or a checkbox, or
-/// a colour picker).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ParamSlider {
-    /// Its name.
-    pub name: String,
-    /// Its type: `int`, `float`, `bool` or `color`.
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// Its default value: a number, a boolean, or `[r, g, b, a]` for a colour.
-    pub default: serde_json::Value,
-    /// The least value allowed (the range is inclusive), when it has a range.
-    pub min: Option<serde_json::Value>,
-    /// The greatest value allowed, when it has a range.
-    pub max: Option<serde_json::Value>,
-    /// Its `///` doc comment.
-    pub doc: Option<String>,
-    /// Where the item is (not serialized: the server converts it).
-    #[serde(skip)]
-    pub span: Span,
-}
-
-fn const_json(value: Const) -> serde_json::Value {
-    match value {
-        Const::Int(v) => serde_json::json!(v),
-        Const::Float(v) => serde_json::json!(v),
-        Const::Bool(v) => serde_json::json!(v),
-        Const::Color(c) => serde_json::json!(c),
-    }
-}
-
-/// The file's well-formed `param` items, in source order.
-pub fn params(doc: &Doc) -> Vec<ParamSlider> {
+/// The file's well-formed `param` items, in source order: what the editor shows
+/// as sliders (or checkboxes, or colour pickers).
+pub fn params(doc: &Doc) -> Vec<ParamDecl> {
     chunkvm::check::params(doc.file(), &doc.analysis)
-        .into_iter()
-        .map(|param| ParamSlider {
-            name: param.name,
-            ty: param.ty.to_string(),
-            default: const_json(param.default),
-            min: param.range.map(|(lo, _)| const_json(lo)),
-            max: param.range.map(|(_, hi)| const_json(hi)),
-            doc: param.doc,
-            span: param.span,
-        })
-        .collect()
 }
 
 /// A preview: the output image as PNG and what it cost.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PreviewResult {
     /// The output image, PNG-encoded.
-    #[serde(skip)]
     pub png: Vec<u8>,
     /// Its width in pixels.
     pub width: u32,
@@ -151,35 +112,47 @@ pub struct PreviewResult {
     pub stages: Vec<String>,
 }
 
-/// Converts user values for the params of `text` (JSON, as an editor sends
-/// them) to VM values, checking names, types and ranges.
+/// Why there is no preview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreviewError {
+    /// The cancel flag was set (before or during the run).
+    Cancelled,
+    /// The file, the params, the target or the run failed: the one-line reason.
+    Failed(String),
+}
+
+impl std::fmt::Display for PreviewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreviewError::Cancelled => f.write_str("cancelled"),
+            PreviewError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<String> for PreviewError {
+    fn from(message: String) -> PreviewError {
+        PreviewError::Failed(message)
+    }
+}
+
+/// Reads user values for the params of `doc` (as an editor wrote them) as VM
+/// values, checking names, types and ranges.
 pub fn param_values(
     doc: &Doc,
-    params: &[(String, serde_json::Value)],
+    values: &[(String, Written<'_>)],
 ) -> Result<Vec<(String, Value)>, String> {
+    let params = params(doc);
     let mut out = Vec::new();
-    for (name, json) in params {
-        let found = doc
-            .file()
-            .item(name)
-            .filter(|(_, item)| matches!(item.kind, ItemKind::Param(_)));
-        let Some((id, _)) = found else {
-            let names: Vec<String> = self::params(doc).into_iter().map(|p| p.name).collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for (name, written) in values {
+        let Some(value) = chunkvm::driver::read_param(&params, name, *written) else {
+            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
             return Err(format!(
                 "no param `{name}`; {}",
                 has_names("the file", &names, "params")
             ));
         };
-        let ty = doc
-            .analysis
-            .item_types
-            .get(id.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error);
-        let range = doc.analysis.params.get(&id).and_then(|info| info.range);
-        let value = read_value(name, &ty, Written::Json(json), range)
-            .map_err(|err| format!("param {err}"))?;
+        let value = value.map_err(|err| format!("param {err}"))?;
         out.push((name.clone(), value));
     }
     Ok(out)
@@ -230,37 +203,37 @@ fn check_target(doc: &Doc, target: Option<&Target>) -> Result<(), String> {
     }
 }
 
-/// Runs `target` (or the file's only pipeline or filter) of `text` on level
-/// `level` of `photo` (the preview level, at most 512 pixels on its longer
-/// side, when `None`), with the given param values (JSON, by the params'
-/// declared types), within `limits`. Setting `cancel` stops the run;
+/// Runs `target` (or the file's only pipeline or filter) of the analysed
+/// document `doc`, compiled once here, on level `level` of `photo` (the preview
+/// level, at most 512 pixels on its longer side, when `None`), with the given
+/// param values (as written, read by the params' declared types), within
+/// `limits`. Setting `cancel` stops the run with [`PreviewError::Cancelled`];
 /// `progress` hears (rows done, rows in all).
 #[allow(clippy::too_many_arguments)]
 pub fn preview(
-    text: &str,
-    target: Option<Target>,
+    doc: &Doc,
+    target: Option<&Target>,
     photo: &Rgba8,
-    params: Vec<(String, serde_json::Value)>,
+    params: &[(String, Written<'_>)],
     level: Option<usize>,
     limits: Limits,
     cancel: Arc<AtomicBool>,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<PreviewResult, String> {
-    let doc = Doc::new(text);
+) -> Result<PreviewResult, PreviewError> {
     let diagnostics = doc.diagnostics();
     if let Some(first) = diagnostics.iter().find(|diag| diag.is_error()) {
-        let at = doc.lines.line_col(text, first.span.start);
+        let at = doc.lines.line_col(&doc.text, first.span.start);
         let count = diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(format!(
+        return Err(PreviewError::Failed(format!(
             "the file has {} (the first, at line {} column {}: {})",
             plural(count as u64, "error"),
             at.line,
             at.col,
             first.message
-        ));
+        )));
     }
-    let params = param_values(&doc, &params)?;
-    check_target(&doc, target.as_ref())?;
+    let params = param_values(doc, params)?;
+    check_target(doc, target)?;
     let level = level.unwrap_or_else(|| preview_level(photo.width, photo.height));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let options = RunOptions {
@@ -272,24 +245,31 @@ pub fn preview(
     };
     let cancelled = |flag: &AtomicBool| flag.load(std::sync::atomic::Ordering::Relaxed);
     if cancelled(&cancel) {
-        return Err("cancelled".into());
+        return Err(PreviewError::Cancelled);
     }
+    let program = chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis)
+        .map_err(|diags| format!("the program has {}", plural(diags.len() as u64, "error")))?;
+    let compiled = Compiled {
+        file: doc.file(),
+        analysis: &doc.analysis,
+        program,
+    };
     let started = Instant::now();
     let input = Input::Image(std::borrow::Cow::Borrowed(photo));
     let output =
-        run_input(text, target.as_ref(), &input, &options, progress).map_err(|err| match err {
+        run_input(compiled, target, &input, &options, progress).map_err(|err| match err {
+            RunError::Cancelled => PreviewError::Cancelled,
             RunError::Runtime(err) => {
-                let at = doc.lines.line_col(text, err.span.start);
-                if err.message == "cancelled" {
-                    "cancelled".to_string()
-                } else {
-                    format!("line {} column {}: {}", at.line, at.col, err.message)
-                }
+                let at = doc.lines.line_col(&doc.text, err.span.start);
+                PreviewError::Failed(format!(
+                    "line {} column {}: {}",
+                    at.line, at.col, err.message
+                ))
             }
-            other => other.to_string(),
+            other => PreviewError::Failed(other.to_string()),
         })?;
     if cancelled(&cancel) {
-        return Err("cancelled".into());
+        return Err(PreviewError::Cancelled);
     }
     let millis = started.elapsed().as_millis() as u64;
     let png = output.image.encode_png()?;
@@ -307,6 +287,8 @@ pub fn preview(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chunkvm::check::Const;
+    use chunkvm::types::Type;
 
     const SRC: &str = "/// How strong.\nparam amount: float = 0.5 in 0.0..1.0;\nparam steps: int = 3 in 1..8;\nparam on: bool = true;\nparam tint: color = rgb(1.0, 0.5, 0.0);\n\nfilter invert(c: color) -> color {\n    let k = fn(v: float) -> float { 1.0 - v * amount };\n    rgb(k(c.r), k(c.g), k(c.b))\n}\n\nfn twice(n: int) -> int {\n    var t = 0;\n    for i in 0..n { t += 2; }\n    t\n}\n";
 
@@ -314,17 +296,19 @@ mod tests {
     fn params_lists_defaults_and_ranges() {
         let doc = Doc::new(SRC);
         let params = params(&doc);
-        let json = serde_json::to_value(&params).unwrap();
-        assert_eq!(json[0]["name"], "amount");
-        assert_eq!(json[0]["type"], "float");
-        assert_eq!(json[0]["default"], 0.5);
-        assert_eq!(json[0]["min"], 0.0);
-        assert_eq!(json[0]["max"], 1.0);
-        assert_eq!(json[0]["doc"], "How strong.");
-        assert_eq!(json[1]["default"], 3);
-        assert_eq!(json[2]["default"], true);
-        assert_eq!(json[2]["min"], serde_json::Value::Null);
-        assert_eq!(json[3]["default"], serde_json::json!([1.0, 0.5, 0.0, 1.0]));
+        assert_eq!(params[0].name, "amount");
+        assert_eq!(params[0].ty, Type::Float);
+        assert_eq!(params[0].default, Const::Float(0.5));
+        assert_eq!(
+            params[0].range,
+            Some((Const::Float(0.0), Const::Float(1.0)))
+        );
+        assert_eq!(params[0].doc.as_deref(), Some("How strong."));
+        assert_eq!(params[1].default, Const::Int(3));
+        assert_eq!(params[2].default, Const::Bool(true));
+        assert_eq!(params[2].range, None);
+        assert_eq!(params[3].default, Const::Color([1.0, 0.5, 0.0, 1.0]));
+        assert_eq!(params.len(), 4);
     }
 
     #[test]
@@ -360,20 +344,36 @@ mod tests {
 
     fn no_progress(_: u64, _: u64) {}
 
+    /// A preview of `target` of `text` on `photo` with `params` written as text.
+    fn preview_of(
+        text: &str,
+        target: Option<Target>,
+        photo: &Rgba8,
+        params: &[(&str, &str)],
+        level: Option<usize>,
+        cancel: bool,
+    ) -> Result<PreviewResult, PreviewError> {
+        let params: Vec<(String, Written<'_>)> = params
+            .iter()
+            .map(|(name, text)| (name.to_string(), Written::Text(text)))
+            .collect();
+        preview(
+            &Doc::new(text),
+            target.as_ref(),
+            photo,
+            &params,
+            level,
+            Limits::default(),
+            Arc::new(AtomicBool::new(cancel)),
+            &no_progress,
+        )
+    }
+
     #[test]
     fn preview_runs_a_filter_on_a_small_level() {
         let photo = Rgba8::filled(40, 20, [255, 0, 0, 255]);
-        let result = preview(
-            SRC,
-            Some(Target::Filter("invert".into())),
-            &photo,
-            vec![("amount".into(), serde_json::json!(1.0))],
-            Some(0),
-            Limits::default(),
-            Arc::new(AtomicBool::new(false)),
-            &no_progress,
-        )
-        .unwrap();
+        let invert = Some(Target::Filter("invert".into()));
+        let result = preview_of(SRC, invert, &photo, &[("amount", "1.0")], Some(0), false).unwrap();
         assert_eq!((result.width, result.height, result.level), (40, 20, 0));
         assert!(result.instructions > 0);
         let image = Rgba8::decode(&result.png).unwrap();
@@ -383,154 +383,105 @@ mod tests {
     #[test]
     fn preview_refuses_bad_params_and_stops_when_cancelled() {
         let photo = Rgba8::filled(16, 16, [0, 0, 0, 255]);
-        let run = |params: Vec<(String, serde_json::Value)>, cancel: bool| {
-            preview(
-                SRC,
-                Some(Target::Filter("invert".into())),
-                &photo,
-                params,
-                None,
-                Limits::default(),
-                Arc::new(AtomicBool::new(cancel)),
-                &no_progress,
-            )
+        let run = |params: &[(&str, &str)], cancel: bool| {
+            let invert = Some(Target::Filter("invert".into()));
+            preview_of(SRC, invert, &photo, params, None, cancel)
         };
-        let err = run(vec![("amount".into(), serde_json::json!(2.0))], false).unwrap_err();
+        let failed = |result: Result<PreviewResult, PreviewError>| match result {
+            Err(PreviewError::Failed(message)) => message,
+            other => panic!("not a failure: {other:?}"),
+        };
+        let err = failed(run(&[("amount", "2.0")], false));
         assert!(err.contains("0..1"), "{err}");
-        let err = run(vec![("amount".into(), serde_json::json!("x"))], false).unwrap_err();
+        let err = failed(run(&[("amount", "x")], false));
         assert!(err.contains("a float"), "{err}");
-        let err = run(vec![("nope".into(), serde_json::json!(1))], false).unwrap_err();
+        let err = failed(run(&[("nope", "1")], false));
         assert!(err.contains("amount"), "{err}");
-        let missing = preview(
+        let missing = preview_of(
             SRC,
             Some(Target::Pipeline("p".into())),
             &photo,
-            Vec::new(),
+            &[],
             None,
-            Limits::default(),
-            Arc::new(AtomicBool::new(false)),
-            &no_progress,
-        )
-        .unwrap_err();
+            false,
+        );
         assert_eq!(
-            missing,
+            failed(missing),
             "no pipeline `p`; the file has filters: invert; no pipelines"
         );
-        let err = run(vec![("steps".into(), serde_json::json!(9))], false).unwrap_err();
+        let err = failed(run(&[("steps", "9")], false));
         assert_eq!(
             err,
             "param `steps` must lie in 1..8 (both ends included), not 9"
         );
-        assert_eq!(run(Vec::new(), true).unwrap_err(), "cancelled");
-        let broken = preview(
+        assert_eq!(run(&[], true).unwrap_err(), PreviewError::Cancelled);
+        let broken = preview_of(
             "filter f(c: color) -> color { 1 }",
             None,
             &photo,
-            Vec::new(),
+            &[],
             None,
-            Limits::default(),
-            Arc::new(AtomicBool::new(false)),
-            &no_progress,
-        )
-        .unwrap_err();
+            false,
+        );
+        let broken = failed(broken);
         assert!(broken.contains("1 error"), "{broken}");
     }
 
-    /// The values the params are set to, or the message refusing them.
-    fn values(params: &[(&str, serde_json::Value)]) -> Result<Vec<Value>, String> {
+    /// A runtime error is placed by line and column; a run cancelled while it goes
+    /// is [`PreviewError::Cancelled`], known by its type, not by its words.
+    #[test]
+    fn runtime_errors_are_placed_and_cancellation_is_typed() {
+        let photo = Rgba8::filled(16, 16, [0, 0, 0, 255]);
+        let divide =
+            "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
+        let err = preview_of(divide, None, &photo, &[], Some(0), false).unwrap_err();
+        assert_eq!(
+            err,
+            PreviewError::Failed("line 2 column 16: division by zero".into())
+        );
+        // The flag is set once the first band is done: the run stops at its next safe
+        // point (or, had it finished, is refused after it).
+        let flag = Arc::new(AtomicBool::new(false));
+        let set_flag = |done: u64, _: u64| {
+            if done > 0 {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let slow = "filter slow(c: color) -> color {\n    var t = c;\n    for i in 0..200 { t = t * 1.0; }\n    t\n}\n";
+        let big = Rgba8::filled(64, 256, [9, 9, 9, 255]);
+        let cancelled = preview(
+            &Doc::new(slow),
+            None,
+            &big,
+            &[],
+            Some(0),
+            Limits::default(),
+            flag.clone(),
+            &set_flag,
+        );
+        assert_eq!(cancelled.unwrap_err(), PreviewError::Cancelled);
+    }
+
+    #[test]
+    fn param_values_reads_text_by_the_declared_types() {
         let doc = Doc::new(SRC);
-        let params: Vec<(String, serde_json::Value)> = params
-            .iter()
-            .map(|(name, json)| (name.to_string(), json.clone()))
-            .collect();
-        param_values(&doc, &params).map(|set| set.into_iter().map(|(_, v)| v).collect())
-    }
-
-    #[test]
-    fn colour_values_are_read_channel_by_channel() {
-        use serde_json::json;
-        let orange = [1.0, 128.0 / 255.0, 0.0, 1.0];
+        let read = |name: &str, text: &str| {
+            param_values(&doc, &[(name.to_string(), Written::Text(text))])
+                .map(|set| set.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+        };
+        assert_eq!(read("steps", "4"), Ok(vec![Value::Int(4)]));
+        assert_eq!(read("on", "false"), Ok(vec![Value::Bool(false)]));
         assert_eq!(
-            values(&[("tint", json!("#ff8000"))]),
-            Ok(vec![Value::Color(orange)])
+            read("tint", "#ff8000"),
+            Ok(vec![Value::Color([1.0, 128.0 / 255.0, 0.0, 1.0])])
         );
         assert_eq!(
-            values(&[("tint", json!("#ff800040"))]),
-            Ok(vec![Value::Color([1.0, 128.0 / 255.0, 0.0, 64.0 / 255.0])])
-        );
-        assert_eq!(
-            values(&[("tint", json!([1, 0.5, 0]))]),
-            Ok(vec![Value::Color([1.0, 0.5, 0.0, 1.0])])
-        );
-        assert_eq!(
-            values(&[("tint", json!([0.25, 0.5, 0.75, 0.5]))]),
-            Ok(vec![Value::Color([0.25, 0.5, 0.75, 0.5])])
-        );
-        for bad in [
-            json!("#ff80"),
-            json!("#gg8000"),
-            json!("ff8000"),
-            json!([1, 0]),
-            json!([1, 0, 0, 1, 1]),
-            json!([1, "a", 0]),
-            json!([2.0, 0, 0]),
-            json!([1e300, 0, 0]),
-            json!(3),
-        ] {
-            let err = values(&[("tint", bad.clone())]).unwrap_err();
-            assert!(err.starts_with("param `tint` is a color, "), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn non_finite_and_overflowing_numbers_are_refused() {
-        use serde_json::json;
-        // JSON has no NaN: an editor sends it as text, which is read as the
-        // command line reads it, with the same message.
-        for text in ["NaN", "nan", "inf", "-inf", "infinity"] {
-            assert_eq!(
-                values(&[("amount", json!(text))]),
-                Err(format!(
-                    "param `amount` must be a finite number, not {text}"
-                ))
-            );
-        }
-        assert_eq!(
-            values(&[("amount", json!("1e999"))]),
-            Err("param `amount` must be a finite number, not 1e999 (too large for a float)".into())
-        );
-        assert_eq!(
-            values(&[("amount", json!("0.25"))]),
-            Ok(vec![Value::Float(0.25)])
-        );
-        assert_eq!(
-            values(&[("steps", json!(1e20))]),
-            Err(format!(
-                "param `steps` is an int, and 1e+20 is out of range for an int ({}..{})",
-                i64::MIN,
-                i64::MAX
-            ))
-        );
-        assert_eq!(
-            values(&[("steps", json!(u64::MAX))]),
-            Err(format!(
-                "param `steps` is an int, and {} is out of range for an int ({}..{})",
-                u64::MAX,
-                i64::MIN,
-                i64::MAX
-            ))
-        );
-        assert_eq!(values(&[("steps", json!(4.0))]), Ok(vec![Value::Int(4)]));
-        assert!(values(&[("steps", json!(4.5))])
-            .unwrap_err()
-            .starts_with("param `steps` is an int, "));
-        assert_eq!(
-            values(&[("nope", json!(1))]),
+            read("nope", "1"),
             Err("no param `nope`; the file has: amount, steps, on, tint".into())
         );
         let empty = Doc::new("filter f(c: color) -> color { c }");
         assert_eq!(
-            param_values(&empty, &[("nope".into(), json!(1))]),
+            param_values(&empty, &[("nope".into(), Written::Text("1"))]),
             Err("no param `nope`; the file has no params".into())
         );
     }

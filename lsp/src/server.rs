@@ -317,7 +317,7 @@ impl Backend {
             photos: self.photos.clone(),
             stem,
         };
-        ext::preview::preview(snap.doc.text.clone(), params, ctx).await
+        ext::preview::preview(snap.doc.clone(), params, ctx).await
     }
 
     fn next_result_id(&self) -> String {

@@ -154,7 +154,9 @@ fn reference(
         params: params.to_vec(),
         ..RunOptions::default()
     };
-    chunkvm::photo::run(FILE, Some(&target), photo, &options)
+    let (analyzed, program) = chunkvm::driver::build(FILE).unwrap();
+    let compiled = chunkvm::photo::Compiled::of(&analyzed, program);
+    chunkvm::photo::run(compiled, Some(&target), photo, &options)
         .unwrap()
         .image
         .pixels

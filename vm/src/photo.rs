@@ -9,11 +9,13 @@
 //! so it is made once (distillation on demand). A filter run at level k reads
 //! the tiles of level k only.
 
-use crate::check::Const;
+use crate::check::{Analysis, Const};
 use crate::chunk::{
     image_from_rgba8, image_to_rgba8, Chunk, ChunkId, ImageView, Kind, Store, StoreError,
 };
+use crate::compile::Program;
 use crate::exec::{Limits, RuntimeError, Value, Vm};
+use crate::syntax::ast::SourceFile;
 use std::path::Path;
 
 /// The longest side of the smallest level.
@@ -494,7 +496,7 @@ pub struct RunOptions {
     pub limits: Limits,
     /// `param` values set by the user (a pipeline stage's own arguments win over them).
     pub params: Vec<(String, Value)>,
-    /// Set it from any thread to stop the run (it ends with the runtime error "cancelled").
+    /// Set it from any thread to stop the run (it ends with [`RunError::Cancelled`]).
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
@@ -524,8 +526,8 @@ pub struct RunOutput {
 /// Why a run failed.
 #[derive(Clone, Debug)]
 pub enum RunError {
-    /// The program has errors (they are the diagnostics).
-    Diagnostics(Vec<crate::diag::Diagnostic>),
+    /// The cancel flag of [`RunOptions`] was set: the run stopped at a safe point.
+    Cancelled,
     /// A runtime error in a filter.
     Runtime(RuntimeError),
     /// Anything else: a missing filter, a bad param, a level that does not exist...
@@ -535,11 +537,7 @@ pub enum RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunError::Diagnostics(diags) => write!(
-                f,
-                "the program has {}",
-                crate::diag::plural(diags.len() as u64, "error")
-            ),
+            RunError::Cancelled => f.write_str("cancelled"),
             RunError::Runtime(err) => write!(f, "{}", err.message),
             RunError::Other(message) => f.write_str(message),
         }
@@ -562,14 +560,34 @@ fn const_value(value: Const) -> Value {
     }
 }
 
+/// What a run takes: a checked file (for the stages of its pipelines) and the program
+/// compiled from it, never its text: the caller analysed and compiled it once
+/// ([`crate::driver::build`], or [`crate::driver::compile_analyzed`] for a file
+/// already analysed, as an editor's document is).
+pub struct Compiled<'a> {
+    /// The file's AST.
+    pub file: &'a SourceFile,
+    /// Its checked facts (the pipelines' stages and their arguments).
+    pub analysis: &'a Analysis,
+    /// The program compiled from them.
+    pub program: Program,
+}
+
+impl<'a> Compiled<'a> {
+    /// A file analysed by [`crate::driver::analyze`] and its program.
+    pub fn of(analyzed: &'a crate::driver::Analyzed, program: Program) -> Compiled<'a> {
+        Compiled {
+            file: &analyzed.parsed.file,
+            analysis: &analyzed.analysis,
+            program,
+        }
+    }
+}
+
 /// The stages of `target` (or of the file's only pipeline or filter when `None`).
-fn stages(
-    analyzed: &crate::driver::Analyzed,
-    program: &crate::compile::Program,
-    target: Option<&Target>,
-) -> Result<Vec<Stage>, String> {
+fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>, String> {
     use crate::syntax::ast::{ItemId, ItemKind};
-    let file = &analyzed.parsed.file;
+    let (file, program) = (compiled.file, &compiled.program);
     let filters: Vec<&str> = file
         .items
         .iter()
@@ -622,7 +640,7 @@ fn stages(
             };
             let mut out = Vec::new();
             for idx in 0..pipeline.stages.len() {
-                let info = analyzed
+                let info = compiled
                     .analysis
                     .stages
                     .get(&(item_id, idx))
@@ -664,16 +682,16 @@ pub enum Input<'a> {
     Chunks(crate::chunk::ChunkSet),
 }
 
-/// Runs a filter or pipeline of `source` over `input` at the level `options.level`
-/// of its pyramid.
+/// Runs a filter or pipeline of a compiled file over `input` at the level
+/// `options.level` of its pyramid.
 pub fn run(
-    source: &str,
+    compiled: Compiled<'_>,
     target: Option<&Target>,
     input: &Rgba8,
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
     run_input(
-        source,
+        compiled,
         target,
         &Input::Image(std::borrow::Cow::Borrowed(input)),
         options,
@@ -687,18 +705,26 @@ pub type Progress<'p> = &'p (dyn Fn(u64, u64) + Sync);
 /// Rows of an image that one piece of work covers (four rows of tiles).
 pub const BAND_ROWS: u32 = 32;
 
-/// Runs a filter or pipeline over `input`, with progress reports.
+/// Runs a filter or pipeline of a compiled file over `input`, with progress reports.
 pub fn run_input(
-    source: &str,
+    compiled: Compiled<'_>,
     target: Option<&Target>,
     input: &Input<'_>,
     options: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<RunOutput, RunError> {
-    let (analyzed, program) = crate::driver::build(source).map_err(RunError::Diagnostics)?;
-    let stages = stages(&analyzed, &program, target).map_err(RunError::Other)?;
+    let stages = stages(&compiled, target).map_err(RunError::Other)?;
+    let cancelled = || {
+        options
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    if cancelled() {
+        return Err(RunError::Cancelled);
+    }
     let other = |err: StoreError| RunError::Other(err.to_string());
-    let mut vm = Vm::new(program);
+    let mut vm = Vm::new(compiled.program);
     vm.set_limits(options.limits);
     if let Some(flag) = &options.cancel {
         vm.set_cancel(flag.clone());
@@ -750,7 +776,13 @@ pub fn run_input(
             &globals[idx],
             options.threads,
             &report,
-        )?;
+        )
+        .map_err(|err| match err {
+            // The VM ends a cancelled thread with a runtime error; whatever a
+            // cancelled run ended with, the caller asked it to stop.
+            RunError::Runtime(_) if cancelled() => RunError::Cancelled,
+            err => err,
+        })?;
         instructions += count;
         let next = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(other)?;
         vm.pin(next);
@@ -882,4 +914,51 @@ fn run_stage(
         pixels.extend_from_slice(&out);
     }
     Ok((pixels, instructions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `chunkvm run FILTER.chop` analyses the text once and compiles it once: the run
+    /// takes the compiled program and the checked file, and does neither again.
+    #[test]
+    fn a_run_analyses_and_compiles_its_file_once() {
+        let source = "param amount: float = 1.0 in 0.0..1.0;\nfilter invert(c: color) -> color {\n    mix(c, rgba(1.0 - c.r, 1.0 - c.g, 1.0 - c.b, c.a), amount)\n}\npipeline twice = invert |> invert(amount: 0.5);\n";
+        let before = crate::driver::counts::now();
+        let (analyzed, program) = crate::driver::build(source).expect("builds");
+        let photo = Rgba8::filled(40, 40, [200, 100, 0, 255]);
+        let out = run(
+            Compiled::of(&analyzed, program),
+            Some(&Target::Pipeline("twice".into())),
+            &photo,
+            &RunOptions::default(),
+        )
+        .expect("runs");
+        assert_eq!(out.stages, ["invert", "invert"]);
+        let (analyses, compiles) = crate::driver::counts::now();
+        assert_eq!(
+            (analyses - before.0, compiles - before.1),
+            (1, 1),
+            "analyses and compilations of one run"
+        );
+    }
+
+    /// An already analysed file compiles without being parsed again, and one with
+    /// errors gives its diagnostics.
+    #[test]
+    fn compile_analyzed_does_not_parse_again() {
+        let analyzed = crate::driver::analyze("fn main() { print(1); }\n");
+        let before = crate::driver::counts::now();
+        let program = crate::driver::compile_analyzed(&analyzed.parsed, &analyzed.analysis)
+            .expect("compiles");
+        assert!(program.function("main").is_some());
+        assert_eq!(crate::driver::counts::now(), (before.0, before.1 + 1));
+        let broken = crate::driver::analyze("fn main() -> int { true }\n");
+        let diags = broken.compile().expect_err("has errors");
+        assert!(
+            diags.iter().any(crate::diag::Diagnostic::is_error),
+            "{diags:?}"
+        );
+    }
 }

@@ -8,14 +8,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chunkvm::photo::{run, Rgba8, RunOptions, Target};
+use chunkvm::photo::{Rgba8, RunOptions, Target};
 use chunkvm::reference::{find, Arg, RefFilter, FILTERS, PIPELINES};
 use image::{imageops, RgbaImage};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 mod common;
-use common::test_photo;
+use common::{run_source, test_photo};
 
 /// The width of the test photos: small, so that the VM runs quickly in a debug build.
 const WIDTH: u32 = 160;
@@ -89,7 +89,7 @@ fn run_filter(file: &str, name: &str, input: &Rgba8, args: &[(&str, Arg)]) -> Rg
         params: params(args),
         ..RunOptions::default()
     };
-    run(
+    run_source(
         &source(file),
         Some(&Target::Filter(name.into())),
         input,
@@ -232,7 +232,7 @@ fn pipeline_files_hold_exact_copies_of_their_filters() {
 fn pipelines_equal_the_composition_of_the_references() {
     for pipeline in PIPELINES {
         for (photo_name, input) in photos() {
-            let out = run(
+            let out = run_source(
                 &source(pipeline.file),
                 Some(&Target::Pipeline(pipeline.pipeline.into())),
                 input,
@@ -446,7 +446,7 @@ fn kernel_filters_run_the_same_on_worker_threads() {
             ..RunOptions::default()
         };
         let target = Target::Filter(filter.filter.into());
-        let got = run(&source(filter.file), Some(&target), input, &options)
+        let got = run_source(&source(filter.file), Some(&target), input, &options)
             .unwrap_or_else(|err| panic!("{}: {err}", filter.file))
             .image;
         let (max, count) = max_diff(&got, &(filter.apply)(input, args));

@@ -161,7 +161,7 @@ fn a_snapshot_holds_only_chunks_the_thread_reaches() {
     let (mut vm, _) = vm_for_main(text);
     run_to(&mut vm, 50).unwrap();
     let root = vm.materialize();
-    let reached = vm.store.reachable(&[root]).unwrap();
+    let reached = vm.store().reachable(&[root]).unwrap();
     let set = chunkvm::chunk::decode_set(&vm.snapshot().unwrap()).unwrap();
     // The snapshot's own Thread chunk is new, the rest is the same graph.
     assert_eq!(set.chunks.len(), reached.len());

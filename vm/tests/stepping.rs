@@ -180,8 +180,8 @@ fn the_chunks_reachable_from_a_stopped_thread() {
     assert_eq!(vm.run().unwrap(), Stop::Breakpoint);
     let frame_block = vm.stack()[0].block.0;
     let root = vm.materialize();
-    let reached = vm.store.reachable(&[root]).unwrap();
-    let kind_of = |id| vm.store.get(id).map(|c| c.kind);
+    let reached = vm.store().reachable(&[root]).unwrap();
+    let kind_of = |id| vm.store().get(id).map(|c| c.kind);
     let frames = reached
         .iter()
         .filter(|id| kind_of(**id) == Some(Kind::Frame))

@@ -2,10 +2,13 @@
 //! and doc, for a slider panel.
 //!
 //! Request: `{textDocument}`. Response: `[{name, type, default, min, max,
-//! doc, range}]` (`range`: the item's LSP range).
+//! doc, range}]` (`range`: the item's LSP range; a colour is `[r, g, b, a]`).
+//! The analysis gives the params as plain facts ([`chunkvm::check::ParamDecl`]);
+//! this is where they become JSON.
 
 use crate::convert::Lines;
 use chop_ide::{preview, Doc};
+use chunkvm::check::Const;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_lsp_server::ls_types::TextDocumentIdentifier;
@@ -18,17 +21,59 @@ pub struct ParamsParams {
     pub text_document: TextDocumentIdentifier,
 }
 
+/// A param's value as JSON: a number, a boolean, or `[r, g, b, a]` for a colour.
+fn const_json(value: Const) -> Value {
+    match value {
+        Const::Int(v) => json!(v),
+        Const::Float(v) => json!(v),
+        Const::Bool(v) => json!(v),
+        Const::Color(c) => json!(c),
+    }
+}
+
 /// The params of `doc`.
 pub fn params(doc: &Doc, lines: &Lines<'_>) -> Value {
     let rows: Vec<Value> = preview::params(doc)
         .into_iter()
         .map(|param| {
-            let mut row = serde_json::to_value(&param).unwrap_or_else(|_| json!({}));
-            if let Some(object) = row.as_object_mut() {
-                object.insert("range".into(), json!(lines.range(param.span)));
-            }
-            row
+            json!({
+                "name": param.name,
+                "type": param.ty.to_string(),
+                "default": const_json(param.default),
+                "min": param.range.map(|(lo, _)| const_json(lo)),
+                "max": param.range.map(|(_, hi)| const_json(hi)),
+                "doc": param.doc,
+                "range": lines.range(param.span),
+            })
         })
         .collect();
     Value::Array(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::Encoding;
+
+    #[test]
+    fn params_are_json_with_their_defaults_ranges_and_items() {
+        let src = "/// How strong.\nparam amount: float = 0.5 in 0.0..1.0;\nparam steps: int = 3 in 1..8;\nparam on: bool = true;\nparam tint: color = rgb(1.0, 0.5, 0.0);\n";
+        let doc = Doc::new(src);
+        let json = params(&doc, &Lines::of(&doc, Encoding::Utf16));
+        assert_eq!(json[0]["name"], "amount");
+        assert_eq!(json[0]["type"], "float");
+        assert_eq!(json[0]["default"], 0.5);
+        assert_eq!(json[0]["min"], 0.0);
+        assert_eq!(json[0]["max"], 1.0);
+        assert_eq!(json[0]["doc"], "How strong.");
+        assert_eq!(
+            json[0]["range"]["start"],
+            json!({"line": 1, "character": 0})
+        );
+        assert_eq!(json[1]["default"], 3);
+        assert_eq!(json[2]["default"], true);
+        assert_eq!(json[2]["min"], Value::Null);
+        assert_eq!(json[3]["default"], json!([1.0, 0.5, 0.0, 1.0]));
+        assert_eq!(json[3]["doc"], Value::Null);
+    }
 }

@@ -16,8 +16,11 @@
 
 use crate::guard::failed;
 use base64::Engine;
+use chop_ide::preview::{PreviewError, PreviewResult};
+use chop_ide::Doc;
 use chunkvm::exec::Limits;
 use chunkvm::photo::{downsample, level_count, preview_level, Rgba8, Target};
+use chunkvm::values::Written;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -256,8 +259,16 @@ impl Drop for Running {
     }
 }
 
-/// Runs the preview of `text`.
-pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Result<Value> {
+/// The request's param values as the analysis reads them: each JSON value as written.
+pub fn written(values: &[(String, Value)]) -> Vec<(String, Written<'_>)> {
+    values
+        .iter()
+        .map(|(name, json)| (name.clone(), Written::Json(json)))
+        .collect()
+}
+
+/// Runs the preview of the analysed document `doc`.
+pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Result<Value> {
     let flag = Arc::new(AtomicBool::new(false));
     let mut guard = CancelOnDrop {
         flag: flag.clone(),
@@ -284,17 +295,17 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
             done_tx.send_replace((done, total));
         };
         let mut result = chop_ide::preview::preview(
-            &text,
-            job_target,
+            &doc,
+            job_target.as_ref(),
             &image,
-            values,
+            &written(&values),
             Some(0),
             limits,
             job_flag,
             &report,
         )?;
         result.level = level;
-        Ok::<_, String>(result)
+        Ok::<_, PreviewError>(result)
     });
     let started = Instant::now();
     let title = match &target {
@@ -357,10 +368,8 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
     }
     let result = match outcome {
         Ok(Ok(result)) => result,
-        Ok(Err(message)) if message == "cancelled" => {
-            return Err(Error::request_cancelled());
-        }
-        Ok(Err(message)) => return Err(failed(message)),
+        Ok(Err(PreviewError::Cancelled)) => return Err(Error::request_cancelled()),
+        Ok(Err(PreviewError::Failed(message))) => return Err(failed(message)),
         Err(_) => {
             return Err(Error {
                 code: ErrorCode::InternalError,
@@ -376,11 +385,17 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
     let dir = output_dir();
     let path = dir.join(format!("{}.png", sanitize(&name)));
     let written = write_png(&dir, &path, &result.png);
+    Ok(response(&result, written.ok().map(|()| path.as_path())))
+}
+
+/// The response to a preview: the PNG (its file, when it was written, and base64),
+/// its size and level, and what the run cost.
+fn response(result: &PreviewResult, written: Option<&Path>) -> Value {
     let path_value = match written {
-        Ok(()) => json!(path.to_string_lossy()),
-        Err(_) => Value::Null,
+        Some(path) => json!(path.to_string_lossy()),
+        None => Value::Null,
     };
-    Ok(json!({
+    json!({
         "png": {
             "path": path_value,
             "base64": base64::engine::general_purpose::STANDARD.encode(&result.png),
@@ -391,7 +406,7 @@ pub async fn preview(text: Arc<str>, params: PreviewParams, ctx: Context) -> Res
         "millis": result.millis,
         "instructions": result.instructions,
         "stages": result.stages,
-    }))
+    })
 }
 
 /// Writes the PNG as the command line writes its output (`photo::write_atomic`: a
@@ -436,6 +451,130 @@ mod tests {
             .level(Some(Path::new("/nonexistent/cat.png")), None)
             .unwrap_err();
         assert!(err.contains("no such file"), "{err}");
+    }
+
+    const SRC: &str = "param amount: float = 0.5 in 0.0..1.0;\nparam steps: int = 3 in 1..8;\nparam on: bool = true;\nparam tint: color = rgb(1.0, 0.5, 0.0);\nfilter invert(c: color) -> color {\n    rgb(1.0 - c.r * amount, 1.0 - c.g, 1.0 - c.b)\n}\n";
+
+    /// The values the params are set to from the request's JSON, or the message
+    /// refusing them.
+    fn values(params: &[(&str, Value)]) -> std::result::Result<Vec<chunkvm::exec::Value>, String> {
+        let doc = Doc::new(SRC);
+        let params: Vec<(String, Value)> = params
+            .iter()
+            .map(|(name, json)| (name.to_string(), json.clone()))
+            .collect();
+        chop_ide::preview::param_values(&doc, &written(&params))
+            .map(|set| set.into_iter().map(|(_, v)| v).collect())
+    }
+
+    #[test]
+    fn colour_values_are_read_channel_by_channel() {
+        use chunkvm::exec::Value::Color;
+        let orange = [1.0, 128.0 / 255.0, 0.0, 1.0];
+        assert_eq!(
+            values(&[("tint", json!("#ff8000"))]),
+            Ok(vec![Color(orange)])
+        );
+        assert_eq!(
+            values(&[("tint", json!("#ff800040"))]),
+            Ok(vec![Color([1.0, 128.0 / 255.0, 0.0, 64.0 / 255.0])])
+        );
+        assert_eq!(
+            values(&[("tint", json!([1, 0.5, 0]))]),
+            Ok(vec![Color([1.0, 0.5, 0.0, 1.0])])
+        );
+        assert_eq!(
+            values(&[("tint", json!([0.25, 0.5, 0.75, 0.5]))]),
+            Ok(vec![Color([0.25, 0.5, 0.75, 0.5])])
+        );
+        for bad in [
+            json!("#ff80"),
+            json!("#gg8000"),
+            json!("ff8000"),
+            json!([1, 0]),
+            json!([1, 0, 0, 1, 1]),
+            json!([1, "a", 0]),
+            json!([2.0, 0, 0]),
+            json!([1e300, 0, 0]),
+            json!(3),
+        ] {
+            let err = values(&[("tint", bad.clone())]).unwrap_err();
+            assert!(err.starts_with("param `tint` is a color, "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn non_finite_and_overflowing_numbers_are_refused() {
+        use chunkvm::exec::Value::{Float, Int};
+        // JSON has no NaN: an editor sends it as text, which is read as the
+        // command line reads it, with the same message.
+        for text in ["NaN", "nan", "inf", "-inf", "infinity"] {
+            assert_eq!(
+                values(&[("amount", json!(text))]),
+                Err(format!(
+                    "param `amount` must be a finite number, not {text}"
+                ))
+            );
+        }
+        assert_eq!(
+            values(&[("amount", json!("1e999"))]),
+            Err("param `amount` must be a finite number, not 1e999 (too large for a float)".into())
+        );
+        assert_eq!(values(&[("amount", json!("0.25"))]), Ok(vec![Float(0.25)]));
+        assert_eq!(
+            values(&[("steps", json!(1e20))]),
+            Err(format!(
+                "param `steps` is an int, and 1e+20 is out of range for an int ({}..{})",
+                i64::MIN,
+                i64::MAX
+            ))
+        );
+        assert_eq!(
+            values(&[("steps", json!(u64::MAX))]),
+            Err(format!(
+                "param `steps` is an int, and {} is out of range for an int ({}..{})",
+                u64::MAX,
+                i64::MIN,
+                i64::MAX
+            ))
+        );
+        assert_eq!(values(&[("steps", json!(4.0))]), Ok(vec![Int(4)]));
+        assert!(values(&[("steps", json!(4.5))])
+            .unwrap_err()
+            .starts_with("param `steps` is an int, "));
+        assert_eq!(
+            values(&[("steps", json!(9))]),
+            Err("param `steps` must lie in 1..8 (both ends included), not 9".into())
+        );
+        assert_eq!(
+            values(&[("nope", json!(1))]),
+            Err("no param `nope`; the file has: amount, steps, on, tint".into())
+        );
+    }
+
+    /// The response holds the PNG as base64 and its file (null when it could not be
+    /// written), with the run's figures.
+    #[test]
+    fn the_response_is_the_wire_shape_of_a_result() {
+        let result = PreviewResult {
+            png: vec![1, 2, 3],
+            width: 4,
+            height: 2,
+            level: 1,
+            millis: 7,
+            instructions: 99,
+            stages: vec!["invert".into()],
+        };
+        let value = response(&result, Some(Path::new("/tmp/x.png")));
+        assert_eq!(
+            value,
+            json!({
+                "png": {"path": "/tmp/x.png", "base64": "AQID"},
+                "width": 4, "height": 2, "level": 1, "millis": 7,
+                "instructions": 99, "stages": ["invert"],
+            })
+        );
+        assert_eq!(response(&result, None)["png"]["path"], Value::Null);
     }
 
     #[test]

@@ -236,12 +236,21 @@ pub(crate) enum StepState {
 /// Where printed lines go.
 pub type Output = Box<dyn Write + Send>;
 
+/// What a thread has done: see [`Vm::stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Instructions executed so far.
+    pub instructions: u64,
+    /// Chunks in the thread's store now: code, heap and photos.
+    pub chunks: usize,
+}
+
 /// A thread of the chunk VM, with its store.
 pub struct Vm {
     /// The program.
-    pub loaded: Arc<Loaded>,
+    pub(crate) loaded: Arc<Loaded>,
     /// The chunks: code, heap, photos.
-    pub store: Store,
+    pub(crate) store: Store,
     pub(crate) s: Vec<u64>,
     pub(crate) r: Vec<ChunkId>,
     pub(crate) frames: Vec<Frame>,
@@ -331,6 +340,40 @@ impl Vm {
     /// Instructions executed so far.
     pub fn instructions(&self) -> u64 {
         self.count
+    }
+
+    /// Instructions executed so far and the chunks the store holds now.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            instructions: self.count,
+            chunks: self.store.len(),
+        }
+    }
+
+    /// The program the thread runs.
+    pub fn program(&self) -> &Program {
+        &self.loaded.program
+    }
+
+    /// The loaded program (shared by the threads that run it).
+    pub fn loaded(&self) -> &Arc<Loaded> {
+        &self.loaded
+    }
+
+    /// The thread's chunks: code, heap, photos (read-only: the thread owns them).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stores a `width` x `height` RGBA8 image as an Image chunk tree in the thread's
+    /// store, for [`Vm::apply_region`] to read.
+    pub fn store_image(
+        &mut self,
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+    ) -> Result<ChunkId, StoreError> {
+        image_from_rgba8(&mut self.store, width, height, pixels)
     }
 
     /// Keeps `id` (and what it links to) alive across garbage collection.
@@ -634,6 +677,16 @@ impl Vm {
             self.frames.clear();
         }
         result
+    }
+
+    /// Runs the call begun by [`Vm::start`] to its end, through breakpoints, steps,
+    /// pauses and safe points: its value, or the error that ended it.
+    pub fn run_to_end(&mut self) -> Result<Value, RuntimeError> {
+        loop {
+            if let Stop::Finished(value) = self.run()? {
+                return Ok(value);
+            }
+        }
     }
 
     fn flush_line(&mut self) {

@@ -2,7 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use chunkvm::exec::{Capture, RuntimeError, Stop, Vm};
+use chunkvm::exec::{Capture, RuntimeError, Vm};
 use std::path::{Path, PathBuf};
 
 pub use chunkvm::testing::Expect;
@@ -80,10 +80,23 @@ pub fn vm_for_main(source: &str) -> (Vm, Capture) {
 
 /// Runs a started VM to the end, going through any stops.
 pub fn finish(vm: &mut Vm) -> Result<(), RuntimeError> {
-    loop {
-        match vm.run()? {
-            Stop::Finished(_) => return Ok(()),
-            _ => continue,
-        }
-    }
+    vm.run_to_end().map(|_| ())
+}
+
+/// Builds `source` (it must build) and runs `target` of it over `input`, as
+/// `chunkvm run` does.
+pub fn run_source(
+    source: &str,
+    target: Option<&chunkvm::photo::Target>,
+    input: &chunkvm::photo::Rgba8,
+    options: &chunkvm::photo::RunOptions,
+) -> Result<chunkvm::photo::RunOutput, chunkvm::photo::RunError> {
+    let (analyzed, program) =
+        chunkvm::driver::build(source).unwrap_or_else(|d| panic!("does not build: {d:?}"));
+    chunkvm::photo::run(
+        chunkvm::photo::Compiled::of(&analyzed, program),
+        target,
+        input,
+        options,
+    )
 }
