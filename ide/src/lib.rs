@@ -16,8 +16,10 @@ mod lex;
 pub mod navigation;
 pub mod outline;
 pub mod preview;
+mod scope;
 pub mod semantic;
 pub mod signature;
+mod walk;
 
 use chunkvm::check::{check, Analysis};
 use chunkvm::diag::Diagnostic;
