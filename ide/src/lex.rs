@@ -128,3 +128,12 @@ pub(crate) fn lex(text: &str) -> Vec<Tok<'_>> {
     }
     out
 }
+
+/// The largest char boundary at or below `offset`, within the text.
+pub(crate) fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
