@@ -38,6 +38,7 @@
 //! one line when it fits, else its line breaks are taken), then the printer
 //! picks the layout, in the style of Wadler's "prettier printer".
 
+use crate::lex::floor_char_boundary;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -142,14 +143,6 @@ fn syntax_error(source: &str, start: usize, end: usize, message: String) -> Synt
         column,
         message,
     }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// The `ERROR` and `MISSING` nodes under `root`, in source order.

@@ -1,6 +1,6 @@
 //! Where the cursor is, from the tokens before it.
 
-use crate::lex::{self, Tok, TokKind};
+use crate::lex::{self, Tok, TokKind, KEYWORDS};
 
 /// Where the cursor is, as far as completion cares.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,11 +94,6 @@ fn brackets(toks: &[Tok<'_>]) -> Brackets {
         item,
     }
 }
-
-const KEYWORDS: &[&str] = &[
-    "param", "filter", "fn", "pipeline", "let", "var", "if", "else", "while", "for", "in",
-    "return", "break", "continue", "true", "false",
-];
 
 pub(super) fn is_keyword(word: &str) -> bool {
     KEYWORDS.contains(&word)
