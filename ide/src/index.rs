@@ -4,11 +4,13 @@
 //! the part of the text where it is visible. The index is rebuilt for each
 //! request: a walk over the AST and the checker's tables, linear in the file.
 
+use crate::walk::{walk_block, walk_expr, walk_stmt, Visit};
 use crate::{Doc, Symbol};
 use chunkvm::builtins;
 use chunkvm::check::Res;
 use chunkvm::syntax::ast::{
-    Binding, BindingId, Block, Expr, ExprId, ExprKind, Item, ItemId, ItemKind, Param, StmtKind,
+    Binding, BindingId, Block, Expr, ExprId, ExprKind, Item, ItemId, ItemKind, Param, Stmt,
+    StmtKind,
 };
 use chunkvm::syntax::span::Span;
 use std::collections::HashMap;
@@ -96,6 +98,7 @@ impl<'a> Index<'a> {
             doc,
             index: Index::default(),
             errors: Vec::new(),
+            block_end: 0,
         };
         for (idx, item) in doc.file().items.iter().enumerate() {
             walker.item(ItemId(idx as u32), item);
@@ -241,6 +244,8 @@ struct Walker<'a> {
     index: Index<'a>,
     /// The spans of error expressions (text that did not parse).
     errors: Vec<Span>,
+    /// The end of the innermost block being walked (where a `let` stops being visible).
+    block_end: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -259,15 +264,15 @@ impl<'a> Walker<'a> {
         }
         match &item.kind {
             ItemKind::Param(param) => {
-                self.expr(&param.default);
+                self.visit_expr(&param.default);
                 if let Some((min, max)) = &param.range {
-                    self.expr(min);
-                    self.expr(max);
+                    self.visit_expr(min);
+                    self.visit_expr(max);
                 }
             }
             ItemKind::Function(function) => {
                 self.params(&function.params, Some(id), function.body.span);
-                self.block(&function.body);
+                self.visit_block(&function.body);
             }
             ItemKind::Pipeline(pipeline) => {
                 for (idx, stage) in pipeline.stages.iter().enumerate() {
@@ -285,7 +290,7 @@ impl<'a> Walker<'a> {
                         if let Some(param) = param_named(self.doc, &name.name) {
                             self.push(name.span, Symbol::Item(param), None, Access::Write);
                         }
-                        self.expr(value);
+                        self.visit_expr(value);
                     }
                 }
             }
@@ -336,66 +341,15 @@ impl<'a> Walker<'a> {
         );
     }
 
-    fn block(&mut self, block: &'a Block) {
-        for stmt in &block.stmts {
-            match &stmt.kind {
-                StmtKind::Let {
-                    binding,
-                    mutable,
-                    value,
-                    ..
-                } => {
-                    self.expr(value);
-                    let kind = if *mutable {
-                        LocalKind::Var
-                    } else {
-                        LocalKind::Let
-                    };
-                    let scope = Span::new(stmt.span.end, block.span.end.max(stmt.span.end));
-                    self.bind(binding, kind, scope, Some(value));
-                }
-                StmtKind::Assign { target, value, .. } => {
-                    self.place(target);
-                    self.expr(value);
-                }
-                StmtKind::Expr(expr) => self.expr(expr),
-                StmtKind::Return(value) => {
-                    if let Some(value) = value {
-                        self.expr(value);
-                    }
-                }
-                StmtKind::Break | StmtKind::Continue => {}
-                StmtKind::While { cond, body } => {
-                    self.expr(cond);
-                    self.block(body);
-                }
-                StmtKind::For {
-                    binding,
-                    start,
-                    end,
-                    body,
-                } => {
-                    self.expr(start);
-                    self.expr(end);
-                    self.bind(binding, LocalKind::For, body.span, None);
-                    self.block(body);
-                }
-            }
-        }
-        if let Some(value) = &block.value {
-            self.expr(value);
-        }
-    }
-
     /// The target of an assignment: its base name is written.
     fn place(&mut self, target: &'a Expr) {
         match &target.kind {
             ExprKind::Name(name) => self.name(target, name, Access::Write),
             ExprKind::Index(base, index) => {
                 self.place(base);
-                self.expr(index);
+                self.visit_expr(index);
             }
-            _ => self.expr(target),
+            _ => self.visit_expr(target),
         }
     }
 
@@ -414,17 +368,55 @@ impl<'a> Walker<'a> {
         let span = name_span(self.doc, expr, name);
         self.push(span, symbol, Some(expr.id), access);
     }
+}
 
-    fn expr(&mut self, expr: &'a Expr) {
+impl<'a> Visit<'a> for Walker<'a> {
+    fn visit_block(&mut self, block: &'a Block) {
+        let outer = std::mem::replace(&mut self.block_end, block.span.end);
+        walk_block(self, block);
+        self.block_end = outer;
+    }
+
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match &stmt.kind {
+            StmtKind::Let {
+                binding,
+                mutable,
+                value,
+                ..
+            } => {
+                self.visit_expr(value);
+                let kind = if *mutable {
+                    LocalKind::Var
+                } else {
+                    LocalKind::Let
+                };
+                let scope = Span::new(stmt.span.end, self.block_end.max(stmt.span.end));
+                self.bind(binding, kind, scope, Some(value));
+            }
+            StmtKind::Assign { target, value, .. } => {
+                self.place(target);
+                self.visit_expr(value);
+            }
+            StmtKind::For {
+                binding,
+                start,
+                end,
+                body,
+            } => {
+                self.visit_expr(start);
+                self.visit_expr(end);
+                self.bind(binding, LocalKind::For, body.span, None);
+                self.visit_block(body);
+            }
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
         match &expr.kind {
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) => {}
             ExprKind::Error => self.errors.push(expr.span),
             ExprKind::Name(name) => self.name(expr, name, Access::Read),
-            ExprKind::Binary(_, left, right) => {
-                self.expr(left);
-                self.expr(right);
-            }
-            ExprKind::Unary(_, operand) => self.expr(operand),
             ExprKind::Call(callee, args) => {
                 if let Some(paren) = paren_after(&self.doc.text, callee.span.end) {
                     if paren < expr.span.end {
@@ -436,42 +428,19 @@ impl<'a> Walker<'a> {
                         });
                     }
                 }
-                self.expr(callee);
-                for arg in args {
-                    self.expr(arg);
-                }
+                walk_expr(self, expr);
             }
             ExprKind::Field(value, field) => {
-                self.expr(value);
+                self.visit_expr(value);
                 if let Some(symbol) = member(self.doc, value, &field.name) {
                     self.push(field.span, symbol, Some(expr.id), Access::Read);
                 }
             }
-            ExprKind::Index(value, index) => {
-                self.expr(value);
-                self.expr(index);
-            }
-            ExprKind::Array(elements) => {
-                for element in elements {
-                    self.expr(element);
-                }
-            }
-            ExprKind::ArrayRepeat(value, count) => {
-                self.expr(value);
-                self.expr(count);
-            }
             ExprKind::Closure(closure) => {
                 self.params(&closure.params, None, closure.body.span);
-                self.block(&closure.body);
+                self.visit_block(&closure.body);
             }
-            ExprKind::If(cond, then, otherwise) => {
-                self.expr(cond);
-                self.block(then);
-                if let Some(otherwise) = otherwise {
-                    self.expr(otherwise);
-                }
-            }
-            ExprKind::Block(block) => self.block(block),
+            _ => walk_expr(self, expr),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The locals visible at an offset.
 
+use crate::walk::{walk_expr, walk_stmt, Visit};
 use crate::Doc;
 use chunkvm::syntax::ast::{
-    BindingId, Block, Expr, ExprKind, ItemKind, Param, Stmt, StmtKind, TypeExpr,
+    Binding, BindingId, Block, Expr, ExprKind, ItemKind, Param, Stmt, StmtKind, TypeExpr,
 };
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
@@ -60,8 +61,13 @@ pub(crate) fn at(doc: &Doc, offset: usize) -> Scope {
             if inside_block(doc, &function.body, offset) {
                 scope.in_body = true;
                 params(&mut scope, &function.params);
-                let mut walker = Walker { doc, offset, scope };
-                walker.block(&function.body, false);
+                let mut walker = Walker {
+                    doc,
+                    offset,
+                    scope,
+                    in_loop: false,
+                };
+                walker.visit_block(&function.body);
                 return walker.scope;
             }
         }
@@ -76,7 +82,7 @@ fn params(scope: &mut Scope, params: &[Param]) {
     }
 }
 
-fn push(scope: &mut Scope, binding: &chunkvm::syntax::ast::Binding, ty: Option<&TypeExpr>) {
+fn push(scope: &mut Scope, binding: &Binding, ty: Option<&TypeExpr>) {
     if binding.name.name.is_empty() {
         return;
     }
@@ -92,15 +98,39 @@ fn push(scope: &mut Scope, binding: &chunkvm::syntax::ast::Binding, ty: Option<&
     });
 }
 
+/// Goes down to the offset only: into the statements before it, the
+/// expressions and blocks that hold it.
 struct Walker<'d> {
     doc: &'d Doc,
     offset: usize,
     scope: Scope,
+    /// Whether the node being walked is in a loop body (of the innermost
+    /// function or closure).
+    in_loop: bool,
 }
 
 impl Walker<'_> {
-    fn block(&mut self, block: &Block, in_loop: bool) {
-        self.scope.in_loop = in_loop;
+    /// Walks a loop body with `binding` (a `for` variable) declared, if the
+    /// offset is inside it.
+    fn loop_body(&mut self, body: &Block, binding: Option<&Binding>) {
+        if !inside_block(self.doc, body, self.offset) {
+            return;
+        }
+        if let Some(binding) = binding {
+            push(&mut self.scope, binding, None);
+        }
+        let outer = std::mem::replace(&mut self.in_loop, true);
+        self.visit_block(body);
+        self.in_loop = outer;
+    }
+}
+
+impl<'a> Visit<'a> for Walker<'_> {
+    fn visit_block(&mut self, block: &'a Block) {
+        if !inside_block(self.doc, block, self.offset) {
+            return;
+        }
+        self.scope.in_loop = self.in_loop;
         for stmt in &block.stmts {
             if stmt.span.end <= self.offset {
                 if let StmtKind::Let { binding, ty, .. } = &stmt.kind {
@@ -109,33 +139,22 @@ impl Walker<'_> {
                 continue;
             }
             if stmt.span.start < self.offset {
-                self.stmt(stmt, in_loop);
+                self.visit_stmt(stmt);
             }
             return;
         }
         if let Some(value) = &block.value {
             if value.span.start <= self.offset {
-                self.expr(value, in_loop);
+                self.visit_expr(value);
             }
         }
     }
 
-    fn stmt(&mut self, stmt: &Stmt, in_loop: bool) {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match &stmt.kind {
-            StmtKind::Let { value, .. } => self.expr(value, in_loop),
-            StmtKind::Assign { target, value, .. } => {
-                self.expr(target, in_loop);
-                self.expr(value, in_loop);
-            }
-            StmtKind::Expr(value) | StmtKind::Return(Some(value)) => {
-                self.expr(value, in_loop);
-            }
-            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
             StmtKind::While { cond, body } => {
-                self.expr(cond, in_loop);
-                if inside_block(self.doc, body, self.offset) {
-                    self.block(body, true);
-                }
+                self.visit_expr(cond);
+                self.loop_body(body, None);
             }
             StmtKind::For {
                 binding,
@@ -143,18 +162,16 @@ impl Walker<'_> {
                 end,
                 body,
             } => {
-                self.expr(start, in_loop);
-                self.expr(end, in_loop);
-                if inside_block(self.doc, body, self.offset) {
-                    push(&mut self.scope, binding, None);
-                    self.block(body, true);
-                }
+                self.visit_expr(start);
+                self.visit_expr(end);
+                self.loop_body(body, Some(binding));
             }
+            _ => walk_stmt(self, stmt),
         }
     }
 
     /// Goes into the part of `expr` that holds the offset, if any.
-    fn expr(&mut self, expr: &Expr, in_loop: bool) {
+    fn visit_expr(&mut self, expr: &'a Expr) {
         if !expr.span.contains(self.offset) {
             return;
         }
@@ -162,49 +179,12 @@ impl Walker<'_> {
             ExprKind::Closure(closure) => {
                 if inside_block(self.doc, &closure.body, self.offset) {
                     params(&mut self.scope, &closure.params);
-                    self.block(&closure.body, false);
+                    let outer = std::mem::replace(&mut self.in_loop, false);
+                    self.visit_block(&closure.body);
+                    self.in_loop = outer;
                 }
             }
-            ExprKind::Block(block) => {
-                if inside_block(self.doc, block, self.offset) {
-                    self.block(block, in_loop);
-                }
-            }
-            ExprKind::If(cond, then, otherwise) => {
-                self.expr(cond, in_loop);
-                if inside_block(self.doc, then, self.offset) {
-                    self.block(then, in_loop);
-                }
-                if let Some(otherwise) = otherwise {
-                    self.expr(otherwise, in_loop);
-                }
-            }
-            ExprKind::Binary(_, left, right)
-            | ExprKind::Index(left, right)
-            | ExprKind::ArrayRepeat(left, right) => {
-                self.expr(left, in_loop);
-                self.expr(right, in_loop);
-            }
-            ExprKind::Unary(_, operand) | ExprKind::Field(operand, _) => {
-                self.expr(operand, in_loop);
-            }
-            ExprKind::Call(callee, args) => {
-                self.expr(callee, in_loop);
-                for arg in args {
-                    self.expr(arg, in_loop);
-                }
-            }
-            ExprKind::Array(elements) => {
-                for element in elements {
-                    self.expr(element, in_loop);
-                }
-            }
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Str(_)
-            | ExprKind::Name(_)
-            | ExprKind::Error => {}
+            _ => walk_expr(self, expr),
         }
     }
 }
