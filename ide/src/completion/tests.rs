@@ -1,3 +1,5 @@
+//! Tests of completion: each context's offers, broken code around the cursor, real files.
+
 use super::*;
 
 /// The fixture without its `$0` marker, and the marker's offset.

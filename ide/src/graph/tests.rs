@@ -1,3 +1,5 @@
+//! Tests of the block graph: its nodes and edges, the JSON shape, a readable layout, escaping.
+
 use super::dot::dot_record;
 use super::layout::{place_row, CHAR_W, MAX_INSTRS, PAD_X};
 use super::svg::xml;

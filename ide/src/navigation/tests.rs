@@ -1,3 +1,5 @@
+//! Tests of navigation: name at, definition, references, highlights, rename and hover.
+
 use super::*;
 
 fn doc_and_cursor(marked: &str) -> (Doc, usize, Fixture) {
