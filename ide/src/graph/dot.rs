@@ -1,6 +1,6 @@
 //! A [`Graph`] as Graphviz DOT.
 
-use super::{lines_text, EdgeKind, Graph, NodeKind};
+use super::{block_header, EdgeKind, Graph, NodeKind};
 use std::fmt::Write;
 
 /// Escapes text for a quoted DOT string.
@@ -33,11 +33,7 @@ impl Graph {
         for node in &self.nodes {
             match node.kind {
                 NodeKind::Block => {
-                    let mut header = node.label.clone();
-                    if let Some(range) = &node.range {
-                        header.push_str("  ");
-                        header.push_str(&lines_text(range));
-                    }
+                    let header = block_header(node);
                     let mut label = format!("{{{}\\l", dot_record(&header));
                     if !node.instrs.is_empty() {
                         label.push('|');

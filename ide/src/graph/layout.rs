@@ -2,7 +2,7 @@
 //! the entry, placeholder points on long edges, barycentric ordering, lanes for
 //! back edges, a column of function boxes.
 
-use super::{lines_text, EdgeKind, Graph, Node, NodeKind};
+use super::{block_header, EdgeKind, Graph, Node, NodeKind};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -204,12 +204,7 @@ impl Graph {
     fn box_lines(&self, node: &Node, closure: bool) -> Vec<String> {
         match node.kind {
             NodeKind::Block => {
-                let mut header = node.label.clone();
-                if let Some(range) = &node.range {
-                    header.push_str("  ");
-                    header.push_str(&lines_text(range));
-                }
-                let mut lines = vec![header];
+                let mut lines = vec![block_header(node)];
                 if node.instrs.len() > MAX_INSTRS {
                     lines.extend(
                         node.instrs

@@ -167,6 +167,16 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
+/// A block's header line: its label, then its source lines when known.
+fn block_header(node: &Node) -> String {
+    let mut header = node.label.clone();
+    if let Some(range) = &node.range {
+        header.push_str("  ");
+        header.push_str(&lines_text(range));
+    }
+    header
+}
+
 /// `line 4` or `lines 4-6`.
 fn lines_text(range: &Range) -> String {
     if range.start.line == range.end.line {

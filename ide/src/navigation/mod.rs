@@ -4,7 +4,7 @@
 //!
 //! Everything is answered from one [`Index`](crate::index::Index) of the file.
 
-use crate::index::{lookup, Access, Index};
+use crate::index::{lookup, Access, Index, Occurrence};
 use crate::{Doc, NameAt, Symbol};
 use chunkvm::syntax::span::Span;
 
@@ -49,12 +49,7 @@ fn declaration(doc: &Doc, index: &Index, symbol: Symbol) -> Option<Span> {
 
 /// Every use of the symbol at the cursor, sorted (its declaration too when asked).
 pub fn references(doc: &Doc, offset: usize, include_declaration: bool) -> Vec<Span> {
-    let index = Index::new(doc);
-    let Some(occ) = lookup(&index, offset) else {
-        return Vec::new();
-    };
-    index
-        .of(occ.symbol)
+    occurrences_at(doc, offset)
         .into_iter()
         .filter(|occ| include_declaration || occ.access != Access::Decl)
         .map(|occ| occ.span)
@@ -64,15 +59,19 @@ pub fn references(doc: &Doc, offset: usize, include_declaration: bool) -> Vec<Sp
 /// Every occurrence of the symbol at the cursor, `true` for writes
 /// (declarations, assignments, pipeline overrides of a `param`).
 pub fn highlights(doc: &Doc, offset: usize) -> Vec<(Span, bool)> {
+    occurrences_at(doc, offset)
+        .into_iter()
+        .map(|occ| (occ.span, occ.access != Access::Read))
+        .collect()
+}
+
+/// Every occurrence of the symbol at the cursor, sorted; none when there is no symbol.
+fn occurrences_at(doc: &Doc, offset: usize) -> Vec<Occurrence> {
     let index = Index::new(doc);
     let Some(occ) = lookup(&index, offset) else {
         return Vec::new();
     };
-    index
-        .of(occ.symbol)
-        .into_iter()
-        .map(|occ| (occ.span, occ.access != Access::Read))
-        .collect()
+    index.of(occ.symbol)
 }
 
 /// A test fixture: the text with its markers removed.
