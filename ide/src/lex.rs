@@ -1,5 +1,7 @@
 //! A lexer for Chop that never fails: completion reads the context of code
 //! being typed from it, and semantic tokens colour a file from it.
+//! Also the word-level facts the editor features share: the keywords, what
+//! an identifier is, char boundaries.
 
 use chunkvm::syntax::span::Span;
 
@@ -127,4 +129,28 @@ pub(crate) fn lex(text: &str) -> Vec<Tok<'_>> {
         });
     }
     out
+}
+
+/// The largest char boundary at or below `offset`, within the text.
+pub(crate) fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The words that are never names.
+pub(crate) const KEYWORDS: &[&str] = &[
+    "param", "filter", "fn", "pipeline", "let", "var", "if", "else", "while", "for", "in",
+    "return", "break", "continue", "true", "false",
+];
+
+/// Whether `name` is an identifier (not checking keywords).
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

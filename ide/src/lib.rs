@@ -16,12 +16,16 @@ mod document;
 pub mod fmt;
 pub mod graph;
 pub mod hints;
+mod index;
 mod lex;
 pub mod navigation;
 pub mod outline;
 pub mod preview;
+mod render;
+mod scope;
 pub mod semantic;
 pub mod signature;
+mod walk;
 
 pub use document::Document;
 

@@ -5,7 +5,7 @@
 //! bodies); folds and selections from the tree-sitter tree, which also holds
 //! the comments and the punctuation.
 
-use super::navigation::{expr_text, stages_text, type_text};
+use super::render::{expr_text, stages_text, type_text};
 use super::signature::item_label;
 use super::Doc;
 use chunkvm::syntax::ast::{Item, ItemId, ItemKind, StmtKind};

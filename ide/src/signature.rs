@@ -9,8 +9,10 @@
 //! else from the name before the `(`, looked up in the scopes, the items and
 //! the builtins.
 
-use super::navigation::{type_text, CallSite, Index, KEYWORDS};
 use super::Doc;
+use crate::index::{CallSite, Index};
+use crate::lex::KEYWORDS;
+use crate::render::type_text;
 use chunkvm::builtins::{self, Builtin, Method, Overload, P};
 use chunkvm::check::{Callee, Res};
 use chunkvm::syntax::ast::{Expr, ExprKind, ItemId, ItemKind};
@@ -538,7 +540,7 @@ fn literal_or_name_type(doc: &Doc, index: &Index, arg: &str, offset: usize) -> T
     if arg.starts_with('"') {
         return Type::Str;
     }
-    if super::navigation::is_identifier(arg) {
+    if crate::lex::is_identifier(arg) {
         return name_type(doc, index, arg, offset);
     }
     Type::Error

@@ -1,0 +1,246 @@
+//! Completion: what may be typed at the cursor, on code that is being typed.
+//!
+//! The context comes from the tokens before the cursor (a small lexer that
+//! never fails, so half-written code is fine): after `.` only the members of
+//! the receiver's type, in a type position only types, in a pipeline only
+//! filters (and, in a stage's parentheses, `param` names), at the top level
+//! the item keywords and snippets, in a body the statement keywords, the
+//! locals in scope, the `param` items, the functions and the builtins.
+//!
+//! Names and types come from the AST and the checker, on a copy of the text
+//! with a placeholder identifier at the cursor (as rust-analyzer does): the
+//! placeholder turns `c.` into a field expression and `let x = ` into a
+//! complete statement, so the receiver's type and the scope are known even
+//! while the text does not parse. When even that copy does not parse around
+//! the cursor, the text before it is closed with the brackets it leaves open;
+//! when that fails too, the receiver's type is inferred from the tokens.
+//!
+use super::lex;
+use super::Doc;
+use candidates::{
+    builtin_completion, filters, item_level, members, param_detail, statement_keywords, values,
+};
+use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
+use view::View;
+// The other editor features reach the walker and the scopes through this
+// module too (`completion::walk`, `completion::scope`).
+pub(crate) use crate::{scope, walk};
+// Semantic tokens reach it here.
+use chunkvm::builtins;
+use chunkvm::syntax::ast::ItemKind;
+pub(crate) use lex::floor_char_boundary;
+use lex::{Tok, TokKind};
+use std::collections::HashSet;
+
+/// What a completion is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompletionKind {
+    /// A keyword.
+    Keyword,
+    /// A snippet (a template with placeholders).
+    Snippet,
+    /// A local binding: a parameter, `let`, `var` or `for` variable.
+    Local,
+    /// A `param` item.
+    Param,
+    /// A `fn` item.
+    Function,
+    /// A `filter` item.
+    Filter,
+    /// A `pipeline` item.
+    Pipeline,
+    /// A builtin function.
+    Builtin,
+    /// A field of a builtin type.
+    Field,
+    /// A method of a builtin type.
+    Method,
+    /// A type name.
+    Type,
+}
+
+/// One completion item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// What is shown, and inserted unless `insert_text` says otherwise.
+    pub label: String,
+    /// What it is.
+    pub kind: CompletionKind,
+    /// Its type or signature.
+    pub detail: Option<String>,
+    /// Its documentation, in Markdown.
+    pub doc: Option<String>,
+    /// The text to insert instead of the label.
+    pub insert_text: Option<String>,
+    /// Whether `insert_text` uses LSP snippet syntax (`$1`, `${2:x}`, `$0`).
+    pub is_snippet: bool,
+}
+
+impl Completion {
+    fn new(label: impl Into<String>, kind: CompletionKind) -> Completion {
+        Completion {
+            label: label.into(),
+            kind,
+            detail: None,
+            doc: None,
+            insert_text: None,
+            is_snippet: false,
+        }
+    }
+
+    fn detail(mut self, detail: impl Into<String>) -> Completion {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    fn doc(mut self, doc: Option<String>) -> Completion {
+        self.doc = doc.filter(|doc| !doc.is_empty());
+        self
+    }
+
+    fn snippet(mut self, text: impl Into<String>) -> Completion {
+        self.insert_text = Some(text.into());
+        self.is_snippet = true;
+        self
+    }
+
+    fn insert(mut self, text: impl Into<String>) -> Completion {
+        self.insert_text = Some(text.into());
+        self.is_snippet = false;
+        self
+    }
+}
+
+/// The completions at byte `offset` of the document, best first.
+///
+/// Prefix filtering is left to the client; the identifier being typed is
+/// not offered as a completion of itself.
+pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
+    let text: &str = &doc.text;
+    let offset = floor_char_boundary(text, offset);
+    let word_start = ident_start(text, offset);
+    let word = text.get(word_start..offset).unwrap_or("");
+    if word.starts_with(|ch: char| ch.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let toks = lex::lex(text);
+    if inside_comment_or_string(&toks, offset) {
+        return Vec::new();
+    }
+    let before: Vec<Tok<'_>> = toks
+        .iter()
+        .copied()
+        .filter(|tok| tok.span.end <= word_start && tok.kind != TokKind::Comment)
+        .collect();
+    let context = context(text, &before, word_start);
+    let call_follows = text
+        .get(offset..)
+        .unwrap_or("")
+        .trim_start_matches(is_ident_char)
+        .starts_with('(');
+    let mut out = Vec::new();
+    match context {
+        Context::Nothing => {}
+        Context::Keywords(words) => {
+            for word in words {
+                out.push(Completion::new(*word, CompletionKind::Keyword));
+            }
+        }
+        Context::ItemLevel => item_level(&mut out),
+        Context::Type => {
+            for name in ["int", "float", "bool", "color", "image"] {
+                out.push(Completion::new(name, CompletionKind::Type).detail("builtin type"));
+            }
+        }
+        Context::Member { receiver_end } => {
+            let view = View::new(doc, offset, None);
+            let ty = view
+                .receiver_type(word_start)
+                .or_else(|| infer::tokens_type(&before, receiver_end, &view, 0));
+            members(&mut out, ty.as_ref(), call_follows);
+        }
+        Context::Filters => {
+            let view = View::new(doc, offset, None);
+            filters(&mut out, &view);
+        }
+        Context::StageArgs { given } => {
+            let view = View::new(doc, offset, None);
+            for (item, info) in view.items() {
+                if let ItemKind::Param(_) = &item.kind {
+                    if given.iter().any(|name| *name == item.name.name) {
+                        continue;
+                    }
+                    out.push(
+                        Completion::new(item.name.name.clone(), CompletionKind::Param)
+                            .detail(param_detail(info, item))
+                            .doc(item.doc.clone())
+                            .insert(format!("{}: ", item.name.name)),
+                    );
+                }
+            }
+        }
+        Context::Const => {
+            for word in ["true", "false"] {
+                out.push(Completion::new(word, CompletionKind::Keyword));
+            }
+            for builtin in builtins::BUILTINS {
+                if matches!(builtin.name, "rgb" | "rgba" | "gray") {
+                    out.push(builtin_completion(builtin, call_follows));
+                }
+            }
+        }
+        Context::Expr | Context::Stmt { .. } => {
+            let semicolon = match context {
+                Context::Stmt { semicolon, .. } => semicolon,
+                _ => None,
+            };
+            let view = View::new(doc, offset, semicolon);
+            values(&mut out, &view, call_follows);
+            if let Context::Stmt { else_ok, .. } = context {
+                if else_ok {
+                    out.push(Completion::new("else", CompletionKind::Keyword));
+                }
+                statement_keywords(&mut out, view.scope.in_loop);
+            } else {
+                for word in ["true", "false"] {
+                    out.push(Completion::new(word, CompletionKind::Keyword));
+                }
+            }
+        }
+    }
+    dedup(out)
+}
+
+/// Drops repeated completions (a value name once: the first, which is the
+/// one a name resolves to).
+fn dedup(items: Vec<Completion>) -> Vec<Completion> {
+    let mut seen_values: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<(String, CompletionKind)> = HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let is_value = matches!(
+            item.kind,
+            CompletionKind::Local
+                | CompletionKind::Param
+                | CompletionKind::Function
+                | CompletionKind::Filter
+                | CompletionKind::Builtin
+        );
+        if is_value && !seen_values.insert(item.label.clone()) {
+            continue;
+        }
+        if !seen.insert((item.label.clone(), item.kind)) {
+            continue;
+        }
+        out.push(item);
+    }
+    out
+}
+
+mod candidates;
+mod context;
+mod infer;
+mod view;
+
+#[cfg(test)]
+mod tests;
