@@ -202,7 +202,7 @@ fn call(vm: &mut Vm, name: &str, args: &[Value]) -> Result<Value, String> {
         .program()
         .function(name)
         .ok_or_else(|| format!("no function {name}"))?;
-    vm.start(idx, args)?;
+    vm.start(idx, args).map_err(|err| err.to_string())?;
     vm.run_to_end().map_err(|err| err.message)
 }
 
@@ -330,7 +330,8 @@ pub fn measure_filters(
     use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
     use chunkvm::reference::FILTERS;
     check_filter_name(only)?;
-    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))
+        .map_err(|err| err.to_string())?;
     let photo = base.resized(width, height);
     let as_image = image::RgbaImage::from_raw(width, height, photo.pixels.clone())
         .ok_or("cannot make an image of the photo")?;
@@ -383,7 +384,8 @@ pub fn measure_filters(
 /// The memory of a photo as chunks against its raw RGBA bytes, estimated from the
 /// store's layout and measured as the process's resident memory before and after.
 pub fn photo_memory(width: u32, height: u32) -> Result<(usize, usize, Option<usize>), String> {
-    let base = chunkvm::photo::Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let base = chunkvm::photo::Rgba8::decode(include_bytes!("../../samples/chelsea.png"))
+        .map_err(|err| err.to_string())?;
     let photo = base.resized(width, height);
     let raw = photo.pixels.len();
     let rss_before = resident_bytes();
@@ -408,7 +410,8 @@ fn resident_bytes() -> Option<usize> {
 /// Runs the box blur on 1 thread and on every core: the speed-up.
 pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Duration), String> {
     use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
-    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))?;
+    let base = Rgba8::decode(include_bytes!("../../samples/chelsea.png"))
+        .map_err(|err| err.to_string())?;
     let photo = base.resized(width, height);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let source = std::fs::read_to_string(

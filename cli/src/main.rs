@@ -319,7 +319,7 @@ pub(crate) fn compile_or_report(
 /// Prints a runtime error on standard error; an error that only says standard output
 /// was closed (`chunkvm run x.chop | head -1`) prints nothing. The exit status is 1.
 pub(crate) fn report_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> ExitCode {
-    if err.message != chunkvm::exec::OUTPUT_CLOSED {
+    if err.kind != chunkvm::exec::ErrorKind::OutputClosed {
         crate::cli_io::err(&render_runtime_error(path, text, err));
     }
     ExitCode::FAILURE
@@ -470,9 +470,9 @@ fn run(
     let mut vm = Vm::new(program);
     vm.set_limits(limits(budget, quota));
     for (pname, value) in params {
-        vm.set_global(&pname, &value).map_err(Failure)?;
+        vm.set_global(&pname, &value)?;
     }
-    vm.start(func_idx, &values).map_err(Failure)?;
+    vm.start(func_idx, &values)?;
     let outcome = vm.run_to_end();
     if stats {
         let done = vm.stats();
@@ -649,7 +649,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, Failure> {
                 out(&format!("{} is not formatted\n", path.display()));
                 Ok(false)
             } else {
-                chunkvm::photo::write_atomic(path, formatted.as_bytes()).map_err(Failure)?;
+                chunkvm::photo::write_atomic(path, formatted.as_bytes())?;
                 out(&format!("formatted {}\n", path.display()));
                 Ok(true)
             }

@@ -75,7 +75,7 @@ fn read_input(path: Option<&Path>) -> Result<(Input<'static>, String), Failure> 
         return Ok((Input::Chunks(read_chunks(path)?), name));
     }
     Ok((
-        Input::Image(std::borrow::Cow::Owned(Rgba8::load(path).map_err(Failure)?)),
+        Input::Image(std::borrow::Cow::Owned(Rgba8::load(path)?)),
         name,
     ))
 }
@@ -260,7 +260,7 @@ pub struct Analysed<'a> {
 /// The format `--output` and `--quality` ask for.
 fn output_format(args: &PhotoArgs) -> Result<ImageFormat, Failure> {
     Ok(match &args.output {
-        Some(out_path) => ImageFormat::from_path(out_path, args.quality).map_err(Failure)?,
+        Some(out_path) => ImageFormat::from_path(out_path, args.quality)?,
         None if args.quality.is_some() => {
             return Err(Failure(
                 "--quality is for JPEG output: give an --output ending in .jpg or .jpeg".into(),
@@ -339,7 +339,7 @@ pub fn run_analysed(
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.png")));
-    output.image.save(&out_path, format).map_err(Failure)?;
+    output.image.save(&out_path, format)?;
     if stats {
         let (w, h) = level_size(width, height, level);
         crate::errln!(
@@ -423,14 +423,14 @@ pub fn import(photo: &Path, out_path: &Path) -> Result<ExitCode, Failure> {
             out_path.display()
         )));
     }
-    let image = Rgba8::load(photo).map_err(Failure)?;
+    let image = Rgba8::load(photo)?;
     let mut store = Store::new(NodeId(1));
     let root = photo_new(&mut store, &image).map_err(|err| Failure(err.to_string()))?;
     let set = store
         .export(&[root])
         .map_err(|err| Failure(err.to_string()))?;
     let bytes = encode_set(&set);
-    write_atomic(out_path, &bytes).map_err(Failure)?;
+    write_atomic(out_path, &bytes)?;
     let (_, _, levels) = photo_info(&store, root).map_err(|err| Failure(err.to_string()))?;
     out(&format!(
         "{}: a {}x{} photo in {} ({} KiB), {} (made on demand)\n",
@@ -451,7 +451,7 @@ pub fn export(
     level: usize,
     quality: Option<u8>,
 ) -> Result<ExitCode, Failure> {
-    let format = ImageFormat::from_path(out_path, quality).map_err(Failure)?;
+    let format = ImageFormat::from_path(out_path, quality)?;
     let set = read_chunks(chunks)?;
     let mut store = Store::new(NodeId(1));
     let root = store.import(set);
@@ -466,8 +466,7 @@ pub fn export(
         height,
         pixels,
     }
-    .save(out_path, format)
-    .map_err(Failure)?;
+    .save(out_path, format)?;
     out(&format!("{}\n", out_path.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -272,7 +272,10 @@ pub fn preview(
         return Err(PreviewError::Cancelled);
     }
     let millis = started.elapsed().as_millis() as u64;
-    let png = output.image.encode_png()?;
+    let png = output
+        .image
+        .encode_png()
+        .map_err(|err| PreviewError::Failed(err.to_string()))?;
     Ok(PreviewResult {
         png,
         width: output.image.width,

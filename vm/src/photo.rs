@@ -14,9 +14,10 @@ use crate::chunk::{
     image_from_rgba8, image_to_rgba8, Chunk, ChunkId, ImageView, Kind, Store, StoreError,
 };
 use crate::compile::Program;
-use crate::exec::{Limits, RuntimeError, Value, Vm};
+use crate::exec::{ErrorKind, Limits, RuntimeError, Value, Vm};
 use crate::syntax::ast::SourceFile;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// The longest side of the smallest level.
 pub const THUMBNAIL: u32 = 256;
@@ -30,6 +31,203 @@ const PHOTO_WIDTH: usize = 0;
 const PHOTO_HEIGHT: usize = 1;
 const PHOTO_LEVELS: usize = 2;
 const PHOTO_FIRST_LEVEL: usize = 3;
+
+/// What is wrong with an image's bytes, or why an image could not be encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageError {
+    /// The bytes are not an image format chunkvm knows.
+    NotAnImage,
+    /// An image format chunkvm does not read (GIF, WebP...).
+    Unsupported {
+        /// The format's name.
+        format: String,
+    },
+    /// A PNG or JPEG that does not decode.
+    Corrupt {
+        /// `PNG` or `JPEG`.
+        format: &'static str,
+        /// The decoder's reason, on one line.
+        why: String,
+    },
+    /// The encoder failed.
+    Encode {
+        /// `PNG` or `JPEG`.
+        format: &'static str,
+        /// The encoder's reason.
+        why: String,
+    },
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::NotAnImage => f.write_str("not a PNG or JPEG image"),
+            ImageError::Unsupported { format } => {
+                write!(f, "{format} images are not supported (PNG and JPEG are)")
+            }
+            ImageError::Corrupt { format, why } => write!(f, "corrupt {format} image: {why}"),
+            ImageError::Encode { format, why } => write!(f, "cannot encode {format}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ImageError {}
+
+/// Why a photo file could not be read or written, or an output format chosen. Each
+/// says what and which file, on one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PhotoError {
+    /// The file could not be read (missing, unreadable...).
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why, as [`crate::diag::io_reason`] says it.
+        reason: String,
+    },
+    /// The file was read but its bytes are not an image chunkvm reads.
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the bytes.
+        error: ImageError,
+    },
+    /// The image could not be encoded.
+    Encode(ImageError),
+    /// The output's extension names a format chunkvm does not write.
+    OutputFormat {
+        /// The output file.
+        path: PathBuf,
+        /// Its extension, in lower case, without the dot.
+        ext: String,
+    },
+    /// A JPEG quality was given for a PNG output.
+    QualityForPng {
+        /// The output file.
+        path: PathBuf,
+    },
+    /// A JPEG quality outside 1 to 100.
+    Quality(u8),
+    /// The output is a folder.
+    IsFolder {
+        /// The output.
+        path: PathBuf,
+    },
+    /// The output is neither a regular file, a device nor a pipe (a socket, say).
+    NotRegular {
+        /// The output.
+        path: PathBuf,
+    },
+    /// The output's folder does not exist.
+    NoFolder {
+        /// The output.
+        path: PathBuf,
+        /// Its folder.
+        dir: PathBuf,
+    },
+    /// A symbolic link on the way to the output could not be read.
+    Link {
+        /// The output.
+        path: PathBuf,
+        /// The link.
+        link: PathBuf,
+        /// Why, as [`crate::diag::io_reason`] says it.
+        reason: String,
+    },
+    /// The output's links go round (or are more than 40 deep).
+    LinkLoop {
+        /// The output.
+        path: PathBuf,
+    },
+    /// Writing the output failed.
+    Write {
+        /// The output.
+        path: PathBuf,
+        /// Why, as [`crate::diag::io_reason`] says it.
+        reason: String,
+    },
+}
+
+impl PhotoError {
+    /// The file the error is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PhotoError::Read { path, .. }
+            | PhotoError::Decode { path, .. }
+            | PhotoError::OutputFormat { path, .. }
+            | PhotoError::QualityForPng { path }
+            | PhotoError::IsFolder { path }
+            | PhotoError::NotRegular { path }
+            | PhotoError::NoFolder { path, .. }
+            | PhotoError::Link { path, .. }
+            | PhotoError::LinkLoop { path }
+            | PhotoError::Write { path, .. } => Some(path),
+            PhotoError::Encode(_) | PhotoError::Quality(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for PhotoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cannot_write = |f: &mut fmt::Formatter<'_>, path: &Path| {
+            write!(f, "cannot write {}: ", path.display())
+        };
+        match self {
+            PhotoError::Read { path, reason } => {
+                write!(f, "cannot read {}: {reason}", path.display())
+            }
+            PhotoError::Decode { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            PhotoError::Encode(error) => write!(f, "{error}"),
+            PhotoError::OutputFormat { path, ext } => {
+                cannot_write(f, path)?;
+                write!(
+                    f,
+                    "`.{ext}` is not a format chunkvm writes; name the file .png, .jpg or .jpeg"
+                )
+            }
+            PhotoError::QualityForPng { path } => write!(
+                f,
+                "--quality is for JPEG output (.jpg, .jpeg), and {} is PNG",
+                path.display()
+            ),
+            PhotoError::Quality(q) => write!(f, "--quality {q}: give a JPEG quality from 1 to 100"),
+            PhotoError::IsFolder { path } => {
+                cannot_write(f, path)?;
+                f.write_str("it is a folder")
+            }
+            PhotoError::NotRegular { path } => {
+                cannot_write(f, path)?;
+                f.write_str("not a regular file, a device or a pipe")
+            }
+            PhotoError::NoFolder { path, dir } => {
+                cannot_write(f, path)?;
+                write!(f, "no folder {}", dir.display())
+            }
+            PhotoError::Link { path, link, reason } => {
+                cannot_write(f, path)?;
+                write!(f, "cannot read the link {}: {reason}", link.display())
+            }
+            PhotoError::LinkLoop { path } => {
+                cannot_write(f, path)?;
+                f.write_str("too many levels of symbolic links")
+            }
+            PhotoError::Write { path, reason } => {
+                cannot_write(f, path)?;
+                f.write_str(reason)
+            }
+        }
+    }
+}
+
+impl std::error::Error for PhotoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PhotoError::Decode { error, .. } | PhotoError::Encode(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// The formats photos are written in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -50,7 +248,7 @@ impl ImageFormat {
     /// The format the extension of `path` names: `.png`, `.jpg` or `.jpeg` (any case);
     /// a path without an extension (`/dev/stdout`) is PNG. `quality` is for JPEG only.
     /// The error is one line naming the path and the formats there are.
-    pub fn from_path(path: &Path, quality: Option<u8>) -> Result<ImageFormat, String> {
+    pub fn from_path(path: &Path, quality: Option<u8>) -> Result<ImageFormat, PhotoError> {
         let ext = path
             .extension()
             .map(|ext| ext.to_string_lossy().to_lowercase());
@@ -60,20 +258,17 @@ impl ImageFormat {
                 quality: quality.unwrap_or(JPEG_QUALITY),
             },
             Some(other) => {
-                return Err(format!(
-                    "cannot write {}: `.{other}` is not a format chunkvm writes; name the file .png, .jpg or .jpeg",
-                    path.display()
-                ))
+                return Err(PhotoError::OutputFormat {
+                    path: path.to_path_buf(),
+                    ext: other.to_string(),
+                })
             }
         };
         match (format, quality) {
-            (ImageFormat::Png, Some(_)) => Err(format!(
-                "--quality is for JPEG output (.jpg, .jpeg), and {} is PNG",
-                path.display()
-            )),
-            (_, Some(q)) if !(1..=100).contains(&q) => {
-                Err(format!("--quality {q}: give a JPEG quality from 1 to 100"))
-            }
+            (ImageFormat::Png, Some(_)) => Err(PhotoError::QualityForPng {
+                path: path.to_path_buf(),
+            }),
+            (_, Some(q)) if !(1..=100).contains(&q) => Err(PhotoError::Quality(q)),
             _ => Ok(format),
         }
     }
@@ -106,25 +301,24 @@ impl Rgba8 {
     }
 
     /// Decodes a PNG or JPEG file. The error names the file and the cause.
-    pub fn load(path: &Path) -> Result<Rgba8, String> {
-        let bytes = std::fs::read(path).map_err(|err| {
-            format!(
-                "cannot read {}: {}",
-                path.display(),
-                crate::diag::io_reason(&err)
-            )
+    pub fn load(path: &Path) -> Result<Rgba8, PhotoError> {
+        let bytes = std::fs::read(path).map_err(|err| PhotoError::Read {
+            path: path.to_path_buf(),
+            reason: crate::diag::io_reason(&err),
         })?;
-        Rgba8::decode(&bytes).map_err(|why| format!("cannot read {}: {why}", path.display()))
+        Rgba8::decode(&bytes).map_err(|error| PhotoError::Decode {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 
     /// Decodes PNG or JPEG bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Rgba8, String> {
-        let format =
-            image::guess_format(bytes).map_err(|_| "not a PNG or JPEG image".to_string())?;
+    pub fn decode(bytes: &[u8]) -> Result<Rgba8, ImageError> {
+        let format = image::guess_format(bytes).map_err(|_| ImageError::NotAnImage)?;
         if !matches!(format, image::ImageFormat::Png | image::ImageFormat::Jpeg) {
-            return Err(format!(
-                "{format:?} images are not supported (PNG and JPEG are)"
-            ));
+            return Err(ImageError::Unsupported {
+                format: format!("{format:?}"),
+            });
         }
         let kind = if format == image::ImageFormat::Png {
             "PNG"
@@ -140,7 +334,10 @@ impl Rgba8 {
                 .filter(|line| !line.is_empty())
                 .map(str::to_string)
                 .collect();
-            format!("corrupt {kind} image: {}", why.join("; "))
+            ImageError::Corrupt {
+                format: kind,
+                why: why.join("; "),
+            }
         })?;
         let rgba = decoded.to_rgba8();
         Ok(Rgba8 {
@@ -151,7 +348,7 @@ impl Rgba8 {
     }
 
     /// Encodes as PNG.
-    pub fn encode_png(&self) -> Result<Vec<u8>, String> {
+    pub fn encode_png(&self) -> Result<Vec<u8>, ImageError> {
         let mut out = Vec::new();
         let encoder = image::codecs::png::PngEncoder::new(&mut out);
         image::ImageEncoder::write_image(
@@ -161,12 +358,15 @@ impl Rgba8 {
             self.height,
             image::ExtendedColorType::Rgba8,
         )
-        .map_err(|err| format!("cannot encode PNG: {err}"))?;
+        .map_err(|err| ImageError::Encode {
+            format: "PNG",
+            why: err.to_string(),
+        })?;
         Ok(out)
     }
 
     /// Encodes as JPEG at `quality` (1 to 100). JPEG has no alpha: it is dropped.
-    pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>, String> {
+    pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>, ImageError> {
         let mut out = Vec::new();
         let rgb: Vec<u8> = self
             .pixels
@@ -181,12 +381,15 @@ impl Rgba8 {
             self.height,
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|err| format!("cannot encode JPEG: {err}"))?;
+        .map_err(|err| ImageError::Encode {
+            format: "JPEG",
+            why: err.to_string(),
+        })?;
         Ok(out)
     }
 
     /// Encodes in `format`.
-    pub fn encode(&self, format: ImageFormat) -> Result<Vec<u8>, String> {
+    pub fn encode(&self, format: ImageFormat) -> Result<Vec<u8>, ImageError> {
         match format {
             ImageFormat::Png => self.encode_png(),
             ImageFormat::Jpeg { quality } => self.encode_jpeg(quality),
@@ -195,12 +398,12 @@ impl Rgba8 {
 
     /// Writes the image as a file in `format` with [`write_atomic`]: a failure leaves no
     /// partial file behind.
-    pub fn save(&self, path: &Path, format: ImageFormat) -> Result<(), String> {
-        write_atomic(path, &self.encode(format)?)
+    pub fn save(&self, path: &Path, format: ImageFormat) -> Result<(), PhotoError> {
+        write_atomic(path, &self.encode(format).map_err(PhotoError::Encode)?)
     }
 
     /// Writes a PNG file with [`write_atomic`].
-    pub fn save_png(&self, path: &Path) -> Result<(), String> {
+    pub fn save_png(&self, path: &Path) -> Result<(), PhotoError> {
         self.save(path, ImageFormat::Png)
     }
 
@@ -249,36 +452,36 @@ impl Rgba8 {
 /// - A folder, or any other kind of file, is refused and nothing is written.
 ///
 /// Errors are one line naming `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let fail = |why: String| format!("cannot write {}: {why}", path.display());
-    let target = follow_links(path).map_err(fail)?;
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
+    let path_buf = || path.to_path_buf();
+    let io = |err: std::io::Error| PhotoError::Write {
+        path: path_buf(),
+        reason: crate::diag::io_reason(&err),
+    };
+    let target = follow_links(path)?;
     match std::fs::metadata(&target) {
-        Ok(meta) if meta.is_dir() => Err(fail("it is a folder".into())),
-        Ok(meta) if meta.is_file() => {
-            replace_file(&target, bytes, Some(meta.permissions())).map_err(fail)
-        }
-        Ok(meta) if is_stream(&meta.file_type()) => write_in_place(&target, bytes).map_err(fail),
-        Ok(_) => Err(fail("not a regular file, a device or a pipe".into())),
+        Ok(meta) if meta.is_dir() => Err(PhotoError::IsFolder { path: path_buf() }),
+        Ok(meta) if meta.is_file() => replace_file(path, &target, bytes, Some(meta.permissions())),
+        Ok(meta) if is_stream(&meta.file_type()) => write_in_place(&target, bytes).map_err(io),
+        Ok(_) => Err(PhotoError::NotRegular { path: path_buf() }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            replace_file(&target, bytes, None).map_err(fail)
+            replace_file(path, &target, bytes, None)
         }
-        Err(err) => Err(fail(crate::diag::io_reason(&err))),
+        Err(err) => Err(io(err)),
     }
 }
 
 /// `path` with its symbolic links followed (the last component only, as `open` would,
 /// and through chains of links); a dangling link gives the path it points to.
-fn follow_links(path: &Path) -> Result<std::path::PathBuf, String> {
+fn follow_links(path: &Path) -> Result<PathBuf, PhotoError> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
         match std::fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let to = std::fs::read_link(&current).map_err(|err| {
-                    format!(
-                        "cannot read the link {}: {}",
-                        current.display(),
-                        crate::diag::io_reason(&err)
-                    )
+                let to = std::fs::read_link(&current).map_err(|err| PhotoError::Link {
+                    path: path.to_path_buf(),
+                    link: current.clone(),
+                    reason: crate::diag::io_reason(&err),
                 })?;
                 current = match current.parent() {
                     Some(dir) if to.is_relative() => dir.join(to),
@@ -288,7 +491,9 @@ fn follow_links(path: &Path) -> Result<std::path::PathBuf, String> {
             _ => return Ok(current),
         }
     }
-    Err("too many levels of symbolic links".into())
+    Err(PhotoError::LinkLoop {
+        path: path.to_path_buf(),
+    })
 }
 
 #[cfg(unix)]
@@ -302,23 +507,20 @@ fn is_stream(_: &std::fs::FileType) -> bool {
     false
 }
 
-fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|err| crate::diag::io_reason(&err))?;
-    file.write_all(bytes)
-        .and_then(|()| file.flush())
-        .map_err(|err| crate::diag::io_reason(&err))
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.write_all(bytes).and_then(|()| file.flush())
 }
 
-/// Replaces (or makes) the regular file `path` through a temporary file in its folder.
+/// Replaces (or makes) the regular file `path` (what `output`, the path the caller
+/// named, leads to) through a temporary file in its folder.
 fn replace_file(
+    output: &Path,
     path: &Path,
     bytes: &[u8],
     permissions: Option<std::fs::Permissions>,
-) -> Result<(), String> {
+) -> Result<(), PhotoError> {
     use std::io::Write;
     static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = path
@@ -326,7 +528,10 @@ fn replace_file(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        return Err(format!("no folder {}", dir.display()));
+        return Err(PhotoError::NoFolder {
+            path: output.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
     }
     let name = path
         .file_name()
@@ -349,7 +554,10 @@ fn replace_file(
     })();
     written.map_err(|err| {
         let _ = std::fs::remove_file(&tmp);
-        crate::diag::io_reason(&err)
+        PhotoError::Write {
+            path: output.to_path_buf(),
+            reason: crate::diag::io_reason(&err),
+        }
     })
 }
 
@@ -759,7 +967,8 @@ pub fn run_input(
     for stage in &stages {
         vm.reset_globals(&defaults);
         for (name, value) in options.params.iter().chain(&stage.overrides) {
-            vm.set_global(name, value).map_err(RunError::Other)?;
+            vm.set_global(name, value)
+                .map_err(|err| RunError::Other(err.to_string()))?;
         }
         globals.push(vm.globals().to_vec());
     }
@@ -778,9 +987,12 @@ pub fn run_input(
             &report,
         )
         .map_err(|err| match err {
-            // The VM ends a cancelled thread with a runtime error; whatever a
-            // cancelled run ended with, the caller asked it to stop.
-            RunError::Runtime(_) if cancelled() => RunError::Cancelled,
+            // The VM ends a cancelled thread with a runtime error of kind
+            // `Cancelled`; whatever else a cancelled run ended with (a worker that
+            // failed first), the caller asked it to stop.
+            RunError::Runtime(err) if err.kind == ErrorKind::Cancelled || cancelled() => {
+                RunError::Cancelled
+            }
             err => err,
         })?;
         instructions += count;
@@ -893,6 +1105,7 @@ fn run_stage(
             .map(|handle| {
                 handle.join().unwrap_or_else(|_| {
                     Err(RuntimeError {
+                        kind: Default::default(),
                         message: "a worker thread stopped unexpectedly".into(),
                         span: Default::default(),
                         trace: Vec::new(),

@@ -14,7 +14,7 @@ mod rename;
 mod tests;
 
 pub use hover::{hover, Hover};
-pub use rename::{prepare_rename, rename};
+pub use rename::{prepare_rename, rename, RenameRefused};
 
 /// The name at the cursor, or right before it.
 pub fn name_at(doc: &Doc, offset: usize) -> Option<NameAt> {

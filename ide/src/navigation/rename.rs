@@ -6,6 +6,144 @@ use crate::{Doc, Edit, Symbol};
 use chunkvm::builtins::{self, FIELDS};
 use chunkvm::syntax::ast::{BindingId, ItemId};
 use chunkvm::syntax::span::Span;
+use std::fmt;
+
+/// Why a name cannot be renamed, or not to the new name. `Display` is the message
+/// the editor shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenameRefused {
+    /// No name at the cursor: blank space, a comment, a string, a number.
+    NoName,
+    /// A keyword is at the cursor.
+    Keyword(String),
+    /// A type name is at the cursor.
+    Type(String),
+    /// A name that nothing in the file defines.
+    Undefined(String),
+    /// A builtin function.
+    Builtin(&'static str),
+    /// A field or method of a builtin type.
+    Member {
+        /// The type (`color`, `image`...).
+        receiver: &'static str,
+        /// The field or method.
+        name: &'static str,
+        /// Whether it is a field (else a method).
+        field: bool,
+    },
+    /// The new name is empty.
+    EmptyName,
+    /// The new name is not an identifier.
+    InvalidName(String),
+    /// The new name is a keyword.
+    NewNameIsKeyword(String),
+    /// The new name is a builtin function's.
+    NewNameIsBuiltin(String),
+    /// A local `new` declared on `new_line` is in scope at a use of the renamed local
+    /// `old` on `use_line`: the use would see that one.
+    Shadowed {
+        /// The new name.
+        new: String,
+        /// Where the other `new` is declared.
+        new_line: usize,
+        /// The old name.
+        old: String,
+        /// The use that would change meaning.
+        use_line: usize,
+    },
+    /// A use of another `new` on `use_line` is inside the renamed local's scope: it
+    /// would see the renamed local.
+    Captures {
+        /// The new name.
+        new: String,
+        /// The use that would change meaning.
+        use_line: usize,
+        /// The old name.
+        old: String,
+    },
+    /// Another item of the file is named `new` (on `line`).
+    ItemExists {
+        /// The new name.
+        new: String,
+        /// The other item's line.
+        line: usize,
+    },
+    /// A local `new` (declared on `local_line`) is in scope at a use of the renamed
+    /// item `old` on `use_line`: it would hide the item there.
+    HiddenByLocal {
+        /// The new name.
+        new: String,
+        /// Where the local is declared.
+        local_line: usize,
+        /// The old name.
+        old: String,
+        /// The use that would change meaning.
+        use_line: usize,
+    },
+}
+
+impl fmt::Display for RenameRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenameRefused::NoName => f.write_str("there is no name here to rename"),
+            RenameRefused::Keyword(name) => {
+                write!(f, "`{name}` is a keyword and cannot be renamed")
+            }
+            RenameRefused::Type(name) => write!(f, "`{name}` is a type and cannot be renamed"),
+            RenameRefused::Undefined(name) => {
+                write!(f, "`{name}` is not defined here: there is nothing to rename")
+            }
+            RenameRefused::Builtin(name) => {
+                write!(f, "`{name}` is a builtin and cannot be renamed")
+            }
+            RenameRefused::Member {
+                receiver,
+                name,
+                field,
+            } => write!(
+                f,
+                "`{name}` is a {} of `{receiver}` and cannot be renamed",
+                if *field { "field" } else { "method" }
+            ),
+            RenameRefused::EmptyName => f.write_str("the new name is empty"),
+            RenameRefused::InvalidName(name) => write!(
+                f,
+                "`{name}` is not a valid name: a name is a letter or `_` followed by letters, digits and `_`"
+            ),
+            RenameRefused::NewNameIsKeyword(name) => write!(f, "`{name}` is a keyword"),
+            RenameRefused::NewNameIsBuiltin(name) => {
+                write!(f, "`{name}` is the name of a builtin function")
+            }
+            RenameRefused::Shadowed {
+                new,
+                new_line,
+                old,
+                use_line,
+            } => write!(
+                f,
+                "`{new}` (line {new_line}) is in scope at the use of `{old}` on line {use_line}: the renamed variable would be shadowed there"
+            ),
+            RenameRefused::Captures { new, use_line, old } => write!(
+                f,
+                "`{new}` is used on line {use_line}, inside the scope of `{old}`: it would refer to the renamed variable"
+            ),
+            RenameRefused::ItemExists { new, line } => {
+                write!(f, "an item named `{new}` already exists (line {line})")
+            }
+            RenameRefused::HiddenByLocal {
+                new,
+                local_line,
+                old,
+                use_line,
+            } => write!(
+                f,
+                "the local `{new}` (line {local_line}) is in scope at the use of `{old}` on line {use_line}: it would hide the renamed item"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RenameRefused {}
 
 /// The identifier-like word touching `offset` (ASCII, so always on char boundaries).
 fn word_at(text: &str, offset: usize) -> Option<Span> {
@@ -24,9 +162,9 @@ fn word_at(text: &str, offset: usize) -> Option<Span> {
 }
 
 /// Why there is nothing to rename at `offset`.
-fn nothing_to_rename(doc: &Doc, offset: usize) -> String {
+fn nothing_to_rename(doc: &Doc, offset: usize) -> RenameRefused {
     let Some(word) = word_at(&doc.text, offset) else {
-        return "there is no name here to rename".to_string();
+        return RenameRefused::NoName;
     };
     let text = doc.slice(word);
     let node = doc
@@ -39,22 +177,22 @@ fn nothing_to_rename(doc: &Doc, offset: usize) -> String {
         kind,
         "comment" | "doc_comment" | "inner_doc_comment" | "string_literal"
     ) {
-        return "there is no name here to rename".to_string();
+        return RenameRefused::NoName;
     }
     if KEYWORDS.contains(&text) {
-        return format!("`{text}` is a keyword and cannot be renamed");
+        return RenameRefused::Keyword(text.to_string());
     }
     if kind == "type_identifier" {
-        return format!("`{text}` is a type and cannot be renamed");
+        return RenameRefused::Type(text.to_string());
     }
     if text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        return "there is no name here to rename".to_string();
+        return RenameRefused::NoName;
     }
-    format!("`{text}` is not defined here: there is nothing to rename")
+    RenameRefused::Undefined(text.to_string())
 }
 
 /// The name to rename at the cursor, or why it cannot be renamed.
-pub fn prepare_rename(doc: &Doc, offset: usize) -> Result<Span, String> {
+pub fn prepare_rename(doc: &Doc, offset: usize) -> Result<Span, RenameRefused> {
     let index = Index::new(doc);
     let Some(occ) = lookup(&index, offset) else {
         return Err(nothing_to_rename(doc, offset));
@@ -63,28 +201,22 @@ pub fn prepare_rename(doc: &Doc, offset: usize) -> Result<Span, String> {
     Ok(occ.span)
 }
 
-fn refuse_symbol(symbol: Symbol) -> Result<(), String> {
+fn refuse_symbol(symbol: Symbol) -> Result<(), RenameRefused> {
     match symbol {
-        Symbol::Builtin(name) => Err(format!("`{name}` is a builtin and cannot be renamed")),
-        Symbol::Member(receiver, name) => {
-            let what = if FIELDS
+        Symbol::Builtin(name) => Err(RenameRefused::Builtin(name)),
+        Symbol::Member(receiver, name) => Err(RenameRefused::Member {
+            receiver,
+            name,
+            field: FIELDS
                 .iter()
-                .any(|field| field.receiver == receiver && field.name == name)
-            {
-                "field"
-            } else {
-                "method"
-            };
-            Err(format!(
-                "`{name}` is a {what} of `{receiver}` and cannot be renamed"
-            ))
-        }
+                .any(|field| field.receiver == receiver && field.name == name),
+        }),
         Symbol::Local(_) | Symbol::Item(_) => Ok(()),
     }
 }
 
 /// The edits renaming the symbol at the cursor to `new_name`, or why not.
-pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, String> {
+pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, RenameRefused> {
     let index = Index::new(doc);
     let Some(occ) = lookup(&index, offset) else {
         return Err(nothing_to_rename(doc, offset));
@@ -92,18 +224,16 @@ pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, Str
     let symbol = occ.symbol;
     refuse_symbol(symbol)?;
     if new_name.is_empty() {
-        return Err("the new name is empty".to_string());
+        return Err(RenameRefused::EmptyName);
     }
     if !is_identifier(new_name) {
-        return Err(format!(
-            "`{new_name}` is not a valid name: a name is a letter or `_` followed by letters, digits and `_`"
-        ));
+        return Err(RenameRefused::InvalidName(new_name.to_string()));
     }
     if KEYWORDS.contains(&new_name) {
-        return Err(format!("`{new_name}` is a keyword"));
+        return Err(RenameRefused::NewNameIsKeyword(new_name.to_string()));
     }
     if builtins::lookup(new_name).is_some() {
-        return Err(format!("`{new_name}` is the name of a builtin function"));
+        return Err(RenameRefused::NewNameIsBuiltin(new_name.to_string()));
     }
     let old_name = doc.slice(occ.span).to_string();
     if old_name == new_name {
@@ -136,7 +266,7 @@ fn local_clash(
     old: &str,
     new: &str,
     occurrences: &[Occurrence],
-) -> Result<(), String> {
+) -> Result<(), RenameRefused> {
     let Some(renamed) = index.locals.get(&id) else {
         return Ok(());
     };
@@ -146,11 +276,12 @@ fn local_clash(
             other.id != id && other.name.name == new && inner_key(other) > inner_key(renamed)
         });
         if let Some(other) = inner {
-            return Err(format!(
-                "`{new}` (line {}) is in scope at the use of `{old}` on line {}: the renamed variable would be shadowed there",
-                line(doc, other.name.span.start),
-                line(doc, occ.span.start)
-            ));
+            return Err(RenameRefused::Shadowed {
+                new: new.to_string(),
+                new_line: line(doc, other.name.span.start),
+                old: old.to_string(),
+                use_line: line(doc, occ.span.start),
+            });
         }
     }
     // A use of another `new` inside the scope of the renamed local would see it.
@@ -175,10 +306,11 @@ fn local_clash(
             Symbol::Member(..) => false,
         };
         if captured {
-            return Err(format!(
-                "`{new}` is used on line {}, inside the scope of `{old}`: it would refer to the renamed variable",
-                line(doc, start)
-            ));
+            return Err(RenameRefused::Captures {
+                new: new.to_string(),
+                use_line: line(doc, start),
+                old: old.to_string(),
+            });
         }
     }
     Ok(())
@@ -193,7 +325,7 @@ fn item_clash(
     old: &str,
     new: &str,
     occurrences: &[Occurrence],
-) -> Result<(), String> {
+) -> Result<(), RenameRefused> {
     if let Some((_, other)) = doc
         .file()
         .items
@@ -201,18 +333,19 @@ fn item_clash(
         .enumerate()
         .find(|(idx, item)| *idx != id.0 as usize && item.name.name == new)
     {
-        return Err(format!(
-            "an item named `{new}` already exists (line {})",
-            line(doc, other.name.span.start)
-        ));
+        return Err(RenameRefused::ItemExists {
+            new: new.to_string(),
+            line: line(doc, other.name.span.start),
+        });
     }
     for occ in occurrences.iter().filter(|occ| occ.expr.is_some()) {
         if let Some(local) = index.resolve_local(new, occ.span.start) {
-            return Err(format!(
-                "the local `{new}` (line {}) is in scope at the use of `{old}` on line {}: it would hide the renamed item",
-                line(doc, local.name.span.start),
-                line(doc, occ.span.start)
-            ));
+            return Err(RenameRefused::HiddenByLocal {
+                new: new.to_string(),
+                local_line: line(doc, local.name.span.start),
+                old: old.to_string(),
+                use_line: line(doc, occ.span.start),
+            });
         }
     }
     Ok(())

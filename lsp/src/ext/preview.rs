@@ -102,10 +102,14 @@ impl Photos {
             PhotoKey::Bundled => {
                 return self
                     .bundled
-                    .get_or_init(|| Rgba8::decode(BUNDLED_PHOTO).map(Arc::new))
+                    .get_or_init(|| {
+                        Rgba8::decode(BUNDLED_PHOTO)
+                            .map(Arc::new)
+                            .map_err(|err| err.to_string())
+                    })
                     .clone()
             }
-            PhotoKey::File(path, _) => Arc::new(Rgba8::load(path)?),
+            PhotoKey::File(path, _) => Arc::new(Rgba8::load(path).map_err(|err| err.to_string())?),
         };
         self.remember(key, 0, photo.clone());
         Ok(photo)
@@ -414,7 +418,7 @@ fn response(result: &PreviewResult, written: Option<&Path>) -> Value {
 /// reader never sees half a file and concurrent previews do not collide.
 fn write_png(dir: &Path, path: &Path, png: &[u8]) -> std::result::Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|err| format!("cannot make {}: {err}", dir.display()))?;
-    chunkvm::photo::write_atomic(path, png)
+    chunkvm::photo::write_atomic(path, png).map_err(|err| err.to_string())
 }
 
 /// A file-name-safe version of `name`.

@@ -50,6 +50,7 @@ pub(crate) struct Job {
 
 fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
     RuntimeError {
+        kind: Default::default(),
         message: "not a filter: wants (c: color) -> color or (src: image, x: int, y: int) -> color"
             .into(),
         span: vm
@@ -65,6 +66,7 @@ fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
 
 fn host_error(message: String) -> RuntimeError {
     RuntimeError {
+        kind: Default::default(),
         message,
         span: Default::default(),
         trace: Vec::new(),

@@ -10,4 +10,4 @@ pub mod vm;
 pub use debug::{FrameInfo, Variable};
 pub use thread::ThreadError;
 pub use value::{Capture, Value};
-pub use vm::{Limits, Loaded, RuntimeError, Stats, StepKind, Stop, Vm, OUTPUT_CLOSED};
+pub use vm::{CallError, ErrorKind, Limits, Loaded, RuntimeError, Stats, StepKind, Stop, Vm};

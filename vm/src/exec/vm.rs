@@ -172,6 +172,8 @@ pub struct Frame {
 /// An error while running: what, where, and the Chop stack.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuntimeError {
+    /// What kind of failure it is (a caller acts on some: a closed output, a cancel).
+    pub kind: ErrorKind,
     /// What went wrong.
     pub message: String,
     /// The instruction's source span (in the innermost frame).
@@ -188,9 +190,120 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
-/// The message of the runtime error raised when a `print` finds its output closed
-/// (`chunkvm run x.chop | head -1`): the command line ends quietly on it.
-pub const OUTPUT_CLOSED: &str = "the output was closed";
+/// What kind of failure ended a thread. The message says the rest; callers match on
+/// the kind, never on the message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The program failed: a division by zero, an index out of range, a chunk that is
+    /// not what the code expects...
+    #[default]
+    Failed,
+    /// The instruction budget ran out.
+    Budget,
+    /// The thread would hold more chunks than its quota.
+    Quota,
+    /// Calls nested deeper than the depth limit.
+    Depth,
+    /// The cancel flag was set ([`Vm::set_cancel`]).
+    Cancelled,
+    /// A `print` found its output closed (`chunkvm run x.chop | head -1`): the command
+    /// line ends quietly on it.
+    OutputClosed,
+}
+
+/// A failure inside the interpreter before it is placed in the source: the loop makes
+/// it a [`RuntimeError`] at the instruction that raised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fault {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Fault {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Fault {
+        Fault {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Fault {
+    fn from(message: String) -> Fault {
+        Fault::new(ErrorKind::Failed, message)
+    }
+}
+
+impl From<&str> for Fault {
+    fn from(message: &str) -> Fault {
+        Fault::new(ErrorKind::Failed, message)
+    }
+}
+
+/// Why [`Vm::set_global`] or [`Vm::start`] refused a param value or a call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallError {
+    /// The program has no param of that name.
+    UnknownParam {
+        /// The name asked for.
+        name: String,
+    },
+    /// The value is not of the param's type.
+    ParamType {
+        /// The param.
+        name: String,
+        /// Its type.
+        ty: Type,
+        /// The kind of value given (`int`, `color`...).
+        given: &'static str,
+    },
+    /// The program has no function of that index.
+    UnknownFunction(u32),
+    /// The call has too many or too few arguments.
+    ArgCount {
+        /// The function.
+        function: String,
+        /// The parameters it takes.
+        wants: usize,
+        /// The arguments given.
+        given: usize,
+    },
+    /// An argument is not of its parameter's type.
+    ArgType {
+        /// The parameter.
+        name: String,
+        /// Its type.
+        ty: Type,
+        /// The kind of value given.
+        given: &'static str,
+    },
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::UnknownParam { name } => write!(f, "no param `{name}`"),
+            CallError::ParamType { name, ty, given } => {
+                write!(f, "param `{name}` is a {ty}, not a {given}")
+            }
+            CallError::UnknownFunction(func) => write!(f, "no function {func}"),
+            CallError::ArgCount {
+                function,
+                wants,
+                given,
+            } => write!(
+                f,
+                "`{function}` takes {}, not {given}",
+                crate::diag::plural(*wants as u64, "argument")
+            ),
+            CallError::ArgType { name, ty, given } => {
+                write!(f, "parameter `{name}` wants {ty}, not {given}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 /// Why [`Vm::run`] came back without finishing.
 #[derive(Clone, Debug, PartialEq)]
@@ -387,17 +500,22 @@ impl Vm {
     }
 
     /// Sets a param's value by name.
-    pub fn set_global(&mut self, name: &str, value: &Value) -> Result<(), String> {
+    pub fn set_global(&mut self, name: &str, value: &Value) -> Result<(), CallError> {
         let global = self
             .loaded
             .program
             .globals
             .iter()
             .find(|g| g.name == name)
-            .ok_or_else(|| format!("no param `{name}`"))?
+            .ok_or_else(|| CallError::UnknownParam {
+                name: name.to_string(),
+            })?
             .clone();
-        let slots = scalar_slots(value, &global.ty)
-            .ok_or_else(|| format!("param `{name}` is a {}, not a {}", global.ty, value.kind()))?;
+        let slots = scalar_slots(value, &global.ty).ok_or_else(|| CallError::ParamType {
+            name: name.to_string(),
+            ty: global.ty.clone(),
+            given: value.kind(),
+        })?;
         for (idx, slot) in slots.iter().enumerate() {
             self.globals[global.slot as usize + idx] = *slot;
         }
@@ -426,20 +544,19 @@ impl Vm {
     }
 
     /// Starts a call of function `func` with `args`; [`Vm::run`] runs it.
-    pub fn start(&mut self, func: u32, args: &[Value]) -> Result<(), String> {
+    pub fn start(&mut self, func: u32, args: &[Value]) -> Result<(), CallError> {
         let loaded = self.loaded.clone();
         let function = loaded
             .program
             .functions
             .get(func as usize)
-            .ok_or_else(|| format!("no function {func}"))?;
+            .ok_or(CallError::UnknownFunction(func))?;
         if args.len() != function.params.len() {
-            return Err(format!(
-                "`{}` takes {}, not {}",
-                function.name,
-                crate::diag::plural(function.params.len() as u64, "argument"),
-                args.len()
-            ));
+            return Err(CallError::ArgCount {
+                function: function.name.clone(),
+                wants: function.params.len(),
+                given: args.len(),
+            });
         }
         let lf = &loaded.funcs[func as usize];
         self.frames.clear();
@@ -455,26 +572,28 @@ impl Vm {
                 let id = match arg {
                     Value::Image { id, .. } | Value::Closure { id, .. } => *id,
                     other => {
-                        return Err(format!(
-                            "parameter `{name}` wants {ty}, not {}",
-                            other.kind()
-                        ))
+                        return Err(CallError::ArgType {
+                            name: name.clone(),
+                            ty: ty.clone(),
+                            given: other.kind(),
+                        })
                     }
                 };
                 self.r[rreg] = id;
                 rreg += 1;
             } else {
-                let slots = scalar_slots(arg, ty)
-                    .ok_or_else(|| format!("parameter `{name}` wants {ty}, not {}", arg.kind()))?;
+                let slots = scalar_slots(arg, ty).ok_or_else(|| CallError::ArgType {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    given: arg.kind(),
+                })?;
                 for slot in slots {
                     self.s[sreg] = slot;
                     sreg += 1;
                 }
             }
         }
-        let env = self
-            .new_env(func, ChunkId::NIL)
-            .map_err(|err| err.message)?;
+        let env = self.new_env(func, ChunkId::NIL);
         self.frames.push(Frame {
             func,
             pc: 0,
@@ -485,10 +604,10 @@ impl Vm {
         Ok(())
     }
 
-    fn new_env(&mut self, func: u32, parent: ChunkId) -> Result<ChunkId, RuntimeError> {
+    fn new_env(&mut self, func: u32, parent: ChunkId) -> ChunkId {
         let slots = self.loaded.funcs[func as usize].env_slots;
         if slots == 0 {
-            return Ok(parent);
+            return parent;
         }
         let links = self.loaded.program.functions[func as usize]
             .env_links
@@ -506,7 +625,7 @@ impl Vm {
             chunk.set_link(31, next);
             next = self.store.alloc(chunk);
         }
-        Ok(next)
+        next
     }
 
     fn env_at(&self, env: ChunkId, depth: u16) -> Result<ChunkId, StoreError> {
@@ -564,7 +683,8 @@ impl Vm {
     }
 
     /// A runtime error at code offset `pc` of the innermost frame.
-    pub(crate) fn error_at(&self, pc: u32, message: impl Into<String>) -> RuntimeError {
+    pub(crate) fn error_at(&self, pc: u32, fault: impl Into<Fault>) -> RuntimeError {
+        let Fault { kind, message } = fault.into();
         let mut trace = Vec::new();
         let depth = self.frames.len();
         for (idx, frame) in self.frames.iter().enumerate().rev() {
@@ -583,7 +703,8 @@ impl Vm {
             ));
         }
         RuntimeError {
-            message: message.into(),
+            kind,
+            message,
             span: trace.first().map(|it| it.1).unwrap_or_default(),
             trace,
         }
@@ -625,7 +746,7 @@ impl Vm {
 
     /// Makes sure `needed` more chunks fit the quota (collecting garbage first if they
     /// would not), before anything is allocated.
-    fn room_for(&mut self, regs: &[ChunkId], needed: Option<u64>) -> Result<(), String> {
+    fn room_for(&mut self, regs: &[ChunkId], needed: Option<u64>) -> Result<(), Fault> {
         let quota = self.limits.chunks as u64;
         let needed = needed.unwrap_or(u64::MAX);
         if (self.store.data_len() as u64).saturating_add(needed) <= quota {
@@ -634,27 +755,33 @@ impl Vm {
         self.collect_garbage_with(regs);
         let live = self.store.data_len() as u64;
         if live.saturating_add(needed) > quota {
-            return Err(format!(
-                "chunk quota exceeded: the thread holds {}, needs {} more, and the limit is {quota}",
-                crate::diag::plural(live, "chunk"),
-                if needed == u64::MAX { "too many".to_string() } else { needed.to_string() }
+            return Err(Fault::new(
+                ErrorKind::Quota,
+                format!(
+                    "chunk quota exceeded: the thread holds {}, needs {} more, and the limit is {quota}",
+                    crate::diag::plural(live, "chunk"),
+                    if needed == u64::MAX { "too many".to_string() } else { needed.to_string() }
+                ),
             ));
         }
         Ok(())
     }
 
     /// Collects garbage when the store has grown, then enforces the chunk quota.
-    fn check_chunks_with(&mut self, regs: &[ChunkId]) -> Result<(), String> {
+    fn check_chunks_with(&mut self, regs: &[ChunkId]) -> Result<(), Fault> {
         if self.store.data_len() < self.gc_at {
             return Ok(());
         }
         self.collect_garbage_with(regs);
         let live = self.store.data_len();
         if live > self.limits.chunks {
-            return Err(format!(
-                "chunk quota exceeded: the thread holds {}, the limit is {}",
-                crate::diag::plural(live as u64, "chunk"),
-                self.limits.chunks
+            return Err(Fault::new(
+                ErrorKind::Quota,
+                format!(
+                    "chunk quota exceeded: the thread holds {}, the limit is {}",
+                    crate::diag::plural(live as u64, "chunk"),
+                    self.limits.chunks
+                ),
             ));
         }
         self.gc_at = (live * 2).max(1 << 16).min(self.limits.chunks + 1);
@@ -721,9 +848,12 @@ impl Vm {
         if self.count >= self.limits.instructions {
             return Err(self.error_at(
                 pc,
-                format!(
-                    "instruction budget exhausted after {}",
-                    crate::diag::plural(self.limits.instructions, "instruction")
+                Fault::new(
+                    ErrorKind::Budget,
+                    format!(
+                        "instruction budget exhausted after {}",
+                        crate::diag::plural(self.limits.instructions, "instruction")
+                    ),
                 ),
             ));
         }
@@ -733,7 +863,7 @@ impl Vm {
             .as_ref()
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
         {
-            return Err(self.error_at(pc, "cancelled"));
+            return Err(self.error_at(pc, Fault::new(ErrorKind::Cancelled, "cancelled")));
         }
         if self.pause.swap(false, Ordering::Relaxed) {
             return Ok(Some(Stop::Paused));
@@ -1030,9 +1160,12 @@ impl Vm {
                     if self.frames.len() >= self.limits.depth {
                         fail!(
                             pc - 1,
-                            format!(
-                                "recursion too deep: more than {} nested calls",
-                                self.limits.depth
+                            Fault::new(
+                                ErrorKind::Depth,
+                                format!(
+                                    "recursion too deep: more than {} nested calls",
+                                    self.limits.depth
+                                )
                             )
                         );
                     }
@@ -1054,13 +1187,7 @@ impl Vm {
                         let made = self.new_env(callee, parent_env);
                         s = std::mem::take(&mut self.s);
                         r = std::mem::take(&mut self.r);
-                        match made {
-                            Ok(id) => id,
-                            Err(err) => {
-                                save!();
-                                return Err(err);
-                            }
-                        }
+                        made
                     } else {
                         parent_env
                     };
@@ -1217,11 +1344,11 @@ impl Vm {
         rb: usize,
         env: ChunkId,
         loaded: &Loaded,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let (a, b, c) = (ins.a as usize, ins.b as usize, ins.c as usize);
         macro_rules! se {
             ($res:expr) => {
-                $res.map_err(|err| err.to_string())?
+                $res.map_err(|err| Fault::from(err.to_string()))?
             };
         }
         macro_rules! i {
@@ -1283,9 +1410,9 @@ impl Vm {
                 let line = std::mem::take(&mut self.line);
                 if let Err(err) = writeln!(self.out, "{line}") {
                     return Err(if err.kind() == std::io::ErrorKind::BrokenPipe {
-                        OUTPUT_CLOSED.into()
+                        Fault::new(ErrorKind::OutputClosed, "the output was closed")
                     } else {
-                        format!("cannot write the output: {err}")
+                        format!("cannot write the output: {err}").into()
                     });
                 }
             }
@@ -1314,9 +1441,10 @@ impl Vm {
                         let len = se!(array_len(&self.store, arr));
                         return Err(format!(
                             "index {idx} out of range for an array of length {len}"
-                        ));
+                        )
+                        .into());
                     }
-                    Err(err) => return Err(err.to_string()),
+                    Err(err) => return Err(err.to_string().into()),
                 };
                 match ins.op {
                     Op::ArrGet => s[sb + a] = v0,
@@ -1348,9 +1476,10 @@ impl Vm {
                         let len = se!(array_len(&self.store, arr));
                         return Err(format!(
                             "index {idx} out of range for an array of length {len}"
-                        ));
+                        )
+                        .into());
                     }
-                    Err(err) => return Err(err.to_string()),
+                    Err(err) => return Err(err.to_string().into()),
                 }
             }
             Op::ArrLen => {
@@ -1409,7 +1538,7 @@ impl Vm {
             Op::Blank | Op::ImgNew => {
                 let (w, h) = (i!(b), i!(b + 1));
                 if !(0..=1 << 16).contains(&w) || !(0..=1 << 16).contains(&h) {
-                    return Err(format!("image size {w}x{h} is out of range (0 to 65536)"));
+                    return Err(format!("image size {w}x{h} is out of range (0 to 65536)").into());
                 }
                 let fill = if ins.op == Op::Blank {
                     let c = col!(b + 2);
@@ -1419,10 +1548,13 @@ impl Vm {
                 };
                 let tiles = (w as u64).div_ceil(8) * (h as u64).div_ceil(8);
                 if self.store.data_len() as u64 + tiles > self.limits.chunks as u64 {
-                    return Err(format!(
-                        "chunk quota exceeded: a {w}x{h} image needs {}, the limit is {}",
-                        crate::diag::plural(tiles, "chunk"),
-                        self.limits.chunks
+                    return Err(Fault::new(
+                        ErrorKind::Quota,
+                        format!(
+                            "chunk quota exceeded: a {w}x{h} image needs {}, the limit is {}",
+                            crate::diag::plural(tiles, "chunk"),
+                            self.limits.chunks
+                        ),
                     ));
                 }
                 let pixels: Vec<u8> = fill
@@ -1455,10 +1587,9 @@ impl Vm {
                 }
             }
             _ => {
-                return Err(format!(
-                    "{} is not an instruction of the slow path",
-                    ins.op.name()
-                ))
+                return Err(
+                    format!("{} is not an instruction of the slow path", ins.op.name()).into(),
+                )
             }
         }
         Ok(())
