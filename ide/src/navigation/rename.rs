@@ -350,3 +350,108 @@ fn item_clash(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offset of the first `needle` in `text`.
+    fn at(text: &str, needle: &str) -> usize {
+        text.find(needle).expect("the needle is in the text")
+    }
+
+    /// Each refusal is its own variant, and its text is the message the editor shows.
+    #[test]
+    fn refusals_are_variants_with_their_message() {
+        let text =
+            "fn f(c: color) -> float {\n    let m = mix(c, c, 0.5);\n    m.r + c.g\n}\nfn g() {}\n";
+        let doc = Doc::new(text);
+        let err = prepare_rename(&doc, at(text, "mix")).expect_err("a builtin");
+        assert_eq!(err, RenameRefused::Builtin("mix"));
+        assert_eq!(err.to_string(), "`mix` is a builtin and cannot be renamed");
+        assert_eq!(
+            prepare_rename(&doc, at(text, "r + c")),
+            Err(RenameRefused::Member {
+                receiver: "color",
+                name: "r",
+                field: true
+            })
+        );
+        assert_eq!(
+            prepare_rename(&doc, at(text, "let")),
+            Err(RenameRefused::Keyword("let".into()))
+        );
+        assert_eq!(
+            prepare_rename(&doc, at(text, "color")),
+            Err(RenameRefused::Type("color".into()))
+        );
+        assert_eq!(
+            prepare_rename(&doc, at(text, "0.5")),
+            Err(RenameRefused::NoName)
+        );
+        let m = at(text, "m = mix");
+        assert_eq!(rename(&doc, m, ""), Err(RenameRefused::EmptyName));
+        assert_eq!(
+            rename(&doc, m, "2x"),
+            Err(RenameRefused::InvalidName("2x".into()))
+        );
+        assert_eq!(
+            rename(&doc, m, "while"),
+            Err(RenameRefused::NewNameIsKeyword("while".into()))
+        );
+        assert_eq!(
+            rename(&doc, m, "clamp"),
+            Err(RenameRefused::NewNameIsBuiltin("clamp".into()))
+        );
+        let err = rename(&doc, at(text, "f("), "g").expect_err("g exists");
+        assert_eq!(
+            err,
+            RenameRefused::ItemExists {
+                new: "g".into(),
+                line: 5
+            }
+        );
+        assert_eq!(err.to_string(), "an item named `g` already exists (line 5)");
+        assert_eq!(
+            rename(&doc, m, "c"),
+            Err(RenameRefused::Captures {
+                new: "c".into(),
+                use_line: 3,
+                old: "m".into()
+            })
+        );
+    }
+    /// Clashes with other names say which name, where, and what would change.
+    #[test]
+    fn clashes_are_variants_with_their_lines() {
+        let text = "fn h() -> int { 1 }\nfn f() -> int {\n    let x = 1;\n    let y = 2;\n    x + y + h() + zz\n}\n";
+        let doc = Doc::new(text);
+        assert_eq!(
+            rename(&doc, at(text, "x = 1"), "y"),
+            Err(RenameRefused::Shadowed {
+                new: "y".into(),
+                new_line: 4,
+                old: "x".into(),
+                use_line: 5
+            })
+        );
+        let err = rename(&doc, at(text, "h()"), "x").expect_err("x hides h");
+        assert_eq!(
+            err,
+            RenameRefused::HiddenByLocal {
+                new: "x".into(),
+                local_line: 3,
+                old: "h".into(),
+                use_line: 5
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the local `x` (line 3) is in scope at the use of `h` on line 5: it would hide the renamed item"
+        );
+        assert_eq!(
+            prepare_rename(&doc, at(text, "zz")),
+            Err(RenameRefused::Undefined("zz".into()))
+        );
+    }
+}
