@@ -1811,6 +1811,13 @@ mod tests {
         assert_eq!(vm.start(99, &[]), Err(CallError::UnknownFunction(99)));
     }
 
+    /// The error `name()` of `source` ends with, the VM set up by `setup` first.
+    fn failure_with(source: &str, name: &str, setup: impl FnOnce(&mut Vm)) -> RuntimeError {
+        let mut vm = vm_for(source);
+        setup(&mut vm);
+        failure(&mut vm, name, &[])
+    }
+
     /// What ended a thread is told by its kind, not by its message.
     #[test]
     fn runtime_errors_say_their_kind() {
@@ -1820,46 +1827,44 @@ mod tests {
             (err.kind, err.message.as_str()),
             (ErrorKind::Failed, "division by zero")
         );
-
-        let mut vm = vm_for("fn spin() { var i = 0; while true { i += 1; } }\n");
-        vm.set_limits(Limits {
-            instructions: 1000,
-            ..Limits::default()
+        let spin = "fn spin() { var i = 0; while true { i += 1; } }\n";
+        let err = failure_with(spin, "spin", |vm| {
+            vm.set_cancel(Arc::new(AtomicBool::new(true)))
         });
-        assert_eq!(failure(&mut vm, "spin", &[]).kind, ErrorKind::Budget);
-
-        let mut vm = vm_for("fn spin() { var i = 0; while true { i += 1; } }\n");
-        vm.set_cancel(Arc::new(AtomicBool::new(true)));
-        let err = failure(&mut vm, "spin", &[]);
         assert_eq!(
             (err.kind, err.message.as_str()),
             (ErrorKind::Cancelled, "cancelled")
         );
-
-        let mut vm = vm_for("fn deep(n: int) -> int { deep(n + 1) }\n");
-        vm.set_limits(Limits {
-            depth: 50,
-            ..Limits::default()
-        });
-        assert_eq!(
-            failure(&mut vm, "deep", &[Value::Int(0)]).kind,
-            ErrorKind::Depth
-        );
-
-        let mut vm =
-            vm_for("fn grow() { var i = 0; while true { let a = [1.0; 64]; i += len(a); } }\n");
-        vm.set_limits(Limits {
-            chunks: 3,
-            ..Limits::default()
-        });
-        assert_eq!(failure(&mut vm, "grow", &[]).kind, ErrorKind::Quota);
-
-        let mut vm = vm_for("fn big() { let img = blank(4096, 4096, rgb(0.0, 0.0, 0.0)); }\n");
-        vm.set_limits(Limits {
-            chunks: 100,
-            ..Limits::default()
-        });
-        assert_eq!(failure(&mut vm, "big", &[]).kind, ErrorKind::Quota);
+        let under_limits = [
+            (spin, "spin", (1000, usize::MAX, 100), ErrorKind::Budget),
+            (
+                "fn deep() -> int { deep() + 1 }\n",
+                "deep",
+                (u64::MAX, usize::MAX, 50),
+                ErrorKind::Depth,
+            ),
+            (
+                "fn grow() { var i = 0; while true { let a = [1.0; 64]; i += len(a); } }\n",
+                "grow",
+                (u64::MAX, 3, 100),
+                ErrorKind::Quota,
+            ),
+            (
+                "fn big() { let img = blank(4096, 4096, rgb(0.0, 0.0, 0.0)); }\n",
+                "big",
+                (u64::MAX, 100, 100),
+                ErrorKind::Quota,
+            ),
+        ];
+        for (source, name, (instructions, chunks, depth), kind) in under_limits {
+            let limits = Limits {
+                instructions,
+                chunks,
+                depth,
+            };
+            let err = failure_with(source, name, |vm| vm.set_limits(limits));
+            assert_eq!(err.kind, kind, "{name}: {err}");
+        }
     }
 
     /// A `print` whose output is closed (a pipe whose reader left) ends the thread
