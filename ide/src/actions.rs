@@ -12,12 +12,12 @@
 //!   `float(...)` / `int(...)`, or write an int literal as a float literal.
 //! - W0002, an unused variable: prefix its name with `_`.
 
-use super::completion::{scope, walk};
+use crate::{scope, walk};
 use super::semantic::ident_start;
 use super::{Doc, Edit};
 use chunkvm::builtins;
 use chunkvm::diag::{Code, Diagnostic, TypeFacts};
-use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnOp};
+use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemId, ItemKind, StmtKind, UnOp};
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
 
@@ -179,12 +179,7 @@ fn clamp(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
     let Some((min, max)) = &param.range else {
         return;
     };
-    let ty = doc
-        .analysis
-        .item_types
-        .get(id.0 as usize)
-        .cloned()
-        .unwrap_or(Type::Error);
+    let ty = doc.analysis.item_type(id);
     let (Some(value), Some(low), Some(high)) = (number(value), number(min), number(max)) else {
         return;
     };
@@ -192,7 +187,7 @@ fn clamp(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
         return;
     }
     let bound = if value < low { low } else { high };
-    let Some(text) = literal(bound, &ty) else {
+    let Some(text) = literal(bound, ty) else {
         return;
     };
     let title = if is_default {
@@ -260,8 +255,8 @@ fn rename(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
     let mut candidates: Vec<String> = Vec::new();
     let scope = scope::at(doc, span.start);
     for local in scope.locals.iter().rev() {
-        let ty = doc.analysis.binding_types.get(local.id.0 as usize);
-        if !is_callee || ty.is_some_and(|ty| matches!(ty, Type::Fn(..) | Type::Error)) {
+        let ty = doc.analysis.binding_type(local.id);
+        if !is_callee || matches!(ty, Type::Fn(..) | Type::Error) {
             candidates.push(local.name.clone());
         }
     }
@@ -318,8 +313,8 @@ fn body_ending_at(doc: &Doc, close: usize) -> Option<(&Block, Type)> {
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Function(function) = &item.kind {
             if function.body.span.end == close {
-                return match doc.analysis.item_types.get(idx) {
-                    Some(Type::Fn(_, ret)) => Some((&function.body, (**ret).clone())),
+                return match doc.analysis.item_type(ItemId(idx as u32)) {
+                    Type::Fn(_, ret) => Some((&function.body, (**ret).clone())),
                     _ => None,
                 };
             }
@@ -394,7 +389,7 @@ fn add_return(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
         .locals
         .iter()
         .rev()
-        .find(|local| doc.analysis.binding_types.get(local.id.0 as usize) == Some(&Type::Image))
+        .find(|local| *doc.analysis.binding_type(local.id) == Type::Image)
         .map(|local| local.name.as_str());
     let Some(value) = default_value(&ret, image, 0) else {
         return;

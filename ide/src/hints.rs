@@ -7,7 +7,7 @@
 //! variable or a field of that name). Code lenses offer to preview, debug and
 //! show the chunk graph of filters, pipelines and functions.
 
-use super::completion::walk::{self, Node};
+use crate::walk::{self, Node};
 use super::Doc;
 use chunkvm::builtins::{self, BuiltinOp, P};
 use chunkvm::check::Callee;
@@ -69,8 +69,8 @@ fn type_hint(doc: &Doc, stmt: &Stmt, out: &mut Vec<InlayHint>) {
     if binding.name.name.is_empty() || matches!(value.kind, ExprKind::Error) {
         return;
     }
-    let ty = doc.analysis.binding_types.get(binding.id.0 as usize);
-    if let Some(ty) = ty.filter(|ty| !ty.has_error()) {
+    let ty = doc.analysis.binding_type(binding.id);
+    if !ty.has_error() {
         out.push(InlayHint {
             offset: binding.name.span.end,
             label: format!(": {ty}"),

@@ -116,11 +116,7 @@ impl Doc {
 
     /// Every diagnostic, syntax first, then by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let mut all = self.parsed.diagnostics.clone();
-        all.extend(self.analysis.diagnostics.iter().cloned());
-        all.sort_by_key(|diag| (diag.span.start, diag.span.end));
-        all.dedup();
-        all
+        chunkvm::driver::diagnostics(&self.parsed, &self.analysis)
     }
 
     /// The item whose span holds `offset`.

@@ -99,12 +99,7 @@ fn item_symbol(doc: &Doc, id: ItemId, item: &Item, children: bool) -> DocSymbol 
                     if binding.name.name.is_empty() {
                         continue;
                     }
-                    let detail = doc
-                        .analysis
-                        .binding_types
-                        .get(binding.id.0 as usize)
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
+                    let detail = doc.analysis.binding_type(binding.id).to_string();
                     kids.push(DocSymbol {
                         name: binding.name.name.clone(),
                         kind: SymbolKind::Variable,

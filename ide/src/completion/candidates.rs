@@ -255,10 +255,7 @@ pub(super) fn values(out: &mut Vec<Completion>, view: &View<'_>, call_follows: b
         if local.decl.contains(offset) || local.name.contains(PLACEHOLDER) {
             continue;
         }
-        let ty = analysis
-            .binding_types
-            .get(local.id.0 as usize)
-            .filter(|ty| !ty.has_error());
+        let ty = Some(analysis.binding_type(local.id)).filter(|ty| !ty.has_error());
         let mut item = Completion::new(local.name.clone(), CompletionKind::Local);
         if let Some(ty) = ty {
             item = item.detail(ty.to_string());

@@ -22,14 +22,9 @@ use candidates::{
 };
 use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
 use view::View;
-// The other editor features reach the walker and the scopes through this
-// module too (`completion::walk`, `completion::scope`).
-pub(crate) use crate::{scope, walk};
-// Semantic tokens reach it here.
 use chunkvm::builtins;
 use chunkvm::syntax::ast::ItemKind;
-pub(crate) use lex::floor_char_boundary;
-use lex::{Tok, TokKind};
+use lex::{floor_char_boundary, Tok, TokKind};
 use std::collections::HashSet;
 
 /// What a completion is.

@@ -1,7 +1,7 @@
 //! The analysis completion works with: the document, or a copy with a
 //! placeholder at the cursor.
 
-use super::walk;
+use crate::walk;
 use crate::lex::{self, floor_char_boundary, TokKind};
 use crate::scope;
 use crate::Doc;
