@@ -545,19 +545,7 @@ fn convert(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The fixture without its `$0` markers, and the range between them (an
-    /// empty range at one marker, the whole text without markers).
-    fn range(fixture: &str) -> (String, Span) {
-        let Some(start) = fixture.find("$0") else {
-            return (fixture.to_string(), Span::new(0, fixture.len()));
-        };
-        let text = fixture.replacen("$0", "", 1);
-        match text.find("$0") {
-            Some(end) => (text.replacen("$0", "", 1), Span::new(start, end)),
-            None => (text, Span::new(start, start)),
-        }
-    }
+    use crate::fixture::check;
 
     fn apply(text: &str, edits: &[Edit]) -> String {
         let mut edits = edits.to_vec();
@@ -572,13 +560,14 @@ mod tests {
     /// Each action: its title, then the text it gives; checks that the
     /// diagnostic it fixes is gone from that text.
     fn render(fixture: &str) -> String {
-        let (text, range) = range(fixture);
-        let doc = Doc::new(&text);
+        let fx = crate::fixture::fixture(fixture);
+        let text = fx.text.as_str();
+        let doc = Doc::new(text);
         let mut out = String::new();
-        for action in code_actions(&doc, range) {
+        for action in code_actions(&doc, fx.range_or_all()) {
             assert_eq!(action.kind, ActionKind::QuickFix);
             let diag = action.diagnostic.clone().unwrap();
-            let fixed = apply(&text, &action.edits);
+            let fixed = apply(text, &action.edits);
             let after = Doc::new(&fixed);
             // Where the diagnostic would be now: moved by the edits before it.
             let mut moved = diag.span.start as isize;
@@ -614,12 +603,6 @@ mod tests {
             out.push_str("(none)\n");
         }
         out
-    }
-
-    macro_rules! check {
-        ($fixture:expr, @$expect:literal) => {
-            insta::assert_snapshot!(render($fixture), @$expect)
-        };
     }
 
     #[test]

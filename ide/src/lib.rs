@@ -13,6 +13,8 @@
 pub mod actions;
 pub mod completion;
 mod document;
+#[cfg(test)]
+mod fixture;
 pub mod fmt;
 pub mod graph;
 pub mod hints;

@@ -325,7 +325,7 @@ fn selection_range(doc: &Doc, offset: usize) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::navigation::fixture;
+    use crate::fixture::fixture;
     use std::fmt::Write;
 
     fn render_symbols(doc: &Doc, symbols: &[DocSymbol], depth: usize, out: &mut String) {

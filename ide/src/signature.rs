@@ -564,7 +564,7 @@ fn choose_overload(builtin: &Builtin, args: &[Type], commas: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::navigation::fixture;
+    use crate::fixture::fixture;
 
     /// Renders the help: each signature, `>` on the active one, the active
     /// parameter in `[...]`.

@@ -1,6 +1,7 @@
 //! Tests of completion: each context's offers, broken code around the cursor, real files.
 
 use super::*;
+use crate::fixture::check;
 
 /// The fixture without its `$0` marker, and the marker's offset.
 fn cursor(fixture: &str) -> (String, usize) {
@@ -54,12 +55,6 @@ fn render(fixture: &str) -> String {
         out.push_str("(none)\n");
     }
     out
-}
-
-macro_rules! check {
-    ($fixture:expr, @$expect:literal) => {
-        insta::assert_snapshot!(render($fixture), @$expect)
-    };
 }
 
 const VIGNETTE: &str = "/// How dark the corners get.
