@@ -12,9 +12,9 @@
 //!   `float(...)` / `int(...)`, or write an int literal as a float literal.
 //! - W0002, an unused variable: prefix its name with `_`.
 
-use crate::{scope, walk};
 use super::semantic::ident_start;
 use super::{Doc, Edit};
+use crate::{scope, walk};
 use chunkvm::builtins;
 use chunkvm::diag::{Code, Diagnostic, TypeFacts};
 use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemId, ItemKind, StmtKind, UnOp};

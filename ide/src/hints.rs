@@ -7,8 +7,8 @@
 //! variable or a field of that name). Code lenses offer to preview, debug and
 //! show the chunk graph of filters, pipelines and functions.
 
-use crate::walk::{self, Visit};
 use super::Doc;
+use crate::walk::{self, Visit};
 use chunkvm::builtins::{self, BuiltinOp, P};
 use chunkvm::check::Callee;
 use chunkvm::syntax::ast::{Expr, ExprKind, Item, ItemKind, Stmt, StmtKind};

@@ -11,10 +11,10 @@
 //! [`Modifiers`]; a server encodes them for its protocol.
 
 use super::Doc;
+use crate::walk::{self, Binder, Visit};
 use chunkvm::check::Res;
-use crate::walk::{self, Visit};
 use chunkvm::syntax::ast::{
-    BindingId, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
+    Binding, BindingId, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
 };
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
@@ -370,7 +370,7 @@ impl<'d> Names<'d> {
         }
     }
 
-    fn binding(&mut self, binding: &chunkvm::syntax::ast::Binding, class: (TokenKind, Modifiers)) {
+    fn binding(&mut self, binding: &Binding, class: (TokenKind, Modifiers)) {
         self.bindings.insert(
             binding.id,
             (class.0, class.1.without(Modifier::Declaration)),
@@ -420,42 +420,26 @@ impl<'d> Names<'d> {
 impl<'a> Visit<'a> for Names<'_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match &stmt.kind {
-            StmtKind::Let {
-                binding,
-                mutable,
-                ty,
-                value,
-            } => {
-                if let Some(ty) = ty {
-                    self.ty(ty);
-                }
-                // The value first: `let x = x;` reads an outer `x`.
-                self.visit_expr(value);
-                let modifiers = if *mutable {
-                    DECLARATION
-                } else {
-                    DECLARATION | READONLY
-                };
-                self.binding(binding, (VARIABLE, modifiers));
+            StmtKind::Let { ty: Some(ty), .. } => {
+                self.ty(ty);
+                walk::walk_stmt(self, stmt);
             }
             StmtKind::Assign { target, value, .. } => {
                 self.visit_expr(target);
                 self.mark_modified(target);
                 self.visit_expr(value);
             }
-            StmtKind::For {
-                binding,
-                start,
-                end,
-                body,
-            } => {
-                self.visit_expr(start);
-                self.visit_expr(end);
-                self.binding(binding, (VARIABLE, DECLARATION | READONLY));
-                self.visit_block(body);
-            }
             _ => walk::walk_stmt(self, stmt),
         }
+    }
+
+    /// A variable is classed after its `let`'s value: `let x = x;` reads an outer `x`.
+    fn visit_binding(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+        let modifiers = match binder {
+            Binder::Let { mutable: true, .. } => DECLARATION,
+            Binder::Let { .. } | Binder::For { .. } => DECLARATION | READONLY,
+        };
+        self.binding(binding, (VARIABLE, modifiers));
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {

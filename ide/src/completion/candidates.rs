@@ -92,9 +92,8 @@ pub(super) fn statement_keywords(out: &mut Vec<Completion>, in_loop: bool) {
     }
     // A block statement: the keyword and its first place, then the head's
     // other places, then the braces with the cursor inside.
-    let block = |keyword: &str, first: &str| {
-        Insert::text(format!("{keyword} ")).placeholder(1, first)
-    };
+    let block =
+        |keyword: &str, first: &str| Insert::text(format!("{keyword} ")).placeholder(1, first);
     let braces = |head: Insert| head.then(" {\n    ").cursor("").then("\n}");
     let snippets: [(&str, &str, Insert); 3] = [
         (
@@ -109,7 +108,11 @@ pub(super) fn statement_keywords(out: &mut Vec<Completion>, in_loop: bool) {
             ),
         ),
         ("if", "if c { ... }", braces(block("if", "condition"))),
-        ("while", "while c { ... }", braces(block("while", "condition"))),
+        (
+            "while",
+            "while c { ... }",
+            braces(block("while", "condition")),
+        ),
     ];
     for (label, detail, body) in snippets {
         out.push(

@@ -20,12 +20,12 @@ use super::Doc;
 use candidates::{
     builtin_completion, filters, item_level, members, param_detail, statement_keywords, values,
 };
-use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
-use view::View;
 use chunkvm::builtins;
 use chunkvm::syntax::ast::ItemKind;
+use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
 use lex::{floor_char_boundary, Tok, TokKind};
 use std::collections::HashSet;
+use view::View;
 
 /// What a completion is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

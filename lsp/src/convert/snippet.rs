@@ -100,11 +100,7 @@ mod tests {
     #[test]
     fn escapes_what_the_syntax_would_read() {
         let insert = Insert {
-            parts: vec![
-                text("a$1 \\ ${b} "),
-                place(1, "c}$d\\"),
-                text(" }"),
-            ],
+            parts: vec![text("a$1 \\ ${b} "), place(1, "c}$d\\"), text(" }")],
         };
         assert_eq!(snippet(&insert), "a\\$1 \\\\ \\${b} ${1:c\\}\\$d\\\\} }");
         // The plain text is the text: no escapes.
