@@ -6,7 +6,9 @@
 //! closure helpers ([`exprs`], [`item_exprs`], [`item_nodes`]) are visitors
 //! that see every node, parents before children.
 
-use chunkvm::syntax::ast::{Block, Expr, ExprKind, Item, ItemKind, SourceFile, Stmt, StmtKind};
+use chunkvm::syntax::ast::{
+    Binding, Block, Expr, ExprKind, Item, ItemKind, SourceFile, Stmt, StmtKind,
+};
 
 /// A visitor over the AST; by default it visits every node.
 pub(crate) trait Visit<'a> {
@@ -24,6 +26,31 @@ pub(crate) trait Visit<'a> {
     fn visit_block(&mut self, block: &'a Block) {
         walk_block(self, block);
     }
+
+    /// Visits a `let`, `var` or `for` variable where it comes into scope:
+    /// after the `let`'s value, before the `for`'s body (by default, nothing).
+    fn visit_binding(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+        let _ = (binding, binder);
+    }
+}
+
+/// The statement that declares a variable, for [`Visit::visit_binding`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Binder<'a> {
+    /// A `let` (`mutable`: a `var`) and its value.
+    Let {
+        /// The whole statement.
+        stmt: &'a Stmt,
+        /// Whether it is a `var`.
+        mutable: bool,
+        /// The value it is bound to.
+        value: &'a Expr,
+    },
+    /// A `for` loop, whose body is the variable's scope.
+    For {
+        /// The loop's body.
+        body: &'a Block,
+    },
 }
 
 /// Visits the expressions and the body of an item: a `param`'s default and
@@ -61,7 +88,20 @@ pub(crate) fn walk_block<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, block: &'a 
 /// Visits what a statement holds.
 pub(crate) fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
     match &stmt.kind {
-        StmtKind::Let { value, .. } => visitor.visit_expr(value),
+        StmtKind::Let {
+            binding,
+            mutable,
+            value,
+            ..
+        } => {
+            visitor.visit_expr(value);
+            let binder = Binder::Let {
+                stmt,
+                mutable: *mutable,
+                value,
+            };
+            visitor.visit_binding(binding, binder);
+        }
         StmtKind::Assign { target, value, .. } => {
             visitor.visit_expr(target);
             visitor.visit_expr(value);
@@ -73,10 +113,14 @@ pub(crate) fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a St
             visitor.visit_block(body);
         }
         StmtKind::For {
-            start, end, body, ..
+            binding,
+            start,
+            end,
+            body,
         } => {
             visitor.visit_expr(start);
             visitor.visit_expr(end);
+            visitor.visit_binding(binding, Binder::For { body });
             visitor.visit_block(body);
         }
     }
