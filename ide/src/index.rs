@@ -387,7 +387,7 @@ impl<'a> Visit<'a> for Walker<'a> {
         }
     }
 
-    fn visit_binding(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+    fn visit_scope(&mut self, binding: &'a Binding, binder: Binder<'a>) {
         match binder {
             Binder::Let {
                 stmt,

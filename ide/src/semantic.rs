@@ -434,7 +434,7 @@ impl<'a> Visit<'a> for Names<'_> {
     }
 
     /// A variable is classed after its `let`'s value: `let x = x;` reads an outer `x`.
-    fn visit_binding(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+    fn visit_scope(&mut self, binding: &'a Binding, binder: Binder<'a>) {
         let modifiers = match binder {
             Binder::Let { mutable: true, .. } => DECLARATION,
             Binder::Let { .. } | Binder::For { .. } => DECLARATION | READONLY,
