@@ -12,12 +12,12 @@
 //!   `float(...)` / `int(...)`, or write an int literal as a float literal.
 //! - W0002, an unused variable: prefix its name with `_`.
 
-use super::completion::{scope, walk};
 use super::semantic::ident_start;
 use super::{Doc, Edit};
+use crate::{scope, walk};
 use chunkvm::builtins;
 use chunkvm::diag::{Code, Diagnostic, TypeFacts};
-use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemKind, StmtKind, UnOp};
+use chunkvm::syntax::ast::{BinOp, Block, Expr, ExprKind, ItemId, ItemKind, StmtKind, UnOp};
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
 
@@ -179,12 +179,7 @@ fn clamp(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
     let Some((min, max)) = &param.range else {
         return;
     };
-    let ty = doc
-        .analysis
-        .item_types
-        .get(id.0 as usize)
-        .cloned()
-        .unwrap_or(Type::Error);
+    let ty = doc.analysis.item_type(id);
     let (Some(value), Some(low), Some(high)) = (number(value), number(min), number(max)) else {
         return;
     };
@@ -192,7 +187,7 @@ fn clamp(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
         return;
     }
     let bound = if value < low { low } else { high };
-    let Some(text) = literal(bound, &ty) else {
+    let Some(text) = literal(bound, ty) else {
         return;
     };
     let title = if is_default {
@@ -260,8 +255,8 @@ fn rename(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
     let mut candidates: Vec<String> = Vec::new();
     let scope = scope::at(doc, span.start);
     for local in scope.locals.iter().rev() {
-        let ty = doc.analysis.binding_types.get(local.id.0 as usize);
-        if !is_callee || ty.is_some_and(|ty| matches!(ty, Type::Fn(..) | Type::Error)) {
+        let ty = doc.analysis.binding_type(local.id);
+        if !is_callee || matches!(ty, Type::Fn(..) | Type::Error) {
             candidates.push(local.name.clone());
         }
     }
@@ -318,8 +313,8 @@ fn body_ending_at(doc: &Doc, close: usize) -> Option<(&Block, Type)> {
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Function(function) = &item.kind {
             if function.body.span.end == close {
-                return match doc.analysis.item_types.get(idx) {
-                    Some(Type::Fn(_, ret)) => Some((&function.body, (**ret).clone())),
+                return match doc.analysis.item_type(ItemId(idx as u32)) {
+                    Type::Fn(_, ret) => Some((&function.body, (**ret).clone())),
                     _ => None,
                 };
             }
@@ -394,7 +389,7 @@ fn add_return(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
         .locals
         .iter()
         .rev()
-        .find(|local| doc.analysis.binding_types.get(local.id.0 as usize) == Some(&Type::Image))
+        .find(|local| *doc.analysis.binding_type(local.id) == Type::Image)
         .map(|local| local.name.as_str());
     let Some(value) = default_value(&ret, image, 0) else {
         return;
@@ -550,19 +545,7 @@ fn convert(doc: &Doc, diag: &Diagnostic, out: &mut Vec<Action>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The fixture without its `$0` markers, and the range between them (an
-    /// empty range at one marker, the whole text without markers).
-    fn range(fixture: &str) -> (String, Span) {
-        let Some(start) = fixture.find("$0") else {
-            return (fixture.to_string(), Span::new(0, fixture.len()));
-        };
-        let text = fixture.replacen("$0", "", 1);
-        match text.find("$0") {
-            Some(end) => (text.replacen("$0", "", 1), Span::new(start, end)),
-            None => (text, Span::new(start, start)),
-        }
-    }
+    use crate::fixture::check;
 
     fn apply(text: &str, edits: &[Edit]) -> String {
         let mut edits = edits.to_vec();
@@ -577,13 +560,14 @@ mod tests {
     /// Each action: its title, then the text it gives; checks that the
     /// diagnostic it fixes is gone from that text.
     fn render(fixture: &str) -> String {
-        let (text, range) = range(fixture);
-        let doc = Doc::new(&text);
+        let fx = crate::fixture::fixture(fixture);
+        let text = fx.text.as_str();
+        let doc = Doc::new(text);
         let mut out = String::new();
-        for action in code_actions(&doc, range) {
+        for action in code_actions(&doc, fx.range_or_all()) {
             assert_eq!(action.kind, ActionKind::QuickFix);
             let diag = action.diagnostic.clone().unwrap();
-            let fixed = apply(&text, &action.edits);
+            let fixed = apply(text, &action.edits);
             let after = Doc::new(&fixed);
             // Where the diagnostic would be now: moved by the edits before it.
             let mut moved = diag.span.start as isize;
@@ -619,12 +603,6 @@ mod tests {
             out.push_str("(none)\n");
         }
         out
-    }
-
-    macro_rules! check {
-        ($fixture:expr, @$expect:literal) => {
-            insta::assert_snapshot!(render($fixture), @$expect)
-        };
     }
 
     #[test]

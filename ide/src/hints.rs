@@ -7,8 +7,8 @@
 //! variable or a field of that name). Code lenses offer to preview, debug and
 //! show the chunk graph of filters, pipelines and functions.
 
-use super::completion::walk::{self, Node};
 use super::Doc;
+use crate::walk::{self, Visit};
 use chunkvm::builtins::{self, BuiltinOp, P};
 use chunkvm::check::Callee;
 use chunkvm::syntax::ast::{Expr, ExprKind, Item, ItemKind, Stmt, StmtKind};
@@ -36,23 +36,40 @@ pub struct InlayHint {
 
 /// The hints whose offset lies in `range` (both ends included), in source order.
 pub fn inlay_hints(doc: &Doc, range: Span) -> Vec<InlayHint> {
-    let mut out = Vec::new();
+    let mut hints = Hints {
+        doc,
+        out: Vec::new(),
+    };
     for item in &doc.file().items {
         if item.span.end < range.start || item.span.start > range.end {
             continue;
         }
-        walk::item_nodes(item, &mut |node| match node {
-            Node::Stmt(stmt) => type_hint(doc, stmt, &mut out),
-            Node::Expr(expr) => {
-                if let ExprKind::Call(_, args) = &expr.kind {
-                    parameter_hints(doc, expr, args, &mut out);
-                }
-            }
-        });
+        walk::walk_item(&mut hints, item);
     }
+    let mut out = hints.out;
     out.retain(|hint| range.contains(hint.offset));
     out.sort_by_key(|hint| hint.offset);
     out
+}
+
+/// The visitor of [`inlay_hints`]: a statement's hint, then its parts'.
+struct Hints<'d> {
+    doc: &'d Doc,
+    out: Vec<InlayHint>,
+}
+
+impl<'a> Visit<'a> for Hints<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        type_hint(self.doc, stmt, &mut self.out);
+        walk::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let ExprKind::Call(_, args) = &expr.kind {
+            parameter_hints(self.doc, expr, args, &mut self.out);
+        }
+        walk::walk_expr(self, expr);
+    }
 }
 
 /// `: T` after the name of a `let` or `var` without a written type.
@@ -69,8 +86,8 @@ fn type_hint(doc: &Doc, stmt: &Stmt, out: &mut Vec<InlayHint>) {
     if binding.name.name.is_empty() || matches!(value.kind, ExprKind::Error) {
         return;
     }
-    let ty = doc.analysis.binding_types.get(binding.id.0 as usize);
-    if let Some(ty) = ty.filter(|ty| !ty.has_error()) {
+    let ty = doc.analysis.binding_type(binding.id);
+    if !ty.has_error() {
         out.push(InlayHint {
             offset: binding.name.span.end,
             label: format!(": {ty}"),
@@ -243,24 +260,15 @@ pub fn code_lenses(doc: &Doc) -> Vec<Lens> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The fixture without its two `$0` markers, and the range between them
-    /// (the whole text without markers).
-    fn range(fixture: &str) -> (String, Span) {
-        let Some(start) = fixture.find("$0") else {
-            return (fixture.to_string(), Span::new(0, fixture.len()));
-        };
-        let text = fixture.replacen("$0", "", 1);
-        let end = text.find("$0").unwrap();
-        (text.replacen("$0", "", 1), Span::new(start, end))
-    }
+    use crate::fixture::check;
 
     /// The text with each hint written in at its place, in `«»`.
     fn render(fixture: &str) -> String {
-        let (text, range) = range(fixture);
-        let doc = Doc::new(&text);
-        let hints = inlay_hints(&doc, range);
-        let mut out = text.clone();
+        let fx = crate::fixture::fixture(fixture);
+        let text = fx.text.as_str();
+        let doc = Doc::new(text);
+        let hints = inlay_hints(&doc, fx.range_or_all());
+        let mut out = text.to_string();
         for hint in hints.iter().rev() {
             let shown = match hint.kind {
                 HintKind::Type => format!("«{}»", hint.label),
@@ -269,12 +277,6 @@ mod tests {
             out.insert_str(hint.offset, &shown);
         }
         out
-    }
-
-    macro_rules! check {
-        ($fixture:expr, @$expect:literal) => {
-            insta::assert_snapshot!(render($fixture), @$expect)
-        };
     }
 
     #[test]

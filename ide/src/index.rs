@@ -4,7 +4,7 @@
 //! the part of the text where it is visible. The index is rebuilt for each
 //! request: a walk over the AST and the checker's tables, linear in the file.
 
-use crate::walk::{walk_block, walk_expr, walk_stmt, Visit};
+use crate::walk::{walk_block, walk_expr, walk_stmt, Binder, Visit};
 use crate::{Doc, Symbol};
 use chunkvm::builtins;
 use chunkvm::check::Res;
@@ -379,14 +379,22 @@ impl<'a> Visit<'a> for Walker<'a> {
 
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match &stmt.kind {
-            StmtKind::Let {
-                binding,
+            StmtKind::Assign { target, value, .. } => {
+                self.place(target);
+                self.visit_expr(value);
+            }
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_scope(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+        match binder {
+            Binder::Let {
+                stmt,
                 mutable,
                 value,
-                ..
             } => {
-                self.visit_expr(value);
-                let kind = if *mutable {
+                let kind = if mutable {
                     LocalKind::Var
                 } else {
                     LocalKind::Let
@@ -394,22 +402,7 @@ impl<'a> Visit<'a> for Walker<'a> {
                 let scope = Span::new(stmt.span.end, self.block_end.max(stmt.span.end));
                 self.bind(binding, kind, scope, Some(value));
             }
-            StmtKind::Assign { target, value, .. } => {
-                self.place(target);
-                self.visit_expr(value);
-            }
-            StmtKind::For {
-                binding,
-                start,
-                end,
-                body,
-            } => {
-                self.visit_expr(start);
-                self.visit_expr(end);
-                self.bind(binding, LocalKind::For, body.span, None);
-                self.visit_block(body);
-            }
-            _ => walk_stmt(self, stmt),
+            Binder::For { body } => self.bind(binding, LocalKind::For, body.span, None),
         }
     }
 

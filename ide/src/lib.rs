@@ -13,6 +13,8 @@
 pub mod actions;
 pub mod completion;
 mod document;
+#[cfg(test)]
+mod fixture;
 pub mod fmt;
 pub mod graph;
 pub mod hints;
@@ -116,11 +118,7 @@ impl Doc {
 
     /// Every diagnostic, syntax first, then by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let mut all = self.parsed.diagnostics.clone();
-        all.extend(self.analysis.diagnostics.iter().cloned());
-        all.sort_by_key(|diag| (diag.span.start, diag.span.end));
-        all.dedup();
-        all
+        chunkvm::driver::diagnostics(&self.parsed, &self.analysis)
     }
 
     /// The item whose span holds `offset`.

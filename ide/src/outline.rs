@@ -99,12 +99,7 @@ fn item_symbol(doc: &Doc, id: ItemId, item: &Item, children: bool) -> DocSymbol 
                     if binding.name.name.is_empty() {
                         continue;
                     }
-                    let detail = doc
-                        .analysis
-                        .binding_types
-                        .get(binding.id.0 as usize)
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
+                    let detail = doc.analysis.binding_type(binding.id).to_string();
                     kids.push(DocSymbol {
                         name: binding.name.name.clone(),
                         kind: SymbolKind::Variable,
@@ -330,7 +325,7 @@ fn selection_range(doc: &Doc, offset: usize) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::navigation::fixture;
+    use crate::fixture::fixture;
     use std::fmt::Write;
 
     fn render_symbols(doc: &Doc, symbols: &[DocSymbol], depth: usize, out: &mut String) {

@@ -11,9 +11,10 @@
 //! [`Modifiers`]; a server encodes them for its protocol.
 
 use super::Doc;
+use crate::walk::{self, Binder, Visit};
 use chunkvm::check::Res;
 use chunkvm::syntax::ast::{
-    BindingId, Block, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
+    Binding, BindingId, Expr, ExprKind, Ident, ItemKind, Param, Stmt, StmtKind, TypeExpr,
 };
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
@@ -188,11 +189,6 @@ pub struct Token {
     pub modifiers: Modifiers,
 }
 
-const KEYWORDS: &[&str] = &[
-    "param", "filter", "fn", "pipeline", "let", "var", "if", "else", "while", "for", "in",
-    "return", "break", "continue", "true", "false",
-];
-
 const OPERATORS: &[&str] = &[
     "+", "-", "*", "/", "%", "!", "==", "!=", "<", "<=", ">", ">=", "&&", "||", "=", "+=", "-=",
     "*=", "/=", "|>", "..",
@@ -206,7 +202,7 @@ const OPERATORS: &[&str] = &[
 /// did not parse) is looked up in the syntax tree, to be classified by its
 /// place there.
 pub fn tokens(doc: &Doc) -> Vec<Token> {
-    use super::lex::{lex, TokKind};
+    use super::lex::{lex, TokKind, KEYWORDS};
     let names = Names::collect(doc);
     let text: &str = &doc.text;
     let root = doc.parsed.tree.root_node();
@@ -339,17 +335,12 @@ impl<'d> Names<'d> {
             at: HashMap::with_capacity(doc.file().expr_count as usize),
             bindings: HashMap::new(),
         };
-        let file = doc.file();
-        for item in &file.items {
+        for item in &doc.file().items {
+            // The declarations of the item's head; `walk_item` visits its body.
             match &item.kind {
                 ItemKind::Param(param) => {
                     names.decl(&item.name, (VARIABLE, DECLARATION | READONLY | STATIC));
                     names.ty(&param.ty);
-                    names.expr(&param.default);
-                    if let Some((min, max)) = &param.range {
-                        names.expr(min);
-                        names.expr(max);
-                    }
                 }
                 ItemKind::Function(function) => {
                     names.decl(&item.name, (FUNCTION, DECLARATION));
@@ -357,19 +348,18 @@ impl<'d> Names<'d> {
                     if let Some(ret) = &function.ret {
                         names.ty(ret);
                     }
-                    names.block(&function.body);
                 }
                 ItemKind::Pipeline(pipeline) => {
                     names.decl(&item.name, (FUNCTION, DECLARATION));
                     for stage in &pipeline.stages {
                         names.decl(&stage.name, (FUNCTION, NONE));
-                        for (name, value) in &stage.args {
+                        for (name, _) in &stage.args {
                             names.decl(name, (VARIABLE, READONLY | STATIC));
-                            names.expr(value);
                         }
                     }
                 }
             }
+            walk::walk_item(&mut names, item);
         }
         names
     }
@@ -380,7 +370,7 @@ impl<'d> Names<'d> {
         }
     }
 
-    fn binding(&mut self, binding: &chunkvm::syntax::ast::Binding, class: (TokenKind, Modifiers)) {
+    fn binding(&mut self, binding: &Binding, class: (TokenKind, Modifiers)) {
         self.bindings.insert(
             binding.id,
             (class.0, class.1.without(Modifier::Declaration)),
@@ -411,60 +401,6 @@ impl<'d> Names<'d> {
         }
     }
 
-    fn block(&mut self, block: &Block) {
-        for stmt in &block.stmts {
-            self.stmt(stmt);
-        }
-        if let Some(value) = &block.value {
-            self.expr(value);
-        }
-    }
-
-    fn stmt(&mut self, stmt: &Stmt) {
-        match &stmt.kind {
-            StmtKind::Let {
-                binding,
-                mutable,
-                ty,
-                value,
-            } => {
-                if let Some(ty) = ty {
-                    self.ty(ty);
-                }
-                // The value first: `let x = x;` reads an outer `x`.
-                self.expr(value);
-                let modifiers = if *mutable {
-                    DECLARATION
-                } else {
-                    DECLARATION | READONLY
-                };
-                self.binding(binding, (VARIABLE, modifiers));
-            }
-            StmtKind::Assign { target, value, .. } => {
-                self.expr(target);
-                self.mark_modified(target);
-                self.expr(value);
-            }
-            StmtKind::Expr(value) | StmtKind::Return(Some(value)) => self.expr(value),
-            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
-            StmtKind::While { cond, body } => {
-                self.expr(cond);
-                self.block(body);
-            }
-            StmtKind::For {
-                binding,
-                start,
-                end,
-                body,
-            } => {
-                self.expr(start);
-                self.expr(end);
-                self.binding(binding, (VARIABLE, DECLARATION | READONLY));
-                self.block(body);
-            }
-        }
-    }
-
     /// Adds `modification` to the variable an assignment writes.
     fn mark_modified(&mut self, target: &Expr) {
         let mut place = target;
@@ -479,8 +415,34 @@ impl<'d> Names<'d> {
             }
         }
     }
+}
 
-    fn expr(&mut self, expr: &Expr) {
+impl<'a> Visit<'a> for Names<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match &stmt.kind {
+            StmtKind::Let { ty: Some(ty), .. } => {
+                self.ty(ty);
+                walk::walk_stmt(self, stmt);
+            }
+            StmtKind::Assign { target, value, .. } => {
+                self.visit_expr(target);
+                self.mark_modified(target);
+                self.visit_expr(value);
+            }
+            _ => walk::walk_stmt(self, stmt),
+        }
+    }
+
+    /// A variable is classed after its `let`'s value: `let x = x;` reads an outer `x`.
+    fn visit_scope(&mut self, binding: &'a Binding, binder: Binder<'a>) {
+        let modifiers = match binder {
+            Binder::Let { mutable: true, .. } => DECLARATION,
+            Binder::Let { .. } | Binder::For { .. } => DECLARATION | READONLY,
+        };
+        self.binding(binding, (VARIABLE, modifiers));
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
         match &expr.kind {
             ExprKind::Name(name) => {
                 let class = match self.doc.analysis.names.get(&expr.id) {
@@ -499,7 +461,7 @@ impl<'d> Names<'d> {
             ExprKind::Call(callee, args) => {
                 match &callee.kind {
                     ExprKind::Field(receiver, method) => {
-                        self.expr(receiver);
+                        self.visit_expr(receiver);
                         self.decl(method, (METHOD, DEFAULT_LIBRARY));
                     }
                     ExprKind::Name(name) if !self.doc.analysis.names.contains_key(&callee.id) => {
@@ -508,48 +470,24 @@ impl<'d> Names<'d> {
                             self.at.insert(start, (FUNCTION, NONE));
                         }
                     }
-                    _ => self.expr(callee),
+                    _ => self.visit_expr(callee),
                 }
                 for arg in args {
-                    self.expr(arg);
+                    self.visit_expr(arg);
                 }
             }
             ExprKind::Field(value, field) => {
-                self.expr(value);
+                self.visit_expr(value);
                 self.decl(field, (PROPERTY, DEFAULT_LIBRARY));
-            }
-            ExprKind::Binary(_, left, right)
-            | ExprKind::Index(left, right)
-            | ExprKind::ArrayRepeat(left, right) => {
-                self.expr(left);
-                self.expr(right);
-            }
-            ExprKind::Unary(_, operand) => self.expr(operand),
-            ExprKind::Array(elements) => {
-                for element in elements {
-                    self.expr(element);
-                }
             }
             ExprKind::Closure(closure) => {
                 self.params(&closure.params);
                 if let Some(ret) = &closure.ret {
                     self.ty(ret);
                 }
-                self.block(&closure.body);
+                walk::walk_expr(self, expr);
             }
-            ExprKind::If(cond, then, otherwise) => {
-                self.expr(cond);
-                self.block(then);
-                if let Some(otherwise) = otherwise {
-                    self.expr(otherwise);
-                }
-            }
-            ExprKind::Block(block) => self.block(block),
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Str(_)
-            | ExprKind::Error => {}
+            _ => walk::walk_expr(self, expr),
         }
     }
 }
@@ -579,16 +517,7 @@ pub(super) fn ident_start(doc: &Doc, span: Span, name: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The fixture without its `$0` markers, and the range between two markers.
-    fn range(fixture: &str) -> (String, Option<Span>) {
-        let Some(start) = fixture.find("$0") else {
-            return (fixture.to_string(), None);
-        };
-        let text = fixture.replacen("$0", "", 1);
-        let end = text.find("$0").unwrap();
-        (text.replacen("$0", "", 1), Some(Span::new(start, end)))
-    }
+    use crate::fixture::check;
 
     fn kind_name(kind: TokenKind) -> &'static str {
         match kind {
@@ -621,15 +550,16 @@ mod tests {
 
     /// One line per token: `line:col text kind.modifiers`.
     fn render(fixture: &str) -> String {
-        let (text, range) = range(fixture);
-        let doc = Doc::new(&text);
-        let tokens = match range {
+        let fx = crate::fixture::fixture(fixture);
+        let text = fx.text.as_str();
+        let doc = Doc::new(text);
+        let tokens = match fx.range() {
             Some(range) => tokens_in(&doc, range),
             None => tokens(&doc),
         };
         let mut out = String::new();
         for token in tokens {
-            let at = doc.lines.line_col(&text, token.span.start);
+            let at = doc.lines.line_col(text, token.span.start);
             out.push_str(&format!(
                 "{}:{} {} {}{}\n",
                 at.line,
@@ -640,12 +570,6 @@ mod tests {
             ));
         }
         out
-    }
-
-    macro_rules! check {
-        ($fixture:expr, @$expect:literal) => {
-            insta::assert_snapshot!(render($fixture), @$expect)
-        };
     }
 
     #[test]

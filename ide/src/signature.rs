@@ -410,7 +410,7 @@ fn callee_target<'a>(doc: &Doc, index: &Index<'a>, callee: &Expr) -> Option<Targ
             Some(Res::Function(id)) => Some(Target::Item(*id)),
             Some(Res::Builtin(builtin)) => Some(Target::Builtin(builtin, None)),
             Some(Res::Local(id)) => {
-                let ty = analysis.binding_types.get(id.0 as usize)?.clone();
+                let ty = analysis.binding_type(*id).clone();
                 let names = index
                     .locals
                     .get(id)
@@ -430,7 +430,7 @@ fn callee_target<'a>(doc: &Doc, index: &Index<'a>, callee: &Expr) -> Option<Targ
 /// What a name at `offset` calls, by the scopes, the items and the builtins.
 fn name_target<'a>(doc: &Doc, index: &Index<'a>, name: &str, offset: usize) -> Option<Target<'a>> {
     if let Some(local) = index.resolve_local(name, offset) {
-        let ty = doc.analysis.binding_types.get(local.id.0 as usize)?.clone();
+        let ty = doc.analysis.binding_type(local.id).clone();
         return Some(Target::Value(ty, local.closure_params.clone()));
     }
     if let Some(idx) = doc
@@ -447,19 +447,15 @@ fn name_target<'a>(doc: &Doc, index: &Index<'a>, name: &str, offset: usize) -> O
 /// The type of the value a name at `offset` refers to, by the scopes and items.
 fn name_type(doc: &Doc, index: &Index, name: &str, offset: usize) -> Type {
     if let Some(local) = index.resolve_local(name, offset) {
-        return doc
-            .analysis
-            .binding_types
-            .get(local.id.0 as usize)
-            .cloned()
-            .unwrap_or(Type::Error);
+        return doc.analysis.binding_type(local.id).clone();
     }
     doc.file()
         .items
         .iter()
         .position(|item| item.name.name == name && !matches!(item.kind, ItemKind::Pipeline(_)))
-        .and_then(|idx| doc.analysis.item_types.get(idx).cloned())
-        .unwrap_or(Type::Error)
+        .map_or(Type::Error, |idx| {
+            doc.analysis.item_type(ItemId(idx as u32)).clone()
+        })
 }
 
 /// What the text before `paren` calls (code that did not parse into a call).
@@ -568,7 +564,7 @@ fn choose_overload(builtin: &Builtin, args: &[Type], commas: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::navigation::fixture;
+    use crate::fixture::fixture;
 
     /// Renders the help: each signature, `>` on the active one, the active
     /// parameter in `[...]`.

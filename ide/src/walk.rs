@@ -1,125 +1,15 @@
-//! The one walker over the AST of this crate.
-//!
-//! [`Visit`] holds the structure: `walk_*` visit what a node holds, in source
-//! order, and a visitor overrides the `visit_*` of the nodes it cares about
-//! (calling the `walk_*` for the rest of the node, or not, to prune). The
-//! closure helpers ([`exprs`], [`item_exprs`], [`item_nodes`]) are visitors
-//! that see every node, parents before children.
+//! The AST walker of this crate is the core's (`chunkvm::syntax::walk`):
+//! `walk_*` visit what a node holds, in source order, and a visitor overrides
+//! the `visit_*` of the nodes it cares about (calling the `walk_*` for the rest
+//! of the node, or not, to prune; `visit_scope` sees a variable where it comes
+//! into scope). The closure helpers here ([`exprs`], [`item_exprs`],
+//! [`item_nodes`]) are visitors that see every node, parents before children.
 
-use chunkvm::syntax::ast::{Block, Expr, ExprKind, Item, ItemKind, SourceFile, Stmt, StmtKind};
+use chunkvm::syntax::ast::{Expr, Item, SourceFile, Stmt};
 
-/// A visitor over the AST; by default it visits every node.
-pub(crate) trait Visit<'a> {
-    /// Visits an expression (by default, what it holds).
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        walk_expr(self, expr);
-    }
-
-    /// Visits a statement (by default, what it holds).
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        walk_stmt(self, stmt);
-    }
-
-    /// Visits a block (by default, its statements and its value).
-    fn visit_block(&mut self, block: &'a Block) {
-        walk_block(self, block);
-    }
-}
-
-/// Visits the expressions and the body of an item: a `param`'s default and
-/// range, a function's body, a pipeline's stage arguments.
-pub(crate) fn walk_item<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, item: &'a Item) {
-    match &item.kind {
-        ItemKind::Param(param) => {
-            visitor.visit_expr(&param.default);
-            if let Some((min, max)) = &param.range {
-                visitor.visit_expr(min);
-                visitor.visit_expr(max);
-            }
-        }
-        ItemKind::Function(function) => visitor.visit_block(&function.body),
-        ItemKind::Pipeline(pipeline) => {
-            for stage in &pipeline.stages {
-                for (_, value) in &stage.args {
-                    visitor.visit_expr(value);
-                }
-            }
-        }
-    }
-}
-
-/// Visits the statements of a block, then its value.
-pub(crate) fn walk_block<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, block: &'a Block) {
-    for stmt in &block.stmts {
-        visitor.visit_stmt(stmt);
-    }
-    if let Some(value) = &block.value {
-        visitor.visit_expr(value);
-    }
-}
-
-/// Visits what a statement holds.
-pub(crate) fn walk_stmt<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
-    match &stmt.kind {
-        StmtKind::Let { value, .. } => visitor.visit_expr(value),
-        StmtKind::Assign { target, value, .. } => {
-            visitor.visit_expr(target);
-            visitor.visit_expr(value);
-        }
-        StmtKind::Expr(value) | StmtKind::Return(Some(value)) => visitor.visit_expr(value),
-        StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
-        StmtKind::While { cond, body } => {
-            visitor.visit_expr(cond);
-            visitor.visit_block(body);
-        }
-        StmtKind::For {
-            start, end, body, ..
-        } => {
-            visitor.visit_expr(start);
-            visitor.visit_expr(end);
-            visitor.visit_block(body);
-        }
-    }
-}
-
-/// Visits what an expression holds.
-pub(crate) fn walk_expr<'a, V: Visit<'a> + ?Sized>(visitor: &mut V, expr: &'a Expr) {
-    match &expr.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Str(_)
-        | ExprKind::Name(_)
-        | ExprKind::Error => {}
-        ExprKind::Binary(_, left, right)
-        | ExprKind::Index(left, right)
-        | ExprKind::ArrayRepeat(left, right) => {
-            visitor.visit_expr(left);
-            visitor.visit_expr(right);
-        }
-        ExprKind::Unary(_, operand) | ExprKind::Field(operand, _) => visitor.visit_expr(operand),
-        ExprKind::Call(callee, args) => {
-            visitor.visit_expr(callee);
-            for arg in args {
-                visitor.visit_expr(arg);
-            }
-        }
-        ExprKind::Array(elements) => {
-            for element in elements {
-                visitor.visit_expr(element);
-            }
-        }
-        ExprKind::Closure(closure) => visitor.visit_block(&closure.body),
-        ExprKind::If(cond, then, otherwise) => {
-            visitor.visit_expr(cond);
-            visitor.visit_block(then);
-            if let Some(otherwise) = otherwise {
-                visitor.visit_expr(otherwise);
-            }
-        }
-        ExprKind::Block(inner) => visitor.visit_block(inner),
-    }
-}
+pub(crate) use chunkvm::syntax::walk::{
+    walk_block, walk_expr, walk_item, walk_stmt, Binder, Visitor as Visit,
+};
 
 /// A node the closure helpers call back with.
 #[derive(Clone, Copy, Debug)]

@@ -11,6 +11,7 @@
 //! all (`None`), so requests about it answer with an empty result.
 
 pub mod semantic;
+pub mod snippet;
 
 use chop_ide::actions::ActionKind;
 use chop_ide::hints::LensAction;

@@ -1,7 +1,7 @@
 //! The completions of each context: keywords, members, filters, values.
 
 use super::view::{View, PLACEHOLDER};
-use super::{Completion, CompletionKind};
+use super::{Completion, CompletionKind, Insert};
 use crate::walk;
 use crate::Doc;
 use chunkvm::builtins::{self, P};
@@ -13,38 +13,70 @@ pub(super) fn item_level(out: &mut Vec<Completion>) {
     for word in ["param", "filter", "fn", "pipeline"] {
         out.push(Completion::new(word, CompletionKind::Keyword));
     }
-    let snippets: [(&str, &str, &str); 5] = [
+    let snippets: [(&str, &str, Insert); 5] = [
         (
             "filter (point)",
             "filter f(c: color) -> color { ... }",
-            "filter ${1:name}(c: color) -> color {\n    ${0:c}\n}",
+            Insert::text("filter ")
+                .placeholder(1, "name")
+                .then("(c: color) -> color {\n    ")
+                .cursor("c")
+                .then("\n}"),
         ),
         (
             "filter (kernel)",
             "filter f(src: image, x: int, y: int) -> color { ... }",
-            "filter ${1:name}(src: image, x: int, y: int) -> color {\n    ${0:src.at(x, y)}\n}",
+            Insert::text("filter ")
+                .placeholder(1, "name")
+                .then("(src: image, x: int, y: int) -> color {\n    ")
+                .cursor("src.at(x, y)")
+                .then("\n}"),
         ),
         (
             "fn",
             "fn f(...) -> T { ... }",
-            "fn ${1:name}($2) -> ${3:float} {\n    $0\n}",
+            Insert::text("fn ")
+                .placeholder(1, "name")
+                .then("(")
+                .placeholder(2, "")
+                .then(") -> ")
+                .placeholder(3, "float")
+                .then(" {\n    ")
+                .cursor("")
+                .then("\n}"),
         ),
         (
             "param",
             "param p: float = 0.5 in 0.0..1.0;",
-            "param ${1:name}: ${2:float} = ${3:0.5} in ${4:0.0}..${5:1.0};$0",
+            Insert::text("param ")
+                .placeholder(1, "name")
+                .then(": ")
+                .placeholder(2, "float")
+                .then(" = ")
+                .placeholder(3, "0.5")
+                .then(" in ")
+                .placeholder(4, "0.0")
+                .then("..")
+                .placeholder(5, "1.0")
+                .then(";")
+                .cursor(""),
         ),
         (
             "pipeline",
             "pipeline p = a |> b;",
-            "pipeline ${1:name} = ${2:filter};$0",
+            Insert::text("pipeline ")
+                .placeholder(1, "name")
+                .then(" = ")
+                .placeholder(2, "filter")
+                .then(";")
+                .cursor(""),
         ),
     ];
     for (label, detail, body) in snippets {
         out.push(
             Completion::new(label, CompletionKind::Snippet)
                 .detail(detail)
-                .snippet(body),
+                .insert(body),
         );
     }
 }
@@ -58,24 +90,35 @@ pub(super) fn statement_keywords(out: &mut Vec<Completion>, in_loop: bool) {
             out.push(Completion::new(word, CompletionKind::Keyword));
         }
     }
-    let snippets: [(&str, &str, &str); 3] = [
+    // A block statement: the keyword and its first place, then the head's
+    // other places, then the braces with the cursor inside.
+    let block =
+        |keyword: &str, first: &str| Insert::text(format!("{keyword} ")).placeholder(1, first);
+    let braces = |head: Insert| head.then(" {\n    ").cursor("").then("\n}");
+    let snippets: [(&str, &str, Insert); 3] = [
         (
             "for",
             "for i in a..b { ... }",
-            "for ${1:i} in ${2:0}..${3:n} {\n    $0\n}",
+            braces(
+                block("for", "i")
+                    .then(" in ")
+                    .placeholder(2, "0")
+                    .then("..")
+                    .placeholder(3, "n"),
+            ),
         ),
-        ("if", "if c { ... }", "if ${1:condition} {\n    $0\n}"),
+        ("if", "if c { ... }", braces(block("if", "condition"))),
         (
             "while",
             "while c { ... }",
-            "while ${1:condition} {\n    $0\n}",
+            braces(block("while", "condition")),
         ),
     ];
     for (label, detail, body) in snippets {
         out.push(
             Completion::new(label, CompletionKind::Snippet)
                 .detail(detail)
-                .snippet(body),
+                .insert(body),
         );
     }
 }
@@ -107,7 +150,7 @@ pub(super) fn members(out: &mut Vec<Completion>, ty: Option<&Type>, call_follows
             .detail(format!("fn {}({}){ret}", method.name, params.join(", ")))
             .doc(Some(method.doc.to_string()));
         if !call_follows {
-            item = item.snippet(format!("{}($0)", method.name));
+            item = item.insert(Insert::call(method.name));
         }
         out.push(item);
     }
@@ -136,7 +179,7 @@ pub(super) fn builtin_completion(builtin: &builtins::Builtin, call_follows: bool
         .detail(detail)
         .doc(Some(doc));
     if !call_follows {
-        item = item.snippet(format!("{}($0)", builtin.name));
+        item = item.insert(Insert::call(builtin.name));
     }
     item
 }
@@ -255,15 +298,12 @@ pub(super) fn values(out: &mut Vec<Completion>, view: &View<'_>, call_follows: b
         if local.decl.contains(offset) || local.name.contains(PLACEHOLDER) {
             continue;
         }
-        let ty = analysis
-            .binding_types
-            .get(local.id.0 as usize)
-            .filter(|ty| !ty.has_error());
+        let ty = Some(analysis.binding_type(local.id)).filter(|ty| !ty.has_error());
         let mut item = Completion::new(local.name.clone(), CompletionKind::Local);
         if let Some(ty) = ty {
             item = item.detail(ty.to_string());
             if matches!(ty, Type::Fn(..)) && !call_follows {
-                item = item.snippet(format!("{}($0)", local.name));
+                item = item.insert(Insert::call(&local.name));
             }
         }
         out.push(item);
@@ -295,7 +335,7 @@ pub(super) fn values(out: &mut Vec<Completion>, view: &View<'_>, call_follows: b
                     .detail(signature(info, item).unwrap_or_default())
                     .doc(item.doc.clone());
                 if !call_follows {
-                    completion = completion.snippet(format!("{}($0)", item.name.name));
+                    completion = completion.insert(Insert::call(&item.name.name));
                 }
                 out.push(completion);
             }

@@ -101,9 +101,7 @@ fn name_type(name: &str, view: &View<'_>) -> Option<Type> {
         .rev()
         .find(|local| local.name == name)
     {
-        return analysis
-            .binding_types
-            .get(local.id.0 as usize)
+        return Some(analysis.binding_type(local.id))
             .filter(|ty| !ty.has_error())
             .cloned()
             .or_else(|| local.written_type.clone());
@@ -112,9 +110,7 @@ fn name_type(name: &str, view: &View<'_>) -> Option<Type> {
     let (id, item) = file.item(name)?;
     match &item.kind {
         ItemKind::Pipeline(_) => None,
-        _ => analysis
-            .item_types
-            .get(id.0 as usize)
+        _ => Some(analysis.item_type(id))
             .filter(|ty| !ty.has_error())
             .cloned(),
     }

@@ -20,17 +20,12 @@ use super::Doc;
 use candidates::{
     builtin_completion, filters, item_level, members, param_detail, statement_keywords, values,
 };
-use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
-use view::View;
-// The other editor features reach the walker and the scopes through this
-// module too (`completion::walk`, `completion::scope`).
-pub(crate) use crate::{scope, walk};
-// Semantic tokens reach it here.
 use chunkvm::builtins;
 use chunkvm::syntax::ast::ItemKind;
-pub(crate) use lex::floor_char_boundary;
-use lex::{Tok, TokKind};
+use context::{context, ident_start, inside_comment_or_string, is_ident_char, Context};
+use lex::{floor_char_boundary, Tok, TokKind};
 use std::collections::HashSet;
+use view::View;
 
 /// What a completion is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,7 +57,7 @@ pub enum CompletionKind {
 /// One completion item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Completion {
-    /// What is shown, and inserted unless `insert_text` says otherwise.
+    /// What is shown, and inserted unless `insert` says otherwise.
     pub label: String,
     /// What it is.
     pub kind: CompletionKind,
@@ -70,10 +65,89 @@ pub struct Completion {
     pub detail: Option<String>,
     /// Its documentation, in Markdown.
     pub doc: Option<String>,
-    /// The text to insert instead of the label.
-    pub insert_text: Option<String>,
-    /// Whether `insert_text` uses LSP snippet syntax (`$1`, `${2:x}`, `$0`).
-    pub is_snippet: bool,
+    /// What to insert instead of the label.
+    pub insert: Option<Insert>,
+}
+
+/// What a completion inserts: text, and perhaps places for the editor to
+/// move the cursor to (a server writes them in its protocol's syntax, or
+/// keeps their text for an editor that has none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Insert {
+    /// The parts, in order.
+    pub parts: Vec<InsertPart>,
+}
+
+/// A part of an [`Insert`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InsertPart {
+    /// Text, as it is.
+    Text(String),
+    /// A place the cursor visits in turn (`index` from 1), holding `default`
+    /// (selected, to be typed over; may be empty).
+    Placeholder {
+        /// The place in the order of visits, from 1.
+        index: u32,
+        /// The text it holds.
+        default: String,
+    },
+    /// Where the cursor ends, holding `default` (selected; may be empty).
+    FinalCursor {
+        /// The text it holds.
+        default: String,
+    },
+}
+
+impl Insert {
+    /// Plain text.
+    pub fn text(text: impl Into<String>) -> Insert {
+        Insert {
+            parts: vec![InsertPart::Text(text.into())],
+        }
+    }
+
+    /// `name(|)`: a call, the cursor between the parentheses.
+    fn call(name: &str) -> Insert {
+        Insert {
+            parts: vec![
+                InsertPart::Text(format!("{name}(")),
+                InsertPart::FinalCursor {
+                    default: String::new(),
+                },
+                InsertPart::Text(")".to_string()),
+            ],
+        }
+    }
+
+    /// This insert, then `text`.
+    fn then(mut self, text: &str) -> Insert {
+        self.parts.push(InsertPart::Text(text.to_string()));
+        self
+    }
+
+    /// This insert, then placeholder `index` holding `default`.
+    fn placeholder(mut self, index: u32, default: &str) -> Insert {
+        self.parts.push(InsertPart::Placeholder {
+            index,
+            default: default.to_string(),
+        });
+        self
+    }
+
+    /// This insert, then the final cursor, holding `default`.
+    fn cursor(mut self, default: &str) -> Insert {
+        self.parts.push(InsertPart::FinalCursor {
+            default: default.to_string(),
+        });
+        self
+    }
+
+    /// Whether it has places for the cursor (not only text).
+    pub fn has_places(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| !matches!(part, InsertPart::Text(_)))
+    }
 }
 
 impl Completion {
@@ -83,8 +157,7 @@ impl Completion {
             kind,
             detail: None,
             doc: None,
-            insert_text: None,
-            is_snippet: false,
+            insert: None,
         }
     }
 
@@ -98,15 +171,8 @@ impl Completion {
         self
     }
 
-    fn snippet(mut self, text: impl Into<String>) -> Completion {
-        self.insert_text = Some(text.into());
-        self.is_snippet = true;
-        self
-    }
-
-    fn insert(mut self, text: impl Into<String>) -> Completion {
-        self.insert_text = Some(text.into());
-        self.is_snippet = false;
+    fn insert(mut self, insert: Insert) -> Completion {
+        self.insert = Some(insert);
         self
     }
 }
@@ -174,7 +240,7 @@ pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
                         Completion::new(item.name.name.clone(), CompletionKind::Param)
                             .detail(param_detail(info, item))
                             .doc(item.doc.clone())
-                            .insert(format!("{}: ", item.name.name)),
+                            .insert(Insert::text(format!("{}: ", item.name.name))),
                     );
                 }
             }

@@ -1,11 +1,32 @@
 //! Tests of completion: each context's offers, broken code around the cursor, real files.
 
 use super::*;
+use crate::fixture::check;
 
 /// The fixture without its `$0` marker, and the marker's offset.
 fn cursor(fixture: &str) -> (String, usize) {
     let offset = fixture.find("$0").expect("the fixture has no `$0`");
     (fixture.replacen("$0", "", 1), offset)
+}
+
+/// An insert written as an LSP snippet (`$1`, `${2:x}`, `$0`; the texts
+/// here need no escapes), to compare with the text a server sends.
+fn snippet(insert: &Option<Insert>) -> Option<String> {
+    let place = |index: u32, default: &str| match default {
+        "" => format!("${index}"),
+        _ => format!("${{{index}:{default}}}"),
+    };
+    let parts = &insert.as_ref()?.parts;
+    Some(
+        parts
+            .iter()
+            .map(|part| match part {
+                InsertPart::Text(text) => text.clone(),
+                InsertPart::Placeholder { index, default } => place(*index, default),
+                InsertPart::FinalCursor { default } => place(0, default),
+            })
+            .collect(),
+    )
 }
 
 fn kind_tag(kind: CompletionKind) -> &'static str {
@@ -54,12 +75,6 @@ fn render(fixture: &str) -> String {
         out.push_str("(none)\n");
     }
     out
-}
-
-macro_rules! check {
-    ($fixture:expr, @$expect:literal) => {
-        insta::assert_snapshot!(render($fixture), @$expect)
-    };
 }
 
 const VIGNETTE: &str = "/// How dark the corners get.
@@ -166,8 +181,8 @@ fn method_inserts_parentheses_unless_present() {
         .into_iter()
         .find(|item| item.label == "at")
         .unwrap();
-    assert_eq!(at.insert_text.as_deref(), Some("at($0)"));
-    assert!(at.is_snippet);
+    assert_eq!(snippet(&at.insert).as_deref(), Some("at($0)"));
+    assert!(at.insert.as_ref().is_some_and(Insert::has_places));
     assert!(at.doc.unwrap().contains("clamped"));
     let (text, offset) =
         cursor("filter f(src: image, x: int, y: int) -> color {\n    src.a$0(x, y)\n}\n");
@@ -176,7 +191,7 @@ fn method_inserts_parentheses_unless_present() {
         .into_iter()
         .find(|item| item.label == "at")
         .unwrap();
-    assert_eq!(at.insert_text, None);
+    assert_eq!(at.insert, None);
 }
 
 #[test]
@@ -276,7 +291,7 @@ fn pipeline_arguments() {
     let (text, offset) = cursor(&with(VIGNETTE, "pipeline p = vignette($0);\n"));
     let doc = Doc::new(&text);
     let strength = completions(&doc, offset).into_iter().next().unwrap();
-    assert_eq!(strength.insert_text.as_deref(), Some("strength: "));
+    assert_eq!(strength.insert, Some(Insert::text("strength: ")));
     assert_eq!(strength.doc.as_deref(), Some("How dark the corners get."));
 }
 
@@ -312,11 +327,35 @@ fn item_level() {
         .iter()
         .find(|item| item.label == "filter (kernel)")
         .unwrap();
-    assert!(kernel.is_snippet);
+    assert!(kernel.insert.as_ref().is_some_and(Insert::has_places));
     assert_eq!(
-        kernel.insert_text.as_deref(),
+        snippet(&kernel.insert).as_deref(),
         Some("filter ${1:name}(src: image, x: int, y: int) -> color {\n    ${0:src.at(x, y)}\n}")
     );
+}
+
+#[test]
+fn snippets_of_items_and_statements() {
+    let mut out = String::new();
+    for fixture in ["$0\n", "fn main() {\n    $0\n}\n"] {
+        let (text, offset) = cursor(fixture);
+        for item in completions(&Doc::new(&text), offset) {
+            if item.kind == CompletionKind::Snippet {
+                let body = snippet(&item.insert).unwrap_or_default();
+                out.push_str(&format!("{}: {body:?}\n", item.label));
+            }
+        }
+    }
+    insta::assert_snapshot!(out, @r#"
+    filter (point): "filter ${1:name}(c: color) -> color {\n    ${0:c}\n}"
+    filter (kernel): "filter ${1:name}(src: image, x: int, y: int) -> color {\n    ${0:src.at(x, y)}\n}"
+    fn: "fn ${1:name}($2) -> ${3:float} {\n    $0\n}"
+    param: "param ${1:name}: ${2:float} = ${3:0.5} in ${4:0.0}..${5:1.0};$0"
+    pipeline: "pipeline ${1:name} = ${2:filter};$0"
+    for: "for ${1:i} in ${2:0}..${3:n} {\n    $0\n}"
+    if: "if ${1:condition} {\n    $0\n}"
+    while: "while ${1:condition} {\n    $0\n}"
+    "#);
 }
 
 #[test]
@@ -445,8 +484,8 @@ fn callables_insert_a_call() {
     let doc = Doc::new(&text);
     let items = completions(&doc, offset);
     let helper = items.iter().find(|item| item.label == "helper").unwrap();
-    assert_eq!(helper.insert_text.as_deref(), Some("helper($0)"));
-    assert!(helper.is_snippet);
+    assert_eq!(snippet(&helper.insert).as_deref(), Some("helper($0)"));
+    assert!(helper.insert.as_ref().is_some_and(Insert::has_places));
     let sqrt = items.iter().find(|item| item.label == "sqrt").unwrap();
     assert_eq!(sqrt.detail.as_deref(), Some("fn sqrt(v: float) -> float"));
     assert_eq!(
@@ -454,12 +493,12 @@ fn callables_insert_a_call() {
         Some("```chop\nfn sqrt(v: float) -> float\n```\n\nThe square root of `v` (NaN below 0).")
     );
     let strength = items.iter().find(|item| item.label == "strength").unwrap();
-    assert_eq!(strength.insert_text, None);
+    assert_eq!(strength.insert, None);
     // Before an existing `(`: just the name.
     let (text, offset) = cursor(&with(VIGNETTE, "fn main() {\n    print(hel$0(1.0));\n}\n"));
     let items = completions(&Doc::new(&text), offset);
     let helper = items.iter().find(|item| item.label == "helper").unwrap();
-    assert_eq!(helper.insert_text, None);
+    assert_eq!(helper.insert, None);
     // Every value once.
     let mut labels: Vec<&str> = items.iter().map(|item| item.label.as_str()).collect();
     let count = labels.len();

@@ -1,9 +1,9 @@
 //! The analysis completion works with: the document, or a copy with a
 //! placeholder at the cursor.
 
-use super::walk;
 use crate::lex::{self, floor_char_boundary, TokKind};
 use crate::scope;
+use crate::walk;
 use crate::Doc;
 use chunkvm::syntax::ast::Item;
 use chunkvm::types::Type;

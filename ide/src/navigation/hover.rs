@@ -65,11 +65,7 @@ fn with_doc(code: &str, doc: Option<&str>) -> String {
 
 fn hover_local(doc: &Doc, index: &Index, id: BindingId) -> Option<String> {
     let local = index.locals.get(&id)?;
-    let ty = doc
-        .analysis
-        .binding_types
-        .get(id.0 as usize)
-        .map_or_else(|| "{unknown}".to_string(), ToString::to_string);
+    let ty = doc.analysis.binding_type(id);
     let name = &local.name.name;
     let (code, note) = match local.kind {
         LocalKind::Let => (format!("let {name}: {ty}"), None),

@@ -1,6 +1,7 @@
 //! Tests of navigation: name at, definition, references, highlights, rename and hover.
 
 use super::*;
+use crate::fixture::{fixture, Fixture};
 
 fn doc_and_cursor(marked: &str) -> (Doc, usize, Fixture) {
     let fx = fixture(marked);

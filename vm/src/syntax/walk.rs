@@ -36,6 +36,29 @@ pub trait Visitor<'a> {
     /// A name declared by a parameter (of a function, filter or closure),
     /// `let`, `var` or `for`, where it is declared.
     fn visit_binding(&mut self, _binding: &'a Binding) {}
+
+    /// A `let`, `var` or `for` variable where it comes into scope: after the
+    /// `let`'s value, before the `for`'s body (editors resolve names by scope).
+    fn visit_scope(&mut self, _binding: &'a Binding, _binder: Binder<'a>) {}
+}
+
+/// The statement that brings a variable into scope, for [`Visitor::visit_scope`].
+#[derive(Clone, Copy, Debug)]
+pub enum Binder<'a> {
+    /// A `let` (`mutable`: a `var`) and its value.
+    Let {
+        /// The whole statement.
+        stmt: &'a Stmt,
+        /// Whether it is a `var`.
+        mutable: bool,
+        /// The value it is bound to.
+        value: &'a Expr,
+    },
+    /// A `for` loop, whose body is the variable's scope.
+    For {
+        /// The loop's body.
+        body: &'a Block,
+    },
 }
 
 /// Visits every item of `file`.
@@ -86,9 +109,20 @@ pub fn walk_block<'a, V: Visitor<'a> + ?Sized>(visitor: &mut V, block: &'a Block
 /// value, a `for`'s before its bounds).
 pub fn walk_stmt<'a, V: Visitor<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
     match &stmt.kind {
-        StmtKind::Let { binding, value, .. } => {
+        StmtKind::Let {
+            binding,
+            mutable,
+            value,
+            ..
+        } => {
             visitor.visit_binding(binding);
             visitor.visit_expr(value);
+            let binder = Binder::Let {
+                stmt,
+                mutable: *mutable,
+                value,
+            };
+            visitor.visit_scope(binding, binder);
         }
         StmtKind::Assign { target, value, .. } => {
             visitor.visit_expr(target);
@@ -109,6 +143,7 @@ pub fn walk_stmt<'a, V: Visitor<'a> + ?Sized>(visitor: &mut V, stmt: &'a Stmt) {
             visitor.visit_binding(binding);
             visitor.visit_expr(start);
             visitor.visit_expr(end);
+            visitor.visit_scope(binding, Binder::For { body });
             visitor.visit_block(body);
         }
     }

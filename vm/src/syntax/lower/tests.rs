@@ -1,3 +1,6 @@
+//! Tests of lowering: error recovery (one diagnostic per mistake, the same for a
+//! fresh and an incremental parse) and the shapes lowering gives.
+
 use super::*;
 
 fn errors(text: &str) -> Vec<(usize, String)> {
