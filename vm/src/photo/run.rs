@@ -1,0 +1,449 @@
+//! Running a compiled filter or pipeline over a level of a photo, in bands of rows
+//! on worker threads.
+
+use super::*;
+
+/// What to run: a filter or a pipeline, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A `filter` item.
+    Filter(String),
+    /// A `pipeline` item.
+    Pipeline(String),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The pyramid level to run on (0: full resolution).
+    pub level: usize,
+    /// Worker threads (1: run on this thread).
+    pub threads: usize,
+    /// Limits of each thread.
+    pub limits: Limits,
+    /// `param` values set by the user (a pipeline stage's own arguments win over them).
+    pub params: Vec<(String, Value)>,
+    /// Set it from any thread to stop the run (it ends with [`RunError::Cancelled`]).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            level: 0,
+            threads: 1,
+            limits: Limits::default(),
+            params: Vec::new(),
+            cancel: None,
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The output image.
+    pub image: Rgba8,
+    /// Instructions executed, all stages and threads together.
+    pub instructions: u64,
+    /// The stages run: filter names in order.
+    pub stages: Vec<String>,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug)]
+pub enum RunError {
+    /// The cancel flag of [`RunOptions`] was set: the run stopped at a safe point.
+    Cancelled,
+    /// A runtime error in a filter.
+    Runtime(RuntimeError),
+    /// Anything else: a missing filter, a bad param, a level that does not exist...
+    Other(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Cancelled => f.write_str("cancelled"),
+            RunError::Runtime(err) => write!(f, "{}", err.message),
+            RunError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+/// One stage of a run: a filter and the params it overrides.
+struct Stage {
+    func: u32,
+    name: String,
+    overrides: Vec<(String, Value)>,
+}
+
+fn const_value(value: Const) -> Value {
+    match value {
+        Const::Int(v) => Value::Int(v),
+        Const::Float(v) => Value::Float(v),
+        Const::Bool(v) => Value::Bool(v),
+        Const::Color(c) => Value::Color(c.map(|v| v as f32)),
+    }
+}
+
+/// What a run takes: a checked file (for the stages of its pipelines) and the program
+/// compiled from it, never its text: the caller analysed and compiled it once
+/// ([`crate::driver::build`], or [`crate::driver::compile_analyzed`] for a file
+/// already analysed, as an editor's document is).
+pub struct Compiled<'a> {
+    /// The file's AST.
+    pub file: &'a SourceFile,
+    /// Its checked facts (the pipelines' stages and their arguments).
+    pub analysis: &'a Analysis,
+    /// The program compiled from them.
+    pub program: Program,
+}
+
+impl<'a> Compiled<'a> {
+    /// A file analysed by [`crate::driver::analyze`] and its program.
+    pub fn of(analyzed: &'a crate::driver::Analyzed, program: Program) -> Compiled<'a> {
+        Compiled {
+            file: &analyzed.parsed.file,
+            analysis: &analyzed.analysis,
+            program,
+        }
+    }
+}
+
+/// The stages of `target` (or of the file's only pipeline or filter when `None`).
+fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>, String> {
+    use crate::syntax::ast::{ItemId, ItemKind};
+    let (file, program) = (compiled.file, &compiled.program);
+    let filters: Vec<&str> = file
+        .items
+        .iter()
+        .filter(|item| matches!(&item.kind, ItemKind::Function(f) if f.is_filter))
+        .map(|item| item.name.name.as_str())
+        .collect();
+    let pipelines: Vec<&str> = file
+        .items
+        .iter()
+        .filter(|item| matches!(item.kind, ItemKind::Pipeline(_)))
+        .map(|item| item.name.name.as_str())
+        .collect();
+    let choices = || {
+        let mut all: Vec<String> = filters.iter().map(|f| format!("--filter {f}")).collect();
+        all.extend(pipelines.iter().map(|p| format!("--pipeline {p}")));
+        if all.is_empty() {
+            "it has no filter and no pipeline".to_string()
+        } else {
+            format!("choose one of: {}", all.join(", "))
+        }
+    };
+    let target = match target {
+        Some(target) => target.clone(),
+        None => match (pipelines.as_slice(), filters.as_slice()) {
+            ([one], _) => Target::Pipeline(one.to_string()),
+            ([], [one]) => Target::Filter(one.to_string()),
+            _ => return Err(format!("which filter or pipeline? {}", choices())),
+        },
+    };
+    let func_of = |name: &str| program.function(name).map(|(idx, _)| idx);
+    match &target {
+        Target::Filter(name) => {
+            if !filters.contains(&name.as_str()) {
+                return Err(format!("no filter `{name}`; {}", choices()));
+            }
+            let func = func_of(name).ok_or_else(|| format!("no filter `{name}`"))?;
+            Ok(vec![Stage {
+                func,
+                name: name.clone(),
+                overrides: Vec::new(),
+            }])
+        }
+        Target::Pipeline(name) => {
+            let (item_id, item) = file
+                .item(name)
+                .filter(|(_, item)| matches!(item.kind, ItemKind::Pipeline(_)))
+                .ok_or_else(|| format!("no pipeline `{name}`; {}", choices()))?;
+            let ItemKind::Pipeline(pipeline) = &item.kind else {
+                return Err(format!("no pipeline `{name}`"));
+            };
+            let mut out = Vec::new();
+            for idx in 0..pipeline.stages.len() {
+                let info = compiled
+                    .analysis
+                    .stages
+                    .get(&(item_id, idx))
+                    .ok_or_else(|| format!("stage {} of `{name}` did not check", idx + 1))?;
+                let filter_item = file
+                    .items
+                    .get(info.filter.0 as usize)
+                    .ok_or_else(|| format!("stage {} of `{name}` has no filter", idx + 1))?;
+                let func = func_of(&filter_item.name.name)
+                    .ok_or_else(|| format!("no filter `{}`", filter_item.name.name))?;
+                let overrides = info
+                    .overrides
+                    .iter()
+                    .filter_map(|(param, value)| {
+                        let param: &ItemId = param;
+                        file.items
+                            .get(param.0 as usize)
+                            .map(|item| (item.name.name.clone(), const_value(*value)))
+                    })
+                    .collect();
+                out.push(Stage {
+                    func,
+                    name: filter_item.name.name.clone(),
+                    overrides,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// What a run reads: an image in memory (borrowed or owned: a run never copies
+/// it) or a photo stored as chunks.
+#[derive(Clone, Debug)]
+pub enum Input<'a> {
+    /// Decoded pixels (a PNG or JPEG file).
+    Image(std::borrow::Cow<'a, Rgba8>),
+    /// A photo chunk graph, as `chunkvm import` writes it: the set's root is the photo.
+    Chunks(crate::chunk::ChunkSet),
+}
+
+/// Runs a filter or pipeline of a compiled file over `input` at the level
+/// `options.level` of its pyramid.
+pub fn run(
+    compiled: Compiled<'_>,
+    target: Option<&Target>,
+    input: &Rgba8,
+    options: &RunOptions,
+) -> Result<RunOutput, RunError> {
+    run_input(
+        compiled,
+        target,
+        &Input::Image(std::borrow::Cow::Borrowed(input)),
+        options,
+        &|_, _| {},
+    )
+}
+
+/// Called as work gets done: rows done and rows in all, over every stage.
+pub type Progress<'p> = &'p (dyn Fn(u64, u64) + Sync);
+
+/// Rows of an image that one piece of work covers (four rows of tiles).
+pub const BAND_ROWS: u32 = 32;
+
+/// Runs a filter or pipeline of a compiled file over `input`, with progress reports.
+pub fn run_input(
+    compiled: Compiled<'_>,
+    target: Option<&Target>,
+    input: &Input<'_>,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunOutput, RunError> {
+    let stages = stages(&compiled, target).map_err(RunError::Other)?;
+    let cancelled = || {
+        options
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    if cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    let other = |err: StoreError| RunError::Other(err.to_string());
+    let mut vm = Vm::new(compiled.program);
+    vm.set_limits(options.limits);
+    if let Some(flag) = &options.cancel {
+        vm.set_cancel(flag.clone());
+    }
+    let photo = match input {
+        Input::Image(image) => photo_new(&mut vm.store, image).map_err(other)?,
+        Input::Chunks(set) => vm.store.import(set.clone()),
+    };
+    let (width, height, levels) = photo_info(&vm.store, photo)
+        .map_err(|err| RunError::Other(format!("not a photo: {err}")))?;
+    if options.level >= levels {
+        return Err(RunError::Other(format!(
+            "a {width}x{height} photo has levels 0 to {}, not {}",
+            levels - 1,
+            options.level
+        )));
+    }
+    let (w, h) = level_size(width, height, options.level);
+    let tiles = w.div_ceil(8) as u64 * h.div_ceil(8) as u64;
+    if tiles.saturating_mul(stages.len() as u64 + 2) > options.limits.chunks as u64 {
+        return Err(RunError::Other(format!(
+            "a {w}x{h} image is {}; with {} that is over the chunk quota of {} (raise it with --quota)",
+            crate::diag::plural(tiles, "chunk"),
+            crate::diag::plural(stages.len() as u64, "stage"),
+            options.limits.chunks
+        )));
+    }
+    let mut image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
+    vm.pin(photo);
+    let defaults = vm.loaded.program.global_defaults.clone();
+    let mut globals = Vec::new();
+    for stage in &stages {
+        vm.reset_globals(&defaults);
+        for (name, value) in options.params.iter().chain(&stage.overrides) {
+            vm.set_global(name, value)
+                .map_err(|err| RunError::Other(err.to_string()))?;
+        }
+        globals.push(vm.globals().to_vec());
+    }
+    let total_rows = h as u64 * stages.len() as u64;
+    let mut instructions = 0;
+    let mut names = Vec::new();
+    for (idx, stage) in stages.iter().enumerate() {
+        let done_before = h as u64 * idx as u64;
+        let report = |rows: u64| progress(done_before + rows, total_rows);
+        let (pixels, count) = run_stage(
+            &mut vm,
+            stage.func,
+            image,
+            &globals[idx],
+            options.threads,
+            &report,
+        )
+        .map_err(|err| match err {
+            // The VM ends a cancelled thread with a runtime error of kind
+            // `Cancelled`; whatever else a cancelled run ended with (a worker that
+            // failed first), the caller asked it to stop.
+            RunError::Runtime(err) if err.kind == ErrorKind::Cancelled || cancelled() => {
+                RunError::Cancelled
+            }
+            err => err,
+        })?;
+        instructions += count;
+        let next = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(other)?;
+        vm.pin(next);
+        image = next;
+        names.push(stage.name.clone());
+    }
+    let (width, height, pixels) = image_to_rgba8(&vm.store, image).map_err(other)?;
+    Ok(RunOutput {
+        image: Rgba8 {
+            width,
+            height,
+            pixels,
+        },
+        instructions,
+        stages: names,
+    })
+}
+
+/// Runs one filter over the whole of `image` in bands of rows, on `threads` threads;
+/// returns the pixels and the instructions executed.
+fn run_stage(
+    vm: &mut Vm,
+    func: u32,
+    image: ChunkId,
+    globals: &[u64],
+    threads: usize,
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<u8>, u64), RunError> {
+    let view = ImageView::open(&vm.store, image).map_err(|err| RunError::Other(err.to_string()))?;
+    let (w, h) = (view.width(), view.height());
+    let bands = h.div_ceil(BAND_ROWS) as usize;
+    let threads = threads.clamp(1, bands.max(1));
+    vm.reset_globals(globals);
+    if threads == 1 {
+        let before = vm.instructions();
+        let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+        for band in 0..bands as u32 {
+            let (y0, y1) = (band * BAND_ROWS, ((band + 1) * BAND_ROWS).min(h));
+            let out = vm
+                .apply_region(func, image, (0, y0, w, y1))
+                .map_err(RunError::Runtime)?;
+            pixels.extend_from_slice(&out);
+            report(y1 as u64);
+        }
+        return Ok((pixels, vm.instructions() - before));
+    }
+    // Each worker has a VM and a store of its own, sharing the code and the photo's
+    // chunks (read-only) with this one; workers take bands in turn.
+    let mut roots = vec![vm.loaded.ids.root, image];
+    roots.extend(vm.loaded.ids.strings.iter().copied());
+    let next_band = std::sync::atomic::AtomicUsize::new(0);
+    let rows_done = std::sync::atomic::AtomicU64::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: std::sync::Mutex<Vec<Option<Vec<u8>>>> = std::sync::Mutex::new(vec![None; bands]);
+    let mut worker_vms = Vec::new();
+    for worker in 0..threads {
+        let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
+        vm.store
+            .share_into(&mut store, &roots)
+            .map_err(|err| RunError::Other(err.to_string()))?;
+        let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
+        worker_vm.set_limits(vm.limits());
+        if let Some(flag) = &vm.cancel {
+            worker_vm.set_cancel(flag.clone());
+        }
+        worker_vm.reset_globals(globals);
+        worker_vms.push(worker_vm);
+    }
+    let outcomes: Vec<Result<u64, RuntimeError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = worker_vms
+            .into_iter()
+            .map(|mut worker_vm| {
+                let (next_band, rows_done, failed, results) =
+                    (&next_band, &rows_done, &failed, &results);
+                scope.spawn(move || -> Result<u64, RuntimeError> {
+                    use std::sync::atomic::Ordering;
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(worker_vm.instructions());
+                        }
+                        let band = next_band.fetch_add(1, Ordering::Relaxed);
+                        if band >= bands {
+                            return Ok(worker_vm.instructions());
+                        }
+                        let (y0, y1) = (
+                            band as u32 * BAND_ROWS,
+                            ((band as u32 + 1) * BAND_ROWS).min(h),
+                        );
+                        match worker_vm.apply_region(func, image, (0, y0, w, y1)) {
+                            Ok(out) => {
+                                if let Ok(mut slots) = results.lock() {
+                                    slots[band] = Some(out);
+                                }
+                                let done = rows_done.fetch_add((y1 - y0) as u64, Ordering::Relaxed);
+                                report(done + (y1 - y0) as u64);
+                            }
+                            Err(err) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(err);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(RuntimeError {
+                        kind: Default::default(),
+                        message: "a worker thread stopped unexpectedly".into(),
+                        span: Default::default(),
+                        trace: Vec::new(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut instructions = 0;
+    for outcome in outcomes {
+        instructions += outcome.map_err(RunError::Runtime)?;
+    }
+    let slots = results
+        .into_inner()
+        .map_err(|_| RunError::Other("a worker thread stopped unexpectedly".into()))?;
+    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
+    for (band, slot) in slots.into_iter().enumerate() {
+        let out = slot.ok_or_else(|| RunError::Other(format!("band {band} was not computed")))?;
+        pixels.extend_from_slice(&out);
+    }
+    Ok((pixels, instructions))
+}
