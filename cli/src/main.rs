@@ -430,12 +430,7 @@ fn run(
     let name = function.unwrap_or("main");
     let found = program.function(name).filter(|(_, func)| !func.is_closure);
     let Some((func_idx, func)) = found else {
-        let names: Vec<&str> = program
-            .functions
-            .iter()
-            .filter(|f| !f.is_closure)
-            .map(|f| f.name.as_str())
-            .collect();
+        let names = program.function_names();
         return Err(Failure(format!(
             "no function `{name}` in {}; {}",
             path.display(),

@@ -60,12 +60,7 @@ pub fn chunk_graph_or_why(
             .function(name)
             .map(|(idx, _)| idx as usize)
             .ok_or_else(|| {
-                let names: Vec<&str> = program
-                    .functions
-                    .iter()
-                    .filter(|f| !f.is_closure)
-                    .map(|f| f.name.as_str())
-                    .collect();
+                let names = program.function_names();
                 format!(
                     "no function `{name}`; {}",
                     has_names("the file", &names, "functions")

@@ -427,6 +427,16 @@ impl Program {
             .find(|(_, func)| func.name == name)
             .map(|(idx, func)| (idx as u32, func))
     }
+
+    /// The names of the functions a user can call by name (closures have none of
+    /// their own), in order.
+    pub fn function_names(&self) -> Vec<&str> {
+        self.functions
+            .iter()
+            .filter(|func| !func.is_closure)
+            .map(|func| func.name.as_str())
+            .collect()
+    }
 }
 
 /// Packs an array shape for [`Op::NewArr`].
