@@ -222,3 +222,78 @@ fn a_restore_names_the_missing_chunk_and_refuses_a_wrong_one() {
     let moved = Vm::restore(store, root).expect("the whole set restores");
     assert_eq!(moved.instructions(), vm.instructions());
 }
+
+/// The chunks of a stopped thread's home, fetched one at a time, each counted.
+struct Home {
+    store: chunkvm::chunk::Store,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<chunkvm::chunk::ChunkId>>>,
+}
+
+impl chunkvm::exec::Fetch for Home {
+    fn fetch(
+        &mut self,
+        id: chunkvm::chunk::ChunkId,
+    ) -> Result<Vec<(chunkvm::chunk::ChunkId, chunkvm::chunk::Chunk)>, chunkvm::exec::FetchError>
+    {
+        let chunk = self
+            .store
+            .get(id)
+            .ok_or_else(|| chunkvm::exec::FetchError(format!("{id} is not at home")))?;
+        self.sent.lock().unwrap().push(id);
+        Ok(vec![(id, chunk.clone())])
+    }
+}
+
+/// Lazy migration: the destination gets only the Thread chunk; every instruction that
+/// needs a chunk it lacks stops before it changes anything, the chunk is fetched, and
+/// the instruction runs again. Same output, same count, no chunk fetched twice.
+#[test]
+fn a_thread_moved_with_only_its_root_fetches_the_rest_on_demand() {
+    use chunkvm::chunk::Store;
+    let programs = runnable();
+    let mut moves = 0;
+    for (name, text) in &programs {
+        let (mut reference, capture) = vm_for_main(text);
+        finish(&mut reference).unwrap();
+        let expected = capture.text();
+        let total = reference.instructions();
+        for step in [1u64, 3, 5] {
+            let at = total * step / 7;
+            if at == 0 {
+                continue;
+            }
+            let (mut vm, first) = vm_for_main(text);
+            if run_to(&mut vm, at).is_none() {
+                continue;
+            }
+            let root = vm.materialize();
+            let sent = std::sync::Arc::default();
+            let home = Home {
+                store: vm.store().clone(),
+                sent: std::sync::Arc::clone(&sent),
+            };
+            let mut store = Store::new(NodeId(60));
+            store.insert(root, vm.store().get(root).unwrap().clone());
+            let mut moved = Vm::restore_fetching(store, root, Box::new(home))
+                .unwrap_or_else(|err| panic!("{name}: {err}"));
+            let second = Capture::new();
+            moved.set_output(Box::new(second.clone()));
+            finish(&mut moved).unwrap_or_else(|err| panic!("{name}: moved at {at}: {err}"));
+            assert_eq!(
+                format!("{}{}", first.text(), second.text()),
+                expected,
+                "{name}: moved at {at}"
+            );
+            assert_eq!(moved.instructions(), total, "{name}: moved at {at}");
+            let sent = sent.lock().unwrap().clone();
+            let unique: std::collections::HashSet<_> = sent.iter().collect();
+            assert_eq!(
+                unique.len(),
+                sent.len(),
+                "{name}: a chunk was fetched twice"
+            );
+            moves += 1;
+        }
+    }
+    assert!(moves >= 25, "only {moves} lazy moves were tried");
+}

@@ -209,6 +209,21 @@ impl ImageView {
         })
     }
 
+    /// A view of no image (0x0): every pixel reads `[0; 4]`.
+    pub fn empty() -> ImageView {
+        ImageView {
+            width: 0,
+            height: 0,
+            tiles_x: 0,
+            tiles_y: 0,
+            max_x: -1,
+            max_y: -1,
+            ids: Vec::new(),
+            tiles: Vec::new(),
+            loaded: 0,
+        }
+    }
+
     /// Opens image `id` and reads all its tiles now.
     pub fn open_all(store: &Store, id: ChunkId) -> Result<ImageView, StoreError> {
         let mut view = ImageView::open(store, id)?;

@@ -47,11 +47,13 @@ pub enum Kind {
     Pc = 16,
     /// A photo: its size and the Image chunk of each level of its pyramid.
     Photo = 17,
+    /// A filter or pipeline run over an image: its stages, position and output so far.
+    Job = 18,
 }
 
 impl Kind {
     /// Every kind, in the order of their numbers.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Program,
         Kind::Function,
         Kind::Block,
@@ -69,6 +71,7 @@ impl Kind {
         Kind::Regs,
         Kind::Pc,
         Kind::Photo,
+        Kind::Job,
     ];
 
     /// The kind with number `n`, if any.
@@ -102,6 +105,7 @@ impl Kind {
             Kind::Regs => "regs",
             Kind::Pc => "pc",
             Kind::Photo => "photo",
+            Kind::Job => "job",
         }
     }
 
@@ -249,7 +253,7 @@ mod tests {
     #[test]
     fn kinds_round_trip() {
         assert_eq!(Kind::from_u8(0), None);
-        assert_eq!(Kind::from_u8(18), None);
+        assert_eq!(Kind::from_u8(19), None);
         assert_eq!(Kind::from_u8(255), None);
         for (i, k) in Kind::ALL.into_iter().enumerate() {
             assert_eq!(k as usize, i + 1);

@@ -1,9 +1,25 @@
 //! Running filters over images: the host loop that calls a kernel or point
-//! filter once per output pixel.
+//! filter once per output pixel, inside the interpreter loop.
+//!
+//! Two shapes of run share that loop:
+//! - a *job* ([`Vm::start_job`]): one or more stages (a filter and its params each)
+//!   over a whole image, each stage's output the next one's input. A job is a thread
+//!   like any other: its position, its stages and its output so far are chunks at
+//!   every safe point (see [`crate::exec::thread`] for the Job chunk), so it can be
+//!   stopped, stepped, snapshotted, migrated and resumed anywhere. Its output is made
+//!   one row of tiles at a time: finished tiles are chunks at once, linked from a list
+//!   of tile segments; only the tile row being made is in memory, and it is written as
+//!   tiles when the thread is materialized.
+//! - a *region* ([`Vm::apply_region`]): one filter over a rectangle, returning its
+//!   pixels; a host call (the worker threads of a parallel run use it), not a thread
+//!   whose state is chunks.
 
 use super::value::{color_of, color_slots, from_u8, to_u8};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
-use crate::chunk::{image_from_rgba8, ChunkId, ImageView, Store, StoreError};
+use crate::chunk::{
+    array_from_slots, image_from_rgba8, set_tile_pixel, Chunk, ChunkId, ImageView, Kind, Store,
+    StoreError, IMAGE_HEIGHT, IMAGE_TILES, IMAGE_WIDTH, SLOTS, TILE_SIZE,
+};
 use crate::types::Type;
 
 /// The two shapes of filter.
@@ -29,23 +45,110 @@ pub fn filter_kind(vm: &Vm, func: u32) -> Option<FilterKind> {
     }
 }
 
-/// A filter running over a rectangle of an image, one call per pixel, all
-/// inside one run of the interpreter loop.
+/// One stage of a job: a filter and the params' slots it runs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobStage {
+    /// The filter's function index.
+    pub func: u32,
+    /// The params' slots while it runs (see [`Vm::globals`]).
+    pub globals: Vec<u64>,
+}
+
+/// How far a job has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobProgress {
+    /// The stage running now (0-based; equal to `stages` when done).
+    pub stage: usize,
+    /// Stages in all.
+    pub stages: usize,
+    /// Rows finished, over all stages.
+    pub rows_done: u64,
+    /// Rows in all, over all stages.
+    pub rows: u64,
+}
+
+/// Tile links per segment chunk of a job's finished tiles (slot 30 holds the count,
+/// slot 31 links the older segment).
+pub(crate) const SEGMENT_CAP: usize = SLOTS - 2;
+
+/// Where a run's pixels go.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// A region: its pixels, row-major.
+    Pixels(Vec<u8>),
+    /// A job: tiles made so far, the newest segment first, and the tile ids not yet
+    /// in a segment.
+    Tiles {
+        /// The newest segment chunk (nil when none).
+        segments: ChunkId,
+        /// Finished tiles not yet written to a segment (fewer than [`SEGMENT_CAP`]).
+        pending: Vec<ChunkId>,
+    },
+}
+
+/// A filter running over a rectangle of an image, one call per pixel, all inside
+/// one run of the interpreter loop.
 #[derive(Debug)]
 pub(crate) struct Job {
-    func: u32,
-    kind: FilterKind,
-    src: ChunkId,
-    view: ImageView,
-    x0: u32,
-    x1: u32,
-    y1: u32,
-    x: u32,
-    y: u32,
-    out: Vec<u8>,
-    /// The store's allocation mark when the region started: each call's chunks
+    pub(crate) stages: Vec<JobStage>,
+    pub(crate) stage: usize,
+    pub(crate) func: u32,
+    pub(crate) kind: FilterKind,
+    pub(crate) src: ChunkId,
+    pub(crate) view: ImageView,
+    pub(crate) x0: u32,
+    pub(crate) y0: u32,
+    pub(crate) x1: u32,
+    pub(crate) y1: u32,
+    pub(crate) x: u32,
+    pub(crate) y: u32,
+    /// The pixels of the tile row being made (rows from [`Job::row_start`] to `y`,
+    /// then `x0..x` of row `y`), row-major, `x1 - x0` wide.
+    pub(crate) row: Vec<u8>,
+    pub(crate) sink: Sink,
+    /// The image the last stage made (nil until then).
+    pub(crate) result: ChunkId,
+    /// The store's allocation mark when the current call started: each call's chunks
     /// are freed when it returns.
-    mark: u64,
+    pub(crate) mark: u64,
+}
+
+impl Job {
+    /// The first row of the tile row being made.
+    pub(crate) fn row_start(&self) -> u32 {
+        self.y0 + (self.y.saturating_sub(self.y0) / TILE_SIZE) * TILE_SIZE
+    }
+
+    /// The width of the region.
+    pub(crate) fn width(&self) -> u32 {
+        self.x1 - self.x0
+    }
+
+    /// The links the job holds: what garbage collection keeps.
+    pub(crate) fn roots(&self) -> Vec<ChunkId> {
+        let mut roots = vec![self.src, self.result];
+        if let Sink::Tiles { segments, pending } = &self.sink {
+            roots.push(*segments);
+            roots.extend(pending.iter().copied());
+        }
+        roots.retain(|id| !id.is_nil());
+        roots
+    }
+
+    /// Writes the rows in `row` as tiles (pixels not made yet are zero): returns their
+    /// ids, left to right.
+    pub(crate) fn row_tiles(&self, store: &mut Store) -> Vec<ChunkId> {
+        let width = self.width() as usize;
+        let tiles_x = self.width().div_ceil(TILE_SIZE);
+        let mut tiles: Vec<Chunk> = (0..tiles_x).map(|_| Chunk::new(Kind::Tile)).collect();
+        for (at, px) in self.row.chunks_exact(4).enumerate() {
+            let (x, y) = ((at % width) as u32, (at / width) as u32);
+            if let Some(tile) = tiles.get_mut((x / TILE_SIZE) as usize) {
+                set_tile_pixel(tile, x % TILE_SIZE, y, [px[0], px[1], px[2], px[3]]);
+            }
+        }
+        tiles.into_iter().map(|tile| store.alloc(tile)).collect()
+    }
 }
 
 fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
@@ -64,13 +167,109 @@ fn not_a_filter(vm: &Vm, func: u32) -> RuntimeError {
     }
 }
 
-fn host_error(message: String) -> RuntimeError {
+pub(crate) fn host_error(message: String) -> RuntimeError {
     RuntimeError {
         kind: Default::default(),
         message,
         span: Default::default(),
         trace: Vec::new(),
     }
+}
+
+/// Appends `tiles` to the segment list of a job's sink, writing full segments.
+fn push_tiles(
+    store: &mut Store,
+    segments: &mut ChunkId,
+    pending: &mut Vec<ChunkId>,
+    tiles: &[ChunkId],
+) {
+    for tile in tiles {
+        pending.push(*tile);
+        if pending.len() == SEGMENT_CAP {
+            *segments = write_segment(store, pending, *segments);
+            pending.clear();
+        }
+    }
+}
+
+/// A segment chunk holding `tiles` (at most [`SEGMENT_CAP`]) that links `older`.
+pub(crate) fn write_segment(store: &mut Store, tiles: &[ChunkId], older: ChunkId) -> ChunkId {
+    let mut chunk = Chunk::new(Kind::Regs);
+    for (pos, tile) in tiles.iter().enumerate() {
+        chunk.set_link(pos, *tile);
+    }
+    chunk.set_scalar(SEGMENT_CAP, tiles.len() as u64);
+    chunk.set_link(SLOTS - 1, older);
+    store.alloc(chunk)
+}
+
+/// Reads a segment: its tiles and the older segment.
+pub(crate) fn read_segment(
+    store: &Store,
+    id: ChunkId,
+) -> Result<(Vec<ChunkId>, ChunkId), StoreError> {
+    let chunk = store.try_get(id)?;
+    if chunk.kind != Kind::Regs {
+        return Err(StoreError::WrongKind {
+            id,
+            expected: Kind::Regs,
+            found: chunk.kind,
+        });
+    }
+    let count = chunk.get(SEGMENT_CAP) as usize;
+    if count > SEGMENT_CAP || chunk.is_link(SEGMENT_CAP) {
+        return Err(StoreError::BadShape(
+            id,
+            format!("a tile segment of {count} tiles"),
+        ));
+    }
+    let tiles = (0..count)
+        .map(|pos| {
+            chunk
+                .link(pos)
+                .ok_or_else(|| StoreError::BadShape(id, format!("tile {pos} is not a link")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((tiles, chunk.link(SLOTS - 1).unwrap_or(ChunkId::NIL)))
+}
+
+/// Every tile of a job's sink, oldest first; fails with the first segment missing.
+fn sink_tiles(
+    store: &Store,
+    segments: ChunkId,
+    pending: &[ChunkId],
+) -> Result<Vec<ChunkId>, StoreError> {
+    let mut parts = vec![pending.to_vec()];
+    let mut next = segments;
+    while !next.is_nil() {
+        let (tiles, older) = read_segment(store, next)?;
+        parts.push(tiles);
+        next = older;
+    }
+    Ok(parts.into_iter().rev().flatten().collect())
+}
+
+/// An Image chunk over `tiles` (row-major) of a `width` x `height` image.
+fn image_of_tiles(
+    store: &mut Store,
+    width: u32,
+    height: u32,
+    tiles: &[ChunkId],
+) -> Result<ChunkId, StoreError> {
+    let expected = width.div_ceil(TILE_SIZE) as usize * height.div_ceil(TILE_SIZE) as usize;
+    if tiles.len() != expected {
+        return Err(StoreError::Invalid(format!(
+            "a {width}x{height} image has {expected} tiles, the job made {}",
+            tiles.len()
+        )));
+    }
+    let slots: Vec<u64> = tiles.iter().map(|id| id.0).collect();
+    let array = array_from_slots(store, &slots, 1, true)?;
+    let mut root = Chunk::new(Kind::Image);
+    root.set_scalar(IMAGE_WIDTH, width as u64);
+    root.set_scalar(IMAGE_HEIGHT, height as u64);
+    root.set_link(IMAGE_TILES, array);
+    Ok(store.alloc(root))
 }
 
 impl Vm {
@@ -97,16 +296,58 @@ impl Vm {
         Ok(())
     }
 
+    /// Reads now what [`Vm::next_pixel`] will read, so that a chunk missing from the
+    /// store stops the thread before the returning call's frame is gone (a node then
+    /// fetches it and the return runs again).
+    pub(crate) fn job_ready(&mut self) -> Result<(), StoreError> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(());
+        };
+        let (mut x, mut y) = (job.x + 1, job.y);
+        if x >= job.x1 {
+            x = job.x0;
+            y += 1;
+        }
+        if y < job.y1 {
+            if job.kind == FilterKind::Point {
+                job.view.pixel(&self.store, x as i64, y as i64)?;
+            }
+            return Ok(());
+        }
+        // The stage ends here: its tiles are read to make its image, and a point filter
+        // of the next stage reads the first of them.
+        if let Sink::Tiles { segments, pending } = &job.sink {
+            let tiles = sink_tiles(&self.store, *segments, pending)?;
+            let next = job.stages.get(job.stage + 1).map(|stage| stage.func);
+            let point = next.and_then(|func| filter_kind(self, func)) == Some(FilterKind::Point);
+            if let (true, Some(first)) = (point, tiles.first()) {
+                self.store.try_get(*first)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps the colour the filter returned for the current pixel (in `s[0..2]`) and
-    /// moves on: the frame of the next call, or `None` when the region is done.
+    /// moves on: the frame of the next call, or `None` when the job is done.
     pub(crate) fn next_pixel(
         &mut self,
         s: &mut [u64],
         r: &mut [ChunkId],
     ) -> Result<Option<Frame>, StoreError> {
-        let Some(job) = self.job.as_mut() else {
+        let Some(mut job) = self.job.take() else {
             return Ok(None);
         };
+        let next = self.advance_job(&mut job, s, r);
+        self.job = Some(job);
+        next
+    }
+
+    fn advance_job(
+        &mut self,
+        job: &mut Job,
+        s: &mut [u64],
+        r: &mut [ChunkId],
+    ) -> Result<Option<Frame>, StoreError> {
         // The call returned a colour: whatever it allocated is garbage now.
         if self.store.mark() > job.mark {
             self.store.free_since(job.mark);
@@ -114,19 +355,26 @@ impl Vm {
             {
                 self.image = None;
             }
-            job.mark = self.store.mark();
         }
         let c = color_of(s[0], s[1]);
-        job.out
+        job.row
             .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
         job.x += 1;
         if job.x >= job.x1 {
             job.x = job.x0;
             job.y += 1;
+            if (job.y - job.y0) % TILE_SIZE == 0 || job.y >= job.y1 {
+                self.flush_row(job);
+            }
         }
         if job.y >= job.y1 {
-            return Ok(None);
+            let done = self.end_stage(job)?;
+            job.mark = self.store.mark();
+            if done {
+                return Ok(None);
+            }
         }
+        job.mark = self.store.mark();
         Vm::job_arguments(job, &self.store, s, r)?;
         Ok(Some(Frame {
             func: job.func,
@@ -135,6 +383,172 @@ impl Vm {
             rbase: 0,
             env: ChunkId::NIL,
         }))
+    }
+
+    /// The tile row is finished: its pixels go to the sink.
+    fn flush_row(&mut self, job: &mut Job) {
+        match &mut job.sink {
+            Sink::Pixels(out) => out.extend_from_slice(&job.row),
+            Sink::Tiles { .. } => {
+                let tiles = job.row_tiles(&mut self.store);
+                if let Sink::Tiles { segments, pending } = &mut job.sink {
+                    push_tiles(&mut self.store, segments, pending, &tiles);
+                }
+            }
+        }
+        job.row.clear();
+    }
+
+    /// The stage is finished: its output becomes the next stage's input, or the job's
+    /// result. Whether the job is done.
+    fn end_stage(&mut self, job: &mut Job) -> Result<bool, StoreError> {
+        let Sink::Tiles { segments, pending } = &mut job.sink else {
+            return Ok(true);
+        };
+        let tiles = sink_tiles(&self.store, *segments, pending)?;
+        let image = image_of_tiles(&mut self.store, job.x1, job.y1, &tiles)?;
+        *segments = ChunkId::NIL;
+        pending.clear();
+        job.stage += 1;
+        let Some(stage) = job.stages.get(job.stage).cloned() else {
+            job.result = image;
+            job.src = image;
+            return Ok(true);
+        };
+        self.set_stage(job, &stage, image)?;
+        job.x = job.x0;
+        job.y = job.y0;
+        Ok(false)
+    }
+
+    /// Makes `stage` the job's current stage, reading `src`.
+    pub(crate) fn set_stage(
+        &mut self,
+        job: &mut Job,
+        stage: &JobStage,
+        src: ChunkId,
+    ) -> Result<(), StoreError> {
+        job.func = stage.func;
+        job.kind = filter_kind(self, stage.func).unwrap_or(FilterKind::Point);
+        job.src = src;
+        job.view = ImageView::open(&self.store, src)?;
+        self.globals.clear();
+        self.globals.extend_from_slice(&stage.globals);
+        Ok(())
+    }
+
+    fn check_stages(&self, stages: &[JobStage]) -> Result<Vec<FilterKind>, RuntimeError> {
+        stages
+            .iter()
+            .map(|stage| {
+                if stage.globals.len() != self.loaded.program.global_defaults.len() {
+                    return Err(host_error(format!(
+                        "a stage sets {} param slots; the program has {}",
+                        stage.globals.len(),
+                        self.loaded.program.global_defaults.len()
+                    )));
+                }
+                filter_kind(self, stage.func).ok_or_else(|| not_a_filter(self, stage.func))
+            })
+            .collect()
+    }
+
+    /// Makes the registers room enough for every stage's filter: the loop holds them
+    /// while the job moves from one stage to the next.
+    pub(crate) fn size_job_registers(&mut self, job: &Job) {
+        let (mut nregs, mut nrefs) = (3usize, 1usize);
+        for stage in &job.stages {
+            if let Some(lf) = self.loaded.funcs.get(stage.func as usize) {
+                nregs = nregs.max(lf.nregs as usize + 2);
+                nrefs = nrefs.max(lf.nrefs as usize + 1);
+            }
+        }
+        if self.s.len() < nregs {
+            self.s.resize(nregs, 0);
+        }
+        if self.r.len() < nrefs {
+            self.r.resize(nrefs, ChunkId::NIL);
+        }
+    }
+
+    /// Sets up `job` as the thread's call: its first pixel's frame and arguments.
+    fn begin(&mut self, mut job: Job) -> Result<(), RuntimeError> {
+        self.s.clear();
+        self.r.clear();
+        self.size_job_registers(&job);
+        job.mark = self.store.mark();
+        Vm::job_arguments(&mut job, &self.store, &mut self.s, &mut self.r)
+            .map_err(|err| host_error(err.to_string()))?;
+        self.frames.clear();
+        self.frames.push(Frame {
+            func: job.func,
+            pc: 0,
+            sbase: 0,
+            rbase: 0,
+            env: ChunkId::NIL,
+        });
+        self.job = Some(job);
+        self.result = None;
+        self.result_type = Type::Color;
+        Ok(())
+    }
+
+    /// Starts a job: `stages` run one after another over the whole image `src`, each
+    /// over the last one's output. [`Vm::run`] runs it like any call, stopping where a
+    /// thread stops; it finishes with the output image ([`crate::exec::Value::Image`]).
+    pub fn start_job(&mut self, stages: Vec<JobStage>, src: ChunkId) -> Result<(), RuntimeError> {
+        let kinds = self.check_stages(&stages)?;
+        let (Some(first), Some(kind)) = (stages.first().cloned(), kinds.first().copied()) else {
+            return Err(host_error("a job needs at least one stage".into()));
+        };
+        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
+        let (w, h) = (view.width(), view.height());
+        if w == 0 || h == 0 {
+            return Err(host_error(format!(
+                "a {w}x{h} image has no pixel to filter"
+            )));
+        }
+        self.globals.clear();
+        self.globals.extend_from_slice(&first.globals);
+        self.begin(Job {
+            func: first.func,
+            kind,
+            stages,
+            stage: 0,
+            src,
+            view,
+            x0: 0,
+            y0: 0,
+            x1: w,
+            y1: h,
+            x: 0,
+            y: 0,
+            row: Vec::with_capacity(w as usize * TILE_SIZE as usize * 4),
+            sink: Sink::Tiles {
+                segments: ChunkId::NIL,
+                pending: Vec::new(),
+            },
+            result: ChunkId::NIL,
+            mark: 0,
+        })
+    }
+
+    /// How far the thread's job has come, if it runs one.
+    pub fn job_progress(&self) -> Option<JobProgress> {
+        let job = self.job.as_ref()?;
+        let rows = (job.y1 - job.y0) as u64;
+        let stages = job.stages.len().max(1);
+        let done_here = if job.stage >= stages {
+            0
+        } else {
+            (job.y - job.y0) as u64
+        };
+        Some(JobProgress {
+            stage: job.stage,
+            stages,
+            rows_done: rows * job.stage.min(stages) as u64 + done_here,
+            rows: rows * stages as u64,
+        })
     }
 
     /// Applies filter `func` to the image `src` over the rectangle `x0..x1, y0..y1`
@@ -151,39 +565,26 @@ impl Vm {
         if x0 >= x1 || y0 >= y1 {
             return Ok(Vec::new());
         }
-        let lf = &self.loaded.funcs[func as usize];
-        let (nregs, nrefs) = (lf.nregs as usize + 2, lf.nrefs as usize + 1);
-        self.s.clear();
-        self.r.clear();
-        self.s.resize(nregs, 0);
-        self.r.resize(nrefs, ChunkId::NIL);
-        let job = Job {
+        let globals = self.globals.clone();
+        self.begin(Job {
+            stages: vec![JobStage { func, globals }],
+            stage: 0,
             func,
             kind,
             src,
             view,
             x0,
+            y0,
             x1,
             y1,
             x: x0,
             y: y0,
-            out: Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize),
-            mark: self.store.mark(),
-        };
-        let mut job = job;
-        Vm::job_arguments(&mut job, &self.store, &mut self.s, &mut self.r)
-            .map_err(|err| host_error(err.to_string()))?;
-        self.job = Some(job);
+            row: Vec::with_capacity(((x1 - x0) * TILE_SIZE * 4) as usize),
+            sink: Sink::Pixels(Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize)),
+            result: ChunkId::NIL,
+            mark: 0,
+        })?;
         self.pin(src);
-        self.frames.clear();
-        self.frames.push(Frame {
-            func,
-            pc: 0,
-            sbase: 0,
-            rbase: 0,
-            env: ChunkId::NIL,
-        });
-        self.result_type = Type::Color;
         let outcome = loop {
             match self.run() {
                 Ok(Stop::Finished(_)) => break Ok(()),
@@ -200,7 +601,10 @@ impl Vm {
             _ => 0,
         } + job.as_ref().map_or(0, |job| job.view.loaded());
         outcome?;
-        Ok(job.map(|job| job.out).unwrap_or_default())
+        Ok(match job.map(|job| job.sink) {
+            Some(Sink::Pixels(out)) => out,
+            _ => Vec::new(),
+        })
     }
 
     /// Tiles the last region's filter read from the store.

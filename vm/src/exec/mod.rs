@@ -8,6 +8,10 @@ pub mod value;
 pub mod vm;
 
 pub use debug::{FrameInfo, Variable};
+pub use filter::{JobProgress, JobStage};
 pub use thread::ThreadError;
 pub use value::{Capture, Value};
-pub use vm::{CallError, ErrorKind, Limits, Loaded, RuntimeError, Stats, StepKind, Stop, Vm};
+pub use vm::{
+    CallError, ErrorKind, Fetch, FetchError, Limits, Loaded, RuntimeError, Stats, StepKind, Stop,
+    Vm,
+};

@@ -4,23 +4,34 @@
 //! Thread [0] -> Program  [1] -> top Frame  [2] instructions executed  [3] status
 //!        [4] -> globals (Regs)  [5] -> pending output line (Text)
 //!        [6] instruction budget  [7] chunk quota  [8] depth limit
+//!        [9] -> Job (a filter or pipeline run; nil for a plain call)
 //! Frame  [0] -> caller Frame  [1] -> Function  [2] -> Block (the PC's block)
 //!        [3] instruction index in that block  [4] -> environment
 //!        [5] #scalar registers  [6] #reference registers
 //!        [7] -> scalar registers (Regs)  [8] -> reference registers (Regs, links)
 //!        [9] scalar window base  [10] reference window base
 //! Regs   [0..=30] values  [31] -> continuation
+//! Job    [0] -> the current stage's input Image  [1] current stage
+//!        [2] -> stage functions (Regs of links)  [3] -> stage params (Regs of links
+//!        to Regs)  [4] #stages  [5] x  [6] y  [7] width  [8] height
+//!        [9] -> finished tiles (the newest segment: Regs, [0..30) tile links,
+//!        [30] count, [31] -> older segment)  [10] -> the tile row being made
+//!        (Regs of tile links)  [11] -> the result Image (nil until the last stage ends)
 //! ```
+//!
+//! A job is materialized at its safe points like the rest: between two pixels
+//! (the frame of the next pixel's call at its first instruction) or inside a call.
 //!
 //! At a safe point [`Vm::materialize`] writes this graph; everything else the
 //! thread holds (arrays, closures, environments, images, code) is chunks
 //! already. [`Vm::snapshot`] encodes the graph reachable from the Thread
 //! chunk; [`Vm::from_snapshot`] decodes it into a fresh store and resumes.
 
-use super::vm::{Frame, Limits, Loaded, Vm};
+use super::filter::{write_segment, FilterKind, Job, JobStage, Sink};
+use super::vm::{Fetch, Frame, Limits, Loaded, Vm};
 use crate::chunk::{
-    decode_set, encode_set, read_text, text_chunks, Chunk, ChunkId, ChunkSet, DecodeError, Kind,
-    NodeId, Store, StoreError, SLOTS,
+    decode_set, encode_set, read_text, text_chunks, tile_pixel, Chunk, ChunkId, ChunkSet,
+    DecodeError, ImageView, Kind, NodeId, Store, StoreError, SLOTS, TILE_SIZE,
 };
 use crate::compile::chunks::{load_program, CodeError};
 use std::fmt;
@@ -38,6 +49,13 @@ pub enum ThreadError {
     /// A chunk the thread links to is not in the store (a node that is moving the
     /// thread fetches it and tries again).
     Missing(ChunkId),
+    /// A chunk could not be fetched from the node that has it.
+    Fetch {
+        /// The chunk.
+        chunk: ChunkId,
+        /// Why.
+        why: String,
+    },
     /// A chunk is there but is not what the thread's layout needs.
     Malformed {
         /// The chunk.
@@ -54,6 +72,9 @@ impl fmt::Display for ThreadError {
             ThreadError::Store(err) => write!(f, "{err}"),
             ThreadError::Code(err) => write!(f, "{err}"),
             ThreadError::Missing(id) => write!(f, "{id} is not in the store"),
+            ThreadError::Fetch { chunk, why } => {
+                write!(f, "chunk {chunk} could not be fetched: {why}")
+            }
             ThreadError::Malformed { chunk, why } => write!(f, "{chunk}: {why}"),
         }
     }
@@ -169,7 +190,65 @@ impl Vm {
         thread.set_scalar(6, self.limits.instructions);
         thread.set_scalar(7, self.limits.chunks as u64);
         thread.set_scalar(8, self.limits.depth as u64);
+        let job = self.materialize_job();
+        thread.set_link(9, job);
         self.store.alloc(thread)
+    }
+
+    /// Writes the thread's job (a filter or pipeline run) as a Job chunk; nil when the
+    /// thread runs none, or runs a region (a host call, not a thread).
+    fn materialize_job(&mut self) -> ChunkId {
+        let Some(job) = self.job.take() else {
+            return ChunkId::NIL;
+        };
+        let Sink::Tiles { segments, pending } = &job.sink else {
+            self.job = Some(job);
+            return ChunkId::NIL;
+        };
+        let segments = if pending.is_empty() {
+            *segments
+        } else {
+            write_segment(&mut self.store, pending, *segments)
+        };
+        let funcs: Vec<u64> = job
+            .stages
+            .iter()
+            .map(|stage| self.loaded.ids.functions[stage.func as usize].0)
+            .collect();
+        let funcs = self.regs_chain(&funcs, true);
+        let params: Vec<u64> = job
+            .stages
+            .iter()
+            .map(|stage| self.regs_chain(&stage.globals, false).0)
+            .collect();
+        let params = self.regs_chain(&params, true);
+        let row: Vec<u64> = job
+            .row_tiles(&mut self.store)
+            .iter()
+            .map(|id| id.0)
+            .collect();
+        let row = self.regs_chain(&row, true);
+        let mut chunk = Chunk::new(Kind::Job);
+        chunk.set_link(0, job.src);
+        chunk.set_scalar(1, job.stage as u64);
+        chunk.set_link(2, funcs);
+        chunk.set_link(3, params);
+        chunk.set_scalar(4, job.stages.len() as u64);
+        chunk.set_scalar(5, job.x as u64);
+        chunk.set_scalar(6, job.y as u64);
+        chunk.set_scalar(7, job.x1 as u64);
+        chunk.set_scalar(8, job.y1 as u64);
+        chunk.set_link(9, segments);
+        chunk.set_link(10, row);
+        chunk.set_link(11, job.result);
+        self.job = Some(job);
+        let id = self.store.alloc(chunk);
+        // What was allocated here belongs to the thread's state, not to the call
+        // under way: the next pixel must not free it.
+        if let Some(job) = self.job.as_mut() {
+            job.mark = job.mark.max(self.store.mark());
+        }
+        id
     }
 
     /// Encodes every chunk reachable from the thread (code included) into one chunk set.
@@ -275,7 +354,166 @@ impl Vm {
         if let Some(bottom) = vm.frames.first() {
             vm.result_type = loaded.program.functions[bottom.func as usize].ret.clone();
         }
+        if let Some(job) = thread.link(9) {
+            vm.restore_job(job)?;
+        }
         Ok(vm)
+    }
+
+    /// Rebuilds a thread as [`Vm::restore`] does, from a store that may hold only some
+    /// of its chunks: every chunk missing is asked of `fetch` (a node fetching them
+    /// from the thread's last home), and the thread keeps `fetch` for the chunks it
+    /// needs later (see [`Vm::set_fetch`]).
+    pub fn restore_fetching(
+        mut store: Store,
+        root: ChunkId,
+        mut fetch: Box<dyn Fetch>,
+    ) -> Result<Vm, ThreadError> {
+        let mut fetches = 0u64;
+        let mut bring = |store: &mut Store, id: ChunkId, fetch: &mut Box<dyn Fetch>| {
+            fetches += 1;
+            if fetches > 1 << 20 {
+                return Err(malformed(
+                    root,
+                    "restoring it fetched over a million chunks",
+                ));
+            }
+            let chunks = fetch.fetch(id).map_err(|err| ThreadError::Fetch {
+                chunk: id,
+                why: err.0,
+            })?;
+            if !chunks.iter().any(|(got, _)| *got == id) {
+                return Err(ThreadError::Missing(id));
+            }
+            for (got, chunk) in chunks {
+                store.insert(got, chunk);
+            }
+            Ok(())
+        };
+        // The code first: all of the program's chunks are read to load it.
+        loop {
+            let thread = store.get(root).ok_or(ThreadError::Missing(root));
+            let program = match thread {
+                Ok(thread) if thread.kind == Kind::Thread => thread.link(0),
+                Ok(_) => return Err(malformed(root, "not a thread chunk")),
+                Err(ThreadError::Missing(id)) => {
+                    bring(&mut store, id, &mut fetch)?;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            let program = program.ok_or_else(|| malformed(root, "thread without a program"))?;
+            let (_, missing) = store.reachable_partial(&[program]);
+            match missing.first() {
+                Some(id) => bring(&mut store, *id, &mut fetch)?,
+                None => break,
+            }
+        }
+        // Then the rest of the thread, a missing chunk at a time.
+        loop {
+            let probe = Vm::restore(store.clone(), root);
+            match probe {
+                Ok(mut vm) => {
+                    vm.fetch = Some(fetch);
+                    return Ok(vm);
+                }
+                Err(ThreadError::Missing(id))
+                | Err(ThreadError::Store(StoreError::Missing(id)))
+                    if !id.is_nil() =>
+                {
+                    bring(&mut store, id, &mut fetch)?
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Rebuilds the thread's job from its Job chunk `id`.
+    fn restore_job(&mut self, id: ChunkId) -> Result<(), ThreadError> {
+        let chunk = chunk_of(&self.store, id, Kind::Job, "job")?.clone();
+        let count = chunk.get(4) as usize;
+        if count == 0 || count > 1 << 16 {
+            return Err(malformed(id, format!("a job of {count} stages")));
+        }
+        let funcs = self.read_regs(id, chunk.link(2), count)?;
+        let params = self.read_regs(id, chunk.link(3), count)?;
+        let nglobals = self.loaded.program.global_defaults.len();
+        let mut stages = Vec::with_capacity(count);
+        for (func, params) in funcs.iter().zip(&params) {
+            let func = *self
+                .loaded
+                .func_of_chunk
+                .get(&ChunkId(*func))
+                .ok_or_else(|| malformed(id, "a stage links to an unknown function"))?;
+            let globals = self.read_regs(
+                id,
+                Some(ChunkId(*params)).filter(|it| !it.is_nil()),
+                nglobals,
+            )?;
+            stages.push(JobStage { func, globals });
+        }
+        let stage = chunk.get(1) as usize;
+        let (x, y, width, height) = (chunk.get(5), chunk.get(6), chunk.get(7), chunk.get(8));
+        if stage > count || width == 0 || height == 0 || width > 1 << 20 || height > 1 << 20 {
+            return Err(malformed(id, "a job of impossible stage or size"));
+        }
+        let (width, height) = (width as u32, height as u32);
+        if (stage < count && (x >= width as u64 || y >= height as u64))
+            || x > width as u64
+            || y > height as u64
+        {
+            return Err(malformed(
+                id,
+                format!("position ({x}, {y}) is outside the {width}x{height} image"),
+            ));
+        }
+        let (x, y) = (x as u32, y as u32);
+        let src = chunk
+            .link(0)
+            .ok_or_else(|| malformed(id, "a job without an input image"))?;
+        let segments = chunk.link(9).unwrap_or(ChunkId::NIL);
+        let tiles_x = width.div_ceil(TILE_SIZE) as usize;
+        let row_ids = self.read_regs(id, chunk.link(10), tiles_x)?;
+        let mut job = Job {
+            stages: stages.clone(),
+            stage,
+            func: stages[stage.min(count - 1)].func,
+            kind: FilterKind::Point,
+            src,
+            view: ImageView::empty(),
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+            x,
+            y,
+            row: Vec::new(),
+            sink: Sink::Tiles {
+                segments,
+                pending: Vec::new(),
+            },
+            result: chunk.link(11).unwrap_or(ChunkId::NIL),
+            mark: 0,
+        };
+        // The tile row being made: rows from its start to `y`, then `x` pixels of `y`.
+        let made = ((y - job.row_start()) * width + x) as usize;
+        let mut row = Vec::with_capacity(width as usize * TILE_SIZE as usize * 4);
+        for at in 0..made {
+            let (px, py) = ((at % width as usize) as u32, (at / width as usize) as u32);
+            let tile_id = ChunkId(row_ids[(px / TILE_SIZE) as usize]);
+            let tile = chunk_of(&self.store, tile_id, Kind::Tile, "tile")?;
+            row.extend_from_slice(&tile_pixel(tile, px % TILE_SIZE, py));
+        }
+        job.row = row;
+        if stage < count {
+            let current = stages[stage].clone();
+            self.set_stage(&mut job, &current, src)
+                .map_err(ThreadError::Store)?;
+        }
+        job.mark = self.store.mark();
+        self.size_job_registers(&job);
+        self.job = Some(job);
+        Ok(())
     }
 
     /// The `count` values of the register chain at `head`, which `owner` links to.

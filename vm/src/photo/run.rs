@@ -2,6 +2,7 @@
 //! on worker threads.
 
 use super::*;
+use crate::exec::{JobStage, Stop};
 
 /// What to run: a filter or a pipeline, by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,24 +233,32 @@ pub type Progress<'p> = &'p (dyn Fn(u64, u64) + Sync);
 /// Rows of an image that one piece of work covers (four rows of tiles).
 pub const BAND_ROWS: u32 = 32;
 
-/// Runs a filter or pipeline of a compiled file over `input`, with progress reports.
-pub fn run_input(
+/// A filter or pipeline run made a thread, ready to run: the VM holds the photo, the
+/// code and a job ([`Vm::start_job`]) over the level asked for, every stage's params
+/// set. Run it with [`Vm::run`] (stopping, stepping, snapshotting or migrating it
+/// like any thread), then read its output with [`finish`].
+pub struct Started {
+    /// The thread.
+    pub vm: Vm,
+    /// The stages, filter names in order.
+    pub stages: Vec<String>,
+    /// The size of the level it runs on.
+    pub size: (u32, u32),
+}
+
+/// A prepared run: the VM (the photo in its store), the stages, the level's image, each
+/// stage's params and the level's size.
+type Prepared = (Vm, Vec<Stage>, ChunkId, Vec<Vec<u64>>, (u32, u32));
+
+/// Prepares a run: the stages, a VM with the photo in its store, the level's image and
+/// each stage's params.
+fn prepare(
     compiled: Compiled<'_>,
     target: Option<&Target>,
     input: &Input<'_>,
     options: &RunOptions,
-    progress: Progress<'_>,
-) -> Result<RunOutput, RunError> {
+) -> Result<Prepared, RunError> {
     let stages = stages(&compiled, target).map_err(RunError::Other)?;
-    let cancelled = || {
-        options
-            .cancel
-            .as_ref()
-            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
-    };
-    if cancelled() {
-        return Err(RunError::Cancelled);
-    }
     let other = |err: StoreError| RunError::Other(err.to_string());
     let mut vm = Vm::new(compiled.program);
     vm.set_limits(options.limits);
@@ -279,7 +288,7 @@ pub fn run_input(
             options.limits.chunks
         )));
     }
-    let mut image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
+    let image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
     vm.pin(photo);
     let defaults = vm.loaded.program.global_defaults.clone();
     let mut globals = Vec::new();
@@ -291,6 +300,107 @@ pub fn run_input(
         }
         globals.push(vm.globals().to_vec());
     }
+    Ok((vm, stages, image, globals, (w, h)))
+}
+
+/// Makes a run of a filter or pipeline over `input` a thread (see [`Started`]).
+pub fn start(
+    compiled: Compiled<'_>,
+    target: Option<&Target>,
+    input: &Input<'_>,
+    options: &RunOptions,
+) -> Result<Started, RunError> {
+    let (mut vm, stages, image, globals, size) = prepare(compiled, target, input, options)?;
+    let job = stages
+        .iter()
+        .zip(globals)
+        .map(|(stage, globals)| JobStage {
+            func: stage.func,
+            globals,
+        })
+        .collect();
+    vm.start_job(job, image).map_err(RunError::Runtime)?;
+    Ok(Started {
+        vm,
+        stages: stages.into_iter().map(|stage| stage.name).collect(),
+        size,
+    })
+}
+
+/// The output image of a finished run: `value` is what [`Vm::run`] finished with.
+pub fn finish(vm: &Vm, value: &Value) -> Result<Rgba8, RunError> {
+    let Value::Image { id, .. } = value else {
+        return Err(RunError::Other(format!(
+            "the run finished with {} instead of an image",
+            value.kind()
+        )));
+    };
+    let (width, height, pixels) =
+        image_to_rgba8(vm.store(), *id).map_err(|err| RunError::Other(err.to_string()))?;
+    Ok(Rgba8 {
+        width,
+        height,
+        pixels,
+    })
+}
+
+/// Instructions between two progress reports of a run on one thread.
+const REPORT_EVERY: u64 = 1 << 18;
+
+/// Runs a filter or pipeline of a compiled file over `input`, with progress reports.
+/// On one thread the run is one thread of the VM ([`start`]); on more, each stage is
+/// split in bands of rows over worker threads.
+pub fn run_input(
+    compiled: Compiled<'_>,
+    target: Option<&Target>,
+    input: &Input<'_>,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunOutput, RunError> {
+    let cancelled = || {
+        options
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    if cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    let cancel_or = |err: RunError| match err {
+        // The VM ends a cancelled thread with a runtime error of kind `Cancelled`;
+        // whatever else a cancelled run ended with (a worker that failed first), the
+        // caller asked it to stop.
+        RunError::Runtime(err) if err.kind == ErrorKind::Cancelled || cancelled() => {
+            RunError::Cancelled
+        }
+        err => err,
+    };
+    if options.threads <= 1 {
+        let mut started = start(compiled, target, input, options)?;
+        let vm = &mut started.vm;
+        let value = loop {
+            vm.stop_after(REPORT_EVERY);
+            match vm.run().map_err(|err| cancel_or(RunError::Runtime(err)))? {
+                Stop::Finished(value) => break value,
+                _ => {
+                    if let Some(p) = vm.job_progress() {
+                        progress(p.rows_done, p.rows);
+                    }
+                }
+            }
+        };
+        if let Some(p) = vm.job_progress() {
+            progress(p.rows, p.rows);
+        }
+        let image = finish(vm, &value)?;
+        return Ok(RunOutput {
+            image,
+            instructions: vm.instructions(),
+            stages: started.stages,
+        });
+    }
+    let other = |err: StoreError| RunError::Other(err.to_string());
+    let (mut vm, stages, mut image, globals, (w, h)) = prepare(compiled, target, input, options)?;
     let total_rows = h as u64 * stages.len() as u64;
     let mut instructions = 0;
     let mut names = Vec::new();
@@ -305,15 +415,7 @@ pub fn run_input(
             options.threads,
             &report,
         )
-        .map_err(|err| match err {
-            // The VM ends a cancelled thread with a runtime error of kind
-            // `Cancelled`; whatever else a cancelled run ended with (a worker that
-            // failed first), the caller asked it to stop.
-            RunError::Runtime(err) if err.kind == ErrorKind::Cancelled || cancelled() => {
-                RunError::Cancelled
-            }
-            err => err,
-        })?;
+        .map_err(cancel_or)?;
         instructions += count;
         let next = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(other)?;
         vm.pin(next);

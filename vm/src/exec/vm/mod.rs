@@ -213,6 +213,29 @@ pub enum ErrorKind {
     /// A `print` found its output closed (`chunkvm run x.chop | head -1`): the command
     /// line ends quietly on it.
     OutputClosed,
+    /// A chunk the thread needs is not in its store, and no fetcher brought it (see
+    /// [`Vm::set_fetch`]).
+    Missing,
+}
+
+/// Why a chunk could not be fetched (the connection to the node that holds it was
+/// lost, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError(pub String);
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where the chunks of a thread that is not all here come from: a node that received a
+/// thread fetches what it lacks from the thread's last home. The VM knows no network:
+/// it calls this (on its own thread, blocking) when an instruction needs a chunk the
+/// store does not hold, inserts what comes back, and runs the instruction again.
+pub trait Fetch: Send {
+    /// Chunk `id`, and any others the source chooses to send with it (prefetch).
+    fn fetch(&mut self, id: ChunkId) -> Result<Vec<(ChunkId, Chunk)>, FetchError>;
 }
 
 /// A failure inside the interpreter before it is placed in the source: the loop makes
@@ -221,6 +244,9 @@ pub enum ErrorKind {
 pub(crate) struct Fault {
     kind: ErrorKind,
     message: String,
+    /// The chunk that was not in the store, when that is the fault: a thread with a
+    /// fetcher fetches it and runs the instruction again.
+    pub(crate) missing: Option<ChunkId>,
 }
 
 impl Fault {
@@ -228,7 +254,20 @@ impl Fault {
         Fault {
             kind,
             message: message.into(),
+            missing: None,
         }
+    }
+}
+
+impl From<StoreError> for Fault {
+    fn from(err: StoreError) -> Fault {
+        let missing = match &err {
+            StoreError::Missing(id) if !id.is_nil() => Some(*id),
+            _ => None,
+        };
+        let mut fault = Fault::new(ErrorKind::Failed, err.to_string());
+        fault.missing = missing;
+        fault
     }
 }
 
@@ -387,6 +426,12 @@ pub struct Vm {
     pub(crate) job: Option<super::filter::Job>,
     pub(crate) last_tiles_read: usize,
     pub(crate) cancel: Option<Arc<AtomicBool>>,
+    /// Where missing chunks come from (a node's thread that is not all here).
+    pub(crate) fetch: Option<Box<dyn Fetch>>,
+    /// The chunk the last instruction stopped on, to fetch before running it again.
+    pub(crate) missing: Option<ChunkId>,
+    /// Chunks fetched so far and the fetches that brought them.
+    pub(crate) fetched: (u64, u64),
 }
 
 const POLL: u64 = 1 << 14;
@@ -424,6 +469,9 @@ impl Vm {
             job: None,
             last_tiles_read: 0,
             cancel: None,
+            fetch: None,
+            missing: None,
+            fetched: (0, 0),
         }
     }
 
@@ -452,6 +500,40 @@ impl Vm {
     /// with the error "cancelled" (an editor cancelling a preview, say).
     pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
         self.cancel = Some(flag);
+    }
+
+    /// Lets the thread fetch the chunks it needs and does not hold (see [`Fetch`]):
+    /// an instruction that finds a chunk missing stops before it changes anything, the
+    /// chunk is fetched and inserted, and the instruction runs again.
+    pub fn set_fetch(&mut self, fetch: Box<dyn Fetch>) {
+        self.fetch = Some(fetch);
+    }
+
+    /// Takes the fetcher back (a thread that is all here again, or moves on).
+    pub fn take_fetch(&mut self) -> Option<Box<dyn Fetch>> {
+        self.fetch.take()
+    }
+
+    /// Fetches every chunk reachable from `roots` that the store lacks (the output of a
+    /// thread that ran partly elsewhere, before it is read); returns how many came.
+    pub fn fetch_reachable(&mut self, roots: &[ChunkId]) -> Result<u64, FetchError> {
+        let before = self.fetched.0;
+        loop {
+            let (_, missing) = self.store.reachable_partial(roots);
+            if missing.is_empty() {
+                return Ok(self.fetched.0 - before);
+            }
+            for id in missing {
+                if !self.store.contains(id) {
+                    self.fetch_chunk(id)?;
+                }
+            }
+        }
+    }
+
+    /// Chunks fetched so far, and the fetches (round trips) that brought them.
+    pub fn fetched(&self) -> (u64, u64) {
+        self.fetched
     }
 
     /// Instructions executed so far.
@@ -688,7 +770,7 @@ impl Vm {
 
     /// A runtime error at code offset `pc` of the innermost frame.
     pub(crate) fn error_at(&self, pc: u32, fault: impl Into<Fault>) -> RuntimeError {
-        let Fault { kind, message } = fault.into();
+        let Fault { kind, message, .. } = fault.into();
         let mut trace = Vec::new();
         let depth = self.frames.len();
         for (idx, frame) in self.frames.iter().enumerate().rev() {
@@ -734,6 +816,9 @@ impl Vm {
         roots.extend(self.pinned.iter().copied());
         if let Some((id, _)) = &self.image {
             roots.push(*id);
+        }
+        if let Some(job) = &self.job {
+            roots.extend(job.roots());
         }
         if let Some(Value::Image { id, .. } | Value::Closure { id, .. }) = &self.result {
             roots.push(*id);
@@ -797,10 +882,27 @@ impl Vm {
         if self.frames.is_empty() {
             return Ok(Stop::Finished(self.result.clone().unwrap_or(Value::Unit)));
         }
-        let result = if self.debug.as_ref().is_some_and(|d| d.active()) {
-            self.run_loop::<true>()
-        } else {
-            self.run_loop::<false>()
+        let result = loop {
+            let result = if self.debug.as_ref().is_some_and(|d| d.active()) {
+                self.run_loop::<true>()
+            } else {
+                self.run_loop::<false>()
+            };
+            // An instruction stopped on a missing chunk, before changing anything: fetch
+            // it and run the instruction again.
+            if let (Err(err), Some(id)) = (&result, self.missing.take()) {
+                if err.kind == ErrorKind::Missing {
+                    match self.fetch_chunk(id) {
+                        Ok(()) => continue,
+                        Err(why) => {
+                            let mut err = err.clone();
+                            err.message = format!("chunk {id} could not be fetched: {why}");
+                            break Err(err);
+                        }
+                    }
+                }
+            }
+            break result;
         };
         if result.is_err() {
             // A thread that failed cannot go on: drop its frames, keep the output.
@@ -818,6 +920,25 @@ impl Vm {
                 return Ok(value);
             }
         }
+    }
+
+    /// Fetches chunk `id` (and what comes with it) into the store.
+    fn fetch_chunk(&mut self, id: ChunkId) -> Result<(), FetchError> {
+        let fetch = self
+            .fetch
+            .as_mut()
+            .ok_or_else(|| FetchError("no node to fetch it from".into()))?;
+        let chunks = fetch.fetch(id)?;
+        if !chunks.iter().any(|(got, _)| *got == id) {
+            return Err(FetchError("the node that had it does not".into()));
+        }
+        self.fetched.1 += 1;
+        for (got, chunk) in chunks {
+            if self.store.insert(got, chunk) {
+                self.fetched.0 += 1;
+            }
+        }
+        Ok(())
     }
 
     fn flush_line(&mut self) {

@@ -35,7 +35,7 @@ impl Vm {
         let (a, b, c) = (ins.a as usize, ins.b as usize, ins.c as usize);
         macro_rules! se {
             ($res:expr) => {
-                $res.map_err(|err| Fault::from(err.to_string()))?
+                $res.map_err(Fault::from)?
             };
         }
         macro_rules! i {
@@ -89,6 +89,14 @@ impl Vm {
                 let value = if ins.op == Op::Print {
                     Value::from_slots(&ty, &s[sb + a..])
                 } else {
+                    // A thread that is not all here fetches what it prints first (an
+                    // image prints its size only).
+                    if self.fetch.is_some() && ty != Type::Image {
+                        let (_, missing) = self.store.reachable_partial(&[r[rb + a]]);
+                        if let Some(id) = missing.first() {
+                            return Err(Fault::from(StoreError::Missing(*id)));
+                        }
+                    }
                     self.ref_value(&ty, r[rb + a])
                 };
                 self.print_value(value);
@@ -131,7 +139,7 @@ impl Vm {
                         )
                         .into());
                     }
-                    Err(err) => return Err(err.to_string().into()),
+                    Err(err) => return Err(Fault::from(err)),
                 };
                 match ins.op {
                     Op::ArrGet => s[sb + a] = v0,
@@ -166,7 +174,7 @@ impl Vm {
                         )
                         .into());
                     }
-                    Err(err) => return Err(err.to_string().into()),
+                    Err(err) => return Err(Fault::from(err)),
                 }
             }
             Op::ArrLen => {

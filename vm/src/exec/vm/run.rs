@@ -36,18 +36,34 @@ impl Vm {
                 self.r = std::mem::take(&mut r);
             }};
         }
+        // A fault at instruction `$at` (the one just decoded). A chunk missing from a
+        // thread that can fetch it is not a failure: the instruction has changed nothing
+        // yet, so the thread stops *before* it (uncounted) and `run` fetches the chunk
+        // and runs it again.
         macro_rules! fail {
             ($at:expr, $msg:expr) => {{
                 let at = $at as u32;
+                let fault: Fault = $msg.into();
+                if let (Some(id), true) = (fault.missing, self.fetch.is_some()) {
+                    count = count.saturating_add((pc - entry) as u64).saturating_sub(1);
+                    pc = at as usize;
+                    entry = pc;
+                    save!();
+                    self.missing = Some(id);
+                    return Err(self.error_at(
+                        at,
+                        Fault::new(ErrorKind::Missing, format!("chunk {id} is not here")),
+                    ));
+                }
                 save!();
-                return Err(self.error_at(at, $msg));
+                return Err(self.error_at(at, fault));
             }};
         }
         macro_rules! store_err {
             ($at:expr, $res:expr) => {
                 match $res {
                     Ok(value) => value,
-                    Err(err) => fail!($at, format!("{err}")),
+                    Err(err) => fail!($at, Fault::from(err)),
                 }
             };
         }
@@ -330,6 +346,10 @@ impl Vm {
                     env = new_env;
                 }
                 Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
+                    if self.frames.len() == 1 && self.job.is_some() {
+                        // What the next pixel reads, read before this frame is gone.
+                        store_err!(pc - 1, self.job_ready());
+                    }
                     count = count.saturating_add((pc - entry) as u64);
                     match ins.op {
                         Op::Ret => s[sb] = s[sb + a],
@@ -361,7 +381,16 @@ impl Vm {
                         }
                     }
                     let Some(caller) = self.frames.last().copied() else {
+                        let job_image = self
+                            .job
+                            .as_ref()
+                            .map(|job| job.result)
+                            .filter(|id| !id.is_nil());
                         let value = match ins.op {
+                            _ if job_image.is_some() => {
+                                let id = job_image.unwrap_or(ChunkId::NIL);
+                                self.ref_value(&Type::Image, id)
+                            }
                             Op::RetR => {
                                 let ty = self.result_type.clone();
                                 self.ref_value(&ty, r[rb])

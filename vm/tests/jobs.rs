@@ -1,0 +1,249 @@
+//! A filter or pipeline run is a thread like the others: stopped at any safe point
+//! (between two pixels or inside a filter's call), encoded, decoded into a fresh
+//! store on another node and resumed there, it makes exactly the image of an
+//! uninterrupted run, in exactly as many instructions. A node that holds only the
+//! Thread chunk fetches the rest on demand, each chunk once.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chunkvm::chunk::{Chunk, ChunkId, NodeId, Store};
+use chunkvm::exec::{Fetch, FetchError, Stop, ThreadError, Value, Vm};
+use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions, Target};
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+fn filter_source(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../filters")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A small photo with detail in every tile: 37x29, so edge tiles are partial.
+fn photo() -> Rgba8 {
+    let (width, height) = (37u32, 29u32);
+    let mut pixels = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            pixels.extend_from_slice(&[(x * 7) as u8, (y * 9) as u8, ((x * y) % 251) as u8, 255]);
+        }
+    }
+    Rgba8 {
+        width,
+        height,
+        pixels,
+    }
+}
+
+/// A run of `target` of `source` made a thread, ready to run.
+fn started(source: &str, target: Option<&Target>) -> photo::Started {
+    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+    let image = photo();
+    photo::start(
+        Compiled::of(&analyzed, program),
+        target,
+        &Input::Image(Cow::Owned(image)),
+        &RunOptions::default(),
+    )
+    .unwrap()
+}
+
+/// Runs to the end; the output image.
+fn to_end(vm: &mut Vm) -> Rgba8 {
+    let value = vm.run_to_end().unwrap();
+    photo::finish(vm, &value).unwrap()
+}
+
+/// Runs until the first safe point at or after `at` instructions in all; false if the
+/// run finished first.
+fn run_to(vm: &mut Vm, at: u64) -> bool {
+    vm.stop_after(at.saturating_sub(vm.instructions()).max(1));
+    loop {
+        match vm.run().unwrap() {
+            Stop::SafePoint => return true,
+            Stop::Finished(_) => return false,
+            _ => continue,
+        }
+    }
+}
+
+/// The cases: a point filter, a kernel filter, a pipeline of several stages.
+fn cases() -> Vec<(&'static str, String, Option<Target>)> {
+    vec![
+        ("sepia", filter_source("sepia.chop"), None),
+        ("box_blur", filter_source("box_blur.chop"), None),
+        (
+            "old_photo",
+            filter_source("pipelines/old_photo.chop"),
+            Some(Target::Pipeline("old_photo".into())),
+        ),
+    ]
+}
+
+#[test]
+fn a_job_equals_the_banded_run_of_worker_threads() {
+    for (name, source, target) in cases() {
+        let mut job = started(&source, target.as_ref());
+        let image = to_end(&mut job.vm);
+        let (analyzed, program) = chunkvm::driver::build(&source).unwrap();
+        let options = RunOptions {
+            threads: 3,
+            ..RunOptions::default()
+        };
+        let banded = photo::run(
+            Compiled::of(&analyzed, program),
+            target.as_ref(),
+            &photo(),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(image, banded.image, "{name}: the job and the bands differ");
+        assert_eq!(job.vm.instructions(), banded.instructions, "{name}");
+    }
+}
+
+#[test]
+fn a_job_resumed_from_any_safe_point_on_another_node_makes_the_same_image() {
+    let mut inside_calls = 0;
+    for (name, source, target) in cases() {
+        let mut reference = started(&source, target.as_ref());
+        let expected = to_end(&mut reference.vm);
+        let total = reference.vm.instructions();
+        for step in 1..=20u64 {
+            let at = total * step / 21;
+            let mut job = started(&source, target.as_ref());
+            assert!(run_to(&mut job.vm, at), "{name}: finished before {at}");
+            if job.vm.frames().first().is_some_and(|frame| frame.pc != 0) {
+                inside_calls += 1;
+            }
+            let bytes = job.vm.snapshot().unwrap();
+            let mut moved = Vm::from_snapshot(&bytes, NodeId(40 + step as u16)).unwrap();
+            let image = to_end(&mut moved);
+            assert_eq!(image, expected, "{name}: resumed at {at} of {total}");
+            assert_eq!(moved.instructions(), total, "{name}: resumed at {at}");
+        }
+    }
+    // The kernel filter loops over its window: some stops fall inside its calls.
+    assert!(inside_calls > 0, "no stop fell inside a filter's call");
+}
+
+#[test]
+fn a_job_hops_from_node_to_node_and_home() {
+    let (_, source, target) = cases().swap_remove(2);
+    let mut reference = started(&source, target.as_ref());
+    let expected = to_end(&mut reference.vm);
+    let total = reference.vm.instructions();
+    let mut job = started(&source, target.as_ref()).vm;
+    for (hop, node) in [(1u64, 7u16), (2, 8), (3, 9), (4, 1)] {
+        assert!(run_to(&mut job, total * hop / 5));
+        let bytes = job.snapshot().unwrap();
+        job = Vm::from_snapshot(&bytes, NodeId(node)).unwrap();
+    }
+    assert_eq!(to_end(&mut job), expected);
+    assert_eq!(job.instructions(), total);
+}
+
+#[test]
+fn the_job_progress_counts_rows_over_all_stages() {
+    let (_, source, target) = cases().swap_remove(2);
+    let mut job = started(&source, target.as_ref());
+    let first = job.vm.job_progress().unwrap();
+    assert_eq!((first.stage, first.rows_done), (0, 0));
+    assert_eq!(first.rows, 29 * first.stages as u64);
+    assert!(first.stages >= 2, "old_photo has several stages");
+    let total = {
+        let mut reference = started(&source, target.as_ref());
+        to_end(&mut reference.vm);
+        reference.vm.instructions()
+    };
+    assert!(run_to(&mut job.vm, total / 2));
+    let half = job.vm.job_progress().unwrap();
+    assert!(half.rows_done > 0 && half.rows_done < half.rows, "{half:?}");
+}
+
+/// The chunks of a stopped thread's store, handed out one fetch at a time, counting.
+#[derive(Clone)]
+struct Source {
+    store: Arc<Store>,
+    sent: Arc<Mutex<Vec<ChunkId>>>,
+}
+
+impl Fetch for Source {
+    fn fetch(&mut self, id: ChunkId) -> Result<Vec<(ChunkId, Chunk)>, FetchError> {
+        let chunk = self
+            .store
+            .get(id)
+            .ok_or_else(|| FetchError(format!("{id} is not at the source")))?;
+        self.sent.lock().unwrap().push(id);
+        Ok(vec![(id, chunk.clone())])
+    }
+}
+
+#[test]
+fn a_node_with_only_the_thread_chunk_fetches_the_rest_each_chunk_once() {
+    for (name, source, target) in cases() {
+        let mut reference = started(&source, target.as_ref());
+        let expected = to_end(&mut reference.vm);
+        let total = reference.vm.instructions();
+        for step in [1u64, 4, 9] {
+            let mut job = started(&source, target.as_ref()).vm;
+            assert!(run_to(&mut job, total * step / 10));
+            let root = job.materialize();
+            let home = Source {
+                store: Arc::new(job.store().clone()),
+                sent: Arc::default(),
+            };
+            let mut store = Store::new(NodeId(77));
+            store.insert(root, home.store.get(root).unwrap().clone());
+            let mut moved = Vm::restore_fetching(store, root, Box::new(home.clone())).unwrap();
+            let value = moved.run_to_end().unwrap();
+            let Value::Image { id, .. } = value else {
+                panic!(
+                    "{name} at step {step}: {value:?} {:?}",
+                    moved.job_progress()
+                );
+            };
+            // Tiles made before the move are still at home.
+            moved.fetch_reachable(&[id]).unwrap();
+            let image = photo::finish(&moved, &value).unwrap();
+            assert_eq!(image, expected, "{name}: moved at step {step}");
+            assert_eq!(moved.instructions(), total, "{name}");
+            let sent = home.sent.lock().unwrap().clone();
+            let unique: std::collections::HashSet<_> = sent.iter().collect();
+            assert_eq!(
+                unique.len(),
+                sent.len(),
+                "{name}: a chunk was fetched twice"
+            );
+            assert!(!sent.is_empty(), "{name}: nothing was fetched");
+            let (chunks, fetches) = moved.fetched();
+            assert!(chunks > 0 && fetches > 0, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_fetch_that_fails_is_an_error_naming_the_chunk() {
+    struct Gone;
+    impl Fetch for Gone {
+        fn fetch(&mut self, _: ChunkId) -> Result<Vec<(ChunkId, Chunk)>, FetchError> {
+            Err(FetchError("the connection was lost".into()))
+        }
+    }
+    let (_, source, target) = cases().swap_remove(1);
+    let mut job = started(&source, target.as_ref()).vm;
+    assert!(run_to(&mut job, 500));
+    let root = job.materialize();
+    let mut store = Store::new(NodeId(78));
+    store.insert(root, job.store().get(root).unwrap().clone());
+    let err = Vm::restore_fetching(store, root, Box::new(Gone))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, ThreadError::Fetch { why, .. } if why.contains("connection was lost")),
+        "{err}"
+    );
+}
