@@ -306,20 +306,24 @@ impl Identity {
                 write_atomic(&key_path, &made.key_pair.serialize_der(), true)?;
                 write_atomic(&cert_path, made.cert.der(), false)?;
             }
-            (true, false) => return Err(IdentityError::Invalid {
-                path: key_path,
-                what: format!(
+            (true, false) => {
+                return Err(IdentityError::Invalid {
+                    path: key_path,
+                    what: format!(
                     "missing while {} exists: restore it, or remove both to make a new certificate",
                     cert_path.display()
                 ),
-            }),
-            (false, true) => return Err(IdentityError::Invalid {
-                path: cert_path,
-                what: format!(
+                })
+            }
+            (false, true) => {
+                return Err(IdentityError::Invalid {
+                    path: cert_path,
+                    what: format!(
                     "missing while {} exists: restore it, or remove both to make a new certificate",
                     key_path.display()
                 ),
-            }),
+                })
+            }
         }
         let certificate = CertificateDer::from(read_bytes(&cert_path)?);
         let key = read_bytes(&key_path)?;
