@@ -1,6 +1,8 @@
 //! The transport over real sockets on 127.0.0.1: authentication, trust,
 //! bad frames, restarts, concurrent clients and a migration's conversation.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! a test handler that plays a node's side of a migration, and servers on
 //! 127.0.0.1.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::future::Future;
 use std::net::SocketAddr;
