@@ -62,8 +62,9 @@ struct Shared<H> {
     limits: Limits,
 }
 
-/// A listening node. Dropping it stops accepting; [`Server::shutdown`] also
-/// closes the connections and waits for them.
+/// A listening node. Dropping it stops accepting and closes every
+/// connection at once; [`Server::shutdown`] also waits for the peers to be
+/// told.
 pub struct Server {
     endpoint: Endpoint,
     addr: SocketAddr,
@@ -144,13 +145,16 @@ impl Server {
     pub async fn shutdown(self) {
         self.accept.abort();
         self.endpoint.close(close::DONE, b"node shutting down");
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.endpoint.wait_idle()).await;
+        let endpoint = self.endpoint.clone();
+        drop(self);
+        let _ = tokio::time::timeout(Duration::from_secs(5), endpoint.wait_idle()).await;
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.accept.abort();
+        self.endpoint.close(close::DONE, b"node shutting down");
     }
 }
 
