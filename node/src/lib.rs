@@ -1,0 +1,64 @@
+//! `chunkvm-node`: the network layer of a chunkvm node, which receives
+//! running threads (their chunks) from clients over QUIC.
+//!
+//! * [`identity`]: a node's state directory: its name, its node id, its
+//!   self-signed TLS certificate and its access token, made on first start
+//!   and loaded afterwards.
+//! * [`trust`]: trust on first use for clients: a known-nodes file pins each
+//!   node's certificate fingerprint, checked by a rustls verifier.
+//! * [`wire`]: the messages and their framing (length-prefixed, tagged,
+//!   versioned, bounded); chunk bodies use the core's chunk encoding.
+//! * [`transport`], [`server`], [`client`]: QUIC (quinn, rustls with ring)
+//!   streams, the node's [`Server`] with its [`Handler`] and the [`Client`].
+//!
+//! # Conversations
+//!
+//! A client connects, checks the node's certificate against its pin, and
+//! opens the *control stream* with `Hello { version, token, client_node }`;
+//! the node answers `Welcome { node_name, node_id }` or `Refused { reason }`
+//! and closes. On the control stream, `Ping`→`Pong` and
+//! `Status`→`StatusReply` are answered by the transport (the numbers come
+//! from [`Handler::status`]). A migration opens a stream of its own:
+//!
+//! ```text
+//! client                         node
+//! Migrate { root, chunks }  -->
+//!                           <--  Fetch { request, ids }      (any number)
+//! Chunks { request, chunks } -->
+//!                           <--  Output { line }             (any number)
+//!                           <--  Done { root, chunks, instructions } | Failed
+//! ```
+//!
+//! The node's side of it is [`Handler::on_conversation`] with a
+//! [`Conversation`]; the client's is [`Client::migrate`], which answers the
+//! `Fetch`es while it waits.
+//!
+//! # Invariants
+//!
+//! * A connection is authenticated before anything else is read: until its
+//!   `Hello` checked out (version and token), the node allows the client one
+//!   stream and reads one frame of at most [`transport::HELLO_MAX`] bytes
+//!   from it, within a timeout; no other message and no chunk body is read.
+//! * Every message is bounded: a frame's length is checked against
+//!   [`wire::MAX_MESSAGE`] (or the connection's smaller limit) before
+//!   anything is allocated, and frames and answers arrive within timeouts.
+//! * Decoding never panics: malformed bytes are a typed [`wire::WireError`],
+//!   answered with an `Error`; a bad peer ends at most its own connection.
+//! * A client talks only to the certificate it pinned (or, on first use,
+//!   pins the one it met before sending its token).
+
+pub mod client;
+pub mod identity;
+pub mod server;
+pub mod transport;
+pub mod trust;
+pub mod wire;
+
+pub use client::{Client, ClientOptions, Outcome, StatusReport};
+pub use identity::{
+    default_state_dir, Fingerprint, Identity, IdentityError, IdentityOptions, Token, TokenSource,
+};
+pub use server::{Handler, NodeStatus, Server};
+pub use transport::{Conversation, Limits, PeerInfo, TransportError};
+pub use trust::{KnownNodes, Trust, TrustError};
+pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};
