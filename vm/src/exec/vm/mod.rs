@@ -531,6 +531,19 @@ impl Vm {
         }
     }
 
+    /// Takes in chunks that come back from a node (a thread's result, the chunks it made
+    /// or changed there): each replaces any chunk of its id.
+    pub fn absorb(&mut self, chunks: impl IntoIterator<Item = (ChunkId, Chunk)>) {
+        for (id, chunk) in chunks {
+            self.store.insert(id, chunk);
+        }
+    }
+
+    /// The thread's store, the thread given up (to restore another thread over it).
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
     /// Chunks fetched so far, and the fetches (round trips) that brought them.
     pub fn fetched(&self) -> (u64, u64) {
         self.fetched
