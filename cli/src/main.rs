@@ -19,7 +19,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod cli_io;
+mod node_cli;
 mod photo_cli;
+mod thread_cli;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,31 +40,44 @@ struct Cli {
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Command {
-    /// Run `fn main()` of a program, or another function with --fn.
+    /// Run `fn main()` of a program, or another function with --fn; or a filter or
+    /// pipeline over a photo; here or on a chunkvm node (--on).
     Run {
-        /// The .chop file.
-        file: PathBuf,
-        /// The function to call instead of `main`.
-        #[arg(long = "fn", value_name = "NAME")]
-        function: Option<String>,
-        /// An argument for the function, in order (repeat for each parameter).
-        #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
-        args: Vec<String>,
-        /// Set a `param`: NAME=VALUE (repeatable).
-        #[arg(long = "param", value_name = "NAME=VALUE")]
-        params: Vec<String>,
-        /// Instruction budget of the thread.
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        node: node_cli::NodeArgs,
+    },
+    /// Run a program or filter until the first safe point after N instructions and write
+    /// the paused thread to a file in the chunk encoding (`chunkvm restore` resumes it).
+    Snapshot {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Pause at the first safe point after this many instructions.
         #[arg(long, value_name = "N")]
-        budget: Option<u64>,
-        /// Chunk quota of the thread (data chunks held at once).
-        #[arg(long, value_name = "N")]
-        quota: Option<usize>,
+        after: u64,
+        /// The .chunks file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Resume a thread written by `chunkvm snapshot`, here or on a node (--on).
+    Restore {
+        /// The .chunks file.
+        thread: PathBuf,
+        /// Where to write the image, when the thread runs a filter or pipeline
+        /// (default: restored.png).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
         /// Print the number of instructions executed to standard error.
         #[arg(long)]
         stats: bool,
         #[command(flatten)]
-        photo: photo_cli::PhotoArgs,
+        node: node_cli::NodeArgs,
     },
+    /// Start a chunkvm node: it runs threads that clients migrate to it.
+    Serve(node_cli::ServeArgs),
+    /// Show nodes: status (idle, busy, dead), threads, chunks held, load, round-trip time.
+    Nodes(node_cli::NodesArgs),
     /// List the params of a file: type, default, range and doc.
     Params {
         /// The .chop file.
@@ -150,6 +165,34 @@ enum CheckFormat {
     Json,
 }
 
+/// What `run` and `snapshot` run: a function of a program, or a filter or pipeline
+/// over a photo.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RunArgs {
+    /// The .chop file.
+    file: PathBuf,
+    /// The function to call instead of `main`.
+    #[arg(long = "fn", value_name = "NAME")]
+    function: Option<String>,
+    /// An argument for the function, in order (repeat for each parameter).
+    #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// Set a `param`: NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Instruction budget of the thread.
+    #[arg(long, value_name = "N")]
+    budget: Option<u64>,
+    /// Chunk quota of the thread (data chunks held at once).
+    #[arg(long, value_name = "N")]
+    quota: Option<usize>,
+    /// Print the number of instructions executed to standard error.
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    photo: photo_cli::PhotoArgs,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
     Dot,
@@ -171,42 +214,21 @@ impl<T: std::fmt::Display> From<T> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            file,
-            function,
-            args,
-            params,
-            budget,
-            quota,
+        Command::Run { run, node } => {
+            node_cli::Mode::of(&node).and_then(|mode| run_command(&run, &mode))
+        }
+        Command::Snapshot { run, after, out } => {
+            run_command(&run, &node_cli::Mode::Snapshot { after, out })
+        }
+        Command::Restore {
+            thread,
+            output,
             stats,
-            photo,
-        } if photo.is_set() => photo_cli::run_photo(
-            &file,
-            &photo,
-            &params,
-            budget,
-            quota,
-            stats,
-            function.is_some() || !args.is_empty(),
-        ),
-        Command::Run {
-            file,
-            function,
-            args,
-            params,
-            budget,
-            quota,
-            stats,
-            ..
-        } => run(
-            &file,
-            function.as_deref(),
-            &args,
-            &params,
-            budget,
-            quota,
-            stats,
-        ),
+            node,
+        } => node_cli::Mode::of(&node)
+            .and_then(|mode| thread_cli::restore(&thread, output.as_deref(), stats, &mode)),
+        Command::Serve(args) => node_cli::serve(&args),
+        Command::Nodes(args) => node_cli::nodes(&args),
         Command::Check { files, format } => check(&files, format),
         Command::Params { file, format } => {
             photo_cli::params(&file, matches!(format, CheckFormat::Json))
@@ -403,14 +425,49 @@ fn thousands(n: usize) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// `chunkvm run` and `chunkvm snapshot`: a filter or pipeline over a photo, or a function.
+fn run_command(run_args: &RunArgs, mode: &node_cli::Mode) -> Result<ExitCode, Failure> {
+    let RunArgs {
+        file,
+        function,
+        args,
+        params,
+        budget,
+        quota,
+        stats,
+        photo,
+    } = run_args;
+    if photo.is_set() {
+        return photo_cli::run_photo(
+            file,
+            photo,
+            params,
+            *budget,
+            *quota,
+            *stats,
+            function.is_some() || !args.is_empty(),
+            mode,
+        );
+    }
+    run(
+        file,
+        function.as_deref(),
+        args,
+        params,
+        limits(*budget, *quota),
+        *stats,
+        mode,
+    )
+}
+
 fn run(
     path: &Path,
     function: Option<&str>,
     args: &[String],
     params: &[String],
-    budget: Option<u64>,
-    quota: Option<usize>,
+    limits: Limits,
     stats: bool,
+    mode: &node_cli::Mode,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
     let analyzed = analyze(&text);
@@ -422,7 +479,7 @@ fn run(
             analyzed: &analyzed,
         };
         let (args, format) = (photo_cli::PhotoArgs::default(), ImageFormat::Png);
-        return photo_cli::run_analysed(file, &args, format, params, limits(budget, quota), stats);
+        return photo_cli::run_analysed(file, &args, format, params, limits, stats, mode);
     }
     let Some(program) = compile_or_report(path, &text, &analyzed) else {
         return Ok(ExitCode::FAILURE);
@@ -463,12 +520,15 @@ fn run(
     }
     let params = parse_params(path, &analyzed, params)?;
     let mut vm = Vm::new(program);
-    vm.set_limits(limits(budget, quota));
+    vm.set_limits(limits);
     for (pname, value) in params {
         vm.set_global(&pname, &value)?;
     }
     vm.start(func_idx, &values)?;
-    let outcome = vm.run_to_end();
+    let outcome = match node_cli::execute(&mut vm, mode)? {
+        node_cli::Executed::Finished(outcome) => outcome,
+        node_cli::Executed::Saved => return Ok(ExitCode::SUCCESS),
+    };
     if stats {
         let done = vm.stats();
         crate::errln!(

@@ -1,13 +1,14 @@
 //! The photo commands of `chunkvm`: `run` with `--input`/`--output`, `params`,
 //! `import` and `export`.
 
+use crate::node_cli::{Executed, Mode};
 use crate::{compile_or_report, out, parse_params, report_runtime_error, Failure};
 use chunkvm::chunk::{decode_set, encode_set, image_to_rgba8, ChunkSet, NodeId, Store};
 use chunkvm::driver::Analyzed;
 use chunkvm::exec::Limits;
 use chunkvm::photo::{
     level_size, photo_info, photo_level, photo_new, preview_level, run_input, write_atomic,
-    Compiled, ImageFormat, Input, Rgba8, RunError, RunOptions, Target, BAND_ROWS,
+    Compiled, ImageFormat, Input, Rgba8, RunError, RunOptions, RunOutput, Target, BAND_ROWS,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -222,6 +223,7 @@ pub fn run_photo(
     quota: Option<usize>,
     stats: bool,
     calls_a_function: bool,
+    mode: &Mode,
 ) -> Result<ExitCode, Failure> {
     if calls_a_function {
         return Err(Failure(
@@ -244,6 +246,7 @@ pub fn run_photo(
         params,
         crate::limits(budget, quota),
         stats,
+        mode,
     )
 }
 
@@ -279,6 +282,7 @@ pub fn run_analysed(
     params: &[String],
     limits: Limits,
     stats: bool,
+    mode: &Mode,
 ) -> Result<ExitCode, Failure> {
     let Analysed {
         path,
@@ -309,17 +313,39 @@ pub fn run_analysed(
         params,
         cancel: None,
     };
-    let bar = Bar::new();
     let started = Instant::now();
-    let compiled = Compiled::of(analyzed, program);
-    let result = run_input(
-        compiled,
-        target.as_ref(),
-        &input,
-        &options,
-        &|done, total| bar.update(done, total),
-    );
-    bar.finish();
+    let result = if mode.is_local() {
+        let bar = Bar::new();
+        let compiled = Compiled::of(analyzed, program);
+        let result = run_input(
+            compiled,
+            target.as_ref(),
+            &input,
+            &options,
+            &|done, total| bar.update(done, total),
+        );
+        bar.finish();
+        result
+    } else {
+        // The run is one thread: it can be paused and saved, or moved to a node.
+        if mode.is_remote() && level > 0 {
+            crate::errln!("note: --on runs the level asked for ({level}); the preview is local only");
+        }
+        if mode.is_remote() {
+            crate::node_cli::preview(analyzed, &program, target.as_ref(), &input, &options, (width, height))?;
+        }
+        let compiled = Compiled::of(analyzed, program);
+        let mut thread = chunkvm::photo::start(compiled, target.as_ref(), &input, &options)?;
+        match crate::node_cli::execute(&mut thread.vm, mode)? {
+            Executed::Saved => return Ok(ExitCode::SUCCESS),
+            Executed::Finished(Err(err)) => Err(RunError::Runtime(err)),
+            Executed::Finished(Ok(value)) => chunkvm::photo::finish(&thread.vm, &value).map(|image| RunOutput {
+                image,
+                instructions: thread.vm.instructions(),
+                stages: thread.stages.clone(),
+            }),
+        }
+    };
     let output = match result {
         Ok(output) => output,
         Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, text, &err)),

@@ -1,0 +1,666 @@
+//! The node commands of `chunkvm`: `serve` (start a node), `nodes` (their status), and
+//! where `run` and `restore` run a thread: here, paused and saved (`snapshot`), or
+//! moved to nodes (`--on`, `--hops`, `--migrate-after`), with `--on embedded` starting
+//! a node inside this process on loopback.
+
+use crate::Failure;
+use chunkvm::exec::{RuntimeError, Stop, Value, Vm};
+use chunkvm_node::migrate::{migrate, MigrateError, MigrateOptions, MigrateReport};
+use chunkvm_node::prefetch::Prefetch;
+use chunkvm_node::service::NodeService;
+use chunkvm_node::{
+    default_state_dir, Client, Identity, IdentityOptions, KnownNodes, Limits, Server, Token,
+    TokenSource, Trust,
+};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where `run` and `restore` run the thread.
+#[derive(clap::Args, Debug, Default)]
+pub struct NodeArgs {
+    /// Run on a chunkvm node: quic://HOST:PORT, or `embedded` for a node started inside
+    /// this process on loopback. The thread starts here and migrates.
+    #[arg(long, value_name = "NODE", conflicts_with = "hops")]
+    on: Option<String>,
+    /// Move the thread along a route of nodes, one hop after another (quic://...,
+    /// `embedded` or `local`), coming home at the end; each hop runs --migrate-after
+    /// instructions (the last runs to the end).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    hops: Vec<String>,
+    /// Migrate after this many instructions here (live migration mid-run); with
+    /// --hops, the instructions each hop runs.
+    #[arg(long, value_name = "N")]
+    migrate_after: Option<u64>,
+    /// The access token of the nodes (a file holding it, as `chunkvm serve` writes it).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// What goes with the thread: `graph` (what its first safe points need, then
+    /// fetches with what follows), `on-demand` (the Thread chunk only) or `eager`
+    /// (everything it reaches).
+    #[arg(long, value_enum, default_value_t = PrefetchArg::Graph)]
+    prefetch: PrefetchArg,
+}
+
+/// `--prefetch`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrefetchArg {
+    /// The chunks the first safe points need, and more with each fetch.
+    #[default]
+    Graph,
+    /// The Thread chunk only; every other chunk fetched when needed.
+    OnDemand,
+    /// Every chunk the thread reaches.
+    Eager,
+}
+
+impl PrefetchArg {
+    fn policy(self) -> Prefetch {
+        match self {
+            PrefetchArg::Graph => Prefetch::Graph,
+            PrefetchArg::OnDemand => Prefetch::OnDemand,
+            PrefetchArg::Eager => Prefetch::Eager,
+        }
+    }
+}
+
+/// One stop of a route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hop {
+    /// This process.
+    Local,
+    /// A node started inside this process, on loopback.
+    Embedded,
+    /// A node at this address.
+    Node(SocketAddr),
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hop::Local => f.write_str("local"),
+            Hop::Embedded => f.write_str("the embedded node"),
+            Hop::Node(addr) => write!(f, "quic://{addr}"),
+        }
+    }
+}
+
+/// How a thread is run.
+#[derive(Debug)]
+pub enum Mode {
+    /// Here, to its end.
+    Local,
+    /// Here until the first safe point after `after` instructions, then written to `out`.
+    Snapshot {
+        /// Instructions before the pause.
+        after: u64,
+        /// The file.
+        out: PathBuf,
+    },
+    /// Along a route of nodes, then home.
+    Remote {
+        /// The hops, in order (the first may be preceded by a local stretch).
+        route: Vec<Hop>,
+        /// Instructions run here before the first migration, and on each hop but the last.
+        migrate_after: Option<u64>,
+        /// The nodes' token file.
+        token_file: Option<PathBuf>,
+        /// The prefetch policy.
+        prefetch: Prefetch,
+    },
+}
+
+/// Reads a node's address: `quic://HOST:PORT`, `embedded` or `local`.
+fn parse_hop(text: &str) -> Result<Hop, Failure> {
+    match text {
+        "local" => return Ok(Hop::Local),
+        "embedded" => return Ok(Hop::Embedded),
+        _ => {}
+    }
+    let rest = text.strip_prefix("quic://").ok_or_else(|| {
+        Failure(format!(
+            "{text:?}: a node is quic://HOST:PORT, `embedded` or `local`"
+        ))
+    })?;
+    use std::net::ToSocketAddrs;
+    let addr = rest
+        .to_socket_addrs()
+        .map_err(|err| Failure(format!("{text:?}: {err}")))?
+        .next()
+        .ok_or_else(|| Failure(format!("{text:?}: the host has no address")))?;
+    Ok(Hop::Node(addr))
+}
+
+impl Mode {
+    /// The mode the options of `run` or `restore` ask for.
+    pub fn of(args: &NodeArgs) -> Result<Mode, Failure> {
+        let route: Vec<Hop> = match (&args.on, args.hops.as_slice()) {
+            (Some(on), _) => vec![parse_hop(on)?],
+            (None, []) => Vec::new(),
+            (None, hops) => hops.iter().map(|hop| parse_hop(hop)).collect::<Result<_, _>>()?,
+        };
+        if route.is_empty() {
+            if args.migrate_after.is_some() || args.token_file.is_some() {
+                return Err(Failure(
+                    "--migrate-after and --token-file are for runs on nodes: add --on NODE or --hops A,B".into(),
+                ));
+            }
+            return Ok(Mode::Local);
+        }
+        if route.len() > 1 && args.migrate_after.is_none() {
+            return Err(Failure(
+                "--hops needs --migrate-after N: the instructions each hop runs".into(),
+            ));
+        }
+        Ok(Mode::Remote {
+            route,
+            migrate_after: args.migrate_after,
+            token_file: args.token_file.clone(),
+            prefetch: args.prefetch.policy(),
+        })
+    }
+
+    /// Whether the thread runs here, to its end.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Mode::Local)
+    }
+
+    /// Whether the thread goes to nodes.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Mode::Remote { .. })
+    }
+}
+
+/// What became of a thread.
+pub enum Executed {
+    /// It ran to its end (here or on nodes): its value or its error.
+    Finished(Result<Value, RuntimeError>),
+    /// It was paused and written to a file.
+    Saved,
+}
+
+/// Runs a started thread as `mode` says.
+pub fn execute(vm: &mut Vm, mode: &Mode) -> Result<Executed, Failure> {
+    match mode {
+        Mode::Local => Ok(Executed::Finished(vm.run_to_end())),
+        Mode::Snapshot { after, out } => snapshot(vm, *after, out),
+        Mode::Remote {
+            route,
+            migrate_after,
+            token_file,
+            prefetch,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+            runtime.block_on(travel(
+                vm,
+                route,
+                *migrate_after,
+                token_file.as_deref(),
+                *prefetch,
+            ))
+        }
+    }
+}
+
+/// Runs here until the first safe point after `n` instructions; false if it finished.
+fn run_for(vm: &mut Vm, n: u64) -> Result<Option<Value>, RuntimeError> {
+    vm.stop_after(n.max(1));
+    loop {
+        match vm.run()? {
+            Stop::SafePoint => return Ok(None),
+            Stop::Finished(value) => return Ok(Some(value)),
+            _ => continue,
+        }
+    }
+}
+
+/// `chunkvm snapshot`: pauses the thread and writes it.
+fn snapshot(vm: &mut Vm, after: u64, out: &Path) -> Result<Executed, Failure> {
+    match run_for(vm, after) {
+        Err(err) => return Ok(Executed::Finished(Err(err))),
+        Ok(Some(_)) => {
+            return Err(Failure(format!(
+                "the thread finished after {}, before --after {after}: there is no paused thread to write",
+                chunkvm::diag::plural(vm.instructions(), "instruction")
+            )))
+        }
+        Ok(None) => {}
+    }
+    let bytes = vm
+        .snapshot()
+        .map_err(|err| Failure(format!("cannot write the thread as chunks: {err}")))?;
+    chunkvm::photo::write_atomic(out, &bytes)?;
+    crate::errln!(
+        "paused after {} ({} bytes of chunks)",
+        chunkvm::diag::plural(vm.instructions(), "instruction"),
+        bytes.len()
+    );
+    crate::out(&format!("{}\n", out.display()));
+    Ok(Executed::Saved)
+}
+
+/// A node started inside this process, on loopback, with a state of its own in a
+/// temporary folder.
+struct Embedded {
+    server: Server,
+    service: Arc<NodeService>,
+    token: Token,
+    fingerprint: chunkvm_node::Fingerprint,
+    _state: TempDir,
+}
+
+/// A folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_embedded() -> Result<Embedded, Failure> {
+    let dir = std::env::temp_dir().join(format!(
+        "chunkvm-embedded-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let state = TempDir(dir);
+    let identity = Identity::load_or_create(
+        &state.0,
+        &IdentityOptions {
+            name: Some("embedded".into()),
+            token: TokenSource::default(),
+        },
+    )
+    .map_err(|err| Failure(format!("the embedded node: {err}")))?;
+    let service = Arc::new(NodeService::new(&identity));
+    let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let server = Server::bind(addr, &identity, service.clone(), Limits::default())
+        .map_err(|err| Failure(format!("the embedded node: {err}")))?;
+    Ok(Embedded {
+        fingerprint: identity.fingerprint(),
+        token: identity.token().clone(),
+        server,
+        service,
+        _state: state,
+    })
+}
+
+/// The token for nodes: `--token-file`, else the token of a node started on this
+/// machine with the default state folder.
+fn read_token(token_file: Option<&Path>) -> Result<Token, Failure> {
+    let path = match token_file {
+        Some(path) => path.to_path_buf(),
+        None => default_state_dir()
+            .map_err(|err| Failure(err.to_string()))?
+            .join("token"),
+    };
+    Token::read(&path).map_err(|err| {
+        Failure(format!(
+            "{err} (give the node's token with --token-file FILE: `chunkvm serve` prints its path)"
+        ))
+    })
+}
+
+/// Where a client remembers the nodes it trusts.
+fn known_nodes() -> Result<KnownNodes, Failure> {
+    let dir = default_state_dir().map_err(|err| Failure(err.to_string()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|err| Failure(format!("cannot create {}: {err}", dir.display())))?;
+    Ok(KnownNodes::in_dir(&dir))
+}
+
+/// Moves the thread along `route` and home; any hop that fails leaves the thread here,
+/// where it goes on.
+async fn travel(
+    vm: &mut Vm,
+    route: &[Hop],
+    migrate_after: Option<u64>,
+    token_file: Option<&Path>,
+    prefetch: Prefetch,
+) -> Result<Executed, Failure> {
+    let mut embedded = None;
+    // A first stretch here: the thread starts locally and migrates mid-run.
+    if let Some(n) = migrate_after {
+        match run_for(vm, n) {
+            Err(err) => return Ok(Executed::Finished(Err(err))),
+            Ok(Some(value)) => {
+                crate::errln!(
+                    "note: the thread finished here after {}, before it could migrate",
+                    chunkvm::diag::plural(vm.instructions(), "instruction")
+                );
+                return Ok(Executed::Finished(Ok(value)));
+            }
+            Ok(None) => {}
+        }
+    }
+    for (idx, hop) in route.iter().enumerate() {
+        let last = idx + 1 == route.len();
+        let run_for_here = if last { None } else { migrate_after };
+        if *hop == Hop::Local {
+            match run_for_here {
+                Some(n) => match run_for(vm, n) {
+                    Err(err) => return Ok(Executed::Finished(Err(err))),
+                    Ok(Some(value)) => return Ok(Executed::Finished(Ok(value))),
+                    Ok(None) => continue,
+                },
+                None => return Ok(Executed::Finished(vm.run_to_end())),
+            }
+        }
+        let connected = match hop {
+            Hop::Embedded => {
+                if embedded.is_none() {
+                    embedded = Some(start_embedded()?);
+                }
+                match &embedded {
+                    Some(node) => {
+                        Client::connect(
+                            node.server.local_addr(),
+                            &node.token,
+                            &Trust::Pinned(node.fingerprint),
+                        )
+                        .await
+                    }
+                    None => continue,
+                }
+            }
+            Hop::Node(addr) => {
+                let token = read_token(token_file)?;
+                Client::connect(*addr, &token, &Trust::KnownNodes(known_nodes()?)).await
+            }
+            Hop::Local => continue,
+        };
+        let client = match connected {
+            Ok(client) => client,
+            Err(err) => {
+                crate::errln!("warning: cannot reach {hop}: {err}; the thread goes on here");
+                continue;
+            }
+        };
+        let options = MigrateOptions {
+            prefetch,
+            run_for: run_for_here,
+            ..MigrateOptions::default()
+        };
+        let before = vm.instructions();
+        let started = Instant::now();
+        let result = migrate(&client, vm, &options, |line| crate::out(&format!("{line}\n"))).await;
+        client.close().await;
+        match result {
+            Ok(report) => {
+                report_migration(hop, client_name(hop), &report, started.elapsed(), vm.instructions() - before);
+                if let Some(outcome) = report.finished.clone() {
+                    return Ok(Executed::Finished(outcome));
+                }
+            }
+            Err(MigrateError::Program(err)) => return Ok(Executed::Finished(Err(err))),
+            Err(err) => {
+                crate::errln!("warning: the migration to {hop} failed: {err}; the thread goes on here");
+            }
+        }
+    }
+    if let Some(node) = embedded.take() {
+        node.service.stop();
+        node.server.shutdown().await;
+    }
+    Ok(Executed::Finished(vm.run_to_end()))
+}
+
+fn client_name(hop: &Hop) -> String {
+    hop.to_string()
+}
+
+/// One line on standard error saying what moved.
+fn report_migration(hop: &Hop, _name: String, report: &MigrateReport, took: Duration, ran: u64) {
+    crate::errln!(
+        "migrated to {hop}: sent {} chunks ({} bytes) up front, {} fetched on demand ({} bytes), {} prefetched ({} bytes), {} came back ({} bytes); first instruction there after {:.2} ms; {} there; {:.0} ms in all",
+        report.up_front.0,
+        report.up_front.1,
+        report.fetched.0,
+        report.fetched.1,
+        report.prefetched.0,
+        report.prefetched.1,
+        report.returned.0,
+        report.returned.1,
+        report.first_instruction.as_secs_f64() * 1e3,
+        chunkvm::diag::plural(ran, "instruction"),
+        took.as_secs_f64() * 1e3,
+    );
+}
+
+/// `--on` on a photo: the preview runs here first, at a small level, as the editor's
+/// preview does; its instruction count scaled to the level asked for is the estimate of
+/// the run that migrates.
+pub fn preview(
+    analyzed: &chunkvm::driver::Analyzed,
+    program: &chunkvm::compile::Program,
+    target: Option<&chunkvm::photo::Target>,
+    input: &chunkvm::photo::Input<'_>,
+    options: &chunkvm::photo::RunOptions,
+    (width, height): (u32, u32),
+) -> Result<(), Failure> {
+    let level = chunkvm::photo::preview_level(width, height);
+    if level <= options.level {
+        return Ok(());
+    }
+    let preview = chunkvm::photo::RunOptions {
+        level,
+        threads: 1,
+        ..options.clone()
+    };
+    let started = Instant::now();
+    let compiled = chunkvm::photo::Compiled::of(analyzed, program.clone());
+    let output = chunkvm::photo::run_input(compiled, target, input, &preview, &|_, _| {})?;
+    let (pw, ph) = chunkvm::photo::level_size(width, height, level);
+    let (fw, fh) = chunkvm::photo::level_size(width, height, options.level);
+    let scale = (fw as f64 * fh as f64) / (pw as f64 * ph as f64).max(1.0);
+    crate::errln!(
+        "preview here at level {level} ({pw}x{ph}): {} in {:.0} ms; level {} ({fw}x{fh}) should take about {} instructions",
+        chunkvm::diag::plural(output.instructions, "instruction"),
+        started.elapsed().as_secs_f64() * 1e3,
+        options.level,
+        (output.instructions as f64 * scale) as u64,
+    );
+    Ok(())
+}
+
+/// `chunkvm serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The UDP address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// The node's name (kept in its state folder from the first start on).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// The node's state folder: certificate, token, name (default: the per-user state
+    /// folder, e.g. ~/.local/state/chunkvm).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Accept this token (a file holding it; nodes of one cluster share one) instead of
+    /// the node's own.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+/// `chunkvm serve`: runs a node until Ctrl-C or SIGTERM; threads it holds then are
+/// handed back to their clients.
+pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
+    let dir = match &args.state {
+        Some(dir) => dir.clone(),
+        None => default_state_dir().map_err(|err| Failure(err.to_string()))?,
+    };
+    let identity = Identity::load_or_create(
+        &dir,
+        &IdentityOptions {
+            name: args.name.clone(),
+            token: match &args.token_file {
+                Some(path) => TokenSource::File(path.clone()),
+                None => TokenSource::default(),
+            },
+        },
+    )
+    .map_err(|err| Failure(err.to_string()))?;
+    if let Some(name) = &args.name {
+        if name != identity.name() {
+            crate::errln!(
+                "note: this node is `{}` (its state in {} keeps the name of its first start)",
+                identity.name(),
+                dir.display()
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    runtime.block_on(async {
+        let service = Arc::new(NodeService::new(&identity));
+        let server = Server::bind(args.listen, &identity, service.clone(), Limits::default())
+            .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen)))?;
+        crate::out(&format!(
+            "node {} listening on quic://{}\nfingerprint {}\ntoken file {}\n",
+            identity.name(),
+            server.local_addr(),
+            identity.fingerprint(),
+            identity.token_path().display()
+        ));
+        stopped().await;
+        crate::errln!("stopping: handing the threads held back to their clients");
+        service.stop();
+        service.drained(Duration::from_secs(10)).await;
+        server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `chunkvm nodes`.
+#[derive(clap::Args, Debug)]
+pub struct NodesArgs {
+    /// The nodes: quic://HOST:PORT each.
+    #[arg(required = true, value_name = "NODE")]
+    nodes: Vec<String>,
+    /// The nodes' token (a file holding it).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = NodesFormat::Text)]
+    format: NodesFormat,
+}
+
+/// `chunkvm nodes --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodesFormat {
+    /// A table.
+    Text,
+    /// JSON, for tools.
+    Json,
+}
+
+/// `chunkvm nodes`: each node's status, or `dead` when it cannot be reached.
+pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
+    let addrs: Vec<(String, SocketAddr)> = args
+        .nodes
+        .iter()
+        .map(|text| match parse_hop(text)? {
+            Hop::Node(addr) => Ok((text.clone(), addr)),
+            _ => Err(Failure(format!("{text:?}: give a node as quic://HOST:PORT"))),
+        })
+        .collect::<Result<_, _>>()?;
+    let token = read_token(args.token_file.as_deref())?;
+    let known = known_nodes()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    let rows = runtime.block_on(async {
+        let mut rows = Vec::new();
+        for (text, addr) in &addrs {
+            let probe = async {
+                let client = Client::connect(*addr, &token, &Trust::KnownNodes(known.clone())).await?;
+                let started = Instant::now();
+                client.ping(1).await?;
+                let rtt = started.elapsed();
+                let status = client.status().await?;
+                client.close().await;
+                Ok::<_, chunkvm_node::TransportError>((status, rtt))
+            };
+            let row = match tokio::time::timeout(Duration::from_secs(5), probe).await {
+                Ok(Ok((status, rtt))) => serde_json::json!({
+                    "node": text,
+                    "name": status.name,
+                    "status": if status.status.busy || status.status.load > 0 { "busy" } else { "idle" },
+                    "threads": status.status.threads,
+                    "chunks": status.status.chunks_held,
+                    "load": status.status.load,
+                    "rtt_ms": (rtt.as_secs_f64() * 1e3 * 1000.0).round() / 1000.0,
+                }),
+                Ok(Err(err)) => serde_json::json!({"node": text, "status": "dead", "error": err.to_string()}),
+                Err(_) => serde_json::json!({"node": text, "status": "dead", "error": "no answer within 5 s"}),
+            };
+            rows.push(row);
+        }
+        rows
+    });
+    if args.format == NodesFormat::Json {
+        crate::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::out(&format!(
+        "{:<28} {:<12} {:<6} {:>7} {:>8} {:>5} {:>9}\n",
+        "NODE", "NAME", "STATUS", "THREADS", "CHUNKS", "LOAD", "RTT"
+    ));
+    for row in &rows {
+        let text = |key: &str| match &row[key] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            other => other.to_string(),
+        };
+        crate::out(&format!(
+            "{:<28} {:<12} {:<6} {:>7} {:>8} {:>5} {:>9}\n",
+            text("node"),
+            text("name"),
+            text("status"),
+            text("threads"),
+            text("chunks"),
+            text("load"),
+            if row["rtt_ms"].is_null() { "-".to_string() } else { format!("{} ms", text("rtt_ms")) },
+        ));
+        if let Some(err) = row["error"].as_str() {
+            crate::errln!("{}: {err}", text("node"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
