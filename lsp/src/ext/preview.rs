@@ -399,7 +399,7 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
     let result = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(PreviewError::Cancelled)) => return Err(Error::request_cancelled()),
-        Ok(Err(PreviewError::Failed(message))) => return Err(failed(message)),
+        Ok(Err(err)) => return Err(failed(err.to_string())),
         Err(_) => {
             return Err(Error {
                 code: ErrorCode::InternalError,
@@ -495,6 +495,7 @@ mod tests {
             .collect();
         chop_ide::preview::param_values(&doc, &written(&sent(&params)))
             .map(|set| set.into_iter().map(|(_, v)| v).collect())
+            .map_err(|err| err.to_string())
     }
 
     #[test]
