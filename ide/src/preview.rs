@@ -273,6 +273,8 @@ pub enum PreviewError {
     },
     /// The run failed otherwise: the photo layer's message.
     Run(String),
+    /// The client could not provide the photo (or the level asked for): its reason.
+    Photo(String),
     /// The output could not be encoded as PNG.
     Encode(ImageError),
 }
@@ -310,7 +312,7 @@ impl fmt::Display for PreviewError {
             PreviewError::Runtime { at, error } => {
                 write!(f, "line {} column {}: {}", at.line, at.col, error.message)
             }
-            PreviewError::Run(message) => f.write_str(message),
+            PreviewError::Run(message) | PreviewError::Photo(message) => f.write_str(message),
             PreviewError::Encode(err) => write!(f, "{err}"),
         }
     }

@@ -320,7 +320,9 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
     let job_target = target.clone();
     let mut job = tokio::task::spawn_blocking(move || {
         let _running = Running::start();
-        let (image, level) = photos.level(photo_path.as_deref(), level)?;
+        let (image, level) = photos
+            .level(photo_path.as_deref(), level)
+            .map_err(PreviewError::Photo)?;
         let report = |done: u64, total: u64| {
             done_tx.send_replace((done, total));
         };
