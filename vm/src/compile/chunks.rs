@@ -1044,7 +1044,7 @@ mod tests {
         let err = decode_type(&[8, u64::MAX, 0], at).unwrap_err();
         assert!(err.what.contains("more than the 1 words left"), "{err}");
         // Deep nesting is refused, not recursed into until the stack ends.
-        let mut deep = vec![7, 1].repeat(100_000);
+        let mut deep = [7, 1].repeat(100_000);
         deep.push(0);
         let err = decode_type(&deep, at).unwrap_err();
         assert!(err.what.contains("nests deeper"), "{err}");
