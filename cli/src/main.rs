@@ -624,7 +624,11 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
                     out(&diag.render(&name, &text, &lines));
                 }
             }
-            CheckFormat::Json => json.extend(diags.iter().map(|d| d.to_json(&name, &text, &lines))),
+            CheckFormat::Json => json.extend(
+                diags
+                    .iter()
+                    .map(|diag| diagnostic_json(diag, &name, &text, &lines)),
+            ),
         }
     }
     if let CheckFormat::Json = format {
@@ -634,6 +638,29 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// A diagnostic as JSON: range (1-based lines and character columns, as shown to
+/// people, and byte offsets), severity, message, code, help.
+fn diagnostic_json(
+    diag: &Diagnostic,
+    path: &str,
+    text: &str,
+    lines: &LineIndex,
+) -> serde_json::Value {
+    let start = lines.line_col(text, diag.span.start);
+    let end = lines.line_col(text, diag.span.end);
+    serde_json::json!({
+        "file": path,
+        "range": {
+            "start": { "line": start.line, "column": start.col, "offset": diag.span.start },
+            "end": { "line": end.line, "column": end.col, "offset": diag.span.end },
+        },
+        "severity": diag.severity.as_str(),
+        "code": diag.code.as_str(),
+        "message": diag.message,
+        "help": diag.help,
     })
 }
 

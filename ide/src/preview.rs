@@ -19,12 +19,14 @@ use chunkvm::check::ParamDecl;
 use chunkvm::chunk::{NodeId, Store};
 use chunkvm::compile::chunks::store_program;
 use chunkvm::diag::{has_names, plural};
-use chunkvm::exec::{Limits, Value};
+use chunkvm::exec::{Limits, RuntimeError, Value};
 use chunkvm::photo::{
-    preview_level, run_input, Compiled, Input, Rgba8, RunError, RunOptions, Target,
+    preview_level, run_input, Compiled, ImageError, Input, Rgba8, RunError, RunOptions, Target,
 };
 use chunkvm::syntax::ast::ItemKind;
-use chunkvm::values::Written;
+use chunkvm::syntax::span::LineCol;
+use chunkvm::values::{ValueError, Written};
+use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,35 +38,113 @@ pub fn chunk_graph(doc: &Doc, function: Option<&str>, offset: Option<usize>) -> 
     chunk_graph_or_why(doc, function, offset).ok()
 }
 
+/// The first error of a file with errors: where it is and what it says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstError {
+    /// Its start, as shown to people.
+    pub at: LineCol,
+    /// Its message.
+    pub message: String,
+}
+
+impl FirstError {
+    /// The first error of `doc`, and how many it has; `None` when it has none.
+    fn of(doc: &Doc) -> Option<(FirstError, usize)> {
+        let diagnostics = doc.diagnostics();
+        let first = diagnostics.iter().find(|diag| diag.is_error())?;
+        let count = diagnostics.iter().filter(|diag| diag.is_error()).count();
+        let at = doc.lines.line_col(&doc.text, first.span.start);
+        let message = first.message.clone();
+        Some((FirstError { at, message }, count))
+    }
+}
+
+impl fmt::Display for FirstError {
+    /// `at line 3 column 5: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at line {} column {}: {}",
+            self.at.line, self.at.col, self.message
+        )
+    }
+}
+
+/// Why there is no chunk graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphError {
+    /// The file has errors (the graph is of compiled code).
+    FileHasErrors(FirstError),
+    /// The analysed file did not compile: the compiler's messages.
+    DoesNotCompile(Vec<String>),
+    /// No function of that name.
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+        /// The functions the file has (those a user can name).
+        functions: Vec<String>,
+    },
+    /// No function, filter or closure around the offset given.
+    NoFunctionHere,
+    /// Neither a function's name nor an offset was given.
+    NoFunctionGiven,
+    /// The function has no graph.
+    NoGraph,
+}
+
+impl fmt::Display for GraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GraphError::FileHasErrors(first) => write!(
+                f,
+                "the file has errors (the first, {first}); fix them to see the chunk graph"
+            ),
+            GraphError::DoesNotCompile(why) => {
+                write!(f, "the file does not compile: {}", why.join("; "))
+            }
+            GraphError::UnknownFunction { name, functions } => {
+                let names: Vec<&str> = functions.iter().map(String::as_str).collect();
+                write!(
+                    f,
+                    "no function `{name}`; {}",
+                    has_names("the file", &names, "functions")
+                )
+            }
+            GraphError::NoFunctionHere => f.write_str("no function, filter or closure here"),
+            GraphError::NoFunctionGiven => {
+                f.write_str("which function? give its name or a position")
+            }
+            GraphError::NoGraph => f.write_str("no graph for this function"),
+        }
+    }
+}
+
+impl std::error::Error for GraphError {}
+
 /// [`chunk_graph`], saying why there is no graph.
 pub fn chunk_graph_or_why(
     doc: &Doc,
     function: Option<&str>,
     offset: Option<usize>,
-) -> Result<Graph, String> {
-    let diagnostics = doc.diagnostics();
-    if let Some(first) = diagnostics.iter().find(|diag| diag.is_error()) {
-        let at = doc.lines.line_col(&doc.text, first.span.start);
-        return Err(format!(
-            "the file has errors (the first, at line {} column {}: {}); fix them to see the chunk graph",
-            at.line, at.col, first.message
-        ));
+) -> Result<Graph, GraphError> {
+    if let Some((first, _)) = FirstError::of(doc) {
+        return Err(GraphError::FileHasErrors(first));
     }
     let program =
         chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis).map_err(|diags| {
-            let why: Vec<&str> = diags.iter().map(|diag| diag.message.as_str()).collect();
-            format!("the file does not compile: {}", why.join("; "))
+            GraphError::DoesNotCompile(diags.into_iter().map(|diag| diag.message).collect())
         })?;
     let index = match (function, offset) {
         (Some(name), _) => program
             .function(name)
             .map(|(idx, _)| idx as usize)
-            .ok_or_else(|| {
-                let names = program.function_names();
-                format!(
-                    "no function `{name}`; {}",
-                    has_names("the file", &names, "functions")
-                )
+            .ok_or_else(|| GraphError::UnknownFunction {
+                name: name.to_string(),
+                functions: program
+                    .function_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
             })?,
         (None, Some(offset)) => program
             .functions
@@ -73,13 +153,12 @@ pub fn chunk_graph_or_why(
             .filter(|(_, func)| func.span.contains(offset) && !func.span.is_empty())
             .min_by_key(|(_, func)| func.span.len())
             .map(|(idx, _)| idx)
-            .ok_or_else(|| "no function, filter or closure here".to_string())?,
-        (None, None) => return Err("which function? give its name or a position".into()),
+            .ok_or(GraphError::NoFunctionHere)?,
+        (None, None) => return Err(GraphError::NoFunctionGiven),
     };
     let mut store = Store::new(NodeId(1));
     let ids = store_program(&program, &mut store);
-    crate::graph::graph(&program, &ids, index, Some(&doc.text))
-        .ok_or_else(|| "no graph for this function".to_string())
+    crate::graph::graph(&program, &ids, index, Some(&doc.text)).ok_or(GraphError::NoGraph)
 }
 
 /// The file's well-formed `param` items, in source order: what the editor shows
@@ -107,92 +186,179 @@ pub struct PreviewResult {
     pub stages: Vec<String>,
 }
 
-/// Why there is no preview.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PreviewError {
-    /// The cancel flag was set (before or during the run).
-    Cancelled,
-    /// The file, the params, the target or the run failed: the one-line reason.
-    Failed(String),
+/// The filters and pipelines a file has: what a preview can run.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Targets {
+    /// The filters, in source order.
+    pub filters: Vec<String>,
+    /// The pipelines, in source order.
+    pub pipelines: Vec<String>,
 }
 
-impl std::fmt::Display for PreviewError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PreviewError::Cancelled => f.write_str("cancelled"),
-            PreviewError::Failed(message) => f.write_str(message),
+impl Targets {
+    /// The filters and pipelines of `doc`.
+    pub fn of(doc: &Doc) -> Targets {
+        let mut targets = Targets::default();
+        for item in &doc.file().items {
+            let name = item.name.name.clone();
+            match &item.kind {
+                ItemKind::Function(f) if f.is_filter => targets.filters.push(name),
+                ItemKind::Pipeline(_) => targets.pipelines.push(name),
+                ItemKind::Function(_) | ItemKind::Param(_) => {}
+            }
+        }
+        targets
+    }
+}
+
+impl fmt::Display for Targets {
+    /// `the file has filters: a, b; pipelines: p`, each part saying "no" when empty.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (filters, pipelines) = (self.filters.join(", "), self.pipelines.join(", "));
+        match (self.filters.is_empty(), self.pipelines.is_empty()) {
+            (true, true) => f.write_str("the file has no filters and no pipelines"),
+            (false, true) => write!(f, "the file has filters: {filters}; no pipelines"),
+            (true, false) => write!(f, "the file has no filters; pipelines: {pipelines}"),
+            (false, false) => write!(f, "the file has filters: {filters}; pipelines: {pipelines}"),
         }
     }
 }
 
-impl From<String> for PreviewError {
-    fn from(message: String) -> PreviewError {
-        PreviewError::Failed(message)
+/// Why there is no preview. Its `Display` is the one-line reason shown to people.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PreviewError {
+    /// The cancel flag was set (before or during the run).
+    Cancelled,
+    /// The file has errors.
+    FileHasErrors {
+        /// How many.
+        count: usize,
+        /// The first.
+        first: FirstError,
+    },
+    /// The analysed file did not compile: how many errors the compiler gave.
+    DoesNotCompile(usize),
+    /// A value was given for a param the file does not have.
+    UnknownParam {
+        /// The name given.
+        name: String,
+        /// The file's params.
+        params: Vec<String>,
+    },
+    /// A param's value was refused (the error names the param).
+    BadParam(ValueError),
+    /// No filter of that name.
+    UnknownFilter {
+        /// The name asked for.
+        name: String,
+        /// What the file has.
+        targets: Targets,
+    },
+    /// No pipeline of that name.
+    UnknownPipeline {
+        /// The name asked for.
+        name: String,
+        /// What the file has.
+        targets: Targets,
+    },
+    /// No target was named, and the file has not one pipeline, nor (without
+    /// pipelines) one filter.
+    WhichTarget(Targets),
+    /// A filter failed at run time.
+    Runtime {
+        /// Where, as shown to people.
+        at: LineCol,
+        /// The VM's error.
+        error: RuntimeError,
+    },
+    /// The run failed otherwise: the photo layer's message.
+    Run(String),
+    /// The client could not provide the photo (or the level asked for): its reason.
+    Photo(String),
+    /// The output could not be encoded as PNG.
+    Encode(ImageError),
+}
+
+impl fmt::Display for PreviewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreviewError::Cancelled => f.write_str("cancelled"),
+            PreviewError::FileHasErrors { count, first } => write!(
+                f,
+                "the file has {} (the first, {first})",
+                plural(*count as u64, "error")
+            ),
+            PreviewError::DoesNotCompile(errors) => {
+                write!(f, "the program has {}", plural(*errors as u64, "error"))
+            }
+            PreviewError::UnknownParam { name, params } => {
+                let names: Vec<&str> = params.iter().map(String::as_str).collect();
+                write!(
+                    f,
+                    "no param `{name}`; {}",
+                    has_names("the file", &names, "params")
+                )
+            }
+            PreviewError::BadParam(err) => write!(f, "param {err}"),
+            PreviewError::UnknownFilter { name, targets } => {
+                write!(f, "no filter `{name}`; {targets}")
+            }
+            PreviewError::UnknownPipeline { name, targets } => {
+                write!(f, "no pipeline `{name}`; {targets}")
+            }
+            PreviewError::WhichTarget(targets) => {
+                write!(f, "which filter or pipeline? {targets}")
+            }
+            PreviewError::Runtime { at, error } => {
+                write!(f, "line {} column {}: {}", at.line, at.col, error.message)
+            }
+            PreviewError::Run(message) | PreviewError::Photo(message) => f.write_str(message),
+            PreviewError::Encode(err) => write!(f, "{err}"),
+        }
     }
 }
+
+impl std::error::Error for PreviewError {}
 
 /// Reads user values for the params of `doc` (as an editor wrote them) as VM
 /// values, checking names, types and ranges.
 pub fn param_values(
     doc: &Doc,
     values: &[(String, Written<'_>)],
-) -> Result<Vec<(String, Value)>, String> {
+) -> Result<Vec<(String, Value)>, PreviewError> {
     let params = params(doc);
     let mut out = Vec::new();
     for (name, written) in values {
         let Some(value) = chunkvm::driver::read_param(&params, name, *written) else {
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            return Err(format!(
-                "no param `{name}`; {}",
-                has_names("the file", &names, "params")
-            ));
+            return Err(PreviewError::UnknownParam {
+                name: name.clone(),
+                params: params.iter().map(|p| p.name.clone()).collect(),
+            });
         };
-        let value = value.map_err(|err| format!("param {err}"))?;
-        out.push((name.clone(), value));
+        out.push((name.clone(), value.map_err(PreviewError::BadParam)?));
     }
     Ok(out)
 }
 
 /// Refuses a target the file does not have, naming those it has.
-fn check_target(doc: &Doc, target: Option<&Target>) -> Result<(), String> {
-    let names = |pipelines: bool| -> Vec<&str> {
-        doc.file()
-            .items
-            .iter()
-            .filter(|item| match &item.kind {
-                ItemKind::Function(f) => f.is_filter && !pipelines,
-                ItemKind::Pipeline(_) => pipelines,
-                ItemKind::Param(_) => false,
-            })
-            .map(|item| item.name.name.as_str())
-            .collect()
-    };
-    let has = || {
-        let (filters, pipelines) = (names(false), names(true));
-        match (filters.is_empty(), pipelines.is_empty()) {
-            (true, true) => "the file has no filters and no pipelines".to_string(),
-            (false, true) => format!("the file has filters: {}; no pipelines", filters.join(", ")),
-            (true, false) => format!(
-                "the file has no filters; pipelines: {}",
-                pipelines.join(", ")
-            ),
-            (false, false) => format!(
-                "the file has filters: {}; pipelines: {}",
-                filters.join(", "),
-                pipelines.join(", ")
-            ),
-        }
-    };
+fn check_target(doc: &Doc, target: Option<&Target>) -> Result<(), PreviewError> {
+    let targets = Targets::of(doc);
     match target {
-        Some(Target::Filter(name)) if !names(false).contains(&name.as_str()) => {
-            Err(format!("no filter `{name}`; {}", has()))
+        Some(Target::Filter(name)) if !targets.filters.contains(name) => {
+            Err(PreviewError::UnknownFilter {
+                name: name.clone(),
+                targets,
+            })
         }
-        Some(Target::Pipeline(name)) if !names(true).contains(&name.as_str()) => {
-            Err(format!("no pipeline `{name}`; {}", has()))
+        Some(Target::Pipeline(name)) if !targets.pipelines.contains(name) => {
+            Err(PreviewError::UnknownPipeline {
+                name: name.clone(),
+                targets,
+            })
         }
-        None => match (names(true).len(), names(false).len()) {
+        None => match (targets.pipelines.len(), targets.filters.len()) {
             (1, _) | (0, 1) => Ok(()),
-            _ => Err(format!("which filter or pipeline? {}", has())),
+            _ => Err(PreviewError::WhichTarget(targets)),
         },
         _ => Ok(()),
     }
@@ -215,17 +381,8 @@ pub fn preview(
     cancel: Arc<AtomicBool>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<PreviewResult, PreviewError> {
-    let diagnostics = doc.diagnostics();
-    if let Some(first) = diagnostics.iter().find(|diag| diag.is_error()) {
-        let at = doc.lines.line_col(&doc.text, first.span.start);
-        let count = diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(PreviewError::Failed(format!(
-            "the file has {} (the first, at line {} column {}: {})",
-            plural(count as u64, "error"),
-            at.line,
-            at.col,
-            first.message
-        )));
+    if let Some((first, count)) = FirstError::of(doc) {
+        return Err(PreviewError::FileHasErrors { count, first });
     }
     let params = param_values(doc, params)?;
     check_target(doc, target)?;
@@ -243,7 +400,7 @@ pub fn preview(
         return Err(PreviewError::Cancelled);
     }
     let program = chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis)
-        .map_err(|diags| format!("the program has {}", plural(diags.len() as u64, "error")))?;
+        .map_err(|diags| PreviewError::DoesNotCompile(diags.len()))?;
     let compiled = Compiled {
         file: doc.file(),
         analysis: &doc.analysis,
@@ -254,23 +411,17 @@ pub fn preview(
     let output =
         run_input(compiled, target, &input, &options, progress).map_err(|err| match err {
             RunError::Cancelled => PreviewError::Cancelled,
-            RunError::Runtime(err) => {
-                let at = doc.lines.line_col(&doc.text, err.span.start);
-                PreviewError::Failed(format!(
-                    "line {} column {}: {}",
-                    at.line, at.col, err.message
-                ))
-            }
-            other => PreviewError::Failed(other.to_string()),
+            RunError::Runtime(error) => PreviewError::Runtime {
+                at: doc.lines.line_col(&doc.text, error.span.start),
+                error,
+            },
+            RunError::Other(message) => PreviewError::Run(message),
         })?;
     if cancelled(&cancel) {
         return Err(PreviewError::Cancelled);
     }
     let millis = started.elapsed().as_millis() as u64;
-    let png = output
-        .image
-        .encode_png()
-        .map_err(|err| PreviewError::Failed(err.to_string()))?;
+    let png = output.image.encode_png().map_err(PreviewError::Encode)?;
     Ok(PreviewResult {
         png,
         width: output.image.width,
@@ -330,14 +481,36 @@ mod tests {
             "invert"
         );
         assert!(chunk_graph(&doc, Some("nope"), None).is_none());
-        assert!(chunk_graph_or_why(&doc, Some("nope"), None)
-            .unwrap_err()
-            .contains("twice"));
+        let nope = chunk_graph_or_why(&doc, Some("nope"), None).unwrap_err();
+        assert!(
+            matches!(&nope, GraphError::UnknownFunction { name, functions }
+                if name == "nope" && functions.iter().any(|f| f == "twice")),
+            "{nope:?}"
+        );
+        assert_eq!(
+            nope.to_string(),
+            "no function `nope`; the file has: invert, twice"
+        );
         assert!(chunk_graph(&doc, None, Some(0)).is_none());
+        assert_eq!(
+            chunk_graph_or_why(&doc, None, Some(0)),
+            Err(GraphError::NoFunctionHere)
+        );
+        assert_eq!(
+            chunk_graph_or_why(&doc, None, None),
+            Err(GraphError::NoFunctionGiven)
+        );
         let broken = Doc::new("fn f() -> int { true }");
-        assert!(chunk_graph_or_why(&broken, Some("f"), None)
-            .unwrap_err()
-            .contains("errors"));
+        let err = chunk_graph_or_why(&broken, Some("f"), None).unwrap_err();
+        let GraphError::FileHasErrors(first) = &err else {
+            panic!("not the file's errors: {err:?}");
+        };
+        assert_eq!((first.at.line, first.at.col), (1, 17));
+        assert!(
+            err.to_string()
+                .starts_with("the file has errors (the first, at line 1 column 17: "),
+            "{err}"
+        );
     }
 
     fn no_progress(_: u64, _: u64) {}
@@ -386,15 +559,23 @@ mod tests {
             preview_of(SRC, invert, &photo, params, None, cancel)
         };
         let failed = |result: Result<PreviewResult, PreviewError>| match result {
-            Err(PreviewError::Failed(message)) => message,
-            other => panic!("not a failure: {other:?}"),
+            Err(PreviewError::Cancelled) | Ok(_) => panic!("not a failure: {result:?}"),
+            Err(err) => err.to_string(),
         };
-        let err = failed(run(&[("amount", "2.0")], false));
-        assert!(err.contains("0..1"), "{err}");
+        let err = run(&[("amount", "2.0")], false).unwrap_err();
+        assert!(
+            matches!(&err, PreviewError::BadParam(ValueError::OutOfRange { name, .. }) if name == "amount"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("0..1"), "{err}");
         let err = failed(run(&[("amount", "x")], false));
         assert!(err.contains("a float"), "{err}");
-        let err = failed(run(&[("nope", "1")], false));
-        assert!(err.contains("amount"), "{err}");
+        let err = run(&[("nope", "1")], false).unwrap_err();
+        assert!(
+            matches!(&err, PreviewError::UnknownParam { name, params } if name == "nope" && params.len() == 4),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("amount"), "{err}");
         let missing = preview_of(
             SRC,
             Some(Target::Pipeline("p".into())),
@@ -403,9 +584,37 @@ mod tests {
             None,
             false,
         );
+        let targets = Targets {
+            filters: vec!["invert".into()],
+            pipelines: vec![],
+        };
+        assert_eq!(
+            missing.clone().unwrap_err(),
+            PreviewError::UnknownPipeline {
+                name: "p".into(),
+                targets: targets.clone()
+            }
+        );
         assert_eq!(
             failed(missing),
             "no pipeline `p`; the file has filters: invert; no pipelines"
+        );
+        let unknown = preview_of(
+            SRC,
+            Some(Target::Filter("f".into())),
+            &photo,
+            &[],
+            None,
+            false,
+        );
+        assert_eq!(
+            failed(unknown),
+            "no filter `f`; the file has filters: invert; no pipelines"
+        );
+        let two = "filter a(c: color) -> color { c }\nfilter b(c: color) -> color { c }\n";
+        assert_eq!(
+            failed(preview_of(two, None, &photo, &[], None, false)),
+            "which filter or pipeline? the file has filters: a, b; no pipelines"
         );
         let err = failed(run(&[("steps", "9")], false));
         assert_eq!(
@@ -421,8 +630,15 @@ mod tests {
             None,
             false,
         );
+        assert!(
+            matches!(&broken, Err(PreviewError::FileHasErrors { count: 1, .. })),
+            "{broken:?}"
+        );
         let broken = failed(broken);
-        assert!(broken.contains("1 error"), "{broken}");
+        assert!(
+            broken.starts_with("the file has 1 error (the first, at line 1 column "),
+            "{broken}"
+        );
     }
 
     /// A runtime error is placed by line and column; a run cancelled while it goes
@@ -433,10 +649,12 @@ mod tests {
         let divide =
             "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
         let err = preview_of(divide, None, &photo, &[], Some(0), false).unwrap_err();
-        assert_eq!(
-            err,
-            PreviewError::Failed("line 2 column 16: division by zero".into())
-        );
+        let PreviewError::Runtime { at, error } = &err else {
+            panic!("not a runtime error: {err:?}");
+        };
+        assert_eq!((at.line, at.col), (2, 16));
+        assert_eq!(error.message, "division by zero");
+        assert_eq!(err.to_string(), "line 2 column 16: division by zero");
         // The flag is set once the first band is done: the run stops at its next safe
         // point (or, had it finished, is refused after it).
         let flag = Arc::new(AtomicBool::new(false));
@@ -474,13 +692,18 @@ mod tests {
             Ok(vec![Value::Color([1.0, 128.0 / 255.0, 0.0, 1.0])])
         );
         assert_eq!(
-            read("nope", "1"),
+            read("nope", "1").map_err(|err| err.to_string()),
             Err("no param `nope`; the file has: amount, steps, on, tint".into())
         );
         let empty = Doc::new("filter f(c: color) -> color { c }");
+        let err = param_values(&empty, &[("nope".into(), Written::Text("1"))]).unwrap_err();
         assert_eq!(
-            param_values(&empty, &[("nope".into(), Written::Text("1"))]),
-            Err("no param `nope`; the file has no params".into())
+            err,
+            PreviewError::UnknownParam {
+                name: "nope".into(),
+                params: vec![]
+            }
         );
+        assert_eq!(err.to_string(), "no param `nope`; the file has no params");
     }
 }

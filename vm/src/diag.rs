@@ -7,16 +7,24 @@
 use crate::syntax::ast::BinOp;
 use crate::syntax::span::{LineIndex, Span};
 use crate::types::Type;
-use serde::Serialize;
 
 /// How bad a diagnostic is.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 pub enum Severity {
     /// The program cannot run.
     Error,
     /// The program runs, but probably not as meant.
     Warning,
+}
+
+impl Severity {
+    /// The severity as shown: `error`, `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 macro_rules! codes {
@@ -154,10 +162,7 @@ impl Diagnostic {
     /// line and carets under the range, then the help.
     pub fn render(&self, path: &str, text: &str, lines: &LineIndex) -> String {
         let start = lines.line_col(text, self.span.start);
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = self.severity.as_str();
         let mut out = format!(
             "{path}:{}:{}: {severity}: {} [{}]\n",
             start.line,
@@ -171,24 +176,6 @@ impl Diagnostic {
             out.push_str(&format!("{} = help: {help}\n", " ".repeat(gutter)));
         }
         out
-    }
-
-    /// The diagnostic as JSON: range (1-based lines and character columns, as shown
-    /// to people, and byte offsets), severity, message, code, help.
-    pub fn to_json(&self, path: &str, text: &str, lines: &LineIndex) -> serde_json::Value {
-        let start = lines.line_col(text, self.span.start);
-        let end = lines.line_col(text, self.span.end);
-        serde_json::json!({
-            "file": path,
-            "range": {
-                "start": { "line": start.line, "column": start.col, "offset": self.span.start },
-                "end": { "line": end.line, "column": end.col, "offset": self.span.end },
-            },
-            "severity": self.severity,
-            "code": self.code.as_str(),
-            "message": self.message,
-            "help": self.help,
-        })
     }
 }
 

@@ -21,9 +21,55 @@ use std::num::IntErrorKind;
 pub enum Written<'a> {
     /// Command-line text: `4`, `0.5`, `true`, `#ff8800`.
     Text(&'a str),
-    /// A JSON value from an editor: a number, a boolean, `[r, g, b]` or
-    /// `[r, g, b, a]`; a string is read as command-line text.
-    Json(&'a serde_json::Value),
+    /// A value from an editor, as its client read it (from JSON): a number, a
+    /// boolean, `[r, g, b]` or `[r, g, b, a]`; text is read as command-line text.
+    Sent {
+        /// The value.
+        value: &'a Sent,
+        /// How it was written (its JSON), for messages.
+        shown: &'a str,
+    },
+}
+
+/// A structured value an editor sent, in plain Rust: the client (the language
+/// server) reads its protocol's JSON into this, and the core reads this against a
+/// param's type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sent {
+    /// A whole number within `i64`.
+    Int(i64),
+    /// A whole number above `i64::MAX` (up to `u64::MAX`).
+    BigInt(u64),
+    /// Any other number.
+    Float(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// Text: read as command-line text is.
+    Text(String),
+    /// A list of values.
+    List(Vec<Sent>),
+    /// Anything else (null, an object): no type reads it.
+    Other,
+}
+
+impl Sent {
+    /// The value as an `i64`, when it is a whole number within `i64`.
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Sent::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value as a float, when it is a number.
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Sent::Int(v) => Some(*v as f64),
+            Sent::BigInt(v) => Some(*v as f64),
+            Sent::Float(v) => Some(*v),
+            _ => None,
+        }
+    }
 }
 
 /// Why a written value was refused. Its `Display` is the one message every
@@ -156,14 +202,21 @@ pub fn read_value(
 ) -> Result<Value, ValueError> {
     let value = match written {
         Written::Text(text) => read_text(name, ty, text)?,
-        Written::Json(serde_json::Value::String(text)) => read_text(name, ty, text)?,
-        Written::Json(json) => read_json(name, ty, json)?,
+        Written::Sent {
+            value: Sent::Text(text),
+            ..
+        } => read_text(name, ty, text)?,
+        Written::Sent { value, shown } => read_sent(name, ty, value, shown)?,
     };
     if let Some((min, max)) = range {
         if !in_range(&value, min, max) {
             let given = match written {
                 Written::Text(text) => text.trim().to_string(),
-                Written::Json(json) => json_text(json),
+                Written::Sent {
+                    value: Sent::Text(text),
+                    ..
+                } => text.trim().to_string(),
+                Written::Sent { shown, .. } => shown.to_string(),
             };
             return Err(ValueError::OutOfRange {
                 name: name.to_string(),
@@ -183,13 +236,6 @@ fn in_range(value: &Value, min: Const, max: Const) -> bool {
         Value::Int(v) => within(Const::Int(*v), min, max),
         Value::Float(v) => within(Const::Float(*v), min, max),
         _ => true,
-    }
-}
-
-fn json_text(json: &serde_json::Value) -> String {
-    match json {
-        serde_json::Value::String(text) => text.trim().to_string(),
-        other => other.to_string(),
     }
 }
 
@@ -248,29 +294,31 @@ fn hex_color(text: &str) -> Option<[f32; 4]> {
     Some([byte(0)?, byte(2)?, byte(4)?, alpha].map(|b| b as f32 / 255.0))
 }
 
-fn read_json(name: &str, ty: &Type, json: &serde_json::Value) -> Result<Value, ValueError> {
+/// Reads a value an editor sent (not text), shown as `shown` in messages.
+fn read_sent(name: &str, ty: &Type, sent: &Sent, shown: &str) -> Result<Value, ValueError> {
     let not_of_type = || ValueError::NotOfType {
         name: name.to_string(),
         ty: ty.clone(),
-        given: json_text(json),
+        given: shown.to_string(),
         json: true,
     };
     let not_finite = || ValueError::NotFinite {
         name: name.to_string(),
-        given: json_text(json),
+        given: shown.to_string(),
+    };
+    let overflow = || ValueError::IntOverflow {
+        name: name.to_string(),
+        given: shown.to_string(),
     };
     match ty {
         Type::Int => {
-            if let Some(v) = json.as_i64() {
+            if let Some(v) = sent.as_i64() {
                 return Ok(Value::Int(v));
             }
-            if json.is_u64() {
-                return Err(ValueError::IntOverflow {
-                    name: name.to_string(),
-                    given: json_text(json),
-                });
+            if let Sent::BigInt(_) = sent {
+                return Err(overflow());
             }
-            let v = json.as_f64().ok_or_else(not_of_type)?;
+            let v = sent.as_f64().ok_or_else(not_of_type)?;
             if !v.is_finite() {
                 return Err(not_finite());
             }
@@ -281,23 +329,25 @@ fn read_json(name: &str, ty: &Type, json: &serde_json::Value) -> Result<Value, V
             if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) {
                 Ok(Value::Int(v as i64))
             } else {
-                Err(ValueError::IntOverflow {
-                    name: name.to_string(),
-                    given: json_text(json),
-                })
+                Err(overflow())
             }
         }
         Type::Float => {
-            let v = json.as_f64().ok_or_else(not_of_type)?;
+            let v = sent.as_f64().ok_or_else(not_of_type)?;
             if v.is_finite() {
                 Ok(Value::Float(v))
             } else {
                 Err(not_finite())
             }
         }
-        Type::Bool => json.as_bool().map(Value::Bool).ok_or_else(not_of_type),
+        Type::Bool => match sent {
+            Sent::Bool(v) => Ok(Value::Bool(*v)),
+            _ => Err(not_of_type()),
+        },
         Type::Color => {
-            let items = json.as_array().ok_or_else(not_of_type)?;
+            let Sent::List(items) = sent else {
+                return Err(not_of_type());
+            };
             let mut channels = Vec::with_capacity(4);
             for item in items {
                 let v = item.as_f64().ok_or_else(not_of_type)?;
@@ -407,9 +457,23 @@ mod tests {
             read_value("n", &Type::Int, Written::Text("-9223372036854775808"), None),
             Ok(Value::Int(i64::MIN))
         );
-        let json = serde_json::json!(9.3e18);
+        let sent = Written::Sent {
+            value: &Sent::Float(9.3e18),
+            shown: "9.3e18",
+        };
+        assert_eq!(
+            read_value("n", &Type::Int, sent, None),
+            Err(ValueError::IntOverflow {
+                name: "n".into(),
+                given: "9.3e18".into()
+            })
+        );
+        let sent = Written::Sent {
+            value: &Sent::BigInt(u64::MAX),
+            shown: "18446744073709551615",
+        };
         assert!(matches!(
-            read_value("n", &Type::Int, Written::Json(&json), None),
+            read_value("n", &Type::Int, sent, None),
             Err(ValueError::IntOverflow { .. })
         ));
     }
@@ -457,6 +521,53 @@ mod tests {
         assert_eq!(
             image.to_string(),
             "`src` is an image, a type no value can be written for"
+        );
+    }
+
+    #[test]
+    fn sent_values_are_read_by_their_shape_and_shown_as_sent() {
+        let sent = |value: &Sent, shown: &str, ty: &Type| {
+            read_value(
+                "x",
+                ty,
+                Written::Sent { value, shown },
+                Some((Const::Int(1), Const::Int(8))),
+            )
+        };
+        let rgb = Sent::List(vec![Sent::Int(1), Sent::Float(0.5), Sent::Int(0)]);
+        assert_eq!(
+            sent(&rgb, "[1,0.5,0]", &Type::Color),
+            Ok(Value::Color([1.0, 0.5, 0.0, 1.0]))
+        );
+        assert_eq!(
+            sent(&Sent::Float(4.0), "4.0", &Type::Int),
+            Ok(Value::Int(4))
+        );
+        assert_eq!(
+            sent(&Sent::Int(9), "9", &Type::Int)
+                .unwrap_err()
+                .to_string(),
+            "`x` must lie in 1..8 (both ends included), not 9"
+        );
+        // Text is read as the command line reads it, and shown trimmed.
+        assert_eq!(
+            sent(&Sent::Text(" 9 ".into()), "\" 9 \"", &Type::Int)
+                .unwrap_err()
+                .to_string(),
+            "`x` must lie in 1..8 (both ends included), not 9"
+        );
+        assert_eq!(
+            sent(&Sent::Other, "{\"a\":1}", &Type::Color)
+                .unwrap_err()
+                .to_string(),
+            "`x` is a color, a colour such as \"#ff8800\", [1.0, 0.5, 0.0] or \
+             [1.0, 0.5, 0.0, 1.0] (channels from 0 to 1), not {\"a\":1}"
+        );
+        assert_eq!(
+            sent(&Sent::Bool(true), "true", &Type::Float)
+                .unwrap_err()
+                .to_string(),
+            "`x` is a float, a finite number such as 0.5, not true"
         );
     }
 }

@@ -45,8 +45,8 @@ pub fn chunk_graph(doc: &Doc, lines: &Lines<'_>, params: &ChunkGraphParams) -> R
         }
         (None, None) => None,
     };
-    let graph =
-        preview::chunk_graph_or_why(doc, params.function.as_deref(), offset).map_err(failed)?;
+    let graph = preview::chunk_graph_or_why(doc, params.function.as_deref(), offset)
+        .map_err(|err| failed(err.to_string()))?;
     let mut nodes = serde_json::to_value(&graph.nodes).unwrap_or_else(|_| json!([]));
     if let Some(nodes) = nodes.as_array_mut() {
         for (node, value) in graph.nodes.iter().zip(nodes.iter_mut()) {

@@ -20,7 +20,7 @@ use chop_ide::preview::{PreviewError, PreviewResult};
 use chop_ide::Doc;
 use chunkvm::exec::Limits;
 use chunkvm::photo::{downsample, level_count, preview_level, Rgba8, Target};
-use chunkvm::values::Written;
+use chunkvm::values::{Sent, Written};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -263,11 +263,36 @@ impl Drop for Running {
     }
 }
 
-/// The request's param values as the analysis reads them: each JSON value as written.
-pub fn written(values: &[(String, Value)]) -> Vec<(String, Written<'_>)> {
+/// The request's param values in plain Rust, each with its JSON text (for messages).
+pub fn sent(values: &[(String, Value)]) -> Vec<(String, Sent, String)> {
     values
         .iter()
-        .map(|(name, json)| (name.clone(), Written::Json(json)))
+        .map(|(name, json)| (name.clone(), sent_value(json), json.to_string()))
+        .collect()
+}
+
+/// A JSON value in plain Rust: whole numbers within `i64` as ints, above it as big
+/// ints, other numbers as floats.
+fn sent_value(json: &Value) -> Sent {
+    match json {
+        Value::Bool(v) => Sent::Bool(*v),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(v), _, _) => Sent::Int(v),
+            (None, Some(v), _) => Sent::BigInt(v),
+            (None, None, Some(v)) => Sent::Float(v),
+            (None, None, None) => Sent::Other,
+        },
+        Value::String(text) => Sent::Text(text.clone()),
+        Value::Array(items) => Sent::List(items.iter().map(sent_value).collect()),
+        Value::Null | Value::Object(_) => Sent::Other,
+    }
+}
+
+/// The request's param values as the analysis reads them: each as it was sent.
+pub fn written(values: &[(String, Sent, String)]) -> Vec<(String, Written<'_>)> {
+    values
+        .iter()
+        .map(|(name, value, shown)| (name.clone(), Written::Sent { value, shown }))
         .collect()
 }
 
@@ -285,6 +310,7 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
         .unwrap_or_default()
         .into_iter()
         .collect();
+    let values = sent(&values);
     let photo_path = params.photo.as_ref().map(PathBuf::from).or(ctx.photo);
     let level = params.level.or(ctx.level);
     let (done_tx, mut done_rx) = tokio::sync::watch::channel((0u64, 0u64));
@@ -294,7 +320,9 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
     let job_target = target.clone();
     let mut job = tokio::task::spawn_blocking(move || {
         let _running = Running::start();
-        let (image, level) = photos.level(photo_path.as_deref(), level)?;
+        let (image, level) = photos
+            .level(photo_path.as_deref(), level)
+            .map_err(PreviewError::Photo)?;
         let report = |done: u64, total: u64| {
             done_tx.send_replace((done, total));
         };
@@ -373,7 +401,7 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
     let result = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(PreviewError::Cancelled)) => return Err(Error::request_cancelled()),
-        Ok(Err(PreviewError::Failed(message))) => return Err(failed(message)),
+        Ok(Err(err)) => return Err(failed(err.to_string())),
         Err(_) => {
             return Err(Error {
                 code: ErrorCode::InternalError,
@@ -467,8 +495,9 @@ mod tests {
             .iter()
             .map(|(name, json)| (name.to_string(), json.clone()))
             .collect();
-        chop_ide::preview::param_values(&doc, &written(&params))
+        chop_ide::preview::param_values(&doc, &written(&sent(&params)))
             .map(|set| set.into_iter().map(|(_, v)| v).collect())
+            .map_err(|err| err.to_string())
     }
 
     #[test]

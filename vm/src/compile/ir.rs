@@ -381,8 +381,7 @@ impl Function {
 }
 
 /// The kinds of edge in a chunk graph.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum EdgeKind {
     /// A jump to another block.
     Branch,

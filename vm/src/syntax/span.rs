@@ -1,9 +1,7 @@
 //! Byte spans in a source file and their conversion to lines and columns.
 
-use serde::Serialize;
-
 /// A half-open range of byte offsets `start..end` in one source file.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, PartialOrd, Ord)]
 pub struct Span {
     /// First byte.
     pub start: usize,
@@ -39,7 +37,7 @@ impl Span {
 }
 
 /// A position for people: 1-based line and 1-based column counted in characters.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct LineCol {
     /// 1-based line.
     pub line: u32,
