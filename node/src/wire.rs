@@ -38,7 +38,7 @@
 //! | 11 | `Chunks` | request u64, chunks | both | the answer to `Fetch` with the same request number |
 //! | 12 | `Output` | line string | node | a line the migrated thread printed |
 //! | 13 | `Done` | root id, chunks, instructions u64, value bytes, started_us u64 | node | the thread finished (`value` non-empty: its result, encoded by [`encode_value`]; `root` the result's chunk or nil) or was handed back at a safe point (`value` empty, `root` the Thread chunk); `chunks` are those reachable from `root` that the node made or changed; `instructions` the thread's count at the end; `started_us` the microseconds from the `Migrate` to the node's first instruction |
-//! | 14 | `Failed` | message string | node | the thread or the migration failed |
+//! | 14 | `Failed` | message string | node | the thread failed: a runtime error of its program (a failure of the node's side is an `Error` for the migration's request) |
 //! | 15 | `Ack` | | both | an empty acknowledgement |
 
 use std::fmt;
