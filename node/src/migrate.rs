@@ -15,7 +15,7 @@ use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use chunkvm::chunk::{ChunkId, ENTRY_LEN};
+use chunkvm::chunk::{ChunkId, IdSet, ENTRY_LEN};
 use chunkvm::exec::{ThreadError, Value, Vm};
 
 use crate::client::{Client, Outcome};
@@ -68,6 +68,9 @@ pub struct MigrateReport {
     pub round_trips: u64,
     /// Code chunks sent in all (ahead and with answers).
     pub code_sent: u64,
+    /// Chunks that crossed the wire more than once in this migration (the
+    /// node asked again for a chunk it had received).
+    pub resent: u64,
     /// From the node receiving the `Migrate` to its first instruction.
     pub to_first_instruction: Duration,
     /// From sending the `Migrate` to taking in the `Done`.
@@ -163,7 +166,11 @@ pub async fn migrate(
         .filter(|id| id.is_code())
         .collect();
     let mut lines = 0u64;
+    let mut seen: IdSet = ahead.iter().map(|(id, _)| *id).collect();
+    let mut resent = 0u64;
     let outcome = {
+        let seen = &mut seen;
+        let resent = &mut resent;
         let store = vm.store();
         let report = &mut report;
         let code_sent = &mut code_sent;
@@ -178,6 +185,11 @@ pub async fn migrate(
                     report.round_trips += 1;
                     report.fetched.add(answer.asked);
                     report.prefetched.add(answer.extra());
+                    for (id, _) in &answer.chunks {
+                        if !seen.insert(*id) {
+                            *resent += 1;
+                        }
+                    }
                     code_sent.extend(
                         answer
                             .chunks
@@ -195,6 +207,7 @@ pub async fn migrate(
             .await
     };
     report.lines = lines;
+    report.resent = resent;
     report.code_sent = code_sent.len() as u64;
     let (root, chunks, instructions, value, started_us) = match outcome {
         Ok(Outcome::Done {
