@@ -137,13 +137,13 @@ impl Policy {
     /// when `store` lacks the Thread chunk.
     pub fn ahead(&mut self, store: &Store) -> Result<ChunkList, String> {
         let root = self.root;
-        let thread = store
-            .get(root)
-            .ok_or_else(|| format!("the thread's root {root} is not in the store"))?;
+        if !store.contains(root) {
+            return Err(format!("the thread's root {root} is not in the store"));
+        }
         let ids = match self.prefetch {
             Prefetch::OnDemand => vec![root],
             Prefetch::Eager => store.reachable_partial(&[root]).0,
-            Prefetch::Graph => self.first_safe_points(store, thread),
+            Prefetch::Graph => self.first_safe_points(store),
         };
         let mut out = Vec::new();
         for id in ids {
@@ -201,27 +201,31 @@ impl Policy {
 
     /// The `Graph` walk from the Thread chunk (see the module
     /// documentation), breadth-first, the root first.
-    fn first_safe_points(&self, store: &Store, thread: &Chunk) -> Vec<ChunkId> {
-        let _ = thread;
+    fn first_safe_points(&self, store: &Store) -> Vec<ChunkId> {
         let mut row_regs = IdSet::default();
-        walk(store, self.root, usize::MAX, |id, chunk, slot, link, target| {
-            if link.is_code() {
-                return false;
-            }
-            if chunk.kind == Kind::Job {
-                if slot == JOB_ROW {
-                    row_regs.insert(link);
+        walk(
+            store,
+            self.root,
+            usize::MAX,
+            |id, chunk, slot, link, target| {
+                if link.is_code() {
+                    return false;
                 }
-                return slot != JOB_FINISHED && slot != JOB_RESULT;
-            }
-            if row_regs.contains(&id) && chunk.kind == Kind::Regs {
-                if slot == REGS_NEXT {
-                    row_regs.insert(link);
+                if chunk.kind == Kind::Job {
+                    if slot == JOB_ROW {
+                        row_regs.insert(link);
+                    }
+                    return slot != JOB_FINISHED && slot != JOB_RESULT;
                 }
-                return true;
-            }
-            target.is_none_or(|t| t.kind != Kind::Tile)
-        })
+                if row_regs.contains(&id) && chunk.kind == Kind::Regs {
+                    if slot == REGS_NEXT {
+                        row_regs.insert(link);
+                    }
+                    return true;
+                }
+                target.is_none_or(|t| t.kind != Kind::Tile)
+            },
+        )
     }
 
     /// The code chunks reachable from `id` through code links, not sent.

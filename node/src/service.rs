@@ -54,7 +54,10 @@ use crate::wire::{encode_value, ChunkList, Message};
 /// What the node's thread tells the task that owns the conversation.
 enum Event {
     /// Fetch this chunk from the client; answer on the channel.
-    Fetch(ChunkId, std::sync::mpsc::SyncSender<Result<ChunkList, String>>),
+    Fetch(
+        ChunkId,
+        std::sync::mpsc::SyncSender<Result<ChunkList, String>>,
+    ),
     /// A line the thread printed.
     Line(String),
     /// The thread's run is over: the message that ends the migration.

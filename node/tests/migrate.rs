@@ -528,10 +528,7 @@ async fn the_status_counts_the_code_held() {
         hop(&client, &mut vm, MigrateOptions::default(), &capture).await;
         let after = client.status().await.unwrap();
         assert_eq!(after.status.threads, 0);
-        assert_eq!(
-            after.status.chunks_held,
-            node.service.code_chunks() as u64
-        );
+        assert_eq!(after.status.chunks_held, node.service.code_chunks() as u64);
         assert!(after.status.chunks_held > 0);
     })
     .await;
