@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chunkvm::chunk::{ChunkId, NodeId};
+use chunkvm::chunk::{ChunkId, IdSet, NodeId};
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use tokio::sync::Mutex;
 
@@ -56,8 +56,14 @@ pub enum Outcome {
         root: ChunkId,
         /// The chunks sent back.
         chunks: ChunkList,
-        /// Instructions the thread ran on the node.
+        /// The thread's instruction count at the end.
         instructions: u64,
+        /// The finished thread's value ([`crate::wire::encode_value`]);
+        /// empty when the thread was handed back.
+        value: Vec<u8>,
+        /// Microseconds from the node receiving the `Migrate` to the
+        /// thread's first instruction there.
+        started_us: u64,
     },
     /// The thread or its migration failed on the node.
     Failed {
@@ -77,6 +83,9 @@ pub struct Client {
     fingerprint: Fingerprint,
     limits: Limits,
     next_request: AtomicU64,
+    /// The code chunks sent to this node in earlier migrations: it keeps
+    /// code, so they are not sent again.
+    code_sent: std::sync::Mutex<IdSet>,
 }
 
 impl Client {
@@ -208,6 +217,7 @@ impl Client {
                 fingerprint,
                 limits,
                 next_request: AtomicU64::new(1),
+                code_sent: std::sync::Mutex::new(IdSet::default()),
             }),
             Some(Message::Refused { reason }) => {
                 conn.close(close::DONE, b"refused");
@@ -237,6 +247,28 @@ impl Client {
     /// The fingerprint of the node's certificate.
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
+    }
+
+    /// The limits of the connection.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The code chunks this connection sent the node in earlier migrations.
+    pub(crate) fn code_sent(&self) -> IdSet {
+        match self.code_sent.lock() {
+            Ok(set) => set.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Remembers code chunks the node received from this connection.
+    pub(crate) fn remember_code(&self, ids: impl IntoIterator<Item = ChunkId>) {
+        let mut set = match self.code_sent.lock() {
+            Ok(set) => set,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        set.extend(ids.into_iter().filter(|id| id.is_code()));
     }
 
     /// The QUIC connection (to open raw streams, e.g. in tests).
@@ -320,7 +352,8 @@ impl Client {
     }
 
     /// Migrates the thread whose root is `root` to the node, sending
-    /// `chunks` ahead. While the node runs it, `fetch` answers the node's
+    /// `chunks` ahead (with `run_for`, the node hands the thread back at
+    /// the first safe point after that many instructions). While the node runs it, `fetch` answers the node's
     /// `Fetch` requests (its `Err` is sent as an `Error` for the request)
     /// and `output` receives the thread's lines. Returns the node's `Done`
     /// or `Failed`.
@@ -328,6 +361,7 @@ impl Client {
         &self,
         root: ChunkId,
         chunks: ChunkList,
+        run_for: Option<u64>,
         mut fetch: F,
         mut output: O,
     ) -> Result<Outcome, TransportError>
@@ -342,6 +376,7 @@ impl Client {
                 request,
                 root,
                 chunks,
+                run_for,
             })
             .await?;
         loop {
@@ -361,11 +396,15 @@ impl Client {
                     root,
                     chunks,
                     instructions,
+                    value,
+                    started_us,
                 } => {
                     return Ok(Outcome::Done {
                         root,
                         chunks,
                         instructions,
+                        value,
+                        started_us,
                     })
                 }
                 Message::Failed { message } => return Ok(Outcome::Failed { message }),

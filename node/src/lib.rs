@@ -10,6 +10,11 @@
 //!   versioned, bounded); chunk bodies use the core's chunk encoding.
 //! * [`transport`], [`server`], [`client`]: QUIC (quinn, rustls with ring)
 //!   streams, the node's [`Server`] with its [`Handler`] and the [`Client`].
+//! * [`service`]: [`NodeService`], the handler that runs migrated threads.
+//! * [`migrate`](mod@migrate): the client's [`migrate()`], which moves a
+//!   thread to a node and takes back its result or the thread itself.
+//! * [`prefetch`]: the policy of which chunks travel before they are asked
+//!   for ([`Prefetch`]).
 //!
 //! # Conversations
 //!
@@ -22,11 +27,12 @@
 //!
 //! ```text
 //! client                         node
-//! Migrate { root, chunks }  -->
+//! Migrate { root, chunks, run_for } -->
 //!                           <--  Fetch { request, ids }      (any number)
 //! Chunks { request, chunks } -->
 //!                           <--  Output { line }             (any number)
-//!                           <--  Done { root, chunks, instructions } | Failed
+//!                           <--  Done { root, chunks, instructions, value, started_us }
+//!                                | Failed (the program failed) | Error (the node did)
 //! ```
 //!
 //! The node's side of it is [`Handler::on_conversation`] with a
@@ -49,7 +55,10 @@
 
 pub mod client;
 pub mod identity;
+pub mod migrate;
+pub mod prefetch;
 pub mod server;
+pub mod service;
 pub mod transport;
 pub mod trust;
 pub mod wire;
@@ -58,7 +67,12 @@ pub use client::{Client, ClientOptions, Outcome, StatusReport};
 pub use identity::{
     default_state_dir, Fingerprint, Identity, IdentityError, IdentityOptions, Token, TokenSource,
 };
+pub use migrate::{
+    migrate, MigrateError, MigrateFailure, MigrateOptions, MigrateReport, SkipLines, Transfer,
+};
+pub use prefetch::{Policy, Prefetch};
 pub use server::{Handler, NodeStatus, Server};
+pub use service::NodeService;
 pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use trust::{KnownNodes, Trust, TrustError};
 pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};

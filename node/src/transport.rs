@@ -368,6 +368,11 @@ impl Conversation {
         self.conn.remote_address()
     }
 
+    /// The connection the conversation is a stream of.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits

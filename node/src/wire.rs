@@ -7,7 +7,9 @@
 //! UTF-8; a list of chunk ids is a `u32` count and that many `u64` ids; a
 //! list of chunks is a `u32` count and that many entries in the core's chunk
 //! encoding ([`chunkvm::chunk::encode_chunk`], [`ENTRY_LEN`] bytes each); a
-//! `bool` is one byte, 0 or 1; a token is its 32 raw bytes.
+//! `bool` is one byte, 0 or 1; a token is its 32 raw bytes; an optional
+//! `u64` is a `bool` (present or not) followed by the `u64` when present;
+//! bytes are a `u32` length and that many bytes.
 //!
 //! A body is at most [`MAX_MESSAGE`] bytes: a reader refuses a longer length
 //! before it allocates anything. Decoding never panics and never trusts a
@@ -31,22 +33,23 @@
 //! | 6 | `Pong` | nonce u64 | node | the answer to `Ping` |
 //! | 7 | `Status` | | client | asks for a `StatusReply` |
 //! | 8 | `StatusReply` | name string, node_id u16, threads u64, chunks_held u64, load u64, busy bool | node | the node's state: threads held, chunks held, threads running, whether it takes more work |
-//! | 9 | `Migrate` | request u64, root id, chunks | client | starts a migration: run the thread whose root is `root`; `chunks` are sent ahead, the node fetches the rest |
+//! | 9 | `Migrate` | request u64, root id, chunks, run_for optional u64 | client | starts a migration: run the thread whose root is `root`; `chunks` are sent ahead, the node fetches the rest; with `run_for`, the node hands the thread back at the first safe point after that many instructions |
 //! | 10 | `Fetch` | request u64, ids | both | asks the peer for chunks it holds |
 //! | 11 | `Chunks` | request u64, chunks | both | the answer to `Fetch` with the same request number |
 //! | 12 | `Output` | line string | node | a line the migrated thread printed |
-//! | 13 | `Done` | root id, chunks, instructions u64 | node | the thread ended: its result's root, the chunks sent back, the instructions it ran |
-//! | 14 | `Failed` | message string | node | the thread or the migration failed |
+//! | 13 | `Done` | root id, chunks, instructions u64, value bytes, started_us u64 | node | the thread finished (`value` non-empty: its result, encoded by [`encode_value`]; `root` the result's chunk or nil) or was handed back at a safe point (`value` empty, `root` the Thread chunk); `chunks` are those reachable from `root` that the node made or changed; `instructions` the thread's count at the end; `started_us` the microseconds from the `Migrate` to the node's first instruction |
+//! | 14 | `Failed` | message string | node | the thread failed: a runtime error of its program (a failure of the node's side is an `Error` for the migration's request) |
 //! | 15 | `Ack` | | both | an empty acknowledgement |
 
 use std::fmt;
 
 use chunkvm::chunk::{decode_chunk, encode_chunk, Chunk, ChunkId, DecodeError, ENTRY_LEN};
+use chunkvm::exec::Value;
 
 use crate::identity::{Token, TOKEN_LEN};
 
 /// The protocol version this build speaks (sent in [`Message::Hello`]).
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The largest body a frame may carry: 64 MiB (about 250 000 chunks).
 pub const MAX_MESSAGE: usize = 64 << 20;
@@ -123,6 +126,9 @@ pub enum Message {
         root: ChunkId,
         /// Chunks sent ahead (the node fetches the others).
         chunks: ChunkList,
+        /// Hand the thread back at the first safe point after this many
+        /// instructions (none: run it to its end).
+        run_for: Option<u64>,
     },
     /// Asks the peer for chunks.
     Fetch {
@@ -143,14 +149,21 @@ pub enum Message {
         /// The line, without its newline.
         line: String,
     },
-    /// A migrated thread ended.
+    /// A migrated thread finished, or was handed back at a safe point.
     Done {
-        /// The root of what the thread sends back (its result).
+        /// The result's root chunk (nil for a value without one), or the
+        /// Thread chunk of a thread handed back.
         root: ChunkId,
-        /// The chunks sent back.
+        /// The chunks reachable from `root` that the node made or changed.
         chunks: ChunkList,
-        /// Instructions the thread ran on the node.
+        /// The thread's instruction count at the end (all nodes included).
         instructions: u64,
+        /// The finished thread's value ([`encode_value`]); empty for a
+        /// thread handed back.
+        value: Vec<u8>,
+        /// Microseconds from the node receiving the `Migrate` to the
+        /// thread's first instruction there.
+        started_us: u64,
     },
     /// A migrated thread, or its migration, failed.
     Failed {
@@ -268,6 +281,13 @@ pub enum WireError {
         /// Its value.
         value: u8,
     },
+    /// An encoded value ([`decode_value`]) that is not one.
+    BadValue {
+        /// Where, in the value's bytes.
+        at: usize,
+        /// What is wrong.
+        why: &'static str,
+    },
     /// A chunk entry the core refuses.
     BadChunk {
         /// Where the entry starts.
@@ -297,6 +317,7 @@ impl fmt::Display for WireError {
             WireError::BadBool { at, value } => {
                 write!(f, "at byte {at}: boolean byte {value} is neither 0 nor 1")
             }
+            WireError::BadValue { at, why } => write!(f, "at byte {at} of a value: {why}"),
             WireError::BadChunk { at, error } => {
                 write!(f, "in the chunk entry at byte {at}: {error}")
             }
@@ -376,10 +397,15 @@ fn encode_body_into(message: &Message, out: &mut Vec<u8>) {
             request,
             root,
             chunks,
+            run_for,
         } => {
             w.u64(*request);
             w.u64(root.0);
             w.chunks(chunks);
+            w.out.push(u8::from(run_for.is_some()));
+            if let Some(n) = run_for {
+                w.u64(*n);
+            }
         }
         Message::Fetch { request, ids } => {
             w.u64(*request);
@@ -397,10 +423,14 @@ fn encode_body_into(message: &Message, out: &mut Vec<u8>) {
             root,
             chunks,
             instructions,
+            value,
+            started_us,
         } => {
             w.u64(root.0);
             w.chunks(chunks);
             w.u64(*instructions);
+            w.bytes(value);
+            w.u64(*started_us);
         }
         Message::Failed { message } => w.str(message),
     }
@@ -456,6 +486,7 @@ pub fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             request: r.u64()?,
             root: ChunkId(r.u64()?),
             chunks: r.chunks()?,
+            run_for: if r.bool()? { Some(r.u64()?) } else { None },
         },
         tag::FETCH => {
             let request = r.u64()?;
@@ -475,6 +506,8 @@ pub fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             root: ChunkId(r.u64()?),
             chunks: r.chunks()?,
             instructions: r.u64()?,
+            value: r.bytes()?,
+            started_us: r.u64()?,
         },
         tag::FAILED => Message::Failed {
             message: r.string()?,
@@ -552,6 +585,11 @@ impl Writer<'_> {
     fn str(&mut self, s: &str) {
         self.count(s.len());
         self.out.extend_from_slice(s.as_bytes());
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.count(b.len());
+        self.out.extend_from_slice(b);
     }
 
     fn chunks(&mut self, chunks: &[(ChunkId, Chunk)]) {
@@ -644,6 +682,11 @@ impl<'a> Reader<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|_| WireError::BadUtf8 { at })
     }
 
+    fn bytes(&mut self) -> Result<Vec<u8>, WireError> {
+        let len = self.count(1)?;
+        Ok(self.take(len)?.to_vec())
+    }
+
     fn chunks(&mut self) -> Result<ChunkList, WireError> {
         let count = self.count(ENTRY_LEN)?;
         let mut out = Vec::with_capacity(count);
@@ -665,6 +708,145 @@ impl<'a> Reader<'a> {
                 extra,
             }),
         }
+    }
+}
+
+/// Value tags of [`encode_value`].
+mod vtag {
+    pub const UNIT: u8 = 0;
+    pub const INT: u8 = 1;
+    pub const FLOAT: u8 = 2;
+    pub const BOOL: u8 = 3;
+    pub const COLOR: u8 = 4;
+    pub const STR: u8 = 5;
+    pub const ARRAY: u8 = 6;
+    pub const IMAGE: u8 = 7;
+    pub const CLOSURE: u8 = 8;
+}
+
+/// How deeply arrays may nest in an encoded value.
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// Encodes a finished thread's value for [`Message::Done`]: a tag byte
+/// (0 unit, 1 int i64, 2 float f64 bits, 3 bool, 4 colour as four f32 bits,
+/// 5 string, 6 array: a `u32` count and the items, 7 image: width u32,
+/// height u32, chunk id, 8 closure: name string, chunk id) and its fields,
+/// little endian as the messages are. Never empty.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = Writer { out: &mut out };
+    w.value(value);
+    out
+}
+
+/// Decodes a value [`encode_value`] wrote (the whole input); arrays nest
+/// at most [`MAX_VALUE_DEPTH`] deep.
+pub fn decode_value(bytes: &[u8]) -> Result<Value, WireError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let value = r.value(0)?;
+    r.end()?;
+    Ok(value)
+}
+
+impl Writer<'_> {
+    fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Unit => self.out.push(vtag::UNIT),
+            Value::Int(v) => {
+                self.out.push(vtag::INT);
+                self.u64(*v as u64);
+            }
+            Value::Float(v) => {
+                self.out.push(vtag::FLOAT);
+                self.u64(v.to_bits());
+            }
+            Value::Bool(v) => {
+                self.out.push(vtag::BOOL);
+                self.out.push(u8::from(*v));
+            }
+            Value::Color(c) => {
+                self.out.push(vtag::COLOR);
+                for channel in c {
+                    self.u32(channel.to_bits());
+                }
+            }
+            Value::Str(text) => {
+                self.out.push(vtag::STR);
+                self.str(text);
+            }
+            Value::Array(items) => {
+                self.out.push(vtag::ARRAY);
+                self.count(items.len());
+                for item in items {
+                    self.value(item);
+                }
+            }
+            Value::Image { width, height, id } => {
+                self.out.push(vtag::IMAGE);
+                self.u32(*width);
+                self.u32(*height);
+                self.u64(id.0);
+            }
+            Value::Closure { name, id } => {
+                self.out.push(vtag::CLOSURE);
+                self.str(name);
+                self.u64(id.0);
+            }
+        }
+    }
+}
+
+impl Reader<'_> {
+    fn value(&mut self, depth: usize) -> Result<Value, WireError> {
+        let at = self.pos;
+        Ok(match self.u8()? {
+            vtag::UNIT => Value::Unit,
+            vtag::INT => Value::Int(self.u64()? as i64),
+            vtag::FLOAT => Value::Float(f64::from_bits(self.u64()?)),
+            vtag::BOOL => Value::Bool(self.bool()?),
+            vtag::COLOR => {
+                let mut c = [0f32; 4];
+                for channel in &mut c {
+                    *channel = f32::from_bits(self.u32()?);
+                }
+                Value::Color(c)
+            }
+            vtag::STR => Value::Str(self.string()?),
+            vtag::ARRAY => {
+                if depth >= MAX_VALUE_DEPTH {
+                    return Err(WireError::BadValue {
+                        at,
+                        why: "arrays nest too deeply",
+                    });
+                }
+                // Every item takes at least one byte.
+                let count = self.count(1)?;
+                let mut items = Vec::with_capacity(count);
+                for _ in 0..count {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            vtag::IMAGE => Value::Image {
+                width: self.u32()?,
+                height: self.u32()?,
+                id: ChunkId(self.u64()?),
+            },
+            vtag::CLOSURE => Value::Closure {
+                name: self.string()?,
+                id: ChunkId(self.u64()?),
+            },
+            _ => {
+                return Err(WireError::BadValue {
+                    at,
+                    why: "unknown value tag",
+                })
+            }
+        })
     }
 }
 
@@ -696,6 +878,38 @@ mod tests {
         encode_chunk(id, &c, &mut entry);
         assert_eq!(body.len(), 1 + 8 + 4 + ENTRY_LEN);
         assert_eq!(&body[13..], &entry[..]);
+    }
+
+    #[test]
+    fn values_round_trip() {
+        let value = Value::Array(vec![
+            Value::Unit,
+            Value::Int(-3),
+            Value::Float(0.25),
+            Value::Bool(true),
+            Value::Color([0.5, 1.0, 0.0, 1.0]),
+            Value::Str("hé".into()),
+            Value::Image {
+                width: 3,
+                height: 4,
+                id: ChunkId::data(NodeId(2), 7),
+            },
+            Value::Closure {
+                name: "f".into(),
+                id: ChunkId::data(NodeId(2), 8),
+            },
+        ]);
+        let bytes = encode_value(&value);
+        assert_eq!(decode_value(&bytes).unwrap(), value);
+        assert!(matches!(
+            decode_value(&[99]),
+            Err(WireError::BadValue { at: 0, .. })
+        ));
+        let mut deep = Value::Unit;
+        for _ in 0..=MAX_VALUE_DEPTH {
+            deep = Value::Array(vec![deep]);
+        }
+        assert!(decode_value(&encode_value(&deep)).is_err());
     }
 
     #[test]

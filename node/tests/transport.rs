@@ -390,6 +390,7 @@ async fn two_clients_migrate_at_once() {
                     .migrate(
                         root,
                         ahead,
+                        None,
                         |ids| {
                             asked.extend_from_slice(ids);
                             Ok(ids.iter().map(|id| (*id, sample_chunk(id.0))).collect())
@@ -417,6 +418,8 @@ async fn two_clients_migrate_at_once() {
                         (wanted(), sample_chunk(wanted().0))
                     ],
                     instructions: 42,
+                    value: Vec::new(),
+                    started_us: 0,
                 }
             );
         }
@@ -438,6 +441,7 @@ async fn a_failed_fetch_ends_the_migration_with_failed() {
             .migrate(
                 root,
                 Vec::new(),
+                None,
                 |ids| Err(format!("no chunk {}", ids[0])),
                 |_| {},
             )

@@ -111,6 +111,7 @@ impl Rng {
                 request: self.next(),
                 root: self.id(),
                 chunks: self.chunks(),
+                run_for: if self.bool() { Some(self.next()) } else { None },
             },
             9 => Message::Fetch {
                 request: self.next(),
@@ -127,6 +128,8 @@ impl Rng {
                 root: self.id(),
                 chunks: self.chunks(),
                 instructions: self.next(),
+                value: (0..self.below(6)).map(|_| self.next() as u8).collect(),
+                started_us: self.next(),
             },
             13 => Message::Failed {
                 message: self.string(),

@@ -77,6 +77,7 @@ impl Handler for TestHandler {
             request,
             root,
             mut chunks,
+            ..
         } = first
         else {
             let _ = conv
@@ -105,6 +106,8 @@ impl Handler for TestHandler {
                 root,
                 chunks,
                 instructions: 42,
+                value: Vec::new(),
+                started_us: 0,
             })
             .await;
         let _ = conv.finish();

@@ -1,0 +1,552 @@
+//! The node's side of a migration: [`NodeService`], the transport's
+//! [`Handler`] that runs the threads clients send.
+//!
+//! On a `Migrate` the service makes a store of the node's id, inserts the
+//! chunks sent ahead and the program's code if the node holds it already
+//! (a node-wide code cache: a node that holds a program's code never fetches
+//! it again), and on a blocking thread restores the thread with
+//! [`Vm::restore_fetching`]. Its fetcher asks the client for each missing
+//! chunk over the conversation (a channel to the async task that owns it,
+//! each answer within the transport's read timeout); the lines the thread
+//! prints go back as `Output` messages, in order.
+//!
+//! The thread runs to its end, or to the first safe point after the
+//! `Migrate`'s `run_for` instructions, or to its next safe point once the
+//! node is stopping ([`NodeService::stop`]); a thread that did not finish is
+//! materialized and handed back. Either way the answer is `Done`:
+//!
+//! * finished: `value` is the result ([`crate::wire::encode_value`]) and
+//!   `root` its chunk (an image's or closure's; nil for other values);
+//! * handed back: `value` is empty and `root` is the new Thread chunk.
+//!
+//! `chunks` are what the client lacks: every chunk reachable from `root`
+//! that the node made or changed. The node remembers each chunk it received
+//! (the `Arc` of those inserted before the restore, which makes any write
+//! copy it; a copy of those fetched later) and compares; code never goes
+//! back.
+//!
+//! A runtime error of the program is answered `Failed` with its text (the
+//! client's copy of the thread would fail the same way); a failure of the
+//! node's side (the thread does not restore, a chunk cannot be fetched, the
+//! connection went away, the node is stopping) is an `Error` for the
+//! migration's request, and the client's copy of the thread is still good.
+//!
+//! Data ids a node makes carry its node id and a serial. Every migration's
+//! store starts past the highest serial any earlier migration on this node
+//! used, so a thread that comes back to the node never meets an id it made
+//! in an earlier visit reused for another chunk. (That high-water mark lives
+//! in memory: a restarted node starts again from 1.)
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chunkvm::chunk::{Chunk, ChunkId, IdMap, Kind, NodeId, Store};
+use chunkvm::exec::{ErrorKind, Fetch, FetchError, Stop, Value, Vm};
+use tokio::sync::{mpsc, Notify};
+
+use crate::server::{Handler, NodeStatus};
+use crate::transport::{request_of, Conversation, PeerInfo};
+use crate::wire::{encode_value, ChunkList, Message};
+
+/// What the node's thread tells the task that owns the conversation.
+enum Event {
+    /// Fetch this chunk from the client; answer on the channel.
+    Fetch(
+        ChunkId,
+        std::sync::mpsc::SyncSender<Result<ChunkList, String>>,
+    ),
+    /// A line the thread printed.
+    Line(String),
+    /// The thread's run is over: the message that ends the migration.
+    End(End),
+}
+
+/// How a migration ends.
+enum End {
+    /// Finished or handed back.
+    Done {
+        root: ChunkId,
+        chunks: ChunkList,
+        instructions: u64,
+        value: Vec<u8>,
+        started_us: u64,
+    },
+    /// The program failed (a runtime error).
+    Program(String),
+    /// The node's side failed.
+    Node(String),
+}
+
+/// The running threads and whether the node is stopping.
+#[derive(Default)]
+struct Running {
+    stopping: bool,
+    next: u64,
+    /// The pause flag of each running thread (none while it restores).
+    pause: HashMap<u64, Option<Arc<AtomicBool>>>,
+}
+
+/// What every migration of the node shares.
+struct Inner {
+    node: NodeId,
+    /// Code chunks of every program the node ran.
+    code: Mutex<Store>,
+    running: Mutex<Running>,
+    /// Chunks the running migrations received.
+    received: AtomicU64,
+    /// The highest serial a migration's store allocated.
+    high_water: AtomicU64,
+    /// Told whenever a migration ends.
+    ended: Notify,
+}
+
+/// Locks `m`, taking over a lock a panicking thread left.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The node's work: runs migrated threads (see the module documentation).
+/// Share it as an `Arc` between the [`crate::Server`] and whoever stops it.
+pub struct NodeService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for NodeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeService")
+            .field("node", &self.inner.node)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl NodeService {
+    /// A service whose threads make data chunks with ids of node `node`.
+    pub fn new(node: NodeId) -> NodeService {
+        NodeService {
+            inner: Arc::new(Inner {
+                node,
+                code: Mutex::new(Store::new(node)),
+                running: Mutex::new(Running::default()),
+                received: AtomicU64::new(0),
+                high_water: AtomicU64::new(1),
+                ended: Notify::new(),
+            }),
+        }
+    }
+
+    /// Stops the node's work: new `Migrate`s are refused ("the node is
+    /// stopping") and each running thread is handed back at its next safe
+    /// point. [`NodeService::wait_idle`] waits for them.
+    pub fn stop(&self) {
+        let mut running = lock(&self.inner.running);
+        running.stopping = true;
+        for flag in running.pause.values().flatten() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether [`NodeService::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        lock(&self.inner.running).stopping
+    }
+
+    /// The migrations under way.
+    pub fn running(&self) -> u64 {
+        lock(&self.inner.running).pause.len() as u64
+    }
+
+    /// The code chunks the node holds (of every program it ran).
+    pub fn code_chunks(&self) -> usize {
+        lock(&self.inner.code).len()
+    }
+
+    /// Waits until no migration is under way (their answers sent).
+    pub async fn wait_idle(&self) {
+        loop {
+            let ended = self.inner.ended.notified();
+            if self.running() == 0 {
+                return;
+            }
+            ended.await;
+        }
+    }
+}
+
+impl Handler for NodeService {
+    fn status(&self) -> NodeStatus {
+        let running = lock(&self.inner.running);
+        let threads = running.pause.len() as u64;
+        let code = lock(&self.inner.code).len() as u64;
+        NodeStatus {
+            threads,
+            chunks_held: code + self.inner.received.load(Ordering::Relaxed),
+            load: threads,
+            busy: running.stopping,
+        }
+    }
+
+    async fn on_conversation(&self, _peer: PeerInfo, first: Message, mut conv: Conversation) {
+        let received_at = Instant::now();
+        let Message::Migrate {
+            request,
+            root,
+            chunks,
+            run_for,
+        } = first
+        else {
+            let _ = conv
+                .send(&Message::Error {
+                    request: request_of(&first),
+                    message: format!("{} is not served by this node", first.kind()),
+                })
+                .await;
+            let _ = conv.finish();
+            return;
+        };
+        let key = {
+            let mut running = lock(&self.inner.running);
+            if running.stopping {
+                None
+            } else {
+                running.next += 1;
+                let key = running.next;
+                running.pause.insert(key, None);
+                Some(key)
+            }
+        };
+        let Some(key) = key else {
+            let _ = conv
+                .send(&Message::Error {
+                    request,
+                    message: "the node is stopping".to_string(),
+                })
+                .await;
+            let _ = conv.finish();
+            return;
+        };
+        let count = chunks.len() as u64;
+        self.inner.received.fetch_add(count, Ordering::Relaxed);
+        let end = serve_migration(
+            &self.inner,
+            key,
+            &mut conv,
+            Migration {
+                root,
+                chunks,
+                run_for,
+                received_at,
+            },
+        )
+        .await;
+        let reply = match end {
+            End::Done {
+                root,
+                chunks,
+                instructions,
+                value,
+                started_us,
+            } => Message::Done {
+                root,
+                chunks,
+                instructions,
+                value,
+                started_us,
+            },
+            End::Program(message) => Message::Failed { message },
+            End::Node(message) => Message::Error { request, message },
+        };
+        // The client may be gone: nothing more to do then.
+        let _ = conv.send(&reply).await;
+        let _ = conv.finish();
+        self.inner.received.fetch_sub(count, Ordering::Relaxed);
+        lock(&self.inner.running).pause.remove(&key);
+        self.inner.ended.notify_waiters();
+    }
+}
+
+/// A `Migrate`'s fields.
+struct Migration {
+    root: ChunkId,
+    chunks: ChunkList,
+    run_for: Option<u64>,
+    received_at: Instant,
+}
+
+/// Runs one migration: the thread on a blocking thread, its fetches and
+/// lines over `conv`; returns how it ended.
+async fn serve_migration(
+    inner: &Arc<Inner>,
+    key: u64,
+    conv: &mut Conversation,
+    migration: Migration,
+) -> End {
+    let (tx, mut rx) = mpsc::channel::<Event>(64);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let wait = conv.limits().read_timeout.saturating_mul(2);
+    let worker = {
+        let inner = inner.clone();
+        let cancel = cancel.clone();
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let end = run_thread(&inner, key, migration, tx.clone(), cancel, wait);
+            let _ = tx.blocking_send(Event::End(end));
+        })
+    };
+    drop(tx);
+    let conn = conv.connection().clone();
+    let closed = conn.closed();
+    tokio::pin!(closed);
+    let mut gone = false;
+    let end = loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(Event::Fetch(id, reply)) => {
+                    let got = conv.fetch(vec![id]).await.map_err(|e| e.to_string());
+                    if got.is_err() {
+                        cancel.store(true, Ordering::SeqCst);
+                    }
+                    let _ = reply.send(got);
+                }
+                Some(Event::Line(line)) => {
+                    if conv.send(&Message::Output { line }).await.is_err() {
+                        cancel.store(true, Ordering::SeqCst);
+                    }
+                }
+                Some(Event::End(end)) => break end,
+                None => break End::Node("the node's thread ended without an answer".to_string()),
+            },
+            _ = &mut closed, if !gone => {
+                gone = true;
+                cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    };
+    let _ = worker.await;
+    end
+}
+
+/// The fetcher of a node's thread: asks the conversation's task for each
+/// missing chunk and waits for the answer.
+struct Bridge {
+    tx: mpsc::Sender<Event>,
+    /// A copy of every chunk fetched, to tell later whether it changed.
+    fetched: Arc<Mutex<IdMap<Chunk>>>,
+    wait: Duration,
+}
+
+impl Fetch for Bridge {
+    fn fetch(&mut self, id: ChunkId) -> Result<Vec<(ChunkId, Chunk)>, FetchError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.tx
+            .blocking_send(Event::Fetch(id, reply))
+            .map_err(|_| FetchError("the migration's connection is gone".to_string()))?;
+        let chunks = match answer.recv_timeout(self.wait) {
+            Ok(Ok(chunks)) => chunks,
+            Ok(Err(why)) => return Err(FetchError(why)),
+            Err(_) => {
+                return Err(FetchError(format!(
+                    "no answer from the client within {} ms",
+                    self.wait.as_millis()
+                )))
+            }
+        };
+        let mut fetched = lock(&self.fetched);
+        for (got, chunk) in &chunks {
+            if !got.is_code() {
+                fetched.insert(*got, chunk.clone());
+            }
+        }
+        Ok(chunks)
+    }
+}
+
+/// The thread's output: whole lines go to the conversation's task.
+struct Lines {
+    tx: mpsc::Sender<Event>,
+    partial: Vec<u8>,
+}
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let line = String::from_utf8_lossy(&self.partial[..end]).into_owned();
+            self.partial.drain(..=end);
+            self.tx.blocking_send(Event::Line(line)).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "the migration's connection is gone",
+                )
+            })?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Restores and runs the thread of `migration` (on a blocking thread).
+fn run_thread(
+    inner: &Inner,
+    key: u64,
+    migration: Migration,
+    tx: mpsc::Sender<Event>,
+    cancel: Arc<AtomicBool>,
+    wait: Duration,
+) -> End {
+    let Migration {
+        root,
+        chunks,
+        run_for,
+        received_at,
+    } = migration;
+    let mut store = Store::new(inner.node);
+    reserve_past(&mut store, inner.high_water.load(Ordering::SeqCst));
+    // The chunks received, remembered by their `Arc`: a write copies them.
+    let mut received: IdMap<Arc<Chunk>> = IdMap::default();
+    for (id, chunk) in chunks {
+        store.insert(id, chunk);
+        if !id.is_code() {
+            if let Some(arc) = store.get_arc(id) {
+                received.insert(id, arc);
+            }
+        }
+    }
+    // The program's code, if the node holds it already.
+    if let Some(program) = store
+        .get(root)
+        .filter(|c| c.kind == Kind::Thread)
+        .and_then(|c| c.link(0))
+    {
+        let code = lock(&inner.code);
+        if code.contains(program) {
+            let _ = code.share_into(&mut store, &[program]);
+        }
+    }
+    let fetched = Arc::new(Mutex::new(IdMap::default()));
+    let bridge = Bridge {
+        tx: tx.clone(),
+        fetched: fetched.clone(),
+        wait,
+    };
+    let mut vm = match Vm::restore_fetching(store, root, Box::new(bridge)) {
+        Ok(vm) => vm,
+        Err(err) => return End::Node(format!("the thread does not restore here: {err}")),
+    };
+    // Keep the program's code for the next migrations.
+    {
+        let program = vm.loaded().ids.root;
+        let mut code = lock(&inner.code);
+        if !code.contains(program) {
+            let _ = vm.store().share_into(&mut code, &[program]);
+        }
+    }
+    vm.set_output(Box::new(Lines {
+        tx,
+        partial: Vec::new(),
+    }));
+    vm.set_cancel(cancel);
+    {
+        let mut running = lock(&inner.running);
+        let flag = vm.pause_flag();
+        if running.stopping {
+            flag.store(true, Ordering::SeqCst);
+        }
+        running.pause.insert(key, Some(flag));
+    }
+    if let Some(n) = run_for {
+        vm.stop_after(n);
+    }
+    let started_us = u64::try_from(received_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let ended = loop {
+        match vm.run() {
+            Ok(Stop::Finished(value)) => break Ok(Some(value)),
+            Ok(Stop::SafePoint) if run_for.is_some() => break Ok(None),
+            Ok(Stop::Paused) => break Ok(None),
+            Ok(_) => continue,
+            Err(err) => break Err(err),
+        }
+    };
+    inner
+        .high_water
+        .fetch_max(vm.store().mark(), Ordering::SeqCst);
+    let (root, value) = match ended {
+        Ok(Some(value)) => {
+            let root = match &value {
+                Value::Image { id, .. } | Value::Closure { id, .. } => *id,
+                _ => ChunkId::NIL,
+            };
+            (root, encode_value(&value))
+        }
+        Ok(None) => (vm.materialize(), Vec::new()),
+        Err(err) => {
+            return match err.kind {
+                ErrorKind::Missing | ErrorKind::Cancelled | ErrorKind::OutputClosed => {
+                    End::Node(format!("the thread stopped on the node: {err}"))
+                }
+                _ => End::Program(err.message),
+            }
+        }
+    };
+    inner
+        .high_water
+        .fetch_max(vm.store().mark(), Ordering::SeqCst);
+    let fetched = lock(&fetched);
+    let chunks = made_or_changed(vm.store(), root, &received, &fetched);
+    End::Done {
+        root,
+        chunks,
+        instructions: vm.instructions(),
+        value,
+        started_us,
+    }
+}
+
+/// Moves `store`'s allocator to `serial` (its next data id has that serial
+/// or a higher one). The store has no call for it: inserting one of its own
+/// ids moves the allocator past it.
+fn reserve_past(store: &mut Store, serial: u64) {
+    if serial > 1 && serial - 1 <= ChunkId::MAX_SERIAL {
+        let id = ChunkId::data(store.node(), serial - 1);
+        store.insert(id, Chunk::new(Kind::Regs));
+        store.remove(id);
+    }
+}
+
+/// The chunks reachable from `root` in `store` that are not as received:
+/// made here, or changed (code never).
+fn made_or_changed(
+    store: &Store,
+    root: ChunkId,
+    received: &IdMap<Arc<Chunk>>,
+    fetched: &IdMap<Chunk>,
+) -> ChunkList {
+    let (present, _) = store.reachable_partial(&[root]);
+    let mut out = Vec::new();
+    for id in present {
+        if id.is_code() {
+            continue;
+        }
+        let Some(now) = store.get_arc(id) else {
+            continue;
+        };
+        let same = match (received.get(&id), fetched.get(&id)) {
+            (Some(got), _) => Arc::ptr_eq(got, &now) || **got == *now,
+            (None, Some(got)) => *got == *now,
+            (None, None) => false,
+        };
+        if !same {
+            out.push((id, (*now).clone()));
+        }
+    }
+    out
+}
