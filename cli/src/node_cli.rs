@@ -4,8 +4,9 @@
 //! a node inside this process on loopback.
 
 use crate::Failure;
+use chunkvm::diag::plural;
 use chunkvm::exec::{RuntimeError, Stop, Value, Vm};
-use chunkvm_node::migrate::{migrate, MigrateError, MigrateOptions, MigrateReport};
+use chunkvm_node::migrate::{migrate, MigrateFailure, MigrateOptions, MigrateReport, SkipLines};
 use chunkvm_node::prefetch::Prefetch;
 use chunkvm_node::service::NodeService;
 use chunkvm_node::{
@@ -139,7 +140,10 @@ impl Mode {
         let route: Vec<Hop> = match (&args.on, args.hops.as_slice()) {
             (Some(on), _) => vec![parse_hop(on)?],
             (None, []) => Vec::new(),
-            (None, hops) => hops.iter().map(|hop| parse_hop(hop)).collect::<Result<_, _>>()?,
+            (None, hops) => hops
+                .iter()
+                .map(|hop| parse_hop(hop))
+                .collect::<Result<_, _>>()?,
         };
         if route.is_empty() {
             if args.migrate_after.is_some() || args.token_file.is_some() {
@@ -160,6 +164,28 @@ impl Mode {
             token_file: args.token_file.clone(),
             prefetch: args.prefetch.policy(),
         })
+    }
+
+    /// The same mode, migrating after `n` instructions here when it did not say when.
+    pub fn migrating_after(&self, n: Option<u64>) -> Mode {
+        match self {
+            Mode::Local => Mode::Local,
+            Mode::Snapshot { after, out } => Mode::Snapshot {
+                after: *after,
+                out: out.clone(),
+            },
+            Mode::Remote {
+                route,
+                migrate_after,
+                token_file,
+                prefetch,
+            } => Mode::Remote {
+                route: route.clone(),
+                migrate_after: migrate_after.or(n.filter(|n| *n > 0)),
+                token_file: token_file.clone(),
+                prefetch: *prefetch,
+            },
+        }
     }
 
     /// Whether the thread runs here, to its end.
@@ -279,7 +305,7 @@ fn start_embedded() -> Result<Embedded, Failure> {
         },
     )
     .map_err(|err| Failure(format!("the embedded node: {err}")))?;
-    let service = Arc::new(NodeService::new(&identity));
+    let service = Arc::new(NodeService::new(identity.node_id()));
     let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
     let server = Server::bind(addr, &identity, service.clone(), Limits::default())
         .map_err(|err| Failure(format!("the embedded node: {err}")))?;
@@ -386,51 +412,67 @@ async fn travel(
         let options = MigrateOptions {
             prefetch,
             run_for: run_for_here,
-            ..MigrateOptions::default()
         };
-        let before = vm.instructions();
-        let started = Instant::now();
-        let result = migrate(&client, vm, &options, |line| crate::out(&format!("{line}\n"))).await;
+        let result = migrate(&client, vm, &options, |line| {
+            crate::out(&format!("{line}\n"))
+        })
+        .await;
         client.close().await;
         match result {
             Ok(report) => {
-                report_migration(hop, client_name(hop), &report, started.elapsed(), vm.instructions() - before);
-                if let Some(outcome) = report.finished.clone() {
-                    return Ok(Executed::Finished(outcome));
+                report_migration(hop, &report);
+                // A thread handed back is a new VM: its lines go to standard output.
+                vm.set_output(Box::new(std::io::stdout()));
+                if let Some(value) = report.finished {
+                    stop_embedded(embedded.take()).await;
+                    return Ok(Executed::Finished(Ok(value)));
                 }
             }
-            Err(MigrateError::Program(err)) => return Ok(Executed::Finished(Err(err))),
-            Err(err) => {
-                crate::errln!("warning: the migration to {hop} failed: {err}; the thread goes on here");
-            }
+            Err(err) => match &err.failure {
+                MigrateFailure::Program(message) => {
+                    stop_embedded(embedded.take()).await;
+                    return Err(Failure(format!("on {hop}: {message}")));
+                }
+                _ => {
+                    crate::errln!("warning: {hop}: {err}; the thread goes on here");
+                    if err.lines_delivered() > 0 {
+                        vm.set_output(Box::new(SkipLines::new(
+                            err.lines_delivered(),
+                            std::io::stdout(),
+                        )));
+                    }
+                }
+            },
         }
     }
-    if let Some(node) = embedded.take() {
-        node.service.stop();
-        node.server.shutdown().await;
-    }
+    stop_embedded(embedded.take()).await;
     Ok(Executed::Finished(vm.run_to_end()))
 }
 
-fn client_name(hop: &Hop) -> String {
-    hop.to_string()
+/// Stops the embedded node, if one was started.
+async fn stop_embedded(node: Option<Embedded>) {
+    if let Some(node) = node {
+        node.service.stop();
+        node.server.shutdown().await;
+    }
 }
 
 /// One line on standard error saying what moved.
-fn report_migration(hop: &Hop, _name: String, report: &MigrateReport, took: Duration, ran: u64) {
+fn report_migration(hop: &Hop, report: &MigrateReport) {
     crate::errln!(
-        "migrated to {hop}: sent {} chunks ({} bytes) up front, {} fetched on demand ({} bytes), {} prefetched ({} bytes), {} came back ({} bytes); first instruction there after {:.2} ms; {} there; {:.0} ms in all",
-        report.up_front.0,
-        report.up_front.1,
-        report.fetched.0,
-        report.fetched.1,
-        report.prefetched.0,
-        report.prefetched.1,
-        report.returned.0,
-        report.returned.1,
-        report.first_instruction.as_secs_f64() * 1e3,
-        chunkvm::diag::plural(ran, "instruction"),
-        took.as_secs_f64() * 1e3,
+        "migrated to {hop}: {} ({} bytes) sent up front, {} ({} bytes) fetched on demand in {}, {} ({} bytes) prefetched, {} ({} bytes) sent back; first instruction there {:.2} ms after the request; {} there; {:.0} ms in all",
+        plural(report.sent_ahead.chunks, "chunk"),
+        report.sent_ahead.bytes,
+        plural(report.fetched.chunks, "chunk"),
+        report.fetched.bytes,
+        plural(report.round_trips, "round trip"),
+        plural(report.prefetched.chunks, "chunk"),
+        report.prefetched.bytes,
+        plural(report.returned.chunks, "chunk"),
+        report.returned.bytes,
+        report.to_first_instruction.as_secs_f64() * 1e3,
+        plural(report.instructions, "instruction"),
+        report.total.as_secs_f64() * 1e3,
     );
 }
 
@@ -444,10 +486,11 @@ pub fn preview(
     input: &chunkvm::photo::Input<'_>,
     options: &chunkvm::photo::RunOptions,
     (width, height): (u32, u32),
-) -> Result<(), Failure> {
-    let level = chunkvm::photo::preview_level(width, height);
-    if level <= options.level {
-        return Ok(());
+) -> Result<Option<u64>, Failure> {
+    // The editor's preview level, and at least half size: a small photo previews too.
+    let level = chunkvm::photo::preview_level(width, height).max(options.level + 1);
+    if level >= chunkvm::photo::level_count(width, height) {
+        return Ok(None);
     }
     let preview = chunkvm::photo::RunOptions {
         level,
@@ -467,7 +510,7 @@ pub fn preview(
         options.level,
         (output.instructions as f64 * scale) as u64,
     );
-    Ok(())
+    Ok(Some((output.instructions as f64 * scale) as u64))
 }
 
 /// `chunkvm serve`.
@@ -521,7 +564,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
         .build()
         .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
     runtime.block_on(async {
-        let service = Arc::new(NodeService::new(&identity));
+        let service = Arc::new(NodeService::new(identity.node_id()));
         let server = Server::bind(args.listen, &identity, service.clone(), Limits::default())
             .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen)))?;
         crate::out(&format!(
@@ -534,7 +577,8 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
         stopped().await;
         crate::errln!("stopping: handing the threads held back to their clients");
         service.stop();
-        service.drained(Duration::from_secs(10)).await;
+        // Running threads stop at their next safe point and go back to their clients.
+        let _ = tokio::time::timeout(Duration::from_secs(30), service.wait_idle()).await;
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
@@ -593,7 +637,9 @@ pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
         .iter()
         .map(|text| match parse_hop(text)? {
             Hop::Node(addr) => Ok((text.clone(), addr)),
-            _ => Err(Failure(format!("{text:?}: give a node as quic://HOST:PORT"))),
+            _ => Err(Failure(format!(
+                "{text:?}: give a node as quic://HOST:PORT"
+            ))),
         })
         .collect::<Result<_, _>>()?;
     let token = read_token(args.token_file.as_deref())?;
@@ -656,7 +702,11 @@ pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
             text("threads"),
             text("chunks"),
             text("load"),
-            if row["rtt_ms"].is_null() { "-".to_string() } else { format!("{} ms", text("rtt_ms")) },
+            if row["rtt_ms"].is_null() {
+                "-".to_string()
+            } else {
+                format!("{} ms", text("rtt_ms"))
+            },
         ));
         if let Some(err) = row["error"].as_str() {
             crate::errln!("{}: {err}", text("node"));

@@ -329,21 +329,37 @@ pub fn run_analysed(
     } else {
         // The run is one thread: it can be paused and saved, or moved to a node.
         if mode.is_remote() && level > 0 {
-            crate::errln!("note: --on runs the level asked for ({level}); the preview is local only");
+            crate::errln!(
+                "note: --on runs the level asked for ({level}); the preview is local only"
+            );
         }
-        if mode.is_remote() {
-            crate::node_cli::preview(analyzed, &program, target.as_ref(), &input, &options, (width, height))?;
-        }
+        let estimate = if mode.is_remote() {
+            crate::node_cli::preview(
+                analyzed,
+                &program,
+                target.as_ref(),
+                &input,
+                &options,
+                (width, height),
+            )?
+        } else {
+            None
+        };
+        // Without --migrate-after, the run migrates mid-run: a tenth of the way in, by
+        // the preview's estimate.
+        let mode = mode.migrating_after(estimate.map(|n| n / 10));
         let compiled = Compiled::of(analyzed, program);
         let mut thread = chunkvm::photo::start(compiled, target.as_ref(), &input, &options)?;
-        match crate::node_cli::execute(&mut thread.vm, mode)? {
+        match crate::node_cli::execute(&mut thread.vm, &mode)? {
             Executed::Saved => return Ok(ExitCode::SUCCESS),
             Executed::Finished(Err(err)) => Err(RunError::Runtime(err)),
-            Executed::Finished(Ok(value)) => chunkvm::photo::finish(&thread.vm, &value).map(|image| RunOutput {
-                image,
-                instructions: thread.vm.instructions(),
-                stages: thread.stages.clone(),
-            }),
+            Executed::Finished(Ok(value)) => {
+                chunkvm::photo::finish(&thread.vm, &value).map(|image| RunOutput {
+                    image,
+                    instructions: thread.vm.instructions(),
+                    stages: thread.stages.clone(),
+                })
+            }
         }
     };
     let output = match result {

@@ -72,7 +72,11 @@ fn ok(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     );
-    assert_eq!(out.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     (stdout, stderr)
 }
@@ -90,7 +94,14 @@ impl Node {
     /// Starts a node with its state in `state`, on a free port of 127.0.0.1.
     fn start(state: &Path, name: &str, extra: &[&str]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chunkvm"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--name", name, "--state"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                name,
+                "--state",
+            ])
             .arg(state)
             .args(extra)
             .stdout(Stdio::piped())
@@ -170,18 +181,30 @@ impl Drop for Node {
 fn small_photo(scratch: &Scratch, home: &Path) -> PathBuf {
     let chunks = scratch.path("photo.chunks");
     ok(&chunkvm(
-        &["import", "samples/chelsea.png", "--out", chunks.to_str().unwrap()],
+        &[
+            "import",
+            "samples/chelsea.png",
+            "--out",
+            chunks.to_str().unwrap(),
+        ],
         home,
     ));
     let png = scratch.path("small.png");
     ok(&chunkvm(
-        &["export", chunks.to_str().unwrap(), "--out", png.to_str().unwrap(), "--level", "2"],
+        &[
+            "export",
+            chunks.to_str().unwrap(),
+            "--out",
+            png.to_str().unwrap(),
+            "--level",
+            "1",
+        ],
         home,
     ));
     png
 }
 
-const PROGRAM: &str = "vm/tests/lang/run/closures.chop";
+const PROGRAM: &str = "cli/tests/cli/travel.chop";
 
 #[test]
 fn a_filter_and_a_program_run_on_a_node_give_what_a_local_run_gives() {
@@ -195,20 +218,38 @@ fn a_filter_and_a_program_run_on_a_node_give_what_a_local_run_gives() {
     for filter in ["filters/box_blur.chop", "filters/pipelines/old_photo.chop"] {
         let local = scratch.path("local.png");
         ok(&chunkvm(
-            &["run", filter, "--input", photo, "--output", local.to_str().unwrap()],
+            &[
+                "run",
+                filter,
+                "--input",
+                photo,
+                "--output",
+                local.to_str().unwrap(),
+            ],
             &home,
         ));
         for after in [None, Some("1"), Some("5000"), Some("40000")] {
             let remote = scratch.path("remote.png");
             let mut args = vec![
-                "run", filter, "--input", photo, "--output", remote.to_str().unwrap(),
-                "--on", &node.addr, "--token-file", node.token(),
+                "run",
+                filter,
+                "--input",
+                photo,
+                "--output",
+                remote.to_str().unwrap(),
+                "--on",
+                &node.addr,
+                "--token-file",
+                node.token(),
             ];
             if let Some(n) = after {
                 args.extend(["--migrate-after", n]);
             }
             let (_, stderr) = ok(&chunkvm(&args, &home));
-            assert!(stderr.contains("migrated to quic://"), "{filter} {after:?}: {stderr}");
+            assert!(
+                stderr.contains("migrated to quic://"),
+                "{filter} {after:?}: {stderr}"
+            );
             assert_eq!(
                 std::fs::read(&remote).unwrap(),
                 std::fs::read(&local).unwrap(),
@@ -217,9 +258,18 @@ fn a_filter_and_a_program_run_on_a_node_give_what_a_local_run_gives() {
         }
     }
     let (expected, _) = ok(&chunkvm(&["run", PROGRAM], &home));
-    for after in ["1", "300", "2000"] {
+    for after in ["1", "3000", "40000"] {
         let (printed, stderr) = ok(&chunkvm(
-            &["run", PROGRAM, "--on", &node.addr, "--token-file", node.token(), "--migrate-after", after],
+            &[
+                "run",
+                PROGRAM,
+                "--on",
+                &node.addr,
+                "--token-file",
+                node.token(),
+                "--migrate-after",
+                after,
+            ],
             &home,
         ));
         assert_eq!(printed, expected, "migrated after {after}: {stderr}");
@@ -238,7 +288,16 @@ fn a_thread_hops_from_node_to_node_and_comes_home() {
     let (expected, _) = ok(&chunkvm(&["run", PROGRAM], &home));
     let route = format!("{},{},local", a.addr, b.addr);
     let (printed, stderr) = ok(&chunkvm(
-        &["run", PROGRAM, "--hops", &route, "--migrate-after", "200", "--token-file", token],
+        &[
+            "run",
+            PROGRAM,
+            "--hops",
+            &route,
+            "--migrate-after",
+            "20000",
+            "--token-file",
+            token,
+        ],
         &home,
     ));
     assert_eq!(printed, expected, "{stderr}");
@@ -254,11 +313,23 @@ fn a_node_that_is_gone_leaves_the_thread_here_and_the_run_completes() {
     drop(node);
     let (expected, _) = ok(&chunkvm(&["run", PROGRAM], &home));
     let (printed, stderr) = ok(&chunkvm(
-        &["run", PROGRAM, "--on", &addr, "--token-file", token.to_str().unwrap(), "--migrate-after", "100"],
+        &[
+            "run",
+            PROGRAM,
+            "--on",
+            &addr,
+            "--token-file",
+            token.to_str().unwrap(),
+            "--migrate-after",
+            "100",
+        ],
         &home,
     ));
     assert_eq!(printed, expected);
-    assert!(stderr.contains("warning:") && stderr.contains("goes on here"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("goes on here"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -270,7 +341,14 @@ fn a_wrong_token_is_refused_and_the_thread_runs_here() {
     std::fs::write(&wrong, "b".repeat(64)).unwrap();
     let (expected, _) = ok(&chunkvm(&["run", PROGRAM], &home));
     let (printed, stderr) = ok(&chunkvm(
-        &["run", PROGRAM, "--on", &node.addr, "--token-file", wrong.to_str().unwrap()],
+        &[
+            "run",
+            PROGRAM,
+            "--on",
+            &node.addr,
+            "--token-file",
+            wrong.to_str().unwrap(),
+        ],
         &home,
     ));
     assert_eq!(printed, expected);
@@ -300,15 +378,29 @@ fn nodes_lists_live_and_dead_nodes() {
     let node = Node::start(&scratch.path("a"), "lister", &[]);
     let dead = "quic://127.0.0.1:9";
     let (json, _) = ok(&chunkvm(
-        &["nodes", &node.addr, dead, "--token-file", node.token(), "--format", "json"],
+        &[
+            "nodes",
+            &node.addr,
+            dead,
+            "--token-file",
+            node.token(),
+            "--format",
+            "json",
+        ],
         &home,
     ));
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(rows[0]["name"], "lister", "{json}");
     assert_eq!(rows[0]["status"], "idle", "{json}");
     assert_eq!(rows[1]["status"], "dead", "{json}");
-    let (table, _) = ok(&chunkvm(&["nodes", &node.addr, "--token-file", node.token()], &home));
-    assert!(table.contains("lister") && table.contains("idle"), "{table}");
+    let (table, _) = ok(&chunkvm(
+        &["nodes", &node.addr, "--token-file", node.token()],
+        &home,
+    ));
+    assert!(
+        table.contains("lister") && table.contains("idle"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -320,16 +412,35 @@ fn on_embedded_needs_no_other_process() {
     let remote = scratch.path("remote.png");
     let pipeline = "filters/pipelines/old_photo.chop";
     ok(&chunkvm(
-        &["run", pipeline, "--input", photo.to_str().unwrap(), "--output", local.to_str().unwrap()],
+        &[
+            "run",
+            pipeline,
+            "--input",
+            photo.to_str().unwrap(),
+            "--output",
+            local.to_str().unwrap(),
+        ],
         &home,
     ));
     let (stdout, stderr) = ok(&chunkvm(
-        &["run", pipeline, "--input", photo.to_str().unwrap(), "--output", remote.to_str().unwrap(), "--on", "embedded"],
+        &[
+            "run",
+            pipeline,
+            "--input",
+            photo.to_str().unwrap(),
+            "--output",
+            remote.to_str().unwrap(),
+            "--on",
+            "embedded",
+        ],
         &home,
     ));
     assert!(stderr.contains("migrated to the embedded node"), "{stderr}");
     assert!(stdout.contains("remote.png"), "{stdout}");
-    assert_eq!(std::fs::read(&remote).unwrap(), std::fs::read(&local).unwrap());
+    assert_eq!(
+        std::fs::read(&remote).unwrap(),
+        std::fs::read(&local).unwrap()
+    );
 }
 
 #[test]
@@ -339,7 +450,14 @@ fn a_snapshot_resumes_later_here_or_on_a_node() {
     let (expected, _) = ok(&chunkvm(&["run", PROGRAM], &home));
     let saved = scratch.path("thread.chunks");
     let (first, stderr) = ok(&chunkvm(
-        &["snapshot", PROGRAM, "--after", "500", "--out", saved.to_str().unwrap()],
+        &[
+            "snapshot",
+            PROGRAM,
+            "--after",
+            "30000",
+            "--out",
+            saved.to_str().unwrap(),
+        ],
         &home,
     ));
     assert!(stderr.contains("paused after"), "{stderr}");
@@ -357,16 +475,40 @@ fn a_snapshot_resumes_later_here_or_on_a_node() {
     let restored = scratch.path("restored.png");
     let filter = "filters/box_blur.chop";
     ok(&chunkvm(
-        &["run", filter, "--input", photo.to_str().unwrap(), "--output", local.to_str().unwrap()],
+        &[
+            "run",
+            filter,
+            "--input",
+            photo.to_str().unwrap(),
+            "--output",
+            local.to_str().unwrap(),
+        ],
         &home,
     ));
     ok(&chunkvm(
-        &["snapshot", filter, "--input", photo.to_str().unwrap(), "--after", "20000", "--out", saved.to_str().unwrap()],
+        &[
+            "snapshot",
+            filter,
+            "--input",
+            photo.to_str().unwrap(),
+            "--after",
+            "20000",
+            "--out",
+            saved.to_str().unwrap(),
+        ],
         &home,
     ));
     ok(&chunkvm(
-        &["restore", saved.to_str().unwrap(), "--output", restored.to_str().unwrap()],
+        &[
+            "restore",
+            saved.to_str().unwrap(),
+            "--output",
+            restored.to_str().unwrap(),
+        ],
         &home,
     ));
-    assert_eq!(std::fs::read(&restored).unwrap(), std::fs::read(&local).unwrap());
+    assert_eq!(
+        std::fs::read(&restored).unwrap(),
+        std::fs::read(&local).unwrap()
+    );
 }
