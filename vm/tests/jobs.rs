@@ -247,3 +247,39 @@ fn a_fetch_that_fails_is_an_error_naming_the_chunk() {
         "{err}"
     );
 }
+
+#[test]
+fn bands_of_rows_make_the_rows_of_tiles_of_the_whole_image() {
+    use chunkvm::chunk::ImageView;
+    let (_, source, target) = cases().swap_remove(1);
+    let mut whole = started(&source, target.as_ref());
+    let value = whole.vm.run_to_end().unwrap();
+    let Value::Image { id, .. } = value else {
+        panic!("{value:?}");
+    };
+    let expected: Vec<[u8; 4]> = expected_pixels(whole.vm.store(), id);
+    let (_, height) = whole.size;
+    let mut rows = Vec::new();
+    for (y0, y1) in [(0, 8), (8, 24), (24, height)] {
+        let mut band = started(&source, target.as_ref());
+        let stages = band.vm.job_stages().unwrap();
+        let src = band.vm.job_source().unwrap();
+        band.vm.start_band(stages, src, Some((y0, y1))).unwrap();
+        // Moved mid-band, too.
+        assert!(run_to(&mut band.vm, 300));
+        let bytes = band.vm.snapshot().unwrap();
+        let mut moved = Vm::from_snapshot(&bytes, NodeId(90)).unwrap();
+        let Value::Image { id, height: h, .. } = moved.run_to_end().unwrap() else {
+            panic!("a band makes an image");
+        };
+        assert_eq!(h, y1 - y0);
+        rows.extend(expected_pixels(moved.store(), id));
+        let _ = ImageView::open(moved.store(), id).unwrap();
+    }
+    assert_eq!(rows, expected);
+}
+
+fn expected_pixels(store: &Store, id: ChunkId) -> Vec<[u8; 4]> {
+    let (_, _, pixels) = chunkvm::chunk::image_to_rgba8(store, id).unwrap();
+    pixels.chunks(4).map(|p| [p[0], p[1], p[2], p[3]]).collect()
+}

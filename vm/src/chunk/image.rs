@@ -107,6 +107,30 @@ pub fn image_from_rgba8(
     Ok(store.alloc(root))
 }
 
+/// An Image chunk over `tiles` (row-major, made already) of a `width` x `height`
+/// image: how the rows of tiles of bands computed apart become one image.
+pub fn image_from_tiles(
+    store: &mut Store,
+    width: u32,
+    height: u32,
+    tiles: &[ChunkId],
+) -> Result<ChunkId, StoreError> {
+    let expected = tiles_along(width) as usize * tiles_along(height) as usize;
+    if tiles.len() != expected {
+        return Err(StoreError::Invalid(format!(
+            "a {width}x{height} image has {expected} tiles, not {}",
+            tiles.len()
+        )));
+    }
+    let slots: Vec<u64> = tiles.iter().map(|id| id.0).collect();
+    let array = array_from_slots(store, &slots, 1, true)?;
+    let mut root = Chunk::new(Kind::Image);
+    root.set_scalar(IMAGE_WIDTH, width as u64);
+    root.set_scalar(IMAGE_HEIGHT, height as u64);
+    root.set_link(IMAGE_TILES, array);
+    Ok(store.alloc(root))
+}
+
 /// Reads image `id` back as `(width, height, RGBA8 pixels row-major)`.
 pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>), StoreError> {
     let view = ImageView::open(store, id)?;

@@ -17,8 +17,8 @@
 use super::value::{color_of, color_slots, from_u8, to_u8};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{
-    array_from_slots, image_from_rgba8, set_tile_pixel, Chunk, ChunkId, ImageView, Kind, Store,
-    StoreError, IMAGE_HEIGHT, IMAGE_TILES, IMAGE_WIDTH, SLOTS, TILE_SIZE,
+    image_from_rgba8, image_from_tiles, set_tile_pixel, Chunk, ChunkId, ImageView, Kind, Store,
+    StoreError, SLOTS, TILE_SIZE,
 };
 use crate::types::Type;
 
@@ -249,29 +249,6 @@ fn sink_tiles(
     Ok(parts.into_iter().rev().flatten().collect())
 }
 
-/// An Image chunk over `tiles` (row-major) of a `width` x `height` image.
-fn image_of_tiles(
-    store: &mut Store,
-    width: u32,
-    height: u32,
-    tiles: &[ChunkId],
-) -> Result<ChunkId, StoreError> {
-    let expected = width.div_ceil(TILE_SIZE) as usize * height.div_ceil(TILE_SIZE) as usize;
-    if tiles.len() != expected {
-        return Err(StoreError::Invalid(format!(
-            "a {width}x{height} image has {expected} tiles, the job made {}",
-            tiles.len()
-        )));
-    }
-    let slots: Vec<u64> = tiles.iter().map(|id| id.0).collect();
-    let array = array_from_slots(store, &slots, 1, true)?;
-    let mut root = Chunk::new(Kind::Image);
-    root.set_scalar(IMAGE_WIDTH, width as u64);
-    root.set_scalar(IMAGE_HEIGHT, height as u64);
-    root.set_link(IMAGE_TILES, array);
-    Ok(store.alloc(root))
-}
-
 impl Vm {
     /// Sets the arguments of the job's current pixel into the registers.
     fn job_arguments(
@@ -406,7 +383,7 @@ impl Vm {
             return Ok(true);
         };
         let tiles = sink_tiles(&self.store, *segments, pending)?;
-        let image = image_of_tiles(&mut self.store, job.x1, job.y1, &tiles)?;
+        let image = image_from_tiles(&mut self.store, job.x1 - job.x0, job.y1 - job.y0, &tiles)?;
         *segments = ChunkId::NIL;
         pending.clear();
         job.stage += 1;
@@ -497,6 +474,19 @@ impl Vm {
     /// over the last one's output. [`Vm::run`] runs it like any call, stopping where a
     /// thread stops; it finishes with the output image ([`crate::exec::Value::Image`]).
     pub fn start_job(&mut self, stages: Vec<JobStage>, src: ChunkId) -> Result<(), RuntimeError> {
+        self.start_band(stages, src, None)
+    }
+
+    /// Starts a job over the rows `y0..y1` of `src` only (`y0` a multiple of 8, the
+    /// tile size): its output is an image of those rows, whose tiles are the rows of
+    /// tiles of the whole output (how a run is split over nodes). One stage only: a
+    /// kernel's next stage would read rows of its neighbours.
+    pub fn start_band(
+        &mut self,
+        stages: Vec<JobStage>,
+        src: ChunkId,
+        rows: Option<(u32, u32)>,
+    ) -> Result<(), RuntimeError> {
         let kinds = self.check_stages(&stages)?;
         let (Some(first), Some(kind)) = (stages.first().cloned(), kinds.first().copied()) else {
             return Err(host_error("a job needs at least one stage".into()));
@@ -506,6 +496,13 @@ impl Vm {
         if w == 0 || h == 0 {
             return Err(host_error(format!(
                 "a {w}x{h} image has no pixel to filter"
+            )));
+        }
+        let (y0, y1) = rows.unwrap_or((0, h));
+        if rows.is_some() && (stages.len() != 1 || y0 % TILE_SIZE != 0 || y0 >= y1 || y1 > h) {
+            return Err(host_error(format!(
+                "a band is one stage over rows y0..y1 with y0 a multiple of {TILE_SIZE} and y1 at most {h}, not {} over {y0}..{y1}",
+                crate::diag::plural(stages.len() as u64, "stage")
             )));
         }
         self.globals.clear();
@@ -518,11 +515,11 @@ impl Vm {
             src,
             view,
             x0: 0,
-            y0: 0,
+            y0,
             x1: w,
-            y1: h,
+            y1,
             x: 0,
-            y: 0,
+            y: y0,
             row: Vec::with_capacity(w as usize * TILE_SIZE as usize * 4),
             sink: Sink::Tiles {
                 segments: ChunkId::NIL,
@@ -531,6 +528,16 @@ impl Vm {
             result: ChunkId::NIL,
             mark: 0,
         })
+    }
+
+    /// The stages of the thread's job, if it runs one.
+    pub fn job_stages(&self) -> Option<Vec<JobStage>> {
+        self.job.as_ref().map(|job| job.stages.clone())
+    }
+
+    /// The image the thread's job reads now (its input, or the last stage's output).
+    pub fn job_source(&self) -> Option<ChunkId> {
+        self.job.as_ref().map(|job| job.src)
     }
 
     /// How far the thread's job has come, if it runs one.

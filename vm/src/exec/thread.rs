@@ -17,6 +17,7 @@
 //!        [9] -> finished tiles (the newest segment: Regs, [0..30) tile links,
 //!        [30] count, [31] -> older segment)  [10] -> the tile row being made
 //!        (Regs of tile links)  [11] -> the result Image (nil until the last stage ends)
+//!        [12] first row (a band of rows: see `Vm::start_band`; 0 for a whole image)
 //! ```
 //!
 //! A job is materialized at its safe points like the rest: between two pixels
@@ -241,6 +242,7 @@ impl Vm {
         chunk.set_link(9, segments);
         chunk.set_link(10, row);
         chunk.set_link(11, job.result);
+        chunk.set_scalar(12, job.y0 as u64);
         self.job = Some(job);
         let id = self.store.alloc(chunk);
         // What was allocated here belongs to the thread's state, not to the call
@@ -458,6 +460,14 @@ impl Vm {
             return Err(malformed(id, "a job of impossible stage or size"));
         }
         let (width, height) = (width as u32, height as u32);
+        let y0 = chunk.get(12);
+        if y0 >= height as u64 || y0 % TILE_SIZE as u64 != 0 || y < y0 {
+            return Err(malformed(
+                id,
+                format!("a band from row {y0} at row {y} of a {height}-row image"),
+            ));
+        }
+        let y0 = y0 as u32;
         if (stage < count && (x >= width as u64 || y >= height as u64))
             || x > width as u64
             || y > height as u64
@@ -482,7 +492,7 @@ impl Vm {
             src,
             view: ImageView::empty(),
             x0: 0,
-            y0: 0,
+            y0,
             x1: width,
             y1: height,
             x,
