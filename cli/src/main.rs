@@ -18,6 +18,7 @@ use chunkvm::values::{read_value, Written};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod bench_nodes;
 mod cli_io;
 mod node_cli;
 mod photo_cli;
@@ -156,6 +157,9 @@ enum Command {
         /// Only this filter of the library.
         #[arg(long, value_name = "NAME")]
         filter: Option<String>,
+        /// Migration instead: lazy against eager, migrated against local, on loopback.
+        #[arg(long, conflicts_with_all = ["vm_only", "filter"])]
+        nodes: bool,
     },
 }
 
@@ -247,10 +251,14 @@ fn main() -> ExitCode {
             format,
         } => graph(&file, &function, format),
         Command::Fmt { files, check } => fmt(&files, check),
+        Command::Bench { quick, nodes, .. } if nodes => crate::bench_nodes::run_nodes(quick)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Failure),
         Command::Bench {
             quick,
             vm_only,
             filter,
+            ..
         } => bench(quick, vm_only, filter.as_deref()),
     };
     match result {

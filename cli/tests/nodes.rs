@@ -512,3 +512,24 @@ fn a_snapshot_resumes_later_here_or_on_a_node() {
         std::fs::read(&local).unwrap()
     );
 }
+
+#[test]
+fn the_migration_benchmark_runs_and_checks_each_image() {
+    let scratch = Scratch::new("bench");
+    let home = scratch.path("home");
+    let (table, _) = ok(&chunkvm(&["bench", "--nodes", "--quick"], &home));
+    for policy in ["eager", "on-demand", "graph"] {
+        assert_eq!(
+            table
+                .lines()
+                .filter(|line| line.starts_with(policy))
+                .count(),
+            2,
+            "{policy}: {table}"
+        );
+    }
+    assert!(
+        table.contains("bytes@first") && table.contains("/ local"),
+        "{table}"
+    );
+}
