@@ -206,3 +206,36 @@ fn runtime_errors_carry_the_chop_stack() {
     assert_eq!(&source[err.span.start..err.span.end], "10 / d");
     assert!(!vm.is_running(), "a failed thread stops");
 }
+
+/// A debugger stopping on an exception sees the stack and the locals where it failed.
+#[test]
+fn a_failed_thread_keeps_its_frames_for_a_debugger() {
+    let text = "fn div(a: int, b: int) -> int { a / b }\n\
+                fn main() { let k = 0; print(div(7, k)); }";
+    let (mut vm, _) = vm_for_main(text);
+    vm.set_source(text);
+    vm.keep_frames_on_error(true);
+    let err = vm.run().unwrap_err();
+    assert!(err.message.contains("division by zero"), "{}", err.message);
+    let stack = vm.stack();
+    let names: Vec<&str> = stack.iter().map(|f| f.function.as_str()).collect();
+    assert_eq!(names, ["div", "main"]);
+    let locals = vm.locals(0);
+    assert!(
+        locals
+            .iter()
+            .any(|v| v.name == "b" && v.value == Value::Int(0)),
+        "{locals:?}"
+    );
+    assert_eq!(
+        vm.failed().map(|e| e.message.clone()),
+        Some(err.message.clone())
+    );
+    // It runs no more: the same error again.
+    assert_eq!(vm.run().unwrap_err().message, err.message);
+
+    // Without it, the frames go (what the command line does).
+    let (mut plain, _) = vm_for_main(text);
+    assert!(plain.run().is_err());
+    assert!(plain.stack().is_empty());
+}

@@ -432,6 +432,10 @@ pub struct Vm {
     pub(crate) missing: Option<ChunkId>,
     /// Chunks fetched so far and the fetches that brought them.
     pub(crate) fetched: (u64, u64),
+    /// Whether a thread that fails keeps its frames (for a debugger to show them).
+    pub(crate) keep_failed: bool,
+    /// The error a thread that keeps its frames failed with.
+    pub(crate) failed: Option<RuntimeError>,
 }
 
 const POLL: u64 = 1 << 14;
@@ -472,6 +476,8 @@ impl Vm {
             fetch: None,
             missing: None,
             fetched: (0, 0),
+            keep_failed: false,
+            failed: None,
         }
     }
 
@@ -659,6 +665,7 @@ impl Vm {
         }
         let lf = &loaded.funcs[func as usize];
         self.frames.clear();
+        self.failed = None;
         self.result = None;
         self.result_type = function.ret.clone();
         self.s.clear();
@@ -890,8 +897,23 @@ impl Vm {
         Ok(())
     }
 
+    /// Keeps the frames of a thread that fails (a debugger stopping on the exception
+    /// shows its stack and locals): [`Vm::failed`] is the error then, and the thread
+    /// runs no more ([`Vm::run`] answers the same error).
+    pub fn keep_frames_on_error(&mut self, keep: bool) {
+        self.keep_failed = keep;
+    }
+
+    /// The error the thread failed with, when it keeps its frames on error.
+    pub fn failed(&self) -> Option<&RuntimeError> {
+        self.failed.as_ref()
+    }
+
     /// Runs until the thread finishes or stops.
     pub fn run(&mut self) -> Result<Stop, RuntimeError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
         if self.frames.is_empty() {
             return Ok(Stop::Finished(self.result.clone().unwrap_or(Value::Unit)));
         }
@@ -917,10 +939,15 @@ impl Vm {
             }
             break result;
         };
-        if result.is_err() {
-            // A thread that failed cannot go on: drop its frames, keep the output.
+        if let Err(err) = &result {
+            // A thread that failed cannot go on: drop its frames (or keep them for a
+            // debugger), keep the output.
             self.flush_line();
-            self.frames.clear();
+            if self.keep_failed {
+                self.failed = Some(err.clone());
+            } else {
+                self.frames.clear();
+            }
         }
         result
     }
