@@ -33,6 +33,10 @@ pub const TILE_RUN: usize = 64;
 /// The most chunks of a subgraph sent with an asked chunk (`Graph`).
 pub const SUBGRAPH: usize = 256;
 
+/// Slot of the Thread chunk linking its Job.
+const THREAD_JOB: usize = 9;
+/// Slot of a segment of finished tiles holding its count.
+const SEGMENT_COUNT: usize = 30;
 /// The Job slot linking its finished tiles.
 const JOB_FINISHED: usize = 9;
 /// The Job slot linking the tile row being made.
@@ -275,6 +279,38 @@ impl Policy {
             };
             let n = self.images.len();
             let tiles: Vec<ChunkId> = slots.into_iter().map(ChunkId).collect();
+            for (pos, tile) in tiles.iter().enumerate() {
+                index.entry(*tile).or_insert((n, pos));
+            }
+            self.images.push(tiles);
+        }
+        // The tiles the thread's job made here (its finished rows of tiles, in a list of
+        // segments, newest first) are in no image yet: they are one more scan order.
+        let finished = store
+            .get(self.root)
+            .and_then(|thread| thread.link(THREAD_JOB))
+            .and_then(|job| store.get(job).filter(|c| c.kind == Kind::Job))
+            .and_then(|job| job.link(JOB_FINISHED));
+        let mut segments = Vec::new();
+        let mut next = finished;
+        while let Some(id) = next {
+            let Some(chunk) = store.get(id).filter(|c| c.kind == Kind::Regs) else {
+                break;
+            };
+            let count = (chunk.get(SEGMENT_COUNT) as usize).min(SEGMENT_COUNT);
+            segments.push(
+                (0..count)
+                    .filter_map(|pos| chunk.link(pos))
+                    .collect::<Vec<_>>(),
+            );
+            next = chunk.link(REGS_NEXT);
+            if segments.len() > 1 << 22 {
+                break;
+            }
+        }
+        let tiles: Vec<ChunkId> = segments.into_iter().rev().flatten().collect();
+        if !tiles.is_empty() {
+            let n = self.images.len();
             for (pos, tile) in tiles.iter().enumerate() {
                 index.entry(*tile).or_insert((n, pos));
             }
