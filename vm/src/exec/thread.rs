@@ -271,13 +271,41 @@ impl Vm {
     /// Rebuilds a thread from its Thread chunk `root` in `store`, which holds every
     /// chunk it reaches.
     pub fn restore(store: Store, root: ChunkId) -> Result<Vm, ThreadError> {
-        let thread = chunk_of(&store, root, Kind::Thread, "thread")?.clone();
-        let program_root = thread
-            .link(0)
-            .ok_or_else(|| malformed(root, "thread without a program"))?;
-        let (program, ids) = load_program(&store, program_root).map_err(ThreadError::Code)?;
-        let loaded = Arc::new(Loaded::from_parts(program, ids));
+        Vm::restore_or_return(store, root).map_err(|(err, _)| err)
+    }
+
+    /// [`Vm::restore`], giving the store back when it fails (a node fetches the chunk
+    /// missing and tries again).
+    fn restore_or_return(store: Store, root: ChunkId) -> Result<Vm, (ThreadError, Store)> {
+        let read = || -> Result<(Chunk, Loaded), ThreadError> {
+            let thread = chunk_of(&store, root, Kind::Thread, "thread")?.clone();
+            let program_root = thread
+                .link(0)
+                .ok_or_else(|| malformed(root, "thread without a program"))?;
+            let (program, ids) = load_program(&store, program_root).map_err(ThreadError::Code)?;
+            Ok((thread, Loaded::from_parts(program, ids)))
+        };
+        let (thread, loaded) = match read() {
+            Ok(read) => read,
+            Err(err) => return Err((err, store)),
+        };
+        let loaded = Arc::new(loaded);
         let mut vm = Vm::with_store(loaded.clone(), store);
+        match vm.restore_state(root, &thread, &loaded) {
+            Ok(()) => Ok(vm),
+            Err(err) => Err((err, vm.into_store())),
+        }
+    }
+
+    /// Reads the thread's counters, limits, params, frames and job into a VM over its
+    /// store.
+    fn restore_state(
+        &mut self,
+        root: ChunkId,
+        thread: &Chunk,
+        loaded: &Arc<Loaded>,
+    ) -> Result<(), ThreadError> {
+        let vm = self;
         vm.count = thread.get(2);
         vm.limits = Limits {
             instructions: thread.get(6),
@@ -359,7 +387,7 @@ impl Vm {
         if let Some(job) = thread.link(9) {
             vm.restore_job(job)?;
         }
-        Ok(vm)
+        Ok(())
     }
 
     /// Rebuilds a thread as [`Vm::restore`] does, from a store that may hold only some
@@ -413,19 +441,19 @@ impl Vm {
         }
         // Then the rest of the thread, a missing chunk at a time.
         loop {
-            let probe = Vm::restore(store.clone(), root);
-            match probe {
+            match Vm::restore_or_return(store, root) {
                 Ok(mut vm) => {
                     vm.fetch = Some(fetch);
                     return Ok(vm);
                 }
-                Err(ThreadError::Missing(id))
-                | Err(ThreadError::Store(StoreError::Missing(id)))
+                Err((ThreadError::Missing(id), back))
+                | Err((ThreadError::Store(StoreError::Missing(id)), back))
                     if !id.is_nil() =>
                 {
+                    store = back;
                     bring(&mut store, id, &mut fetch)?
                 }
-                Err(err) => return Err(err),
+                Err((err, _)) => return Err(err),
             }
         }
     }
