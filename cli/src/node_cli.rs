@@ -567,6 +567,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
         let service = Arc::new(NodeService::new(identity.node_id()));
         let server = Server::bind(args.listen, &identity, service.clone(), Limits::default())
             .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen)))?;
+        let signals = StopSignals::listen();
         crate::out(&format!(
             "node {} listening on quic://{}\nfingerprint {}\ntoken file {}\n",
             identity.name(),
@@ -574,7 +575,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
             identity.fingerprint(),
             identity.token_path().display()
         ));
-        stopped().await;
+        signals.wait().await;
         crate::errln!("stopping: handing the threads held back to their clients");
         service.stop();
         // Running threads stop at their next safe point and go back to their clients.
@@ -584,25 +585,41 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-async fn stopped() {
+/// Ctrl-C and SIGTERM, listened for from now on (before the node says it is up, so that
+/// a signal sent right after is not the default one that kills the process).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn listen() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                _ => None,
+            };
+            StopSignals { signals }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for one of them.
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

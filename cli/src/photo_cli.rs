@@ -366,8 +366,8 @@ pub fn run_analysed(
         Ok(output) => output,
         Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, text, &err)),
         // The command line sets no cancel flag; said plainly should one ever be set.
-        Err(err @ RunError::Cancelled) => return Err(Failure(err.to_string())),
-        Err(RunError::Other(message)) => return Err(Failure(message)),
+        // The command line sets no cancel flag; said plainly should one ever be set.
+        Err(err) => return Err(Failure(err.to_string())),
     };
     let name = match (&target, output.stages.as_slice()) {
         (Some(Target::Filter(name) | Target::Pipeline(name)), _) => name.clone(),

@@ -271,8 +271,8 @@ pub enum PreviewError {
         /// The VM's error.
         error: RuntimeError,
     },
-    /// The run failed otherwise: the photo layer's message.
-    Run(String),
+    /// The run failed otherwise (the photo, its level, the quota...).
+    Run(RunError),
     /// The client could not provide the photo (or the level asked for): its reason.
     Photo(String),
     /// The output could not be encoded as PNG.
@@ -312,7 +312,8 @@ impl fmt::Display for PreviewError {
             PreviewError::Runtime { at, error } => {
                 write!(f, "line {} column {}: {}", at.line, at.col, error.message)
             }
-            PreviewError::Run(message) | PreviewError::Photo(message) => f.write_str(message),
+            PreviewError::Run(err) => write!(f, "{err}"),
+            PreviewError::Photo(message) => f.write_str(message),
             PreviewError::Encode(err) => write!(f, "{err}"),
         }
     }
@@ -415,7 +416,7 @@ pub fn preview(
                 at: doc.lines.line_col(&doc.text, error.span.start),
                 error,
             },
-            RunError::Other(message) => PreviewError::Run(message),
+            other => PreviewError::Run(other),
         })?;
     if cancelled(&cancel) {
         return Err(PreviewError::Cancelled);

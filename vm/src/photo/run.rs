@@ -52,25 +52,122 @@ pub struct RunOutput {
 }
 
 /// Why a run failed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum RunError {
     /// The cancel flag of [`RunOptions`] was set: the run stopped at a safe point.
     Cancelled,
     /// A runtime error in a filter.
     Runtime(RuntimeError),
-    /// Anything else: a missing filter, a bad param, a level that does not exist...
-    Other(String),
+    /// The file has several filters or pipelines (or none) and none was named.
+    WhichTarget {
+        /// `--filter NAME` and `--pipeline NAME` for each, or empty.
+        choices: Vec<String>,
+    },
+    /// No filter or pipeline of that name.
+    UnknownTarget {
+        /// What was asked for.
+        target: Target,
+        /// What there is.
+        choices: Vec<String>,
+    },
+    /// A stage of a pipeline did not check or names no filter.
+    BadStage {
+        /// The pipeline.
+        pipeline: String,
+        /// The stage, 1-based.
+        stage: usize,
+    },
+    /// The input is not a photo.
+    NotAPhoto(StoreError),
+    /// The photo has no such level.
+    NoLevel {
+        /// The photo's size.
+        size: (u32, u32),
+        /// Its levels.
+        levels: usize,
+        /// The level asked for.
+        level: usize,
+    },
+    /// The run would hold more chunks than the quota.
+    OverQuota {
+        /// The level's size.
+        size: (u32, u32),
+        /// Its tiles.
+        tiles: u64,
+        /// The stages.
+        stages: usize,
+        /// The quota.
+        quota: usize,
+    },
+    /// A param's value does not fit it.
+    Param(crate::exec::CallError),
+    /// The photo's chunks are not what they should be.
+    Store(StoreError),
+    /// A worker thread stopped before it finished its bands.
+    Worker,
+    /// The run finished with something else than an image (a thread restored from
+    /// elsewhere).
+    NotAnImage(String),
 }
 
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let choices = |choices: &[String]| {
+            if choices.is_empty() {
+                "it has no filter and no pipeline".to_string()
+            } else {
+                format!("choose one of: {}", choices.join(", "))
+            }
+        };
         match self {
             RunError::Cancelled => f.write_str("cancelled"),
             RunError::Runtime(err) => write!(f, "{}", err.message),
-            RunError::Other(message) => f.write_str(message),
+            RunError::WhichTarget { choices: all } => {
+                write!(f, "which filter or pipeline? {}", choices(all))
+            }
+            RunError::UnknownTarget {
+                target: Target::Filter(name),
+                choices: all,
+            } => write!(f, "no filter `{name}`; {}", choices(all)),
+            RunError::UnknownTarget {
+                target: Target::Pipeline(name),
+                choices: all,
+            } => write!(f, "no pipeline `{name}`; {}", choices(all)),
+            RunError::BadStage { pipeline, stage } => {
+                write!(f, "stage {stage} of `{pipeline}` did not check")
+            }
+            RunError::NotAPhoto(err) => write!(f, "not a photo: {err}"),
+            RunError::NoLevel {
+                size: (width, height),
+                levels,
+                level,
+            } => write!(
+                f,
+                "a {width}x{height} photo has levels 0 to {}, not {level}",
+                levels - 1
+            ),
+            RunError::OverQuota {
+                size: (w, h),
+                tiles,
+                stages,
+                quota,
+            } => write!(
+                f,
+                "a {w}x{h} image is {}; with {} that is over the chunk quota of {quota} (raise it with --quota)",
+                crate::diag::plural(*tiles, "chunk"),
+                crate::diag::plural(*stages as u64, "stage"),
+            ),
+            RunError::Param(err) => write!(f, "{err}"),
+            RunError::Store(err) => write!(f, "{err}"),
+            RunError::Worker => f.write_str("a worker thread stopped unexpectedly"),
+            RunError::NotAnImage(kind) => {
+                write!(f, "the run finished with {kind} instead of an image")
+            }
         }
     }
 }
+
+impl std::error::Error for RunError {}
 
 /// One stage of a run: a filter and the params it overrides.
 struct Stage {
@@ -113,7 +210,7 @@ impl<'a> Compiled<'a> {
 }
 
 /// The stages of `target` (or of the file's only pipeline or filter when `None`).
-fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>, String> {
+fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>, RunError> {
     use crate::syntax::ast::{ItemId, ItemKind};
     let (file, program) = (compiled.file, &compiled.program);
     let filters: Vec<&str> = file
@@ -131,27 +228,27 @@ fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>
     let choices = || {
         let mut all: Vec<String> = filters.iter().map(|f| format!("--filter {f}")).collect();
         all.extend(pipelines.iter().map(|p| format!("--pipeline {p}")));
-        if all.is_empty() {
-            "it has no filter and no pipeline".to_string()
-        } else {
-            format!("choose one of: {}", all.join(", "))
-        }
+        all
     };
     let target = match target {
         Some(target) => target.clone(),
         None => match (pipelines.as_slice(), filters.as_slice()) {
             ([one], _) => Target::Pipeline(one.to_string()),
             ([], [one]) => Target::Filter(one.to_string()),
-            _ => return Err(format!("which filter or pipeline? {}", choices())),
+            _ => return Err(RunError::WhichTarget { choices: choices() }),
         },
+    };
+    let unknown = |target: &Target| RunError::UnknownTarget {
+        target: target.clone(),
+        choices: choices(),
     };
     let func_of = |name: &str| program.function(name).map(|(idx, _)| idx);
     match &target {
         Target::Filter(name) => {
             if !filters.contains(&name.as_str()) {
-                return Err(format!("no filter `{name}`; {}", choices()));
+                return Err(unknown(&target));
             }
-            let func = func_of(name).ok_or_else(|| format!("no filter `{name}`"))?;
+            let func = func_of(name).ok_or_else(|| unknown(&target))?;
             Ok(vec![Stage {
                 func,
                 name: name.clone(),
@@ -162,23 +259,23 @@ fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>
             let (item_id, item) = file
                 .item(name)
                 .filter(|(_, item)| matches!(item.kind, ItemKind::Pipeline(_)))
-                .ok_or_else(|| format!("no pipeline `{name}`; {}", choices()))?;
+                .ok_or_else(|| unknown(&target))?;
             let ItemKind::Pipeline(pipeline) = &item.kind else {
-                return Err(format!("no pipeline `{name}`"));
+                return Err(unknown(&target));
             };
             let mut out = Vec::new();
             for idx in 0..pipeline.stages.len() {
+                let bad = || RunError::BadStage {
+                    pipeline: name.clone(),
+                    stage: idx + 1,
+                };
                 let info = compiled
                     .analysis
                     .stages
                     .get(&(item_id, idx))
-                    .ok_or_else(|| format!("stage {} of `{name}` did not check", idx + 1))?;
-                let filter_item = file
-                    .items
-                    .get(info.filter.0 as usize)
-                    .ok_or_else(|| format!("stage {} of `{name}` has no filter", idx + 1))?;
-                let func = func_of(&filter_item.name.name)
-                    .ok_or_else(|| format!("no filter `{}`", filter_item.name.name))?;
+                    .ok_or_else(bad)?;
+                let filter_item = file.items.get(info.filter.0 as usize).ok_or_else(bad)?;
+                let func = func_of(&filter_item.name.name).ok_or_else(bad)?;
                 let overrides = info
                     .overrides
                     .iter()
@@ -258,8 +355,8 @@ fn prepare(
     input: &Input<'_>,
     options: &RunOptions,
 ) -> Result<Prepared, RunError> {
-    let stages = stages(&compiled, target).map_err(RunError::Other)?;
-    let other = |err: StoreError| RunError::Other(err.to_string());
+    let stages = stages(&compiled, target)?;
+    let other = RunError::Store;
     let mut vm = Vm::new(compiled.program);
     vm.set_limits(options.limits);
     if let Some(flag) = &options.cancel {
@@ -269,24 +366,23 @@ fn prepare(
         Input::Image(image) => photo_new(&mut vm.store, image).map_err(other)?,
         Input::Chunks(set) => vm.store.import(set.clone()),
     };
-    let (width, height, levels) = photo_info(&vm.store, photo)
-        .map_err(|err| RunError::Other(format!("not a photo: {err}")))?;
+    let (width, height, levels) = photo_info(&vm.store, photo).map_err(RunError::NotAPhoto)?;
     if options.level >= levels {
-        return Err(RunError::Other(format!(
-            "a {width}x{height} photo has levels 0 to {}, not {}",
-            levels - 1,
-            options.level
-        )));
+        return Err(RunError::NoLevel {
+            size: (width, height),
+            levels,
+            level: options.level,
+        });
     }
     let (w, h) = level_size(width, height, options.level);
     let tiles = w.div_ceil(8) as u64 * h.div_ceil(8) as u64;
     if tiles.saturating_mul(stages.len() as u64 + 2) > options.limits.chunks as u64 {
-        return Err(RunError::Other(format!(
-            "a {w}x{h} image is {}; with {} that is over the chunk quota of {} (raise it with --quota)",
-            crate::diag::plural(tiles, "chunk"),
-            crate::diag::plural(stages.len() as u64, "stage"),
-            options.limits.chunks
-        )));
+        return Err(RunError::OverQuota {
+            size: (w, h),
+            tiles,
+            stages: stages.len(),
+            quota: options.limits.chunks,
+        });
     }
     let image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
     vm.pin(photo);
@@ -295,8 +391,7 @@ fn prepare(
     for stage in &stages {
         vm.reset_globals(&defaults);
         for (name, value) in options.params.iter().chain(&stage.overrides) {
-            vm.set_global(name, value)
-                .map_err(|err| RunError::Other(err.to_string()))?;
+            vm.set_global(name, value).map_err(RunError::Param)?;
         }
         globals.push(vm.globals().to_vec());
     }
@@ -330,13 +425,9 @@ pub fn start(
 /// The output image of a finished run: `value` is what [`Vm::run`] finished with.
 pub fn finish(vm: &Vm, value: &Value) -> Result<Rgba8, RunError> {
     let Value::Image { id, .. } = value else {
-        return Err(RunError::Other(format!(
-            "the run finished with {} instead of an image",
-            value.kind()
-        )));
+        return Err(RunError::NotAnImage(value.kind().to_string()));
     };
-    let (width, height, pixels) =
-        image_to_rgba8(vm.store(), *id).map_err(|err| RunError::Other(err.to_string()))?;
+    let (width, height, pixels) = image_to_rgba8(vm.store(), *id).map_err(RunError::Store)?;
     Ok(Rgba8 {
         width,
         height,
@@ -399,7 +490,7 @@ pub fn run_input(
             stages: started.stages,
         });
     }
-    let other = |err: StoreError| RunError::Other(err.to_string());
+    let other = RunError::Store;
     let (mut vm, stages, mut image, globals, (w, h)) = prepare(compiled, target, input, options)?;
     let total_rows = h as u64 * stages.len() as u64;
     let mut instructions = 0;
@@ -444,7 +535,7 @@ fn run_stage(
     threads: usize,
     report: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<u8>, u64), RunError> {
-    let view = ImageView::open(&vm.store, image).map_err(|err| RunError::Other(err.to_string()))?;
+    let view = ImageView::open(&vm.store, image).map_err(RunError::Store)?;
     let (w, h) = (view.width(), view.height());
     let bands = h.div_ceil(BAND_ROWS) as usize;
     let threads = threads.clamp(1, bands.max(1));
@@ -475,7 +566,7 @@ fn run_stage(
         let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
         vm.store
             .share_into(&mut store, &roots)
-            .map_err(|err| RunError::Other(err.to_string()))?;
+            .map_err(RunError::Store)?;
         let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
         worker_vm.set_limits(vm.limits());
         if let Some(flag) = &vm.cancel {
@@ -539,12 +630,10 @@ fn run_stage(
     for outcome in outcomes {
         instructions += outcome.map_err(RunError::Runtime)?;
     }
-    let slots = results
-        .into_inner()
-        .map_err(|_| RunError::Other("a worker thread stopped unexpectedly".into()))?;
+    let slots = results.into_inner().map_err(|_| RunError::Worker)?;
     let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
-    for (band, slot) in slots.into_iter().enumerate() {
-        let out = slot.ok_or_else(|| RunError::Other(format!("band {band} was not computed")))?;
+    for slot in slots {
+        let out = slot.ok_or(RunError::Worker)?;
         pixels.extend_from_slice(&out);
     }
     Ok((pixels, instructions))
