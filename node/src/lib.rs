@@ -59,6 +59,7 @@ pub mod migrate;
 pub mod prefetch;
 pub mod server;
 pub mod service;
+pub mod split;
 pub mod transport;
 pub mod trust;
 pub mod wire;
@@ -73,6 +74,7 @@ pub use migrate::{
 pub use prefetch::{Policy, Prefetch};
 pub use server::{Handler, NodeStatus, Server};
 pub use service::NodeService;
+pub use split::{split, Member, MemberReport, SplitError, SplitEvent, SplitOptions, SplitReport};
 pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use trust::{KnownNodes, Trust, TrustError};
 pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};
