@@ -9,6 +9,7 @@ use chunkvm::exec::{RuntimeError, Stop, Value, Vm};
 use chunkvm_node::migrate::{migrate, MigrateFailure, MigrateOptions, MigrateReport, SkipLines};
 use chunkvm_node::prefetch::Prefetch;
 use chunkvm_node::service::NodeService;
+use chunkvm_node::split::{split, Member, SplitError, SplitEvent, SplitOptions};
 use chunkvm_node::{
     default_state_dir, Client, Identity, IdentityOptions, KnownNodes, Limits, Server, Token,
     TokenSource, Trust,
@@ -24,13 +25,23 @@ use std::time::{Duration, Instant};
 pub struct NodeArgs {
     /// Run on a chunkvm node: quic://HOST:PORT, or `embedded` for a node started inside
     /// this process on loopback. The thread starts here and migrates.
-    #[arg(long, value_name = "NODE", conflicts_with = "hops")]
+    #[arg(long, value_name = "NODE", conflicts_with_all = ["hops", "split"])]
     on: Option<String>,
     /// Move the thread along a route of nodes, one hop after another (quic://...,
     /// `embedded` or `local`), coming home at the end; each hop runs --migrate-after
     /// instructions (the last runs to the end).
-    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "A,B,...",
+        value_delimiter = ',',
+        conflicts_with = "split"
+    )]
     hops: Vec<String>,
+    /// Split a filter or pipeline over several members (`local`, `embedded`,
+    /// quic://HOST:PORT): each stage's rows in bands, each band run by one of them; a
+    /// member lost mid-run leaves its bands to the others.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    split: Vec<String>,
     /// Migrate after this many instructions here (live migration mid-run); with
     /// --hops, the instructions each hop runs.
     #[arg(long, value_name = "N")]
@@ -111,6 +122,15 @@ pub enum Mode {
         /// The prefetch policy.
         prefetch: Prefetch,
     },
+    /// A photo job split in bands over members (see [`chunkvm_node::split`]).
+    Split {
+        /// The members, in order (`local`, `embedded` or nodes).
+        members: Vec<Hop>,
+        /// The nodes' token file.
+        token_file: Option<PathBuf>,
+        /// The prefetch policy.
+        prefetch: Prefetch,
+    },
 }
 
 /// Reads a node's address: `quic://HOST:PORT`, `embedded` or `local`.
@@ -137,6 +157,23 @@ fn parse_hop(text: &str) -> Result<Hop, Failure> {
 impl Mode {
     /// The mode the options of `run` or `restore` ask for.
     pub fn of(args: &NodeArgs) -> Result<Mode, Failure> {
+        if !args.split.is_empty() {
+            if args.migrate_after.is_some() {
+                return Err(Failure(
+                    "--migrate-after is for --on and --hops: a --split band runs whole where it goes"
+                        .into(),
+                ));
+            }
+            return Ok(Mode::Split {
+                members: args
+                    .split
+                    .iter()
+                    .map(|member| parse_hop(member))
+                    .collect::<Result<_, _>>()?,
+                token_file: args.token_file.clone(),
+                prefetch: args.prefetch.policy(),
+            });
+        }
         let route: Vec<Hop> = match (&args.on, args.hops.as_slice()) {
             (Some(on), _) => vec![parse_hop(on)?],
             (None, []) => Vec::new(),
@@ -185,6 +222,15 @@ impl Mode {
                 token_file: token_file.clone(),
                 prefetch: *prefetch,
             },
+            Mode::Split {
+                members,
+                token_file,
+                prefetch,
+            } => Mode::Split {
+                members: members.clone(),
+                token_file: token_file.clone(),
+                prefetch: *prefetch,
+            },
         }
     }
 
@@ -196,6 +242,11 @@ impl Mode {
     /// Whether the thread goes to nodes.
     pub fn is_remote(&self) -> bool {
         matches!(self, Mode::Remote { .. })
+    }
+
+    /// Whether a photo job is split over members.
+    pub fn is_split(&self) -> bool {
+        matches!(self, Mode::Split { .. })
     }
 }
 
@@ -212,6 +263,9 @@ pub fn execute(vm: &mut Vm, mode: &Mode) -> Result<Executed, Failure> {
     match mode {
         Mode::Local => Ok(Executed::Finished(vm.run_to_end())),
         Mode::Snapshot { after, out } => snapshot(vm, *after, out),
+        Mode::Split { .. } => Err(Failure(
+            "--split splits a filter or pipeline over a photo in bands of rows (give --input PHOTO); a program is one thread: run it elsewhere with --on or --hops".into(),
+        )),
         Mode::Remote {
             route,
             migrate_after,
@@ -447,6 +501,90 @@ async fn travel(
     }
     stop_embedded(embedded.take()).await;
     Ok(Executed::Finished(vm.run_to_end()))
+}
+
+/// What a split run made: the output image (its chunks in the thread's store) and the
+/// instructions of its bands; or the runtime error of a band.
+pub type SplitOutcome = Result<(Value, u64), RuntimeError>;
+
+/// Runs the photo job of `vm` (started, not yet run) split over the members of a
+/// [`Mode::Split`]; prints a warning per member lost and, at the end, a line per member.
+pub fn split_run(vm: &mut Vm, mode: &Mode) -> Result<SplitOutcome, Failure> {
+    let Mode::Split {
+        members,
+        token_file,
+        prefetch,
+    } = mode
+    else {
+        return Err(Failure("not a split run".into()));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    runtime.block_on(async {
+        let mut embedded = None;
+        let mut token = None;
+        let mut list = Vec::new();
+        for hop in members {
+            list.push(match hop {
+                Hop::Local => Member::Local,
+                Hop::Embedded => {
+                    if embedded.is_none() {
+                        embedded = Some(start_embedded()?);
+                    }
+                    let Some(node) = &embedded else { continue };
+                    Member::Node {
+                        label: "embedded".into(),
+                        addr: node.server.local_addr(),
+                        token: node.token.clone(),
+                        trust: Trust::Pinned(node.fingerprint),
+                    }
+                }
+                Hop::Node(addr) => {
+                    if token.is_none() {
+                        token = Some(read_token(token_file.as_deref())?);
+                    }
+                    let Some(token) = &token else { continue };
+                    Member::Node {
+                        label: hop.to_string(),
+                        addr: *addr,
+                        token: token.clone(),
+                        trust: Trust::KnownNodes(known_nodes()?),
+                    }
+                }
+            });
+        }
+        let options = SplitOptions {
+            prefetch: *prefetch,
+            ..SplitOptions::default()
+        };
+        let result = split(vm, &list, &options, |event| match event {
+            SplitEvent::Warning(line) => crate::errln!("{line}"),
+            SplitEvent::Line(line) => crate::out(&format!("{line}\n")),
+            SplitEvent::BandDone { .. } => {}
+        })
+        .await;
+        stop_embedded(embedded.take()).await;
+        match result {
+            Ok(report) => {
+                for member in &report.members {
+                    crate::errln!(
+                        "split: {}: {} done, {}, {:.0} ms{}",
+                        member.label,
+                        plural(member.bands, "band"),
+                        plural(member.instructions, "instruction"),
+                        member.busy.as_secs_f64() * 1e3,
+                        if member.lost.is_some() { " (lost)" } else { "" }
+                    );
+                }
+                Ok(Ok((report.value, report.instructions)))
+            }
+            Err(SplitError::Runtime(err)) => Ok(Err(err)),
+            Err(err) => Err(Failure(err.to_string())),
+        }
+    })
 }
 
 /// Stops the embedded node, if one was started.

@@ -314,7 +314,20 @@ pub fn run_analysed(
         cancel: None,
     };
     let started = Instant::now();
-    let result = if mode.is_local() {
+    let result = if mode.is_split() {
+        let compiled = Compiled::of(analyzed, program);
+        let mut thread = chunkvm::photo::start(compiled, target.as_ref(), &input, &options)?;
+        match crate::node_cli::split_run(&mut thread.vm, mode)? {
+            Err(err) => Err(RunError::Runtime(err)),
+            Ok((value, instructions)) => {
+                chunkvm::photo::finish(&thread.vm, &value).map(|image| RunOutput {
+                    image,
+                    instructions,
+                    stages: thread.stages.clone(),
+                })
+            }
+        }
+    } else if mode.is_local() {
         let bar = Bar::new();
         let compiled = Compiled::of(analyzed, program);
         let result = run_input(

@@ -27,14 +27,17 @@
 //! member also runs a band that is still under way elsewhere (so a node that
 //! hangs does not hold the job up): the first result of a band is taken, any
 //! later one is dropped ([`SplitReport::discarded`]). When every member is
-//! lost, the rest of the job runs here. A runtime error of the program in a
+//! lost, the rest of the job runs here. At the end, a member still
+//! connecting is warned of, and one still on a band done elsewhere is left
+//! (noted). A runtime error of the program in a
 //! band ends the job with that error: it would fail the same way anywhere.
 //!
 //! # Ids
 //!
 //! Chunks of band results are taken into the job's store by their ids. A
 //! node's ids carry its node id, and one node runs one band of the job at a
-//! time, so its serials only grow; a `local` member allocates in a store of
+//! time (a node listed twice is used once: the node gives two migrations
+//! that run at once the same serials), so its serials only grow; a `local` member allocates in a store of
 //! its own (node ids 2 and up, as the photo workers), kept across its bands
 //! and stages. A result whose chunk would replace a different chunk of the
 //! same id is refused and its band run again elsewhere.
@@ -123,8 +126,8 @@ pub struct MemberReport {
 pub struct SplitReport {
     /// The job's output image (its chunks are in the thread's store).
     pub value: Value,
-    /// Each member, in the order given (a member added when all were lost
-    /// comes last).
+    /// Each member, in the order given (a node listed again is left out; a
+    /// member added when all were lost comes last).
     pub members: Vec<MemberReport>,
     /// Bands in all stages.
     pub bands: u64,
@@ -148,7 +151,8 @@ pub enum SplitEvent {
         /// The band.
         band: usize,
     },
-    /// A member is lost (one per member): a line for people.
+    /// A line for people: a member lost (`warning: `, one per member), or a
+    /// note (`note: `).
     Warning(String),
     /// A line a band printed.
     Line(String),
@@ -384,7 +388,10 @@ async fn node_member(
     let client = match Client::connect(addr, &token, &trust).await {
         Ok(client) => client,
         Err(err) => {
-            let _ = tx.send(Report::Unreachable(member, format!("cannot reach it: {err}")));
+            let _ = tx.send(Report::Unreachable(
+                member,
+                format!("cannot reach it: {err}"),
+            ));
             return;
         }
     };
@@ -508,7 +515,17 @@ pub async fn split(
             },
         });
     };
+    let mut seen: Vec<SocketAddr> = Vec::new();
     for member in members {
+        if let Member::Node { addr, label, .. } = member {
+            if seen.contains(addr) {
+                on_event(SplitEvent::Warning(format!(
+                    "note: {label} is listed twice: a node runs one band of a job at a time"
+                )));
+                continue;
+            }
+            seen.push(*addr);
+        }
         add_seat(&mut seats, member);
     }
     let mut total = SplitReport {
@@ -527,7 +544,7 @@ pub async fn split(
                 Err(err) => break 'job Err(SplitError::Image(err.to_string())),
             };
             let (width, height) = (view.width(), view.height());
-            let bands = band_rows(height, members.len(), options.bands_per_member);
+            let bands = band_rows(height, seats.len(), options.bands_per_member);
             total.bands += bands.len() as u64;
             let mut results: Vec<Option<BandDone>> = (0..bands.len()).map(|_| None).collect();
             // Members on each band, with the band's cancel flag.
@@ -590,7 +607,9 @@ pub async fn split(
                             seats[member].state = State::Idle;
                         }
                     }
-                    Report::Unreachable(member, why) => lose(&mut seats[member], why, &mut on_event),
+                    Report::Unreachable(member, why) => {
+                        lose(&mut seats[member], why, &mut on_event)
+                    }
                     Report::Line(line) => on_event(SplitEvent::Line(line)),
                     Report::Band {
                         member,
@@ -640,14 +659,18 @@ pub async fn split(
                             }
                             Err(BandFail::Cancelled) => {}
                             Err(_) if !current || results[band].is_some() => {}
-                            Err(BandFail::Runtime(err)) => break 'job Err(SplitError::Runtime(err)),
+                            Err(BandFail::Runtime(err)) => {
+                                break 'job Err(SplitError::Runtime(err))
+                            }
                             Err(BandFail::Program(message)) => {
                                 break 'job Err(SplitError::Program {
                                     member: seats[member].report.label.clone(),
                                     message,
                                 })
                             }
-                            Err(BandFail::Lost(why)) => lose(&mut seats[member], why, &mut on_event),
+                            Err(BandFail::Lost(why)) => {
+                                lose(&mut seats[member], why, &mut on_event)
+                            }
                         }
                         if current
                             && results[band].is_none()
@@ -678,9 +701,29 @@ pub async fn split(
     for flag in &cancels {
         flag.store(true, Ordering::SeqCst);
     }
-    for seat in &seats {
-        if matches!(seat.state, State::Busy(..) | State::Connecting) {
-            seat.task.abort();
+    for seat in &mut seats {
+        match seat.state {
+            State::Connecting => {
+                seat.task.abort();
+                let why = "not connected before the job ended".to_string();
+                if outcome.is_ok() {
+                    on_event(SplitEvent::Warning(format!(
+                        "warning: {}: {why}; it took no band",
+                        seat.report.label
+                    )));
+                }
+                seat.report.lost = Some(why);
+            }
+            State::Busy(..) => {
+                seat.task.abort();
+                if outcome.is_ok() {
+                    on_event(SplitEvent::Warning(format!(
+                        "note: {}: its last band was done first by another member; left unfinished",
+                        seat.report.label
+                    )));
+                }
+            }
+            State::Idle | State::Lost => {}
         }
     }
     outcome?;
@@ -688,7 +731,8 @@ pub async fn split(
         .export(&[src])
         .map_err(|err| SplitError::Image(err.to_string()))?;
     vm.absorb(set.chunks);
-    let view = ImageView::open(vm.store(), src).map_err(|err| SplitError::Image(err.to_string()))?;
+    let view =
+        ImageView::open(vm.store(), src).map_err(|err| SplitError::Image(err.to_string()))?;
     total.value = Value::Image {
         width: view.width(),
         height: view.height(),
