@@ -512,3 +512,84 @@ fn a_snapshot_resumes_later_here_or_on_a_node() {
         std::fs::read(&local).unwrap()
     );
 }
+
+#[test]
+fn a_split_over_local_and_two_nodes_gives_a_local_run_and_survives_a_dead_node() {
+    let scratch = Scratch::new("split");
+    let home = scratch.path("home");
+    let token = scratch.path("cluster-token");
+    std::fs::write(&token, "b".repeat(64)).unwrap();
+    let token = token.to_str().unwrap();
+    let a = Node::start(&scratch.path("a"), "a", &["--token-file", token]);
+    let b = Node::start(&scratch.path("b"), "b", &["--token-file", token]);
+    let photo = small_photo(&scratch, &home);
+    let photo = photo.to_str().unwrap();
+    let filter = "filters/pipelines/old_photo.chop";
+    let local = scratch.path("local.png");
+    let local_arg = local.to_str().unwrap();
+    ok(&chunkvm(
+        &["run", filter, "--input", photo, "--output", local_arg],
+        &home,
+    ));
+    let split = scratch.path("split.png");
+    let members = format!("local,{},{}", a.addr, b.addr);
+    let (_, stderr) = ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            split.to_str().unwrap(),
+            "--split",
+            &members,
+            "--token-file",
+            token,
+        ],
+        &home,
+    ));
+    assert_eq!(stderr.matches("split: ").count(), 3, "{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&split).unwrap(),
+        std::fs::read(&local).unwrap(),
+        "the split output differs from a local run\n{stderr}"
+    );
+    // Node b killed as the run starts: a warning, and the same output.
+    let dead = b.addr.clone();
+    drop(b);
+    let _ = std::fs::remove_file(&split);
+    let members = format!("local,{},{dead}", a.addr);
+    let (_, stderr) = ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            split.to_str().unwrap(),
+            "--split",
+            &members,
+            "--token-file",
+            token,
+        ],
+        &home,
+    ));
+    assert!(
+        stderr.contains(&format!("warning: {dead}")),
+        "no warning for the dead node: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&split).unwrap(),
+        std::fs::read(&local).unwrap(),
+        "the split output without node b differs from a local run\n{stderr}"
+    );
+    // A program is one thread: --split is for photos.
+    let out = chunkvm(&["run", PROGRAM, "--split", "local"], &home);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--split splits a filter or pipeline"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
