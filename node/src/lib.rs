@@ -13,6 +13,9 @@
 //! * [`service`]: [`NodeService`], the handler that runs migrated threads.
 //! * [`migrate`](mod@migrate): the client's [`migrate()`], which moves a
 //!   thread to a node and takes back its result or the thread itself.
+//! * [`split`](mod@split): [`split()`], a photo job's stages cut in bands
+//!   of rows run by several members (this process and nodes).
+//! * [`plan`]: the offload planner's measurements and its choice.
 //! * [`prefetch`]: the policy of which chunks travel before they are asked
 //!   for ([`Prefetch`]).
 //!
@@ -56,6 +59,7 @@
 pub mod client;
 pub mod identity;
 pub mod migrate;
+pub mod plan;
 pub mod prefetch;
 pub mod server;
 pub mod service;
