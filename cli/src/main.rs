@@ -77,6 +77,22 @@ enum Command {
     },
     /// Start a chunkvm node: it runs threads that clients migrate to it.
     Serve(node_cli::ServeArgs),
+    /// Measure nodes (round trip, bandwidth, speed, load) and a filter or pipeline run,
+    /// and say where it would run quickest: here, on a node, or split (`run --auto`
+    /// follows the plan).
+    Plan {
+        #[command(flatten)]
+        run: RunArgs,
+        /// The nodes: quic://HOST:PORT each.
+        #[arg(long, required = true, value_name = "A,B,...", value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// The nodes' token (a file holding it).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Show nodes: status (idle, busy, dead), threads, chunks held, load, round-trip time.
     Nodes(node_cli::NodesArgs),
     /// List the params of a file: type, default, range and doc.
@@ -233,6 +249,20 @@ fn main() -> ExitCode {
             .and_then(|mode| thread_cli::restore(&thread, output.as_deref(), stats, &mode)),
         Command::Serve(args) => node_cli::serve(&args),
         Command::Nodes(args) => node_cli::nodes(&args),
+        Command::Plan {
+            run,
+            nodes,
+            token_file,
+            format,
+        } => node_cli::auto_mode(&nodes, token_file).and_then(|mode| {
+            photo_cli::plan(
+                &run.file,
+                &run.photo,
+                &run.params,
+                &mode,
+                matches!(format, CheckFormat::Json),
+            )
+        }),
         Command::Check { files, format } => check(&files, format),
         Command::Params { file, format } => {
             photo_cli::params(&file, matches!(format, CheckFormat::Json))

@@ -7,8 +7,10 @@ use crate::Failure;
 use chunkvm::diag::plural;
 use chunkvm::exec::{RuntimeError, Stop, Value, Vm};
 use chunkvm_node::migrate::{migrate, MigrateFailure, MigrateOptions, MigrateReport, SkipLines};
+use chunkvm_node::plan::{Choice, JobMeasure, NodeMeasure, Plan};
 use chunkvm_node::prefetch::Prefetch;
 use chunkvm_node::service::NodeService;
+use chunkvm_node::split::{split, Member, SplitError, SplitEvent, SplitOptions};
 use chunkvm_node::{
     default_state_dir, Client, Identity, IdentityOptions, KnownNodes, Limits, Server, Token,
     TokenSource, Trust,
@@ -24,13 +26,30 @@ use std::time::{Duration, Instant};
 pub struct NodeArgs {
     /// Run on a chunkvm node: quic://HOST:PORT, or `embedded` for a node started inside
     /// this process on loopback. The thread starts here and migrates.
-    #[arg(long, value_name = "NODE", conflicts_with = "hops")]
+    #[arg(long, value_name = "NODE", conflicts_with_all = ["hops", "split"])]
     on: Option<String>,
     /// Move the thread along a route of nodes, one hop after another (quic://...,
     /// `embedded` or `local`), coming home at the end; each hop runs --migrate-after
     /// instructions (the last runs to the end).
-    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "A,B,...",
+        value_delimiter = ',',
+        conflicts_with = "split"
+    )]
     hops: Vec<String>,
+    /// Split a filter or pipeline over several members (`local`, `embedded`,
+    /// quic://HOST:PORT): each stage's rows in bands, each band run by one of them; a
+    /// member lost mid-run leaves its bands to the others.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    split: Vec<String>,
+    /// Measure --nodes and the job, and run where it is estimated quickest: here, on
+    /// one node, or split over here and the nodes (`chunkvm plan` shows the estimates).
+    #[arg(long, requires = "nodes", conflicts_with_all = ["on", "hops", "split"])]
+    auto: bool,
+    /// The nodes --auto chooses from: quic://HOST:PORT each.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    nodes: Vec<String>,
     /// Migrate after this many instructions here (live migration mid-run); with
     /// --hops, the instructions each hop runs.
     #[arg(long, value_name = "N")]
@@ -111,6 +130,24 @@ pub enum Mode {
         /// The prefetch policy.
         prefetch: Prefetch,
     },
+    /// Where the offload planner says, among here and these nodes.
+    Auto {
+        /// The nodes.
+        nodes: Vec<Hop>,
+        /// The nodes' token file.
+        token_file: Option<PathBuf>,
+        /// The prefetch policy.
+        prefetch: Prefetch,
+    },
+    /// A photo job split in bands over members (see [`chunkvm_node::split`]).
+    Split {
+        /// The members, in order (`local`, `embedded` or nodes).
+        members: Vec<Hop>,
+        /// The nodes' token file.
+        token_file: Option<PathBuf>,
+        /// The prefetch policy.
+        prefetch: Prefetch,
+    },
 }
 
 /// Reads a node's address: `quic://HOST:PORT`, `embedded` or `local`.
@@ -137,6 +174,33 @@ fn parse_hop(text: &str) -> Result<Hop, Failure> {
 impl Mode {
     /// The mode the options of `run` or `restore` ask for.
     pub fn of(args: &NodeArgs) -> Result<Mode, Failure> {
+        if args.auto {
+            return Ok(Mode::Auto {
+                nodes: node_list(&args.nodes)?,
+                token_file: args.token_file.clone(),
+                prefetch: args.prefetch.policy(),
+            });
+        }
+        if !args.nodes.is_empty() {
+            return Err(Failure("--nodes is for --auto".into()));
+        }
+        if !args.split.is_empty() {
+            if args.migrate_after.is_some() {
+                return Err(Failure(
+                    "--migrate-after is for --on and --hops: a --split band runs whole where it goes"
+                        .into(),
+                ));
+            }
+            return Ok(Mode::Split {
+                members: args
+                    .split
+                    .iter()
+                    .map(|member| parse_hop(member))
+                    .collect::<Result<_, _>>()?,
+                token_file: args.token_file.clone(),
+                prefetch: args.prefetch.policy(),
+            });
+        }
         let route: Vec<Hop> = match (&args.on, args.hops.as_slice()) {
             (Some(on), _) => vec![parse_hop(on)?],
             (None, []) => Vec::new(),
@@ -185,6 +249,24 @@ impl Mode {
                 token_file: token_file.clone(),
                 prefetch: *prefetch,
             },
+            Mode::Auto {
+                nodes,
+                token_file,
+                prefetch,
+            } => Mode::Auto {
+                nodes: nodes.clone(),
+                token_file: token_file.clone(),
+                prefetch: *prefetch,
+            },
+            Mode::Split {
+                members,
+                token_file,
+                prefetch,
+            } => Mode::Split {
+                members: members.clone(),
+                token_file: token_file.clone(),
+                prefetch: *prefetch,
+            },
         }
     }
 
@@ -196,6 +278,16 @@ impl Mode {
     /// Whether the thread goes to nodes.
     pub fn is_remote(&self) -> bool {
         matches!(self, Mode::Remote { .. })
+    }
+
+    /// Whether the planner chooses where the job runs.
+    pub fn is_auto(&self) -> bool {
+        matches!(self, Mode::Auto { .. })
+    }
+
+    /// Whether a photo job is split over members.
+    pub fn is_split(&self) -> bool {
+        matches!(self, Mode::Split { .. })
     }
 }
 
@@ -212,6 +304,9 @@ pub fn execute(vm: &mut Vm, mode: &Mode) -> Result<Executed, Failure> {
     match mode {
         Mode::Local => Ok(Executed::Finished(vm.run_to_end())),
         Mode::Snapshot { after, out } => snapshot(vm, *after, out),
+        Mode::Split { .. } | Mode::Auto { .. } => Err(Failure(
+            "--split and --auto place a filter or pipeline over a photo (give --input PHOTO); a program is one thread: run it elsewhere with --on or --hops".into(),
+        )),
         Mode::Remote {
             route,
             migrate_after,
@@ -447,6 +542,90 @@ async fn travel(
     }
     stop_embedded(embedded.take()).await;
     Ok(Executed::Finished(vm.run_to_end()))
+}
+
+/// What a split run made: the output image (its chunks in the thread's store) and the
+/// instructions of its bands; or the runtime error of a band.
+pub type SplitOutcome = Result<(Value, u64), RuntimeError>;
+
+/// Runs the photo job of `vm` (started, not yet run) split over the members of a
+/// [`Mode::Split`]; prints a warning per member lost and, at the end, a line per member.
+pub fn split_run(vm: &mut Vm, mode: &Mode) -> Result<SplitOutcome, Failure> {
+    let Mode::Split {
+        members,
+        token_file,
+        prefetch,
+    } = mode
+    else {
+        return Err(Failure("not a split run".into()));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    runtime.block_on(async {
+        let mut embedded = None;
+        let mut token = None;
+        let mut list = Vec::new();
+        for hop in members {
+            list.push(match hop {
+                Hop::Local => Member::Local,
+                Hop::Embedded => {
+                    if embedded.is_none() {
+                        embedded = Some(start_embedded()?);
+                    }
+                    let Some(node) = &embedded else { continue };
+                    Member::Node {
+                        label: "embedded".into(),
+                        addr: node.server.local_addr(),
+                        token: node.token.clone(),
+                        trust: Trust::Pinned(node.fingerprint),
+                    }
+                }
+                Hop::Node(addr) => {
+                    if token.is_none() {
+                        token = Some(read_token(token_file.as_deref())?);
+                    }
+                    let Some(token) = &token else { continue };
+                    Member::Node {
+                        label: hop.to_string(),
+                        addr: *addr,
+                        token: token.clone(),
+                        trust: Trust::KnownNodes(known_nodes()?),
+                    }
+                }
+            });
+        }
+        let options = SplitOptions {
+            prefetch: *prefetch,
+            ..SplitOptions::default()
+        };
+        let result = split(vm, &list, &options, |event| match event {
+            SplitEvent::Warning(line) => crate::errln!("{line}"),
+            SplitEvent::Line(line) => crate::out(&format!("{line}\n")),
+            SplitEvent::BandDone { .. } => {}
+        })
+        .await;
+        stop_embedded(embedded.take()).await;
+        match result {
+            Ok(report) => {
+                for member in &report.members {
+                    crate::errln!(
+                        "split: {}: {} done, {}, {:.0} ms{}",
+                        member.label,
+                        plural(member.bands, "band"),
+                        plural(member.instructions, "instruction"),
+                        member.busy.as_secs_f64() * 1e3,
+                        if member.lost.is_some() { " (lost)" } else { "" }
+                    );
+                }
+                Ok(Ok((report.value, report.instructions)))
+            }
+            Err(SplitError::Runtime(err)) => Ok(Err(err)),
+            Err(err) => Err(Failure(err.to_string())),
+        }
+    })
 }
 
 /// Stops the embedded node, if one was started.
@@ -730,4 +909,192 @@ pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The mode of `chunkvm plan --nodes A,B`: `--auto` over those nodes.
+pub fn auto_mode(nodes: &[String], token_file: Option<PathBuf>) -> Result<Mode, Failure> {
+    Ok(Mode::Auto {
+        nodes: node_list(nodes)?,
+        token_file,
+        prefetch: Prefetch::Graph,
+    })
+}
+
+/// Reads `--nodes`: quic://HOST:PORT each.
+fn node_list(nodes: &[String]) -> Result<Vec<Hop>, Failure> {
+    nodes
+        .iter()
+        .map(|text| match parse_hop(text)? {
+            hop @ Hop::Node(_) => Ok(hop),
+            _ => Err(Failure(format!(
+                "{text:?}: give a node as quic://HOST:PORT"
+            ))),
+        })
+        .collect()
+}
+
+/// What the planner measured and chose.
+pub struct Planned {
+    /// This machine's instructions per second.
+    pub local_speed: f64,
+    /// Each node reached.
+    pub nodes: Vec<(Hop, NodeMeasure)>,
+    /// The job.
+    pub job: JobMeasure,
+    /// The choice and the estimates.
+    pub plan: Plan,
+}
+
+/// Measures this machine and `nodes` (a node that cannot be measured is left out,
+/// with a warning) and plans `job`.
+pub fn plan_job(
+    nodes: &[Hop],
+    token_file: Option<&Path>,
+    job: JobMeasure,
+) -> Result<Planned, Failure> {
+    let local_speed = chunkvm_node::plan::local_speed().map_err(Failure)?;
+    let token = read_token(token_file)?;
+    let known = known_nodes()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    let measured = runtime.block_on(async {
+        let mut measured = Vec::new();
+        for hop in nodes {
+            let Hop::Node(addr) = hop else { continue };
+            let label = hop.to_string();
+            let probe = async {
+                let client = Client::connect(*addr, &token, &Trust::KnownNodes(known.clone()))
+                    .await
+                    .map_err(|err| err.to_string())?;
+                let measure = chunkvm_node::plan::measure(&client, &label).await;
+                client.close().await;
+                measure
+            };
+            match tokio::time::timeout(Duration::from_secs(30), probe).await {
+                Ok(Ok(measure)) => measured.push((hop.clone(), measure)),
+                Ok(Err(err)) => crate::errln!("warning: {label}: cannot measure it: {err}"),
+                Err(_) => crate::errln!("warning: {label}: no measurement within 30 s"),
+            }
+        }
+        measured
+    });
+    let measures: Vec<NodeMeasure> = measured.iter().map(|(_, m)| m.clone()).collect();
+    let plan = chunkvm_node::plan::decide(&job, local_speed, &measures);
+    Ok(Planned {
+        local_speed,
+        nodes: measured,
+        job,
+        plan,
+    })
+}
+
+/// The mode a plan chose, with one line on standard error saying so.
+pub fn follow(planned: &Planned, mode: &Mode) -> Mode {
+    let (token_file, prefetch) = match mode {
+        Mode::Auto {
+            token_file,
+            prefetch,
+            ..
+        } => (token_file.clone(), *prefetch),
+        _ => (None, Prefetch::Graph),
+    };
+    let chosen = match &planned.plan.choice {
+        Choice::Local => Mode::Local,
+        Choice::Node(index) => match planned.nodes.get(*index) {
+            Some((hop, _)) => Mode::Remote {
+                route: vec![hop.clone()],
+                migrate_after: None,
+                token_file,
+                prefetch,
+            },
+            None => Mode::Local,
+        },
+        Choice::Split => {
+            let mut members = vec![Hop::Local];
+            members.extend(planned.nodes.iter().map(|(hop, _)| hop.clone()));
+            Mode::Split {
+                members,
+                token_file,
+                prefetch,
+            }
+        }
+    };
+    let label = planned
+        .plan
+        .estimates
+        .iter()
+        .find(|e| e.choice == planned.plan.choice)
+        .map(|e| (e.label.clone(), e.seconds))
+        .unwrap_or_else(|| ("local".into(), 0.0));
+    crate::errln!("plan: {} (estimated {:.0} ms)", label.0, label.1 * 1e3);
+    chosen
+}
+
+/// Prints a plan: the choice and the table behind it (or JSON).
+pub fn print_plan(planned: &Planned, json: bool) {
+    let choice = planned
+        .plan
+        .estimates
+        .iter()
+        .find(|e| e.choice == planned.plan.choice)
+        .map_or_else(|| "local".to_string(), |e| e.label.clone());
+    if json {
+        let value = serde_json::json!({
+            "choice": choice,
+            "job": {
+                "instructions": planned.job.instructions,
+                "bytes": planned.job.bytes,
+                "stages": planned.job.stages,
+            },
+            "local": { "instructions_per_s": planned.local_speed },
+            "nodes": planned.nodes.iter().map(|(_, m)| serde_json::json!({
+                "node": m.label,
+                "rtt_ms": m.rtt * 1e3,
+                "bandwidth_bytes_per_s": m.bandwidth,
+                "instructions_per_s": m.speed,
+                "load": m.load,
+            })).collect::<Vec<_>>(),
+            "estimates": planned.plan.estimates.iter().map(|e| serde_json::json!({
+                "run": e.label,
+                "ms": e.seconds * 1e3,
+            })).collect::<Vec<_>>(),
+        });
+        crate::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+        return;
+    }
+    crate::out(&format!(
+        "job: about {:.0} instructions, {:.0} bytes to move for a run elsewhere, {}\n",
+        planned.job.instructions,
+        planned.job.bytes,
+        plural(planned.job.stages as u64, "stage")
+    ));
+    crate::out(&format!(
+        "{:<28} {:>10} {:>14} {:>14} {:>5}\n",
+        "MEASURED", "RTT", "BANDWIDTH", "INSTR/S", "LOAD"
+    ));
+    crate::out(&format!(
+        "{:<28} {:>10} {:>14} {:>14.3e} {:>5}\n",
+        "local", "-", "-", planned.local_speed, 0
+    ));
+    for (_, m) in &planned.nodes {
+        crate::out(&format!(
+            "{:<28} {:>7.2} ms {:>10.0} B/s {:>14.3e} {:>5}\n",
+            m.label,
+            m.rtt * 1e3,
+            m.bandwidth,
+            m.speed,
+            m.load
+        ));
+    }
+    crate::out(&format!("{:<28} {:>12}\n", "RUN", "ESTIMATE"));
+    for e in &planned.plan.estimates {
+        crate::out(&format!("{:<28} {:>9.1} ms\n", e.label, e.seconds * 1e3));
+    }
+    crate::out(&format!("choice: {choice}\n"));
 }

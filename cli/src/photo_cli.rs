@@ -313,8 +313,37 @@ pub fn run_analysed(
         params,
         cancel: None,
     };
+    let resolved;
+    let mode = if mode.is_auto() {
+        let planned = plan_photo(
+            analyzed,
+            &program,
+            target.as_ref(),
+            &input,
+            &options,
+            (width, height),
+            mode,
+        )?;
+        resolved = crate::node_cli::follow(&planned, mode);
+        &resolved
+    } else {
+        mode
+    };
     let started = Instant::now();
-    let result = if mode.is_local() {
+    let result = if mode.is_split() {
+        let compiled = Compiled::of(analyzed, program);
+        let mut thread = chunkvm::photo::start(compiled, target.as_ref(), &input, &options)?;
+        match crate::node_cli::split_run(&mut thread.vm, mode)? {
+            Err(err) => Err(RunError::Runtime(err)),
+            Ok((value, instructions)) => {
+                chunkvm::photo::finish(&thread.vm, &value).map(|image| RunOutput {
+                    image,
+                    instructions,
+                    stages: thread.stages.clone(),
+                })
+            }
+        }
+    } else if mode.is_local() {
         let bar = Bar::new();
         let compiled = Compiled::of(analyzed, program);
         let result = run_input(
@@ -395,6 +424,99 @@ pub fn run_analysed(
         );
     }
     out(&format!("{}\n", out_path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Measures the job (its preview's instructions scaled to the level, the level's
+/// tiles there and back) and the nodes of `mode` (`--auto --nodes`), and plans.
+fn plan_photo(
+    analyzed: &Analyzed,
+    program: &chunkvm::compile::Program,
+    target: Option<&Target>,
+    input: &Input<'_>,
+    options: &RunOptions,
+    (width, height): (u32, u32),
+    mode: &Mode,
+) -> Result<crate::node_cli::Planned, Failure> {
+    let crate::node_cli::Mode::Auto {
+        nodes, token_file, ..
+    } = mode
+    else {
+        return Err(Failure("not a planned run".into()));
+    };
+    let stages = chunkvm::photo::start(
+        Compiled::of(analyzed, program.clone()),
+        target,
+        input,
+        options,
+    )?
+    .stages
+    .len();
+    let preview =
+        crate::node_cli::preview(analyzed, program, target, input, options, (width, height))?;
+    let instructions = match preview {
+        Some(n) => n,
+        // No smaller level to preview: the level itself is small; measure it here.
+        None => {
+            let compiled = Compiled::of(analyzed, program.clone());
+            run_input(compiled, target, input, options, &|_, _| {})?.instructions
+        }
+    };
+    let (w, h) = level_size(width, height, options.level);
+    let tile = chunkvm::chunk::TILE_SIZE;
+    let tiles = (w.div_ceil(tile) as u64) * (h.div_ceil(tile) as u64);
+    let job = chunkvm_node::plan::JobMeasure {
+        instructions: instructions as f64,
+        bytes: (tiles * 256 * 2) as f64,
+        stages: stages as u32,
+    };
+    crate::node_cli::plan_job(nodes, token_file.as_deref(), job)
+}
+
+/// `chunkvm plan FILE --input PHOTO --nodes A,B`: the measurements, the estimates and
+/// the choice, without running the job.
+pub fn plan(
+    path: &Path,
+    args: &PhotoArgs,
+    params: &[String],
+    mode: &Mode,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let text = crate::read(path)?;
+    let analyzed = chunkvm::driver::analyze(&text);
+    let Some(program) = compile_or_report(path, &text, &analyzed) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let params = parse_params(path, &analyzed, params)?;
+    let target = match (&args.filter, &args.pipeline) {
+        (Some(name), _) => Some(Target::Filter(name.clone())),
+        (_, Some(name)) => Some(Target::Pipeline(name.clone())),
+        _ => None,
+    };
+    let (input, _) = read_input(args.input.as_deref())?;
+    let (width, height) = input_size(&input)?;
+    let level = match (args.level, args.preview) {
+        (Some(level), _) => level,
+        (None, true) => preview_level(width, height),
+        (None, false) => 0,
+    };
+    let options = RunOptions {
+        level,
+        threads: 1,
+        limits: Limits::default(),
+        params,
+        cancel: None,
+    };
+    let planned = plan_photo(
+        &analyzed,
+        &program,
+        target.as_ref(),
+        &input,
+        &options,
+        (width, height),
+        mode,
+    )?;
+    crate::node_cli::print_plan(&planned, json);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -533,3 +533,162 @@ fn the_migration_benchmark_runs_and_checks_each_image() {
         "{table}"
     );
 }
+
+#[test]
+fn a_split_over_local_and_two_nodes_gives_a_local_run_and_survives_a_dead_node() {
+    let scratch = Scratch::new("split");
+    let home = scratch.path("home");
+    let token = scratch.path("cluster-token");
+    std::fs::write(&token, "b".repeat(64)).unwrap();
+    let token = token.to_str().unwrap();
+    let a = Node::start(&scratch.path("a"), "a", &["--token-file", token]);
+    let b = Node::start(&scratch.path("b"), "b", &["--token-file", token]);
+    let photo = small_photo(&scratch, &home);
+    let photo = photo.to_str().unwrap();
+    let filter = "filters/pipelines/old_photo.chop";
+    let local = scratch.path("local.png");
+    let local_arg = local.to_str().unwrap();
+    ok(&chunkvm(
+        &["run", filter, "--input", photo, "--output", local_arg],
+        &home,
+    ));
+    let split = scratch.path("split.png");
+    let members = format!("local,{},{}", a.addr, b.addr);
+    let (_, stderr) = ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            split.to_str().unwrap(),
+            "--split",
+            &members,
+            "--token-file",
+            token,
+        ],
+        &home,
+    ));
+    assert_eq!(stderr.matches("split: ").count(), 3, "{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&split).unwrap(),
+        std::fs::read(&local).unwrap(),
+        "the split output differs from a local run\n{stderr}"
+    );
+    // Node b killed as the run starts: a warning, and the same output.
+    let dead = b.addr.clone();
+    drop(b);
+    let _ = std::fs::remove_file(&split);
+    let members = format!("local,{},{dead}", a.addr);
+    let (_, stderr) = ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            split.to_str().unwrap(),
+            "--split",
+            &members,
+            "--token-file",
+            token,
+        ],
+        &home,
+    ));
+    assert!(
+        stderr.contains(&format!("warning: {dead}")),
+        "no warning for the dead node: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&split).unwrap(),
+        std::fs::read(&local).unwrap(),
+        "the split output without node b differs from a local run\n{stderr}"
+    );
+    // A program is one thread: --split is for photos.
+    let out = chunkvm(&["run", PROGRAM, "--split", "local"], &home);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--split and --auto place a filter or pipeline"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn plan_measures_a_node_and_says_where_to_run() {
+    let scratch = Scratch::new("plan");
+    let home = scratch.path("home");
+    let node = Node::start(&scratch.path("a"), "a", &[]);
+    let photo = small_photo(&scratch, &home);
+    let photo = photo.to_str().unwrap();
+    let filter = "filters/box_blur.chop";
+    let (printed, stderr) = ok(&chunkvm(
+        &[
+            "plan",
+            filter,
+            "--input",
+            photo,
+            "--nodes",
+            &node.addr,
+            "--token-file",
+            node.token(),
+            "--format",
+            "json",
+        ],
+        &home,
+    ));
+    let plan: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let choice = plan["choice"].as_str().unwrap();
+    assert!(
+        ["local", "split", node.addr.as_str()].contains(&choice),
+        "{printed}\n{stderr}"
+    );
+    let measured = &plan["nodes"][0];
+    assert_eq!(measured["node"], node.addr.as_str(), "{printed}");
+    for key in ["rtt_ms", "bandwidth_bytes_per_s", "instructions_per_s"] {
+        assert!(measured[key].as_f64().unwrap() > 0.0, "{key}: {printed}");
+    }
+    assert!(
+        plan["job"]["instructions"].as_f64().unwrap() > 0.0,
+        "{printed}"
+    );
+    assert_eq!(plan["estimates"].as_array().unwrap().len(), 3, "{printed}");
+    // --auto follows a plan and makes what a local run makes.
+    let local = scratch.path("local.png");
+    ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            local.to_str().unwrap(),
+        ],
+        &home,
+    ));
+    let auto = scratch.path("auto.png");
+    let (_, stderr) = ok(&chunkvm(
+        &[
+            "run",
+            filter,
+            "--input",
+            photo,
+            "--output",
+            auto.to_str().unwrap(),
+            "--auto",
+            "--nodes",
+            &node.addr,
+            "--token-file",
+            node.token(),
+        ],
+        &home,
+    ));
+    assert!(stderr.contains("plan: "), "{stderr}");
+    assert_eq!(
+        std::fs::read(&auto).unwrap(),
+        std::fs::read(&local).unwrap(),
+        "{stderr}"
+    );
+}

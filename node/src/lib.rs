@@ -13,6 +13,9 @@
 //! * [`service`]: [`NodeService`], the handler that runs migrated threads.
 //! * [`migrate`](mod@migrate): the client's [`migrate()`], which moves a
 //!   thread to a node and takes back its result or the thread itself.
+//! * [`split`](mod@split): [`split()`], a photo job's stages cut in bands
+//!   of rows run by several members (this process and nodes).
+//! * [`plan`]: the offload planner's measurements and its choice.
 //! * [`prefetch`]: the policy of which chunks travel before they are asked
 //!   for ([`Prefetch`]).
 //!
@@ -56,9 +59,11 @@
 pub mod client;
 pub mod identity;
 pub mod migrate;
+pub mod plan;
 pub mod prefetch;
 pub mod server;
 pub mod service;
+pub mod split;
 pub mod transport;
 pub mod trust;
 pub mod wire;
@@ -73,6 +78,7 @@ pub use migrate::{
 pub use prefetch::{Policy, Prefetch};
 pub use server::{Handler, NodeStatus, Server};
 pub use service::NodeService;
+pub use split::{split, Member, MemberReport, SplitError, SplitEvent, SplitOptions, SplitReport};
 pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use trust::{KnownNodes, Trust, TrustError};
 pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};
