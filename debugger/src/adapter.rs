@@ -10,12 +10,15 @@ use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
+/// Work done once a response is sent.
+pub type Then = Box<dyn FnOnce(&Arc<Shared>)>;
+
 /// What happens once a request's response is sent.
 pub enum After {
     /// Nothing.
     Nothing,
     /// Something to do (start a run, stop at entry...).
-    Then(Box<dyn FnOnce(&Arc<Shared>)>),
+    Then(Then),
     /// The session ends: the adapter stops reading.
     Exit,
 }
@@ -69,7 +72,9 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
     }
     // A run still going ends with the process; ask it to stop first.
     let session = shared.lock();
-    session.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    session
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
@@ -82,9 +87,7 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "terminate" => launch::terminate(shared),
         "setBreakpoints" => plain(breakpoints::set_breakpoints(shared, request)),
         "setFunctionBreakpoints" => plain(breakpoints::set_function_breakpoints(shared, request)),
-        "setExceptionBreakpoints" => {
-            plain(breakpoints::set_exception_breakpoints(shared, request))
-        }
+        "setExceptionBreakpoints" => plain(breakpoints::set_exception_breakpoints(shared, request)),
         "continue" => execution::resume(shared, request, execution::How::Continue),
         "next" => execution::resume(shared, request, execution::How::Next),
         "stepIn" => execution::resume(shared, request, execution::How::In),

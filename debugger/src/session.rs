@@ -402,8 +402,8 @@ fn check_breakpoint(shared: &Shared, vm: &Vm) -> Hit {
             decide(bp, &names, &mut ids, &mut notes, &mut logs);
         }
     }
-    let stale = session.breakpoints.get(&line).is_none()
-        && session.function_breakpoints.get(&line).is_none();
+    let stale = !session.breakpoints.contains_key(&line)
+        && !session.function_breakpoints.contains_key(&line);
     drop(session);
     for log in logs {
         shared.send(output("console", &format!("{log}\n")));

@@ -2,7 +2,7 @@
 //! run over a photo, made a thread of the VM), `configurationDone` (the run starts, or
 //! stops on entry), `terminate` and `disconnect`.
 
-use crate::adapter::{After, Handled};
+use crate::adapter::{After, Handled, Then};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
 use crate::session::{resume, Action, OutputSink, Program, RunState, Shared, THREAD_ID};
 use chunkvm::driver::{analyze, Analyzed};
@@ -143,7 +143,9 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
     };
     if shared.lock().state != RunState::NotLaunched {
         return (
-            Err(DapError::user("a program was launched already in this session")),
+            Err(DapError::user(
+                "a program was launched already in this session",
+            )),
             After::Nothing,
         );
     }
@@ -192,7 +194,10 @@ impl From<DapError> for Failed {
 fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> {
     let path = PathBuf::from(&args.program);
     let text = std::fs::read_to_string(&path).map_err(|err| {
-        DapError::user(format!("launch: cannot read `program` {}: {err}", path.display()))
+        DapError::user(format!(
+            "launch: cannot read `program` {}: {err}",
+            path.display()
+        ))
     })?;
     let lines = LineIndex::new(&text);
     let analyzed = analyze(&text);
@@ -338,9 +343,8 @@ fn read_input(path: Option<&str>) -> Result<Rgba8, DapError> {
     match path {
         None => Rgba8::decode(BUNDLED_PHOTO)
             .map_err(|err| DapError::internal(format!("the bundled photo: {err}"))),
-        Some(path) => {
-            Rgba8::load(Path::new(path)).map_err(|err| DapError::user(format!("launch `input`: {err}")))
-        }
+        Some(path) => Rgba8::load(Path::new(path))
+            .map_err(|err| DapError::user(format!("launch `input`: {err}"))),
     }
 }
 
@@ -360,7 +364,7 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
     }
     let on_entry = session.stop_on_entry;
     drop(session);
-    let then: Box<dyn FnOnce(&Arc<Shared>)> = if on_entry {
+    let then: Then = if on_entry {
         Box::new(|shared: &Arc<Shared>| {
             shared.send(event(
                 "stopped",
@@ -397,7 +401,7 @@ fn end_run(shared: &Arc<Shared>) -> bool {
 /// `terminate`: the program ends; the session stays for `disconnect`.
 pub fn terminate(shared: &Arc<Shared>) -> Handled {
     let dropped = end_run(shared);
-    let then: Box<dyn FnOnce(&Arc<Shared>)> = Box::new(move |shared: &Arc<Shared>| {
+    let then: Then = Box::new(move |shared: &Arc<Shared>| {
         if dropped {
             shared.send(event("exited", json!({ "exitCode": 1 })));
             shared.send(event("terminated", json!({})));

@@ -196,7 +196,13 @@ pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
         }
         Container::Value(Value::Color([r, g, b, a])) => [("r", r), ("g", g), ("b", b), ("a", a)]
             .into_iter()
-            .map(|(name, v)| (name.to_string(), "float".to_string(), Value::Float(*v as f64)))
+            .map(|(name, v)| {
+                (
+                    name.to_string(),
+                    "float".to_string(),
+                    Value::Float(*v as f64),
+                )
+            })
             .collect(),
         Container::Value(Value::Array(items)) => {
             if args.filter.as_deref() == Some("named") {

@@ -205,7 +205,10 @@ impl Client {
     /// Sends a request that must fail; its message.
     pub fn fails(&mut self, command: &str, arguments: Value) -> String {
         let response = self.request(command, arguments);
-        assert_eq!(response["success"], false, "{command} succeeded: {response}");
+        assert_eq!(
+            response["success"], false,
+            "{command} succeeded: {response}"
+        );
         response["message"].as_str().unwrap_or("").to_string()
     }
 
@@ -236,7 +239,10 @@ impl Client {
 
     /// initialize, launch with `args`, the `initialized` event; the capabilities.
     pub fn launch(&mut self, args: Value) -> Value {
-        let caps = self.ok("initialize", json!({ "adapterID": "chop", "linesStartAt1": true }));
+        let caps = self.ok(
+            "initialize",
+            json!({ "adapterID": "chop", "linesStartAt1": true }),
+        );
         self.ok("launch", args);
         self.event("initialized");
         caps
@@ -261,7 +267,12 @@ impl Client {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["name"].as_str().unwrap().to_string(), s["variablesReference"].clone()))
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["variablesReference"].clone(),
+                )
+            })
             .collect()
     }
 
@@ -269,7 +280,12 @@ impl Client {
     pub fn locals(&mut self) -> Vec<(String, String, Value)> {
         let frame = self.frames()[0]["id"].clone();
         let scopes = self.scopes(&frame);
-        let locals = scopes.iter().find(|(n, _)| n == "Locals").unwrap().1.clone();
+        let locals = scopes
+            .iter()
+            .find(|(n, _)| n == "Locals")
+            .unwrap()
+            .1
+            .clone();
         self.variables(&locals)
             .into_iter()
             .map(|v| {
@@ -284,7 +300,10 @@ impl Client {
 
     /// Evaluates in the innermost frame; the shown result.
     pub fn eval(&mut self, expression: &str) -> String {
-        let body = self.ok("evaluate", json!({ "expression": expression, "frameId": 1, "context": "watch" }));
+        let body = self.ok(
+            "evaluate",
+            json!({ "expression": expression, "frameId": 1, "context": "watch" }),
+        );
         body["result"].as_str().unwrap().to_string()
     }
 
