@@ -358,8 +358,8 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
 
 /// What a breakpoint stop comes to once conditions, hit counts and logpoints are seen.
 enum Hit {
-    /// Stop there, with these breakpoint ids (and a note when a condition failed).
-    Stop(Vec<i64>, Option<String>),
+    /// Stop there, for this reason, with these breakpoint ids (and a note when a condition failed).
+    Stop(&'static str, Vec<i64>, Option<String>),
     /// Go on (conditions false, logpoints only).
     Go,
 }
@@ -384,7 +384,7 @@ fn hit_matches(condition: &str, hits: u64) -> Result<bool, String> {
 }
 
 fn check_breakpoint(shared: &Shared, vm: &Vm) -> Hit {
-    let Some(line) = vm.stack().first().map(|frame| frame.line) else {
+    let Some((line, pc)) = vm.stack().first().map(|frame| (frame.line, frame.pc)) else {
         return Hit::Go;
     };
     let mut session = shared.lock();
@@ -397,11 +397,22 @@ fn check_breakpoint(shared: &Shared, vm: &Vm) -> Hit {
             decide(bp, &names, &mut ids, &mut notes, &mut logs);
         }
     }
-    if let Some(list) = session.function_breakpoints.get_mut(&line) {
+    let line_ids = ids.len();
+    // A function breakpoint holds at the function's entry only (its first instruction).
+    if let Some(list) = session
+        .function_breakpoints
+        .get_mut(&line)
+        .filter(|_| pc == 0)
+    {
         for bp in list.iter_mut() {
             decide(bp, &names, &mut ids, &mut notes, &mut logs);
         }
     }
+    let reason = if ids.len() > line_ids && line_ids == 0 {
+        "function breakpoint"
+    } else {
+        "breakpoint"
+    };
     let stale = !session.breakpoints.contains_key(&line)
         && !session.function_breakpoints.contains_key(&line);
     drop(session);
@@ -412,7 +423,7 @@ fn check_breakpoint(shared: &Shared, vm: &Vm) -> Hit {
         Hit::Go
     } else {
         let note = (!notes.is_empty()).then(|| notes.join("; "));
-        Hit::Stop(ids, note)
+        Hit::Stop(reason, ids, note)
     }
 }
 
@@ -469,8 +480,8 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action) {
         };
         match result {
             Ok(Stop::Breakpoint) => match check_breakpoint(&shared, &vm) {
-                Hit::Stop(ids, note) => {
-                    return stop(&shared, vm, "breakpoint", note, ids);
+                Hit::Stop(reason, ids, note) => {
+                    return stop(&shared, vm, reason, note, ids);
                 }
                 Hit::Go if stepping => return stop(&shared, vm, "step", None, Vec::new()),
                 Hit::Go => continue,

@@ -302,7 +302,7 @@ fn logpoints_log_and_function_breakpoints_stop() {
         .ends_with("loop.chop"));
 
     client.ok("continue", json!({ "threadId": 1 }));
-    assert_eq!(client.stopped()["reason"], "breakpoint");
+    assert_eq!(client.stopped()["reason"], "function breakpoint");
     let frames = client.frames();
     assert_eq!(frames[0]["name"], "square");
     assert_eq!(client.eval("v"), "4");
@@ -460,6 +460,16 @@ fn bad_launch_arguments_are_refused_and_no_thread_starts() {
         json!({ "program": data("params.chop"), "function": "add", "args": ["two", 0.5] }),
     );
     assert!(arg.contains("two"), "{arg}");
+    let level = client.fails(
+        "launch",
+        json!({ "program": repo_file("filters/box_blur.chop"), "level": 40 }),
+    );
+    assert!(level.contains("40"), "{level}");
+    let mixed = client.fails(
+        "launch",
+        json!({ "program": data("params.chop"), "function": "add", "args": [1, 2.0], "filter": "x" }),
+    );
+    assert!(mixed.contains("one or the other"), "{mixed}");
     let count = client.fails(
         "launch",
         json!({ "program": data("params.chop"), "function": "add", "args": [1] }),
@@ -549,9 +559,11 @@ fn over_tcp() {
     let print = line_of(&program, "#PRINT");
     set_breakpoints(&mut client, &program, json!([{ "line": print }]));
     client.ok("configurationDone", json!({}));
+    client.event("continued");
     assert_eq!(client.stopped()["reason"], "breakpoint");
     assert_eq!(client.eval("total"), "30");
     client.ok("continue", json!({ "threadId": 1 }));
+    client.event("continued");
     assert_eq!(client.run_to_end(), 0);
     client.disconnect();
 }
