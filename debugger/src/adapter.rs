@@ -98,6 +98,7 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "stackTrace" => plain(stack::stack_trace(shared, request)),
         "scopes" => plain(stack::scopes(shared, request)),
         "variables" => plain(stack::variables(shared, request)),
+        "setVariable" => plain(stack::set_variable(shared, request)),
         "loadedSources" => plain(stack::loaded_sources(shared)),
         "evaluate" => plain(evaluate::evaluate(shared, request)),
         "disassemble" => plain(disassemble::disassemble(shared, request)),

@@ -278,3 +278,15 @@ pub struct DisassembleArgs {
     #[serde(default)]
     pub offset: i64,
 }
+
+/// The arguments of `setVariable`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetVariableArgs {
+    /// The container.
+    pub variables_reference: i64,
+    /// The variable's name.
+    pub name: String,
+    /// The new value, as written on the command line (`4`, `0.5`, `#ff8800`).
+    pub value: String,
+}

@@ -69,6 +69,8 @@ pub struct Program {
     pub lines: LineIndex,
     /// The lines that have code, sorted.
     pub code_lines: Vec<u32>,
+    /// The file's params as declared (type, range), to read values written for them.
+    pub params: Vec<chunkvm::check::ParamDecl>,
     /// Each function and filter (closures aside) and its first line with code.
     pub function_lines: Vec<(String, u32)>,
     /// The thread's name: the function, filter or pipeline run.
@@ -204,6 +206,8 @@ pub struct Session {
     pub configured: bool,
     /// The last breakpoint id given.
     pub next_id: i64,
+    /// Whether a breakpoint on the entry line was looked at (the first run does).
+    pub entry_checked: bool,
     /// Breakpoint changes wait for the run thread.
     pub breakpoints_changed: bool,
 }
@@ -317,7 +321,7 @@ impl Write for OutputSink {
 /// Moves the VM to a run thread doing `action`. Refused when the thread is not stopped.
 pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protocol::DapError> {
     use crate::protocol::DapError;
-    let vm = {
+    let (vm, entry) = {
         let mut session = shared.lock();
         match session.state {
             RunState::Stopped => {}
@@ -336,7 +340,14 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
         session.state = RunState::Running;
         session.handles.clear();
         session.exception = None;
-        vm
+        let entry = if vm.instructions() > 0 {
+            Entry::Started
+        } else if std::mem::replace(&mut session.entry_checked, true) {
+            Entry::StepFirst
+        } else {
+            Entry::Check
+        };
+        (vm, entry)
     };
     shared.send(event(
         "continued",
@@ -345,7 +356,7 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
     let thread_shared = shared.clone();
     let spawned = std::thread::Builder::new()
         .name("chop-dap run".into())
-        .spawn(move || run_thread(thread_shared, vm, action));
+        .spawn(move || run_thread(thread_shared, vm, action, entry));
     if let Err(err) = spawned {
         let mut session = shared.lock();
         session.state = RunState::Terminated;
@@ -471,14 +482,55 @@ fn decide(
     }
 }
 
-fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action) {
+/// Where a run starts, as far as the entry breakpoint goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    /// The thread has run already.
+    Started,
+    /// The first run: a breakpoint on the first line is checked before it.
+    Check,
+    /// Not run yet, but it stopped at its first instruction before.
+    StepFirst,
+}
+
+fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
     let stepping = matches!(action, Action::Step(_));
+    // `Vm::run` never stops on the instruction it starts at (so that it goes on from a
+    // breakpoint): a breakpoint on the entry function's first line is checked here the
+    // first time, and a run from there after it stopped begins with one instruction
+    // step (which tells the VM where it was, so the rest of the line does not stop).
+    let mut step_first = false;
+    if action == Action::Continue {
+        match entry {
+            Entry::Check => {
+                if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &vm) {
+                    return stop(&shared, vm, reason, note, ids);
+                }
+            }
+            Entry::StepFirst => step_first = true,
+            Entry::Started => {}
+        }
+    }
+    let entry_line = vm.stack().first().map(|frame| frame.line);
     loop {
-        let result = match action {
-            Action::Continue => vm.run(),
-            Action::Step(kind) => vm.step(kind),
+        let result = if step_first {
+            vm.step(StepKind::Instruction)
+        } else {
+            match action {
+                Action::Continue => vm.run(),
+                Action::Step(kind) => vm.step(kind),
+            }
         };
+        let was_step_first = std::mem::take(&mut step_first);
         match result {
+            Ok(Stop::Step) if was_step_first => {
+                let line = vm.stack().first().map(|frame| frame.line);
+                if line != entry_line {
+                    if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &vm) {
+                        return stop(&shared, vm, reason, note, ids);
+                    }
+                }
+            }
             Ok(Stop::Breakpoint) => match check_breakpoint(&shared, &vm) {
                 Hit::Stop(reason, ids, note) => {
                     return stop(&shared, vm, reason, note, ids);

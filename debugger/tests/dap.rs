@@ -44,7 +44,7 @@ fn initialize_answers_the_capabilities_and_bad_requests_get_errors() {
     assert_eq!(caps["supportsConditionalBreakpoints"], true);
     assert_eq!(caps["supportsLogPoints"], true);
     assert_eq!(caps["supportsDisassembleRequest"], true);
-    assert_eq!(caps["supportsSetVariable"], false);
+    assert_eq!(caps["supportsSetVariable"], true);
     assert_eq!(caps["exceptionBreakpointFilters"][0]["filter"], "runtime");
 
     let message = client.fails("frobnicate", json!({}));
@@ -483,9 +483,48 @@ fn bad_launch_arguments_are_refused_and_no_thread_starts() {
         json!({ "program": data("params.chop"), "function": "add", "args": ["2", 0.5], "params": { "bias": 4 } }),
     );
     client.event("initialized");
+    let program = data("params.chop");
+    set_breakpoints(
+        &mut client,
+        &program,
+        json!([{ "line": line_of(&program, "#ADD") }]),
+    );
     client.ok("configurationDone", json!({}));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+    assert_eq!(client.eval("bias"), "4");
+    let frame = client.frames()[0]["id"].clone();
+    let scopes = client.scopes(&frame);
+    let params = scopes
+        .iter()
+        .find(|(n, _)| n == "Params")
+        .unwrap()
+        .1
+        .clone();
+    let locals = scopes
+        .iter()
+        .find(|(n, _)| n == "Locals")
+        .unwrap()
+        .1
+        .clone();
+    // A param changes (read against its type and range); a local is refused, saying why.
+    let out_of_range = client.fails(
+        "setVariable",
+        json!({ "variablesReference": params, "name": "bias", "value": "11" }),
+    );
+    assert!(out_of_range.contains("0..10"), "{out_of_range}");
+    let set = client.ok(
+        "setVariable",
+        json!({ "variablesReference": params, "name": "bias", "value": "5" }),
+    );
+    assert_eq!(set["value"], "5");
+    let local = client.fails(
+        "setVariable",
+        json!({ "variablesReference": locals, "name": "a", "value": "1" }),
+    );
+    assert!(local.contains("local"), "{local}");
+    client.ok("continue", json!({ "threadId": 1 }));
     assert_eq!(client.run_to_end(), 0);
-    assert!(client.output.contains("6.5"), "{}", client.output);
+    assert!(client.output.contains("7.5"), "{}", client.output);
     client.disconnect();
 }
 

@@ -1,13 +1,15 @@
 //! `threads`, `stackTrace` (source path, line, column and the instruction of each Chop
 //! frame), `scopes` (Locals: parameters and locals; Params: the file's `param` values),
 //! `variables` (colours expand to r/g/b/a, arrays to their elements; handles stay the
-//! same while the thread is stopped) and `loadedSources`.
+//! same while the thread is stopped), `setVariable` (the file's params) and
+//! `loadedSources`.
 
 use crate::protocol::{
-    arguments, DapError, Reply, Request, ScopesArgs, StackTraceArgs, VariablesArgs,
+    arguments, DapError, Reply, Request, ScopesArgs, SetVariableArgs, StackTraceArgs, VariablesArgs,
 };
 use crate::session::{params, Container, RunState, Session, Shared, THREAD_ID};
 use chunkvm::exec::{Value, Vm};
+use chunkvm::values::Written;
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
@@ -226,6 +228,59 @@ pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
         .map(|(name, ty, value)| variable(&mut session, &key, name, ty, value))
         .collect();
     Ok(json!({ "variables": list }))
+}
+
+/// `setVariable`: a `param` of the file, read against its type and range (the VM has
+/// no way yet to change a local: such a request is refused, saying so).
+pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: SetVariableArgs = arguments(request)?;
+    let mut session = shared.lock();
+    stopped_vm(&session)?;
+    let container = session
+        .handles
+        .get(args.variables_reference)
+        .map(|(_, container)| container.clone());
+    match container {
+        Some(Container::Params) => {}
+        Some(Container::Locals(_)) => {
+            return Err(DapError::user(format!(
+                "`{}` is a local: chop-dap changes the file's params only (the VM has no API to set a local yet)",
+                args.name
+            )))
+        }
+        Some(Container::Value(_)) => {
+            return Err(DapError::user(
+                "parts of a colour or an array cannot be changed",
+            ))
+        }
+        None => {
+            return Err(DapError::user(format!(
+                "no variables {}",
+                args.variables_reference
+            )))
+        }
+    }
+    let program = session
+        .program
+        .as_ref()
+        .ok_or_else(|| DapError::internal("a VM without its program"))?;
+    let value =
+        chunkvm::driver::read_param(&program.params, &args.name, Written::Text(&args.value))
+            .ok_or_else(|| DapError::user(format!("no param `{}`", args.name)))?
+            .map_err(|err| DapError::user(err.to_string()))?;
+    let vm = session
+        .vm
+        .as_mut()
+        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
+    vm.set_global(&args.name, &value)
+        .map_err(|err| DapError::user(err.to_string()))?;
+    let ty = value.kind().to_string();
+    let shown = variable(&mut session, "set", &args.name, &ty, &value);
+    Ok(json!({
+        "value": shown["value"],
+        "type": ty,
+        "variablesReference": shown["variablesReference"],
+    }))
 }
 
 /// `loadedSources`: the program's one file.
