@@ -606,3 +606,30 @@ fn over_tcp() {
     assert_eq!(client.run_to_end(), 0);
     client.disconnect();
 }
+
+#[test]
+fn a_pipeline_on_half_the_bundled_photo_stops_in_its_second_stage() {
+    let program = repo_file("filters/pipelines/comic.chop");
+    let mut client = Client::start();
+    client.launch(json!({ "program": program, "pipeline": "comic", "level": 1 }));
+    let fbs = client.ok(
+        "setFunctionBreakpoints",
+        json!({ "breakpoints": [{ "name": "saturation", "hitCondition": "3" }] }),
+    );
+    assert_eq!(fbs["breakpoints"][0]["verified"], true);
+    client.ok("configurationDone", json!({}));
+    assert_eq!(client.stopped()["reason"], "function breakpoint");
+    let threads = client.ok("threads", json!({}));
+    assert_eq!(
+        threads["threads"][0]["name"],
+        "median3x3 |> saturation |> contrast"
+    );
+    let frames = client.frames();
+    assert_eq!(frames[0]["name"], "saturation");
+    // A colour filter: its pixel, and the stage's own param value.
+    assert_eq!(client.eval("c.r >= 0.0 && c.a == 1.0"), "true");
+    assert_eq!(client.eval("amount"), "1.8");
+    client.ok("terminate", json!({}));
+    assert_eq!(client.run_to_end(), 1);
+    client.disconnect();
+}
