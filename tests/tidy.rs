@@ -58,6 +58,8 @@ fn every_module_starts_with_a_doc_comment() {
         "cli/tests",
         "lsp/src",
         "lsp/tests",
+        "debugger/src",
+        "debugger/tests",
         "tests",
     ] {
         rust_files(&root().join(dir), &mut files);
@@ -270,10 +272,14 @@ fn the_core_and_the_analysis_depend_on_no_layer_above_them() {
                 "chunkvm-cli",
                 "chop-lsp",
                 "chunkvm-node",
+                "chop-dap",
                 "serde",
             ],
         ),
-        ("chop-ide", &["chunkvm-cli", "chop-lsp", "chunkvm-node"]),
+        (
+            "chop-ide",
+            &["chunkvm-cli", "chop-lsp", "chunkvm-node", "chop-dap"],
+        ),
     ];
     for (krate, also) in layers {
         let deps = closure(krate);

@@ -1,0 +1,110 @@
+//! The reader loop: one message at a time, each request routed to its handler, the
+//! response sent, then what the request starts (a run, an exit). It never waits for
+//! the VM: runs happen on the session's run thread.
+
+use crate::protocol::{response, DapError, Reply, Request};
+use crate::requests::{breakpoints, chunks, disassemble, evaluate, execution, launch, stack};
+use crate::session::Shared;
+use crate::transport::{read_message, Outbox};
+use serde_json::Value;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+/// Work done once a response is sent.
+pub type Then = Box<dyn FnOnce(&Arc<Shared>)>;
+
+/// What happens once a request's response is sent.
+pub enum After {
+    /// Nothing.
+    Nothing,
+    /// Something to do (start a run, stop at entry...).
+    Then(Then),
+    /// The session ends: the adapter stops reading.
+    Exit,
+}
+
+/// A handler's outcome.
+pub type Handled = (Reply, After);
+
+/// Serves one client until it disconnects or its input ends.
+pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
+    let shared = Arc::new(Shared::new(Arc::new(Outbox::new(output))));
+    loop {
+        let body = match read_message(&mut input) {
+            Ok(Some(body)) => body,
+            Ok(None) => break,
+            Err(err) => {
+                eprintln!("chop-dap: {err}; ending the session");
+                break;
+            }
+        };
+        let request: Request = match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(err) => {
+                // The framing holds, so the session goes on; answer what can be answered.
+                let seq = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("seq").and_then(Value::as_i64))
+                    .unwrap_or(0);
+                let reply: Reply = Err(DapError::user(format!("not a DAP request: {err}")));
+                shared.send(response(seq, "unknown", &reply));
+                continue;
+            }
+        };
+        if request.kind != "request" {
+            let reply: Reply = Err(DapError::user(format!(
+                "a message of type `{}` from the client: only requests are read",
+                request.kind
+            )));
+            shared.send(response(request.seq, &request.command, &reply));
+            continue;
+        }
+        let (reply, after) = dispatch(&shared, &request);
+        if let Err(DapError::Internal(message)) = &reply {
+            eprintln!("chop-dap: `{}`: {message}", request.command);
+        }
+        shared.send(response(request.seq, &request.command, &reply));
+        match after {
+            After::Nothing => {}
+            After::Then(then) => then(&shared),
+            After::Exit => break,
+        }
+    }
+    // A run still going ends with the process; ask it to stop first.
+    let session = shared.lock();
+    session
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
+    let plain = |reply: Reply| (reply, After::Nothing);
+    match request.command.as_str() {
+        "initialize" => plain(launch::initialize(request)),
+        "launch" => launch::launch(shared, request),
+        "configurationDone" => launch::configuration_done(shared),
+        "disconnect" => launch::disconnect(shared),
+        "terminate" => launch::terminate(shared),
+        "setBreakpoints" => plain(breakpoints::set_breakpoints(shared, request)),
+        "setFunctionBreakpoints" => plain(breakpoints::set_function_breakpoints(shared, request)),
+        "setExceptionBreakpoints" => plain(breakpoints::set_exception_breakpoints(shared, request)),
+        "continue" => execution::resume(shared, request, execution::How::Continue),
+        "next" => execution::resume(shared, request, execution::How::Next),
+        "stepIn" => execution::resume(shared, request, execution::How::In),
+        "stepOut" => execution::resume(shared, request, execution::How::Out),
+        "pause" => plain(execution::pause(shared, request)),
+        "exceptionInfo" => plain(execution::exception_info(shared, request)),
+        "threads" => plain(stack::threads(shared)),
+        "stackTrace" => plain(stack::stack_trace(shared, request)),
+        "scopes" => plain(stack::scopes(shared, request)),
+        "variables" => plain(stack::variables(shared, request)),
+        "setVariable" => plain(stack::set_variable(shared, request)),
+        "loadedSources" => plain(stack::loaded_sources(shared)),
+        "evaluate" => plain(evaluate::evaluate(shared, request)),
+        "disassemble" => plain(disassemble::disassemble(shared, request)),
+        "chunks" => plain(chunks::chunks(shared, request)),
+        other => plain(Err(DapError::user(format!(
+            "chop-dap does not support the request `{other}`"
+        )))),
+    }
+}

@@ -1,0 +1,418 @@
+//! `initialize` (the capabilities), `launch` (a function call, or a filter or pipeline
+//! run over a photo, made a thread of the VM), `configurationDone` (the run starts, or
+//! stops on entry), `terminate` and `disconnect`.
+
+use crate::adapter::{After, Handled, Then};
+use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
+use crate::session::{resume, Action, OutputSink, Program, RunState, Shared, THREAD_ID};
+use chunkvm::driver::{analyze, Analyzed};
+use chunkvm::exec::{Value, Vm};
+use chunkvm::photo::{Compiled, Input, Rgba8, RunOptions, Target};
+use chunkvm::syntax::ast::ItemKind;
+use chunkvm::syntax::span::LineIndex;
+use chunkvm::values::{read_value, Sent, Written};
+use serde_json::{json, Value as Json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The photo a filter runs on when the launch names no `input`.
+const BUNDLED_PHOTO: &[u8] = include_bytes!("../../../samples/chelsea.png");
+
+/// The capabilities: exactly what the adapter does.
+pub fn capabilities() -> Json {
+    json!({
+        "supportsConfigurationDoneRequest": true,
+        "supportsFunctionBreakpoints": true,
+        "supportsConditionalBreakpoints": true,
+        "supportsHitConditionalBreakpoints": true,
+        "supportsLogPoints": true,
+        "supportsEvaluateForHovers": true,
+        "supportsExceptionInfoRequest": true,
+        "exceptionBreakpointFilters": [{
+            "filter": "runtime",
+            "label": "Runtime errors",
+            "description": "Stop where the program fails (division by zero, an index out of range, a limit), with its stack and locals",
+            "default": true,
+        }],
+        "supportsSteppingGranularity": true,
+        "supportsDisassembleRequest": true,
+        "supportsLoadedSourcesRequest": true,
+        "supportsTerminateRequest": true,
+        "supportTerminateDebuggee": true,
+        "supportsSetVariable": true,
+        "supportsInstructionBreakpoints": false,
+        "supportsRestartRequest": false,
+        "supportsStepBack": false,
+    })
+}
+
+/// `initialize`.
+pub fn initialize(_request: &Request) -> Reply {
+    Ok(capabilities())
+}
+
+/// Reads a JSON value as the core's [`Sent`].
+fn sent(value: &Json) -> Sent {
+    match value {
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Sent::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Sent::BigInt(u)
+            } else {
+                Sent::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Json::Bool(b) => Sent::Bool(*b),
+        Json::String(text) => Sent::Text(text.clone()),
+        Json::Array(items) => Sent::List(items.iter().map(sent).collect()),
+        Json::Null | Json::Object(_) => Sent::Other,
+    }
+}
+
+/// Whether a file has filters or pipelines and no `main` (run over a photo, as the
+/// command line does).
+fn is_filter_file(analyzed: &Analyzed) -> bool {
+    let items = &analyzed.parsed.file.items;
+    let has_main = items.iter().any(|item| item.name.name == "main");
+    let has_filters = items.iter().any(|item| match &item.kind {
+        ItemKind::Function(func) => func.is_filter,
+        ItemKind::Pipeline(_) => true,
+        ItemKind::Param(_) => false,
+    });
+    has_filters && !has_main
+}
+
+/// The `params` of a launch, read against the file's params.
+fn read_params(
+    analyzed: &Analyzed,
+    params: &serde_json::Map<String, Json>,
+) -> Result<Vec<(String, Value)>, DapError> {
+    let declared = analyzed.params();
+    let mut out = Vec::new();
+    for (name, value) in params {
+        let given = sent(value);
+        let shown = value.to_string();
+        let written = Written::Sent {
+            value: &given,
+            shown: &shown,
+        };
+        let Some(read) = chunkvm::driver::read_param(&declared, name, written) else {
+            let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+            return Err(DapError::user(format!(
+                "launch `params`: the program has no param `{name}` (its params: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        let value = read.map_err(|err| DapError::user(format!("launch `params`: {err}")))?;
+        out.push((name.clone(), value));
+    }
+    Ok(out)
+}
+
+/// The lines of `vm`'s program that have code.
+fn code_lines(vm: &Vm, text: &str, lines: &LineIndex) -> Vec<u32> {
+    let mut out: Vec<u32> = vm
+        .loaded()
+        .funcs
+        .iter()
+        .flat_map(|func| func.spans.iter())
+        .map(|span| lines.line_col(text, span.start.min(text.len())).line)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A launched program, ready to run.
+struct Launched {
+    program: Program,
+    vm: Vm,
+}
+
+/// `launch`: reads, checks and compiles the program, and starts its thread (stopped).
+pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
+    let args: LaunchArgs = match arguments(request) {
+        Ok(args) => args,
+        Err(err) => return (Err(err), After::Nothing),
+    };
+    if shared.lock().state != RunState::NotLaunched {
+        return (
+            Err(DapError::user(
+                "a program was launched already in this session",
+            )),
+            After::Nothing,
+        );
+    }
+    match prepare(shared, &args) {
+        Ok(Launched { program, mut vm }) => {
+            let mut session = shared.lock();
+            vm.set_cancel(session.cancel.clone());
+            session.pause = Some(vm.pause_flag());
+            session.vm = Some(vm);
+            session.program = Some(program);
+            session.state = RunState::Stopped;
+            session.stop_on_entry = args.stop_on_entry;
+            drop(session);
+            (
+                Ok(json!({})),
+                After::Then(Box::new(|shared: &Arc<Shared>| {
+                    shared.send(event("initialized", json!({})));
+                })),
+            )
+        }
+        Err(Failed::Refused(err)) => (Err(err), After::Nothing),
+        Err(Failed::DoesNotCompile(err)) => (
+            Err(err),
+            After::Then(Box::new(|shared: &Arc<Shared>| {
+                shared.lock().state = RunState::Terminated;
+                shared.send(event("terminated", json!({})));
+            })),
+        ),
+    }
+}
+
+/// Why a launch failed.
+enum Failed {
+    /// A bad argument, a missing file: nothing started.
+    Refused(DapError),
+    /// The program has errors (sent as output): the session ends.
+    DoesNotCompile(DapError),
+}
+
+impl From<DapError> for Failed {
+    fn from(err: DapError) -> Failed {
+        Failed::Refused(err)
+    }
+}
+
+fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> {
+    let path = PathBuf::from(&args.program);
+    let text = std::fs::read_to_string(&path).map_err(|err| {
+        DapError::user(format!(
+            "launch: cannot read `program` {}: {err}",
+            path.display()
+        ))
+    })?;
+    let lines = LineIndex::new(&text);
+    let analyzed = analyze(&text);
+    let shown = path.display().to_string();
+    let program = match analyzed.compile() {
+        Ok(program) => {
+            for diag in analyzed.diagnostics() {
+                shared.send(output("console", &diag.render(&shown, &text, &lines)));
+            }
+            program
+        }
+        Err(diags) => {
+            for diag in &diags {
+                shared.send(output("stderr", &diag.render(&shown, &text, &lines)));
+            }
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            return Err(Failed::DoesNotCompile(DapError::user(format!(
+                "{shown} does not compile: {errors} error{} (shown in the debug console)",
+                if errors == 1 { "" } else { "s" }
+            ))));
+        }
+    };
+    let params = read_params(&analyzed, &args.params)?;
+    let photo = args.filter.is_some()
+        || args.pipeline.is_some()
+        || (args.function.is_none() && args.args.is_empty() && is_filter_file(&analyzed));
+    let (mut vm, name, photo_output, show_result) = if photo {
+        if args.function.is_some() || !args.args.is_empty() {
+            return Err(DapError::user(
+                "launch: `function` and `args` call a function; `filter`, `pipeline`, `input`, `output` and `level` run over a photo: use one or the other",
+            )
+            .into());
+        }
+        let target = match (&args.filter, &args.pipeline) {
+            (Some(_), Some(_)) => {
+                return Err(DapError::user("launch: give `filter` or `pipeline`, not both").into())
+            }
+            (Some(name), None) => Some(Target::Filter(name.clone())),
+            (None, Some(name)) => Some(Target::Pipeline(name.clone())),
+            (None, None) => None,
+        };
+        let image = read_input(args.input.as_deref())?;
+        let options = RunOptions {
+            level: args.level.unwrap_or(0),
+            threads: 1,
+            params,
+            ..RunOptions::default()
+        };
+        let started = chunkvm::photo::start(
+            Compiled::of(&analyzed, program),
+            target.as_ref(),
+            &Input::Image(std::borrow::Cow::Owned(image)),
+            &options,
+        )
+        .map_err(|err| DapError::user(format!("launch: {err}")))?;
+        let output = args.output.as_ref().map(PathBuf::from);
+        (started.vm, started.stages.join(" |> "), Some(output), false)
+    } else {
+        if args.input.is_some() || args.output.is_some() || args.level.is_some() {
+            return Err(DapError::user(
+                "launch: `input`, `output` and `level` are for a filter or pipeline run (give `filter` or `pipeline`)",
+            )
+            .into());
+        }
+        let name = args.function.clone().unwrap_or_else(|| "main".to_string());
+        let found = program
+            .function(&name)
+            .filter(|(_, func)| !func.is_closure)
+            .map(|(idx, func)| (idx, func.params.clone()));
+        let Some((func, func_params)) = found else {
+            return Err(DapError::user(format!(
+                "launch: no function `{name}` in {shown} (its functions: {})",
+                program.function_names().join(", ")
+            ))
+            .into());
+        };
+        if args.args.len() != func_params.len() {
+            return Err(DapError::user(format!(
+                "launch: `{name}` takes {} argument{}, but `args` has {}",
+                func_params.len(),
+                if func_params.len() == 1 { "" } else { "s" },
+                args.args.len()
+            ))
+            .into());
+        }
+        let mut values = Vec::new();
+        for ((pname, ty), arg) in func_params.iter().zip(&args.args) {
+            let given = sent(arg);
+            let shown_arg = arg.to_string();
+            let written = Written::Sent {
+                value: &given,
+                shown: &shown_arg,
+            };
+            let value = read_value(pname, ty, written, None).map_err(|err| {
+                DapError::user(format!(
+                    "launch `args`: {shown_arg} for parameter `{pname}` of `{name}`: {err}"
+                ))
+            })?;
+            values.push(value);
+        }
+        let mut vm = Vm::new(program);
+        for (pname, value) in &params {
+            vm.set_global(pname, value)
+                .map_err(|err| DapError::user(format!("launch `params`: {err}")))?;
+        }
+        vm.start(func, &values)
+            .map_err(|err| DapError::user(format!("launch: {err}")))?;
+        (vm, name, None, args.function.is_some())
+    };
+    vm.set_source(&text);
+    vm.set_output(Box::new(OutputSink::new(shared.out.clone())));
+    vm.keep_frames_on_error(true);
+    let code_lines = code_lines(&vm, &text, &lines);
+    let function_lines = vm
+        .program()
+        .functions
+        .iter()
+        .zip(&vm.loaded().funcs)
+        .filter(|(func, _)| !func.is_closure)
+        .filter_map(|(func, loaded)| {
+            let span = loaded.spans.first()?;
+            let line = lines.line_col(&text, span.start.min(text.len())).line;
+            Some((func.name.clone(), line))
+        })
+        .collect();
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    Ok(Launched {
+        program: Program {
+            path,
+            text,
+            lines,
+            code_lines,
+            params: analyzed.params(),
+            function_lines,
+            name,
+            photo_output,
+            show_result,
+        },
+        vm,
+    })
+}
+
+fn read_input(path: Option<&str>) -> Result<Rgba8, DapError> {
+    match path {
+        None => Rgba8::decode(BUNDLED_PHOTO)
+            .map_err(|err| DapError::internal(format!("the bundled photo: {err}"))),
+        Some(path) => Rgba8::load(Path::new(path))
+            .map_err(|err| DapError::user(format!("launch `input`: {err}"))),
+    }
+}
+
+/// `configurationDone`: the run starts, or the thread stops on entry.
+pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
+    let mut session = shared.lock();
+    if session.configured {
+        return (
+            Err(DapError::user("`configurationDone` came twice")),
+            After::Nothing,
+        );
+    }
+    session.configured = true;
+    if session.state != RunState::Stopped {
+        // Nothing to run (not launched, or the launch failed): nothing to start.
+        return (Ok(json!({})), After::Nothing);
+    }
+    let on_entry = session.stop_on_entry;
+    drop(session);
+    let then: Then = if on_entry {
+        Box::new(|shared: &Arc<Shared>| {
+            shared.send(event(
+                "stopped",
+                json!({ "reason": "entry", "threadId": THREAD_ID, "allThreadsStopped": true }),
+            ));
+        })
+    } else {
+        Box::new(|shared: &Arc<Shared>| {
+            if let Err(err) = resume(shared, Action::Continue) {
+                eprintln!("chop-dap: starting the run: {err}");
+                shared.send(output("stderr", &format!("{err}\n")));
+            }
+        })
+    };
+    (Ok(json!({})), After::Then(then))
+}
+
+/// Ends the run: a stopped thread is dropped here, a running one stops at its next safe
+/// point (the run thread then says `exited` and `terminated`).
+fn end_run(shared: &Arc<Shared>) -> bool {
+    let mut session = shared.lock();
+    session.cancel.store(true, Ordering::Relaxed);
+    if let Some(flag) = &session.pause {
+        flag.store(true, Ordering::Relaxed);
+    }
+    if session.state == RunState::Stopped {
+        session.vm = None;
+        session.state = RunState::Terminated;
+        return true;
+    }
+    false
+}
+
+/// `terminate`: the program ends; the session stays for `disconnect`.
+pub fn terminate(shared: &Arc<Shared>) -> Handled {
+    let dropped = end_run(shared);
+    let then: Then = Box::new(move |shared: &Arc<Shared>| {
+        if dropped {
+            shared.send(event("exited", json!({ "exitCode": 1 })));
+            shared.send(event("terminated", json!({})));
+        }
+    });
+    (Ok(json!({})), After::Then(then))
+}
+
+/// `disconnect`: the program ends with the session.
+pub fn disconnect(shared: &Arc<Shared>) -> Handled {
+    end_run(shared);
+    (Ok(json!({})), After::Exit)
+}

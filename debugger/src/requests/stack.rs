@@ -1,0 +1,291 @@
+//! `threads`, `stackTrace` (source path, line, column and the instruction of each Chop
+//! frame), `scopes` (Locals: parameters and locals; Params: the file's `param` values),
+//! `variables` (colours expand to r/g/b/a, arrays to their elements; handles stay the
+//! same while the thread is stopped), `setVariable` (the file's params) and
+//! `loadedSources`.
+
+use crate::protocol::{
+    arguments, DapError, Reply, Request, ScopesArgs, SetVariableArgs, StackTraceArgs, VariablesArgs,
+};
+use crate::session::{params, Container, RunState, Session, Shared, THREAD_ID};
+use chunkvm::exec::{Value, Vm};
+use chunkvm::values::Written;
+use serde_json::{json, Value as Json};
+use std::sync::Arc;
+
+/// The VM of a stopped thread, or why there is none.
+pub fn stopped_vm(session: &Session) -> Result<&Vm, DapError> {
+    match session.state {
+        RunState::Stopped => session
+            .vm
+            .as_ref()
+            .ok_or_else(|| DapError::internal("a stopped session without its VM")),
+        RunState::Running => Err(DapError::user(
+            "the thread is running: pause it to see its state",
+        )),
+        RunState::NotLaunched => Err(DapError::user("no program was launched")),
+        RunState::Terminated => Err(DapError::user("the program has ended")),
+    }
+}
+
+/// `threads`: the one thread while the program lives.
+pub fn threads(shared: &Arc<Shared>) -> Reply {
+    let session = shared.lock();
+    let list = match (&session.program, session.state) {
+        (Some(program), RunState::Stopped | RunState::Running) => {
+            vec![json!({ "id": THREAD_ID, "name": program.name })]
+        }
+        _ => Vec::new(),
+    };
+    Ok(json!({ "threads": list }))
+}
+
+/// The frame index (0: innermost) of a DAP frame id, checked against the stack.
+pub fn frame_index(vm: &Vm, frame_id: i64) -> Result<usize, DapError> {
+    let depth = vm.frames().len();
+    usize::try_from(frame_id - 1)
+        .ok()
+        .filter(|idx| *idx < depth)
+        .ok_or_else(|| DapError::user(format!("no frame {frame_id} (the stack has {depth})")))
+}
+
+/// `stackTrace`.
+pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: StackTraceArgs = arguments(request)?;
+    if args.thread_id != THREAD_ID {
+        return Err(DapError::user(format!("no thread {}", args.thread_id)));
+    }
+    let session = shared.lock();
+    let vm = stopped_vm(&session)?;
+    let program = session
+        .program
+        .as_ref()
+        .ok_or_else(|| DapError::internal("a VM without its program"))?;
+    let stack = vm.stack();
+    let funcs: Vec<u32> = vm.frames().iter().rev().map(|frame| frame.func).collect();
+    let start = args.start_frame.unwrap_or(0);
+    let levels = args.levels.filter(|n| *n > 0).unwrap_or(usize::MAX);
+    let frames: Vec<Json> = stack
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(levels)
+        .map(|(idx, frame)| {
+            let (line, column) = program.position(frame.span);
+            let (end_line, end_column) = program.position(chunkvm::syntax::span::Span::new(
+                frame.span.end,
+                frame.span.end,
+            ));
+            let func = funcs.get(idx).copied().unwrap_or(0);
+            json!({
+                "id": idx as i64 + 1,
+                "name": frame.function,
+                "source": program.source(),
+                "line": line,
+                "column": column,
+                "endLine": end_line,
+                "endColumn": end_column,
+                "instructionPointerReference": format!("f{func}:{}", frame.pc),
+            })
+        })
+        .collect();
+    Ok(json!({ "stackFrames": frames, "totalFrames": stack.len() }))
+}
+
+/// `scopes`: Locals and Params of a frame.
+pub fn scopes(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: ScopesArgs = arguments(request)?;
+    let mut session = shared.lock();
+    let vm = stopped_vm(&session)?;
+    let frame = frame_index(vm, args.frame_id)?;
+    let locals_count = vm.locals(frame).len();
+    let params_count = vm.program().globals.len();
+    let locals = session
+        .handles
+        .handle(format!("locals {frame}"), || Container::Locals(frame));
+    let params = session
+        .handles
+        .handle("params".to_string(), || Container::Params);
+    Ok(json!({ "scopes": [
+        { "name": "Locals", "presentationHint": "locals", "variablesReference": locals, "namedVariables": locals_count, "expensive": false },
+        { "name": "Params", "presentationHint": "globals", "variablesReference": params, "namedVariables": params_count, "expensive": false },
+    ]}))
+}
+
+/// How a value reads in the variables view.
+pub fn present(value: &Value) -> String {
+    match value {
+        Value::Array(items) => {
+            let text = value.to_string();
+            if text.len() <= 80 {
+                text
+            } else {
+                format!("array of {}", items.len())
+            }
+        }
+        Value::Str(text) => format!("{text:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a value has children (a colour, a non-empty array).
+pub fn compound(value: &Value) -> bool {
+    matches!(value, Value::Color(_)) || matches!(value, Value::Array(items) if !items.is_empty())
+}
+
+/// A DAP variable for `value` named `name` (`key` names its handle when it has one).
+pub fn variable(session: &mut Session, key: &str, name: &str, ty: &str, value: &Value) -> Json {
+    let reference = if compound(value) {
+        let value = value.clone();
+        session
+            .handles
+            .handle(format!("{key}/{name}"), move || Container::Value(value))
+    } else {
+        0
+    };
+    let mut out = json!({
+        "name": name,
+        "value": present(value),
+        "type": ty,
+        "variablesReference": reference,
+    });
+    if let Value::Array(items) = value {
+        out["indexedVariables"] = Json::from(items.len());
+    }
+    out
+}
+
+/// The type of an array element or colour channel, from its value.
+fn type_of(value: &Value) -> String {
+    match value {
+        Value::Array(items) => format!(
+            "[{}]",
+            items.first().map(type_of).unwrap_or_else(|| "?".into())
+        ),
+        other => other.kind().to_string(),
+    }
+}
+
+/// `variables`.
+pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: VariablesArgs = arguments(request)?;
+    let mut session = shared.lock();
+    let vm = stopped_vm(&session)?;
+    let Some((key, container)) = session.handles.get(args.variables_reference).cloned() else {
+        return Err(DapError::user(format!(
+            "no variables {} (handles last while the thread is stopped)",
+            args.variables_reference
+        )));
+    };
+    let rows: Vec<(String, String, Value)> = match &container {
+        Container::Locals(frame) => vm
+            .locals(*frame)
+            .into_iter()
+            .map(|var| (var.name, var.ty.to_string(), var.value))
+            .collect(),
+        Container::Params => {
+            let types: Vec<String> = vm
+                .program()
+                .globals
+                .iter()
+                .map(|g| g.ty.to_string())
+                .collect();
+            params(vm)
+                .into_iter()
+                .zip(types)
+                .map(|((name, value), ty)| (name, ty, value))
+                .collect()
+        }
+        Container::Value(Value::Color([r, g, b, a])) => [("r", r), ("g", g), ("b", b), ("a", a)]
+            .into_iter()
+            .map(|(name, v)| {
+                (
+                    name.to_string(),
+                    "float".to_string(),
+                    Value::Float(*v as f64),
+                )
+            })
+            .collect(),
+        Container::Value(Value::Array(items)) => {
+            if args.filter.as_deref() == Some("named") {
+                Vec::new()
+            } else {
+                let start = args.start.unwrap_or(0);
+                let count = args.count.filter(|n| *n > 0).unwrap_or(usize::MAX);
+                items
+                    .iter()
+                    .enumerate()
+                    .skip(start)
+                    .take(count)
+                    .map(|(idx, item)| (format!("[{idx}]"), type_of(item), item.clone()))
+                    .collect()
+            }
+        }
+        Container::Value(_) => Vec::new(),
+    };
+    let list: Vec<Json> = rows
+        .iter()
+        .map(|(name, ty, value)| variable(&mut session, &key, name, ty, value))
+        .collect();
+    Ok(json!({ "variables": list }))
+}
+
+/// `setVariable`: a `param` of the file, read against its type and range (the VM has
+/// no way yet to change a local: such a request is refused, saying so).
+pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: SetVariableArgs = arguments(request)?;
+    let mut session = shared.lock();
+    stopped_vm(&session)?;
+    let container = session
+        .handles
+        .get(args.variables_reference)
+        .map(|(_, container)| container.clone());
+    match container {
+        Some(Container::Params) => {}
+        Some(Container::Locals(_)) => {
+            return Err(DapError::user(format!(
+                "`{}` is a local: chop-dap changes the file's params only (the VM has no API to set a local yet)",
+                args.name
+            )))
+        }
+        Some(Container::Value(_)) => {
+            return Err(DapError::user(
+                "parts of a colour or an array cannot be changed",
+            ))
+        }
+        None => {
+            return Err(DapError::user(format!(
+                "no variables {}",
+                args.variables_reference
+            )))
+        }
+    }
+    let program = session
+        .program
+        .as_ref()
+        .ok_or_else(|| DapError::internal("a VM without its program"))?;
+    let value =
+        chunkvm::driver::read_param(&program.params, &args.name, Written::Text(&args.value))
+            .ok_or_else(|| DapError::user(format!("no param `{}`", args.name)))?
+            .map_err(|err| DapError::user(err.to_string()))?;
+    let vm = session
+        .vm
+        .as_mut()
+        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
+    vm.set_global(&args.name, &value)
+        .map_err(|err| DapError::user(err.to_string()))?;
+    let ty = value.kind().to_string();
+    let shown = variable(&mut session, "set", &args.name, &ty, &value);
+    Ok(json!({
+        "value": shown["value"],
+        "type": ty,
+        "variablesReference": shown["variablesReference"],
+    }))
+}
+
+/// `loadedSources`: the program's one file.
+pub fn loaded_sources(shared: &Arc<Shared>) -> Reply {
+    let session = shared.lock();
+    let sources: Vec<Json> = session.program.iter().map(|p| p.source()).collect();
+    Ok(json!({ "sources": sources }))
+}
