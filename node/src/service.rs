@@ -32,10 +32,11 @@
 //! migration's request, and the client's copy of the thread is still good.
 //!
 //! Data ids a node makes carry its node id and a serial. Every migration's
-//! store starts past the highest serial any earlier migration on this node
-//! used, so a thread that comes back to the node never meets an id it made
-//! in an earlier visit reused for another chunk. (That high-water mark lives
-//! in memory: a restarted node starts again from 1.)
+//! store allocates in a range of serials of its own ([`SERIAL_RANGE`] wide,
+//! handed out in turn from a start drawn when the node starts), so two
+//! migrations running at once, or a thread that comes back to the node, never
+//! meet an id made in another migration for another chunk. (After 65,536
+//! migrations the ranges come round again.)
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -97,8 +98,8 @@ struct Inner {
     running: Mutex<Running>,
     /// Chunks the running migrations received.
     received: AtomicU64,
-    /// The highest serial a migration's store allocated.
-    high_water: AtomicU64,
+    /// The first serial of the next migration's range.
+    next_range: AtomicU64,
     /// Told whenever a migration ends.
     ended: Notify,
 }
@@ -135,7 +136,7 @@ impl NodeService {
                 code: Mutex::new(Store::new(node)),
                 running: Mutex::new(Running::default()),
                 received: AtomicU64::new(0),
-                high_water: AtomicU64::new(1),
+                next_range: AtomicU64::new(first_range()),
                 ended: Notify::new(),
             }),
         }
@@ -410,7 +411,9 @@ fn run_thread(
         received_at,
     } = migration;
     let mut store = Store::new(inner.node);
-    reserve_past(&mut store, inner.high_water.load(Ordering::SeqCst));
+    let range =
+        inner.next_range.fetch_add(SERIAL_RANGE, Ordering::SeqCst) % (ChunkId::MAX_SERIAL + 1);
+    reserve_past(&mut store, range.max(1));
     // The chunks received, remembered by their `Arc`: a write copies them.
     let mut received: IdMap<Arc<Chunk>> = IdMap::default();
     for (id, chunk) in chunks {
@@ -476,9 +479,6 @@ fn run_thread(
             Err(err) => break Err(err),
         }
     };
-    inner
-        .high_water
-        .fetch_max(vm.store().mark(), Ordering::SeqCst);
     let (root, value) = match ended {
         Ok(Some(value)) => {
             let root = match &value {
@@ -497,9 +497,6 @@ fn run_thread(
             }
         }
     };
-    inner
-        .high_water
-        .fetch_max(vm.store().mark(), Ordering::SeqCst);
     let fetched = lock(&fetched);
     let chunks = made_or_changed(vm.store(), root, &received, &fetched);
     End::Done {
@@ -509,6 +506,20 @@ fn run_thread(
         value,
         started_us,
     }
+}
+
+/// Serials each migration's store may allocate: more chunks than any thread's quota.
+pub const SERIAL_RANGE: u64 = 1 << 32;
+
+/// The first range of a node's life: drawn from the clock, so that a restarted node
+/// does not hand out again the ids of its last run.
+fn first_range() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let pick = (now ^ (now >> 17) ^ std::process::id() as u64) & 0xffff;
+    pick * SERIAL_RANGE
 }
 
 /// Moves `store`'s allocator to `serial` (its next data id has that serial
