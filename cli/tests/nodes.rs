@@ -529,7 +529,9 @@ fn the_migration_benchmark_runs_and_checks_each_image() {
         );
     }
     assert!(
-        table.contains("bytes@first") && table.contains("/ local"),
+        table.contains("bytes@first")
+            && table.contains("/ local")
+            && table.contains("split over 2 nodes"),
         "{table}"
     );
 }
