@@ -20,8 +20,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod bench;
 mod bench_nodes;
 mod cli_io;
+mod node_admin;
 mod node_cli;
 mod photo_cli;
+mod plan_cli;
 mod thread_cli;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -76,7 +78,7 @@ enum Command {
         node: node_cli::NodeArgs,
     },
     /// Start a chunkvm node: it runs threads that clients migrate to it.
-    Serve(node_cli::ServeArgs),
+    Serve(node_admin::ServeArgs),
     /// Measure nodes (round trip, bandwidth, speed, load) and a filter or pipeline run,
     /// and say where it would run quickest: here, on a node, or split (`run --auto`
     /// follows the plan).
@@ -94,7 +96,7 @@ enum Command {
         format: CheckFormat,
     },
     /// Show nodes: status (idle, busy, dead), threads, chunks held, load, round-trip time.
-    Nodes(node_cli::NodesArgs),
+    Nodes(node_admin::NodesArgs),
     /// List the params of a file: type, default, range and doc.
     Params {
         /// The .chop file.
@@ -247,8 +249,8 @@ fn main() -> ExitCode {
             node,
         } => node_cli::Mode::of(&node)
             .and_then(|mode| thread_cli::restore(&thread, output.as_deref(), stats, &mode)),
-        Command::Serve(args) => node_cli::serve(&args),
-        Command::Nodes(args) => node_cli::nodes(&args),
+        Command::Serve(args) => node_admin::serve(&args),
+        Command::Nodes(args) => node_admin::nodes(&args),
         Command::Plan {
             run,
             nodes,

@@ -1,13 +1,13 @@
-//! The node commands of `chunkvm`: `serve` (start a node), `nodes` (their status), and
-//! where `run` and `restore` run a thread: here, paused and saved (`snapshot`), or
-//! moved to nodes (`--on`, `--hops`, `--migrate-after`), with `--on embedded` starting
-//! a node inside this process on loopback.
+//! Where `run` and `restore` run a thread: here, paused and saved (`snapshot`), moved
+//! to nodes (`--on`, `--hops`, `--migrate-after`; `--on embedded` starts a node inside
+//! this process on loopback), or split over several (`--split`). `serve` and `nodes`
+//! are in `node_admin`, the planner (`plan`, `--auto`) in `plan_cli`.
 
+pub(crate) use crate::plan_cli::{auto_mode, follow, node_list, plan_job, print_plan, Planned};
 use crate::Failure;
 use chunkvm::diag::plural;
 use chunkvm::exec::{RuntimeError, Stop, Value, Vm};
 use chunkvm_node::migrate::{migrate, MigrateFailure, MigrateOptions, MigrateReport, SkipLines};
-use chunkvm_node::plan::{Choice, JobMeasure, NodeMeasure, Plan};
 use chunkvm_node::prefetch::Prefetch;
 use chunkvm_node::service::NodeService;
 use chunkvm_node::split::{split, Member, SplitError, SplitEvent, SplitOptions};
@@ -17,9 +17,8 @@ use chunkvm_node::{
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Where `run` and `restore` run the thread.
 #[derive(clap::Args, Debug, Default)]
@@ -151,7 +150,7 @@ pub enum Mode {
 }
 
 /// Reads a node's address: `quic://HOST:PORT`, `embedded` or `local`.
-fn parse_hop(text: &str) -> Result<Hop, Failure> {
+pub(crate) fn parse_hop(text: &str) -> Result<Hop, Failure> {
     match text {
         "local" => return Ok(Hop::Local),
         "embedded" => return Ok(Hop::Embedded),
@@ -415,7 +414,7 @@ fn start_embedded() -> Result<Embedded, Failure> {
 
 /// The token for nodes: `--token-file`, else the token of a node started on this
 /// machine with the default state folder.
-fn read_token(token_file: Option<&Path>) -> Result<Token, Failure> {
+pub(crate) fn read_token(token_file: Option<&Path>) -> Result<Token, Failure> {
     let path = match token_file {
         Some(path) => path.to_path_buf(),
         None => default_state_dir()
@@ -430,7 +429,7 @@ fn read_token(token_file: Option<&Path>) -> Result<Token, Failure> {
 }
 
 /// Where a client remembers the nodes it trusts.
-fn known_nodes() -> Result<KnownNodes, Failure> {
+pub(crate) fn known_nodes() -> Result<KnownNodes, Failure> {
     let dir = default_state_dir().map_err(|err| Failure(err.to_string()))?;
     std::fs::create_dir_all(&dir)
         .map_err(|err| Failure(format!("cannot create {}: {err}", dir.display())))?;
@@ -690,411 +689,4 @@ pub fn preview(
         (output.instructions as f64 * scale) as u64,
     );
     Ok(Some((output.instructions as f64 * scale) as u64))
-}
-
-/// `chunkvm serve`.
-#[derive(clap::Args, Debug)]
-pub struct ServeArgs {
-    /// The UDP address to listen on.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7070")]
-    listen: SocketAddr,
-    /// The node's name (kept in its state folder from the first start on).
-    #[arg(long, value_name = "NAME")]
-    name: Option<String>,
-    /// The node's state folder: certificate, token, name (default: the per-user state
-    /// folder, e.g. ~/.local/state/chunkvm).
-    #[arg(long, value_name = "DIR")]
-    state: Option<PathBuf>,
-    /// Accept this token (a file holding it; nodes of one cluster share one) instead of
-    /// the node's own.
-    #[arg(long, value_name = "FILE")]
-    token_file: Option<PathBuf>,
-}
-
-/// `chunkvm serve`: runs a node until Ctrl-C or SIGTERM; threads it holds then are
-/// handed back to their clients.
-pub fn serve(args: &ServeArgs) -> Result<ExitCode, Failure> {
-    let dir = match &args.state {
-        Some(dir) => dir.clone(),
-        None => default_state_dir().map_err(|err| Failure(err.to_string()))?,
-    };
-    let identity = Identity::load_or_create(
-        &dir,
-        &IdentityOptions {
-            name: args.name.clone(),
-            token: match &args.token_file {
-                Some(path) => TokenSource::File(path.clone()),
-                None => TokenSource::default(),
-            },
-        },
-    )
-    .map_err(|err| Failure(err.to_string()))?;
-    if let Some(name) = &args.name {
-        if name != identity.name() {
-            crate::errln!(
-                "note: this node is `{}` (its state in {} keeps the name of its first start)",
-                identity.name(),
-                dir.display()
-            );
-        }
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
-    runtime.block_on(async {
-        let service = Arc::new(NodeService::new(identity.node_id()));
-        let server = Server::bind(args.listen, &identity, service.clone(), Limits::default())
-            .map_err(|err| Failure(format!("cannot listen on {}: {err}", args.listen)))?;
-        let signals = StopSignals::listen();
-        crate::out(&format!(
-            "node {} listening on quic://{}\nfingerprint {}\ntoken file {}\n",
-            identity.name(),
-            server.local_addr(),
-            identity.fingerprint(),
-            identity.token_path().display()
-        ));
-        signals.wait().await;
-        crate::errln!("stopping: handing the threads held back to their clients");
-        service.stop();
-        // Running threads stop at their next safe point and go back to their clients.
-        let _ = tokio::time::timeout(Duration::from_secs(30), service.wait_idle()).await;
-        server.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Ctrl-C and SIGTERM, listened for from now on (before the node says it is up, so that
-/// a signal sent right after is not the default one that kills the process).
-struct StopSignals {
-    #[cfg(unix)]
-    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl StopSignals {
-    fn listen() -> StopSignals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let signals = match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) {
-                (Ok(term), Ok(int)) => Some((term, int)),
-                _ => None,
-            };
-            StopSignals { signals }
-        }
-        #[cfg(not(unix))]
-        StopSignals {}
-    }
-
-    /// Waits for one of them.
-    async fn wait(self) {
-        #[cfg(unix)]
-        if let Some((mut term, mut int)) = self.signals {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            return;
-        }
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// `chunkvm nodes`.
-#[derive(clap::Args, Debug)]
-pub struct NodesArgs {
-    /// The nodes: quic://HOST:PORT each.
-    #[arg(required = true, value_name = "NODE")]
-    nodes: Vec<String>,
-    /// The nodes' token (a file holding it).
-    #[arg(long, value_name = "FILE")]
-    token_file: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = NodesFormat::Text)]
-    format: NodesFormat,
-}
-
-/// `chunkvm nodes --format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum NodesFormat {
-    /// A table.
-    Text,
-    /// JSON, for tools.
-    Json,
-}
-
-/// `chunkvm nodes`: each node's status, or `dead` when it cannot be reached.
-pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
-    let addrs: Vec<(String, SocketAddr)> = args
-        .nodes
-        .iter()
-        .map(|text| match parse_hop(text)? {
-            Hop::Node(addr) => Ok((text.clone(), addr)),
-            _ => Err(Failure(format!(
-                "{text:?}: give a node as quic://HOST:PORT"
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
-    let token = read_token(args.token_file.as_deref())?;
-    let known = known_nodes()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
-    let rows = runtime.block_on(async {
-        let mut rows = Vec::new();
-        for (text, addr) in &addrs {
-            let probe = async {
-                let client = Client::connect(*addr, &token, &Trust::KnownNodes(known.clone())).await?;
-                let started = Instant::now();
-                client.ping(1).await?;
-                let rtt = started.elapsed();
-                let status = client.status().await?;
-                client.close().await;
-                Ok::<_, chunkvm_node::TransportError>((status, rtt))
-            };
-            let row = match tokio::time::timeout(Duration::from_secs(5), probe).await {
-                Ok(Ok((status, rtt))) => serde_json::json!({
-                    "node": text,
-                    "name": status.name,
-                    "status": if status.status.busy || status.status.load > 0 { "busy" } else { "idle" },
-                    "threads": status.status.threads,
-                    "chunks": status.status.chunks_held,
-                    "load": status.status.load,
-                    "rtt_ms": (rtt.as_secs_f64() * 1e3 * 1000.0).round() / 1000.0,
-                }),
-                Ok(Err(err)) => serde_json::json!({"node": text, "status": "dead", "error": err.to_string()}),
-                Err(_) => serde_json::json!({"node": text, "status": "dead", "error": "no answer within 5 s"}),
-            };
-            rows.push(row);
-        }
-        rows
-    });
-    if args.format == NodesFormat::Json {
-        crate::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        ));
-        return Ok(ExitCode::SUCCESS);
-    }
-    crate::out(&format!(
-        "{:<28} {:<12} {:<6} {:>7} {:>8} {:>5} {:>9}\n",
-        "NODE", "NAME", "STATUS", "THREADS", "CHUNKS", "LOAD", "RTT"
-    ));
-    for row in &rows {
-        let text = |key: &str| match &row[key] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => "-".into(),
-            other => other.to_string(),
-        };
-        crate::out(&format!(
-            "{:<28} {:<12} {:<6} {:>7} {:>8} {:>5} {:>9}\n",
-            text("node"),
-            text("name"),
-            text("status"),
-            text("threads"),
-            text("chunks"),
-            text("load"),
-            if row["rtt_ms"].is_null() {
-                "-".to_string()
-            } else {
-                format!("{} ms", text("rtt_ms"))
-            },
-        ));
-        if let Some(err) = row["error"].as_str() {
-            crate::errln!("{}: {err}", text("node"));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The mode of `chunkvm plan --nodes A,B`: `--auto` over those nodes.
-pub fn auto_mode(nodes: &[String], token_file: Option<PathBuf>) -> Result<Mode, Failure> {
-    Ok(Mode::Auto {
-        nodes: node_list(nodes)?,
-        token_file,
-        prefetch: Prefetch::Graph,
-    })
-}
-
-/// Reads `--nodes`: quic://HOST:PORT each.
-fn node_list(nodes: &[String]) -> Result<Vec<Hop>, Failure> {
-    nodes
-        .iter()
-        .map(|text| match parse_hop(text)? {
-            hop @ Hop::Node(_) => Ok(hop),
-            _ => Err(Failure(format!(
-                "{text:?}: give a node as quic://HOST:PORT"
-            ))),
-        })
-        .collect()
-}
-
-/// What the planner measured and chose.
-pub struct Planned {
-    /// This machine's instructions per second.
-    pub local_speed: f64,
-    /// Each node reached.
-    pub nodes: Vec<(Hop, NodeMeasure)>,
-    /// The job.
-    pub job: JobMeasure,
-    /// The choice and the estimates.
-    pub plan: Plan,
-}
-
-/// Measures this machine and `nodes` (a node that cannot be measured is left out,
-/// with a warning) and plans `job`.
-pub fn plan_job(
-    nodes: &[Hop],
-    token_file: Option<&Path>,
-    job: JobMeasure,
-) -> Result<Planned, Failure> {
-    let local_speed = chunkvm_node::plan::local_speed().map_err(Failure)?;
-    let token = read_token(token_file)?;
-    let known = known_nodes()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
-    let measured = runtime.block_on(async {
-        let mut measured = Vec::new();
-        for hop in nodes {
-            let Hop::Node(addr) = hop else { continue };
-            let label = hop.to_string();
-            let probe = async {
-                let client = Client::connect(*addr, &token, &Trust::KnownNodes(known.clone()))
-                    .await
-                    .map_err(|err| err.to_string())?;
-                let measure = chunkvm_node::plan::measure(&client, &label).await;
-                client.close().await;
-                measure
-            };
-            match tokio::time::timeout(Duration::from_secs(30), probe).await {
-                Ok(Ok(measure)) => measured.push((hop.clone(), measure)),
-                Ok(Err(err)) => crate::errln!("warning: {label}: cannot measure it: {err}"),
-                Err(_) => crate::errln!("warning: {label}: no measurement within 30 s"),
-            }
-        }
-        measured
-    });
-    let measures: Vec<NodeMeasure> = measured.iter().map(|(_, m)| m.clone()).collect();
-    let plan = chunkvm_node::plan::decide(&job, local_speed, &measures);
-    Ok(Planned {
-        local_speed,
-        nodes: measured,
-        job,
-        plan,
-    })
-}
-
-/// The mode a plan chose, with one line on standard error saying so.
-pub fn follow(planned: &Planned, mode: &Mode) -> Mode {
-    let (token_file, prefetch) = match mode {
-        Mode::Auto {
-            token_file,
-            prefetch,
-            ..
-        } => (token_file.clone(), *prefetch),
-        _ => (None, Prefetch::Graph),
-    };
-    let chosen = match &planned.plan.choice {
-        Choice::Local => Mode::Local,
-        Choice::Node(index) => match planned.nodes.get(*index) {
-            Some((hop, _)) => Mode::Remote {
-                route: vec![hop.clone()],
-                migrate_after: None,
-                token_file,
-                prefetch,
-            },
-            None => Mode::Local,
-        },
-        Choice::Split => {
-            let mut members = vec![Hop::Local];
-            members.extend(planned.nodes.iter().map(|(hop, _)| hop.clone()));
-            Mode::Split {
-                members,
-                token_file,
-                prefetch,
-            }
-        }
-    };
-    let label = planned
-        .plan
-        .estimates
-        .iter()
-        .find(|e| e.choice == planned.plan.choice)
-        .map(|e| (e.label.clone(), e.seconds))
-        .unwrap_or_else(|| ("local".into(), 0.0));
-    crate::errln!("plan: {} (estimated {:.0} ms)", label.0, label.1 * 1e3);
-    chosen
-}
-
-/// Prints a plan: the choice and the table behind it (or JSON).
-pub fn print_plan(planned: &Planned, json: bool) {
-    let choice = planned
-        .plan
-        .estimates
-        .iter()
-        .find(|e| e.choice == planned.plan.choice)
-        .map_or_else(|| "local".to_string(), |e| e.label.clone());
-    if json {
-        let value = serde_json::json!({
-            "choice": choice,
-            "job": {
-                "instructions": planned.job.instructions,
-                "bytes": planned.job.bytes,
-                "stages": planned.job.stages,
-            },
-            "local": { "instructions_per_s": planned.local_speed },
-            "nodes": planned.nodes.iter().map(|(_, m)| serde_json::json!({
-                "node": m.label,
-                "rtt_ms": m.rtt * 1e3,
-                "bandwidth_bytes_per_s": m.bandwidth,
-                "instructions_per_s": m.speed,
-                "load": m.load,
-            })).collect::<Vec<_>>(),
-            "estimates": planned.plan.estimates.iter().map(|e| serde_json::json!({
-                "run": e.label,
-                "ms": e.seconds * 1e3,
-            })).collect::<Vec<_>>(),
-        });
-        crate::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
-        return;
-    }
-    crate::out(&format!(
-        "job: about {:.0} instructions, {:.0} bytes to move for a run elsewhere, {}\n",
-        planned.job.instructions,
-        planned.job.bytes,
-        plural(planned.job.stages as u64, "stage")
-    ));
-    crate::out(&format!(
-        "{:<28} {:>10} {:>14} {:>14} {:>5}\n",
-        "MEASURED", "RTT", "BANDWIDTH", "INSTR/S", "LOAD"
-    ));
-    crate::out(&format!(
-        "{:<28} {:>10} {:>14} {:>14.3e} {:>5}\n",
-        "local", "-", "-", planned.local_speed, 0
-    ));
-    for (_, m) in &planned.nodes {
-        crate::out(&format!(
-            "{:<28} {:>7.2} ms {:>10.0} B/s {:>14.3e} {:>5}\n",
-            m.label,
-            m.rtt * 1e3,
-            m.bandwidth,
-            m.speed,
-            m.load
-        ));
-    }
-    crate::out(&format!("{:<28} {:>12}\n", "RUN", "ESTIMATE"));
-    for e in &planned.plan.estimates {
-        crate::out(&format!("{:<28} {:>9.1} ms\n", e.label, e.seconds * 1e3));
-    }
-    crate::out(&format!("choice: {choice}\n"));
 }
