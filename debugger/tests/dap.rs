@@ -506,7 +506,8 @@ fn bad_launch_arguments_are_refused_and_no_thread_starts() {
         .unwrap()
         .1
         .clone();
-    // A param changes (read against its type and range); a local is refused, saying why.
+    // A param changes (read against its type and range); so does a local, read against
+    // its type.
     let out_of_range = client.fails(
         "setVariable",
         json!({ "variablesReference": params, "name": "bias", "value": "11" }),
@@ -517,14 +518,20 @@ fn bad_launch_arguments_are_refused_and_no_thread_starts() {
         json!({ "variablesReference": params, "name": "bias", "value": "5" }),
     );
     assert_eq!(set["value"], "5");
-    let local = client.fails(
+    let not_an_int = client.fails(
         "setVariable",
-        json!({ "variablesReference": locals, "name": "a", "value": "1" }),
+        json!({ "variablesReference": locals, "name": "a", "value": "1.5" }),
     );
-    assert!(local.contains("local"), "{local}");
+    assert!(not_an_int.contains("a"), "{not_an_int}");
+    let local = client.ok(
+        "setVariable",
+        json!({ "variablesReference": locals, "name": "a", "value": "3" }),
+    );
+    assert_eq!(local["value"], "3");
+    assert_eq!(client.eval("a + bias"), "8");
     client.ok("continue", json!({ "threadId": 1 }));
     assert_eq!(client.run_to_end(), 0);
-    assert!(client.output.contains("7.5"), "{}", client.output);
+    assert!(client.output.contains("8.5"), "{}", client.output);
     client.disconnect();
 }
 

@@ -239,3 +239,32 @@ fn a_failed_thread_keeps_its_frames_for_a_debugger() {
     assert!(plain.run().is_err());
     assert!(plain.stack().is_empty());
 }
+
+/// A debugger's setVariable: a scalar local of a stopped frame changes, the run goes on
+/// with it; references and unknown names are refused.
+#[test]
+fn a_stopped_thread_s_local_can_be_set() {
+    let text = "fn main() {\n    var total = 1;\n    let c = rgb(0.5, 0.5, 0.5);\n    let a = [1, 2];\n    total += 1; // @stop\n    print(total, c.r, a[0]);\n}";
+    let (mut vm, capture) = vm_for_main(text);
+    vm.set_source(text);
+    let line = text.lines().position(|l| l.contains("@stop")).unwrap() as u32 + 1;
+    vm.set_breakpoints(&[line]);
+    assert_eq!(vm.run().unwrap(), Stop::Breakpoint);
+    vm.set_local(0, "total", &Value::Int(40)).unwrap();
+    vm.set_local(0, "c", &Value::Color([0.25, 0.0, 0.0, 1.0]))
+        .unwrap();
+    let refused = vm.set_local(0, "a", &Value::Int(3)).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("only int, float, bool and color"),
+        "{refused}"
+    );
+    let wrong = vm.set_local(0, "total", &Value::Bool(true)).unwrap_err();
+    assert!(wrong.to_string().contains("total"), "{wrong}");
+    assert!(vm.set_local(0, "nope", &Value::Int(1)).is_err());
+    assert!(vm.set_local(5, "total", &Value::Int(1)).is_err());
+    vm.set_breakpoints(&[]);
+    vm.run_to_end().unwrap();
+    assert_eq!(capture.text(), "41 0.25 1\n");
+}

@@ -1,7 +1,7 @@
 //! `threads`, `stackTrace` (source path, line, column and the instruction of each Chop
 //! frame), `scopes` (Locals: parameters and locals; Params: the file's `param` values),
 //! `variables` (colours expand to r/g/b/a, arrays to their elements; handles stay the
-//! same while the thread is stopped), `setVariable` (the file's params) and
+//! same while the thread is stopped), `setVariable` (the file's params and scalar locals) and
 //! `loadedSources`.
 
 use crate::protocol::{
@@ -242,12 +242,7 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
         .map(|(_, container)| container.clone());
     match container {
         Some(Container::Params) => {}
-        Some(Container::Locals(_)) => {
-            return Err(DapError::user(format!(
-                "`{}` is a local: chop-dap changes the file's params only (the VM has no API to set a local yet)",
-                args.name
-            )))
-        }
+        Some(Container::Locals(frame)) => return set_local(&mut session, frame, &args),
         Some(Container::Value(_)) => {
             return Err(DapError::user(
                 "parts of a colour or an array cannot be changed",
@@ -279,6 +274,32 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
     Ok(json!({
         "value": shown["value"],
         "type": ty,
+        "variablesReference": shown["variablesReference"],
+    }))
+}
+
+/// `setVariable` on a local or parameter of frame `frame`: the value is read against the
+/// local's type (an int, float, bool or colour; references are refused).
+fn set_local(session: &mut Session, frame: usize, args: &SetVariableArgs) -> Reply {
+    let vm = session
+        .vm
+        .as_mut()
+        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
+    let ty = vm
+        .locals(frame)
+        .into_iter()
+        .find(|local| local.name == args.name)
+        .map(|local| local.ty)
+        .ok_or_else(|| DapError::user(format!("no local `{}` in this frame", args.name)))?;
+    let value = chunkvm::values::read_value(&args.name, &ty, Written::Text(&args.value), None)
+        .map_err(|err| DapError::user(err.to_string()))?;
+    vm.set_local(frame, &args.name, &value)
+        .map_err(|err| DapError::user(err.to_string()))?;
+    let kind = value.kind().to_string();
+    let shown = variable(session, "set", &args.name, &kind, &value);
+    Ok(json!({
+        "value": shown["value"],
+        "type": kind,
         "variablesReference": shown["variablesReference"],
     }))
 }

@@ -283,6 +283,83 @@ impl Vm {
         out
     }
 
+    /// Sets the local or parameter `name` in scope in frame `frame` (0: innermost) of a
+    /// stopped thread to `value`, of its type: an int, float, bool or colour (a debugger's
+    /// setVariable). References (arrays, images, closures) are refused.
+    pub fn set_local(
+        &mut self,
+        frame: usize,
+        name: &str,
+        value: &Value,
+    ) -> Result<(), super::vm::CallError> {
+        use super::vm::CallError;
+        let unknown = || CallError::UnknownLocal {
+            name: name.to_string(),
+            frame,
+        };
+        let depth = self.frames.len();
+        let idx = depth.checked_sub(frame + 1).ok_or_else(unknown)?;
+        let f = self.frames[idx];
+        let at = if idx + 1 == depth {
+            f.pc
+        } else {
+            f.pc.saturating_sub(1)
+        };
+        let lf = &self.loaded.funcs[f.func as usize];
+        let offset = lf
+            .spans
+            .get(at as usize)
+            .map(|span| span.start)
+            .unwrap_or(0);
+        let func = &self.loaded.program.functions[f.func as usize];
+        // The last binding in scope of that name (a later one shadows an earlier one).
+        let local = func
+            .locals
+            .iter()
+            .filter(|local| {
+                local.name == name
+                    && (local.is_param || (offset >= local.scope.start && offset < local.scope.end))
+            })
+            .last()
+            .cloned()
+            .ok_or_else(unknown)?;
+        if local.ty.is_ref() {
+            return Err(CallError::NotSettable {
+                name: name.to_string(),
+                ty: local.ty.clone(),
+            });
+        }
+        let slots =
+            super::vm::scalar_slots(value, &local.ty).ok_or_else(|| CallError::ArgType {
+                name: name.to_string(),
+                ty: local.ty.clone(),
+                given: value.kind(),
+            })?;
+        match local.loc {
+            Loc::S(reg) => {
+                let base = f.sbase as usize + reg as usize;
+                for (pos, slot) in slots.iter().enumerate() {
+                    if let Some(cell) = self.s.get_mut(base + pos) {
+                        *cell = *slot;
+                    }
+                }
+            }
+            Loc::Env(slot) => {
+                for (pos, value) in slots.iter().enumerate() {
+                    self.env_set(f.env, 0, slot + pos as u16, *value, false)
+                        .map_err(|_| unknown())?;
+                }
+            }
+            Loc::R(_) => {
+                return Err(CallError::NotSettable {
+                    name: name.to_string(),
+                    ty: local.ty.clone(),
+                })
+            }
+        }
+        Ok(())
+    }
+
     fn env_value(&self, env: ChunkId, slot: u16) -> u64 {
         let mut id = env;
         let mut slot = slot as usize;

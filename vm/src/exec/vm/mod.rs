@@ -302,6 +302,20 @@ pub enum CallError {
     },
     /// The program has no function of that index.
     UnknownFunction(u32),
+    /// No local or parameter of that name is in scope in that frame.
+    UnknownLocal {
+        /// The name asked for.
+        name: String,
+        /// The frame (0: innermost).
+        frame: usize,
+    },
+    /// A local of this type cannot be set by hand (arrays, images, closures).
+    NotSettable {
+        /// The local.
+        name: String,
+        /// Its type.
+        ty: Type,
+    },
     /// The call has too many or too few arguments.
     ArgCount {
         /// The function.
@@ -326,6 +340,13 @@ impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallError::UnknownParam { name } => write!(f, "no param `{name}`"),
+            CallError::UnknownLocal { name, frame } => {
+                write!(f, "no local `{name}` in scope in frame {frame}")
+            }
+            CallError::NotSettable { name, ty } => write!(
+                f,
+                "`{name}` is {ty}: only int, float, bool and color locals can be set"
+            ),
             CallError::ParamType { name, ty, given } => {
                 write!(f, "param `{name}` is a {ty}, not a {given}")
             }
@@ -770,7 +791,7 @@ impl Vm {
         Ok(self.store.try_get(id)?.get(pos))
     }
 
-    fn env_set(
+    pub(crate) fn env_set(
         &mut self,
         env: ChunkId,
         depth: u16,
@@ -1051,7 +1072,7 @@ impl Vm {
 /// Data slots per environment chunk (slot 0 links the parent, slot 31 the continuation).
 pub const ENV_CAP: usize = 30;
 
-fn scalar_slots(value: &Value, ty: &Type) -> Option<Vec<u64>> {
+pub(crate) fn scalar_slots(value: &Value, ty: &Type) -> Option<Vec<u64>> {
     Some(match (value, ty) {
         (Value::Int(v), Type::Int) => vec![*v as u64],
         (Value::Float(v), Type::Float) => vec![v.to_bits()],
