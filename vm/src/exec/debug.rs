@@ -316,11 +316,11 @@ impl Vm {
         let local = func
             .locals
             .iter()
-            .filter(|local| {
+            .rev()
+            .find(|local| {
                 local.name == name
                     && (local.is_param || (offset >= local.scope.start && offset < local.scope.end))
             })
-            .last()
             .cloned()
             .ok_or_else(unknown)?;
         if local.ty.is_ref() {
