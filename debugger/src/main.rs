@@ -4,11 +4,13 @@
 //! `--port N` (one client, then it ends). `transport` frames the messages, `protocol`
 //! reads and builds them, `session` holds the state and runs the VM on a thread of its
 //! own, `adapter` routes each request to its file under `requests/`, and `eval`
-//! evaluates expressions over a stopped frame.
+//! evaluates expressions over a stopped frame. `chop-dap bench` measures the adapter
+//! (`bench`).
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adapter;
+mod bench;
 mod eval;
 mod protocol;
 mod requests;
@@ -19,7 +21,7 @@ use std::io::BufReader;
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chop-dap [--port N]\n\
+const USAGE: &str = "usage: chop-dap [--port N] | chop-dap bench [--steps N] [--quick]\n\
   Speaks the Debug Adapter Protocol on standard input and output, or, with --port,\n\
   to one client on 127.0.0.1:N (0: any free port, printed on standard error).";
 
@@ -38,6 +40,13 @@ fn main() -> ExitCode {
             };
             serve_tcp(port)
         }
+        [command, rest @ ..] if command == "bench" => match bench::main(rest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("chop-dap: {err}");
+                ExitCode::FAILURE
+            }
+        },
         [flag] if flag == "--help" || flag == "-h" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -69,6 +78,9 @@ fn serve_tcp(port: u16) -> ExitCode {
         }
     };
     eprintln!("chop-dap: client {peer}");
+    if let Err(err) = stream.set_nodelay(true) {
+        eprintln!("chop-dap: setting TCP_NODELAY: {err}");
+    }
     let writer = match stream.try_clone() {
         Ok(writer) => writer,
         Err(err) => {

@@ -91,10 +91,12 @@ pub fn read_message(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Transpo
     Ok(Some(body))
 }
 
-/// Writes one message with its header.
+/// Writes one message with its header, in one write (over TCP, a header sent alone
+/// would wait for the peer's delayed acknowledgement before the body could follow).
 pub fn write_message(out: &mut dyn Write, body: &[u8]) -> std::io::Result<()> {
-    write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
-    out.write_all(body)?;
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    out.write_all(&frame)?;
     out.flush()
 }
 
