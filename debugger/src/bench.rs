@@ -38,7 +38,7 @@ fn spin(n: int) -> int {
 
 /// Loop iterations of the breakpoints-set run (about 1 s without the debugger in a
 /// release build on the machine it was sized on); `--quick` runs a tenth.
-const FULL_ITERATIONS: i64 = 40_000_000;
+const FULL_ITERATIONS: i64 = 30_000_000;
 
 /// How long any one read may wait (against a hang, not a speed limit).
 const READ_TIMEOUT: Duration = Duration::from_secs(600);
