@@ -49,6 +49,24 @@ pub struct PhotoArgs {
 }
 
 impl PhotoArgs {
+    /// The filter or pipeline asked for (`None`: the file's only one).
+    fn target(&self) -> Option<Target> {
+        match (&self.filter, &self.pipeline) {
+            (Some(name), _) => Some(Target::Filter(name.clone())),
+            (_, Some(name)) => Some(Target::Pipeline(name.clone())),
+            _ => None,
+        }
+    }
+
+    /// The pyramid level to run on, for a `width` x `height` photo.
+    fn level_of(&self, width: u32, height: u32) -> usize {
+        match (self.level, self.preview) {
+            (Some(level), _) => level,
+            (None, true) => preview_level(width, height),
+            (None, false) => 0,
+        }
+    }
+
     /// Whether any photo option was given: `run` then filters a photo instead of calling `main`.
     pub fn is_set(&self) -> bool {
         self.input.is_some()
@@ -293,18 +311,10 @@ pub fn run_analysed(
         return Ok(ExitCode::FAILURE);
     };
     let params = parse_params(path, analyzed, params)?;
-    let target = match (&args.filter, &args.pipeline) {
-        (Some(name), _) => Some(Target::Filter(name.clone())),
-        (_, Some(name)) => Some(Target::Pipeline(name.clone())),
-        _ => None,
-    };
+    let target = args.target();
     let (input, input_name) = read_input(args.input.as_deref())?;
     let (width, height) = input_size(&input)?;
-    let level = match (args.level, args.preview) {
-        (Some(level), _) => level,
-        (None, true) => preview_level(width, height),
-        (None, false) => 0,
-    };
+    let level = args.level_of(width, height);
     let threads = worker_threads(args.threads, level_size(width, height, level).1)?;
     let options = RunOptions {
         level,
@@ -488,18 +498,10 @@ pub fn plan(
         return Ok(ExitCode::FAILURE);
     };
     let params = parse_params(path, &analyzed, params)?;
-    let target = match (&args.filter, &args.pipeline) {
-        (Some(name), _) => Some(Target::Filter(name.clone())),
-        (_, Some(name)) => Some(Target::Pipeline(name.clone())),
-        _ => None,
-    };
+    let target = args.target();
     let (input, _) = read_input(args.input.as_deref())?;
     let (width, height) = input_size(&input)?;
-    let level = match (args.level, args.preview) {
-        (Some(level), _) => level,
-        (None, true) => preview_level(width, height),
-        (None, false) => 0,
-    };
+    let level = args.level_of(width, height);
     let options = RunOptions {
         level,
         threads: 1,

@@ -225,24 +225,30 @@ impl Vm {
             .collect()
     }
 
-    /// The parameters and locals in scope in frame `frame` (0: innermost), with their values.
-    pub fn locals(&self, frame: usize) -> Vec<Variable> {
+    /// Frame `frame` (0: innermost) and the source offset of its current instruction (a
+    /// caller's: the call), which says which locals are in scope.
+    fn frame_at(&self, frame: usize) -> Option<(super::vm::Frame, usize)> {
         let depth = self.frames.len();
-        let Some(idx) = depth.checked_sub(frame + 1) else {
-            return Vec::new();
-        };
+        let idx = depth.checked_sub(frame + 1)?;
         let f = self.frames[idx];
         let at = if idx + 1 == depth {
             f.pc
         } else {
             f.pc.saturating_sub(1)
         };
-        let lf = &self.loaded.funcs[f.func as usize];
-        let offset = lf
+        let offset = self.loaded.funcs[f.func as usize]
             .spans
             .get(at as usize)
             .map(|span| span.start)
             .unwrap_or(0);
+        Some((f, offset))
+    }
+
+    /// The parameters and locals in scope in frame `frame` (0: innermost), with their values.
+    pub fn locals(&self, frame: usize) -> Vec<Variable> {
+        let Some((f, offset)) = self.frame_at(frame) else {
+            return Vec::new();
+        };
         let func = &self.loaded.program.functions[f.func as usize];
         let mut out: Vec<Variable> = Vec::new();
         for local in &func.locals {
@@ -297,20 +303,7 @@ impl Vm {
             name: name.to_string(),
             frame,
         };
-        let depth = self.frames.len();
-        let idx = depth.checked_sub(frame + 1).ok_or_else(unknown)?;
-        let f = self.frames[idx];
-        let at = if idx + 1 == depth {
-            f.pc
-        } else {
-            f.pc.saturating_sub(1)
-        };
-        let lf = &self.loaded.funcs[f.func as usize];
-        let offset = lf
-            .spans
-            .get(at as usize)
-            .map(|span| span.start)
-            .unwrap_or(0);
+        let (f, offset) = self.frame_at(frame).ok_or_else(unknown)?;
         let func = &self.loaded.program.functions[f.func as usize];
         // The last binding in scope of that name (a later one shadows an earlier one).
         let local = func
