@@ -271,6 +271,11 @@ impl Client {
         set.extend(ids.into_iter().filter(|id| id.is_code()));
     }
 
+    /// A fresh request number for a conversation this client starts.
+    pub(crate) fn next_request(&self) -> u64 {
+        self.next_request.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// The QUIC connection (to open raw streams, e.g. in tests).
     pub fn connection(&self) -> &Connection {
         &self.conn

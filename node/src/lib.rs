@@ -16,6 +16,8 @@
 //! * [`split`](mod@split): [`split()`], a photo job's stages cut in bands
 //!   of rows run by several members (this process and nodes).
 //! * [`plan`]: the offload planner's measurements and its choice.
+//! * [`debug`]: a thread held by a node for a debugger ([`RemoteThread`]):
+//!   the VM's stepping API asked over the protocol.
 //! * [`prefetch`]: the policy of which chunks travel before they are asked
 //!   for ([`Prefetch`]).
 //!
@@ -57,6 +59,7 @@
 //!   pins the one it met before sending its token).
 
 pub mod client;
+pub mod debug;
 pub mod identity;
 pub mod migrate;
 pub mod plan;
@@ -69,6 +72,7 @@ pub mod trust;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, Outcome, StatusReport};
+pub use debug::{DebugError, NotMoved, Pauser, RemoteThread, Resumed};
 pub use identity::{
     default_state_dir, Fingerprint, Identity, IdentityError, IdentityOptions, Token, TokenSource,
 };

@@ -43,7 +43,7 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    fn add(&mut self, chunks: usize) {
+    pub(crate) fn add(&mut self, chunks: usize) {
         self.chunks += chunks as u64;
         self.bytes += (chunks * ENTRY_LEN) as u64;
     }
@@ -229,37 +229,44 @@ pub async fn migrate(
     report.returned.add(chunks.len());
     report.instructions = instructions.saturating_sub(vm.instructions());
     report.to_first_instruction = Duration::from_micros(started_us);
+    report.finished =
+        take_back(vm, root, chunks, instructions, &value).map_err(|f| fail(f, lines))?;
+    report.total = started.elapsed();
+    Ok(report)
+}
+
+/// Takes a node's `Done` into `vm`: a thread handed back (`value` empty)
+/// replaces `*vm`, restored over a copy of its store so that `vm` stays good
+/// if it does not restore; a finished thread's chunks join `vm`'s store and
+/// its value is returned.
+pub(crate) fn take_back(
+    vm: &mut Vm,
+    root: ChunkId,
+    chunks: crate::wire::ChunkList,
+    instructions: u64,
+    value: &[u8],
+) -> Result<Option<Value>, MigrateFailure> {
     if value.is_empty() {
-        // Handed back: restore over a copy of the store, so that `vm` stays
-        // good if the thread does not restore.
         let mut store = vm.store().clone();
         for (id, chunk) in chunks {
             store.insert(id, chunk);
         }
         let back = Vm::restore(store, root).map_err(|e: ThreadError| {
-            fail(
-                MigrateFailure::BadAnswer(format!("the thread handed back does not restore: {e}")),
-                lines,
-            )
+            MigrateFailure::BadAnswer(format!("the thread handed back does not restore: {e}"))
         })?;
         if back.instructions() != instructions {
-            return Err(fail(
-                MigrateFailure::BadAnswer(format!(
-                    "the thread handed back ran {} instructions, the node said {instructions}",
-                    back.instructions()
-                )),
-                lines,
-            ));
+            return Err(MigrateFailure::BadAnswer(format!(
+                "the thread handed back ran {} instructions, the node said {instructions}",
+                back.instructions()
+            )));
         }
         *vm = back;
+        Ok(None)
     } else {
-        let value = decode_value(&value)
-            .map_err(|e| fail(MigrateFailure::BadAnswer(e.to_string()), lines))?;
+        let value = decode_value(value).map_err(|e| MigrateFailure::BadAnswer(e.to_string()))?;
         vm.absorb(chunks);
-        report.finished = Some(value);
+        Ok(Some(value))
     }
-    report.total = started.elapsed();
-    Ok(report)
 }
 
 /// A writer that drops the first lines written to it and passes the rest

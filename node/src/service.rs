@@ -53,7 +53,7 @@ use crate::transport::{request_of, Conversation, PeerInfo};
 use crate::wire::{encode_value, ChunkList, Message};
 
 /// What the node's thread tells the task that owns the conversation.
-enum Event {
+pub(crate) enum Event {
     /// Fetch this chunk from the client; answer on the channel.
     Fetch(
         ChunkId,
@@ -63,10 +63,12 @@ enum Event {
     Line(String),
     /// The thread's run is over: the message that ends the migration.
     End(End),
+    /// The answer to a debug session's ask (or the reason it has none).
+    Answer(u64, Result<crate::wire::DebugAnswer, String>),
 }
 
 /// How a migration ends.
-enum End {
+pub(crate) enum End {
     /// Finished or handed back.
     Done {
         root: ChunkId,
@@ -83,19 +85,19 @@ enum End {
 
 /// The running threads and whether the node is stopping.
 #[derive(Default)]
-struct Running {
-    stopping: bool,
+pub(crate) struct Running {
+    pub(crate) stopping: bool,
     next: u64,
     /// The pause flag of each running thread (none while it restores).
-    pause: HashMap<u64, Option<Arc<AtomicBool>>>,
+    pub(crate) pause: HashMap<u64, Option<Arc<AtomicBool>>>,
 }
 
 /// What every migration of the node shares.
-struct Inner {
+pub(crate) struct Inner {
     node: NodeId,
     /// Code chunks of every program the node ran.
     code: Mutex<Store>,
-    running: Mutex<Running>,
+    pub(crate) running: Mutex<Running>,
     /// Chunks the running migrations received.
     received: AtomicU64,
     /// The first serial of the next migration's range.
@@ -105,7 +107,7 @@ struct Inner {
 }
 
 /// Locks `m`, taking over a lock a panicking thread left.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -195,21 +197,58 @@ impl Handler for NodeService {
 
     async fn on_conversation(&self, _peer: PeerInfo, first: Message, mut conv: Conversation) {
         let received_at = Instant::now();
-        let Message::Migrate {
-            request,
-            root,
-            chunks,
-            run_for,
-        } = first
-        else {
-            let _ = conv
-                .send(&Message::Error {
-                    request: request_of(&first),
-                    message: format!("{} is not served by this node", first.kind()),
-                })
-                .await;
-            let _ = conv.finish();
-            return;
+        let (request, work) = match first {
+            Message::Migrate {
+                request,
+                root,
+                chunks,
+                run_for,
+            } => (
+                request,
+                Work::Run(Migration {
+                    root,
+                    chunks,
+                    run_for,
+                    received_at,
+                }),
+            ),
+            Message::Debug {
+                request,
+                root,
+                chunks,
+                source,
+            } => (
+                request,
+                Work::Debug(DebugOpen {
+                    root,
+                    chunks,
+                    source,
+                    received_at,
+                }),
+            ),
+            Message::DebugPause { thread } => {
+                let reply = if self.pause_thread(thread) {
+                    Message::Ack
+                } else {
+                    Message::Error {
+                        request: 0,
+                        message: format!("the node holds no thread {thread}"),
+                    }
+                };
+                let _ = conv.send(&reply).await;
+                let _ = conv.finish();
+                return;
+            }
+            other => {
+                let _ = conv
+                    .send(&Message::Error {
+                        request: request_of(&other),
+                        message: format!("{} is not served by this node", other.kind()),
+                    })
+                    .await;
+                let _ = conv.finish();
+                return;
+            }
         };
         let key = {
             let mut running = lock(&self.inner.running);
@@ -232,20 +271,17 @@ impl Handler for NodeService {
             let _ = conv.finish();
             return;
         };
-        let count = chunks.len() as u64;
+        let count = match &work {
+            Work::Run(m) => m.chunks.len(),
+            Work::Debug(d) => d.chunks.len(),
+        } as u64;
         self.inner.received.fetch_add(count, Ordering::Relaxed);
-        let end = serve_migration(
-            &self.inner,
-            key,
-            &mut conv,
-            Migration {
-                root,
-                chunks,
-                run_for,
-                received_at,
-            },
-        )
-        .await;
+        let end = match work {
+            Work::Run(migration) => serve_migration(&self.inner, key, &mut conv, migration).await,
+            Work::Debug(open) => {
+                crate::debug::serve::serve_debug(&self.inner, key, request, &mut conv, open).await
+            }
+        };
         let reply = match end {
             End::Done {
                 root,
@@ -270,6 +306,36 @@ impl Handler for NodeService {
         lock(&self.inner.running).pause.remove(&key);
         self.inner.ended.notify_waiters();
     }
+}
+
+impl NodeService {
+    /// Sets the pause flag of thread `key`; false when the node holds no such thread.
+    fn pause_thread(&self, key: u64) -> bool {
+        let running = lock(&self.inner.running);
+        match running.pause.get(&key) {
+            Some(Some(flag)) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What a conversation asks of the node.
+enum Work {
+    /// Run a migrated thread.
+    Run(Migration),
+    /// Hold a thread for a debugger.
+    Debug(DebugOpen),
+}
+
+/// A `Debug`'s fields.
+pub(crate) struct DebugOpen {
+    pub(crate) root: ChunkId,
+    pub(crate) chunks: ChunkList,
+    pub(crate) source: String,
+    pub(crate) received_at: Instant,
 }
 
 /// A `Migrate`'s fields.
@@ -321,6 +387,8 @@ async fn serve_migration(
                     }
                 }
                 Some(Event::End(end)) => break end,
+                // A migration's thread has no asks to answer.
+                Some(Event::Answer(..)) => {}
                 None => break End::Node("the node's thread ended without an answer".to_string()),
             },
             _ = &mut closed, if !gone => {
@@ -335,7 +403,7 @@ async fn serve_migration(
 
 /// The fetcher of a node's thread: asks the conversation's task for each
 /// missing chunk and waits for the answer.
-struct Bridge {
+pub(crate) struct Bridge {
     tx: mpsc::Sender<Event>,
     /// A copy of every chunk fetched, to tell later whether it changed.
     fetched: Arc<Mutex<IdMap<Chunk>>>,
@@ -395,21 +463,28 @@ impl Write for Lines {
     }
 }
 
-/// Restores and runs the thread of `migration` (on a blocking thread).
-fn run_thread(
+/// A thread restored on the node, with what it received.
+pub(crate) struct Here {
+    pub(crate) vm: Vm,
+    /// The chunks received with the thread, by their `Arc` (a write copies them).
+    pub(crate) received: IdMap<Arc<Chunk>>,
+    /// A copy of each chunk fetched since.
+    pub(crate) fetched: Arc<Mutex<IdMap<Chunk>>>,
+}
+
+/// Restores the thread whose root is `root` in a store of the node's own
+/// with `chunks` (and the program's code if the node holds it), fetching
+/// the rest over `tx`; its lines go to `tx` and its pause flag is
+/// registered as thread `key`'s.
+pub(crate) fn restore_here(
     inner: &Inner,
     key: u64,
-    migration: Migration,
-    tx: mpsc::Sender<Event>,
+    root: ChunkId,
+    chunks: ChunkList,
+    tx: &mpsc::Sender<Event>,
     cancel: Arc<AtomicBool>,
     wait: Duration,
-) -> End {
-    let Migration {
-        root,
-        chunks,
-        run_for,
-        received_at,
-    } = migration;
+) -> Result<Here, End> {
     let mut store = Store::new(inner.node);
     let range =
         inner.next_range.fetch_add(SERIAL_RANGE, Ordering::SeqCst) % (ChunkId::MAX_SERIAL + 1);
@@ -443,7 +518,11 @@ fn run_thread(
     };
     let mut vm = match Vm::restore_fetching(store, root, Box::new(bridge)) {
         Ok(vm) => vm,
-        Err(err) => return End::Node(format!("the thread does not restore here: {err}")),
+        Err(err) => {
+            return Err(End::Node(format!(
+                "the thread does not restore here: {err}"
+            )))
+        }
     };
     // Keep the program's code for the next migrations.
     {
@@ -454,7 +533,7 @@ fn run_thread(
         }
     }
     vm.set_output(Box::new(Lines {
-        tx,
+        tx: tx.clone(),
         partial: Vec::new(),
     }));
     vm.set_cancel(cancel);
@@ -466,6 +545,59 @@ fn run_thread(
         }
         running.pause.insert(key, Some(flag));
     }
+    Ok(Here {
+        vm,
+        received,
+        fetched,
+    })
+}
+
+impl Here {
+    /// The end of a thread on the node: finished with `value`, or (none)
+    /// handed back, materialized at this safe point.
+    pub(crate) fn end(mut self, value: Option<Value>, started_us: u64) -> End {
+        let (root, value) = match value {
+            Some(value) => {
+                let root = match &value {
+                    Value::Image { id, .. } | Value::Closure { id, .. } => *id,
+                    _ => ChunkId::NIL,
+                };
+                (root, encode_value(&value))
+            }
+            None => (self.vm.materialize(), Vec::new()),
+        };
+        let fetched = lock(&self.fetched);
+        let chunks = made_or_changed(self.vm.store(), root, &self.received, &fetched);
+        End::Done {
+            root,
+            chunks,
+            instructions: self.vm.instructions(),
+            value,
+            started_us,
+        }
+    }
+}
+
+/// Restores and runs the thread of `migration` (on a blocking thread).
+fn run_thread(
+    inner: &Inner,
+    key: u64,
+    migration: Migration,
+    tx: mpsc::Sender<Event>,
+    cancel: Arc<AtomicBool>,
+    wait: Duration,
+) -> End {
+    let Migration {
+        root,
+        chunks,
+        run_for,
+        received_at,
+    } = migration;
+    let mut here = match restore_here(inner, key, root, chunks, &tx, cancel, wait) {
+        Ok(here) => here,
+        Err(end) => return end,
+    };
+    let vm = &mut here.vm;
     if let Some(n) = run_for {
         vm.stop_after(n);
     }
@@ -479,32 +611,20 @@ fn run_thread(
             Err(err) => break Err(err),
         }
     };
-    let (root, value) = match ended {
-        Ok(Some(value)) => {
-            let root = match &value {
-                Value::Image { id, .. } | Value::Closure { id, .. } => *id,
-                _ => ChunkId::NIL,
-            };
-            (root, encode_value(&value))
+    match ended {
+        Ok(value) => here.end(value, started_us),
+        Err(err) => node_or_program(err),
+    }
+}
+
+/// A runtime error on the node: the node's failure (a chunk that could not
+/// come, a cancel, the output gone) or the program's.
+pub(crate) fn node_or_program(err: chunkvm::exec::RuntimeError) -> End {
+    match err.kind {
+        ErrorKind::Missing | ErrorKind::Cancelled | ErrorKind::OutputClosed => {
+            End::Node(format!("the thread stopped on the node: {err}"))
         }
-        Ok(None) => (vm.materialize(), Vec::new()),
-        Err(err) => {
-            return match err.kind {
-                ErrorKind::Missing | ErrorKind::Cancelled | ErrorKind::OutputClosed => {
-                    End::Node(format!("the thread stopped on the node: {err}"))
-                }
-                _ => End::Program(err.message),
-            }
-        }
-    };
-    let fetched = lock(&fetched);
-    let chunks = made_or_changed(vm.store(), root, &received, &fetched);
-    End::Done {
-        root,
-        chunks,
-        instructions: vm.instructions(),
-        value,
-        started_us,
+        _ => End::Program(err.message),
     }
 }
 
@@ -535,7 +655,7 @@ fn reserve_past(store: &mut Store, serial: u64) {
 
 /// The chunks reachable from `root` in `store` that are not as received:
 /// made here, or changed (code never).
-fn made_or_changed(
+pub(crate) fn made_or_changed(
     store: &Store,
     root: ChunkId,
     received: &IdMap<Arc<Chunk>>,

@@ -318,7 +318,10 @@ pub(crate) fn request_of(message: &Message) -> u64 {
         Message::Error { request, .. }
         | Message::Migrate { request, .. }
         | Message::Fetch { request, .. }
-        | Message::Chunks { request, .. } => *request,
+        | Message::Chunks { request, .. }
+        | Message::Debug { request, .. }
+        | Message::DebugAsk { request, .. }
+        | Message::DebugAnswer { request, .. } => *request,
         _ => 0,
     }
 }

@@ -40,12 +40,19 @@
 //! | 13 | `Done` | root id, chunks, instructions u64, value bytes, started_us u64 | node | the thread finished (`value` non-empty: its result, encoded by [`encode_value`]; `root` the result's chunk or nil) or was handed back at a safe point (`value` empty, `root` the Thread chunk); `chunks` are those reachable from `root` that the node made or changed; `instructions` the thread's count at the end; `started_us` the microseconds from the `Migrate` to the node's first instruction |
 //! | 14 | `Failed` | message string | node | the thread failed: a runtime error of its program (a failure of the node's side is an `Error` for the migration's request) |
 //! | 15 | `Ack` | | both | an empty acknowledgement |
+//! | 16 | `Debug` | request u64, root id, chunks, source string | client | starts a debug session: the node restores the thread whose root is `root` (fetching what it lacks), gives it the program's `source` for its lines, holds it stopped and answers `DebugAnswer { Opened }` |
+//! | 17 | `DebugAsk` | request u64, ask | client | asks the node something about the thread of this debug session ([`DebugAsk`], encoded as [`crate::debug`] documents) |
+//! | 18 | `DebugAnswer` | request u64, answer | node | the answer to the `DebugAsk` (or `Debug`) with the same request number ([`DebugAnswer`]) |
+//! | 19 | `DebugPause` | thread u64 | client | on a stream of its own: pause thread `thread` of a debug session at its next safe point; answered `Ack` |
 
 use std::fmt;
 
 use chunkvm::chunk::{decode_chunk, encode_chunk, Chunk, ChunkId, DecodeError, ENTRY_LEN};
 use chunkvm::exec::Value;
 
+pub use crate::debug::messages::{
+    ChunkInfo, DebugAnswer, DebugAsk, RemoteStop, Residence, WireFrame, WireVariable,
+};
 use crate::identity::{Token, TOKEN_LEN};
 
 /// The protocol version this build speaks (sent in [`Message::Hello`]).
@@ -61,7 +68,7 @@ pub const LEN_PREFIX: usize = 4;
 pub type ChunkList = Vec<(ChunkId, Chunk)>;
 
 /// One message of the protocol (see the module documentation's table).
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub enum Message {
     /// The first message of a connection: the client authenticates.
     Hello {
@@ -172,6 +179,36 @@ pub enum Message {
     },
     /// An empty acknowledgement.
     Ack,
+    /// Starts a debug session for the thread whose root is `root`.
+    Debug {
+        /// The request number of the session (its `Opened` answer echoes it).
+        request: u64,
+        /// The thread's root chunk.
+        root: ChunkId,
+        /// Chunks sent ahead (the node fetches the others).
+        chunks: ChunkList,
+        /// The program's source text, for the thread's lines.
+        source: String,
+    },
+    /// A question or an order about the thread of a debug session.
+    DebugAsk {
+        /// Its request number, echoed in the answer.
+        request: u64,
+        /// What is asked.
+        ask: DebugAsk,
+    },
+    /// The answer to a `DebugAsk`.
+    DebugAnswer {
+        /// The `DebugAsk`'s request number.
+        request: u64,
+        /// The answer.
+        answer: DebugAnswer,
+    },
+    /// Pauses a debug session's thread at its next safe point.
+    DebugPause {
+        /// The thread, as the session's `Opened` named it.
+        thread: u64,
+    },
 }
 
 /// The message tags (the first byte of a body).
@@ -191,6 +228,10 @@ mod tag {
     pub const DONE: u8 = 13;
     pub const FAILED: u8 = 14;
     pub const ACK: u8 = 15;
+    pub const DEBUG: u8 = 16;
+    pub const DEBUG_ASK: u8 = 17;
+    pub const DEBUG_ANSWER: u8 = 18;
+    pub const DEBUG_PAUSE: u8 = 19;
 }
 
 impl Message {
@@ -212,6 +253,10 @@ impl Message {
             Message::Done { .. } => "Done",
             Message::Failed { .. } => "Failed",
             Message::Ack => "Ack",
+            Message::Debug { .. } => "Debug",
+            Message::DebugAsk { .. } => "DebugAsk",
+            Message::DebugAnswer { .. } => "DebugAnswer",
+            Message::DebugPause { .. } => "DebugPause",
         }
     }
 
@@ -233,6 +278,10 @@ impl Message {
             Message::Done { .. } => tag::DONE,
             Message::Failed { .. } => tag::FAILED,
             Message::Ack => tag::ACK,
+            Message::Debug { .. } => tag::DEBUG,
+            Message::DebugAsk { .. } => tag::DEBUG_ASK,
+            Message::DebugAnswer { .. } => tag::DEBUG_ANSWER,
+            Message::DebugPause { .. } => tag::DEBUG_PAUSE,
         }
     }
 }
@@ -433,6 +482,26 @@ fn encode_body_into(message: &Message, out: &mut Vec<u8>) {
             w.u64(*started_us);
         }
         Message::Failed { message } => w.str(message),
+        Message::Debug {
+            request,
+            root,
+            chunks,
+            source,
+        } => {
+            w.u64(*request);
+            w.u64(root.0);
+            w.chunks(chunks);
+            w.str(source);
+        }
+        Message::DebugAsk { request, ask } => {
+            w.u64(*request);
+            ask.write(&mut w);
+        }
+        Message::DebugAnswer { request, answer } => {
+            w.u64(*request);
+            answer.write(&mut w);
+        }
+        Message::DebugPause { thread } => w.u64(*thread),
     }
 }
 
@@ -513,6 +582,21 @@ pub fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             message: r.string()?,
         },
         tag::ACK => Message::Ack,
+        tag::DEBUG => Message::Debug {
+            request: r.u64()?,
+            root: ChunkId(r.u64()?),
+            chunks: r.chunks()?,
+            source: r.string()?,
+        },
+        tag::DEBUG_ASK => Message::DebugAsk {
+            request: r.u64()?,
+            ask: DebugAsk::read(&mut r)?,
+        },
+        tag::DEBUG_ANSWER => Message::DebugAnswer {
+            request: r.u64()?,
+            answer: DebugAnswer::read(&mut r)?,
+        },
+        tag::DEBUG_PAUSE => Message::DebugPause { thread: r.u64()? },
         tag => return Err(WireError::UnknownTag { tag }),
     };
     r.end()?;
@@ -562,37 +646,37 @@ pub fn decode_frame(bytes: &[u8]) -> Result<(Message, usize), WireError> {
 }
 
 /// Appends fields to a body.
-struct Writer<'a> {
-    out: &'a mut Vec<u8>,
+pub(crate) struct Writer<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
 }
 
 impl Writer<'_> {
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 
     /// A count: lists longer than `u32::MAX` cannot be sent (they would be
     /// far above [`MAX_MESSAGE`], which `encode_frame` refuses anyway).
-    fn count(&mut self, n: usize) {
+    pub(crate) fn count(&mut self, n: usize) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         self.out.extend_from_slice(&n.to_le_bytes());
     }
 
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.count(s.len());
         self.out.extend_from_slice(s.as_bytes());
     }
 
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.count(b.len());
         self.out.extend_from_slice(b);
     }
 
-    fn chunks(&mut self, chunks: &[(ChunkId, Chunk)]) {
+    pub(crate) fn chunks(&mut self, chunks: &[(ChunkId, Chunk)]) {
         self.count(chunks.len());
         self.out.reserve(chunks.len().saturating_mul(ENTRY_LEN));
         for (id, chunk) in chunks {
@@ -602,9 +686,9 @@ impl Writer<'_> {
 }
 
 /// A cursor over an untrusted body.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -631,29 +715,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
-    fn u8(&mut self) -> Result<u8, WireError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, WireError> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u16(&mut self) -> Result<u16, WireError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, WireError> {
         self.array().map(u16::from_le_bytes)
     }
 
-    fn u32(&mut self) -> Result<u32, WireError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, WireError> {
         self.array().map(u32::from_le_bytes)
     }
 
-    fn u64(&mut self) -> Result<u64, WireError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
         self.array().map(u64::from_le_bytes)
     }
 
-    fn bool(&mut self) -> Result<bool, WireError> {
+    pub(crate) fn bool(&mut self) -> Result<bool, WireError> {
         let at = self.pos;
         match self.u8()? {
             0 => Ok(false),
@@ -664,7 +748,7 @@ impl<'a> Reader<'a> {
 
     /// A count of items of `item` bytes each, checked against the bytes
     /// left (so the allocations it sizes are bounded by the input).
-    fn count(&mut self, item: usize) -> Result<usize, WireError> {
+    pub(crate) fn count(&mut self, item: usize) -> Result<usize, WireError> {
         let n = self.u32()?;
         let at = self.pos;
         let have = self.left();
@@ -675,19 +759,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<String, WireError> {
+    pub(crate) fn string(&mut self) -> Result<String, WireError> {
         let len = self.count(1)?;
         let at = self.pos;
         let bytes = self.take(len)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| WireError::BadUtf8 { at })
     }
 
-    fn bytes(&mut self) -> Result<Vec<u8>, WireError> {
+    pub(crate) fn bytes(&mut self) -> Result<Vec<u8>, WireError> {
         let len = self.count(1)?;
         Ok(self.take(len)?.to_vec())
     }
 
-    fn chunks(&mut self) -> Result<ChunkList, WireError> {
+    pub(crate) fn chunks(&mut self) -> Result<ChunkList, WireError> {
         let count = self.count(ENTRY_LEN)?;
         let mut out = Vec::with_capacity(count);
         for _ in 0..count {
@@ -700,7 +784,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails if bytes are left.
-    fn end(&self) -> Result<(), WireError> {
+    pub(crate) fn end(&self) -> Result<(), WireError> {
         match self.left() {
             0 => Ok(()),
             extra => Err(WireError::Trailing {
@@ -749,11 +833,11 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, WireError> {
 }
 
 impl Writer<'_> {
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn value(&mut self, value: &Value) {
+    pub(crate) fn value(&mut self, value: &Value) {
         match value {
             Value::Unit => self.out.push(vtag::UNIT),
             Value::Int(v) => {
@@ -801,7 +885,7 @@ impl Writer<'_> {
 }
 
 impl Reader<'_> {
-    fn value(&mut self, depth: usize) -> Result<Value, WireError> {
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Value, WireError> {
         let at = self.pos;
         Ok(match self.u8()? {
             vtag::UNIT => Value::Unit,

@@ -10,17 +10,15 @@ mod common;
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chunkvm::exec::{Capture, Stop, Vm};
 use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions};
 use chunkvm_node::{
-    migrate, Client, Identity, Limits, MigrateFailure, MigrateOptions, MigrateReport, NodeService,
-    Prefetch, Server, SkipLines, Trust,
+    migrate, Client, MigrateFailure, MigrateOptions, MigrateReport, Prefetch, SkipLines,
 };
-use common::{bounded, identity};
+use common::{bounded, connect, node, plain};
 
 const POLICIES: [Prefetch; 3] = [Prefetch::OnDemand, Prefetch::Graph, Prefetch::Eager];
 
@@ -79,46 +77,6 @@ fn main() {
     print("total", total);
 }
 "#;
-
-/// A node: its server, service and identity.
-struct Node {
-    server: Server,
-    service: Arc<NodeService>,
-    identity: Identity,
-}
-
-fn node(name: &str) -> Node {
-    let identity = identity(name);
-    let service = Arc::new(NodeService::new(identity.node_id()));
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = Server::bind(addr, &identity, service.clone(), Limits::default()).unwrap();
-    Node {
-        server,
-        service,
-        identity,
-    }
-}
-
-async fn connect(node: &Node) -> Client {
-    Client::connect(
-        node.server.local_addr(),
-        node.identity.token(),
-        &Trust::Pinned(node.identity.fingerprint()),
-    )
-    .await
-    .unwrap()
-}
-
-/// A started `fn main` of `source` printing into a capture.
-fn plain(source: &str) -> (Vm, Capture) {
-    let (_, program) = chunkvm::driver::build(source).unwrap();
-    let (main, _) = program.function("main").unwrap();
-    let mut vm = Vm::new(program);
-    let capture = Capture::new();
-    vm.set_output(Box::new(capture.clone()));
-    vm.start(main, &[]).unwrap();
-    (vm, capture)
-}
 
 /// Runs to the first safe point at or after `at` instructions in all; false
 /// if the run finished first.

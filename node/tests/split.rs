@@ -8,35 +8,12 @@ mod common;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use chunkvm::exec::Vm;
 use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions};
-use chunkvm_node::{
-    split, Identity, Limits, Member, NodeService, Server, SplitEvent, SplitOptions, Trust,
-};
-use common::{bounded, identity};
-
-/// A node: its server, service and identity.
-struct Node {
-    server: Server,
-    service: Arc<NodeService>,
-    identity: Identity,
-}
-
-fn node(name: &str) -> Node {
-    let identity = identity(name);
-    let service = Arc::new(NodeService::new(identity.node_id()));
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = Server::bind(addr, &identity, service.clone(), Limits::default()).unwrap();
-    Node {
-        server,
-        service,
-        identity,
-    }
-}
+use chunkvm_node::{split, Member, SplitEvent, SplitOptions, Trust};
+use common::{bounded, node, Node};
 
 fn member(node: &Node) -> Member {
     Member::Node {

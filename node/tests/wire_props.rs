@@ -6,8 +6,12 @@
 #![allow(clippy::unwrap_used)]
 
 use chunkvm::chunk::{Chunk, ChunkId, Kind, NodeId, SLOTS};
+use chunkvm::exec::{ErrorKind, FrameInfo, RuntimeError, StepKind, Value, Variable};
+use chunkvm::syntax::span::Span;
+use chunkvm::types::Type;
 use chunkvm_node::wire::{
-    decode_body, decode_frame, encode_body, encode_frame, Message, WireError, MAX_MESSAGE,
+    decode_body, decode_frame, encode_body, encode_frame, ChunkInfo, DebugAnswer, DebugAsk,
+    Message, RemoteStop, Residence, WireError, MAX_MESSAGE,
 };
 use chunkvm_node::Token;
 
@@ -77,7 +81,7 @@ impl Rng {
             .collect()
     }
 
-    /// A random message of kind `k` (0..15, every kind).
+    /// A random message of kind `k` (0..19, every kind).
     fn message(&mut self, k: u64) -> Message {
         match k {
             0 => Message::Hello {
@@ -134,12 +138,159 @@ impl Rng {
             13 => Message::Failed {
                 message: self.string(),
             },
-            _ => Message::Ack,
+            14 => Message::Ack,
+            15 => Message::Debug {
+                request: self.next(),
+                root: self.id(),
+                chunks: self.chunks(),
+                source: self.string(),
+            },
+            16 => Message::DebugAsk {
+                request: self.next(),
+                ask: self.ask(),
+            },
+            17 => Message::DebugAnswer {
+                request: self.next(),
+                answer: self.answer(),
+            },
+            _ => Message::DebugPause {
+                thread: self.next(),
+            },
+        }
+    }
+
+    /// A value without NaNs (which equal nothing, not even themselves).
+    fn value(&mut self, depth: u32) -> Value {
+        match self.below(if depth > 2 { 6 } else { 7 }) {
+            0 => Value::Unit,
+            1 => Value::Int(self.next() as i64),
+            2 => Value::Float(self.below(1_000_000) as f64 / 7.0),
+            3 => Value::Bool(self.bool()),
+            4 => Value::Color(std::array::from_fn(|_| self.below(256) as f32 / 255.0)),
+            5 => Value::Str(self.string()),
+            _ => Value::Array((0..self.below(4)).map(|_| self.value(depth + 1)).collect()),
+        }
+    }
+
+    fn span(&mut self) -> Span {
+        let start = self.below(10_000) as usize;
+        Span::new(start, start + self.below(80) as usize)
+    }
+
+    fn ty(&mut self) -> Type {
+        match self.below(6) {
+            0 => Type::Int,
+            1 => Type::Float,
+            2 => Type::Bool,
+            3 => Type::Color,
+            4 => Type::Image,
+            _ => Type::Array(Box::new(Type::Int), self.below(100) as u32),
+        }
+    }
+
+    fn step(&mut self) -> StepKind {
+        [
+            StepKind::Instruction,
+            StepKind::Over,
+            StepKind::Into,
+            StepKind::Out,
+        ][self.below(4) as usize]
+    }
+
+    fn ask(&mut self) -> DebugAsk {
+        match self.below(9) {
+            0 => DebugAsk::Breakpoints {
+                lines: (0..self.below(5)).map(|_| self.next() as u32).collect(),
+            },
+            1 => DebugAsk::Resume {
+                step: if self.bool() { Some(self.step()) } else { None },
+            },
+            2 => DebugAsk::Stack,
+            3 => DebugAsk::Locals {
+                frame: self.next() as u32,
+            },
+            4 => DebugAsk::Params,
+            5 => DebugAsk::SetLocal {
+                frame: self.next() as u32,
+                name: self.string(),
+                value: self.value(0),
+            },
+            6 => DebugAsk::SetParam {
+                name: self.string(),
+                value: self.value(0),
+            },
+            7 => DebugAsk::Chunks,
+            _ => DebugAsk::HandBack,
+        }
+    }
+
+    fn answer(&mut self) -> DebugAnswer {
+        match self.below(6) {
+            0 => DebugAnswer::Ok,
+            1 => DebugAnswer::Opened {
+                thread: self.next(),
+                instructions: self.next(),
+                started_us: self.next(),
+            },
+            2 => DebugAnswer::Stopped {
+                stop: match self.below(4) {
+                    0 => RemoteStop::Breakpoint,
+                    1 => RemoteStop::Step,
+                    2 => RemoteStop::Paused,
+                    _ => RemoteStop::Error(RuntimeError {
+                        kind: ErrorKind::Failed,
+                        message: self.string(),
+                        span: self.span(),
+                        trace: (0..self.below(3))
+                            .map(|_| (self.string(), self.span()))
+                            .collect(),
+                    }),
+                },
+                instructions: self.next(),
+            },
+            3 => DebugAnswer::Stack(
+                (0..self.below(4))
+                    .map(|_| FrameInfo {
+                        function: self.string(),
+                        span: self.span(),
+                        line: self.next() as u32,
+                        pc: self.next() as u32,
+                        block: (self.id(), self.next() as u32),
+                    })
+                    .collect(),
+            ),
+            4 => DebugAnswer::Variables(
+                (0..self.below(4))
+                    .map(|_| Variable {
+                        name: self.string(),
+                        ty: self.ty(),
+                        value: self.value(0),
+                        is_param: self.bool(),
+                    })
+                    .collect(),
+            ),
+            _ => DebugAnswer::Chunks {
+                root: self.id(),
+                chunks: (0..self.below(4))
+                    .map(|_| ChunkInfo {
+                        id: self.id(),
+                        kind: self.string(),
+                        slots_used: self.next() as u32,
+                        links: (0..self.below(3)).map(|_| self.id()).collect(),
+                        residence: [
+                            Residence::SentAhead,
+                            Residence::Fetched,
+                            Residence::Made,
+                            Residence::NotThere,
+                        ][self.below(4) as usize],
+                    })
+                    .collect(),
+            },
         }
     }
 }
 
-const KINDS: u64 = 15;
+const KINDS: u64 = 19;
 
 /// Checks what any decoding must satisfy: an accepted body re-encodes to
 /// exactly the same bytes. Returns whether it was accepted.

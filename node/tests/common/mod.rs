@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chunkvm::chunk::{Chunk, ChunkId, Kind, NodeId};
+use chunkvm::exec::{Capture, Vm};
 use chunkvm_node::{
-    Conversation, Handler, Identity, IdentityOptions, Limits, Message, NodeStatus, PeerInfo, Server,
+    Client, Conversation, Handler, Identity, IdentityOptions, Limits, Message, NodeService,
+    NodeStatus, PeerInfo, Server, Trust,
 };
 
 /// Every test's bound against hangs.
@@ -123,4 +125,46 @@ pub fn identity(name: &str) -> Identity {
 pub fn serve(identity: &Identity, limits: Limits) -> Server {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     Server::bind(addr, identity, Arc::new(TestHandler), limits).unwrap()
+}
+
+/// A node run by this process: its server, service and identity.
+pub struct Node {
+    pub server: Server,
+    pub service: Arc<NodeService>,
+    pub identity: Identity,
+}
+
+/// A node with a [`NodeService`] on 127.0.0.1 (any port).
+pub fn node(name: &str) -> Node {
+    let identity = identity(name);
+    let service = Arc::new(NodeService::new(identity.node_id()));
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = Server::bind(addr, &identity, service.clone(), Limits::default()).unwrap();
+    Node {
+        server,
+        service,
+        identity,
+    }
+}
+
+/// A client of `node`, its certificate pinned.
+pub async fn connect(node: &Node) -> Client {
+    Client::connect(
+        node.server.local_addr(),
+        node.identity.token(),
+        &Trust::Pinned(node.identity.fingerprint()),
+    )
+    .await
+    .unwrap()
+}
+
+/// A started `fn main` of `source` printing into a capture.
+pub fn plain(source: &str) -> (Vm, Capture) {
+    let (_, program) = chunkvm::driver::build(source).unwrap();
+    let (main, _) = program.function("main").unwrap();
+    let mut vm = Vm::new(program);
+    let capture = Capture::new();
+    vm.set_output(Box::new(capture.clone()));
+    vm.start(main, &[]).unwrap();
+    (vm, capture)
 }
