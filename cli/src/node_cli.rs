@@ -12,8 +12,7 @@ use chunkvm_node::prefetch::Prefetch;
 use chunkvm_node::service::NodeService;
 use chunkvm_node::split::{split, Member, SplitError, SplitEvent, SplitOptions};
 use chunkvm_node::{
-    default_state_dir, Client, Identity, IdentityOptions, KnownNodes, Limits, Server, Token,
-    TokenSource, Trust,
+    Client, Identity, IdentityOptions, KnownNodes, Limits, Server, Token, TokenSource, Trust,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -152,22 +151,12 @@ pub enum Mode {
 /// Reads a node's address: `quic://HOST:PORT`, `embedded` or `local`.
 pub(crate) fn parse_hop(text: &str) -> Result<Hop, Failure> {
     match text {
-        "local" => return Ok(Hop::Local),
-        "embedded" => return Ok(Hop::Embedded),
-        _ => {}
+        "local" => Ok(Hop::Local),
+        "embedded" => Ok(Hop::Embedded),
+        _ => chunkvm_node::reach::node_address(text)
+            .map(Hop::Node)
+            .map_err(|why| Failure(format!("{why}, `embedded` or `local`"))),
     }
-    let rest = text.strip_prefix("quic://").ok_or_else(|| {
-        Failure(format!(
-            "{text:?}: a node is quic://HOST:PORT, `embedded` or `local`"
-        ))
-    })?;
-    use std::net::ToSocketAddrs;
-    let addr = rest
-        .to_socket_addrs()
-        .map_err(|err| Failure(format!("{text:?}: {err}")))?
-        .next()
-        .ok_or_else(|| Failure(format!("{text:?}: the host has no address")))?;
-    Ok(Hop::Node(addr))
 }
 
 impl Mode {
@@ -415,25 +404,13 @@ fn start_embedded() -> Result<Embedded, Failure> {
 /// The token for nodes: `--token-file`, else the token of a node started on this
 /// machine with the default state folder.
 pub(crate) fn read_token(token_file: Option<&Path>) -> Result<Token, Failure> {
-    let path = match token_file {
-        Some(path) => path.to_path_buf(),
-        None => default_state_dir()
-            .map_err(|err| Failure(err.to_string()))?
-            .join("token"),
-    };
-    Token::read(&path).map_err(|err| {
-        Failure(format!(
-            "{err} (give the node's token with --token-file FILE: `chunkvm serve` prints its path)"
-        ))
-    })
+    chunkvm_node::reach::read_token(token_file)
+        .map_err(|why| Failure(why.replace("token file:", "token with --token-file FILE:")))
 }
 
 /// Where a client remembers the nodes it trusts.
 pub(crate) fn known_nodes() -> Result<KnownNodes, Failure> {
-    let dir = default_state_dir().map_err(|err| Failure(err.to_string()))?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|err| Failure(format!("cannot create {}: {err}", dir.display())))?;
-    Ok(KnownNodes::in_dir(&dir))
+    chunkvm_node::reach::known_nodes().map_err(Failure)
 }
 
 /// Moves the thread along `route` and home; any hop that fails leaves the thread here,

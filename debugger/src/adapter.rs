@@ -3,7 +3,9 @@
 //! the VM: runs happen on the session's run thread.
 
 use crate::protocol::{response, DapError, Reply, Request};
-use crate::requests::{breakpoints, chunks, disassemble, evaluate, execution, launch, stack};
+use crate::requests::{
+    breakpoints, chunks, disassemble, evaluate, execution, launch, migrate, stack,
+};
 use crate::session::Shared;
 use crate::transport::{read_message, Outbox};
 use serde_json::Value;
@@ -103,6 +105,7 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "evaluate" => plain(evaluate::evaluate(shared, request)),
         "disassemble" => plain(disassemble::disassemble(shared, request)),
         "chunks" => plain(chunks::chunks(shared, request)),
+        "migrate" => migrate::migrate(shared, request),
         other => plain(Err(DapError::user(format!(
             "chop-dap does not support the request `{other}`"
         )))),

@@ -11,6 +11,7 @@
 
 mod adapter;
 mod bench;
+mod debuggee;
 mod eval;
 mod protocol;
 mod requests;

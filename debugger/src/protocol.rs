@@ -132,6 +132,12 @@ pub struct LaunchArgs {
     /// Whether to stop before the first instruction.
     #[serde(default)]
     pub stop_on_entry: bool,
+    /// Start the thread on this node (`quic://HOST:PORT`).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// The node's token file.
+    #[serde(default)]
+    pub token_file: Option<String>,
 }
 
 /// A source, as the client names it.

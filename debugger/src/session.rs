@@ -9,14 +9,17 @@
 //! run stops at the next safe point. Breakpoints set while it runs are applied the same
 //! way: the flag stops it, the run thread takes the new set and goes on.
 
+use crate::debuggee::{Debuggee, Pause, Ran};
 use crate::eval;
 use crate::protocol::{event, output};
 use crate::transport::Outbox;
 use chunkvm::exec::{ErrorKind, RuntimeError, StepKind, Stop, Value, Vm};
 use chunkvm::photo::{ImageFormat, Rgba8};
 use chunkvm::syntax::span::{LineIndex, Span};
+use chunkvm_node::Client;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -179,12 +182,16 @@ impl Handles {
 pub struct Session {
     /// The program, once launched.
     pub program: Option<Program>,
-    /// The VM while the thread is stopped.
-    pub vm: Option<Vm>,
+    /// The thread while it is stopped (here or on a node).
+    pub thread: Option<Debuggee>,
     /// Where the thread is.
     pub state: RunState,
-    /// The VM's pause flag (kept here: the VM itself may be on the run thread).
-    pub pause: Option<Arc<AtomicBool>>,
+    /// How to pause the thread (kept here: the thread itself may be on the run thread).
+    pub pause: Option<Pause>,
+    /// Connections to nodes, by address (kept warm between migrations).
+    pub clients: HashMap<String, Arc<Client>>,
+    /// The runtime of the node connections (made on the first migration).
+    pub runtime: Option<Arc<tokio::runtime::Runtime>>,
     /// Set to end a run (disconnect, terminate).
     pub cancel: Arc<AtomicBool>,
     /// Source breakpoints, by the line their code is on.
@@ -202,6 +209,8 @@ pub struct Session {
     pub handles: Handles,
     /// Stop before the first instruction.
     pub stop_on_entry: bool,
+    /// The node to start the thread on, and its token file.
+    pub start_on: Option<(String, Option<PathBuf>)>,
     /// Whether `configurationDone` came.
     pub configured: bool,
     /// The last breakpoint id given.
@@ -232,44 +241,66 @@ impl Session {
         self.next_id
     }
 
-    /// Gives the VM the breakpoints now set (now, or at the run thread's next stop).
+    /// Gives the thread the breakpoints now set (now, or at the run thread's next stop).
     pub fn apply_breakpoints(&mut self) {
         let lines = self.vm_lines();
-        if let Some(vm) = self.vm.as_mut() {
-            vm.set_breakpoints(&lines);
+        if let Some(thread) = self.thread.as_mut() {
+            if let Err(err) = thread.set_breakpoints(&lines) {
+                eprintln!("chop-dap: setting the breakpoints: {err}");
+            }
             self.breakpoints_changed = false;
         } else if self.state == RunState::Running {
             self.breakpoints_changed = true;
-            if let Some(flag) = &self.pause {
-                flag.store(true, Ordering::Relaxed);
+            if let Some(pause) = &self.pause {
+                pause.pause();
             }
         }
+    }
+
+    /// The stopped thread, or why there is none.
+    pub fn stopped(&mut self) -> Result<&mut Debuggee, crate::protocol::DapError> {
+        use crate::protocol::DapError;
+        match self.state {
+            RunState::Stopped => self
+                .thread
+                .as_mut()
+                .ok_or_else(|| DapError::internal("a stopped session without its thread")),
+            RunState::Running => Err(DapError::user(
+                "the thread is running: pause it to see its state",
+            )),
+            RunState::NotLaunched => Err(DapError::user("no program was launched")),
+            RunState::Terminated => Err(DapError::user("the program has ended")),
+        }
+    }
+
+    /// The thread's name as the client shows it: what runs, and where.
+    pub fn thread_name(&self) -> Option<String> {
+        let program = self.program.as_ref()?;
+        Some(match self.thread.as_ref().and_then(Debuggee::node) {
+            Some(node) => format!("{} @ {node}", program.name),
+            None => program.name.clone(),
+        })
     }
 }
 
 /// The names an expression may use in frame `frame`: its locals and parameters, then
 /// the file's params.
-pub fn names(vm: &Vm, frame: usize) -> Vec<(String, Value)> {
-    let mut out: Vec<(String, Value)> = vm
-        .locals(frame)
+pub fn names(
+    thread: &mut Debuggee,
+    frame: usize,
+) -> Result<Vec<(String, Value)>, crate::protocol::DapError> {
+    let mut out: Vec<(String, Value)> = thread
+        .locals(frame)?
         .into_iter()
         .map(|var| (var.name, var.value))
         .collect();
-    out.extend(params(vm));
-    out
-}
-
-/// The file's `param` values as the thread sees them now.
-pub fn params(vm: &Vm) -> Vec<(String, Value)> {
-    let globals = vm.globals();
-    vm.program()
-        .globals
-        .iter()
-        .map(|global| {
-            let slots = globals.get(global.slot as usize..).unwrap_or(&[]);
-            (global.name.clone(), Value::from_slots(&global.ty, slots))
-        })
-        .collect()
+    out.extend(
+        thread
+            .params()?
+            .into_iter()
+            .map(|var| (var.name, var.value)),
+    );
+    Ok(out)
 }
 
 /// What the run thread is asked to do.
@@ -329,13 +360,16 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
             RunState::NotLaunched => return Err(DapError::user("no program was launched")),
             RunState::Terminated => return Err(DapError::user("the program has ended")),
         }
-        let Some(mut vm) = session.vm.take() else {
-            return Err(DapError::internal("a stopped session without its VM"));
+        let Some(mut vm) = session.thread.take() else {
+            return Err(DapError::internal("a stopped session without its thread"));
         };
         let lines = session.vm_lines();
-        vm.set_breakpoints(&lines);
+        if let Err(err) = vm.set_breakpoints(&lines) {
+            shared.send(output("console", &format!("{err}\n")));
+        }
         session.breakpoints_changed = false;
-        vm.pause_flag().store(false, Ordering::Relaxed);
+        vm.clear_pause();
+        session.pause = vm.pause();
         shared.user_pause.store(false, Ordering::Relaxed);
         session.state = RunState::Running;
         session.handles.clear();
@@ -394,12 +428,25 @@ fn hit_matches(condition: &str, hits: u64) -> Result<bool, String> {
     })
 }
 
-fn check_breakpoint(shared: &Shared, vm: &Vm) -> Hit {
-    let Some((line, pc)) = vm.stack().first().map(|frame| (frame.line, frame.pc)) else {
+fn check_breakpoint(shared: &Shared, vm: &mut Debuggee) -> Hit {
+    let top = match vm.stack() {
+        Ok(stack) => stack.first().map(|frame| (frame.line, frame.pc)),
+        Err(err) => {
+            shared.send(output("console", &format!("{err}\n")));
+            None
+        }
+    };
+    let Some((line, pc)) = top else {
         return Hit::Go;
     };
+    let names = match names(vm, 0) {
+        Ok(names) => names,
+        Err(err) => {
+            shared.send(output("console", &format!("{err}\n")));
+            Vec::new()
+        }
+    };
     let mut session = shared.lock();
-    let names = names(vm, 0);
     let mut ids = Vec::new();
     let mut notes = Vec::new();
     let mut logs = Vec::new();
@@ -493,7 +540,7 @@ enum Entry {
     StepFirst,
 }
 
-fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
+fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entry) {
     let stepping = matches!(action, Action::Step(_));
     // `Vm::run` never stops on the instruction it starts at (so that it goes on from a
     // breakpoint): a breakpoint on the entry function's first line is checked here the
@@ -503,7 +550,7 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
     if action == Action::Continue {
         match entry {
             Entry::Check => {
-                if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &vm) {
+                if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &mut vm) {
                     return stop(&shared, vm, reason, note, ids);
                 }
             }
@@ -511,27 +558,44 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
             Entry::Started => {}
         }
     }
-    let entry_line = vm.stack().first().map(|frame| frame.line);
+    let top_line = |vm: &mut Debuggee| {
+        vm.stack()
+            .ok()
+            .and_then(|stack| stack.first().map(|frame| frame.line))
+    };
+    let entry_line = top_line(&mut vm);
     loop {
-        let result = if step_first {
-            vm.step(StepKind::Instruction)
+        let ran = if step_first {
+            vm.resume(Some(StepKind::Instruction))
         } else {
             match action {
-                Action::Continue => vm.run(),
-                Action::Step(kind) => vm.step(kind),
+                Action::Continue => vm.resume(None),
+                Action::Step(kind) => vm.resume(Some(kind)),
+            }
+        };
+        let result = match ran {
+            Ran::Vm(result) => result,
+            Ran::Home(why) => {
+                shared.send(output("console", &format!("{why}\n")));
+                migrated(&shared, &vm, None);
+                return stop(&shared, vm, "pause", Some(why), Vec::new());
+            }
+            Ran::Refused(why) => {
+                shared.send(output("stderr", &format!("{why}\n")));
+                return stop(&shared, vm, "pause", Some(why), Vec::new());
             }
         };
         let was_step_first = std::mem::take(&mut step_first);
         match result {
             Ok(Stop::Step) if was_step_first => {
-                let line = vm.stack().first().map(|frame| frame.line);
+                let line = top_line(&mut vm);
                 if line != entry_line {
-                    if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &vm) {
+                    if let Hit::Stop(reason, ids, note) = check_breakpoint(&shared, &mut vm) {
                         return stop(&shared, vm, reason, note, ids);
                     }
                 }
             }
-            Ok(Stop::Breakpoint) => match check_breakpoint(&shared, &vm) {
+            Ok(Stop::Breakpoint) => match check_breakpoint(&shared, &mut vm) {
                 Hit::Stop(reason, ids, note) => {
                     return stop(&shared, vm, reason, note, ids);
                 }
@@ -544,7 +608,10 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
                     let session = shared.lock();
                     if session.breakpoints_changed {
                         let lines = session.vm_lines();
-                        vm.set_breakpoints(&lines);
+                        drop(session);
+                        if let Err(err) = vm.set_breakpoints(&lines) {
+                            shared.send(output("console", &format!("{err}\n")));
+                        }
                     }
                 }
                 shared.lock().breakpoints_changed = false;
@@ -559,11 +626,11 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
             Ok(Stop::Finished(value)) => return finish(&shared, vm, Ok(value)),
             Err(err) => {
                 let stop_here = {
-                    let session = shared.lock();
-                    session.stop_on_errors
+                    let stop_on_errors = shared.lock().stop_on_errors;
+                    stop_on_errors
                         && err.kind != ErrorKind::Cancelled
-                        && vm.failed().is_some()
-                        && !vm.stack().is_empty()
+                        && vm.failed()
+                        && vm.stack().is_ok_and(|stack| !stack.is_empty())
                 };
                 let key = (err.message.clone(), err.span.start);
                 let seen = shared.lock().exception_seen.replace(key.clone());
@@ -578,11 +645,12 @@ fn run_thread(shared: Arc<Shared>, mut vm: Vm, action: Action, entry: Entry) {
     }
 }
 
-/// The thread stopped: the VM goes back into the session, then the client hears it.
-fn stop(shared: &Shared, vm: Vm, reason: &str, text: Option<String>, ids: Vec<i64>) {
+/// The thread stopped: it goes back into the session, then the client hears it.
+fn stop(shared: &Shared, vm: Debuggee, reason: &str, text: Option<String>, ids: Vec<i64>) {
     {
         let mut session = shared.lock();
-        session.vm = Some(vm);
+        session.pause = vm.pause();
+        session.thread = Some(vm);
         session.state = RunState::Stopped;
         session.handles.clear();
         if session.breakpoints_changed {
@@ -604,6 +672,31 @@ fn stop(shared: &Shared, vm: Vm, reason: &str, text: Option<String>, ids: Vec<i6
     shared.send(event("stopped", body));
 }
 
+/// Tells the client the thread moved: an output line, the `chunkvm/migrated` event,
+/// and the threads and stacks to read again. `moved` none: it came home by itself
+/// (its node failed or stopped).
+pub fn migrated(shared: &Shared, thread: &Debuggee, moved: Option<&crate::debuggee::Moved>) {
+    let to = thread.node().unwrap_or("local").to_string();
+    let body = match moved {
+        Some(moved) => json!({
+            "threadId": THREAD_ID,
+            "from": moved.from,
+            "to": moved.to,
+            "chunks": moved.chunks,
+            "bytes": moved.bytes,
+            "ms": moved.ms,
+        }),
+        None => {
+            json!({ "threadId": THREAD_ID, "from": null, "to": to, "chunks": 0, "bytes": 0, "ms": 0 })
+        }
+    };
+    shared.send(event("chunkvm/migrated", body));
+    shared.send(event(
+        "invalidated",
+        json!({ "areas": ["threads", "stacks", "variables"], "threadId": THREAD_ID }),
+    ));
+}
+
 /// A runtime error for people: `path:line:col: runtime error: message`, then the stack.
 pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
     let (line, col) = program.position(err.span);
@@ -623,14 +716,15 @@ pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
 }
 
 /// The program ended: what it made, then `exited` and `terminated`.
-fn finish(shared: &Shared, vm: Vm, outcome: Result<Value, RuntimeError>) {
+fn finish(shared: &Shared, vm: Debuggee, outcome: Result<Value, RuntimeError>) {
+    let vm = vm.into_vm();
     let (messages, code) = {
         let mut session = shared.lock();
         session.state = RunState::Terminated;
-        session.vm = None;
-        match session.program.as_ref() {
-            Some(program) => outcome_messages(program, &vm, outcome),
-            None => (Vec::new(), 0),
+        session.thread = None;
+        match (session.program.as_ref(), vm.as_ref()) {
+            (Some(program), Some(vm)) => outcome_messages(program, vm, outcome),
+            _ => (Vec::new(), 0),
         }
     };
     drop(vm);

@@ -18,6 +18,8 @@
 //! * [`plan`]: the offload planner's measurements and its choice.
 //! * [`debug`]: a thread held by a node for a debugger ([`RemoteThread`]):
 //!   the VM's stepping API asked over the protocol.
+//! * [`reach`]: a node reached from what a user writes (address, token
+//!   file, the known-nodes file).
 //! * [`prefetch`]: the policy of which chunks travel before they are asked
 //!   for ([`Prefetch`]).
 //!
@@ -64,6 +66,7 @@ pub mod identity;
 pub mod migrate;
 pub mod plan;
 pub mod prefetch;
+pub mod reach;
 pub mod server;
 pub mod service;
 pub mod split;

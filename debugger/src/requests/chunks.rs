@@ -1,11 +1,11 @@
 //! The custom request `chunks` {threadId}: the chunks a stopped thread reaches from its
 //! Thread chunk (written at this safe point with `Vm::materialize`): each chunk's id,
-//! kind, slots in use, links, and where it resides (`here`: a local session holds all
-//! of its thread).
+//! kind, slots in use, links, and where it resides: `here` (only in this process),
+//! `remote` (made or changed on the node that holds the thread), `fetched` (fetched by
+//! that node when the thread needed it) or `prefetched` (sent ahead with the thread).
 
 use crate::protocol::{arguments, DapError, Reply, Request, ThreadArgs};
 use crate::session::{RunState, Shared, THREAD_ID};
-use chunkvm::chunk::SLOTS;
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
@@ -25,40 +25,26 @@ pub fn chunks(shared: &Arc<Shared>, request: &Request) -> Reply {
         }
         _ => return Err(DapError::user("no thread to show")),
     }
-    let vm = session
-        .vm
-        .as_mut()
-        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
-    let current_block = vm.stack().first().map(|frame| frame.block.0);
-    let root = vm.materialize();
-    let store = vm.store();
-    let reached = store
-        .reachable(&[root])
-        .map_err(|err| DapError::internal(format!("walking the thread's chunks: {err}")))?;
-    let list: Vec<Json> = reached
-        .iter()
-        .filter_map(|id| {
-            let chunk = store.get(*id)?;
-            let used = (0..SLOTS)
-                .filter(|slot| chunk.is_link(*slot) || chunk.get(*slot) != 0)
-                .count();
-            let links: Vec<String> = chunk
-                .links_iter()
-                .filter(|link| !link.is_nil())
-                .map(|link| link.to_string())
-                .collect();
+    let thread = session.stopped()?;
+    let current_block = thread.stack()?.first().map(|frame| frame.block.0);
+    let (root, rows) = thread.chunks()?;
+    let list: Vec<Json> = rows
+        .into_iter()
+        .map(|row| {
             let mut item = json!({
-                "id": id.to_string(),
-                "kind": format!("{:?}", chunk.kind),
-                "slotsUsed": used,
-                "links": links,
-                "residence": "here",
+                "id": row.id.to_string(),
+                "kind": row.kind,
+                "slotsUsed": row.slots_used,
+                "links": row.links.iter().map(|link| link.to_string()).collect::<Vec<_>>(),
+                "residence": row.residence,
             });
-            if Some(*id) == current_block {
+            if Some(row.id) == current_block {
                 item["current"] = Json::from(true);
             }
-            Some(item)
+            item
         })
         .collect();
-    Ok(json!({ "root": root.to_string(), "chunks": list }))
+    let node = thread.node().map(str::to_string);
+    let address = thread.address().map(str::to_string);
+    Ok(json!({ "root": root.to_string(), "node": node, "address": address, "chunks": list }))
 }

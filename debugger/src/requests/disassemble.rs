@@ -2,7 +2,6 @@
 //! `instructionPointerReference` (`f<function>:<offset>`), each with its text, its
 //! source position, and at each block's start the block and its chunk id.
 
-use super::stack::stopped_vm;
 use crate::protocol::{arguments, DapError, DisassembleArgs, Reply, Request};
 use crate::session::Shared;
 use chunkvm::compile::disasm::instr_text;
@@ -21,8 +20,8 @@ pub fn parse_reference(text: &str) -> Option<(u32, i64)> {
 /// `disassemble`.
 pub fn disassemble(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: DisassembleArgs = arguments(request)?;
-    let session = shared.lock();
-    let vm = stopped_vm(&session)?;
+    let mut session = shared.lock();
+    session.stopped()?;
     let program = session
         .program
         .as_ref()
@@ -44,7 +43,11 @@ pub fn disassemble(shared: &Arc<Shared>, request: &Request) -> Reply {
             args.instruction_count
         )));
     }
-    let loaded = vm.loaded();
+    let vm = session
+        .thread
+        .as_ref()
+        .ok_or_else(|| DapError::internal("a stopped session without its thread"))?;
+    let loaded = vm.local()?.loaded();
     let (Some(code), Some(function)) = (
         loaded.funcs.get(func as usize),
         loaded.program.functions.get(func as usize),

@@ -1,7 +1,7 @@
 //! `evaluate`: an expression over a stopped frame's parameters, locals and the file's
 //! params (see [`crate::eval`]); a compound result can be expanded like a variable.
 
-use super::stack::{frame_index, stopped_vm, variable};
+use super::stack::{frame_index, variable};
 use crate::eval;
 use crate::protocol::{arguments, DapError, EvaluateArgs, Reply, Request};
 use crate::session::{names, Shared};
@@ -12,12 +12,12 @@ use std::sync::Arc;
 pub fn evaluate(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: EvaluateArgs = arguments(request)?;
     let mut session = shared.lock();
-    let vm = stopped_vm(&session)?;
+    let vm = session.stopped()?;
     let frame = match args.frame_id {
         Some(id) => frame_index(vm, id)?,
         None => 0,
     };
-    let scope = names(vm, frame);
+    let scope = names(vm, frame)?;
     let value = eval::evaluate(&args.expression, &scope).map_err(|err| DapError::user(err.0))?;
     let ty = value.kind().to_string();
     let shown = variable(

@@ -79,8 +79,8 @@ pub fn pause(shared: &Arc<Shared>, request: &Request) -> Reply {
     match session.state {
         RunState::Running => {
             shared.user_pause.store(true, Ordering::Relaxed);
-            if let Some(flag) = &session.pause {
-                flag.store(true, Ordering::Relaxed);
+            if let Some(pause) = &session.pause {
+                pause.pause();
             }
             Ok(json!({}))
         }

@@ -3,6 +3,7 @@
 //! stops on entry), `terminate` and `disconnect`.
 
 use crate::adapter::{After, Handled, Then};
+use crate::debuggee::{Debuggee, Setup};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
 use crate::session::{resume, Action, OutputSink, Program, RunState, Shared, THREAD_ID};
 use chunkvm::driver::{analyze, Analyzed};
@@ -152,12 +153,22 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
     match prepare(shared, &args) {
         Ok(Launched { program, mut vm }) => {
             let mut session = shared.lock();
-            vm.set_cancel(session.cancel.clone());
-            session.pause = Some(vm.pause_flag());
-            session.vm = Some(vm);
+            let setup = Setup {
+                source: Arc::from(program.text.as_str()),
+                out: shared.out.clone(),
+                cancel: session.cancel.clone(),
+            };
+            setup.settle(&mut vm);
+            let thread = Debuggee::here(vm, setup);
+            session.pause = thread.pause();
+            session.thread = Some(thread);
             session.program = Some(program);
             session.state = RunState::Stopped;
             session.stop_on_entry = args.stop_on_entry;
+            session.start_on = args
+                .node
+                .clone()
+                .map(|node| (node, args.token_file.as_ref().map(PathBuf::from)));
             drop(session);
             (
                 Ok(json!({})),
@@ -364,7 +375,20 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
         return (Ok(json!({})), After::Nothing);
     }
     let on_entry = session.stop_on_entry;
+    // A launch with `node` starts the thread there: it moves before its first
+    // instruction (a node that cannot take it leaves it here, and the user is told).
+    let start_on = session.start_on.take();
+    let moved =
+        start_on.map(|(node, token)| super::migrate::move_thread(&mut session, &node, token));
     drop(session);
+    match moved {
+        Some(Ok(moved)) => super::migrate::announce(shared, &moved),
+        Some(Err(err)) => shared.send(output(
+            "stderr",
+            &format!("the thread starts here: {err}\n"),
+        )),
+        None => {}
+    }
     let then: Then = if on_entry {
         Box::new(|shared: &Arc<Shared>| {
             shared.send(event(
@@ -388,11 +412,11 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
 fn end_run(shared: &Arc<Shared>) -> bool {
     let mut session = shared.lock();
     session.cancel.store(true, Ordering::Relaxed);
-    if let Some(flag) = &session.pause {
-        flag.store(true, Ordering::Relaxed);
+    if let Some(pause) = &session.pause {
+        pause.pause();
     }
     if session.state == RunState::Stopped {
-        session.vm = None;
+        session.thread = None;
         session.state = RunState::Terminated;
         return true;
     }

@@ -4,36 +4,23 @@
 //! same while the thread is stopped), `setVariable` (the file's params and scalar locals) and
 //! `loadedSources`.
 
+use crate::debuggee::Debuggee;
 use crate::protocol::{
     arguments, DapError, Reply, Request, ScopesArgs, SetVariableArgs, StackTraceArgs, VariablesArgs,
 };
-use crate::session::{params, Container, RunState, Session, Shared, THREAD_ID};
-use chunkvm::exec::{Value, Vm};
+use crate::session::{Container, RunState, Session, Shared, THREAD_ID};
+use chunkvm::chunk::ChunkId;
+use chunkvm::exec::Value;
 use chunkvm::values::Written;
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
-/// The VM of a stopped thread, or why there is none.
-pub fn stopped_vm(session: &Session) -> Result<&Vm, DapError> {
-    match session.state {
-        RunState::Stopped => session
-            .vm
-            .as_ref()
-            .ok_or_else(|| DapError::internal("a stopped session without its VM")),
-        RunState::Running => Err(DapError::user(
-            "the thread is running: pause it to see its state",
-        )),
-        RunState::NotLaunched => Err(DapError::user("no program was launched")),
-        RunState::Terminated => Err(DapError::user("the program has ended")),
-    }
-}
-
-/// `threads`: the one thread while the program lives.
+/// `threads`: the one thread while the program lives, named with where it runs.
 pub fn threads(shared: &Arc<Shared>) -> Reply {
     let session = shared.lock();
-    let list = match (&session.program, session.state) {
-        (Some(program), RunState::Stopped | RunState::Running) => {
-            vec![json!({ "id": THREAD_ID, "name": program.name })]
+    let list = match (session.thread_name(), session.state) {
+        (Some(name), RunState::Stopped | RunState::Running) => {
+            vec![json!({ "id": THREAD_ID, "name": name })]
         }
         _ => Vec::new(),
     };
@@ -41,8 +28,8 @@ pub fn threads(shared: &Arc<Shared>) -> Reply {
 }
 
 /// The frame index (0: innermost) of a DAP frame id, checked against the stack.
-pub fn frame_index(vm: &Vm, frame_id: i64) -> Result<usize, DapError> {
-    let depth = vm.frames().len();
+pub fn frame_index(thread: &mut Debuggee, frame_id: i64) -> Result<usize, DapError> {
+    let depth = thread.stack()?.len();
     usize::try_from(frame_id - 1)
         .ok()
         .filter(|idx| *idx < depth)
@@ -55,14 +42,18 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
     if args.thread_id != THREAD_ID {
         return Err(DapError::user(format!("no thread {}", args.thread_id)));
     }
-    let session = shared.lock();
-    let vm = stopped_vm(&session)?;
+    let mut session = shared.lock();
+    let vm = session.stopped()?;
+    let stack = vm.stack()?;
+    let blocks = &vm.local()?.loaded().ids.blocks;
+    let funcs: Vec<u32> = stack
+        .iter()
+        .map(|frame| function_of(blocks, frame.block.0))
+        .collect();
     let program = session
         .program
         .as_ref()
         .ok_or_else(|| DapError::internal("a VM without its program"))?;
-    let stack = vm.stack();
-    let funcs: Vec<u32> = vm.frames().iter().rev().map(|frame| frame.func).collect();
     let start = args.start_frame.unwrap_or(0);
     let levels = args.levels.filter(|n| *n > 0).unwrap_or(usize::MAX);
     let frames: Vec<Json> = stack
@@ -92,14 +83,22 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
     Ok(json!({ "stackFrames": frames, "totalFrames": stack.len() }))
 }
 
+/// The function whose blocks include `block`.
+fn function_of(blocks: &[Vec<ChunkId>], block: ChunkId) -> u32 {
+    blocks
+        .iter()
+        .position(|ids| ids.contains(&block))
+        .unwrap_or(0) as u32
+}
+
 /// `scopes`: Locals and Params of a frame.
 pub fn scopes(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: ScopesArgs = arguments(request)?;
     let mut session = shared.lock();
-    let vm = stopped_vm(&session)?;
+    let vm = session.stopped()?;
     let frame = frame_index(vm, args.frame_id)?;
-    let locals_count = vm.locals(frame).len();
-    let params_count = vm.program().globals.len();
+    let locals_count = vm.locals(frame)?.len();
+    let params_count = vm.local()?.program().globals.len();
     let locals = session
         .handles
         .handle(format!("locals {frame}"), || Container::Locals(frame));
@@ -170,32 +169,25 @@ fn type_of(value: &Value) -> String {
 pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: VariablesArgs = arguments(request)?;
     let mut session = shared.lock();
-    let vm = stopped_vm(&session)?;
+    session.stopped()?;
     let Some((key, container)) = session.handles.get(args.variables_reference).cloned() else {
         return Err(DapError::user(format!(
             "no variables {} (handles last while the thread is stopped)",
             args.variables_reference
         )));
     };
+    let vm = session.stopped()?;
     let rows: Vec<(String, String, Value)> = match &container {
         Container::Locals(frame) => vm
-            .locals(*frame)
+            .locals(*frame)?
             .into_iter()
             .map(|var| (var.name, var.ty.to_string(), var.value))
             .collect(),
-        Container::Params => {
-            let types: Vec<String> = vm
-                .program()
-                .globals
-                .iter()
-                .map(|g| g.ty.to_string())
-                .collect();
-            params(vm)
-                .into_iter()
-                .zip(types)
-                .map(|((name, value), ty)| (name, ty, value))
-                .collect()
-        }
+        Container::Params => vm
+            .params()?
+            .into_iter()
+            .map(|var| (var.name, var.ty.to_string(), var.value))
+            .collect(),
         Container::Value(Value::Color([r, g, b, a])) => [("r", r), ("g", g), ("b", b), ("a", a)]
             .into_iter()
             .map(|(name, v)| {
@@ -235,7 +227,7 @@ pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
 pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: SetVariableArgs = arguments(request)?;
     let mut session = shared.lock();
-    stopped_vm(&session)?;
+    session.stopped()?;
     let container = session
         .handles
         .get(args.variables_reference)
@@ -263,12 +255,7 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
         chunkvm::driver::read_param(&program.params, &args.name, Written::Text(&args.value))
             .ok_or_else(|| DapError::user(format!("no param `{}`", args.name)))?
             .map_err(|err| DapError::user(err.to_string()))?;
-    let vm = session
-        .vm
-        .as_mut()
-        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
-    vm.set_global(&args.name, &value)
-        .map_err(|err| DapError::user(err.to_string()))?;
+    session.stopped()?.set_global(&args.name, &value)?;
     let ty = value.kind().to_string();
     let shown = variable(&mut session, "set", &args.name, &ty, &value);
     Ok(json!({
@@ -281,20 +268,16 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
 /// `setVariable` on a local or parameter of frame `frame`: the value is read against the
 /// local's type (an int, float, bool or colour; references are refused).
 fn set_local(session: &mut Session, frame: usize, args: &SetVariableArgs) -> Reply {
-    let vm = session
-        .vm
-        .as_mut()
-        .ok_or_else(|| DapError::internal("a stopped session without its VM"))?;
+    let vm = session.stopped()?;
     let ty = vm
-        .locals(frame)
+        .locals(frame)?
         .into_iter()
         .find(|local| local.name == args.name)
         .map(|local| local.ty)
         .ok_or_else(|| DapError::user(format!("no local `{}` in this frame", args.name)))?;
     let value = chunkvm::values::read_value(&args.name, &ty, Written::Text(&args.value), None)
         .map_err(|err| DapError::user(err.to_string()))?;
-    vm.set_local(frame, &args.name, &value)
-        .map_err(|err| DapError::user(err.to_string()))?;
+    vm.set_local(frame, &args.name, &value)?;
     let kind = value.kind().to_string();
     let shown = variable(session, "set", &args.name, &kind, &value);
     Ok(json!({

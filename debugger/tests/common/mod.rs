@@ -79,7 +79,17 @@ pub struct Client {
 impl Client {
     /// Starts `chop-dap` on standard streams.
     pub fn start() -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chop-dap"))
+        Client::start_in(None)
+    }
+
+    /// Starts `chop-dap` on standard streams with its state (the nodes it trusts) in
+    /// `state` (`XDG_STATE_HOME`), if given.
+    pub fn start_in(state: Option<&Path>) -> Client {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chop-dap"));
+        if let Some(state) = state {
+            command.env("XDG_STATE_HOME", state);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -352,5 +362,96 @@ impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running `chunkvm serve` on 127.0.0.1, killed by its pid when dropped.
+pub struct Node {
+    child: Child,
+    /// `quic://127.0.0.1:PORT`.
+    pub address: String,
+    /// Its name.
+    pub name: String,
+    /// Its token file.
+    pub token_file: PathBuf,
+}
+
+impl Node {
+    /// Starts `chunkvm serve` (the workspace's binary, built beside this test's) with
+    /// its state in `state`, on a free port.
+    pub fn start(state: &Path, name: &str) -> Node {
+        let exe = std::env::current_exe().unwrap();
+        let binary = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|dir| dir.join(format!("chunkvm{}", std::env::consts::EXE_SUFFIX)))
+            .unwrap();
+        assert!(
+            binary.exists(),
+            "{} is missing: the workspace's tests build it (`cargo test --workspace`, or `cargo build -p chunkvm-cli` first)",
+            binary.display()
+        );
+        let mut child = Command::new(&binary)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                name,
+                "--state",
+            ])
+            .arg(state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines: Vec<String> = Vec::new();
+        let deadline = Instant::now() + TIMEOUT;
+        while lines.len() < 3 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("chunkvm serve printed {lines:?} and no more");
+                }
+            }
+        }
+        let field = |prefix: &str| {
+            lines
+                .iter()
+                .find_map(|line| line.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"))
+                .to_string()
+        };
+        let first = field("node ");
+        let (name, addr) = first.split_once(" listening on ").unwrap();
+        Node {
+            child,
+            address: addr.to_string(),
+            name: name.to_string(),
+            token_file: PathBuf::from(field("token file ")),
+        }
+    }
+
+    /// Kills it now (a node that dies).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -1,0 +1,156 @@
+//! The custom request `migrate` {threadId, node, tokenFile?}: moves the stopped thread
+//! to a `chunkvm` node (`quic://HOST:PORT`) or home (`local`), through the node
+//! protocol's debug sessions ([`chunkvm_node::debug`]). The session goes on: the same
+//! thread id keeps stepping, and every request now answers from where the thread is.
+//! A move that fails leaves the thread where it was, stopped.
+//!
+//! After the response: an output line (what moved, how long it took), the custom
+//! event `chunkvm/migrated` {threadId, from, to, chunks, bytes, ms} and `invalidated`
+//! (threads, stacks, variables), so that clients read the thread's new name and state.
+
+use crate::adapter::{After, Handled};
+use crate::debuggee::Moved;
+use crate::protocol::{arguments, output, DapError, Request};
+use crate::session::{migrated, RunState, Session, Shared, THREAD_ID};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The arguments of `migrate`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrateArgs {
+    /// The thread.
+    pub thread_id: i64,
+    /// `quic://HOST:PORT`, or `local` to bring it home.
+    pub node: String,
+    /// The node's token file (default: the token of a node started on this machine).
+    #[serde(default)]
+    pub token_file: Option<String>,
+}
+
+/// `migrate`.
+pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
+    let moved = (|| {
+        let args: MigrateArgs = arguments(request)?;
+        if args.thread_id != THREAD_ID {
+            return Err(DapError::user(format!("no thread {}", args.thread_id)));
+        }
+        let mut session = shared.lock();
+        match session.state {
+            RunState::Stopped => {}
+            RunState::Running => {
+                return Err(DapError::user(
+                    "the thread is running: pause it, then migrate it",
+                ))
+            }
+            RunState::NotLaunched => return Err(DapError::user("no program was launched")),
+            RunState::Terminated => return Err(DapError::user("the program has ended")),
+        }
+        let token = args.token_file.as_deref().map(PathBuf::from);
+        move_thread(&mut session, &args.node, token)
+    })();
+    match moved {
+        Ok(moved) => {
+            let body = json!({
+                "from": moved.from,
+                "to": moved.to,
+                "chunks": moved.chunks,
+                "bytes": moved.bytes,
+                "ms": moved.ms,
+            });
+            let then = Box::new(move |shared: &Arc<Shared>| announce(shared, &moved));
+            (Ok(body), After::Then(then))
+        }
+        Err(err) => (Err(err), After::Nothing),
+    }
+}
+
+/// Moves the session's stopped thread to `node` (`quic://HOST:PORT` or `local`).
+pub fn move_thread(
+    session: &mut Session,
+    node: &str,
+    token_file: Option<PathBuf>,
+) -> Result<Moved, DapError> {
+    let lines = session.vm_lines();
+    if node == "local" {
+        let thread = session.stopped()?;
+        let moved = thread.come_home();
+        session.pause = session.thread.as_ref().and_then(|t| t.pause());
+        session.handles.clear();
+        return moved;
+    }
+    chunkvm_node::reach::node_address(node)
+        .map_err(|why| DapError::user(format!("`node`: {why}, or `local`")))?;
+    let runtime = match &session.runtime {
+        Some(runtime) => runtime.clone(),
+        None => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("chop-dap node")
+                .enable_all()
+                .build()
+                .map(Arc::new)
+                .map_err(|err| {
+                    DapError::internal(format!("cannot start the node runtime: {err}"))
+                })?;
+            session.runtime = Some(runtime.clone());
+            runtime
+        }
+    };
+    let client = match session.clients.get(node) {
+        Some(client) if client.connection().close_reason().is_none() => client.clone(),
+        _ => {
+            let client = runtime
+                .block_on(chunkvm_node::reach::connect(
+                    node,
+                    token_file.as_deref(),
+                    &chunkvm_node::reach::interactive(),
+                ))
+                .map(Arc::new)
+                .map_err(|why| DapError::user(format!("{why}; the thread stays where it was")))?;
+            session.clients.insert(node.to_string(), client.clone());
+            client
+        }
+    };
+    let thread = session.stopped()?;
+    let moved = thread.move_to(client, node, runtime, &lines);
+    if moved.is_err() {
+        // A connection that failed is made again next time.
+        session.clients.remove(node);
+    }
+    session.pause = session.thread.as_ref().and_then(|t| t.pause());
+    session.handles.clear();
+    moved
+}
+
+/// Tells the client what moved.
+pub fn announce(shared: &Arc<Shared>, moved: &Moved) {
+    shared.send(output(
+        "console",
+        &format!(
+            "migrated the thread from {} to {}: {} chunks ({}) in {:.1} ms\n",
+            moved.from,
+            moved.to,
+            moved.chunks,
+            bytes(moved.bytes),
+            moved.ms
+        ),
+    ));
+    let session = shared.lock();
+    if let Some(thread) = session.thread.as_ref() {
+        migrated(shared, thread, Some(moved));
+    }
+}
+
+/// Bytes for people.
+fn bytes(n: u64) -> String {
+    if n >= 10 << 20 {
+        format!("{:.1} MB", n as f64 / (1 << 20) as f64)
+    } else if n >= 10 << 10 {
+        format!("{:.1} KB", n as f64 / 1024.0)
+    } else {
+        format!("{n} bytes")
+    }
+}
