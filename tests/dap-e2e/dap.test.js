@@ -326,3 +326,90 @@ test('disconnect in the middle of a run leaves no process behind', { timeout: TE
     await close(adapter);
   }
 });
+
+const CHUNKVM = process.env.CHUNKVM || path.join(ROOT, 'target', 'debug', 'chunkvm');
+const BOX_BLUR = path.join(ROOT, 'filters', 'box_blur.chop');
+
+/**
+ * Starts `chunkvm serve` on a free port of 127.0.0.1 with its state in `state`; resolves
+ * to { proc, address, name, tokenFile } once it printed where it listens.
+ */
+function startNode(state, name) {
+  const proc = cp.spawn(CHUNKVM, ['serve', '--listen', '127.0.0.1:0', '--name', name, '--state', state], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`chunkvm serve printed ${JSON.stringify(text)} and no more`)), WAIT);
+    proc.on('exit', (code) => reject(new Error(`chunkvm serve exited (${code}): ${text}`)));
+    proc.stdout.on('data', (data) => {
+      text += data.toString();
+      const address = /listening on (quic:\/\/\S+)/.exec(text);
+      const token = /^token file (.+)$/m.exec(text);
+      if (address && token) {
+        clearTimeout(timer);
+        resolve({ proc, address: address[1], name, tokenFile: token[1].trim() });
+      }
+    });
+  });
+}
+
+test('migrate to a node, step three lines there, migrate back: the photo a local run makes', { timeout: TEST_TIMEOUT }, async () => {
+  const scratch = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'chop-dap-migrate-'));
+  const node = await startNode(path.join(scratch, 'node'), 'e2e-node');
+  const adapter = startAdapter();
+  const { dc } = adapter;
+  try {
+    const debugged = path.join(scratch, 'debugged.png');
+    const local = path.join(scratch, 'local.png');
+    const run = cp.spawnSync(CHUNKVM, ['run', BOX_BLUR, '--input', path.join(ROOT, 'samples', 'chelsea.png'),
+      '--level', '1', '--param', 'radius=1', '--output', local], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+
+    await launch(dc, { program: BOX_BLUR, filter: 'box_blur', level: 1, params: { radius: 1 }, output: debugged });
+    const line = lineOf(BOX_BLUR, 'sum = sum + src.at(');
+    await dc.setBreakpointsRequest({ source: { path: BOX_BLUR }, breakpoints: [{ line, condition: 'x == 4 && y == 3' }] });
+    const stopped = await stopAfter(dc, () => dc.configurationDoneRequest());
+    assert.equal(stopped.reason, 'breakpoint');
+
+    const migrated = dc.waitForEvent('chunkvm/migrated');
+    const moved = await dc.customRequest('migrate', { threadId: 1, node: node.address, tokenFile: node.tokenFile });
+    assert.equal(moved.body.to, 'e2e-node');
+    assert.ok(moved.body.chunks > 0, JSON.stringify(moved.body));
+    const event = (await migrated).body;
+    assert.deepEqual([event.from, event.to, event.threadId], ['local', 'e2e-node', 1]);
+    assert.match(dc.output, /migrated the thread from local to e2e-node/);
+    const threads = (await dc.threadsRequest()).body.threads;
+    assert.equal(threads[0].name, 'box_blur @ e2e-node');
+
+    // Three lines stepped there, each reading back the pixel being blurred.
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const step = await stopAfter(dc, () => dc.nextRequest({ threadId: 1 }));
+      assert.equal(step.reason, 'step');
+      const [top] = await frames(dc);
+      assert.equal(top.name, 'box_blur');
+      seen.push(top.line);
+      const vars = await locals(dc);
+      assert.equal(vars.x, '4', JSON.stringify(vars));
+      assert.equal(vars.y, '3', JSON.stringify(vars));
+      assert.match(vars.sum, /^rgba\(/, JSON.stringify(vars));
+    }
+    assert.ok(seen.every((l) => l >= line - 2 && l <= line + 4), JSON.stringify(seen));
+    assert.equal(await evaluate(dc, 'x * 10 + y + radius'), '44');
+    const chunks = (await dc.customRequest('chunks', { threadId: 1 })).body;
+    assert.equal(chunks.node, 'e2e-node');
+    assert.ok(chunks.chunks.some((c) => c.residence === 'remote'), 'chunks made on the node');
+
+    const back = await dc.customRequest('migrate', { threadId: 1, node: 'local' });
+    assert.deepEqual([back.body.from, back.body.to], ['e2e-node', 'local']);
+    assert.equal((await dc.threadsRequest()).body.threads[0].name, 'box_blur');
+    await dc.setBreakpointsRequest({ source: { path: BOX_BLUR }, breakpoints: [] });
+    assert.equal(await endAfter(dc, () => dc.continueRequest({ threadId: 1 })), 0);
+    assert.ok(fs.readFileSync(debugged).equals(fs.readFileSync(local)), 'the debugged photo differs from a local run');
+  } finally {
+    await close(adapter);
+    node.proc.kill('SIGKILL');
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});
