@@ -4,11 +4,13 @@
 //!
 //! The adapter is driven in-process: each session serves one client over a loopback
 //! TCP socket on a thread of its own (as `--port` does), and the bench is that client.
-//! Two figures:
+//! Three figures:
 //! 1. the round trip of a `next` to its `stopped` event plus the `stackTrace`,
 //!    `scopes` and `variables` (Locals) a client asks for next, over N steps: p50,
 //!    p99 and max;
-//! 2. a run to the end with breakpoints set (on a line never reached) against the same
+//! 2. the same after the thread migrated to a node on 127.0.0.1 (a `chunkvm-node`
+//!    service in this process, reached over QUIC as any node is);
+//! 3. a run to the end with breakpoints set (on a line never reached) against the same
 //!    call run without the debugger (`Vm::run_to_end`), best of 3 each: their ratio.
 
 use crate::adapter;
@@ -45,6 +47,9 @@ const READ_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The goal for the p99 of a step's round trip, in microseconds.
 const GOAL_P99_US: u128 = 2_000;
+
+/// The goal for the p99 of a step's round trip on a node, in microseconds.
+const GOAL_REMOTE_P99_US: u128 = 10_000;
 
 /// The goal for the breakpoints-set run against the plain run.
 const GOAL_RATIO: f64 = 1.5;
@@ -123,7 +128,7 @@ pub fn main(args: &[String]) -> Result<(), BenchError> {
     let path = dir.join("spin.chop");
     let result = std::fs::write(&path, PROGRAM)
         .map_err(|err| BenchError::Io(format!("writing {}", path.display()), err))
-        .and_then(|()| measure(&path, options));
+        .and_then(|()| measure(&path, &dir, options));
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
     print!("{}", report.table(options));
@@ -134,13 +139,18 @@ pub fn main(args: &[String]) -> Result<(), BenchError> {
 struct Report {
     /// Each step's round trip, sorted.
     steps: Vec<Duration>,
+    /// Each step's round trip on the node, sorted.
+    remote_steps: Vec<Duration>,
     iterations: i64,
     debugged: Duration,
     plain: Duration,
 }
 
-fn measure(path: &Path, options: Options) -> Result<Report, BenchError> {
-    let steps = step_round_trips(path, options.steps)?;
+fn measure(path: &Path, dir: &Path, options: Options) -> Result<Report, BenchError> {
+    let steps = step_round_trips(path, options.steps, None)?;
+    let node = BenchNode::start(dir)?;
+    let remote_steps = step_round_trips(path, options.steps, Some(&node))?;
+    drop(node);
     let iterations = if options.quick {
         FULL_ITERATIONS / 10
     } else {
@@ -154,6 +164,7 @@ fn measure(path: &Path, options: Options) -> Result<Report, BenchError> {
     }
     Ok(Report {
         steps,
+        remote_steps,
         iterations,
         debugged,
         plain,
@@ -199,6 +210,20 @@ impl Report {
             verdict(us(p99) < GOAL_P99_US)
         ));
         out.push_str(&format!("{:<44} {:>9} us  max\n", "", us(max)));
+        let remote = "step on a node (127.0.0.1, QUIC)";
+        let (r50, r99) = (
+            percentile(&self.remote_steps, 50),
+            percentile(&self.remote_steps, 99),
+        );
+        let rmax = self.remote_steps.last().copied().unwrap_or_default();
+        out.push_str(&format!("{remote:<44} {:>9} us  p50\n", us(r50)));
+        out.push_str(&format!(
+            "{:<44} {:>9} us  p99 < {GOAL_REMOTE_P99_US} us {}\n",
+            "",
+            us(r99),
+            verdict(us(r99) < GOAL_REMOTE_P99_US)
+        ));
+        out.push_str(&format!("{:<44} {:>9} us  max\n", "", us(rmax)));
         out.push_str(&format!(
             "{:<44} {:>10.3} s\n",
             "run, breakpoints set (best of 3)",
@@ -264,8 +289,63 @@ fn debugged_run(path: &Path, iterations: i64) -> Result<Duration, BenchError> {
     Ok(elapsed)
 }
 
-/// Each step's round trip, sorted.
-fn step_round_trips(path: &Path, steps: usize) -> Result<Vec<Duration>, BenchError> {
+/// A node served by this process on 127.0.0.1.
+struct BenchNode {
+    /// Runs the node's endpoint (kept alive with it).
+    _runtime: tokio::runtime::Runtime,
+    address: String,
+    token_file: PathBuf,
+    fingerprint: String,
+}
+
+impl BenchNode {
+    /// A node with its state in `dir/node`.
+    fn start(dir: &Path) -> Result<BenchNode, BenchError> {
+        use chunkvm_node::{Identity, IdentityOptions, Limits, NodeService, Server};
+        let node =
+            |what: &str, err: String| BenchError::Run(format!("the bench's node: {what}: {err}"));
+        let identity = Identity::load_or_create(
+            &dir.join("node"),
+            &IdentityOptions {
+                name: Some("bench-node".into()),
+                ..IdentityOptions::default()
+            },
+        )
+        .map_err(|err| node("its identity", err.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|err| BenchError::Io("starting the node's runtime".into(), err))?;
+        let service = std::sync::Arc::new(NodeService::new(identity.node_id()));
+        let server = {
+            let _inside = runtime.enter();
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            Server::bind(addr, &identity, service, Limits::default())
+                .map_err(|err| node("binding 127.0.0.1", err.to_string()))?
+        };
+        let address = format!("quic://{}", server.local_addr());
+        // The server lives as long as the runtime that runs it.
+        runtime.spawn(async move {
+            std::future::pending::<()>().await;
+            drop(server);
+        });
+        Ok(BenchNode {
+            _runtime: runtime,
+            address,
+            token_file: identity.token_path().to_path_buf(),
+            fingerprint: identity.fingerprint().to_string(),
+        })
+    }
+}
+
+/// Each step's round trip, sorted (on `node`, when given: the thread migrates there
+/// before the first step).
+fn step_round_trips(
+    path: &Path,
+    steps: usize,
+    node: Option<&BenchNode>,
+) -> Result<Vec<Duration>, BenchError> {
     let mut client = Client::start()?;
     // Each iteration is at least two lines: the loop outlasts the steps.
     let iterations = i64::try_from(steps)
@@ -275,6 +355,17 @@ fn step_round_trips(path: &Path, steps: usize) -> Result<Vec<Duration>, BenchErr
     client.launch(path, iterations)?;
     client.ok("configurationDone", json!({}))?;
     client.event("stopped")?;
+    if let Some(node) = node {
+        client.ok(
+            "migrate",
+            json!({
+                "threadId": 1,
+                "node": node.address,
+                "tokenFile": node.token_file,
+                "fingerprint": node.fingerprint,
+            }),
+        )?;
+    }
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
         let start = Instant::now();

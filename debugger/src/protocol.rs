@@ -138,6 +138,9 @@ pub struct LaunchArgs {
     /// The node's token file.
     #[serde(default)]
     pub token_file: Option<String>,
+    /// The node's certificate fingerprint, pinned (default: trust on first use).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// A source, as the client names it.

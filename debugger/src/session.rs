@@ -209,8 +209,8 @@ pub struct Session {
     pub handles: Handles,
     /// Stop before the first instruction.
     pub stop_on_entry: bool,
-    /// The node to start the thread on, and its token file.
-    pub start_on: Option<(String, Option<PathBuf>)>,
+    /// The node to start the thread on.
+    pub start_on: Option<crate::requests::migrate::Destination>,
     /// Whether `configurationDone` came.
     pub configured: bool,
     /// The last breakpoint id given.

@@ -20,6 +20,8 @@ fn bench_quick_prints_its_table() {
         " us  p50",
         " us  p99 < 2000 us",
         " us  max",
+        "step on a node (127.0.0.1, QUIC)",
+        " us  p99 < 10000 us",
         "run, breakpoints set (best of 3)",
         "run, no debugger: Vm::run_to_end (best of 3)",
         "ratio",

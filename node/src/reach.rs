@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::client::{Client, ClientOptions};
-use crate::identity::{default_state_dir, Token};
+use crate::identity::{default_state_dir, Fingerprint, Token};
 use crate::trust::{KnownNodes, Trust};
 
 /// Reads a node's address, `quic://HOST:PORT`; the error says what a node
@@ -48,16 +48,21 @@ pub fn known_nodes() -> Result<KnownNodes, String> {
 }
 
 /// Connects to the node at `address` (`quic://HOST:PORT`) with the token of
-/// `token_file`, trusting it as the known-nodes file says (pinned on first
-/// use), with the connection's bounds of `options`.
+/// `token_file`, trusting the certificate `pin` when given, else as the
+/// known-nodes file says (pinned on first use), with the connection's bounds
+/// of `options`.
 pub async fn connect(
     address: &str,
     token_file: Option<&Path>,
+    pin: Option<Fingerprint>,
     options: &ClientOptions,
 ) -> Result<Client, String> {
     let addr = node_address(address)?;
     let token = read_token(token_file)?;
-    let trust = Trust::KnownNodes(known_nodes()?);
+    let trust = match pin {
+        Some(fingerprint) => Trust::Pinned(fingerprint),
+        None => Trust::KnownNodes(known_nodes()?),
+    };
     Client::connect_with(addr, &token, &trust, options)
         .await
         .map_err(|err| format!("{address}: {err}"))

@@ -165,10 +165,11 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
             session.program = Some(program);
             session.state = RunState::Stopped;
             session.stop_on_entry = args.stop_on_entry;
-            session.start_on = args
-                .node
-                .clone()
-                .map(|node| (node, args.token_file.as_ref().map(PathBuf::from)));
+            session.start_on = args.node.clone().map(|node| super::migrate::Destination {
+                node,
+                token_file: args.token_file.as_ref().map(PathBuf::from),
+                fingerprint: args.fingerprint.clone(),
+            });
             drop(session);
             (
                 Ok(json!({})),
@@ -378,8 +379,7 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
     // A launch with `node` starts the thread there: it moves before its first
     // instruction (a node that cannot take it leaves it here, and the user is told).
     let start_on = session.start_on.take();
-    let moved =
-        start_on.map(|(node, token)| super::migrate::move_thread(&mut session, &node, token));
+    let moved = start_on.map(|to| super::migrate::move_thread(&mut session, &to));
     drop(session);
     match moved {
         Some(Ok(moved)) => super::migrate::announce(shared, &moved),

@@ -28,6 +28,21 @@ pub struct MigrateArgs {
     /// The node's token file (default: the token of a node started on this machine).
     #[serde(default)]
     pub token_file: Option<String>,
+    /// The node's certificate fingerprint (`chunkvm serve` prints it): pins it instead
+    /// of trusting the node on first use.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+}
+
+/// Where to move a thread: a node (`quic://HOST:PORT`) or `local`, with what reaches it.
+#[derive(Clone, Debug, Default)]
+pub struct Destination {
+    /// `quic://HOST:PORT` or `local`.
+    pub node: String,
+    /// The node's token file.
+    pub token_file: Option<PathBuf>,
+    /// The node's certificate fingerprint, pinned.
+    pub fingerprint: Option<String>,
 }
 
 /// `migrate`.
@@ -48,8 +63,12 @@ pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
             RunState::NotLaunched => return Err(DapError::user("no program was launched")),
             RunState::Terminated => return Err(DapError::user("the program has ended")),
         }
-        let token = args.token_file.as_deref().map(PathBuf::from);
-        move_thread(&mut session, &args.node, token)
+        let to = Destination {
+            node: args.node,
+            token_file: args.token_file.map(PathBuf::from),
+            fingerprint: args.fingerprint,
+        };
+        move_thread(&mut session, &to)
     })();
     match moved {
         Ok(moved) => {
@@ -68,11 +87,8 @@ pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
 }
 
 /// Moves the session's stopped thread to `node` (`quic://HOST:PORT` or `local`).
-pub fn move_thread(
-    session: &mut Session,
-    node: &str,
-    token_file: Option<PathBuf>,
-) -> Result<Moved, DapError> {
+pub fn move_thread(session: &mut Session, to: &Destination) -> Result<Moved, DapError> {
+    let node = to.node.as_str();
     let lines = session.vm_lines();
     if node == "local" {
         let thread = session.stopped()?;
@@ -83,6 +99,13 @@ pub fn move_thread(
     }
     chunkvm_node::reach::node_address(node)
         .map_err(|why| DapError::user(format!("`node`: {why}, or `local`")))?;
+    let pin = match to.fingerprint.as_deref() {
+        Some(text) => Some(
+            text.parse::<chunkvm_node::Fingerprint>()
+                .map_err(|why| DapError::user(format!("`fingerprint`: {why}")))?,
+        ),
+        None => None,
+    };
     let runtime = match &session.runtime {
         Some(runtime) => runtime.clone(),
         None => {
@@ -105,7 +128,8 @@ pub fn move_thread(
             let client = runtime
                 .block_on(chunkvm_node::reach::connect(
                     node,
-                    token_file.as_deref(),
+                    to.token_file.as_deref(),
+                    pin,
                     &chunkvm_node::reach::interactive(),
                 ))
                 .map(Arc::new)
