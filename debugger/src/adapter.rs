@@ -23,6 +23,9 @@ pub enum After {
     Then(Then),
     /// The session ends: the adapter stops reading.
     Exit,
+    /// The response is sent later, by whoever finishes the request (a migration of a
+    /// running thread, at its next safe point); the reply here is not sent.
+    Later,
 }
 
 /// A handler's outcome.
@@ -65,9 +68,11 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
         if let Err(DapError::Internal(message)) = &reply {
             eprintln!("chop-dap: `{}`: {message}", request.command);
         }
-        shared.send(response(request.seq, &request.command, &reply));
+        if !matches!(after, After::Later) {
+            shared.send(response(request.seq, &request.command, &reply));
+        }
         match after {
-            After::Nothing => {}
+            After::Nothing | After::Later => {}
             After::Then(then) => then(&shared),
             After::Exit => break,
         }

@@ -188,6 +188,8 @@ pub struct Session {
     pub state: RunState,
     /// How to pause the thread (kept here: the thread itself may be on the run thread).
     pub pause: Option<Pause>,
+    /// The node the thread is on (kept here: the thread may be on the run thread).
+    pub node: Option<String>,
     /// Connections to nodes, by address (kept warm between migrations).
     pub clients: HashMap<String, Arc<Client>>,
     /// The runtime of the node connections (made on the first migration).
@@ -211,6 +213,9 @@ pub struct Session {
     pub stop_on_entry: bool,
     /// The node to start the thread on.
     pub start_on: Option<crate::requests::migrate::Destination>,
+    /// A migration asked while the thread runs: where to, and the request's number
+    /// (answered when the thread has moved at its next safe point).
+    pub pending_move: Option<(crate::requests::migrate::Destination, i64)>,
     /// Whether `configurationDone` came.
     pub configured: bool,
     /// The last breakpoint id given.
@@ -276,7 +281,11 @@ impl Session {
     /// The thread's name as the client shows it: what runs, and where.
     pub fn thread_name(&self) -> Option<String> {
         let program = self.program.as_ref()?;
-        Some(match self.thread.as_ref().and_then(Debuggee::node) {
+        let node = match &self.thread {
+            Some(thread) => thread.node(),
+            None => self.node.as_deref(),
+        };
+        Some(match node {
             Some(node) => format!("{} @ {node}", program.name),
             None => program.name.clone(),
         })
@@ -576,6 +585,7 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
         let result = match ran {
             Ran::Vm(result) => result,
             Ran::Home(why) => {
+                shared.lock().node = None;
                 shared.send(output("console", &format!("{why}\n")));
                 migrated(&shared, &vm, None);
                 return stop(&shared, vm, "pause", Some(why), Vec::new());
@@ -615,6 +625,10 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
                     }
                 }
                 shared.lock().breakpoints_changed = false;
+                let pending = shared.lock().pending_move.take();
+                if let Some((to, seq)) = pending {
+                    crate::requests::migrate::move_now(&shared, &mut vm, &to, seq);
+                }
                 if shared.user_pause.swap(false, Ordering::Relaxed) {
                     return stop(&shared, vm, "pause", None, Vec::new());
                 }
@@ -650,6 +664,7 @@ fn stop(shared: &Shared, vm: Debuggee, reason: &str, text: Option<String>, ids: 
     {
         let mut session = shared.lock();
         session.pause = vm.pause();
+        session.node = vm.node().map(str::to_string);
         session.thread = Some(vm);
         session.state = RunState::Stopped;
         session.handles.clear();
@@ -718,6 +733,12 @@ pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
 /// The program ended: what it made, then `exited` and `terminated`.
 fn finish(shared: &Shared, vm: Debuggee, outcome: Result<Value, RuntimeError>) {
     let vm = vm.into_vm();
+    if let Some((_, seq)) = shared.lock().pending_move.take() {
+        let reply: crate::protocol::Reply = Err(crate::protocol::DapError::user(
+            "the program ended before the thread reached a safe point to move at",
+        ));
+        shared.send(crate::protocol::response(seq, "migrate", &reply));
+    }
     let (messages, code) = {
         let mut session = shared.lock();
         session.state = RunState::Terminated;

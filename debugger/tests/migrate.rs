@@ -260,3 +260,55 @@ fn a_node_that_is_not_there_refuses_or_dies_leaves_the_thread_here() {
     reference.disconnect();
     client.disconnect();
 }
+
+#[test]
+fn a_running_thread_moves_at_its_next_safe_point_and_runs_on_there() {
+    let dir = scratch("migrate-running");
+    let node = Node::start(&dir.join("node"), "runner");
+    let program = data("spin.chop");
+    let mut client = Client::start_in(Some(&dir.join("state")));
+    client.launch(json!({ "program": program }));
+    client.ok("configurationDone", json!({}));
+    client.event("continued");
+    // Moved while it runs: the answer comes once it has moved, and it runs on there.
+    let moved = migrate(&mut client, &node.address, Some(&node.token_file));
+    assert_eq!(moved["to"], "runner");
+    assert_eq!(client.event("chunkvm/migrated")["to"], "runner");
+    assert_eq!(
+        client.ok("threads", json!({}))["threads"][0]["name"],
+        "main @ runner"
+    );
+    let err = client.fails("stackTrace", json!({ "threadId": 1 }));
+    assert!(err.contains("running"), "{err}");
+    // Paused there: its state is read from the node.
+    client.ok("pause", json!({ "threadId": 1 }));
+    assert_eq!(client.stopped()["reason"], "pause");
+    let (line, locals) = view(&mut client);
+    // In the loop: its header (a safe point) or its body.
+    let spin = u64::from(line_of(&program, "#SPIN"));
+    assert!(line == spin || line + 1 == spin, "line {line}");
+    let n: i64 = locals
+        .iter()
+        .find(|(name, _)| name == "n")
+        .map(|(_, value)| value.parse().unwrap())
+        .unwrap();
+    assert!(n > 0, "{locals:?}");
+    // Home while running: it moves back and runs on here.
+    client.ok("continue", json!({ "threadId": 1 }));
+    let back = migrate(&mut client, "local", None);
+    assert_eq!(back["from"], "runner");
+    assert_eq!(
+        client.ok("threads", json!({}))["threads"][0]["name"],
+        "main"
+    );
+    client.ok("pause", json!({ "threadId": 1 }));
+    assert_eq!(client.stopped()["reason"], "pause");
+    let (_, locals) = view(&mut client);
+    let later: i64 = locals
+        .iter()
+        .find(|(name, _)| name == "n")
+        .map(|(_, value)| value.parse().unwrap())
+        .unwrap();
+    assert!(later > n, "{later} after {n}");
+    client.disconnect();
+}

@@ -2,15 +2,17 @@
 //! to a `chunkvm` node (`quic://HOST:PORT`) or home (`local`), through the node
 //! protocol's debug sessions ([`chunkvm_node::debug`]). The session goes on: the same
 //! thread id keeps stepping, and every request now answers from where the thread is.
-//! A move that fails leaves the thread where it was, stopped.
+//! A move that fails leaves the thread where it was, stopped. A running thread moves
+//! at its next safe point and runs on there; the response comes once it has moved
+//! (an error if the program ends first).
 //!
 //! After the response: an output line (what moved, how long it took), the custom
 //! event `chunkvm/migrated` {threadId, from, to, chunks, bytes, ms} and `invalidated`
 //! (threads, stacks, variables), so that clients read the thread's new name and state.
 
 use crate::adapter::{After, Handled};
-use crate::debuggee::Moved;
-use crate::protocol::{arguments, output, DapError, Request};
+use crate::debuggee::{Debuggee, Moved};
+use crate::protocol::{arguments, output, response, DapError, Request};
 use crate::session::{migrated, RunState, Session, Shared, THREAD_ID};
 use serde::Deserialize;
 use serde_json::json;
@@ -52,50 +54,106 @@ pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
         if args.thread_id != THREAD_ID {
             return Err(DapError::user(format!("no thread {}", args.thread_id)));
         }
-        let mut session = shared.lock();
-        match session.state {
-            RunState::Stopped => {}
-            RunState::Running => {
-                return Err(DapError::user(
-                    "the thread is running: pause it, then migrate it",
-                ))
-            }
-            RunState::NotLaunched => return Err(DapError::user("no program was launched")),
-            RunState::Terminated => return Err(DapError::user("the program has ended")),
-        }
         let to = Destination {
             node: args.node,
             token_file: args.token_file.map(PathBuf::from),
             fingerprint: args.fingerprint,
         };
-        move_thread(&mut session, &to)
+        let mut session = shared.lock();
+        match session.state {
+            RunState::Stopped => {}
+            RunState::Running => {
+                // It moves at its next safe point and runs on there; the response
+                // comes then.
+                if session.pending_move.is_some() {
+                    return Err(DapError::user("a migration of the thread is under way"));
+                }
+                session.pending_move = Some((to, request.seq));
+                if let Some(pause) = &session.pause {
+                    pause.pause();
+                }
+                return Ok(None);
+            }
+            RunState::NotLaunched => return Err(DapError::user("no program was launched")),
+            RunState::Terminated => return Err(DapError::user("the program has ended")),
+        }
+        move_thread(&mut session, &to).map(Some)
     })();
     match moved {
-        Ok(moved) => {
-            let body = json!({
-                "from": moved.from,
-                "to": moved.to,
-                "chunks": moved.chunks,
-                "bytes": moved.bytes,
-                "ms": moved.ms,
-            });
+        Ok(Some(moved)) => {
+            let body = body(&moved);
             let then = Box::new(move |shared: &Arc<Shared>| announce(shared, &moved));
             (Ok(body), After::Then(then))
         }
+        Ok(None) => (Ok(json!({})), After::Later),
         Err(err) => (Err(err), After::Nothing),
     }
 }
 
-/// Moves the session's stopped thread to `node` (`quic://HOST:PORT` or `local`).
+/// The response's body for a move.
+fn body(moved: &Moved) -> serde_json::Value {
+    json!({
+        "from": moved.from,
+        "to": moved.to,
+        "chunks": moved.chunks,
+        "bytes": moved.bytes,
+        "ms": moved.ms,
+    })
+}
+
+/// Moves a running thread, paused at a safe point on the run thread for the
+/// migration asked by request `seq`, and answers that request.
+pub fn move_now(shared: &Arc<Shared>, thread: &mut Debuggee, to: &Destination, seq: i64) {
+    let moved = {
+        let mut session = shared.lock();
+        let moved = move_debuggee(&mut session, thread, to);
+        session.pause = thread.pause();
+        session.node = thread.node().map(str::to_string);
+        moved
+    };
+    let reply = moved.as_ref().map(body).map_err(Clone::clone);
+    shared.send(response(seq, "migrate", &reply));
+    if let Ok(moved) = moved {
+        shared.send(output(
+            "console",
+            &format!(
+                "migrated the thread from {} to {} at a safe point: {} chunks ({}) in {:.1} ms\n",
+                moved.from,
+                moved.to,
+                moved.chunks,
+                bytes(moved.bytes),
+                moved.ms
+            ),
+        ));
+        migrated(shared, thread, Some(&moved));
+    }
+}
+
+/// Moves the session's stopped thread to `to`.
 pub fn move_thread(session: &mut Session, to: &Destination) -> Result<Moved, DapError> {
+    let mut thread = session
+        .thread
+        .take()
+        .ok_or_else(|| DapError::internal("a stopped session without its thread"))?;
+    let moved = move_debuggee(session, &mut thread, to);
+    session.pause = thread.pause();
+    session.node = thread.node().map(str::to_string);
+    session.thread = Some(thread);
+    session.handles.clear();
+    moved
+}
+
+/// Moves `thread` to `to` (`quic://HOST:PORT` or `local`) with the session's
+/// connections and breakpoints.
+fn move_debuggee(
+    session: &mut Session,
+    thread: &mut Debuggee,
+    to: &Destination,
+) -> Result<Moved, DapError> {
     let node = to.node.as_str();
     let lines = session.vm_lines();
     if node == "local" {
-        let thread = session.stopped()?;
-        let moved = thread.come_home();
-        session.pause = session.thread.as_ref().and_then(|t| t.pause());
-        session.handles.clear();
-        return moved;
+        return thread.come_home();
     }
     chunkvm_node::reach::node_address(node)
         .map_err(|why| DapError::user(format!("`node`: {why}, or `local`")))?;
@@ -138,14 +196,11 @@ pub fn move_thread(session: &mut Session, to: &Destination) -> Result<Moved, Dap
             client
         }
     };
-    let thread = session.stopped()?;
     let moved = thread.move_to(client, node, runtime, &lines);
     if moved.is_err() {
         // A connection that failed is made again next time.
         session.clients.remove(node);
     }
-    session.pause = session.thread.as_ref().and_then(|t| t.pause());
-    session.handles.clear();
     moved
 }
 

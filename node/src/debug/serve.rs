@@ -208,9 +208,8 @@ enum Resumed {
 
 fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec::StepKind>) -> Resumed {
     let vm = &mut here.vm;
-    if !lock(&inner.running).stopping {
-        vm.pause_flag().store(false, Ordering::SeqCst);
-    }
+    // A pause may come before this ask is served (it travels on a stream of its
+    // own): it is kept, and cleared once the run has stopped.
     let result = loop {
         let result = match step {
             Some(kind) => vm.step(kind),
@@ -220,6 +219,9 @@ fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec::StepKind>)
             break result;
         }
     };
+    if !lock(&inner.running).stopping {
+        vm.pause_flag().store(false, Ordering::SeqCst);
+    }
     let stop = match result {
         Ok(Stop::Finished(value)) => return Resumed::Finished(value),
         Ok(Stop::Paused) if lock(&inner.running).stopping => return Resumed::HandBack,
