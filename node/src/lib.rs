@@ -44,7 +44,9 @@
 //!
 //! The node's side of it is [`Handler::on_conversation`] with a
 //! [`Conversation`]; the client's is [`Client::migrate`], which answers the
-//! `Fetch`es while it waits.
+//! `Fetch`es while it waits. A debugger's conversation starts with `Debug`
+//! instead, and the thread stays on the node, stopped, answering `DebugAsk`s
+//! until it is handed back ([`debug`]).
 //!
 //! # Invariants
 //!
