@@ -92,6 +92,7 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "configurationDone" => launch::configuration_done(shared),
         "disconnect" => launch::disconnect(shared),
         "terminate" => launch::terminate(shared),
+        "restart" => launch::restart(shared, request),
         "setBreakpoints" => plain(breakpoints::set_breakpoints(shared, request)),
         "setFunctionBreakpoints" => plain(breakpoints::set_function_breakpoints(shared, request)),
         "setExceptionBreakpoints" => plain(breakpoints::set_exception_breakpoints(shared, request)),

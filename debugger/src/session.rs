@@ -213,6 +213,10 @@ pub struct Session {
     pub stop_on_entry: bool,
     /// The node to start the thread on.
     pub start_on: Option<crate::requests::migrate::Destination>,
+    /// The launch's arguments as the client sent them (a restart reads them again).
+    pub launch_args: Option<Json>,
+    /// A restart is stopping the run: its end is not told to the client.
+    pub restarting: bool,
     /// A migration asked while the thread runs: where to, and the request's number
     /// (answered when the thread has moved at its next safe point).
     pub pending_move: Option<(crate::requests::migrate::Destination, i64)>,
@@ -625,6 +629,11 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
                     }
                 }
                 shared.lock().breakpoints_changed = false;
+                if shared.lock().cancel.load(Ordering::Relaxed) {
+                    // Ended (terminate, disconnect, restart) while it ran on a node,
+                    // which paused it: the run ends here.
+                    return finish(&shared, vm, Err(cancelled()));
+                }
                 let pending = shared.lock().pending_move.take();
                 if let Some((to, seq)) = pending {
                     crate::requests::migrate::move_now(&shared, &mut vm, &to, seq);
@@ -712,6 +721,16 @@ pub fn migrated(shared: &Shared, thread: &Debuggee, moved: Option<&crate::debugg
     ));
 }
 
+/// The error of a run ended from outside (terminate, disconnect, restart).
+fn cancelled() -> RuntimeError {
+    RuntimeError {
+        kind: ErrorKind::Cancelled,
+        message: "the run was ended".to_string(),
+        span: Span::default(),
+        trace: Vec::new(),
+    }
+}
+
 /// A runtime error for people: `path:line:col: runtime error: message`, then the stack.
 pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
     let (line, col) = program.position(err.span);
@@ -732,6 +751,15 @@ pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
 
 /// The program ended: what it made, then `exited` and `terminated`.
 fn finish(shared: &Shared, vm: Debuggee, outcome: Result<Value, RuntimeError>) {
+    {
+        let mut session = shared.lock();
+        if session.restarting {
+            // A restart stopped this run: the client hears of the new one only.
+            session.state = RunState::Terminated;
+            session.thread = None;
+            return;
+        }
+    }
     let vm = vm.into_vm();
     if let Some((_, seq)) = shared.lock().pending_move.take() {
         let reply: crate::protocol::Reply = Err(crate::protocol::DapError::user(

@@ -640,3 +640,60 @@ fn a_pipeline_on_half_the_bundled_photo_stops_in_its_second_stage() {
     assert_eq!(client.run_to_end(), 1);
     client.disconnect();
 }
+
+#[test]
+fn restart_starts_the_program_again_with_its_breakpoints() {
+    let mut client = Client::start();
+    let caps = client.launch(json!({ "program": data("loop.chop") }));
+    assert_eq!(caps["supportsRestartRequest"], true);
+    let program = data("loop.chop");
+    let bp = line_of(&program, "#BP1");
+    set_breakpoints(
+        &mut client,
+        &program,
+        json!([{ "line": bp, "hitCondition": "2" }]),
+    );
+    client.ok("configurationDone", json!({}));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+    let first = client.locals();
+    assert_eq!(value_of(&first, "i"), "1");
+    client.ok("next", json!({ "threadId": 1 }));
+    client.stopped();
+    // Stopped: it starts again, the hit count too (it stops on the second hit again).
+    client.ok("restart", json!({}));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+    assert_eq!(client.locals(), first);
+    // Running: it stops quietly and starts again.
+    set_breakpoints(&mut client, &program, json!([]));
+    let spin = data("spin.chop");
+    client.ok(
+        "restart",
+        json!({ "arguments": { "program": spin, "stopOnEntry": false } }),
+    );
+    client.event("continued");
+    client.ok("pause", json!({ "threadId": 1 }));
+    assert_eq!(client.stopped()["reason"], "pause");
+    assert_eq!(client.frames()[0]["name"], "main");
+    client.ok("continue", json!({ "threadId": 1 }));
+    client.ok(
+        "restart",
+        json!({ "arguments": { "program": program, "stopOnEntry": true } }),
+    );
+    assert_eq!(client.stopped()["reason"], "entry");
+    assert_eq!(client.frames()[0]["line"], line_of(&program, "#FIRST"));
+    // Three runs, no end told to the client.
+    assert!(
+        !client
+            .seen
+            .iter()
+            .any(|e| e == "terminated" || e == "exited"),
+        "{:?}",
+        client.seen
+    );
+    let err = client.fails(
+        "restart",
+        json!({ "arguments": { "program": data("nothing-here.chop") } }),
+    );
+    assert!(err.contains("nothing-here.chop"), "{err}");
+    client.disconnect();
+}

@@ -310,5 +310,10 @@ fn a_running_thread_moves_at_its_next_safe_point_and_runs_on_there() {
         .map(|(_, value)| value.parse().unwrap())
         .unwrap();
     assert!(later > n, "{later} after {n}");
+    // Ended while it runs on the node: the run ends, as here.
+    migrate(&mut client, &node.address, Some(&node.token_file));
+    client.ok("continue", json!({ "threadId": 1 }));
+    client.ok("terminate", json!({}));
+    assert_eq!(client.run_to_end(), 1);
     client.disconnect();
 }

@@ -14,7 +14,7 @@ use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Sent, Written};
 use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The photo a filter runs on when the launch names no `input`.
@@ -43,7 +43,7 @@ pub fn capabilities() -> Json {
         "supportTerminateDebuggee": true,
         "supportsSetVariable": true,
         "supportsInstructionBreakpoints": false,
-        "supportsRestartRequest": false,
+        "supportsRestartRequest": true,
         "supportsStepBack": false,
     })
 }
@@ -151,26 +151,8 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
         );
     }
     match prepare(shared, &args) {
-        Ok(Launched { program, mut vm }) => {
-            let mut session = shared.lock();
-            let setup = Setup {
-                source: Arc::from(program.text.as_str()),
-                out: shared.out.clone(),
-                cancel: session.cancel.clone(),
-            };
-            setup.settle(&mut vm);
-            let thread = Debuggee::here(vm, setup);
-            session.pause = thread.pause();
-            session.thread = Some(thread);
-            session.program = Some(program);
-            session.state = RunState::Stopped;
-            session.stop_on_entry = args.stop_on_entry;
-            session.start_on = args.node.clone().map(|node| super::migrate::Destination {
-                node,
-                token_file: args.token_file.as_ref().map(PathBuf::from),
-                fingerprint: args.fingerprint.clone(),
-            });
-            drop(session);
+        Ok(launched) => {
+            install(shared, launched, &args, request.arguments.clone());
             (
                 Ok(json!({})),
                 After::Then(Box::new(|shared: &Arc<Shared>| {
@@ -187,6 +169,31 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
             })),
         ),
     }
+}
+
+/// Makes a launched program the session's stopped thread.
+fn install(shared: &Arc<Shared>, launched: Launched, args: &LaunchArgs, raw: Json) {
+    let Launched { program, mut vm } = launched;
+    let mut session = shared.lock();
+    let setup = Setup {
+        source: Arc::from(program.text.as_str()),
+        out: shared.out.clone(),
+        cancel: session.cancel.clone(),
+    };
+    setup.settle(&mut vm);
+    let thread = Debuggee::here(vm, setup);
+    session.pause = thread.pause();
+    session.node = None;
+    session.thread = Some(thread);
+    session.program = Some(program);
+    session.state = RunState::Stopped;
+    session.stop_on_entry = args.stop_on_entry;
+    session.start_on = args.node.clone().map(|node| super::migrate::Destination {
+        node,
+        token_file: args.token_file.as_ref().map(PathBuf::from),
+        fingerprint: args.fingerprint.clone(),
+    });
+    session.launch_args = Some(raw);
 }
 
 /// Why a launch failed.
@@ -375,6 +382,14 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
         // Nothing to run (not launched, or the launch failed): nothing to start.
         return (Ok(json!({})), After::Nothing);
     }
+    drop(session);
+    (Ok(json!({})), After::Then(Box::new(start)))
+}
+
+/// Starts the launched thread: on its node first if the launch named one, then
+/// stopped on entry or running.
+fn start(shared: &Arc<Shared>) {
+    let mut session = shared.lock();
     let on_entry = session.stop_on_entry;
     // A launch with `node` starts the thread there: it moves before its first
     // instruction (a node that cannot take it leaves it here, and the user is told).
@@ -389,22 +404,104 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
         )),
         None => {}
     }
-    let then: Then = if on_entry {
-        Box::new(|shared: &Arc<Shared>| {
-            shared.send(event(
-                "stopped",
-                json!({ "reason": "entry", "threadId": THREAD_ID, "allThreadsStopped": true }),
-            ));
-        })
-    } else {
-        Box::new(|shared: &Arc<Shared>| {
-            if let Err(err) = resume(shared, Action::Continue) {
-                eprintln!("chop-dap: starting the run: {err}");
-                shared.send(output("stderr", &format!("{err}\n")));
+    if on_entry {
+        shared.send(event(
+            "stopped",
+            json!({ "reason": "entry", "threadId": THREAD_ID, "allThreadsStopped": true }),
+        ));
+    } else if let Err(err) = resume(shared, Action::Continue) {
+        eprintln!("chop-dap: starting the run: {err}");
+        shared.send(output("stderr", &format!("{err}\n")));
+    }
+}
+
+/// `restart`: the program starts again from the beginning with the launch's
+/// arguments (or the new ones the client sends), in the same session: breakpoints and
+/// their settings stay, their hit counts start again. A running thread is stopped
+/// first (quietly: no `exited` or `terminated`); a thread on a node is dropped there.
+pub fn restart(shared: &Arc<Shared>, request: &Request) -> Handled {
+    let restarted = (|| {
+        let raw = match request.arguments.get("arguments") {
+            Some(args) if args.is_object() => args.clone(),
+            _ => shared
+                .lock()
+                .launch_args
+                .clone()
+                .ok_or_else(|| DapError::user("no program was launched"))?,
+        };
+        let args: LaunchArgs = serde_json::from_value(raw.clone())
+            .map_err(|err| DapError::user(format!("restart `arguments`: {err}")))?;
+        stop_quietly(shared)?;
+        {
+            let mut session = shared.lock();
+            session.thread = None;
+            session.pause = None;
+            session.node = None;
+            session.cancel = Arc::new(AtomicBool::new(false));
+            session.state = RunState::NotLaunched;
+            session.exception = None;
+            session.exception_seen = None;
+            session.handles.clear();
+            session.entry_checked = false;
+            session.restarting = false;
+            let session = &mut *session;
+            for bp in session
+                .breakpoints
+                .values_mut()
+                .chain(session.function_breakpoints.values_mut())
+                .flatten()
+            {
+                bp.hits = 0;
             }
-        })
+        }
+        Ok((args, raw))
+    })();
+    let (args, raw) = match restarted {
+        Ok(got) => got,
+        Err(err) => return (Err(err), After::Nothing),
     };
-    (Ok(json!({})), After::Then(then))
+    match prepare(shared, &args) {
+        Ok(launched) => {
+            install(shared, launched, &args, raw);
+            (Ok(json!({})), After::Then(Box::new(start)))
+        }
+        Err(Failed::Refused(err)) | Err(Failed::DoesNotCompile(err)) => (
+            Err(err),
+            After::Then(Box::new(|shared: &Arc<Shared>| {
+                shared.lock().state = RunState::Terminated;
+                shared.send(event("terminated", json!({})));
+            })),
+        ),
+    }
+}
+
+/// Ends the current run without telling the client it ended (a restart follows): a
+/// running thread stops at its next safe point, bounded in time.
+fn stop_quietly(shared: &Arc<Shared>) -> Result<(), DapError> {
+    {
+        let mut session = shared.lock();
+        if session.state == RunState::NotLaunched {
+            return Err(DapError::user("no program was launched"));
+        }
+        if session.state != RunState::Running {
+            return Ok(());
+        }
+        session.restarting = true;
+        session.cancel.store(true, Ordering::Relaxed);
+        if let Some(pause) = &session.pause {
+            pause.pause();
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while shared.lock().state == RunState::Running {
+        if std::time::Instant::now() > deadline {
+            return Err(DapError::internal(
+                "the run did not stop within 30 s for the restart",
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Ok(())
 }
 
 /// Ends the run: a stopped thread is dropped here, a running one stops at its next safe

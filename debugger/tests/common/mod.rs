@@ -74,6 +74,8 @@ pub struct Client {
     pub events: Vec<Value>,
     /// Every output event's text, in order.
     pub output: String,
+    /// The name of every event received, in order.
+    pub seen: Vec<String>,
 }
 
 impl Client {
@@ -144,6 +146,7 @@ impl Client {
             seq: 0,
             events: Vec::new(),
             output: String::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -166,6 +169,10 @@ impl Client {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.rx.recv_timeout(left) {
             Ok(message) => {
+                if message["type"] == "event" {
+                    self.seen
+                        .push(message["event"].as_str().unwrap_or("").to_string());
+                }
                 if message["type"] == "event" && message["event"] == "output" {
                     self.output
                         .push_str(message["body"]["output"].as_str().unwrap_or(""));
