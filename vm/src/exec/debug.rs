@@ -20,6 +20,9 @@ pub struct DebugState {
     /// For each function, whether each instruction starts a line (the first of its
     /// block, or on another line than the one before it).
     pub(crate) line_start: Vec<Vec<bool>>,
+    /// For each function, whether each instruction starts a line that has a
+    /// breakpoint: the one look-up a run without a step makes per instruction.
+    pub(crate) stop_at: Vec<Vec<bool>>,
     pub(crate) step: StepState,
     /// The last instruction seen: frame depth, function, offset.
     pub(crate) prev: (usize, u32, u32),
@@ -28,6 +31,22 @@ pub struct DebugState {
 impl DebugState {
     pub(crate) fn active(&self) -> bool {
         !self.breakpoints.is_empty() || self.step != StepState::None
+    }
+
+    /// Marks the instructions that start a breakpoint's line.
+    fn mark_stops(&mut self) {
+        self.stop_at = self
+            .lines
+            .iter()
+            .zip(&self.line_start)
+            .map(|(lines, starts)| {
+                lines
+                    .iter()
+                    .zip(starts)
+                    .map(|(line, start)| *start && self.breakpoints.contains(line))
+                    .collect()
+            })
+            .collect();
     }
 }
 
@@ -82,13 +101,16 @@ impl Vm {
             starts.push(func_starts);
         }
         let breakpoints = self.debug.take().map(|d| d.breakpoints).unwrap_or_default();
-        self.debug = Some(DebugState {
+        let mut debug = DebugState {
             breakpoints,
             lines,
             line_start: starts,
+            stop_at: Vec::new(),
             step: StepState::None,
             prev: (0, u32::MAX, 0),
-        });
+        };
+        debug.mark_stops();
+        self.debug = Some(debug);
     }
 
     /// Sets the breakpoints to these 1-based lines. A line without code moves to the
@@ -102,7 +124,7 @@ impl Vm {
         code_lines.sort_unstable();
         code_lines.dedup();
         debug.breakpoints.clear();
-        lines
+        let placed = lines
             .iter()
             .map(|line| {
                 let at = code_lines.iter().copied().find(|code| code >= line);
@@ -111,7 +133,9 @@ impl Vm {
                 }
                 at
             })
-            .collect()
+            .collect();
+        debug.mark_stops();
+        placed
     }
 
     /// Runs one step of `kind`, or less if a breakpoint or the end comes first.
@@ -152,6 +176,18 @@ impl Vm {
     pub(crate) fn debug_check(&mut self, func: u32, pc: u32) -> Option<Stop> {
         let depth = self.frames.len();
         let debug = self.debug.as_mut()?;
+        // Not stepping: only an instruction that starts a breakpoint's line can stop.
+        if debug.step == StepState::None
+            && !debug
+                .stop_at
+                .get(func as usize)
+                .and_then(|stops| stops.get(pc as usize))
+                .copied()
+                .unwrap_or(false)
+        {
+            debug.prev = (depth, func, pc);
+            return None;
+        }
         let line = debug.lines.get(func as usize)?.get(pc as usize).copied()?;
         let is_start = debug.line_start[func as usize][pc as usize];
         let (prev_depth, prev_func, prev_pc) = debug.prev;
