@@ -239,6 +239,11 @@ local function body(dap, proc, node)
     return false
   end)
   local text = chunks_buf and table.concat(vim.api.nvim_buf_get_lines(chunks_buf, 0, -1, false), '\n') or ''
+  for i, line in ipairs(vim.split(text, '\n')) do
+    if i <= 8 then
+      T.say('        | ' .. line)
+    end
+  end
   T.check(text:find('on node ' .. NODE .. ' (' .. node.address .. ')', 1, true) ~= nil,
     ':ChopChunks says the thread is on ' .. NODE, text:sub(1, 200))
   T.check(text:find('\nremote %(%d+%)\n') ~= nil and text:find(' Thread ', 1, true) ~= nil,
@@ -249,18 +254,22 @@ local function body(dap, proc, node)
   end
 
   -- :ChopNodes: the node and its status.
-  local shown
-  require('chop.nodes').show(nil, { on_done = function(result, err)
-    shown = result or { err = err }
-  end })
-  T.wait(WAIT, function() return shown ~= nil end)
-  local rows = shown and shown.rows or {}
-  T.check(#rows == 1 and rows[1].name == NODE and rows[1].reported == NODE
-    and (rows[1].status == 'idle' or rows[1].status == 'busy'),
-    ':ChopNodes: ' .. NODE .. ' is up (idle or busy)', vim.inspect(shown))
-  if shown and shown.bufnr then
-    local lines = table.concat(vim.api.nvim_buf_get_lines(shown.bufnr, 0, -1, false), '\n')
-    T.check(lines:find(NODE .. '%s+' .. vim.pesc(node.address)) ~= nil, ':ChopNodes buffer has the node', lines)
+  vim.cmd('ChopNodes')
+  local nodes_buf
+  T.wait(WAIT, function()
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(b) and vim.api.nvim_buf_get_name(b) == 'chop://nodes' then
+        nodes_buf = b
+        return true
+      end
+    end
+    return false
+  end)
+  local lines = nodes_buf and table.concat(vim.api.nvim_buf_get_lines(nodes_buf, 0, -1, false), '\n') or ''
+  local status, threads = lines:match(vim.pesc(NODE) .. '%s+' .. vim.pesc(node.address) .. '%s+(%a+)%s+(%d+)')
+  T.check(status == 'idle' or status == 'busy', ':ChopNodes: ' .. NODE .. ' is up (idle or busy)', lines)
+  T.check(threads == '1', ':ChopNodes: ' .. NODE .. ' holds one thread', lines)
+  if nodes_buf then
     vim.cmd('close')
   end
 

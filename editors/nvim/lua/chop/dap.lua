@@ -30,9 +30,9 @@ end
 local function await(start)
   local co = coroutine.running()
   start(function(...)
-    local args = table.pack(...)
+    local args = { n = select('#', ...), ... }
     vim.schedule(function()
-      coroutine.resume(co, table.unpack(args, 1, args.n))
+      coroutine.resume(co, unpack(args, 1, args.n))
     end)
   end)
   return coroutine.yield()
@@ -268,7 +268,7 @@ function M.migrate(node, opts)
     end
     notify(('migrated the thread from %s to %s: %s chunks (%s) in %s ms'):format(
       tostring(body.from), tostring(body.to), tostring(body.chunks), size(body.bytes),
-      tostring(body.ms)))
+      type(body.ms) == 'number' and ('%.1f'):format(body.ms) or tostring(body.ms)))
     M.refresh(session)
     done(body, nil)
   end)
@@ -306,8 +306,8 @@ function M.chunk_lines(body)
       table.insert(lines, ('%s (%d)'):format(residence, #group))
       for _, chunk in ipairs(group) do
         local links = chunk.links or {}
-        table.insert(lines, ('  %-20s %-8s %2s/32 slots  %d links%s%s'):format(
-          tostring(chunk.id), tostring(chunk.kind), tostring(chunk.slotsUsed), #links,
+        table.insert(lines, ('  %-24s %-10s %2s/32 slots  %d link%s%s%s'):format(
+          tostring(chunk.id), tostring(chunk.kind), tostring(chunk.slotsUsed), #links, #links == 1 and '' or 's',
           #links > 0 and (': ' .. table.concat(links, ' ')) or '',
           chunk.current == true and '  <- current block' or ''))
       end
