@@ -132,7 +132,9 @@ function M.setup()
   vim.list_extend(configs, M.configurations(dap))
   dap.configurations.chop = configs
   dap.listeners.after['event_chunkvm/migrated']['chop'] = function(session, body)
-    if body and body.from == vim.NIL then
+    -- nvim-dap decodes JSON null in objects as nil: a thread that came home by
+    -- itself (its node stopped or died) has no `from`.
+    if body and (body.from == nil or body.from == vim.NIL) then
       notify(('the thread came home by itself (from %s)'):format(tostring(body.to)), vim.log.levels.WARN)
     end
     M.refresh(session)
