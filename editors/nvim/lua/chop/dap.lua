@@ -146,7 +146,7 @@ end
 --- when it is stopped, for the stack and scopes: what a migration changed.
 ---@param session table a dap.Session
 function M.refresh(session)
-  if not session or session.closed then
+  if not session or session.closed or type(session.update_threads) ~= 'function' then
     return
   end
   session:update_threads(function(err)
