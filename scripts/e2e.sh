@@ -80,6 +80,7 @@ nvim_test() {
 }
 nvim_test lsp editors/nvim/test/lsp_test.lua
 nvim_test tree-sitter editors/nvim/test/treesitter_test.lua
+nvim_test setup-without-nvim-dap editors/nvim/test/setup_test.lua
 
 # ---- VS Code extension (editors/vscode/test.sh) -----------------------------
 # npm ci, tsc, node --test (with CHOP_LSP set above: the extension's requests
@@ -129,6 +130,7 @@ if [[ -z ${CHOP_VENDOR:-} && -d $ROOT/../shared/vendor ]]; then
 fi
 export CHOP_VENDOR=${CHOP_VENDOR:-}
 nvim_test nvim-dap tests/e2e/nvim/dap_test.lua NONE
+nvim_test nvim-dap-migrate tests/e2e/nvim/migrate_test.lua
 # ---- end of the chop-dap step -------------------------------------------------
 
 if [[ ${#failed[@]} -gt 0 ]]; then

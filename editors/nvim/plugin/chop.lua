@@ -46,3 +46,54 @@ vim.api.nvim_create_user_command('ChopBuildParser', function()
     vim.notify('chop: ' .. err, vim.log.levels.ERROR)
   end
 end, { desc = 'Chop: build the tree-sitter parser' })
+
+-- :ChopPreview [filter|pipeline]: the preview PNG of a filter of this file
+-- (chop-lsp's chop/preview), written to a temporary file and opened with the
+-- system viewer (vim.ui.open), or its path said when there is none.
+vim.api.nvim_create_user_command('ChopPreview', function(cmd)
+  require('chop').preview({ target = cmd.fargs[1] })
+end, {
+  nargs = '?',
+  complete = function()
+    return vim.tbl_map(function(target)
+      return target.name
+    end, require('chop').targets(0))
+  end,
+  desc = 'Chop: preview a filter of this file and open the PNG',
+})
+
+-- :ChopMigrate {node}: moves the thread of the current debug session (nvim-dap with
+-- chop-dap) to a chunkvm node: quic://HOST:PORT, local, or a name of opts.nodes.
+vim.api.nvim_create_user_command('ChopMigrate', function(cmd)
+  require('chop.dap').migrate(cmd.args)
+end, {
+  nargs = 1,
+  complete = function(lead)
+    return vim.tbl_filter(function(name)
+      return vim.startswith(name, lead)
+    end, require('chop.dap').node_names())
+  end,
+  desc = 'Chop: migrate the debugged thread to a node (or local)',
+})
+
+-- :ChopChunks: the chunks of the stopped thread of the current debug session, by
+-- where they reside, in a scratch buffer.
+vim.api.nvim_create_user_command('ChopChunks', function()
+  require('chop.dap').chunks()
+end, { desc = "Chop: list the stopped thread's chunks and where they live" })
+
+-- :ChopNodes [node...]: the status of the configured nodes (or those named) from
+-- `chunkvm nodes`, in a scratch buffer.
+vim.api.nvim_create_user_command('ChopNodes', function(cmd)
+  require('chop.nodes').show(cmd.fargs)
+end, {
+  nargs = '*',
+  complete = function(lead)
+    local names = vim.tbl_keys(require('chop').options.nodes or {})
+    table.sort(names)
+    return vim.tbl_filter(function(name)
+      return vim.startswith(name, lead)
+    end, names)
+  end,
+  desc = 'Chop: show the status of chunkvm nodes',
+})
