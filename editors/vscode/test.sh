@@ -25,7 +25,7 @@ echo "== vscode: vsce package"
 VSIX=chop.vsix
 rm -f "$VSIX"
 trap 'rm -f "$VSIX"' EXIT
-npx --no-install vsce package --skip-license --allow-missing-repository --out "$VSIX" >/dev/null
+npx --no-install vsce package --out "$VSIX" >/dev/null
 [[ -s $VSIX ]] || { echo "vscode: no $VSIX was made" >&2; exit 1; }
 node - "$VSIX" <<'JS'
 // A .vsix is a zip: read its central directory (no unzip needed) and check
