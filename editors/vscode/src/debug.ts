@@ -52,32 +52,62 @@ export function chopTool(tool: 'chop-dap' | 'chunkvm'): string {
   return toolCommand(tool, { configured: own, serverPath: config.get('server.path'), workspaceFolder: workspaceFolder() });
 }
 
-/** The nodes of `chop.nodes` (problems go to the log once per change). */
+let loggedProblems = '';
+
+/** The nodes of `chop.nodes` (what is wrong with it goes to the log, once per change). */
 function configuredNodes(log: vscode.OutputChannel): NodeConfig[] {
   const { nodes, problems } = parseNodeSettings(vscode.workspace.getConfiguration('chop').get('nodes'), workspaceFolder());
-  problems.forEach((p) => log.appendLine(`Settings: ${p}`));
+  const text = problems.join('\n');
+  if (text !== loggedProblems) {
+    loggedProblems = text;
+    problems.forEach((p) => log.appendLine(`Settings: ${p}`));
+  }
   return nodes;
 }
 
-/** The chop session a command is about: the one of the Call Stack's argument, else the active one. */
+/**
+ * The Call Stack's argument to a command: depending on the VS Code version,
+ * a thread id (number), a session id (string), a frame's source (string), or
+ * an object `{sessionId, threadId, frameId}`.
+ */
+function callStackContext(arg: unknown): { sessionId?: string; threadId?: number } {
+  if (typeof arg === 'number' && Number.isInteger(arg)) {
+    return { threadId: arg };
+  }
+  if (typeof arg === 'string') {
+    return { sessionId: arg };
+  }
+  if (typeof arg === 'object' && arg !== null) {
+    const r = arg as { sessionId?: unknown; threadId?: unknown };
+    return {
+      sessionId: typeof r.sessionId === 'string' ? r.sessionId : undefined,
+      threadId: typeof r.threadId === 'number' ? r.threadId : undefined,
+    };
+  }
+  return {};
+}
+
+/** The chop session a command is about: the one the Call Stack names, else the focused one, else the active one. */
 function chopSession(arg: unknown): vscode.DebugSession | undefined {
   const active = vscode.debug.activeDebugSession;
-  const sessionId = typeof arg === 'object' && arg !== null ? (arg as { sessionId?: unknown }).sessionId : undefined;
-  if (typeof sessionId === 'string' && active?.id === sessionId) {
-    return active;
-  }
+  const { sessionId } = callStackContext(arg);
   const item = vscode.debug.activeStackItem;
+  for (const session of [item?.session, active]) {
+    if (session && session.type === 'chop' && session.id === sessionId) {
+      return session;
+    }
+  }
   if (item?.session.type === 'chop') {
     return item.session;
   }
   return active?.type === 'chop' ? active : undefined;
 }
 
-/** The thread a command is about: the Call Stack's argument, the focused thread, else chop-dap's one thread. */
+/** The thread a command is about: the Call Stack's, the focused thread, else chop-dap's one thread. */
 function threadOf(arg: unknown): number {
-  const fromArg = typeof arg === 'object' && arg !== null ? (arg as { threadId?: unknown }).threadId : undefined;
-  if (typeof fromArg === 'number') {
-    return fromArg;
+  const { threadId } = callStackContext(arg);
+  if (threadId !== undefined) {
+    return threadId;
   }
   const item = vscode.debug.activeStackItem;
   return item && item.session.type === 'chop' ? item.threadId : THREAD_ID;
