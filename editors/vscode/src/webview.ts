@@ -1,6 +1,9 @@
 // The HTML of the extension's two webviews, as pure functions (no `vscode`
-// import): the chunk graph (the server's SVG; a click on a block posts
-// `{type: 'reveal', block, line, col}`) and the filter preview (the PNG, its
+// import): the chunk graph (the server's SVG fitted to the panel, with pan and
+// zoom; a click on a block posts `{type: 'reveal', block, line, col}`; a
+// `{type: 'residence', residence, current, node}` message colours the blocks by
+// where their chunks live while a thread is stopped; the page posts
+// `{type: 'ready'}` when it starts) and the filter preview (the PNG, its
 // time and instruction count, a control per `param`; a change posts
 // `{type: 'params', values}`, results come back as `{type: 'result'}` or
 // `{type: 'error'}` messages).
@@ -272,8 +275,8 @@ export function chunkGraphHtml(graph: ChunkGraph, nonce: string): string {
     .join('\n');
   const prepared = prepareSvg(graph.svg, nonce);
   const fitted = prepared.startsWith('<svg') ? fitSvg(prepared).svg : prepared;
-  const legend = Object.entries(RESIDENCE_COLOURS)
-    .map(([name, colour]) => `<span class="swatch res-${escapeHtml(name)}" data-colour="${escapeHtml(colour)}"></span>${escapeHtml(name)}`)
+  const legend = Object.keys(RESIDENCE_COLOURS)
+    .map((name) => `<span class="swatch res-${escapeHtml(name)}"></span>${escapeHtml(name)}`)
     .join(' ');
   const body = `
 <header>
