@@ -4,8 +4,12 @@
 #   builders and their scripts, helpers, the TextMate grammar, package.json;
 #   and, when CHOP_LSP names a chop-lsp binary, the extension's requests
 #   against the real server: without it they are skipped, with a line that
-#   says so, and in CI (CI set) they fail); vsce package, then a check of the .vsix (a zip
-#   with extension/package.json), which is removed afterwards.
+#   says so, and in CI (CI set) they fail; likewise, when CHOP_DAP names a
+#   chop-dap binary (or one is beside CHOP_LSP) and chunkvm is beside it or in
+#   CHUNKVM, a debug session driven by the extension's helpers, migrated to a
+#   `chunkvm serve` on 127.0.0.1 that the test starts and stops); vsce package
+#   (with the LICENSE and the repository of package.json), then a check of the
+#   .vsix (a zip with extension/package.json), which is removed afterwards.
 # No VS Code instance is started. Exits non-zero if any step fails.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,14 +22,14 @@ echo "== vscode: compile (tsc, strict)"
 rm -rf out
 npm run --silent compile
 
-echo "== vscode: tests (node --test)${CHOP_LSP:+, with chop-lsp at $CHOP_LSP}"
+echo "== vscode: tests (node --test)${CHOP_LSP:+, with chop-lsp at $CHOP_LSP}${CHOP_DAP:+, with chop-dap at $CHOP_DAP}"
 npm test --silent
 
 echo "== vscode: vsce package"
 VSIX=chop.vsix
 rm -f "$VSIX"
 trap 'rm -f "$VSIX"' EXIT
-npx --no-install vsce package --skip-license --allow-missing-repository --out "$VSIX" >/dev/null
+npx --no-install vsce package --out "$VSIX" >/dev/null
 [[ -s $VSIX ]] || { echo "vscode: no $VSIX was made" >&2; exit 1; }
 node - "$VSIX" <<'JS'
 // A .vsix is a zip: read its central directory (no unzip needed) and check
@@ -51,6 +55,10 @@ const need = [
   'extension/out/extension.js',
   'extension/out/webview.js',
   'extension/out/util.js',
+  'extension/out/debug.js',
+  'extension/out/dap.js',
+  'extension/out/nodes.js',
+  'extension/license.txt',
   'extension/syntaxes/chop.tmLanguage.json',
   'extension/language-configuration.json',
   'extension/readme.md',

@@ -2,6 +2,9 @@
 // implements the commands of its code lenses with the server's protocol
 // extensions (docs/lsp-extensions.md): the chunk graph (`chop/chunkGraph`)
 // and the filter preview with param sliders (`chop/preview`, `chop/params`).
+// Debugging (chop-dap, migration, the Chunks and Nodes views, the "Debug"
+// lens) is registered by debug.ts; while a thread is stopped the chunk graph
+// colours its blocks by where their chunks live.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -35,6 +38,8 @@ import {
   ServerSettings,
   targetAt,
 } from './util';
+import { ChunkWatcher, registerDebugging } from './debug';
+import { ChunkList, residenceMap } from './dap';
 import { chunkGraphHtml, makeNonce, previewHtml, previewStats } from './webview';
 
 /** How long after the last slider move the preview runs again. */
@@ -49,20 +54,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   output = vscode.window.createOutputChannel('Chop Language Server');
   context.subscriptions.push(output);
 
-  const graph = new ChunkGraphPanel();
+  const chunks = registerDebugging(context, output);
+  const graph = new ChunkGraphPanel(chunks);
   const preview = new PreviewPanel();
   context.subscriptions.push(
     graph,
     preview,
     vscode.commands.registerCommand('chop.showChunkGraph', (arg?: unknown) => graph.show(arg)),
     vscode.commands.registerCommand('chop.preview', (arg?: unknown) => preview.show(arg)),
-    vscode.commands.registerCommand('chop.debug', () => {
-      void vscode.window.showInformationMessage(
-        'Chop: debugging filters needs the debug adapter chop-dap, which is not part of this version of ' +
-          'the extension yet (it comes in a later version). Use "Preview" to run a filter, or ' +
-          '"Show chunk graph" to see its compiled code.',
-      );
-    }),
     vscode.commands.registerCommand('chop.restartServer', async () => {
       await stopClient();
       await startClient();
@@ -214,11 +213,22 @@ function editorColumn(uri: vscode.Uri): vscode.ViewColumn {
   return shown?.viewColumn ?? vscode.ViewColumn.One;
 }
 
-/** The chunk-graph webview: one panel, showing the latest graph asked for. */
+/** The chunk-graph webview: one panel, showing the latest graph asked for, its blocks coloured by residence while a thread is stopped. */
 class ChunkGraphPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private uri: vscode.Uri | undefined;
   private nodes: GraphNode[] = [];
+  private readonly listener: vscode.Disposable;
+
+  constructor(private readonly chunks: ChunkWatcher) {
+    this.listener = chunks.onDidChange((list) => this.sendResidence(list));
+  }
+
+  /** Colours the blocks by the chunks of the stopped thread (or clears the colours). */
+  private sendResidence(list: ChunkList | undefined): void {
+    const message = list ? { type: 'residence', ...residenceMap(list) } : { type: 'residence', residence: null, current: null, node: null };
+    void this.panel?.webview.postMessage(message);
+  }
 
   async show(arg?: unknown): Promise<void> {
     const lsp = readyClient();
@@ -272,7 +282,13 @@ class ChunkGraphPanel implements vscode.Disposable {
     panel.onDidDispose(() => {
       this.panel = undefined;
     });
-    panel.webview.onDidReceiveMessage((raw: unknown) => void this.reveal(raw));
+    panel.webview.onDidReceiveMessage((raw: unknown) => {
+      if (typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'ready') {
+        this.sendResidence(this.chunks.current);
+      } else {
+        void this.reveal(raw);
+      }
+    });
     this.panel = panel;
     return panel;
   }
@@ -298,6 +314,7 @@ class ChunkGraphPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.listener.dispose();
     this.panel?.dispose();
   }
 }

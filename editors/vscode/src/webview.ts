@@ -1,6 +1,9 @@
 // The HTML of the extension's two webviews, as pure functions (no `vscode`
-// import): the chunk graph (the server's SVG; a click on a block posts
-// `{type: 'reveal', block, line, col}`) and the filter preview (the PNG, its
+// import): the chunk graph (the server's SVG fitted to the panel, with pan and
+// zoom; a click on a block posts `{type: 'reveal', block, line, col}`; a
+// `{type: 'residence', residence, current, node}` message colours the blocks by
+// where their chunks live while a thread is stopped; the page posts
+// `{type: 'ready'}` when it starts) and the filter preview (the PNG, its
 // time and instruction count, a control per `param`; a change posts
 // `{type: 'params', values}`, results come back as `{type: 'result'}` or
 // `{type: 'error'}` messages).
@@ -99,6 +102,156 @@ function nodeLine(node: GraphNode): number | null {
   return node.range ? node.range.start.line : null;
 }
 
+/** A rectangle in the SVG's user units. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The width of a character of the graph's 12 px monospace text, a little over (for the extent only). */
+const CHAR_WIDTH = 7.4;
+
+function attrNumber(tag: string, name: string): number | undefined {
+  const m = new RegExp(`\\s${name}\\s*=\\s*["']([-+0-9.eE]+)["']`).exec(tag);
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** The points of a path's `d` (absolute commands M, L, C, Q, S, T, H, V, Z; relative ones are taken as absolute, an overestimate). */
+function pathPoints(d: string): [number, number][] {
+  const points: [number, number][] = [];
+  const tokens = d.match(/[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/g) ?? [];
+  let command = 'M';
+  let x = 0;
+  let y = 0;
+  const numbers: number[] = [];
+  const flush = (): void => {
+    const upper = command.toUpperCase();
+    if (upper === 'H') {
+      numbers.forEach((n) => points.push([(x = n), y]));
+    } else if (upper === 'V') {
+      numbers.forEach((n) => points.push([x, (y = n)]));
+    } else if (upper === 'A') {
+      for (let i = 0; i + 6 < numbers.length; i += 7) {
+        points.push([(x = numbers[i + 5]), (y = numbers[i + 6])]);
+      }
+    } else {
+      for (let i = 0; i + 1 < numbers.length; i += 2) {
+        points.push([(x = numbers[i]), (y = numbers[i + 1])]);
+      }
+    }
+    numbers.length = 0;
+  };
+  for (const token of tokens) {
+    if (/^[A-Za-z]$/.test(token)) {
+      flush();
+      command = token;
+    } else {
+      numbers.push(Number(token));
+    }
+  }
+  flush();
+  return points;
+}
+
+/**
+ * The extent of what an SVG of the chunk graph draws: its boxes (`rect`), edges
+ * and headers (`path`), lines and texts (a text's width estimated from its
+ * characters), outside `<defs>` (the arrow markers); at least its own
+ * `width` × `height` from 0, 0. The server's layout leaves out some edges (a
+ * call edge to a function box can run past its right edge), so the page draws
+ * this box instead. `undefined` when nothing is found.
+ */
+export function svgExtent(svg: string): Box | undefined {
+  const body = svg.replace(/<defs\b[\s\S]*?<\/defs\s*>/gi, '').replace(/<title\b[\s\S]*?<\/title\s*>/gi, '');
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  const add = (x: number, y: number): void => {
+    minX = Math.min(minX, x);
+    minY = Math.min(minY, y);
+    maxX = Math.max(maxX, x);
+    maxY = Math.max(maxY, y);
+  };
+  const open = /^<svg\b[^>]*>/i.exec(body.trim());
+  if (open) {
+    const width = attrNumber(open[0], 'width');
+    const height = attrNumber(open[0], 'height');
+    if (width !== undefined && height !== undefined) {
+      add(0, 0);
+      add(width, height);
+    }
+  }
+  for (const m of body.matchAll(/<rect\b[^>]*>/gi)) {
+    const x = attrNumber(m[0], 'x') ?? 0;
+    const y = attrNumber(m[0], 'y') ?? 0;
+    add(x, y);
+    add(x + (attrNumber(m[0], 'width') ?? 0), y + (attrNumber(m[0], 'height') ?? 0));
+  }
+  for (const m of body.matchAll(/<path\b[^>]*\sd\s*=\s*["']([^"']*)["'][^>]*>/gi)) {
+    // Half an arrow head beyond the end, either way.
+    for (const [x, y] of pathPoints(m[1])) {
+      add(x - 5, y - 5);
+      add(x + 5, y + 5);
+    }
+  }
+  for (const m of body.matchAll(/<line\b[^>]*>/gi)) {
+    add(attrNumber(m[0], 'x1') ?? 0, attrNumber(m[0], 'y1') ?? 0);
+    add(attrNumber(m[0], 'x2') ?? 0, attrNumber(m[0], 'y2') ?? 0);
+  }
+  for (const m of body.matchAll(/<text\b([^>]*)>([\s\S]*?)<\/text\s*>/gi)) {
+    const x = attrNumber(m[0], 'x') ?? 0;
+    const y = attrNumber(m[0], 'y') ?? 0;
+    const chars = m[2].replace(/<[^>]*>/g, '').replace(/&[a-z#0-9]+;/gi, '_').length;
+    const anchor = /text-anchor\s*=\s*["'](middle|end)["']/.exec(m[1])?.[1];
+    const width = chars * CHAR_WIDTH;
+    const left = anchor === 'middle' ? x - width / 2 : anchor === 'end' ? x - width : x;
+    add(left, y - 12);
+    add(left + width, y + 4);
+  }
+  if (!Number.isFinite(minX)) {
+    return undefined;
+  }
+  return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
+}
+
+/**
+ * The graph's SVG made to fit its panel: the `viewBox` covers all it draws
+ * (plus a margin), and `width`/`height` give way to the page's CSS (the
+ * drawing scales to the panel, keeping its proportions).
+ */
+export function fitSvg(svg: string): { svg: string; viewBox: Box | undefined } {
+  const extent = svgExtent(svg);
+  if (!extent) {
+    return { svg, viewBox: undefined };
+  }
+  const margin = 8;
+  const box: Box = {
+    x: Math.floor(extent.x - margin),
+    y: Math.floor(extent.y - margin),
+    width: Math.ceil(extent.width + 2 * margin),
+    height: Math.ceil(extent.height + 2 * margin),
+  };
+  const viewBox = `${box.x} ${box.y} ${box.width} ${box.height}`;
+  const out = svg.replace(/<svg\b[^>]*>/i, (tag) =>
+    tag
+      .replace(/\s(width|height|viewBox|preserveAspectRatio)\s*=\s*("[^"]*"|'[^']*')/gi, '')
+      .replace(/^<svg\b/i, `<svg id="graph-svg" viewBox="${viewBox}" preserveAspectRatio="xMidYMin meet"`),
+  );
+  return { svg: out, viewBox: box };
+}
+
+/** The colours of residence in the chunk graph (fill of a block's box), for the page's style and legend. */
+export const RESIDENCE_COLOURS: Record<string, string> = {
+  here: '#e3f2fd',
+  prefetched: '#fff59d',
+  fetched: '#ffcc80',
+  remote: '#f48fb1',
+};
+
 /** The chunk-graph page of `graph`. */
 export function chunkGraphHtml(graph: ChunkGraph, nonce: string): string {
   const blocks = graph.nodes.filter((n) => n.kind === 'block');
@@ -120,26 +273,114 @@ export function chunkGraphHtml(graph: ChunkGraph, nonce: string): string {
       );
     })
     .join('\n');
+  const prepared = prepareSvg(graph.svg, nonce);
+  const fitted = prepared.startsWith('<svg') ? fitSvg(prepared).svg : prepared;
+  const legend = Object.keys(RESIDENCE_COLOURS)
+    .map((name) => `<span class="swatch res-${escapeHtml(name)}"></span>${escapeHtml(name)}`)
+    .join(' ');
   const body = `
 <header>
 <h1>Chunk graph of <code>${escapeHtml(graph.function)}</code></h1>
-<p class="hint">${escapeHtml(blocks.length)} blocks, ${escapeHtml(graph.edges.length)} edges. Click a block to jump to its code.</p>
+<p class="hint">${escapeHtml(blocks.length)} blocks, ${escapeHtml(graph.edges.length)} edges. Click a block to jump to its code; drag to pan, the wheel (or + and −) to zoom.</p>
+<div class="toolbar">
+<button id="zoom-in" title="Zoom in">+</button>
+<button id="zoom-out" title="Zoom out">&minus;</button>
+<button id="zoom-reset" title="Fit the graph to the panel">Fit</button>
+<span id="residence" class="legend" hidden><span id="residence-where"></span> ${legend} <span class="swatch current-swatch"></span>current block</span>
+</div>
 </header>
-<div id="graph" class="graph">${prepareSvg(graph.svg, nonce)}</div>
+<div id="graph" class="graph">${fitted}</div>
 <details>
 <summary>Blocks and their instructions</summary>
 <ul id="blocks" class="blocks">
 ${rows}
 </ul>
 </details>`;
+  const residenceStyle = Object.entries(RESIDENCE_COLOURS)
+    .map(([name, colour]) => `.graph .res-${name} .frame, .swatch.res-${name} { fill: ${colour}; background: ${colour}; }`)
+    .join('\n');
   const style = `
-.graph { background: #ffffff; overflow: auto; border-radius: 4px; padding: 8px; margin: 8px 0; }
+.graph { background: #ffffff; overflow: hidden; border-radius: 4px; margin: 8px 0; height: calc(100vh - 120px); min-height: 200px; cursor: grab; touch-action: none; }
+.graph.dragging { cursor: grabbing; }
+.graph svg { width: 100%; height: 100%; display: block; user-select: none; }
 .graph g[data-line]:focus { outline: 2px solid var(--vscode-focusBorder); }
+.toolbar { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+.toolbar button { min-width: 2em; }
+.legend { margin-left: 12px; color: var(--vscode-descriptionForeground); }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border: 1px solid #37474f; vertical-align: middle; margin: 0 2px 0 8px; }
+.current-swatch { border: 3px solid #d50000; }
+${residenceStyle}
+.graph .current .frame { stroke: #d50000; stroke-width: 4; }
 .blocks { list-style: none; padding: 0; }
 .blocks pre { margin: 2px 0 8px 16px; }
 `;
   const script = `(function () {
   const vscode = acquireVsCodeApi();
+  const RESIDENCES = ${JSON.stringify(Object.keys(RESIDENCE_COLOURS))};
+  const container = document.getElementById('graph');
+  const svg = document.getElementById('graph-svg');
+  function parseBox(text) {
+    const n = String(text || '').trim().split(/[\\s,]+/).map(Number);
+    return n.length === 4 && n.every(isFinite) && n[2] > 0 && n[3] > 0 ? { x: n[0], y: n[1], w: n[2], h: n[3] } : null;
+  }
+  const home = svg ? parseBox(svg.getAttribute('viewBox')) : null;
+  let view = home ? { x: home.x, y: home.y, w: home.w, h: home.h } : null;
+  function apply() {
+    if (svg && view) { svg.setAttribute('viewBox', view.x + ' ' + view.y + ' ' + view.w + ' ' + view.h); }
+  }
+  // Zooms by factor around a point given as fractions (0..1) of the panel.
+  function zoom(factor, fx, fy) {
+    if (!view || !home) { return; }
+    const w = Math.min(home.w * 20, Math.max(home.w / 40, view.w / factor));
+    const h = view.h * (w / view.w);
+    view = { x: view.x + (view.w - w) * fx, y: view.y + (view.h - h) * fy, w: w, h: h };
+    apply();
+  }
+  function reset() {
+    if (home) { view = { x: home.x, y: home.y, w: home.w, h: home.h }; apply(); }
+  }
+  // The user units per pixel of the panel (the drawing keeps its proportions).
+  function scale() {
+    const rect = container && container.getBoundingClientRect ? container.getBoundingClientRect() : null;
+    if (!rect || !view || rect.width <= 0 || rect.height <= 0) { return 1; }
+    return Math.max(view.w / rect.width, view.h / rect.height);
+  }
+  let drag = null;
+  let dragged = false;
+  if (container && svg) {
+    container.addEventListener('wheel', function (event) {
+      event.preventDefault();
+      const rect = container.getBoundingClientRect();
+      const fx = rect.width > 0 ? (event.clientX - rect.left) / rect.width : 0.5;
+      const fy = rect.height > 0 ? (event.clientY - rect.top) / rect.height : 0.5;
+      zoom(event.deltaY < 0 ? 1.2 : 1 / 1.2, Math.min(1, Math.max(0, fx)), Math.min(1, Math.max(0, fy)));
+    }, { passive: false });
+    container.addEventListener('pointerdown', function (event) {
+      if (event.button !== 0) { return; }
+      drag = { x: event.clientX, y: event.clientY, view: view, scale: scale() };
+      dragged = false;
+    });
+    window.addEventListener('pointermove', function (event) {
+      if (!drag || !drag.view) { return; }
+      const dx = event.clientX - drag.x;
+      const dy = event.clientY - drag.y;
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 4) { return; }
+      dragged = true;
+      container.classList.add('dragging');
+      view = { x: drag.view.x - dx * drag.scale, y: drag.view.y - dy * drag.scale, w: drag.view.w, h: drag.view.h };
+      apply();
+    });
+    window.addEventListener('pointerup', function () {
+      drag = null;
+      container.classList.remove('dragging');
+    });
+  }
+  const zoomIn = document.getElementById('zoom-in');
+  const zoomOut = document.getElementById('zoom-out');
+  const zoomReset = document.getElementById('zoom-reset');
+  if (zoomIn) { zoomIn.addEventListener('click', function () { zoom(1.25, 0.5, 0.5); }); }
+  if (zoomOut) { zoomOut.addEventListener('click', function () { zoom(1 / 1.25, 0.5, 0.5); }); }
+  if (zoomReset) { zoomReset.addEventListener('click', reset); }
   function reveal(element) {
     vscode.postMessage({
       type: 'reveal',
@@ -156,11 +397,37 @@ ${rows}
     });
   }
   document.addEventListener('click', function (event) {
+    if (dragged) { dragged = false; return; }
     const target = event.target;
     if (!(target instanceof Element)) { return; }
     const found = target.closest('g[data-line], button[data-line]');
     if (found) { reveal(found); }
   });
+  // While a debug session is stopped: each block coloured by where its chunk
+  // lives, the current block outlined; {type: 'residence', residence: null} clears.
+  function showResidence(message) {
+    const map = message.residence && typeof message.residence === 'object' ? message.residence : null;
+    for (const g of document.querySelectorAll('#graph g[data-id]')) {
+      for (const name of RESIDENCES) { g.classList.remove('res-' + name); }
+      g.classList.remove('current');
+      const id = g.getAttribute('data-id');
+      if (!map || !id) { continue; }
+      const where = map[id];
+      if (typeof where === 'string' && RESIDENCES.indexOf(where) >= 0) { g.classList.add('res-' + where); }
+      if (message.current === id) { g.classList.add('current'); }
+    }
+    const legend = document.getElementById('residence');
+    if (legend) { legend.hidden = !map; }
+    const whereText = document.getElementById('residence-where');
+    if (whereText) {
+      whereText.textContent = map ? (message.node ? 'thread on ' + String(message.node) + ':' : 'thread here:') : '';
+    }
+  }
+  window.addEventListener('message', function (event) {
+    const message = event.data;
+    if (message && typeof message === 'object' && message.type === 'residence') { showResidence(message); }
+  });
+  vscode.postMessage({ type: 'ready' });
 })();`;
   return page(nonce, `Chunk graph: ${graph.function}`, style, body, script);
 }

@@ -24,15 +24,11 @@ import {
   serverSettings,
 } from '../util';
 import { chunkGraphHtml, isBase64, previewHtml } from '../webview';
+import { inCi } from './env';
 
 const SERVER = process.env.CHOP_LSP;
 const REPO = path.join(__dirname, '..', '..', '..', '..');
 
-/** Whether the tests run in CI: `CI` is set (and not `false` or `0`). */
-export function inCi(env: NodeJS.ProcessEnv): boolean {
-  const value = env.CI;
-  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
-}
 
 const MISSING = 'CHOP_LSP is not set: the extension\'s requests against chop-lsp are not tested (set it to a chop-lsp binary)';
 

@@ -1,5 +1,6 @@
 // The webview HTML builders: strict CSP with the page's nonce, escaped text,
-// the server's SVG made safe, and data-line attributes for jumping to code.
+// the server's SVG made safe and fitted to the panel, and data-line attributes
+// for jumping to code.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -7,13 +8,16 @@ import {
   chunkGraphHtml,
   contentSecurityPolicy,
   escapeHtml,
+  fitSvg,
   isBase64,
   makeNonce,
   paramControl,
   prepareSvg,
   previewHtml,
   previewStats,
+  RESIDENCE_COLOURS,
   sliderStep,
+  svgExtent,
 } from '../webview';
 import { ChunkGraph, ParamInfo, PreviewResult } from '../util';
 
@@ -217,4 +221,52 @@ test('previewStats, isBase64 and sliderStep', () => {
   assert.equal(sliderStep(0.5, 3), 0.02);
   assert.equal(sliderStep(0, 100), 1);
   assert.equal(sliderStep(1, 1), 0.01);
+});
+
+test('svgExtent covers boxes, edges and text, not the arrow markers', () => {
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100" viewBox="0 0 300 100">' +
+    '<defs><marker id="m" viewBox="0 0 10 10"><path d="M0,0 L900,5 L0,10 z"/></marker></defs>' +
+    '<rect x="0" y="0" width="300" height="100" fill="#fff"/>' +
+    // A call edge that runs past the right edge (the server's layout leaves it out).
+    '<path class="edge call" d="M100.0,50.0 C200,50 200,50 380.0,50.0 L420.0,60.0"><title>a -&gt; b (call)</title></path>' +
+    '<path d="M20.6,40.0 V23.0 H350.0 Z"/>' +
+    '<line x1="10" y1="110" x2="20" y2="120"/>' +
+    '<text x="250.0" y="90.0">ABCDEFGHIJ</text>' +
+    '</svg>';
+  const box = svgExtent(svg);
+  assert.ok(box);
+  assert.equal(box.x, 0);
+  assert.equal(box.y, 0);
+  assert.equal(box.x + box.width, 425); // the edge's end, plus half an arrow head
+  assert.equal(box.y + box.height, 120); // the line
+  // A text is as wide as its characters.
+  const text = svgExtent('<svg><text x="0" y="20">' + 'x'.repeat(100) + '</text></svg>');
+  assert.ok(text && text.width >= 700, `text width ${text?.width}`);
+  assert.equal(svgExtent('<svg></svg>'), undefined);
+});
+
+test('fitSvg draws the whole extent and lets the page size the drawing', () => {
+  const { svg, viewBox } = fitSvg(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100" viewBox="0 0 300 100" font-size="12">' +
+      '<rect x="0" y="0" width="300" height="100"/><path d="M100,50 L400,50"/></svg>',
+  );
+  assert.deepEqual(viewBox, { x: -8, y: -8, width: 421, height: 116 });
+  assert.match(svg, /^<svg id="graph-svg" viewBox="-8 -8 421 116" preserveAspectRatio="xMidYMin meet" xmlns="http:\/\/www.w3.org\/2000\/svg" font-size="12">/);
+  assert.doesNotMatch(/^<svg[^>]*>/.exec(svg)?.[0] ?? '', /width=|height=/);
+  // The page carries it, with the zoom buttons and the (hidden) residence legend.
+  const html = chunkGraphHtml(
+    { function: 'f', dot: '', nodes: [], edges: [], svg: '<svg width="10" height="10"><rect x="0" y="0" width="10" height="10"/></svg>' },
+    'n0nce',
+  );
+  assert.match(html, /<svg id="graph-svg" viewBox="-8 -8 26 26"/);
+  for (const id of ['zoom-in', 'zoom-out', 'zoom-reset', 'residence']) {
+    assert.match(html, new RegExp(`id="${id}"`));
+  }
+  assert.match(html, /id="residence" class="legend" hidden/);
+  for (const residence of Object.keys(RESIDENCE_COLOURS)) {
+    assert.match(html, new RegExp(`\\.graph \\.res-${residence} \\.frame`));
+  }
+  // Not an SVG: shown as text, nothing to fit.
+  assert.match(chunkGraphHtml({ function: 'f', dot: '', nodes: [], edges: [], svg: 'oops' }, 'n'), /<pre class="error">oops<\/pre>/);
 });
