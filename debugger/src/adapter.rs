@@ -71,6 +71,7 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
         if !matches!(after, After::Later) {
             shared.send(response(request.seq, &request.command, &reply));
         }
+        tell_if_home(&shared);
         match after {
             After::Nothing | After::Later => {}
             After::Then(then) => then(&shared),
@@ -82,6 +83,21 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
     session
         .cancel
         .store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A thread whose node failed or stopped while a request asked it came home: the
+/// client hears it once (the request's error said it to that request only).
+fn tell_if_home(shared: &Arc<Shared>) {
+    let mut session = shared.lock();
+    let Some(thread) = session.thread.as_mut() else {
+        return;
+    };
+    let Some(why) = thread.take_home_note() else {
+        return;
+    };
+    shared.send(crate::protocol::output("console", &format!("{why}\n")));
+    crate::session::migrated(shared, thread, None);
+    session.node = None;
 }
 
 fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {

@@ -141,6 +141,8 @@ pub struct Debuggee {
     here: Option<Box<Vm>>,
     there: Option<Box<Remote>>,
     setup: Setup,
+    /// Why the thread came home by itself, not yet told to the client.
+    home_note: Option<String>,
 }
 
 impl Debuggee {
@@ -150,6 +152,7 @@ impl Debuggee {
             here: Some(Box::new(vm)),
             there: None,
             setup,
+            home_note: None,
         }
     }
 
@@ -226,8 +229,18 @@ impl Debuggee {
         match ask(remote) {
             Ok(v) => Some(Ok(v)),
             Err(DebugError::Refused(why)) => Some(Err(DapError::user(why))),
-            Err(err) => Some(Err(DapError::user(self.came_home(&err)))),
+            Err(err) => {
+                let why = self.came_home(&err);
+                self.home_note = Some(why.clone());
+                Some(Err(DapError::user(why)))
+            }
         }
+    }
+
+    /// Why the thread came home by itself while a request asked its node, once: the
+    /// adapter tells the client (an output line, `chunkvm/migrated`).
+    pub fn take_home_note(&mut self) -> Option<String> {
+        self.home_note.take()
     }
 
     /// The node failed or handed the thread back: it is here again. Returns what to

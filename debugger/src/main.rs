@@ -22,7 +22,8 @@ use std::io::BufReader;
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chop-dap [--port N] | chop-dap bench [--steps N] [--quick]\n\
+const USAGE: &str =
+    "usage: chop-dap [--port N] | chop-dap bench [--steps N] [--quick] | chop-dap --version\n\
   Speaks the Debug Adapter Protocol on standard input and output, or, with --port,\n\
   to one client on 127.0.0.1:N (0: any free port, printed on standard error).";
 
@@ -48,6 +49,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        [flag] if flag == "--version" || flag == "-V" => {
+            println!("chop-dap {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
         [flag] if flag == "--help" || flag == "-h" => {
             println!("{USAGE}");
             ExitCode::SUCCESS

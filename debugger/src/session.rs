@@ -378,7 +378,15 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
         };
         let lines = session.vm_lines();
         if let Err(err) = vm.set_breakpoints(&lines) {
-            shared.send(output("console", &format!("{err}\n")));
+            match vm.take_home_note() {
+                // Its node failed or stopped: it runs here now.
+                Some(why) => {
+                    shared.send(output("console", &format!("{why}\n")));
+                    migrated(shared, &vm, None);
+                    session.node = None;
+                }
+                None => shared.send(output("console", &format!("{err}\n"))),
+            }
         }
         session.breakpoints_changed = false;
         vm.clear_pause();

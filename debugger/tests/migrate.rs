@@ -258,6 +258,21 @@ fn a_node_that_is_not_there_refuses_or_dies_leaves_the_thread_here() {
     step(&mut reference, "next");
     assert_eq!(view(&mut client), view(&mut reference));
     reference.disconnect();
+    // A node that dies while the thread is stopped there: the next request that asks
+    // the node fails, the thread is home, and the client hears it.
+    let mut second = Node::start(&dir.join("node2"), "fleeting");
+    migrate(&mut client, &second.address, Some(&second.token_file));
+    assert_eq!(client.event("chunkvm/migrated")["to"], "fleeting");
+    second.kill();
+    let err = client.fails("scopes", json!({ "frameId": 1 }));
+    assert!(err.contains("back here"), "{err}");
+    let home = client.event("chunkvm/migrated");
+    assert_eq!(home["from"], Value::Null, "{home}");
+    assert_eq!(
+        client.ok("threads", json!({}))["threads"][0]["name"],
+        "main"
+    );
+    step(&mut client, "next");
     client.disconnect();
 }
 
