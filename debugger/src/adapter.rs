@@ -111,6 +111,9 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "restart" => launch::restart(shared, request),
         "setBreakpoints" => plain(breakpoints::set_breakpoints(shared, request)),
         "setFunctionBreakpoints" => plain(breakpoints::set_function_breakpoints(shared, request)),
+        "setInstructionBreakpoints" => {
+            plain(breakpoints::set_instruction_breakpoints(shared, request))
+        }
         "setExceptionBreakpoints" => plain(breakpoints::set_exception_breakpoints(shared, request)),
         "continue" => execution::resume(shared, request, execution::How::Continue),
         "next" => execution::resume(shared, request, execution::How::Next),

@@ -10,7 +10,7 @@
 //! hands the thread back), and the request that met the failure says so.
 
 use crate::protocol::DapError;
-use crate::session::OutputSink;
+use crate::session::{OutputSink, Stops};
 use crate::transport::Outbox;
 use chunkvm::chunk::{ChunkId, SLOTS};
 use chunkvm::exec::{FrameInfo, RuntimeError, StepKind, Stop, Value, Variable, Vm};
@@ -143,6 +143,8 @@ pub struct Debuggee {
     setup: Setup,
     /// Why the thread came home by itself, not yet told to the client.
     home_note: Option<String>,
+    /// The breakpoints the thread has now (where it runs).
+    applied: Option<Stops>,
 }
 
 impl Debuggee {
@@ -153,6 +155,7 @@ impl Debuggee {
             there: None,
             setup,
             home_note: None,
+            applied: None,
         }
     }
 
@@ -250,6 +253,7 @@ impl Debuggee {
             return err.to_string();
         };
         let node = remote.thread.node_name().to_string();
+        self.applied = None;
         let handed_back = matches!(err, DebugError::CameHome);
         let mut vm = remote.thread.into_local();
         if handed_back {
@@ -361,20 +365,37 @@ impl Debuggee {
         }
     }
 
-    /// Sets the breakpoint lines.
-    pub fn set_breakpoints(&mut self, lines: &[u32]) -> Result<(), DapError> {
+    /// Sets where the thread stops: breakpoint lines and instructions (nothing is
+    /// sent when they are as they were).
+    pub fn set_breakpoints(&mut self, stops: &Stops) -> Result<(), DapError> {
+        if self.applied.as_ref() == Some(stops) {
+            return Ok(());
+        }
         let asked = self.ask(|remote| {
             let runtime = remote.runtime.clone();
-            runtime.block_on(remote.thread.set_breakpoints(lines))
+            runtime.block_on(async {
+                remote.thread.set_breakpoints(&stops.lines).await?;
+                remote
+                    .thread
+                    .set_instruction_breakpoints(&stops.instructions)
+                    .await
+            })
         });
-        match (asked, self.here.as_mut()) {
+        let set = match (asked, self.here.as_mut()) {
             (Some(answer), _) => answer,
             (None, Some(vm)) => {
-                vm.set_breakpoints(lines);
+                vm.set_breakpoints(&stops.lines);
+                vm.set_instruction_breakpoints(&stops.instructions);
                 Ok(())
             }
             (None, None) => Err(neither()),
-        }
+        };
+        // A thread that came home lost them: they are set again next time.
+        self.applied = match (&set, &self.home_note) {
+            (Ok(()), None) => Some(stops.clone()),
+            _ => None,
+        };
+        set
     }
 
     /// Runs the thread until something stops it (`step` none) or one step.
@@ -424,7 +445,7 @@ impl Debuggee {
         client: Arc<Client>,
         address: &str,
         runtime: Arc<Runtime>,
-        lines: &[u32],
+        stops: &Stops,
     ) -> Result<Moved, DapError> {
         let from = self.node().unwrap_or("local").to_string();
         let started = std::time::Instant::now();
@@ -460,7 +481,7 @@ impl Debuggee {
         };
         let to = thread.node_name().to_string();
         let instructions = thread.local().instructions();
-        let mut remote = Box::new(Remote {
+        let remote = Box::new(Remote {
             thread,
             address: address.to_string(),
             runtime: runtime.clone(),
@@ -471,11 +492,11 @@ impl Debuggee {
             params: None,
         });
         // The node's copy has no breakpoints yet.
-        let set = runtime.block_on(remote.thread.set_breakpoints(lines));
         self.there = Some(remote);
-        if let Err(err) = set {
-            let why = self.came_home(&err);
-            return Err(DapError::user(format!("setting the breakpoints: {why}")));
+        self.applied = None;
+        if let Err(err) = self.set_breakpoints(stops) {
+            self.home_note = None;
+            return Err(DapError::user(format!("setting the breakpoints: {err}")));
         }
         let sent = traffic(&report);
         Ok(Moved {
@@ -501,6 +522,7 @@ impl Debuggee {
         let from = remote.thread.node_name().to_string();
         let started = std::time::Instant::now();
         let runtime = remote.runtime.clone();
+        self.applied = None;
         match runtime.block_on(remote.thread.hand_back()) {
             Ok((mut vm, report)) => {
                 self.setup.settle(&mut vm);

@@ -203,6 +203,31 @@ pub struct SetFunctionBreakpointsArgs {
     pub breakpoints: Vec<FunctionBreakpoint>,
 }
 
+/// An instruction breakpoint as the client sets it.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionBreakpoint {
+    /// The instruction: `f<function>:<offset>`, as a frame's
+    /// `instructionPointerReference` or a disassembled instruction's `address`.
+    pub instruction_reference: String,
+    /// Instructions after (or before) it.
+    #[serde(default)]
+    pub offset: i64,
+    /// Stop only when this is true.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Stop only on these hits.
+    #[serde(default)]
+    pub hit_condition: Option<String>,
+}
+
+/// The arguments of `setInstructionBreakpoints`.
+#[derive(Debug, Deserialize)]
+pub struct SetInstructionBreakpointsArgs {
+    /// The breakpoints.
+    pub breakpoints: Vec<InstructionBreakpoint>,
+}
+
 /// The arguments of `setExceptionBreakpoints`.
 #[derive(Debug, Deserialize)]
 pub struct SetExceptionBreakpointsArgs {

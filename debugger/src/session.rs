@@ -76,6 +76,8 @@ pub struct Program {
     pub params: Vec<chunkvm::check::ParamDecl>,
     /// Each function and filter (closures aside) and its first line with code.
     pub function_lines: Vec<(String, u32)>,
+    /// The number of instructions of each function, by index.
+    pub code_sizes: Vec<u32>,
     /// The thread's name: the function, filter or pipeline run.
     pub name: String,
     /// For a filter or pipeline run: where to write the image (if anywhere).
@@ -119,6 +121,15 @@ pub enum RunState {
     Running,
     /// The program ended.
     Terminated,
+}
+
+/// Where a thread may stop: breakpoint lines and instruction breakpoints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stops {
+    /// Lines (1-based) with a breakpoint.
+    pub lines: Vec<u32>,
+    /// Instructions (function index, code offset) with a breakpoint.
+    pub instructions: Vec<(u32, u32)>,
 }
 
 /// One breakpoint as the user set it.
@@ -200,6 +211,8 @@ pub struct Session {
     pub breakpoints: BTreeMap<u32, Vec<Breakpoint>>,
     /// Function breakpoints, by the first line of their function.
     pub function_breakpoints: BTreeMap<u32, Vec<Breakpoint>>,
+    /// Instruction breakpoints, by function index and code offset.
+    pub instruction_breakpoints: BTreeMap<(u32, u32), Vec<Breakpoint>>,
     /// Whether to stop on runtime errors (the `runtime` exception filter).
     pub stop_on_errors: bool,
     /// The runtime error the thread stopped on.
@@ -231,6 +244,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// Where the thread may stop: every line a breakpoint is on, and every instruction
+    /// breakpoint.
+    pub fn stops(&self) -> Stops {
+        Stops {
+            lines: self.vm_lines(),
+            instructions: self.instruction_breakpoints.keys().copied().collect(),
+        }
+    }
+
     /// Every line a breakpoint is on.
     pub fn vm_lines(&self) -> Vec<u32> {
         let mut lines: Vec<u32> = self
@@ -252,9 +274,9 @@ impl Session {
 
     /// Gives the thread the breakpoints now set (now, or at the run thread's next stop).
     pub fn apply_breakpoints(&mut self) {
-        let lines = self.vm_lines();
+        let stops = self.stops();
         if let Some(thread) = self.thread.as_mut() {
-            if let Err(err) = thread.set_breakpoints(&lines) {
+            if let Err(err) = thread.set_breakpoints(&stops) {
                 eprintln!("chop-dap: setting the breakpoints: {err}");
             }
             self.breakpoints_changed = false;
@@ -376,8 +398,8 @@ pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protoco
         let Some(mut vm) = session.thread.take() else {
             return Err(DapError::internal("a stopped session without its thread"));
         };
-        let lines = session.vm_lines();
-        if let Err(err) = vm.set_breakpoints(&lines) {
+        let stops = session.stops();
+        if let Err(err) = vm.set_breakpoints(&stops) {
             match vm.take_home_note() {
                 // Its node failed or stopped: it runs here now.
                 Some(why) => {
@@ -451,15 +473,29 @@ fn hit_matches(condition: &str, hits: u64) -> Result<bool, String> {
 
 fn check_breakpoint(shared: &Shared, vm: &mut Debuggee) -> Hit {
     let top = match vm.stack() {
-        Ok(stack) => stack.first().map(|frame| (frame.line, frame.pc)),
+        Ok(stack) => stack
+            .first()
+            .map(|frame| (frame.line, frame.pc, frame.block.0)),
         Err(err) => {
             shared.send(output("console", &format!("{err}\n")));
             None
         }
     };
-    let Some((line, pc)) = top else {
+    let Some((line, pc, block)) = top else {
         return Hit::Go;
     };
+    let func = vm
+        .local()
+        .ok()
+        .and_then(|local| {
+            local
+                .loaded()
+                .ids
+                .blocks
+                .iter()
+                .position(|ids| ids.contains(&block))
+        })
+        .map(|f| f as u32);
     let names = match names(vm, 0) {
         Ok(names) => names,
         Err(err) => {
@@ -487,13 +523,22 @@ fn check_breakpoint(shared: &Shared, vm: &mut Debuggee) -> Hit {
             decide(bp, &names, &mut ids, &mut notes, &mut logs);
         }
     }
-    let reason = if ids.len() > line_ids && line_ids == 0 {
+    let function_ids = ids.len();
+    if let Some(list) = func.and_then(|f| session.instruction_breakpoints.get_mut(&(f, pc))) {
+        for bp in list.iter_mut() {
+            decide(bp, &names, &mut ids, &mut notes, &mut logs);
+        }
+    }
+    let reason = if function_ids == 0 && !ids.is_empty() {
+        "instruction breakpoint"
+    } else if function_ids > line_ids && line_ids == 0 {
         "function breakpoint"
     } else {
         "breakpoint"
     };
     let stale = !session.breakpoints.contains_key(&line)
-        && !session.function_breakpoints.contains_key(&line);
+        && !session.function_breakpoints.contains_key(&line)
+        && !func.is_some_and(|f| session.instruction_breakpoints.contains_key(&(f, pc)));
     drop(session);
     for log in logs {
         shared.send(output("console", &format!("{log}\n")));
@@ -629,9 +674,9 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
                 {
                     let session = shared.lock();
                     if session.breakpoints_changed {
-                        let lines = session.vm_lines();
+                        let stops = session.stops();
                         drop(session);
-                        if let Err(err) = vm.set_breakpoints(&lines) {
+                        if let Err(err) = vm.set_breakpoints(&stops) {
                             shared.send(output("console", &format!("{err}\n")));
                         }
                     }
@@ -677,7 +722,12 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
 }
 
 /// The thread stopped: it goes back into the session, then the client hears it.
-fn stop(shared: &Shared, vm: Debuggee, reason: &str, text: Option<String>, ids: Vec<i64>) {
+fn stop(shared: &Shared, mut vm: Debuggee, reason: &str, text: Option<String>, ids: Vec<i64>) {
+    if let Some(why) = vm.take_home_note() {
+        // Its node failed or stopped during the run: it went on here.
+        shared.send(output("console", &format!("{why}\n")));
+        migrated(shared, &vm, None);
+    }
     {
         let mut session = shared.lock();
         session.pause = vm.pause();

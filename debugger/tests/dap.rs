@@ -697,3 +697,59 @@ fn restart_starts_the_program_again_with_its_breakpoints() {
     assert!(err.contains("nothing-here.chop"), "{err}");
     client.disconnect();
 }
+
+#[test]
+fn instruction_breakpoints_stop_on_their_instruction() {
+    let mut client = Client::start();
+    let caps = client.launch(json!({ "program": data("loop.chop") }));
+    assert_eq!(caps["supportsInstructionBreakpoints"], true);
+    let program = data("loop.chop");
+    set_breakpoints(
+        &mut client,
+        &program,
+        json!([{ "line": line_of(&program, "#SQUARE") }]),
+    );
+    client.ok("configurationDone", json!({}));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+    let here = client.frames()[0]["instructionPointerReference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (func, pc) = here.trim_start_matches('f').split_once(':').unwrap();
+    let want = format!("f{func}:{}", pc.parse::<u32>().unwrap() + 1);
+    set_breakpoints(&mut client, &program, json!([]));
+    let body = client.ok(
+        "setInstructionBreakpoints",
+        json!({ "breakpoints": [
+            { "instructionReference": here, "offset": 1 },
+            { "instructionReference": "f999:0" },
+            { "instructionReference": "square+1" },
+        ] }),
+    );
+    let placed = body["breakpoints"].as_array().unwrap();
+    assert_eq!(placed[0]["verified"], true);
+    assert_eq!(placed[0]["instructionReference"], want.as_str());
+    assert_eq!(placed[1]["verified"], false);
+    assert!(placed[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no function 999"));
+    assert_eq!(placed[2]["verified"], false);
+    // The next calls of `square` stop on that instruction, each with its argument.
+    let first = value_of(&client.locals(), "v").to_string();
+    for _ in 0..2 {
+        client.ok("continue", json!({ "threadId": 1 }));
+        let stopped = client.stopped();
+        assert_eq!(stopped["reason"], "instruction breakpoint", "{stopped}");
+        assert_eq!(
+            client.frames()[0]["instructionPointerReference"],
+            want.as_str()
+        );
+    }
+    let later = value_of(&client.locals(), "v").to_string();
+    assert_ne!(first, later);
+    client.ok("setInstructionBreakpoints", json!({ "breakpoints": [] }));
+    client.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(client.run_to_end(), 0);
+    client.disconnect();
+}

@@ -332,3 +332,43 @@ fn a_running_thread_moves_at_its_next_safe_point_and_runs_on_there() {
     assert_eq!(client.run_to_end(), 1);
     client.disconnect();
 }
+
+#[test]
+fn instruction_breakpoints_hold_on_the_node() {
+    let dir = scratch("migrate-instruction");
+    let node = Node::start(&dir.join("node"), "pc");
+    let program = data("loop.chop");
+    let mut client = Client::start_in(Some(&dir.join("state")));
+    client.launch(json!({ "program": program }));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": program }, "breakpoints": [{ "line": line_of(&program, "#SQUARE") }] }),
+    );
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    let here = client.frames()[0]["instructionPointerReference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    migrate(&mut client, &node.address, Some(&node.token_file));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": program }, "breakpoints": [] }),
+    );
+    let body = client.ok(
+        "setInstructionBreakpoints",
+        json!({ "breakpoints": [{ "instructionReference": here }] }),
+    );
+    assert_eq!(body["breakpoints"][0]["verified"], true);
+    client.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(client.stopped()["reason"], "instruction breakpoint");
+    assert_eq!(
+        client.frames()[0]["instructionPointerReference"],
+        here.as_str()
+    );
+    assert_eq!(
+        client.ok("threads", json!({}))["threads"][0]["name"],
+        "main @ pc"
+    );
+    client.disconnect();
+}

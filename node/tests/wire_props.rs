@@ -198,7 +198,7 @@ impl Rng {
     }
 
     fn ask(&mut self) -> DebugAsk {
-        match self.below(9) {
+        match self.below(10) {
             0 => DebugAsk::Breakpoints {
                 lines: (0..self.below(5)).map(|_| self.next() as u32).collect(),
             },
@@ -220,7 +220,12 @@ impl Rng {
                 value: self.value(0),
             },
             7 => DebugAsk::Chunks,
-            _ => DebugAsk::HandBack,
+            8 => DebugAsk::HandBack,
+            _ => DebugAsk::InstructionBreakpoints {
+                at: (0..self.below(4))
+                    .map(|_| (self.next() as u32, self.next() as u32))
+                    .collect(),
+            },
         }
     }
 

@@ -268,3 +268,28 @@ fn a_stopped_thread_s_local_can_be_set() {
     vm.run_to_end().unwrap();
     assert_eq!(capture.text(), "41 0.25 1\n");
 }
+
+#[test]
+fn instruction_breakpoints_stop_on_their_instruction_each_time() {
+    let (mut vm, _) = debug_vm();
+    let (square, _) = vm.program().function("square").unwrap();
+    let square = square as u32;
+    // The second instruction of `square`, and one that does not exist.
+    let placed = vm.set_instruction_breakpoints(&[(square, 1), (square, 100_000)]);
+    assert_eq!(placed, [true, false]);
+    for i in 0..3 {
+        assert_eq!(vm.run().unwrap(), Stop::Breakpoint, "call {i}");
+        let top = &vm.stack()[0];
+        assert_eq!((top.function.as_str(), top.pc), ("square", 1));
+        assert_eq!(local(&vm, 0, "v"), Some(Value::Int(i)));
+    }
+    // Cleared: the run goes to its end.
+    vm.set_instruction_breakpoints(&[]);
+    loop {
+        match vm.run().unwrap() {
+            Stop::Finished(_) => break,
+            Stop::Breakpoint => panic!("stopped on a cleared instruction breakpoint"),
+            _ => {}
+        }
+    }
+}

@@ -1,10 +1,13 @@
 //! `setBreakpoints` (lines, with conditions, hit conditions and log messages),
-//! `setFunctionBreakpoints` (the first line of a function or filter) and
+//! `setFunctionBreakpoints` (the first line of a function or filter),
+//! `setInstructionBreakpoints` (an instruction, `f<function>:<offset>`) and
 //! `setExceptionBreakpoints` (the `runtime` filter: stop where the program fails).
 
+use super::disassemble::parse_reference;
 use crate::protocol::{
     arguments, DapError, FunctionBreakpoint, Reply, Request, SetBreakpointsArgs,
-    SetExceptionBreakpointsArgs, SetFunctionBreakpointsArgs, SourceBreakpoint,
+    SetExceptionBreakpointsArgs, SetFunctionBreakpointsArgs, SetInstructionBreakpointsArgs,
+    SourceBreakpoint,
 };
 use crate::session::{Breakpoint, Shared};
 use serde_json::{json, Value as Json};
@@ -134,6 +137,64 @@ pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Repl
         }
     }
     session.function_breakpoints = table;
+    session.apply_breakpoints();
+    Ok(json!({ "breakpoints": list }))
+}
+
+/// `setInstructionBreakpoints`: breakpoints on instructions, named as the
+/// `disassemble` request and the frames name them (`f<function>:<offset>`, plus
+/// `offset` instructions), with conditions and hit counts.
+pub fn set_instruction_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
+    let args: SetInstructionBreakpointsArgs = arguments(request)?;
+    let mut session = shared.lock();
+    let Some(program) = session.program.as_ref() else {
+        return Err(DapError::user(
+            "setInstructionBreakpoints before launch: launch the program first",
+        ));
+    };
+    let placed: Vec<Result<(u32, u32), String>> = args
+        .breakpoints
+        .iter()
+        .map(|bp| {
+            let reference = &bp.instruction_reference;
+            let (func, pc) = parse_reference(reference).ok_or_else(|| {
+                format!("{reference:?} is not an instruction: write f<function>:<offset>")
+            })?;
+            let size = program
+                .code_sizes
+                .get(func as usize)
+                .ok_or_else(|| format!("no function {func}"))?;
+            let at = pc.saturating_add(bp.offset);
+            u32::try_from(at)
+                .ok()
+                .filter(|at| at < size)
+                .map(|at| (func, at))
+                .ok_or_else(|| format!("function {func} has no instruction {at} (it has {size})"))
+        })
+        .collect();
+    let mut table: BTreeMap<(u32, u32), Vec<Breakpoint>> = BTreeMap::new();
+    let mut list = Vec::new();
+    for (bp, at) in args.breakpoints.iter().zip(placed) {
+        let id = session.new_id();
+        match at {
+            Ok((func, pc)) => {
+                table.entry((func, pc)).or_default().push(Breakpoint {
+                    id,
+                    condition: bp.condition.clone(),
+                    hit_condition: bp.hit_condition.clone(),
+                    log_message: None,
+                    hits: 0,
+                });
+                list.push(json!({
+                    "id": id,
+                    "verified": true,
+                    "instructionReference": format!("f{func}:{pc}"),
+                }));
+            }
+            Err(message) => list.push(json!({ "id": id, "verified": false, "message": message })),
+        }
+    }
+    session.instruction_breakpoints = table;
     session.apply_breakpoints();
     Ok(json!({ "breakpoints": list }))
 }

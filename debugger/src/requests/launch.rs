@@ -42,7 +42,7 @@ pub fn capabilities() -> Json {
         "supportsTerminateRequest": true,
         "supportTerminateDebuggee": true,
         "supportsSetVariable": true,
-        "supportsInstructionBreakpoints": false,
+        "supportsInstructionBreakpoints": true,
         "supportsRestartRequest": true,
         "supportsStepBack": false,
     })
@@ -342,6 +342,12 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             Some((func.name.clone(), line))
         })
         .collect();
+    let code_sizes = vm
+        .loaded()
+        .funcs
+        .iter()
+        .map(|func| func.code.len() as u32)
+        .collect();
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     Ok(Launched {
         program: Program {
@@ -351,6 +357,7 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             code_lines,
             params: analyzed.params(),
             function_lines,
+            code_sizes,
             name,
             photo_output,
             show_result,

@@ -151,7 +151,7 @@ fn move_debuggee(
     to: &Destination,
 ) -> Result<Moved, DapError> {
     let node = to.node.as_str();
-    let lines = session.vm_lines();
+    let stops = session.stops();
     if node == "local" {
         return thread.come_home();
     }
@@ -196,7 +196,7 @@ fn move_debuggee(
             client
         }
     };
-    let moved = thread.move_to(client, node, runtime, &lines);
+    let moved = thread.move_to(client, node, runtime, &stops);
     if moved.is_err() {
         // A connection that failed is made again next time.
         session.clients.remove(node);

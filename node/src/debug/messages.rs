@@ -20,6 +20,7 @@
 //! | 6 | `SetParam` | name string, value | `Ok` |
 //! | 7 | `Chunks` | | `Chunks` |
 //! | 8 | `HandBack` | | `Done` (the thread, handed back; the session ends) |
+//! | 9 | `InstructionBreakpoints` | a count of (function u32, offset u32) | `Ok` |
 //!
 //! | kind | answer | fields |
 //! |------|--------|--------|
@@ -80,6 +81,11 @@ pub enum DebugAsk {
     Chunks,
     /// Hands the thread back: the node answers `Done` and ends the session.
     HandBack,
+    /// Sets the instruction breakpoints: function index and code offset.
+    InstructionBreakpoints {
+        /// The instructions.
+        at: Vec<(u32, u32)>,
+    },
 }
 
 /// Why a thread of a debug session stopped.
@@ -322,6 +328,14 @@ impl DebugAsk {
             }
             DebugAsk::Chunks => w.out.push(7),
             DebugAsk::HandBack => w.out.push(8),
+            DebugAsk::InstructionBreakpoints { at } => {
+                w.out.push(9);
+                w.count(at.len());
+                for (func, pc) in at {
+                    w.u32(*func);
+                    w.u32(*pc);
+                }
+            }
         }
     }
 
@@ -352,6 +366,14 @@ impl DebugAsk {
             },
             7 => DebugAsk::Chunks,
             8 => DebugAsk::HandBack,
+            9 => {
+                let n = r.count(8)?;
+                let mut at = Vec::with_capacity(n);
+                for _ in 0..n {
+                    at.push((r.u32()?, r.u32()?));
+                }
+                DebugAsk::InstructionBreakpoints { at }
+            }
             _ => {
                 return Err(WireError::BadValue {
                     at,

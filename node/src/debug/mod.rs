@@ -353,6 +353,15 @@ impl RemoteThread {
         .await
     }
 
+    /// Sets the instruction breakpoints (function index, code offset).
+    pub async fn set_instruction_breakpoints(
+        &mut self,
+        at: &[(u32, u32)],
+    ) -> Result<(), DebugError> {
+        self.expect_ok(DebugAsk::InstructionBreakpoints { at: at.to_vec() })
+            .await
+    }
+
     /// Runs the thread until something stops it (`step` none) or one step.
     pub async fn resume(&mut self, step: Option<StepKind>) -> Result<Resumed, DebugError> {
         match self.ask(DebugAsk::Resume { step }).await? {

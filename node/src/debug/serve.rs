@@ -252,6 +252,10 @@ fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result<DebugAnswe
             vm.set_breakpoints(&lines);
             DebugAnswer::Ok
         }
+        DebugAsk::InstructionBreakpoints { at } => {
+            vm.set_instruction_breakpoints(&at);
+            DebugAnswer::Ok
+        }
         DebugAsk::Stack => DebugAnswer::Stack(vm.stack()),
         DebugAsk::Locals { frame } => DebugAnswer::Variables(vm.locals(frame as usize)),
         DebugAsk::Params => {

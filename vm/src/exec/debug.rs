@@ -15,6 +15,8 @@ use std::collections::BTreeSet;
 pub struct DebugState {
     /// Breakpoint lines (1-based).
     pub(crate) breakpoints: BTreeSet<u32>,
+    /// Instruction breakpoints: function and code offset.
+    pub(crate) instruction_breakpoints: BTreeSet<(u32, u32)>,
     /// For each function, the 1-based line of each instruction.
     pub(crate) lines: Vec<Vec<u32>>,
     /// For each function, whether each instruction starts a line (the first of its
@@ -30,20 +32,30 @@ pub struct DebugState {
 
 impl DebugState {
     pub(crate) fn active(&self) -> bool {
-        !self.breakpoints.is_empty() || self.step != StepState::None
+        !self.breakpoints.is_empty()
+            || !self.instruction_breakpoints.is_empty()
+            || self.step != StepState::None
     }
 
-    /// Marks the instructions that start a breakpoint's line.
+    /// Marks the instructions that start a breakpoint's line, and those with an
+    /// instruction breakpoint.
     fn mark_stops(&mut self) {
         self.stop_at = self
             .lines
             .iter()
             .zip(&self.line_start)
-            .map(|(lines, starts)| {
+            .enumerate()
+            .map(|(func, (lines, starts))| {
                 lines
                     .iter()
                     .zip(starts)
-                    .map(|(line, start)| *start && self.breakpoints.contains(line))
+                    .enumerate()
+                    .map(|(pc, (line, start))| {
+                        (*start && self.breakpoints.contains(line))
+                            || self
+                                .instruction_breakpoints
+                                .contains(&(func as u32, pc as u32))
+                    })
                     .collect()
             })
             .collect();
@@ -100,9 +112,14 @@ impl Vm {
             lines.push(func_lines);
             starts.push(func_starts);
         }
-        let breakpoints = self.debug.take().map(|d| d.breakpoints).unwrap_or_default();
+        let (breakpoints, instruction_breakpoints) = self
+            .debug
+            .take()
+            .map(|d| (d.breakpoints, d.instruction_breakpoints))
+            .unwrap_or_default();
         let mut debug = DebugState {
             breakpoints,
+            instruction_breakpoints,
             lines,
             line_start: starts,
             stop_at: Vec::new(),
@@ -132,6 +149,31 @@ impl Vm {
                     debug.breakpoints.insert(at);
                 }
                 at
+            })
+            .collect();
+        debug.mark_stops();
+        placed
+    }
+
+    /// Sets the instruction breakpoints: each a function (its index in the program)
+    /// and a code offset in it. Returns, for each, whether that instruction exists
+    /// (those that do not are left out). Needs [`Vm::set_source`].
+    pub fn set_instruction_breakpoints(&mut self, at: &[(u32, u32)]) -> Vec<bool> {
+        let Some(debug) = self.debug.as_mut() else {
+            return at.iter().map(|_| false).collect();
+        };
+        debug.instruction_breakpoints.clear();
+        let placed = at
+            .iter()
+            .map(|(func, pc)| {
+                let exists = debug
+                    .lines
+                    .get(*func as usize)
+                    .is_some_and(|lines| (*pc as usize) < lines.len());
+                if exists {
+                    debug.instruction_breakpoints.insert((*func, *pc));
+                }
+                exists
             })
             .collect();
         debug.mark_stops();
@@ -222,6 +264,9 @@ impl Vm {
             return Some(Stop::Step);
         }
         if is_start && !same_line_goes_on && debug.breakpoints.contains(&line) {
+            return Some(Stop::Breakpoint);
+        }
+        if debug.instruction_breakpoints.contains(&(func, pc)) {
             return Some(Stop::Breakpoint);
         }
         None
