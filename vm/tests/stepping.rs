@@ -273,7 +273,6 @@ fn a_stopped_thread_s_local_can_be_set() {
 fn instruction_breakpoints_stop_on_their_instruction_each_time() {
     let (mut vm, _) = debug_vm();
     let (square, _) = vm.program().function("square").unwrap();
-    let square = square as u32;
     // The second instruction of `square`, and one that does not exist.
     let placed = vm.set_instruction_breakpoints(&[(square, 1), (square, 100_000)]);
     assert_eq!(placed, [true, false]);
