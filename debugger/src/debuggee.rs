@@ -315,22 +315,7 @@ impl Debuggee {
         if let Some(answer) = asked {
             return answer;
         }
-        let vm = self.local()?;
-        let globals = vm.globals();
-        Ok(vm
-            .program()
-            .globals
-            .iter()
-            .map(|global| Variable {
-                name: global.name.clone(),
-                ty: global.ty.clone(),
-                value: Value::from_slots(
-                    &global.ty,
-                    globals.get(global.slot as usize..).unwrap_or(&[]),
-                ),
-                is_param: false,
-            })
-            .collect())
+        Ok(self.local()?.params())
     }
 
     /// Sets local `name` of frame `frame`.

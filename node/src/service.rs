@@ -374,18 +374,8 @@ async fn serve_migration(
     let end = loop {
         tokio::select! {
             event = rx.recv() => match event {
-                Some(Event::Fetch(id, reply)) => {
-                    let got = conv.fetch(vec![id]).await.map_err(|e| e.to_string());
-                    if got.is_err() {
-                        cancel.store(true, Ordering::SeqCst);
-                    }
-                    let _ = reply.send(got);
-                }
-                Some(Event::Line(line)) => {
-                    if conv.send(&Message::Output { line }).await.is_err() {
-                        cancel.store(true, Ordering::SeqCst);
-                    }
-                }
+                Some(Event::Fetch(id, reply)) => relay_fetch(conv, id, reply, &cancel).await,
+                Some(Event::Line(line)) => relay_line(conv, line, &cancel).await,
                 Some(Event::End(end)) => break end,
                 // A migration's thread has no asks to answer.
                 Some(Event::Answer(..)) => {}
@@ -399,6 +389,28 @@ async fn serve_migration(
     };
     let _ = worker.await;
     end
+}
+
+/// Fetches chunk `id` from the client for the node's thread and hands it the
+/// answer; a failure cancels the thread (its fetcher gets the error too).
+pub(crate) async fn relay_fetch(
+    conv: &mut Conversation,
+    id: ChunkId,
+    reply: std::sync::mpsc::SyncSender<Result<ChunkList, String>>,
+    cancel: &AtomicBool,
+) {
+    let got = conv.fetch(vec![id]).await.map_err(|e| e.to_string());
+    if got.is_err() {
+        cancel.store(true, Ordering::SeqCst);
+    }
+    let _ = reply.send(got);
+}
+
+/// Sends a line the node's thread printed; a failure cancels the thread.
+pub(crate) async fn relay_line(conv: &mut Conversation, line: String, cancel: &AtomicBool) {
+    if conv.send(&Message::Output { line }).await.is_err() {
+        cancel.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The fetcher of a node's thread: asks the conversation's task for each

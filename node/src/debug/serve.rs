@@ -19,7 +19,10 @@ use chunkvm::chunk::{IdSet, SLOTS};
 use chunkvm::exec::{ErrorKind, Stop, Value};
 use tokio::sync::mpsc;
 
-use crate::service::{lock, node_or_program, restore_here, DebugOpen, End, Event, Here, Inner};
+use crate::service::{
+    lock, node_or_program, relay_fetch, relay_line, restore_here, DebugOpen, End, Event, Here,
+    Inner,
+};
 use crate::transport::{request_of, Conversation};
 use crate::wire::{ChunkInfo, DebugAnswer, DebugAsk, Message, RemoteStop, Residence};
 
@@ -93,18 +96,8 @@ pub(crate) async fn serve_debug(
             }
         };
         match event {
-            Some(Event::Fetch(id, reply)) => {
-                let got = conv.fetch(vec![id]).await.map_err(|e| e.to_string());
-                if got.is_err() {
-                    cancel.store(true, Ordering::SeqCst);
-                }
-                let _ = reply.send(got);
-            }
-            Some(Event::Line(line)) => {
-                if conv.send(&Message::Output { line }).await.is_err() {
-                    cancel.store(true, Ordering::SeqCst);
-                }
-            }
+            Some(Event::Fetch(id, reply)) => relay_fetch(conv, id, reply, &cancel).await,
+            Some(Event::Line(line)) => relay_line(conv, line, &cancel).await,
             Some(Event::Answer(request, answer)) => {
                 let reply = match answer {
                     Ok(answer) => Message::DebugAnswer { request, answer },
@@ -258,24 +251,7 @@ fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result<DebugAnswe
         }
         DebugAsk::Stack => DebugAnswer::Stack(vm.stack()),
         DebugAsk::Locals { frame } => DebugAnswer::Variables(vm.locals(frame as usize)),
-        DebugAsk::Params => {
-            let globals = vm.globals();
-            DebugAnswer::Variables(
-                vm.program()
-                    .globals
-                    .iter()
-                    .map(|global| chunkvm::exec::Variable {
-                        name: global.name.clone(),
-                        ty: global.ty.clone(),
-                        value: Value::from_slots(
-                            &global.ty,
-                            globals.get(global.slot as usize..).unwrap_or(&[]),
-                        ),
-                        is_param: false,
-                    })
-                    .collect(),
-            )
-        }
+        DebugAsk::Params => DebugAnswer::Variables(vm.params()),
         DebugAsk::SetLocal { frame, name, value } => {
             vm.set_local(frame as usize, &name, &value)
                 .map_err(|e| e.to_string())?;

@@ -325,6 +325,25 @@ impl Vm {
         Some((f, offset))
     }
 
+    /// The file's `param` values as the thread sees them now (`is_param` false: they
+    /// are the file's, not a function's).
+    pub fn params(&self) -> Vec<Variable> {
+        let globals = self.globals();
+        self.program()
+            .globals
+            .iter()
+            .map(|global| Variable {
+                name: global.name.clone(),
+                ty: global.ty.clone(),
+                value: Value::from_slots(
+                    &global.ty,
+                    globals.get(global.slot as usize..).unwrap_or(&[]),
+                ),
+                is_param: false,
+            })
+            .collect()
+    }
+
     /// The parameters and locals in scope in frame `frame` (0: innermost), with their values.
     pub fn locals(&self, frame: usize) -> Vec<Variable> {
         let Some((f, offset)) = self.frame_at(frame) else {
