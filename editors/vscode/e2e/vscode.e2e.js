@@ -252,8 +252,13 @@ function writeSettings(node) {
     'files.autoSave': 'off',
     'window.restoreWindows': 'none',
   };
-  fs.mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(USER_DATA, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  // The chop.* paths and nodes are machine(-overridable) settings: in a
+  // remote window such as code-server's, VS Code takes them from the remote
+  // machine's settings (Machine/settings.json), not from the user's.
+  for (const scope of ['User', 'Machine']) {
+    fs.mkdirSync(path.join(USER_DATA, scope), { recursive: true });
+    fs.writeFileSync(path.join(USER_DATA, scope, 'settings.json'), JSON.stringify(settings, null, 2));
+  }
 }
 
 function codeServerEntry() {
@@ -348,6 +353,12 @@ class Workbench {
       await bounded(fn(), ms, `step ${name}`);
     } catch (error) {
       const file = await this.screenshot(`${name}-FAILED`);
+      try {
+        const html = await this.page.content();
+        fs.writeFileSync(file.replace(/\.png$/, '.html'), html);
+      } catch {
+        // No page to read.
+      }
       error.message = `step ${name}: ${error.message} (screenshot ${file})`;
       throw error;
     }
@@ -388,7 +399,7 @@ class Workbench {
   /** Waits until the active editor tab is `name`. */
   async activeTab(name) {
     await this.page
-      .locator('.editor-group-container.active .tab.active .label-name', { hasText: name })
+      .locator(`.editor-group-container.active .tab.active[data-resource-name="${name}"]`)
       .waitFor({ timeout: WAIT_MS });
   }
 
@@ -399,27 +410,38 @@ class Workbench {
 
   /** Focuses the editor tab of `name` (in whichever group holds it). */
   async focusTab(name) {
-    await this.page.locator('.tab', { has: this.page.locator('.label-name', { hasText: name }) }).first().click();
+    await this.page.locator(`.tab[data-resource-name="${name}"]`).first().click();
     await this.activeTab(name);
   }
 
-  /** The centre of `word` in the first line of the active editor that holds `lineText`. */
+  /**
+   * The centre of `word` in the first line of the active editor that holds
+   * `lineText`; the text the editor injects (inlay hints such as `x:`, inline
+   * values) is not part of the line.
+   */
   async wordCentre(lineText, word) {
     const handle = await this.editor().elementHandle({ timeout: WAIT_MS });
     const box = await this.page.waitForFunction(
       ({ root, lineText, word }) => {
+        const injected = (node) => {
+          const span = node.parentElement;
+          return span !== null && /\bdyn-rule-|\bced-/.test(span.className || '');
+        };
         for (const line of root.querySelectorAll('.view-lines .view-line')) {
-          const text = (line.textContent || '').replace(/\u00a0/g, ' ');
+          const pieces = [];
+          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (!injected(node)) {
+              pieces.push(node);
+            }
+          }
+          const text = pieces.map((n) => n.textContent).join('').replace(/\u00a0/g, ' ');
           if (!text.includes(lineText)) {
             continue;
           }
           const start = text.indexOf(word, text.indexOf(lineText));
-          if (start < 0) {
-            return null;
-          }
-          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
           let offset = 0;
-          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (const node of pieces) {
             const length = node.textContent.length;
             if (start < offset + length) {
               const range = document.createRange();
@@ -439,13 +461,27 @@ class Workbench {
     return box.jsonValue();
   }
 
-  /** The visible hover's text, after the mouse rests at `point`. */
-  async hoverAt(point, expected) {
-    await this.page.mouse.move(point.x - 3, point.y);
-    await this.page.mouse.move(point.x, point.y, { steps: 3 });
+  /**
+   * The text of the hover that shows `expected` once the mouse rests on `word`
+   * of the line holding `lineText` (the word is looked up again on each try:
+   * code lenses and inlay hints arriving move the text).
+   */
+  async hoverOn(lineText, word, expected) {
     const hover = this.page.locator('.monaco-hover:not(.hidden)', { hasText: expected }).first();
-    await hover.waitFor({ state: 'visible', timeout: WAIT_MS });
-    return hover.innerText();
+    const deadline = Date.now() + WAIT_MS;
+    for (let attempt = 1; ; attempt++) {
+      const point = await this.wordCentre(lineText, word);
+      await this.page.mouse.move(point.x - 40, point.y + 30);
+      await this.page.mouse.move(point.x, point.y, { steps: 4 });
+      try {
+        await hover.waitFor({ state: 'visible', timeout: 5_000 });
+        return hover.innerText();
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`no hover with ${expected} over "${word}" after ${attempt} tries: ${error.message}`);
+        }
+      }
+    }
   }
 
   /** Clicks the code lens titled exactly `title` in the active editor. */
@@ -648,14 +684,18 @@ async function run() {
       await vs.openFile('filters/broken_blur.chop');
       const squiggle = vs.editor().locator('.squiggly-error').first();
       await squiggle.waitFor({ state: 'attached', timeout: 45_000 });
-      const text = await vs.hoverAt(await vs.wordCentre('src.at(x + dx, y + dz)', 'dz'), 'dz');
+      // The server's code lenses come with the diagnostics; the hover on the
+      // squiggle shows the diagnostic's message.
+      await vs.editor().locator('.codelens-decoration a', { hasText: 'Debug' }).first().waitFor({ timeout: WAIT_MS });
+      const text = await vs.hoverOn('src.at(x + dx, y + dz)', 'dz', 'dz');
       log(`diagnostic hover: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
     });
 
     await vs.step('hover', async () => {
       await vs.openFile('filters/box_blur.chop');
       // The squiggle-free file: the server's hover on the param.
-      const text = await vs.hoverAt(await vs.wordCentre('for dy in -radius', 'radius'), /Half the side/);
+      await vs.editor().locator('.codelens-decoration a', { hasText: 'Debug' }).first().waitFor({ timeout: WAIT_MS });
+      const text = await vs.hoverOn('for dy in -radius', 'radius', /Half the side/);
       assert.match(text, /radius/);
       log(`hover: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
     });
