@@ -603,8 +603,20 @@ class Workbench {
     return lines.length > 0 ? lines[0] : 0;
   }
 
-  /** The value the Variables view shows for `name`, once it shows one. */
+  /** Expands the scope `scope` of the Variables view (a click on its row) unless it is open. */
+  async expandScope(scope) {
+    const row = this.page
+      .locator('.debug-pane .monaco-list-row[aria-expanded]', { has: this.page.locator('.scope', { hasText: new RegExp(`^${scope}$`) }) })
+      .first();
+    await row.waitFor({ timeout: WAIT_MS });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') {
+      await row.click();
+    }
+  }
+
+  /** The value the Variables view shows for `name` in the Locals, once it shows one. */
   async variable(name) {
+    await this.expandScope('Locals');
     const row = this.page.locator(`.monaco-list-row[aria-label^="${name}, value "]`).first();
     await row.waitFor({ timeout: WAIT_MS });
     const label = (await row.getAttribute('aria-label')) || '';
@@ -765,12 +777,11 @@ async function run() {
       const line = await vs.stoppedLine();
       const vars = (await vs.variables()).join('|');
       await vs.toolbarButton('Step Over').click();
-      await until(async () => {
+      return until(async () => {
         const nowLine = await vs.stoppedLine();
         const nowVars = (await vs.variables()).join('|');
-        return nowLine > 0 && (nowLine !== line || (nowVars !== vars && nowVars !== ''));
+        return nowLine > 0 && (nowLine !== line || (nowVars !== vars && nowVars !== '')) ? nowLine : 0;
       }, `${label}: no new stop after Step Over`);
-      return vs.stoppedLine();
     }
 
     await vs.step('step-over', async () => {
@@ -787,17 +798,22 @@ async function run() {
       async () => {
         await vs.command('Chop: Migrate Thread to Node');
         await vs.pick(node.name);
-        await page
-          .locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`${node.name}|moved|migrat`, 'i') })
-          .first()
-          .waitFor({ timeout: 60_000 });
+        const moved = `to ${node.name}`;
+        await page.locator('.notifications-toasts', { hasText: moved }).first().waitFor({ timeout: WAIT_MS });
+        await until(async () => {
+          const repl = page.locator('.repl .monaco-list-row', { hasText: moved });
+          return (await repl.count()) > 0;
+        }, `the Debug Console has no line saying the thread moved ${moved}`);
         const line = await stepOver('step on the node');
+        const x = await vs.variable('x');
+        const y = await vs.variable('y');
         const name = `box_blur @ ${node.name}`;
-        const stack = await until(async () => {
-          const text = await vs.callStackText();
-          return text.includes(name) ? text : '';
-        }, `the Call Stack does not show the thread "${name}" (it shows: ${(await vs.callStackText()).replace(/\s+/g, ' ')})`);
-        log(`migrated; stepped to line ${line} on ${node.name}; Call Stack: ${stack.replace(/\s+/g, ' ').slice(0, 160)}`);
+        const stack = await vs.callStackText();
+        assert.match(stack, /box_blur/, `the Call Stack shows no box_blur frame after the step on the node: ${stack}`);
+        // VS Code shows a thread's row (its name) in the Call Stack only when
+        // the session has more than one thread; chop-dap runs one.
+        const shown = stack.includes(name) ? `shows the thread "${name}"` : `shows no thread row (one thread), only its frames`;
+        log(`migrated; stepped to line ${line} on ${node.name} (x = ${x}, y = ${y}); the Call Stack ${shown}: ${stack.replace(/\s+/g, ' ').slice(0, 160)}`);
       },
       120_000,
     );
@@ -846,6 +862,8 @@ async function main() {
   const after = leftovers();
   if (after.length > 0) {
     failure = failure ?? new Error(`processes still alive after KILL: ${after.map((p) => p.pid).join(', ')}`);
+  } else if (left.length === 0) {
+    log(`no process left (process groups ${groups.join(', ')} and everything marked ${MARK} ended)`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (failure) {
