@@ -396,10 +396,14 @@ class Workbench {
     await this.activeTab(name);
   }
 
-  /** Waits until the active editor tab is `name`. */
+  /** Waits until the active editor tab is `name` (a file's name, or the start of a webview's title). */
   async activeTab(name) {
     await this.page
-      .locator(`.editor-group-container.active .tab.active[data-resource-name="${name}"]`)
+      .locator(
+        `.editor-group-container.active .tab.active[data-resource-name="${name}"], ` +
+          `.editor-group-container.active .tab.active[aria-label^="${name}"]`,
+      )
+      .first()
       .waitFor({ timeout: WAIT_MS });
   }
 
@@ -410,7 +414,7 @@ class Workbench {
 
   /** Focuses the editor tab of `name` (in whichever group holds it). */
   async focusTab(name) {
-    await this.page.locator(`.tab[data-resource-name="${name}"]`).first().click();
+    await this.page.locator(`.tab[data-resource-name="${name}"], .tab[aria-label^="${name}"]`).first().click();
     await this.activeTab(name);
   }
 
@@ -807,13 +811,20 @@ async function run() {
         const line = await stepOver('step on the node');
         const x = await vs.variable('x');
         const y = await vs.variable('y');
+        // Where the thread runs, as the chunk graph shows it while stopped:
+        // "thread on vsnode:" and its blocks coloured by residence.
+        await vs.focusTab('Chunk graph: box_blur');
+        const graph = await vs.webviewFrame(`#residence-where:text-matches("on ${node.name}")`);
+        const coloured = await graph.locator('#graph-svg g[class*="res-"]').count();
+        assert.ok(coloured > 0, 'no block of the chunk graph is coloured by where its chunk lives');
+        const where = await graph.locator('#residence-where').innerText();
         const name = `box_blur @ ${node.name}`;
         const stack = await vs.callStackText();
         assert.match(stack, /box_blur/, `the Call Stack shows no box_blur frame after the step on the node: ${stack}`);
         // VS Code shows a thread's row (its name) in the Call Stack only when
         // the session has more than one thread; chop-dap runs one.
         const shown = stack.includes(name) ? `shows the thread "${name}"` : `shows no thread row (one thread), only its frames`;
-        log(`migrated; stepped to line ${line} on ${node.name} (x = ${x}, y = ${y}); the Call Stack ${shown}: ${stack.replace(/\s+/g, ' ').slice(0, 160)}`);
+        log(`migrated; stepped to line ${line} on ${node.name} (x = ${x}, y = ${y}); the chunk graph says "${where}" (${coloured} blocks coloured); the Call Stack ${shown}: ${stack.replace(/\s+/g, ' ').slice(0, 160)}`);
       },
       120_000,
     );
