@@ -60,6 +60,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
             echo "vscode-e2e: SKIPPED: apt-get could not install ${missing[*]}"
             exit 0
         fi
+        [[ -x $CHROMIUM ]] || CHROMIUM=/usr/bin/chromium
     else
         echo "vscode-e2e: SKIPPED: missing ${missing[*]} (install them with apt-get as root: apt-get install -y ${missing[*]})"
         exit 0
