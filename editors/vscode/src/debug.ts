@@ -383,6 +383,9 @@ export function registerDebugging(context: vscode.ExtensionContext, log: vscode.
   const chunksTree = vscode.window.createTreeView('chop.chunks', { treeDataProvider: new ChunksView(watcher) });
   nodesTree.onDidChangeVisibility((event) => nodesView.schedule(event.visible));
 
+  // Sessions whose thread runs: chop-dap has no chunks to show then (asking would
+  // answer an error that VS Code shows as a notification).
+  const running = new Set<string>();
   const tracker: vscode.DebugAdapterTrackerFactory = {
     createDebugAdapterTracker(session) {
       return {
@@ -391,19 +394,25 @@ export function registerDebugging(context: vscode.ExtensionContext, log: vscode.
             return;
           }
           if (message.event === 'stopped') {
+            running.delete(session.id);
             const threadId = typeof message.body?.threadId === 'number' ? message.body.threadId : THREAD_ID;
             void watcher.refresh(session, threadId);
           } else if (message.event === 'continued') {
+            running.add(session.id);
             watcher.clear();
           } else if (message.event === 'chunkvm/migrated') {
             const migration = parseMigration(message.body);
-            void watcher.refresh(session, migration?.threadId ?? THREAD_ID);
+            if (!running.has(session.id)) {
+              void watcher.refresh(session, migration?.threadId ?? THREAD_ID);
+            }
             void nodesView.refresh();
           } else if (message.event === 'terminated' || message.event === 'exited') {
+            running.delete(session.id);
             watcher.clear();
           }
         },
         onWillStopSession() {
+          running.delete(session.id);
           watcher.clear();
         },
       };
@@ -419,7 +428,7 @@ export function registerDebugging(context: vscode.ExtensionContext, log: vscode.
     vscode.debug.registerDebugConfigurationProvider('chop', new ConfigurationProvider()),
     vscode.debug.registerDebugAdapterTrackerFactory('chop', tracker),
     vscode.debug.onDidChangeActiveStackItem((item) => {
-      if (item && item.session.type === 'chop') {
+      if (item && item.session.type === 'chop' && !running.has(item.session.id)) {
         void watcher.refresh(item.session, item.threadId);
       }
     }),
