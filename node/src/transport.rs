@@ -88,8 +88,11 @@ impl Default for Limits {
         Limits {
             hello_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
-            keep_alive: Duration::from_secs(10),
+            // A peer that died is noticed within 15 s (a migration's thread then
+            // goes on at the source); a live one keeps the connection with a
+            // keep-alive every 3 s, however long its thread runs.
+            idle_timeout: Duration::from_secs(15),
+            keep_alive: Duration::from_secs(3),
             max_message: MAX_MESSAGE,
             max_streams: 64,
         }
