@@ -487,15 +487,7 @@ fn check_breakpoint(shared: &Shared, vm: &mut Debuggee) -> Hit {
     let func = vm
         .local()
         .ok()
-        .and_then(|local| {
-            local
-                .loaded()
-                .ids
-                .blocks
-                .iter()
-                .position(|ids| ids.contains(&block))
-        })
-        .map(|f| f as u32);
+        .and_then(|local| crate::requests::stack::function_of(&local.loaded().ids.blocks, block));
     let names = match names(vm, 0) {
         Ok(names) => names,
         Err(err) => {

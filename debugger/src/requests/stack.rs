@@ -48,7 +48,7 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
     let blocks = &vm.local()?.loaded().ids.blocks;
     let funcs: Vec<u32> = stack
         .iter()
-        .map(|frame| function_of(blocks, frame.block.0))
+        .map(|frame| function_of(blocks, frame.block.0).unwrap_or(0))
         .collect();
     let program = session
         .program
@@ -84,11 +84,11 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
 }
 
 /// The function whose blocks include `block`.
-fn function_of(blocks: &[Vec<ChunkId>], block: ChunkId) -> u32 {
+pub fn function_of(blocks: &[Vec<ChunkId>], block: ChunkId) -> Option<u32> {
     blocks
         .iter()
         .position(|ids| ids.contains(&block))
-        .unwrap_or(0) as u32
+        .map(|func| func as u32)
 }
 
 /// `scopes`: Locals and Params of a frame.
