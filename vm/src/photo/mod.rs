@@ -32,12 +32,14 @@ const PHOTO_HEIGHT: usize = 1;
 const PHOTO_LEVELS: usize = 2;
 const PHOTO_FIRST_LEVEL: usize = 3;
 
+mod bands;
 mod files;
 mod run;
 #[cfg(test)]
 mod tests;
 mod write;
 
+pub use bands::*;
 pub use files::*;
 pub use run::*;
 pub use write::*;

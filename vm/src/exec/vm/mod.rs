@@ -457,6 +457,9 @@ pub struct Vm {
     pub(crate) keep_failed: bool,
     /// The error a thread that keeps its frames failed with.
     pub(crate) failed: Option<RuntimeError>,
+    /// Whether the next run looks for a breakpoint at the instruction it starts at (a
+    /// stop at a safe point before an instruction the debugger has not looked at yet).
+    pub(crate) check_first: bool,
 }
 
 const POLL: u64 = 1 << 14;
@@ -499,6 +502,7 @@ impl Vm {
             fetched: (0, 0),
             keep_failed: false,
             failed: None,
+            check_first: false,
         }
     }
 
@@ -928,6 +932,14 @@ impl Vm {
     /// The error the thread failed with, when it keeps its frames on error.
     pub fn failed(&self) -> Option<&RuntimeError> {
         self.failed.as_ref()
+    }
+
+    /// Makes the next [`Vm::run`] stop on a breakpoint at the instruction the thread is
+    /// at now. A run never stops on the instruction it starts at (so that it goes on from
+    /// a breakpoint); a thread that never ran (a band just started) wants its first one
+    /// looked at. Steps are not concerned: a step always moves.
+    pub fn check_first_instruction(&mut self) {
+        self.check_first = true;
     }
 
     /// Runs until the thread finishes or stops.

@@ -20,7 +20,14 @@ impl Vm {
         let mut s = std::mem::take(&mut self.s);
         let mut r = std::mem::take(&mut self.r);
         let mut check_at = self.next_check();
-        let mut first = true;
+        // A run goes on from where it stopped without stopping there again, unless it
+        // stopped before an instruction the debugger did not look at (not while stepping).
+        let recheck = std::mem::take(&mut self.check_first)
+            && self
+                .debug
+                .as_ref()
+                .is_some_and(|d| d.step == StepState::None);
+        let mut first = !recheck;
         // Instructions are counted a run at a time: `count` holds those before `entry`,
         // the offset where the current straight run began; `save!` writes the sum back.
         let mut count = self.count;
@@ -86,6 +93,9 @@ impl Vm {
                             if at + 1 == pc {
                                 count = count.saturating_sub(1);
                             }
+                            // After a return (or a pixel's new call) the instruction at
+                            // `at` was not looked at for breakpoints yet: the next run does.
+                            self.check_first = at == pc;
                             pc = at;
                             entry = pc;
                             save!();
