@@ -89,7 +89,11 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
 /// client hears it once (the request's error said it to that request only).
 fn tell_if_home(shared: &Arc<Shared>) {
     let mut session = shared.lock();
-    let Some(thread) = session.thread.as_mut() else {
+    let Some(thread) = session
+        .threads
+        .first_mut()
+        .and_then(|band| band.thread.as_mut())
+    else {
         return;
     };
     let Some(why) = thread.take_home_note() else {

@@ -207,6 +207,14 @@ impl Debuggee {
         }
     }
 
+    /// Makes the next run of a thread here stop at the first safe point after `n` more
+    /// instructions (`None`: no such stop).
+    pub fn slice(&mut self, n: Option<u64>) {
+        if let (Some(vm), None) = (self.here.as_mut(), &self.there) {
+            vm.stop_after(n.unwrap_or(u64::MAX));
+        }
+    }
+
     /// Clears a pause asked before the thread runs again.
     pub fn clear_pause(&self) {
         if let (Some(vm), None) = (&self.here, &self.there) {

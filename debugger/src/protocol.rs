@@ -129,6 +129,10 @@ pub struct LaunchArgs {
     /// The level of the photo's pyramid to run on.
     #[serde(default)]
     pub level: Option<usize>,
+    /// For a filter or pipeline run: each stage in this many bands of rows, each band
+    /// a thread (default: the machine's cores, at most 4; 1 with `node`).
+    #[serde(default)]
+    pub threads: Option<usize>,
     /// Whether to stop before the first instruction.
     #[serde(default)]
     pub stop_on_entry: bool,

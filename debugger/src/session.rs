@@ -8,6 +8,13 @@
 //! pause while it runs sets the VM's pause flag ([`chunkvm::exec::Vm::pause_flag`]): the
 //! run stops at the next safe point. Breakpoints set while it runs are applied the same
 //! way: the flag stops it, the run thread takes the new set and goes on.
+//!
+//! A filter or pipeline launched with `threads` above 1 runs in bands of rows
+//! ([`chunkvm::photo::Bands`]): each band is a thread of the session (a [`Band`]), the
+//! bands of a stage start when the last stage's have all finished. The run thread runs
+//! them in turn, a slice of instructions each, so that when one stops (a breakpoint, a
+//! step's end, an error, a pause) the others are already stopped at a safe point: the
+//! session is all-stop. `continue` runs them all again; a step runs the one thread.
 
 use crate::debuggee::{Debuggee, Pause, Ran};
 use crate::eval;
@@ -25,8 +32,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The one thread's id (a session debugs one thread of the VM).
+/// The id of a one-thread run's thread (and of the first band of a run in bands).
 pub const THREAD_ID: i64 = 1;
+
+/// Instructions a band runs before the next band's turn (then it stops at a safe point).
+const SLICE: u64 = 1 << 14;
 
 /// What the adapter shares between the reader and the run thread.
 pub struct Shared {
@@ -150,10 +160,10 @@ pub struct Breakpoint {
 /// What a variables handle stands for.
 #[derive(Clone, Debug)]
 pub enum Container {
-    /// The parameters and locals of frame `n` (0: innermost).
-    Locals(usize),
-    /// The file's `param` values.
-    Params,
+    /// The parameters and locals of a thread's frame `n` (0: innermost).
+    Locals(i64, usize),
+    /// The file's `param` values as a thread sees them.
+    Params(i64),
     /// A compound value (a colour, an array).
     Value(Value),
 }
@@ -188,17 +198,77 @@ impl Handles {
     }
 }
 
+/// One thread of the session: the thread of a one-thread run, or a band of a stage.
+pub struct Band {
+    /// Its id (for the client; never given twice in a session).
+    pub id: i64,
+    /// A band's name: its stage's filter and its rows (`box_blur rows 0–255`).
+    pub label: Option<String>,
+    /// A band's place in its stage, top to bottom.
+    pub slot: usize,
+    /// The thread while the session is stopped (on the run thread while it runs).
+    pub thread: Option<Debuggee>,
+}
+
+/// A run in bands: the split run and the bands of the stage that finished.
+pub struct BandRun {
+    /// The run split in bands (its VM holds the photo and each stage's output).
+    pub split: chunkvm::photo::Bands,
+    /// The stages' filter names.
+    pub stage_names: Vec<String>,
+    /// What each band's thread needs (source, output, cancel).
+    pub setup: crate::debuggee::Setup,
+    /// The bands of the current stage that finished, by slot: their thread and value.
+    pub done: Vec<Option<(Vm, Value)>>,
+}
+
+impl BandRun {
+    /// Starts the current stage's bands: their threads, set up, with `stops`, ready to
+    /// look at their first instruction; each with its slot and name.
+    pub fn start_stage(
+        &mut self,
+        stops: &Stops,
+    ) -> Result<Vec<(usize, String, Debuggee)>, String> {
+        let name = self
+            .stage_names
+            .get(self.split.stage())
+            .cloned()
+            .unwrap_or_default();
+        let rows = self.split.rows().to_vec();
+        let vms = self.split.start_stage().map_err(|err| err.to_string())?;
+        self.done = (0..vms.len()).map(|_| None).collect();
+        let mut out = Vec::new();
+        for (slot, (mut vm, (y0, y1))) in vms.into_iter().zip(rows).enumerate() {
+            self.setup.settle(&mut vm);
+            vm.check_first_instruction();
+            let mut thread = Debuggee::here(vm, self.setup.clone());
+            if let Err(err) = thread.set_breakpoints(stops) {
+                return Err(err.to_string());
+            }
+            let label = format!("{name} rows {y0}\u{2013}{}", y1.saturating_sub(1));
+            out.push((slot, label, thread));
+        }
+        Ok(out)
+    }
+}
+
 /// The session.
 #[derive(Default)]
 pub struct Session {
     /// The program, once launched.
     pub program: Option<Program>,
-    /// The thread while it is stopped (here or on a node).
-    pub thread: Option<Debuggee>,
-    /// Where the thread is.
+    /// The live threads (their VMs in them while stopped), in the order they started.
+    pub threads: Vec<Band>,
+    /// A run in bands (none for a one-thread run).
+    pub bands: Option<BandRun>,
+    /// The thread that stopped last (the one `evaluate` without a frame reads).
+    pub focus: i64,
+    /// The last thread id given.
+    pub last_thread: i64,
+    /// Where the threads are.
     pub state: RunState,
-    /// How to pause the thread (kept here: the thread itself may be on the run thread).
-    pub pause: Option<Pause>,
+    /// How to pause the threads (kept here: they may be on the run thread).
+    pub pauses: Vec<Pause>,
     /// The node the thread is on (kept here: the thread may be on the run thread).
     pub node: Option<String>,
     /// Connections to nodes, by address (kept warm between migrations).
@@ -215,8 +285,10 @@ pub struct Session {
     pub instruction_breakpoints: BTreeMap<(u32, u32), Vec<Breakpoint>>,
     /// Whether to stop on runtime errors (the `runtime` exception filter).
     pub stop_on_errors: bool,
-    /// The runtime error the thread stopped on.
+    /// The runtime error a thread stopped on.
     pub exception: Option<RuntimeError>,
+    /// The thread that stopped on [`Session::exception`].
+    pub exception_thread: i64,
     /// The runtime error last stopped on (message, position): a continue from it
     /// ends the program instead of stopping on it again.
     pub exception_seen: Option<(String, usize)>,
@@ -272,42 +344,99 @@ impl Session {
         self.next_id
     }
 
-    /// Gives the thread the breakpoints now set (now, or at the run thread's next stop).
+    /// Gives the threads the breakpoints now set (now, or at the run thread's next stop).
     pub fn apply_breakpoints(&mut self) {
         let stops = self.stops();
-        if let Some(thread) = self.thread.as_mut() {
-            if let Err(err) = thread.set_breakpoints(&stops) {
-                eprintln!("chop-dap: setting the breakpoints: {err}");
-            }
-            self.breakpoints_changed = false;
-        } else if self.state == RunState::Running {
+        if self.state == RunState::Running {
             self.breakpoints_changed = true;
-            if let Some(pause) = &self.pause {
-                pause.pause();
+            self.pause_all();
+            return;
+        }
+        for band in &mut self.threads {
+            if let Some(thread) = band.thread.as_mut() {
+                if let Err(err) = thread.set_breakpoints(&stops) {
+                    eprintln!("chop-dap: setting the breakpoints: {err}");
+                }
             }
+        }
+        self.breakpoints_changed = false;
+    }
+
+    /// Asks every running thread to stop at its next safe point.
+    pub fn pause_all(&self) {
+        for pause in &self.pauses {
+            pause.pause();
         }
     }
 
-    /// The stopped thread, or why there is none.
-    pub fn stopped(&mut self) -> Result<&mut Debuggee, crate::protocol::DapError> {
+    /// Whether `id` is a live thread of the session.
+    pub fn has_thread(&self, id: i64) -> bool {
+        self.threads.iter().any(|band| band.id == id)
+    }
+
+    /// An error for a thread id that names no live thread.
+    pub fn no_thread(&self, id: i64) -> crate::protocol::DapError {
+        let ids: Vec<String> = self.threads.iter().map(|b| b.id.to_string()).collect();
+        crate::protocol::DapError::user(format!(
+            "no thread {id} (the session has {})",
+            if ids.is_empty() {
+                "no thread".to_string()
+            } else {
+                format!("thread {}", ids.join(", "))
+            }
+        ))
+    }
+
+    /// Checks that `id` names a live thread (refused while nothing runs).
+    pub fn check_thread(&self, id: i64) -> Result<(), crate::protocol::DapError> {
         use crate::protocol::DapError;
         match self.state {
-            RunState::Stopped => self
-                .thread
-                .as_mut()
-                .ok_or_else(|| DapError::internal("a stopped session without its thread")),
-            RunState::Running => Err(DapError::user(
-                "the thread is running: pause it to see its state",
-            )),
             RunState::NotLaunched => Err(DapError::user("no program was launched")),
             RunState::Terminated => Err(DapError::user("the program has ended")),
+            _ if self.has_thread(id) => Ok(()),
+            _ => Err(self.no_thread(id)),
         }
     }
 
-    /// The thread's name as the client shows it: what runs, and where.
-    pub fn thread_name(&self) -> Option<String> {
+    /// Stopped thread `id`, or why there is none.
+    pub fn stopped(&mut self, id: i64) -> Result<&mut Debuggee, crate::protocol::DapError> {
+        use crate::protocol::DapError;
+        match self.state {
+            RunState::Stopped => {}
+            RunState::Running => {
+                return Err(DapError::user(
+                    "the thread is running: pause it to see its state",
+                ))
+            }
+            RunState::NotLaunched => return Err(DapError::user("no program was launched")),
+            RunState::Terminated => return Err(DapError::user("the program has ended")),
+        }
+        let err = self.no_thread(id);
+        let band = self
+            .threads
+            .iter_mut()
+            .find(|band| band.id == id)
+            .ok_or(err)?;
+        band.thread
+            .as_mut()
+            .ok_or_else(|| DapError::internal("a stopped session without its thread"))
+    }
+
+    /// The one thread of a one-thread run (or the first band), stopped.
+    pub fn first_stopped(&mut self) -> Result<&mut Debuggee, crate::protocol::DapError> {
+        let id = self.threads.first().map_or(THREAD_ID, |band| band.id);
+        self.stopped(id)
+    }
+
+    /// Thread `id`'s name as the client shows it: what runs (a band: its filter and
+    /// rows), and where.
+    pub fn thread_name(&self, id: i64) -> Option<String> {
         let program = self.program.as_ref()?;
-        let node = match &self.thread {
+        let band = self.threads.iter().find(|band| band.id == id)?;
+        if let Some(label) = &band.label {
+            return Some(label.clone());
+        }
+        let node = match &band.thread {
             Some(thread) => thread.node(),
             None => self.node.as_deref(),
         };
@@ -315,6 +444,26 @@ impl Session {
             Some(node) => format!("{} @ {node}", program.name),
             None => program.name.clone(),
         })
+    }
+
+    /// A fresh thread id.
+    pub fn new_thread_id(&mut self) -> i64 {
+        self.last_thread += 1;
+        self.last_thread
+    }
+
+    /// Makes `thread` the session's one thread (a one-thread run), stopped.
+    pub fn install_one(&mut self, thread: Debuggee) {
+        self.pauses = thread.pause().into_iter().collect();
+        self.threads = vec![Band {
+            id: THREAD_ID,
+            label: None,
+            slot: 0,
+            thread: Some(thread),
+        }];
+        self.last_thread = THREAD_ID;
+        self.focus = THREAD_ID;
+        self.bands = None;
     }
 }
 
@@ -385,63 +534,121 @@ impl Write for OutputSink {
 }
 
 /// Moves the VM to a run thread doing `action`. Refused when the thread is not stopped.
-pub fn resume(shared: &Arc<Shared>, action: Action) -> Result<(), crate::protocol::DapError> {
+/// In a run in bands, `focus` is the thread a step moves (a `continue` runs them all,
+/// starting after it).
+pub fn resume(
+    shared: &Arc<Shared>,
+    action: Action,
+    focus: i64,
+) -> Result<(), crate::protocol::DapError> {
     use crate::protocol::DapError;
-    let (vm, entry) = {
-        let mut session = shared.lock();
-        match session.state {
-            RunState::Stopped => {}
-            RunState::Running => return Err(DapError::user("the thread is already running")),
-            RunState::NotLaunched => return Err(DapError::user("no program was launched")),
-            RunState::Terminated => return Err(DapError::user("the program has ended")),
-        }
-        let Some(mut vm) = session.thread.take() else {
-            return Err(DapError::internal("a stopped session without its thread"));
-        };
-        let stops = session.stops();
-        if let Err(err) = vm.set_breakpoints(&stops) {
-            match vm.take_home_note() {
-                // Its node failed or stopped: it runs here now.
-                Some(why) => {
-                    shared.send(output("console", &format!("{why}\n")));
-                    migrated(shared, &vm, None);
-                    session.node = None;
-                }
-                None => shared.send(output("console", &format!("{err}\n"))),
-            }
-        }
-        session.breakpoints_changed = false;
-        vm.clear_pause();
-        session.pause = vm.pause();
-        shared.user_pause.store(false, Ordering::Relaxed);
-        session.state = RunState::Running;
-        session.handles.clear();
-        session.exception = None;
-        let entry = if vm.instructions() > 0 {
-            Entry::Started
-        } else if std::mem::replace(&mut session.entry_checked, true) {
-            Entry::StepFirst
-        } else {
-            Entry::Check
-        };
-        (vm, entry)
+    let mut session = shared.lock();
+    match session.state {
+        RunState::Stopped => {}
+        RunState::Running => return Err(DapError::user("the thread is already running")),
+        RunState::NotLaunched => return Err(DapError::user("no program was launched")),
+        RunState::Terminated => return Err(DapError::user("the program has ended")),
+    }
+    if session.bands.is_some() {
+        return resume_bands(shared, session, action, focus);
+    }
+    let Some(mut vm) = session
+        .threads
+        .first_mut()
+        .and_then(|band| band.thread.take())
+    else {
+        return Err(DapError::internal("a stopped session without its thread"));
     };
+    let stops = session.stops();
+    if let Err(err) = vm.set_breakpoints(&stops) {
+        match vm.take_home_note() {
+            // Its node failed or stopped: it runs here now.
+            Some(why) => {
+                shared.send(output("console", &format!("{why}\n")));
+                migrated(shared, &vm, None);
+                session.node = None;
+            }
+            None => shared.send(output("console", &format!("{err}\n"))),
+        }
+    }
+    session.breakpoints_changed = false;
+    vm.clear_pause();
+    session.pauses = vm.pause().into_iter().collect();
+    shared.user_pause.store(false, Ordering::Relaxed);
+    session.state = RunState::Running;
+    session.handles.clear();
+    session.exception = None;
+    let entry = if vm.instructions() > 0 {
+        Entry::Started
+    } else if std::mem::replace(&mut session.entry_checked, true) {
+        Entry::StepFirst
+    } else {
+        Entry::Check
+    };
+    drop(session);
     shared.send(event(
         "continued",
         json!({ "threadId": THREAD_ID, "allThreadsContinued": true }),
     ));
+    spawn_run(shared, move |shared| run_thread(shared, vm, action, entry))
+}
+
+/// Starts the run thread.
+fn spawn_run(
+    shared: &Arc<Shared>,
+    run: impl FnOnce(Arc<Shared>) + Send + 'static,
+) -> Result<(), crate::protocol::DapError> {
     let thread_shared = shared.clone();
     let spawned = std::thread::Builder::new()
         .name("chop-dap run".into())
-        .spawn(move || run_thread(thread_shared, vm, action, entry));
+        .spawn(move || run(thread_shared));
     if let Err(err) = spawned {
         let mut session = shared.lock();
         session.state = RunState::Terminated;
-        return Err(DapError::internal(format!(
+        return Err(crate::protocol::DapError::internal(format!(
             "cannot start the run thread: {err}"
         )));
     }
     Ok(())
+}
+
+/// [`resume`] for a run in bands: every band's thread goes to the run thread.
+fn resume_bands(
+    shared: &Arc<Shared>,
+    mut session: MutexGuard<'_, Session>,
+    action: Action,
+    focus: i64,
+) -> Result<(), crate::protocol::DapError> {
+    use crate::protocol::DapError;
+    if !session.has_thread(focus) {
+        return Err(session.no_thread(focus));
+    }
+    let stops = session.stops();
+    let mut threads = Vec::new();
+    for band in &mut session.threads {
+        let Some(mut thread) = band.thread.take() else {
+            return Err(DapError::internal("a stopped band without its thread"));
+        };
+        if let Err(err) = thread.set_breakpoints(&stops) {
+            shared.send(output("console", &format!("{err}\n")));
+        }
+        thread.clear_pause();
+        threads.push((band.id, thread));
+    }
+    session.pauses = threads.iter().filter_map(|(_, t)| t.pause()).collect();
+    session.breakpoints_changed = false;
+    shared.user_pause.store(false, Ordering::Relaxed);
+    session.state = RunState::Running;
+    session.handles.clear();
+    session.exception = None;
+    drop(session);
+    // A step moves its thread only: the others stay where they stopped.
+    let all = action == Action::Continue;
+    shared.send(event(
+        "continued",
+        json!({ "threadId": focus, "allThreadsContinued": all }),
+    ));
+    spawn_run(shared, move |shared| run_bands(shared, threads, focus, action))
 }
 
 /// What a breakpoint stop comes to once conditions, hit counts and logpoints are seen.
@@ -703,13 +910,247 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
                 let key = (err.message.clone(), err.span.start);
                 let seen = shared.lock().exception_seen.replace(key.clone());
                 if stop_here && seen.as_ref() != Some(&key) {
-                    shared.lock().exception = Some(err.clone());
+                    {
+                        let mut session = shared.lock();
+                        session.exception = Some(err.clone());
+                        session.exception_thread = THREAD_ID;
+                    }
                     let note = Some(err.message.clone());
                     return stop(&shared, vm, "exception", note, Vec::new());
                 }
                 return finish(&shared, vm, Err(err));
             }
         }
+    }
+}
+
+/// Runs the threads of a run in bands (see the module documentation): a step moves
+/// `focus` only; a continue runs each a slice at a time, starting after `focus`. When
+/// one stops, all are stopped.
+fn run_bands(shared: Arc<Shared>, mut threads: Running, focus: i64, action: Action) {
+    let stepping = matches!(action, Action::Step(_));
+    let Some(mut at) = threads.iter().position(|(id, _)| *id == focus) else {
+        return stop_all(&shared, threads, focus, "pause", None, Vec::new());
+    };
+    // A continue starts with the next thread (so that a breakpoint hit in every
+    // pixel goes round the bands), or with a thread that failed (which ends the run).
+    if !stepping && !threads[at].1.failed() {
+        at += 1;
+    }
+    loop {
+        if threads.is_empty() {
+            return finish_bands(&shared, threads, Err(internal("no band left to run")));
+        }
+        at %= threads.len();
+        let id = threads[at].0;
+        let vm = &mut threads[at].1;
+        let ran = match action {
+            Action::Step(kind) => {
+                vm.slice(None);
+                vm.resume(Some(kind))
+            }
+            Action::Continue => {
+                vm.slice(Some(SLICE));
+                let ran = vm.resume(None);
+                vm.slice(None);
+                ran
+            }
+        };
+        let result = match ran {
+            Ran::Vm(result) => result,
+            Ran::Home(why) | Ran::Refused(why) => {
+                return stop_all(&shared, threads, id, "pause", Some(why), Vec::new());
+            }
+        };
+        match result {
+            Ok(Stop::Breakpoint) => match check_breakpoint(&shared, &mut threads[at].1) {
+                Hit::Stop(reason, ids, note) => {
+                    return stop_all(&shared, threads, id, reason, note, ids);
+                }
+                Hit::Go if stepping => {
+                    return stop_all(&shared, threads, id, "step", None, Vec::new());
+                }
+                Hit::Go => {}
+            },
+            Ok(Stop::Step) => return stop_all(&shared, threads, id, "step", None, Vec::new()),
+            Ok(Stop::Paused) => {
+                for (_, thread) in &threads {
+                    thread.clear_pause();
+                }
+                let changed = {
+                    let mut session = shared.lock();
+                    let changed = session.breakpoints_changed.then(|| session.stops());
+                    session.breakpoints_changed = false;
+                    changed
+                };
+                if let Some(stops) = changed {
+                    for (_, thread) in &mut threads {
+                        if let Err(err) = thread.set_breakpoints(&stops) {
+                            shared.send(output("console", &format!("{err}\n")));
+                        }
+                    }
+                }
+                if shared.lock().cancel.load(Ordering::Relaxed) {
+                    return finish_bands(&shared, threads, Err(cancelled()));
+                }
+                if shared.user_pause.swap(false, Ordering::Relaxed) {
+                    return stop_all(&shared, threads, id, "pause", None, Vec::new());
+                }
+                if stepping {
+                    return stop_all(&shared, threads, id, "step", None, Vec::new());
+                }
+            }
+            Ok(Stop::SafePoint) => at += 1,
+            Ok(Stop::Finished(value)) => {
+                let (id, thread) = threads.remove(at);
+                match band_done(&shared, id, thread, value, &mut threads) {
+                    Done::Going => {}
+                    Done::Finished(value) => return finish_bands(&shared, threads, Ok(value)),
+                    Done::Failed(why) => {
+                        return finish_bands(&shared, threads, Err(internal(&why)))
+                    }
+                }
+                if stepping {
+                    // The thread stepped off its band's end: the others stay stopped.
+                    let next = threads
+                        .get(at % threads.len().max(1))
+                        .map_or(id, |(next, _)| *next);
+                    let note = format!("thread {id} finished its band");
+                    return stop_all(&shared, threads, next, "step", Some(note), Vec::new());
+                }
+            }
+            Err(err) => {
+                let vm = &mut threads[at].1;
+                let stop_here = {
+                    let stop_on_errors = shared.lock().stop_on_errors;
+                    stop_on_errors
+                        && err.kind != ErrorKind::Cancelled
+                        && vm.failed()
+                        && vm.stack().is_ok_and(|stack| !stack.is_empty())
+                };
+                let key = (err.message.clone(), err.span.start);
+                let seen = shared.lock().exception_seen.replace(key.clone());
+                if stop_here && seen.as_ref() != Some(&key) {
+                    {
+                        let mut session = shared.lock();
+                        session.exception = Some(err.clone());
+                        session.exception_thread = id;
+                    }
+                    let note = Some(err.message.clone());
+                    return stop_all(&shared, threads, id, "exception", note, Vec::new());
+                }
+                return finish_bands(&shared, threads, Err(err));
+            }
+        }
+    }
+}
+
+/// How a band's end leaves the run.
+enum Done {
+    /// Other bands go on (of this stage, or the next one's, started).
+    Going,
+    /// It was the last band of the last stage: the run's result.
+    Finished(Value),
+    /// The stage's output could not be made (the text says why).
+    Failed(String),
+}
+
+/// Band `id` finished with `value`: its thread exits; after the last band of a stage,
+/// the stage's output is made and the next stage's bands start (added to `threads`).
+fn band_done(
+    shared: &Shared,
+    id: i64,
+    thread: Debuggee,
+    value: Value,
+    threads: &mut Running,
+) -> Done {
+    let mut session = shared.lock();
+    let slot = match session.threads.iter().position(|band| band.id == id) {
+        Some(pos) => session.threads.remove(pos).slot,
+        None => return Done::Failed(format!("thread {id} is not a band of the run")),
+    };
+    shared.send(event(
+        "thread",
+        json!({ "reason": "exited", "threadId": id }),
+    ));
+    let Some(vm) = thread.into_vm() else {
+        return Done::Failed(format!("thread {id} finished without its VM"));
+    };
+    let stops = session.stops();
+    let Some(run) = session.bands.as_mut() else {
+        return Done::Failed("a band without its run".into());
+    };
+    if let Some(place) = run.done.get_mut(slot) {
+        *place = Some((vm, value));
+    }
+    if run.done.iter().any(Option::is_none) {
+        return Done::Going;
+    }
+    let done: Vec<(Vm, Value)> = run.done.drain(..).flatten().collect();
+    match run.split.end_stage(done) {
+        Ok(Some(value)) => Done::Finished(value),
+        Ok(None) => match run.start_stage(&stops) {
+            Ok(started) => {
+                for (slot, label, thread) in started {
+                    let id = session.new_thread_id();
+                    session.pauses.extend(thread.pause());
+                    session.threads.push(Band {
+                        id,
+                        label: Some(label),
+                        slot,
+                        thread: None,
+                    });
+                    shared.send(event(
+                        "thread",
+                        json!({ "reason": "started", "threadId": id }),
+                    ));
+                    threads.push((id, thread));
+                }
+                Done::Going
+            }
+            Err(why) => Done::Failed(format!("starting the next stage: {why}")),
+        },
+        Err(err) => Done::Failed(format!("the stage's output: {err}")),
+    }
+}
+
+/// A run in bands ended: the threads left exit, then what the run made, `exited` and
+/// `terminated`.
+fn finish_bands(shared: &Shared, threads: Running, outcome: Result<Value, RuntimeError>) {
+    drop(threads);
+    let mut session = shared.lock();
+    let run = session.bands.take();
+    let left: Vec<i64> = session.threads.drain(..).map(|band| band.id).collect();
+    session.state = RunState::Terminated;
+    if session.restarting {
+        // A restart stopped this run: the client hears of the new one only.
+        return;
+    }
+    let (messages, code) = match (session.program.as_ref(), run.as_ref()) {
+        (Some(program), Some(run)) => outcome_messages(program, run.split.vm(), outcome),
+        _ => (Vec::new(), 1),
+    };
+    drop(session);
+    for id in left {
+        shared.send(event(
+            "thread",
+            json!({ "reason": "exited", "threadId": id }),
+        ));
+    }
+    for (category, text) in messages {
+        shared.send(output(category, &text));
+    }
+    shared.send(event("exited", json!({ "exitCode": code })));
+    shared.send(event("terminated", json!({})));
+}
+
+/// An error of the adapter's own that ends a run.
+fn internal(why: &str) -> RuntimeError {
+    RuntimeError {
+        kind: ErrorKind::default(),
+        message: format!("internal error in chop-dap: {why}"),
+        span: Span::default(),
+        trace: Vec::new(),
     }
 }
 
@@ -720,11 +1161,34 @@ fn stop(shared: &Shared, mut vm: Debuggee, reason: &str, text: Option<String>, i
         shared.send(output("console", &format!("{why}\n")));
         migrated(shared, &vm, None);
     }
+    shared.lock().node = vm.node().map(str::to_string);
+    stop_all(shared, vec![(THREAD_ID, vm)], THREAD_ID, reason, text, ids);
+}
+
+/// The threads of a run on the run thread, by id, in the order they run.
+type Running = Vec<(i64, Debuggee)>;
+
+/// Every thread stopped: they go back into the session, then the client hears that
+/// `focus` stopped (and all the others with it).
+fn stop_all(
+    shared: &Shared,
+    threads: Running,
+    focus: i64,
+    reason: &str,
+    text: Option<String>,
+    ids: Vec<i64>,
+) {
     {
         let mut session = shared.lock();
-        session.pause = vm.pause();
-        session.node = vm.node().map(str::to_string);
-        session.thread = Some(vm);
+        let mut pauses = Vec::new();
+        for (id, thread) in threads {
+            pauses.extend(thread.pause());
+            if let Some(band) = session.threads.iter_mut().find(|band| band.id == id) {
+                band.thread = Some(thread);
+            }
+        }
+        session.pauses = pauses;
+        session.focus = focus;
         session.state = RunState::Stopped;
         session.handles.clear();
         if session.breakpoints_changed {
@@ -733,7 +1197,7 @@ fn stop(shared: &Shared, mut vm: Debuggee, reason: &str, text: Option<String>, i
     }
     let mut body = json!({
         "reason": reason,
-        "threadId": THREAD_ID,
+        "threadId": focus,
         "allThreadsStopped": true,
     });
     if let Some(text) = text {
@@ -806,7 +1270,7 @@ fn finish(shared: &Shared, vm: Debuggee, outcome: Result<Value, RuntimeError>) {
         if session.restarting {
             // A restart stopped this run: the client hears of the new one only.
             session.state = RunState::Terminated;
-            session.thread = None;
+            session.threads.clear();
             return;
         }
     }
@@ -820,7 +1284,7 @@ fn finish(shared: &Shared, vm: Debuggee, outcome: Result<Value, RuntimeError>) {
     let (messages, code) = {
         let mut session = shared.lock();
         session.state = RunState::Terminated;
-        session.thread = None;
+        session.threads.clear();
         match (session.program.as_ref(), vm.as_ref()) {
             (Some(program), Some(vm)) => outcome_messages(program, vm, outcome),
             _ => (Vec::new(), 0),
@@ -903,11 +1367,11 @@ mod tests {
     #[test]
     fn handles_are_stable() {
         let mut handles = Handles::default();
-        let a = handles.handle("locals 0".into(), || Container::Locals(0));
-        let b = handles.handle("params".into(), || Container::Params);
-        assert_eq!(handles.handle("locals 0".into(), || Container::Params), a);
+        let a = handles.handle("locals 1 0".into(), || Container::Locals(1, 0));
+        let b = handles.handle("params 1".into(), || Container::Params(1));
+        assert_eq!(handles.handle("locals 1 0".into(), || Container::Params(1)), a);
         assert_ne!(a, b);
-        assert!(matches!(handles.get(a), Some((_, Container::Locals(0)))));
+        assert!(matches!(handles.get(a), Some((_, Container::Locals(1, 0)))));
         handles.clear();
         assert!(handles.get(a).is_none());
     }

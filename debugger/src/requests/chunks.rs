@@ -5,17 +5,15 @@
 //! that node when the thread needed it) or `prefetched` (sent ahead with the thread).
 
 use crate::protocol::{arguments, DapError, Reply, Request, ThreadArgs};
-use crate::session::{RunState, Shared, THREAD_ID};
+use crate::session::{RunState, Shared};
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
 /// `chunks`.
 pub fn chunks(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: ThreadArgs = arguments(request)?;
-    if args.thread_id != THREAD_ID {
-        return Err(DapError::user(format!("no thread {}", args.thread_id)));
-    }
     let mut session = shared.lock();
+    session.check_thread(args.thread_id)?;
     match session.state {
         RunState::Stopped => {}
         RunState::Running => {
@@ -25,7 +23,7 @@ pub fn chunks(shared: &Arc<Shared>, request: &Request) -> Reply {
         }
         _ => return Err(DapError::user("no thread to show")),
     }
-    let thread = session.stopped()?;
+    let thread = session.stopped(args.thread_id)?;
     let current_block = thread.stack()?.first().map(|frame| frame.block.0);
     let (root, rows) = thread.chunks()?;
     let list: Vec<Json> = rows

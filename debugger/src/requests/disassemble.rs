@@ -21,7 +21,7 @@ pub fn parse_reference(text: &str) -> Option<(u32, i64)> {
 pub fn disassemble(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: DisassembleArgs = arguments(request)?;
     let mut session = shared.lock();
-    session.stopped()?;
+    session.first_stopped()?;
     let program = session
         .program
         .as_ref()
@@ -43,9 +43,11 @@ pub fn disassemble(shared: &Arc<Shared>, request: &Request) -> Reply {
             args.instruction_count
         )));
     }
+    // Every thread runs the same code.
     let vm = session
-        .thread
-        .as_ref()
+        .threads
+        .iter()
+        .find_map(|band| band.thread.as_ref())
         .ok_or_else(|| DapError::internal("a stopped session without its thread"))?;
     let loaded = vm.local()?.loaded();
     let (Some(code), Some(function)) = (

@@ -1,7 +1,7 @@
 //! `evaluate`: an expression over a stopped frame's parameters, locals and the file's
 //! params (see [`crate::eval`]); a compound result can be expanded like a variable.
 
-use super::stack::{frame_index, variable};
+use super::stack::{frame_index, frame_thread, variable};
 use crate::eval;
 use crate::protocol::{arguments, DapError, EvaluateArgs, Reply, Request};
 use crate::session::{names, Shared};
@@ -12,7 +12,9 @@ use std::sync::Arc;
 pub fn evaluate(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: EvaluateArgs = arguments(request)?;
     let mut session = shared.lock();
-    let vm = session.stopped()?;
+    // Without a frame: the innermost frame of the thread that stopped last.
+    let thread = args.frame_id.map_or(session.focus, frame_thread);
+    let vm = session.stopped(thread)?;
     let frame = match args.frame_id {
         Some(id) => frame_index(vm, id)?,
         None => 0,
@@ -22,7 +24,7 @@ pub fn evaluate(shared: &Arc<Shared>, request: &Request) -> Reply {
     let ty = value.kind().to_string();
     let shown = variable(
         &mut session,
-        &format!("eval {frame}"),
+        &format!("eval {thread} {frame}"),
         &args.expression,
         &ty,
         &value,

@@ -3,7 +3,7 @@
 
 use crate::adapter::{After, Handled};
 use crate::protocol::{arguments, DapError, Reply, Request, ThreadArgs};
-use crate::session::{describe_error, resume as run, Action, RunState, Shared, THREAD_ID};
+use crate::session::{describe_error, resume as run, Action, RunState, Shared};
 use chunkvm::exec::StepKind;
 use serde_json::json;
 use std::sync::atomic::Ordering;
@@ -22,21 +22,12 @@ pub enum How {
     Out,
 }
 
-fn check_thread(args: &ThreadArgs) -> Result<(), DapError> {
-    if args.thread_id != THREAD_ID {
-        return Err(DapError::user(format!(
-            "no thread {} (the session has thread {THREAD_ID})",
-            args.thread_id
-        )));
-    }
-    Ok(())
-}
-
-/// `continue` and the steps: the response first, then the run thread takes the VM.
+/// `continue` and the steps: the response first, then the run thread takes the VM. In a
+/// run in bands a step moves the thread asked only; `continue` runs them all.
 pub fn resume(shared: &Arc<Shared>, request: &Request, how: How) -> Handled {
     let checked = (|| {
         let args: ThreadArgs = arguments(request)?;
-        check_thread(&args)?;
+        shared.lock().check_thread(args.thread_id)?;
         let by_instruction = args.granularity.as_deref() == Some("instruction");
         let action = match how {
             How::Continue => Action::Continue,
@@ -46,21 +37,21 @@ pub fn resume(shared: &Arc<Shared>, request: &Request, how: How) -> Handled {
             How::Out => Action::Step(StepKind::Out),
         };
         match shared.lock().state {
-            RunState::Stopped => Ok(action),
+            RunState::Stopped => Ok((action, args.thread_id)),
             RunState::Running => Err(DapError::user("the thread is running")),
             RunState::NotLaunched => Err(DapError::user("no program was launched")),
             RunState::Terminated => Err(DapError::user("the program has ended")),
         }
     })();
     match checked {
-        Ok(action) => {
+        Ok((action, focus)) => {
             let body = if how == How::Continue {
                 json!({ "allThreadsContinued": true })
             } else {
                 json!({})
             };
             let then = Box::new(move |shared: &Arc<Shared>| {
-                if let Err(err) = run(shared, action) {
+                if let Err(err) = run(shared, action, focus) {
                     eprintln!("chop-dap: resuming: {err}");
                     shared.send(crate::protocol::output("stderr", &format!("{err}\n")));
                 }
@@ -71,17 +62,16 @@ pub fn resume(shared: &Arc<Shared>, request: &Request, how: How) -> Handled {
     }
 }
 
-/// `pause`: a running thread stops at its next safe point.
+/// `pause`: the running threads stop at their next safe point (all of them, whichever
+/// thread is asked).
 pub fn pause(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: ThreadArgs = arguments(request)?;
-    check_thread(&args)?;
     let session = shared.lock();
+    session.check_thread(args.thread_id)?;
     match session.state {
         RunState::Running => {
             shared.user_pause.store(true, Ordering::Relaxed);
-            if let Some(pause) = &session.pause {
-                pause.pause();
-            }
+            session.pause_all();
             Ok(json!({}))
         }
         RunState::Stopped => Ok(json!({})),
@@ -93,9 +83,14 @@ pub fn pause(shared: &Arc<Shared>, request: &Request) -> Reply {
 /// `exceptionInfo`: the runtime error the thread stopped on, where, and the Chop stack.
 pub fn exception_info(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: ThreadArgs = arguments(request)?;
-    check_thread(&args)?;
     let session = shared.lock();
-    let (Some(err), Some(program)) = (session.exception.as_ref(), session.program.as_ref()) else {
+    session.check_thread(args.thread_id)?;
+    let asked = session.exception_thread == args.thread_id;
+    let (Some(err), Some(program), true) = (
+        session.exception.as_ref(),
+        session.program.as_ref(),
+        asked,
+    ) else {
         return Err(DapError::user("the thread did not stop on a runtime error"));
     };
     let (line, column) = program.position(err.span);

@@ -5,7 +5,7 @@
 use crate::adapter::{After, Handled, Then};
 use crate::debuggee::{Debuggee, Setup};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
-use crate::session::{resume, Action, OutputSink, Program, RunState, Shared, THREAD_ID};
+use crate::session::{resume, Action, Band, BandRun, OutputSink, Program, RunState, Shared};
 use chunkvm::driver::{analyze, Analyzed};
 use chunkvm::exec::{Value, Vm};
 use chunkvm::photo::{Compiled, Input, Rgba8, RunOptions, Target};
@@ -134,6 +134,33 @@ fn code_lines(vm: &Vm, text: &str, lines: &LineIndex) -> Vec<u32> {
 struct Launched {
     program: Program,
     vm: Vm,
+    /// A filter or pipeline run in bands: how many per stage, and the stages' names.
+    bands: Option<(usize, Vec<String>)>,
+}
+
+/// The most band threads a launch starts by default.
+const DEFAULT_THREADS: usize = 4;
+
+/// The band threads of a launch: `threads` if given; by default, for a filter or
+/// pipeline run here, as many as `chunkvm run` uses (the machine's cores), at most
+/// [`DEFAULT_THREADS`]; 1 for a function, or with `node` (one thread moves there).
+fn band_threads(args: &LaunchArgs, photo: bool) -> Result<usize, DapError> {
+    match args.threads {
+        Some(0) => Err(DapError::user(
+            "launch `threads`: at least 1 (1 runs the filter on one thread)",
+        )),
+        Some(n) if n > 1 && !photo => Err(DapError::user(
+            "launch `threads`: bands are for a filter or pipeline run (a function runs on one thread)",
+        )),
+        Some(n) if n > 1 && args.node.is_some() => Err(DapError::user(
+            "launch `threads`: `node` starts one thread there: launch with threads: 1",
+        )),
+        Some(n) => Ok(n.min(256)),
+        None if photo && args.node.is_none() => Ok(std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(DEFAULT_THREADS)),
+        None => Ok(1),
+    }
 }
 
 /// `launch`: reads, checks and compiles the program, and starts its thread (stopped).
@@ -150,9 +177,10 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
             After::Nothing,
         );
     }
-    match prepare(shared, &args) {
-        Ok(launched) => {
-            install(shared, launched, &args, request.arguments.clone());
+    match prepare(shared, &args).and_then(|launched| {
+        install(shared, launched, &args, request.arguments.clone()).map_err(Failed::Refused)
+    }) {
+        Ok(()) => {
             (
                 Ok(json!({})),
                 After::Then(Box::new(|shared: &Arc<Shared>| {
@@ -171,9 +199,19 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
     }
 }
 
-/// Makes a launched program the session's stopped thread.
-fn install(shared: &Arc<Shared>, launched: Launched, args: &LaunchArgs, raw: Json) {
-    let Launched { program, mut vm } = launched;
+/// Makes a launched program the session's stopped thread (or, in bands, the stopped
+/// threads of its first stage's bands).
+fn install(
+    shared: &Arc<Shared>,
+    launched: Launched,
+    args: &LaunchArgs,
+    raw: Json,
+) -> Result<(), DapError> {
+    let Launched {
+        program,
+        mut vm,
+        bands,
+    } = launched;
     let mut session = shared.lock();
     let setup = Setup {
         source: Arc::from(program.text.as_str()),
@@ -181,10 +219,39 @@ fn install(shared: &Arc<Shared>, launched: Launched, args: &LaunchArgs, raw: Jso
         cancel: session.cancel.clone(),
     };
     setup.settle(&mut vm);
-    let thread = Debuggee::here(vm, setup);
-    session.pause = thread.pause();
+    match bands {
+        None => session.install_one(Debuggee::here(vm, setup)),
+        Some((count, stage_names)) => {
+            let split = chunkvm::photo::Bands::new(vm, count)
+                .map_err(|err| DapError::user(format!("launch: {err}")))?;
+            let mut run = BandRun {
+                split,
+                stage_names,
+                setup,
+                done: Vec::new(),
+            };
+            let stops = session.stops();
+            let started = run
+                .start_stage(&stops)
+                .map_err(|why| DapError::user(format!("launch: {why}")))?;
+            session.threads.clear();
+            session.pauses.clear();
+            session.last_thread = 0;
+            for (slot, label, thread) in started {
+                let id = session.new_thread_id();
+                session.pauses.extend(thread.pause());
+                session.threads.push(Band {
+                    id,
+                    label: Some(label),
+                    slot,
+                    thread: Some(thread),
+                });
+            }
+            session.focus = session.threads.first().map_or(0, |band| band.id);
+            session.bands = Some(run);
+        }
+    }
     session.node = None;
-    session.thread = Some(thread);
     session.program = Some(program);
     session.state = RunState::Stopped;
     session.stop_on_entry = args.stop_on_entry;
@@ -194,6 +261,7 @@ fn install(shared: &Arc<Shared>, launched: Launched, args: &LaunchArgs, raw: Jso
         fingerprint: args.fingerprint.clone(),
     });
     session.launch_args = Some(raw);
+    Ok(())
 }
 
 /// Why a launch failed.
@@ -240,6 +308,7 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
         }
     };
     let params = read_params(&analyzed, &args.params)?;
+    let mut bands = None;
     let photo = args.filter.is_some()
         || args.pipeline.is_some()
         || (args.function.is_none() && args.args.is_empty() && is_filter_file(&analyzed));
@@ -258,6 +327,7 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             (None, Some(name)) => Some(Target::Pipeline(name.clone())),
             (None, None) => None,
         };
+        let threads = band_threads(args, true)?;
         let image = read_input(args.input.as_deref())?;
         let options = RunOptions {
             level: args.level.unwrap_or(0),
@@ -273,8 +343,13 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
         )
         .map_err(|err| DapError::user(format!("launch: {err}")))?;
         let output = args.output.as_ref().map(PathBuf::from);
+        // In bands when there are rows enough for more than one.
+        bands = (threads > 1
+            && chunkvm::photo::band_rows(started.size.1, threads).len() > 1)
+            .then(|| (threads, started.stages.clone()));
         (started.vm, started.stages.join(" |> "), Some(output), false)
     } else {
+        band_threads(args, false)?;
         if args.input.is_some() || args.output.is_some() || args.level.is_some() {
             return Err(DapError::user(
                 "launch: `input`, `output` and `level` are for a filter or pipeline run (give `filter` or `pipeline`)",
@@ -363,6 +438,7 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             show_result,
         },
         vm,
+        bands,
     })
 }
 
@@ -411,12 +487,13 @@ fn start(shared: &Arc<Shared>) {
         )),
         None => {}
     }
+    let focus = shared.lock().focus;
     if on_entry {
         shared.send(event(
             "stopped",
-            json!({ "reason": "entry", "threadId": THREAD_ID, "allThreadsStopped": true }),
+            json!({ "reason": "entry", "threadId": focus, "allThreadsStopped": true }),
         ));
-    } else if let Err(err) = resume(shared, Action::Continue) {
+    } else if let Err(err) = resume(shared, Action::Continue, focus) {
         eprintln!("chop-dap: starting the run: {err}");
         shared.send(output("stderr", &format!("{err}\n")));
     }
@@ -441,8 +518,9 @@ pub fn restart(shared: &Arc<Shared>, request: &Request) -> Handled {
         stop_quietly(shared)?;
         {
             let mut session = shared.lock();
-            session.thread = None;
-            session.pause = None;
+            session.threads.clear();
+            session.bands = None;
+            session.pauses.clear();
             session.node = None;
             session.cancel = Arc::new(AtomicBool::new(false));
             session.state = RunState::NotLaunched;
@@ -467,11 +545,10 @@ pub fn restart(shared: &Arc<Shared>, request: &Request) -> Handled {
         Ok(got) => got,
         Err(err) => return (Err(err), After::Nothing),
     };
-    match prepare(shared, &args) {
-        Ok(launched) => {
-            install(shared, launched, &args, raw);
-            (Ok(json!({})), After::Then(Box::new(start)))
-        }
+    match prepare(shared, &args)
+        .and_then(|launched| install(shared, launched, &args, raw).map_err(Failed::Refused))
+    {
+        Ok(()) => (Ok(json!({})), After::Then(Box::new(start))),
         Err(Failed::Refused(err)) | Err(Failed::DoesNotCompile(err)) => (
             Err(err),
             After::Then(Box::new(|shared: &Arc<Shared>| {
@@ -495,9 +572,7 @@ fn stop_quietly(shared: &Arc<Shared>) -> Result<(), DapError> {
         }
         session.restarting = true;
         session.cancel.store(true, Ordering::Relaxed);
-        if let Some(pause) = &session.pause {
-            pause.pause();
-        }
+        session.pause_all();
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while shared.lock().state == RunState::Running {
@@ -516,11 +591,10 @@ fn stop_quietly(shared: &Arc<Shared>) -> Result<(), DapError> {
 fn end_run(shared: &Arc<Shared>) -> bool {
     let mut session = shared.lock();
     session.cancel.store(true, Ordering::Relaxed);
-    if let Some(pause) = &session.pause {
-        pause.pause();
-    }
+    session.pause_all();
     if session.state == RunState::Stopped {
-        session.thread = None;
+        session.threads.clear();
+        session.bands = None;
         session.state = RunState::Terminated;
         return true;
     }

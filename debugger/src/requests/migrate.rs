@@ -51,6 +51,15 @@ pub struct Destination {
 pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
     let moved = (|| {
         let args: MigrateArgs = arguments(request)?;
+        {
+            let session = shared.lock();
+            if session.bands.is_some() && session.has_thread(args.thread_id) {
+                return Err(DapError::user(format!(
+                    "thread {} is a band of a run in bands: migrate works on a one-thread run: launch with threads: 1",
+                    args.thread_id
+                )));
+            }
+        }
         if args.thread_id != THREAD_ID {
             return Err(DapError::user(format!("no thread {}", args.thread_id)));
         }
@@ -69,9 +78,7 @@ pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
                     return Err(DapError::user("a migration of the thread is under way"));
                 }
                 session.pending_move = Some((to, request.seq));
-                if let Some(pause) = &session.pause {
-                    pause.pause();
-                }
+                session.pause_all();
                 return Ok(None);
             }
             RunState::NotLaunched => return Err(DapError::user("no program was launched")),
@@ -107,7 +114,7 @@ pub fn move_now(shared: &Arc<Shared>, thread: &mut Debuggee, to: &Destination, s
     let moved = {
         let mut session = shared.lock();
         let moved = move_debuggee(&mut session, thread, to);
-        session.pause = thread.pause();
+        session.pauses = thread.pause().into_iter().collect();
         session.node = thread.node().map(str::to_string);
         moved
     };
@@ -132,13 +139,16 @@ pub fn move_now(shared: &Arc<Shared>, thread: &mut Debuggee, to: &Destination, s
 /// Moves the session's stopped thread to `to`.
 pub fn move_thread(session: &mut Session, to: &Destination) -> Result<Moved, DapError> {
     let mut thread = session
-        .thread
-        .take()
+        .threads
+        .first_mut()
+        .and_then(|band| band.thread.take())
         .ok_or_else(|| DapError::internal("a stopped session without its thread"))?;
     let moved = move_debuggee(session, &mut thread, to);
-    session.pause = thread.pause();
+    session.pauses = thread.pause().into_iter().collect();
     session.node = thread.node().map(str::to_string);
-    session.thread = Some(thread);
+    if let Some(band) = session.threads.first_mut() {
+        band.thread = Some(thread);
+    }
     session.handles.clear();
     moved
 }
@@ -218,7 +228,7 @@ pub fn announce(shared: &Arc<Shared>, moved: &Moved) {
         ),
     ));
     let session = shared.lock();
-    if let Some(thread) = session.thread.as_ref() {
+    if let Some(thread) = session.threads.first().and_then(|band| band.thread.as_ref()) {
         migrated(shared, thread, Some(moved));
     }
 }

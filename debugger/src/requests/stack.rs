@@ -1,4 +1,4 @@
-//! `threads`, `stackTrace` (source path, line, column and the instruction of each Chop
+//! `threads` (the one thread, or each band of a run in bands), `stackTrace` (source path, line, column and the instruction of each Chop
 //! frame), `scopes` (Locals: parameters and locals; Params: the file's `param` values),
 //! `variables` (colours expand to r/g/b/a, arrays to their elements; handles stay the
 //! same while the thread is stopped), `setVariable` (the file's params and scalar locals) and
@@ -8,42 +8,61 @@ use crate::debuggee::Debuggee;
 use crate::protocol::{
     arguments, DapError, Reply, Request, ScopesArgs, SetVariableArgs, StackTraceArgs, VariablesArgs,
 };
-use crate::session::{Container, RunState, Session, Shared, THREAD_ID};
+use crate::session::{Container, RunState, Session, Shared};
 use chunkvm::chunk::ChunkId;
 use chunkvm::exec::Value;
 use chunkvm::values::Written;
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
 
-/// `threads`: the one thread while the program lives, named with where it runs.
+/// `threads`: the live threads (the one thread, or the bands of the running stage),
+/// each named with what it runs and where.
 pub fn threads(shared: &Arc<Shared>) -> Reply {
     let session = shared.lock();
-    let list = match (session.thread_name(), session.state) {
-        (Some(name), RunState::Stopped | RunState::Running) => {
-            vec![json!({ "id": THREAD_ID, "name": name })]
-        }
+    let list: Vec<Json> = match session.state {
+        RunState::Stopped | RunState::Running => session
+            .threads
+            .iter()
+            .filter_map(|band| {
+                let name = session.thread_name(band.id)?;
+                Some(json!({ "id": band.id, "name": name }))
+            })
+            .collect(),
         _ => Vec::new(),
     };
     Ok(json!({ "threads": list }))
 }
 
-/// The frame index (0: innermost) of a DAP frame id, checked against the stack.
+/// Frame ids of one thread: thread `t`'s frames are numbered from `(t - 1) * STRIDE + 1`
+/// (the one thread's from 1), so that a frame id says its thread.
+const FRAME_STRIDE: i64 = 1_000_000;
+
+/// The DAP frame id of frame `idx` (0: innermost) of thread `thread`.
+pub fn frame_id(thread: i64, idx: usize) -> i64 {
+    (thread - 1) * FRAME_STRIDE + idx as i64 + 1
+}
+
+/// The thread of a DAP frame id.
+pub fn frame_thread(frame_id: i64) -> i64 {
+    (frame_id - 1).div_euclid(FRAME_STRIDE) + 1
+}
+
+/// The frame index (0: innermost) of a DAP frame id of `thread_id`, checked against
+/// the stack.
 pub fn frame_index(thread: &mut Debuggee, frame_id: i64) -> Result<usize, DapError> {
     let depth = thread.stack()?.len();
-    usize::try_from(frame_id - 1)
+    usize::try_from((frame_id - 1).rem_euclid(FRAME_STRIDE))
         .ok()
-        .filter(|idx| *idx < depth)
+        .filter(|idx| *idx < depth && frame_id > 0)
         .ok_or_else(|| DapError::user(format!("no frame {frame_id} (the stack has {depth})")))
 }
 
-/// `stackTrace`.
+/// `stackTrace`: the frames of the thread asked (a band's own).
 pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: StackTraceArgs = arguments(request)?;
-    if args.thread_id != THREAD_ID {
-        return Err(DapError::user(format!("no thread {}", args.thread_id)));
-    }
+    let thread_id = args.thread_id;
     let mut session = shared.lock();
-    let vm = session.stopped()?;
+    let vm = session.stopped(thread_id)?;
     let stack = vm.stack()?;
     let blocks = &vm.local()?.loaded().ids.blocks;
     let funcs: Vec<u32> = stack
@@ -69,7 +88,7 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
             ));
             let func = funcs.get(idx).copied().unwrap_or(0);
             json!({
-                "id": idx as i64 + 1,
+                "id": frame_id(thread_id, idx),
                 "name": frame.function,
                 "source": program.source(),
                 "line": line,
@@ -95,16 +114,19 @@ pub fn function_of(blocks: &[Vec<ChunkId>], block: ChunkId) -> Option<u32> {
 pub fn scopes(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: ScopesArgs = arguments(request)?;
     let mut session = shared.lock();
-    let vm = session.stopped()?;
+    let thread = frame_thread(args.frame_id);
+    let vm = session.stopped(thread)?;
     let frame = frame_index(vm, args.frame_id)?;
     let locals_count = vm.locals(frame)?.len();
     let params_count = vm.local()?.program().globals.len();
     let locals = session
         .handles
-        .handle(format!("locals {frame}"), || Container::Locals(frame));
+        .handle(format!("locals {thread} {frame}"), || {
+            Container::Locals(thread, frame)
+        });
     let params = session
         .handles
-        .handle("params".to_string(), || Container::Params);
+        .handle(format!("params {thread}"), || Container::Params(thread));
     Ok(json!({ "scopes": [
         { "name": "Locals", "presentationHint": "locals", "variablesReference": locals, "namedVariables": locals_count, "expensive": false },
         { "name": "Params", "presentationHint": "globals", "variablesReference": params, "namedVariables": params_count, "expensive": false },
@@ -169,21 +191,22 @@ fn type_of(value: &Value) -> String {
 pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: VariablesArgs = arguments(request)?;
     let mut session = shared.lock();
-    session.stopped()?;
+    session.first_stopped()?;
     let Some((key, container)) = session.handles.get(args.variables_reference).cloned() else {
         return Err(DapError::user(format!(
             "no variables {} (handles last while the thread is stopped)",
             args.variables_reference
         )));
     };
-    let vm = session.stopped()?;
     let rows: Vec<(String, String, Value)> = match &container {
-        Container::Locals(frame) => vm
+        Container::Locals(thread, frame) => session
+            .stopped(*thread)?
             .locals(*frame)?
             .into_iter()
             .map(|var| (var.name, var.ty.to_string(), var.value))
             .collect(),
-        Container::Params => vm
+        Container::Params(thread) => session
+            .stopped(*thread)?
             .params()?
             .into_iter()
             .map(|var| (var.name, var.ty.to_string(), var.value))
@@ -227,14 +250,16 @@ pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
 pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: SetVariableArgs = arguments(request)?;
     let mut session = shared.lock();
-    session.stopped()?;
+    session.first_stopped()?;
     let container = session
         .handles
         .get(args.variables_reference)
         .map(|(_, container)| container.clone());
-    match container {
-        Some(Container::Params) => {}
-        Some(Container::Locals(frame)) => return set_local(&mut session, frame, &args),
+    let thread = match container {
+        Some(Container::Params(thread)) => thread,
+        Some(Container::Locals(thread, frame)) => {
+            return set_local(&mut session, thread, frame, &args)
+        }
         Some(Container::Value(_)) => {
             return Err(DapError::user(
                 "parts of a colour or an array cannot be changed",
@@ -246,7 +271,7 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
                 args.variables_reference
             )))
         }
-    }
+    };
     let program = session
         .program
         .as_ref()
@@ -255,7 +280,7 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
         chunkvm::driver::read_param(&program.params, &args.name, Written::Text(&args.value))
             .ok_or_else(|| DapError::user(format!("no param `{}`", args.name)))?
             .map_err(|err| DapError::user(err.to_string()))?;
-    session.stopped()?.set_global(&args.name, &value)?;
+    session.stopped(thread)?.set_global(&args.name, &value)?;
     let ty = value.kind().to_string();
     let shown = variable(&mut session, "set", &args.name, &ty, &value);
     Ok(json!({
@@ -267,8 +292,8 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
 
 /// `setVariable` on a local or parameter of frame `frame`: the value is read against the
 /// local's type (an int, float, bool or colour; references are refused).
-fn set_local(session: &mut Session, frame: usize, args: &SetVariableArgs) -> Reply {
-    let vm = session.stopped()?;
+fn set_local(session: &mut Session, thread: i64, frame: usize, args: &SetVariableArgs) -> Reply {
+    let vm = session.stopped(thread)?;
     let ty = vm
         .locals(frame)?
         .into_iter()
