@@ -1000,6 +1000,10 @@ fn run_bands(shared: Arc<Shared>, mut threads: Running, focus: i64, action: Acti
                     return stop_all(&shared, threads, id, "step", None, Vec::new());
                 }
             }
+            // A step runs without slices: a safe point stop ends it where it is.
+            Ok(Stop::SafePoint) if stepping => {
+                return stop_all(&shared, threads, id, "step", None, Vec::new());
+            }
             Ok(Stop::SafePoint) => at += 1,
             Ok(Stop::Finished(value)) => {
                 let (id, thread) = threads.remove(at);

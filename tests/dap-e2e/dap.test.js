@@ -279,7 +279,7 @@ test('pause during a long filter', { timeout: TEST_TIMEOUT }, async () => {
   const adapter = startAdapter();
   const { dc } = adapter;
   try {
-    await launch(dc, { program: SLOW, filter: 'slow', level: 1 });
+    await launch(dc, { program: SLOW, filter: 'slow', level: 1, threads: 1 });
     const continued = dc.waitForEvent('continued');
     await dc.configurationDoneRequest();
     await continued;
@@ -366,7 +366,7 @@ test('migrate to a node, step three lines there, migrate back: the photo a local
       '--level', '1', '--param', 'radius=1', '--output', local], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
 
-    await launch(dc, { program: BOX_BLUR, filter: 'box_blur', level: 1, params: { radius: 1 }, output: debugged });
+    await launch(dc, { program: BOX_BLUR, filter: 'box_blur', level: 1, threads: 1, params: { radius: 1 }, output: debugged });
     const line = lineOf(BOX_BLUR, 'sum = sum + src.at(');
     await dc.setBreakpointsRequest({ source: { path: BOX_BLUR }, breakpoints: [{ line, condition: 'x == 4 && y == 3' }] });
     const stopped = await stopAfter(dc, () => dc.configurationDoneRequest());
