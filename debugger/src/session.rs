@@ -225,10 +225,7 @@ pub struct BandRun {
 impl BandRun {
     /// Starts the current stage's bands: their threads, set up, with `stops`, ready to
     /// look at their first instruction; each with its slot and name.
-    pub fn start_stage(
-        &mut self,
-        stops: &Stops,
-    ) -> Result<Vec<(usize, String, Debuggee)>, String> {
+    pub fn start_stage(&mut self, stops: &Stops) -> Result<Vec<(usize, String, Debuggee)>, String> {
         let name = self
             .stage_names
             .get(self.split.stage())
@@ -648,7 +645,9 @@ fn resume_bands(
         "continued",
         json!({ "threadId": focus, "allThreadsContinued": all }),
     ));
-    spawn_run(shared, move |shared| run_bands(shared, threads, focus, action))
+    spawn_run(shared, move |shared| {
+        run_bands(shared, threads, focus, action)
+    })
 }
 
 /// What a breakpoint stop comes to once conditions, hit counts and logpoints are seen.
@@ -1373,7 +1372,10 @@ mod tests {
         let mut handles = Handles::default();
         let a = handles.handle("locals 1 0".into(), || Container::Locals(1, 0));
         let b = handles.handle("params 1".into(), || Container::Params(1));
-        assert_eq!(handles.handle("locals 1 0".into(), || Container::Params(1)), a);
+        assert_eq!(
+            handles.handle("locals 1 0".into(), || Container::Params(1)),
+            a
+        );
         assert_ne!(a, b);
         assert!(matches!(handles.get(a), Some((_, Container::Locals(1, 0)))));
         handles.clear();

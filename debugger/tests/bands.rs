@@ -236,7 +236,9 @@ fn an_error_in_one_band_stops_all_with_its_exception() {
     let program = data("bands.chop");
     let input = photo(&scratch("bands-error"));
     let mut client = Client::start();
-    client.launch(json!({ "program": program, "filter": "fails_on_row", "input": input, "threads": 4 }));
+    client.launch(
+        json!({ "program": program, "filter": "fails_on_row", "input": input, "threads": 4 }),
+    );
     client.ok("setExceptionBreakpoints", json!({ "filters": ["runtime"] }));
     client.ok("configurationDone", json!({}));
     let stopped = client.stopped();
@@ -259,7 +261,11 @@ fn an_error_in_one_band_stops_all_with_its_exception() {
     assert_eq!(frames_of(&mut client, 4)[0]["name"], "fails_on_row");
     client.ok("continue", json!({ "threadId": 3 }));
     assert_eq!(client.run_to_end(), 1);
-    assert!(client.output.contains("division by zero"), "{}", client.output);
+    assert!(
+        client.output.contains("division by zero"),
+        "{}",
+        client.output
+    );
     client.disconnect();
 }
 
@@ -268,9 +274,7 @@ fn a_pipeline_runs_its_stages_band_by_band() {
     let dir = scratch("bands-pipeline");
     let program = repo_file("filters/pipelines/comic.chop");
     let input = photo(&dir);
-    let launch = |threads: usize| {
-        json!({ "program": program, "pipeline": "comic", "input": input, "threads": threads })
-    };
+    let launch = |threads: usize| json!({ "program": program, "pipeline": "comic", "input": input, "threads": threads });
     let mut client = Client::start();
     let mut args = launch(2);
     args["output"] = json!(dir.join("bands.png"));

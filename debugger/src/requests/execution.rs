@@ -86,11 +86,9 @@ pub fn exception_info(shared: &Arc<Shared>, request: &Request) -> Reply {
     let session = shared.lock();
     session.check_thread(args.thread_id)?;
     let asked = session.exception_thread == args.thread_id;
-    let (Some(err), Some(program), true) = (
-        session.exception.as_ref(),
-        session.program.as_ref(),
-        asked,
-    ) else {
+    let (Some(err), Some(program), true) =
+        (session.exception.as_ref(), session.program.as_ref(), asked)
+    else {
         return Err(DapError::user("the thread did not stop on a runtime error"));
     };
     let (line, column) = program.position(err.span);

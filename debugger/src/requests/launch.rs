@@ -180,14 +180,12 @@ pub fn launch(shared: &Arc<Shared>, request: &Request) -> Handled {
     match prepare(shared, &args).and_then(|launched| {
         install(shared, launched, &args, request.arguments.clone()).map_err(Failed::Refused)
     }) {
-        Ok(()) => {
-            (
-                Ok(json!({})),
-                After::Then(Box::new(|shared: &Arc<Shared>| {
-                    shared.send(event("initialized", json!({})));
-                })),
-            )
-        }
+        Ok(()) => (
+            Ok(json!({})),
+            After::Then(Box::new(|shared: &Arc<Shared>| {
+                shared.send(event("initialized", json!({})));
+            })),
+        ),
         Err(Failed::Refused(err)) => (Err(err), After::Nothing),
         Err(Failed::DoesNotCompile(err)) => (
             Err(err),
@@ -344,8 +342,7 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
         .map_err(|err| DapError::user(format!("launch: {err}")))?;
         let output = args.output.as_ref().map(PathBuf::from);
         // In bands when there are rows enough for more than one.
-        bands = (threads > 1
-            && chunkvm::photo::band_rows(started.size.1, threads).len() > 1)
+        bands = (threads > 1 && chunkvm::photo::band_rows(started.size.1, threads).len() > 1)
             .then(|| (threads, started.stages.clone()));
         (started.vm, started.stages.join(" |> "), Some(output), false)
     } else {

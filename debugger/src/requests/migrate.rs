@@ -228,7 +228,11 @@ pub fn announce(shared: &Arc<Shared>, moved: &Moved) {
         ),
     ));
     let session = shared.lock();
-    if let Some(thread) = session.threads.first().and_then(|band| band.thread.as_ref()) {
+    if let Some(thread) = session
+        .threads
+        .first()
+        .and_then(|band| band.thread.as_ref())
+    {
         migrated(shared, thread, Some(moved));
     }
 }
