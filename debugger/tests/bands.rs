@@ -317,6 +317,17 @@ fn a_pipeline_runs_its_stages_band_by_band() {
     assert_eq!(eval_in(&mut client, &top["id"], "amount"), "1.8");
     let err = client.fails("stackTrace", json!({ "threadId": 1 }));
     assert!(err.contains("no thread 1"), "{err}");
+    // Thread 1 has ended: nothing to migrate (and the bands of this stage do not move).
+    let err = client.fails(
+        "migrate",
+        json!({ "threadId": 1, "node": "quic://127.0.0.1:9" }),
+    );
+    assert!(err.contains("no thread 1"), "{err}");
+    let err = client.fails(
+        "migrate",
+        json!({ "threadId": id, "node": "quic://127.0.0.1:9" }),
+    );
+    assert!(err.contains("threads: 1"), "{err}");
     client.ok("setFunctionBreakpoints", json!({ "breakpoints": [] }));
     client.ok("continue", json!({ "threadId": id }));
     assert_eq!(client.run_to_end(), 0, "{}", client.output);

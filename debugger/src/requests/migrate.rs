@@ -53,7 +53,10 @@ pub fn migrate(shared: &Arc<Shared>, request: &Request) -> Handled {
         let args: MigrateArgs = arguments(request)?;
         {
             let session = shared.lock();
-            if session.bands.is_some() && session.has_thread(args.thread_id) {
+            if session.bands.is_some() {
+                if !session.has_thread(args.thread_id) {
+                    return Err(session.no_thread(args.thread_id));
+                }
                 return Err(DapError::user(format!(
                     "thread {} is a band of a run in bands: migrate works on a one-thread run: launch with threads: 1",
                     args.thread_id
