@@ -138,12 +138,10 @@ struct Launched {
     bands: Option<(usize, Vec<String>)>,
 }
 
-/// The most band threads a launch starts by default.
-const DEFAULT_THREADS: usize = 4;
-
-/// The band threads of a launch: `threads` if given; by default, for a filter or
-/// pipeline run here, as many as `chunkvm run` uses (the machine's cores), at most
-/// [`DEFAULT_THREADS`]; 1 for a function, or with `node` (one thread moves there).
+/// The band threads of a launch: `threads` if given, else 1. One thread is the
+/// default because it is the one a user steps through without surprises and the one
+/// `migrate` can move; bands are asked for (`threads: N`) to see the run as
+/// `chunkvm run` splits it.
 fn band_threads(args: &LaunchArgs, photo: bool) -> Result<usize, DapError> {
     match args.threads {
         Some(0) => Err(DapError::user(
@@ -156,9 +154,6 @@ fn band_threads(args: &LaunchArgs, photo: bool) -> Result<usize, DapError> {
             "launch `threads`: `node` starts one thread there: launch with threads: 1",
         )),
         Some(n) => Ok(n.min(256)),
-        None if photo && args.node.is_none() => Ok(std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(DEFAULT_THREADS)),
         None => Ok(1),
     }
 }
