@@ -437,6 +437,103 @@ pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Dura
     Ok((cores, t1, tn))
 }
 
+/// A photo converted to tile chunks and back, against a plain copy of its bytes.
+#[derive(Clone, Debug)]
+pub struct ConversionFigure {
+    /// The photo's width.
+    pub width: u32,
+    /// The photo's height.
+    pub height: u32,
+    /// RGBA8 to an Image chunk and its tiles, in a fresh store.
+    pub to_tiles: Duration,
+    /// The Image chunk back to RGBA8.
+    pub from_tiles: Duration,
+    /// A copy of the same bytes into a fresh buffer (`memcpy`).
+    pub memcpy: Duration,
+}
+
+impl ConversionFigure {
+    /// Megapixels of the photo.
+    pub fn megapixels(&self) -> f64 {
+        self.width as f64 * self.height as f64 / 1e6
+    }
+
+    /// A duration in milliseconds per megapixel of this photo.
+    pub fn per_mp(&self, d: Duration) -> f64 {
+        d.as_secs_f64() * 1e3 / self.megapixels().max(1e-9)
+    }
+}
+
+/// RGBA8 `pixels` of a `width` x `height` photo to tile chunks in a fresh store
+/// and back: the store, the image's root and the bytes read back.
+pub fn conversion_round_trip(
+    width: u32,
+    height: u32,
+    pixels: &[u8],
+) -> Result<(Store, chunkvm::chunk::ChunkId, Vec<u8>), String> {
+    let mut store = Store::new(NodeId(1));
+    let id = chunkvm::chunk::image_from_rgba8(&mut store, width, height, pixels)
+        .map_err(|err| err.to_string())?;
+    let (w, h, back) = chunkvm::chunk::image_to_rgba8(&store, id).map_err(|err| err.to_string())?;
+    if (w, h) != (width, height) || back != pixels {
+        return Err(format!(
+            "a {width}x{height} photo came back from its tiles as {w}x{h}, or with other bytes"
+        ));
+    }
+    Ok((store, id, back))
+}
+
+/// Times a `width` x `height` photo to tile chunks and back (best of `runs`), and a
+/// plain copy of its bytes in the same run; an error when the round trip changes a
+/// byte.
+pub fn measure_conversion(
+    width: u32,
+    height: u32,
+    runs: usize,
+) -> Result<ConversionFigure, String> {
+    use chunkvm::chunk::{image_from_rgba8, image_to_rgba8};
+    let pixels = test_photo(width, height);
+    let (store, id, _) = conversion_round_trip(width, height, &pixels)?;
+    let mut stores = Vec::new();
+    let (to_tiles, made) = best(runs, || {
+        let mut fresh = Store::new(NodeId(1));
+        let made = image_from_rgba8(&mut fresh, width, height, black_box(&pixels));
+        // Dropped after the timing: freeing is not converting.
+        stores.push(fresh);
+        made
+    });
+    made.map_err(|err| err.to_string())?;
+    drop(stores);
+    let mut outputs = Vec::new();
+    let (from_tiles, back) = best(runs, || {
+        image_to_rgba8(black_box(&store), id).map(|(_, _, px)| {
+            let len = px.len();
+            // Dropped after the timing, as the copies below.
+            outputs.push(px);
+            len
+        })
+    });
+    back.map_err(|err| err.to_string())?;
+    drop(outputs);
+    let mut copies = Vec::new();
+    let (memcpy, copied) = best(runs, || {
+        let copy = black_box(&pixels).to_vec();
+        let len = copy.len();
+        copies.push(copy);
+        len
+    });
+    if copied != pixels.len() {
+        return Err("the copy lost bytes".into());
+    }
+    Ok(ConversionFigure {
+        width,
+        height,
+        to_tiles,
+        from_tiles,
+        memcpy,
+    })
+}
+
 /// Prints the filter benchmark; an error when the filter is unknown, a run fails
 /// or the VM and a native reference disagree.
 pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
