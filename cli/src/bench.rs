@@ -836,7 +836,8 @@ pub fn run_photo(quick: bool, only: Option<&str>) -> Result<(), String> {
 
     let threads = measure_two_threads("box_blur", w, h, if quick { 1 } else { 2 })?;
     crate::outln!(
-        "box_blur on a {}x{} photo, two worker threads against one: {:.0} ms against {:.0} ms: {:.2}x (goal 1.9x)",
+        "{} on a {}x{} photo, two worker threads against one: {:.0} ms against {:.0} ms: {:.2}x (goal 1.9x)",
+        threads.filter,
         threads.width,
         threads.height,
         ms(threads.two),
