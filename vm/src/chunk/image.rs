@@ -103,12 +103,13 @@ fn conversion_threads(tiles: usize) -> usize {
 }
 
 /// Runs `work` on contiguous groups of `items`, one group per thread of
-/// `threads` (this thread takes the first), and returns the results in order.
+/// `threads` (this thread takes the first), and returns the results in order;
+/// an error if a thread stopped without a result.
 fn in_groups<T: Send, R: Send>(
     items: Vec<T>,
     threads: usize,
     work: impl Fn(Vec<T>) -> R + Sync,
-) -> Vec<R> {
+) -> Result<Vec<R>, StoreError> {
     let per = items.len().div_ceil(threads.max(1)).max(1);
     let mut groups = Vec::new();
     let mut items = items.into_iter();
@@ -120,7 +121,7 @@ fn in_groups<T: Send, R: Send>(
         groups.push(group);
     }
     if groups.len() <= 1 {
-        return groups.into_iter().map(&work).collect();
+        return Ok(groups.into_iter().map(&work).collect());
     }
     let work = &work;
     std::thread::scope(|scope| {
@@ -129,13 +130,12 @@ fn in_groups<T: Send, R: Send>(
         let handles: Vec<_> = groups.map(|g| scope.spawn(move || work(g))).collect();
         let mut out: Vec<R> = first.into_iter().map(work).collect();
         for handle in handles {
-            match handle.join() {
-                Ok(r) => out.push(r),
-                // A panic of a worker is a panic of this thread.
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
+            let r = handle
+                .join()
+                .map_err(|_| StoreError::Invalid("a thread converting an image stopped".into()))?;
+            out.push(r);
         }
-        out
+        Ok(out)
     })
 }
 
@@ -193,7 +193,7 @@ pub fn image_from_rgba8(
             band_tiles(band, stride, tiles_x, &mut made);
         }
         made
-    });
+    })?;
     // The tiles, the array's leaves and nodes, the root.
     store.reserve(count + count.div_ceil(31) + 2);
     let mut tiles = Vec::with_capacity(count);
@@ -276,7 +276,7 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
             }
         }
         Ok(())
-    });
+    })?;
     for result in results {
         result?;
     }
@@ -668,11 +668,11 @@ mod tests {
     fn work_is_shared_out_in_order() {
         let items: Vec<u32> = (0..10).collect();
         for threads in [1, 2, 3, 4, 16] {
-            let groups = in_groups(items.clone(), threads, |g| g);
+            let groups = in_groups(items.clone(), threads, |g| g).unwrap();
             assert!(groups.len() <= threads, "{threads}");
             assert_eq!(groups.concat(), items, "{threads}");
         }
-        assert!(in_groups(Vec::<u32>::new(), 4, |g| g).is_empty());
+        assert!(in_groups(Vec::<u32>::new(), 4, |g| g).unwrap().is_empty());
         assert_eq!(conversion_threads(0), 1);
         assert_eq!(conversion_threads(TILES_PER_THREAD - 1), 1);
         assert!(conversion_threads(usize::MAX) <= 8);
