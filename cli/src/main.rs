@@ -311,6 +311,7 @@ fn bench(quick: bool, vm_only: bool, filter: Option<&str>) -> Result<ExitCode, F
     }
     if !vm_only {
         crate::bench::run_filters(quick, filter)?;
+        crate::bench::run_photo(quick, filter)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -139,6 +139,21 @@ impl Store {
         id
     }
 
+    /// Makes room for `additional` more chunks, so that storing them does not
+    /// grow the table (and move every entry) on the way.
+    pub fn reserve(&mut self, additional: usize) {
+        self.chunks.reserve(additional);
+    }
+
+    /// Stores a chunk already behind an [`Arc`] under a fresh data id, as
+    /// [`Store::alloc`] does, without copying it: how chunks made on other
+    /// threads (the tiles of a photo) come in.
+    pub fn alloc_arc(&mut self, chunk: Arc<Chunk>) -> ChunkId {
+        let id = self.fresh_id();
+        self.chunks.insert(id, chunk);
+        id
+    }
+
     /// Stores a code chunk under its content-derived `id`. Idempotent: if
     /// the id is already present the stored chunk is kept (same name, same
     /// content). Returns whether the chunk was new. A non-code `id` is a

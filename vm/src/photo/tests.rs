@@ -174,3 +174,22 @@ fn compile_analyzed_does_not_parse_again() {
         "{diags:?}"
     );
 }
+
+/// The bundled photo goes to tile chunks and comes back byte for byte, at full size
+/// and at every level of its pyramid.
+#[test]
+fn the_bundled_photo_round_trips_through_its_tiles() {
+    let photo = Rgba8::decode(include_bytes!("../../../samples/chelsea.png")).expect("decodes");
+    let mut store = Store::new(crate::chunk::NodeId(1));
+    let root = photo_new(&mut store, &photo).expect("stores");
+    let (width, height, levels) = photo_info(&store, root).expect("a photo");
+    assert_eq!((width, height), (photo.width, photo.height));
+    let mut expected = photo.clone();
+    for level in 0..levels {
+        let image = photo_level(&mut store, root, level).expect("a level");
+        let (w, h, pixels) = crate::chunk::image_to_rgba8(&store, image).expect("reads back");
+        assert_eq!((w, h), (expected.width, expected.height), "level {level}");
+        assert!(pixels == expected.pixels, "level {level}");
+        expected = downsample(&expected);
+    }
+}
