@@ -43,7 +43,7 @@ impl Setup {
     }
 
     /// Where a remote thread's lines go: an output event each.
-    fn on_line(&self) -> OnLine {
+    pub fn on_line(&self) -> OnLine {
         let out = self.out.clone();
         Box::new(move |line| out.send(crate::protocol::output("stdout", &format!("{line}\n"))))
     }
@@ -156,6 +156,42 @@ impl Debuggee {
             setup,
             home_note: None,
             applied: None,
+        }
+    }
+
+    /// A thread on a node that this session attached to (`attach`): the node holds
+    /// it, stopped; `address` is the node's as the user gave it.
+    pub fn attached(
+        thread: RemoteThread,
+        address: &str,
+        runtime: Arc<Runtime>,
+        instructions: u64,
+        setup: Setup,
+    ) -> Debuggee {
+        Debuggee {
+            here: None,
+            there: Some(Box::new(Remote {
+                thread,
+                address: address.to_string(),
+                runtime,
+                instructions,
+                failed: false,
+                stack: None,
+                locals: BTreeMap::new(),
+                params: None,
+            })),
+            setup,
+            home_note: None,
+            applied: None,
+        }
+    }
+
+    /// The node's thread and the runtime of its connection, when the thread is on a
+    /// node (to detach from it, end it or park it); the thread itself otherwise.
+    pub fn into_remote(self) -> Result<(RemoteThread, Arc<Runtime>), Debuggee> {
+        match self.there {
+            Some(remote) if self.here.is_none() => Ok((remote.thread, remote.runtime)),
+            there => Err(Debuggee { there, ..self }),
         }
     }
 

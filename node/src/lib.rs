@@ -91,7 +91,7 @@ pub use prefetch::{Policy, Prefetch};
 pub use server::{Handler, NodeStatus, Server};
 pub use service::NodeService;
 pub use split::{split, Member, MemberReport, SplitError, SplitEvent, SplitOptions, SplitReport};
-pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use threads::{ThreadInfo, ThreadState};
+pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use trust::{KnownNodes, Trust, TrustError};
 pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};

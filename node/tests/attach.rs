@@ -264,15 +264,10 @@ async fn an_unknown_thread_is_refused_with_the_list() {
         // runs on untouched.
         let (_, sink) = lines_sink();
         let other = LONG.replace("400000", "400001");
-        let err = RemoteThread::attach(
-            debugger.clone(),
-            running.id,
-            Some(&other),
-            make_local,
-            sink,
-        )
-        .await
-        .unwrap_err();
+        let err =
+            RemoteThread::attach(debugger.clone(), running.id, Some(&other), make_local, sink)
+                .await
+                .unwrap_err();
         assert!(matches!(err, AttachError::Program(_)), "{err}");
         let (lines, got) = owned.await.unwrap();
         assert_eq!(lines.join("\n") + "\n", local_run(LONG).0);

@@ -295,7 +295,10 @@ pub(crate) async fn serve_attach(
                 opened = true;
                 let reply = match answer {
                     Ok(answer) => Message::DebugAnswer { request: r, answer },
-                    Err(message) => Message::Error { request: r, message },
+                    Err(message) => Message::Error {
+                        request: r,
+                        message,
+                    },
                 };
                 if conv.send(&reply).await.is_err() {
                     break;
@@ -551,9 +554,9 @@ fn attached_loop(inner: &Inner, here: &mut Here, slot: &AttachSlot, sent: &IdSet
                 }
                 Err(why) => Err(why),
             },
-            DebugAsk::Park => Err(
-                "the thread is on the node already: detach to let it run on".to_string(),
-            ),
+            DebugAsk::Park => {
+                Err("the thread is on the node already: detach to let it run on".to_string())
+            }
             DebugAsk::Resume { step } => match resume(inner, here, step) {
                 Resumed::Stopped(answer) => Ok(answer),
                 Resumed::Finished(value) => {
@@ -579,7 +582,11 @@ fn attached_loop(inner: &Inner, here: &mut Here, slot: &AttachSlot, sent: &IdSet
             },
             ask => answer_ask(here, ask, sent),
         };
-        if slot.events.blocking_send(Event::Answer(request, answer)).is_err() {
+        if slot
+            .events
+            .blocking_send(Event::Answer(request, answer))
+            .is_err()
+        {
             // The debugger's conversation is gone: the thread runs on.
             return AttachEnd::RunOn;
         }

@@ -222,7 +222,11 @@ pub(crate) enum Resumed {
     Failed(End),
 }
 
-pub(crate) fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec::StepKind>) -> Resumed {
+pub(crate) fn resume(
+    inner: &Inner,
+    here: &mut Here,
+    step: Option<chunkvm::exec::StepKind>,
+) -> Resumed {
     let vm = &mut here.vm;
     // A pause may come before this ask is served (it travels on a stream of its
     // own): it is kept, and cleared once the run has stopped.
@@ -261,7 +265,11 @@ pub(crate) fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec:
 }
 
 /// Answers an ask that does not run the thread.
-pub(crate) fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result<DebugAnswer, String> {
+pub(crate) fn answer_ask(
+    here: &mut Here,
+    ask: DebugAsk,
+    sent: &IdSet,
+) -> Result<DebugAnswer, String> {
     let vm = &mut here.vm;
     Ok(match ask {
         DebugAsk::Breakpoints { lines } => {
@@ -289,9 +297,7 @@ pub(crate) fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result
         | DebugAsk::HandBack
         | DebugAsk::Detach
         | DebugAsk::Terminate
-        | DebugAsk::Park => {
-            return Err("internal: a run ask reached the answers".to_string())
-        }
+        | DebugAsk::Park => return Err("internal: a run ask reached the answers".to_string()),
     })
 }
 
