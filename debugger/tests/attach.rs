@@ -3,7 +3,8 @@
 //! attaches by DAP, reads its stack and variables, steps and continues it, and leaves
 //! it: detached, its owner prints what a local run prints, with the same instruction
 //! count; ended, its owner says a debugger ended it; continued to its end, the
-//! session exits and the owner has its result. A launched thread parked on the node
+//! session exits and the owner has its result; migrated home, it runs on in the
+//! session and its owner says a debugger took it. A launched thread parked on the node
 //! by `disconnect` is attached again later. An unknown thread, a bad token and an
 //! unreachable node are refused with messages that say so.
 
@@ -249,6 +250,42 @@ fn an_attached_thread_continued_to_its_end_exits_and_its_owner_has_the_result() 
     let out = finished(owner);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected_output());
+}
+
+#[test]
+fn an_attached_thread_migrated_home_runs_on_here() {
+    let dir = scratch("attach-home");
+    let node = Node::start(&dir.join("node"), "pi3");
+    let owner = owner(&node, &dir.join("owner"));
+    let (mut client, _) = attached(&dir, &node, true);
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    let before = client.frames()[0]["line"].clone();
+    let moved = client.ok("migrate", json!({ "threadId": 1, "node": "local" }));
+    assert_eq!(moved["from"], "pi3");
+    assert_eq!(moved["to"], "local");
+    assert!(moved["chunks"].as_u64().unwrap() > 0, "{moved}");
+    let names = client.ok("threads", json!({}));
+    assert_eq!(names["threads"][0]["name"], "main");
+    assert_eq!(client.frames()[0]["line"], before);
+    client.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(client.run_to_end(), 0);
+    // What the owner printed before, then what the session printed after: one run's.
+    let out = finished(owner);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("taken by a debugger at "), "{stderr}");
+    let printed: String = client
+        .output
+        .lines()
+        .filter(|l| l.starts_with("round ") || l.starts_with("total "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        expected_output().ends_with(&printed) && !printed.is_empty(),
+        "{printed}"
+    );
+    client.disconnect();
 }
 
 #[test]

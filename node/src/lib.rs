@@ -48,7 +48,9 @@
 //! [`Conversation`]; the client's is [`Client::migrate`], which answers the
 //! `Fetch`es while it waits. A debugger's conversation starts with `Debug`
 //! instead, and the thread stays on the node, stopped, answering `DebugAsk`s
-//! until it is handed back ([`debug`]).
+//! until it is handed back ([`debug`]). `Threads` asks for the node's
+//! thread table ([`threads`]); `Attach { thread }` opens a debug session on
+//! a thread the node runs already.
 //!
 //! # Invariants
 //!

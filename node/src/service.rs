@@ -31,6 +31,12 @@
 //! connection went away, the node is stopping) is an `Error` for the
 //! migration's request, and the client's copy of the thread is still good.
 //!
+//! Every thread the node holds is in its thread table ([`crate::threads`],
+//! answered to `Threads`), from the conversation that brought it to its end;
+//! a debugger may attach to one (`Attach`, [`crate::debug`]): the thread stops
+//! at its next safe point and serves the debugger's asks while its fetches
+//! still go to its owner.
+//!
 //! Data ids a node makes carry its node id and a serial. Every migration's
 //! store allocates in a range of serials of its own ([`SERIAL_RANGE`] wide,
 //! handed out in turn from a start drawn when the node starts), so two

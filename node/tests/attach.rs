@@ -3,8 +3,9 @@
 //! whose stack and locals equal a local copy's at the same instruction,
 //! stepped, then detached (its owner's output and instruction count are a
 //! local run's); a thread ended from the debugger (its owner hears why); a
-//! thread parked by its debugger and attached again later; an unknown
-//! thread.
+//! thread parked by its debugger and attached again later; a thread taken
+//! home by its debugger (it goes on here; its owner hears why); an unknown
+//! thread and a program that is not the thread's.
 
 #![allow(clippy::unwrap_used)]
 
@@ -272,6 +273,50 @@ async fn an_unknown_thread_is_refused_with_the_list() {
         let (lines, got) = owned.await.unwrap();
         assert_eq!(lines.join("\n") + "\n", local_run(LONG).0);
         assert!(got.is_ok());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attached_thread_taken_home_runs_on_here_and_its_owner_hears_why() {
+    bounded(async {
+        let node = node("attach-home");
+        let owned = migrate_long(connect(&node).await);
+        let debugger = Arc::new(connect(&node).await);
+        let running = listed(&debugger, |t| t.name == "main").await;
+        let (_, sink) = lines_sink();
+        let (remote, found) =
+            RemoteThread::attach(debugger.clone(), running.id, Some(LONG), make_local, sink)
+                .await
+                .unwrap();
+        // The node fetches what it lacks from the owner, then hands over the
+        // whole thread: it goes on here where it was there.
+        let (mut home, _) = remote.hand_back().await.unwrap();
+        assert_eq!(home.instructions(), found.instructions);
+        let here = local_at(found.instructions);
+        home.set_source(LONG);
+        assert_eq!(home.stack(), here.stack());
+        assert_eq!(home.locals(0), here.locals(0));
+        let printed = chunkvm::exec::Capture::new();
+        home.set_output(Box::new(printed.clone()));
+        assert_eq!(home.run_to_end().unwrap(), Value::Unit);
+        let (expected, count) = local_run(LONG);
+        assert_eq!(home.instructions(), count);
+        // The owner printed the lines before, this copy the rest; the owner
+        // is told a debugger took the thread, and does not run it again.
+        let (lines, got) = owned.await.unwrap();
+        let mut all = lines.join("\n");
+        if !all.is_empty() {
+            all.push('\n');
+        }
+        all.push_str(&printed.text());
+        assert_eq!(all, expected);
+        let err = got.unwrap_err();
+        assert!(
+            matches!(&err.failure, MigrateFailure::Program(why) if why.starts_with("taken by a debugger at ")),
+            "{err:?}"
+        );
+        assert!(!err.thread_is_good());
     })
     .await;
 }

@@ -119,6 +119,13 @@ impl Table {
         }
     }
 
+    /// Thread `key`'s instruction count as last seen.
+    pub(crate) fn counted(&mut self, key: u64, instructions: u64) {
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.instructions = instructions;
+        }
+    }
+
     /// Whether a debugger waits to attach to thread `key`.
     pub(crate) fn attach_waits(&self, key: u64) -> bool {
         self.entries.get(&key).is_some_and(|e| e.attach.is_some())

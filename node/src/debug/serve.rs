@@ -201,7 +201,7 @@ fn hold_thread(
             },
             ask => answer_ask(&mut here, ask, &sent),
         };
-        lock(&inner.table).named(key, &here.vm);
+        lock(&inner.table).counted(key, here.vm.instructions());
         if tx.blocking_send(Event::Answer(request, answer)).is_err() {
             return End::Node("the debugger's conversation is gone".to_string());
         }
