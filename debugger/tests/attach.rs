@@ -289,6 +289,30 @@ fn an_attached_thread_migrated_home_runs_on_here() {
 }
 
 #[test]
+fn a_node_that_dies_under_an_attached_session_ends_the_session_not_the_owner_run() {
+    let dir = scratch("attach-dies");
+    let mut node = Node::start(&dir.join("node"), "pi3");
+    let owner = owner(&node, &dir.join("owner"));
+    let (mut client, _) = attached(&dir, &node, true);
+    client.ok("configurationDone", json!({}));
+    client.stopped();
+    node.kill();
+    client.request("next", json!({ "threadId": 1 }));
+    // The session has no thread any more: it ends, and says why.
+    assert_eq!(client.run_to_end(), 1);
+    assert!(
+        client.output.contains("no longer in this session"),
+        "{}",
+        client.output
+    );
+    client.disconnect();
+    // Its owner kept its copy: it runs it here, to the same end.
+    let out = finished(owner);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected_output());
+}
+
+#[test]
 fn a_parked_thread_is_listed_and_attached_again() {
     let dir = scratch("attach-park");
     let node = Node::start(&dir.join("node"), "pi3");
