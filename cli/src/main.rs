@@ -97,6 +97,9 @@ enum Command {
     },
     /// Show nodes: status (idle, busy, dead), threads, chunks held, load, round-trip time.
     Nodes(node_admin::NodesArgs),
+    /// List the threads a node holds: id, function, state, owner (a debugger attaches
+    /// by id); parked threads that ended show their result and output.
+    Threads(node_admin::ThreadsArgs),
     /// List the params of a file: type, default, range and doc.
     Params {
         /// The .chop file.
@@ -251,6 +254,7 @@ fn main() -> ExitCode {
             .and_then(|mode| thread_cli::restore(&thread, output.as_deref(), stats, &mode)),
         Command::Serve(args) => node_admin::serve(&args),
         Command::Nodes(args) => node_admin::nodes(&args),
+        Command::Threads(args) => node_admin::threads(&args),
         Command::Plan {
             run,
             nodes,

@@ -1,5 +1,6 @@
 //! The commands that run and watch nodes: `chunkvm serve` (a node, until Ctrl-C or
-//! SIGTERM) and `chunkvm nodes` (their status).
+//! SIGTERM), `chunkvm nodes` (their status) and `chunkvm threads` (the threads one
+//! holds).
 
 use crate::node_cli::{known_nodes, parse_hop, read_token, Hop};
 use crate::Failure;
@@ -227,6 +228,98 @@ pub fn nodes(args: &NodesArgs) -> Result<ExitCode, Failure> {
         ));
         if let Some(err) = row["error"].as_str() {
             crate::errln!("{}: {err}", text("node"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chunkvm threads`.
+#[derive(clap::Args, Debug)]
+pub struct ThreadsArgs {
+    /// The node: quic://HOST:PORT.
+    #[arg(long, value_name = "NODE")]
+    on: String,
+    /// The node's token (a file holding it; default: the token of a node started on
+    /// this machine).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = NodesFormat::Text)]
+    format: NodesFormat,
+}
+
+/// `chunkvm threads --on NODE`: the node's thread table.
+pub fn threads(args: &ThreadsArgs) -> Result<ExitCode, Failure> {
+    let addr = match parse_hop(&args.on)? {
+        Hop::Node(addr) => addr,
+        _ => {
+            return Err(Failure(format!(
+                "--on {:?}: give a node as quic://HOST:PORT",
+                args.on
+            )))
+        }
+    };
+    let token = read_token(args.token_file.as_deref())?;
+    let known = known_nodes()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Failure(format!("cannot start the network runtime: {err}")))?;
+    let listed = runtime.block_on(async {
+        let ask = async {
+            let client = Client::connect(addr, &token, &Trust::KnownNodes(known)).await?;
+            let threads = client.threads().await?;
+            client.close().await;
+            Ok::<_, chunkvm_node::TransportError>(threads)
+        };
+        match tokio::time::timeout(Duration::from_secs(10), ask).await {
+            Ok(got) => got.map_err(|err| Failure(format!("{}: {err}", args.on))),
+            Err(_) => Err(Failure(format!("{}: no answer within 10 s", args.on))),
+        }
+    })?;
+    if args.format == NodesFormat::Json {
+        let rows: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "name": t.name,
+                    "state": t.state.to_string(),
+                    "owner": t.owner,
+                    "instructions": t.instructions,
+                    "result": t.result,
+                    "output": t.output,
+                })
+            })
+            .collect();
+        crate::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if listed.is_empty() {
+        crate::out(&format!("{} holds no threads\n", args.on));
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::out(&format!(
+        "{:>6} {:<16} {:<34} {:>12} OWNER\n",
+        "ID", "NAME", "STATE", "INSTRUCTIONS"
+    ));
+    for t in &listed {
+        crate::out(&format!(
+            "{:>6} {:<16} {:<34} {:>12} {}\n",
+            t.id,
+            if t.name.is_empty() { "-" } else { &t.name },
+            t.state.to_string(),
+            t.instructions,
+            t.owner
+        ));
+        if !t.result.is_empty() {
+            crate::out(&format!("       result: {}\n", t.result));
+        }
+        for line in &t.output {
+            crate::out(&format!("       | {line}\n"));
         }
     }
     Ok(ExitCode::SUCCESS)

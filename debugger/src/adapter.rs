@@ -4,7 +4,7 @@
 
 use crate::protocol::{response, DapError, Reply, Request};
 use crate::requests::{
-    breakpoints, chunks, disassemble, evaluate, execution, launch, migrate, stack,
+    attach, breakpoints, chunks, disassemble, evaluate, execution, launch, migrate, stack,
 };
 use crate::session::Shared;
 use crate::transport::{read_message, Outbox};
@@ -110,8 +110,11 @@ fn dispatch(shared: &Arc<Shared>, request: &Request) -> Handled {
         "initialize" => plain(launch::initialize(request)),
         "launch" => launch::launch(shared, request),
         "configurationDone" => launch::configuration_done(shared),
-        "disconnect" => launch::disconnect(shared),
-        "terminate" => launch::terminate(shared),
+        "attach" => attach::attach(shared, request),
+        "disconnect" => {
+            attach::disconnect(shared, request).unwrap_or_else(|| launch::disconnect(shared))
+        }
+        "terminate" => attach::terminate(shared).unwrap_or_else(|| launch::terminate(shared)),
         "restart" => launch::restart(shared, request),
         "setBreakpoints" => plain(breakpoints::set_breakpoints(shared, request)),
         "setFunctionBreakpoints" => plain(breakpoints::set_function_breakpoints(shared, request)),

@@ -43,7 +43,7 @@ impl Setup {
     }
 
     /// Where a remote thread's lines go: an output event each.
-    fn on_line(&self) -> OnLine {
+    pub fn on_line(&self) -> OnLine {
         let out = self.out.clone();
         Box::new(move |line| out.send(crate::protocol::output("stdout", &format!("{line}\n"))))
     }
@@ -57,6 +57,9 @@ struct Remote {
     runtime: Arc<Runtime>,
     instructions: u64,
     failed: bool,
+    /// Attached to (`attach`): the thread is its owner's; the copy here is only its
+    /// program, so a lost node takes the thread out of the session.
+    attached: bool,
     /// Answers read at this stop.
     stack: Option<Vec<FrameInfo>>,
     locals: BTreeMap<usize, Vec<Variable>>,
@@ -145,6 +148,8 @@ pub struct Debuggee {
     home_note: Option<String>,
     /// The breakpoints the thread has now (where it runs).
     applied: Option<Stops>,
+    /// Why an attached thread left the session (its node was lost).
+    gone: Option<String>,
 }
 
 impl Debuggee {
@@ -156,6 +161,45 @@ impl Debuggee {
             setup,
             home_note: None,
             applied: None,
+            gone: None,
+        }
+    }
+
+    /// A thread on a node that this session attached to (`attach`): the node holds
+    /// it, stopped; `address` is the node's as the user gave it.
+    pub fn attached(
+        thread: RemoteThread,
+        address: &str,
+        runtime: Arc<Runtime>,
+        instructions: u64,
+        setup: Setup,
+    ) -> Debuggee {
+        Debuggee {
+            here: None,
+            there: Some(Box::new(Remote {
+                thread,
+                address: address.to_string(),
+                runtime,
+                instructions,
+                failed: false,
+                attached: true,
+                stack: None,
+                locals: BTreeMap::new(),
+                params: None,
+            })),
+            setup,
+            home_note: None,
+            applied: None,
+            gone: None,
+        }
+    }
+
+    /// The node's thread and the runtime of its connection, when the thread is on a
+    /// node (to detach from it, end it or park it); the thread itself otherwise.
+    pub fn into_remote(self) -> Result<(RemoteThread, Arc<Runtime>), Box<Debuggee>> {
+        match self.there {
+            Some(remote) if self.here.is_none() => Ok((remote.thread, remote.runtime)),
+            there => Err(Box::new(Debuggee { there, ..self })),
         }
     }
 
@@ -254,12 +298,24 @@ impl Debuggee {
         self.home_note.take()
     }
 
-    /// The node failed or handed the thread back: it is here again. Returns what to
-    /// tell the user.
+    /// The node failed or handed the thread back: it is here again (an attached
+    /// thread is not: it stays with its owner, and the session has no thread any
+    /// more). Returns what to tell the user.
     fn came_home(&mut self, err: &DebugError) -> String {
         let Some(remote) = self.there.take() else {
             return err.to_string();
         };
+        if remote.attached {
+            let node = remote.thread.node_name().to_string();
+            self.applied = None;
+            let why = format!(
+                "{err}: the attached thread is no longer in this session (it belongs to its owner, not to {node}'s debugger)"
+            );
+            self.gone = Some(why.clone());
+            // What stays is the program alone (not started): no stack, no locals.
+            self.here = Some(Box::new(remote.thread.into_local()));
+            return why;
+        }
         let node = remote.thread.node_name().to_string();
         self.applied = None;
         let handed_back = matches!(err, DebugError::CameHome);
@@ -393,6 +449,10 @@ impl Debuggee {
 
     /// Runs the thread until something stops it (`step` none) or one step.
     pub fn resume(&mut self, step: Option<StepKind>) -> Ran {
+        if let Some(why) = &self.gone {
+            // An attached thread whose node was lost: the run ends.
+            return Ran::Vm(Err(gone(why.clone())));
+        }
         if let Some(remote) = self.there.as_mut() {
             remote.forget();
             let runtime = remote.runtime.clone();
@@ -418,6 +478,14 @@ impl Debuggee {
                     Ran::Vm(Ok(Stop::Finished(value)))
                 }
                 Err(DebugError::Refused(why)) => Ran::Refused(why),
+                Err(err) if remote.attached => {
+                    // The session's thread is gone: the run ends here.
+                    let why = self.came_home(&err);
+                    self.setup
+                        .out
+                        .send(crate::protocol::output("stderr", &format!("{why}\n")));
+                    Ran::Vm(Err(gone(why)))
+                }
                 Err(err) => Ran::Home(self.came_home(&err)),
             };
         }
@@ -480,6 +548,7 @@ impl Debuggee {
             runtime: runtime.clone(),
             instructions,
             failed: false,
+            attached: false,
             stack: None,
             locals: BTreeMap::new(),
             params: None,
@@ -575,6 +644,16 @@ impl Debuggee {
             })
             .collect();
         Ok((root, rows))
+    }
+}
+
+/// The end of a run whose attached thread left the session.
+fn gone(why: String) -> RuntimeError {
+    RuntimeError {
+        kind: chunkvm::exec::ErrorKind::Cancelled,
+        message: why,
+        span: chunkvm::syntax::span::Span::default(),
+        trace: Vec::new(),
     }
 }
 

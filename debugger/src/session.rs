@@ -310,6 +310,8 @@ pub struct Session {
     pub entry_checked: bool,
     /// Breakpoint changes wait for the run thread.
     pub breakpoints_changed: bool,
+    /// The thread this session attached to on a node (`attach`), if it did.
+    pub attached: Option<crate::requests::attach::Attached>,
 }
 
 impl Session {

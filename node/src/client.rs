@@ -341,6 +341,23 @@ impl Client {
         }
     }
 
+    /// The node's thread table: the threads it holds, for whom, in what
+    /// state ([`crate::threads`]).
+    pub async fn threads(&self) -> Result<Vec<crate::threads::ThreadInfo>, TransportError> {
+        let mut conv = self.conversation().await?;
+        conv.send(&Message::Threads).await?;
+        let reply = conv.recv_within(self.limits.read_timeout).await?;
+        let _ = conv.finish();
+        match reply {
+            Message::ThreadList { threads } => Ok(threads),
+            Message::Error { request, message } => Err(TransportError::Remote { request, message }),
+            other => Err(TransportError::Unexpected {
+                expected: "ThreadList",
+                got: other.kind(),
+            }),
+        }
+    }
+
     /// Opens a conversation (a stream of its own).
     pub async fn conversation(&self) -> Result<Conversation, TransportError> {
         let (send, recv) = self

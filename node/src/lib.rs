@@ -18,6 +18,8 @@
 //! * [`plan`]: the offload planner's measurements and its choice.
 //! * [`debug`]: a thread held by a node for a debugger ([`RemoteThread`]):
 //!   the VM's stepping API asked over the protocol.
+//! * [`threads`]: the node's thread table ([`ThreadInfo`]): what it holds,
+//!   for whom, in what state; parked threads kept after their end.
 //! * [`reach`]: a node reached from what a user writes (address, token
 //!   file, the known-nodes file).
 //! * [`prefetch`]: the policy of which chunks travel before they are asked
@@ -46,7 +48,9 @@
 //! [`Conversation`]; the client's is [`Client::migrate`], which answers the
 //! `Fetch`es while it waits. A debugger's conversation starts with `Debug`
 //! instead, and the thread stays on the node, stopped, answering `DebugAsk`s
-//! until it is handed back ([`debug`]).
+//! until it is handed back ([`debug`]). `Threads` asks for the node's
+//! thread table ([`threads`]); `Attach { thread }` opens a debug session on
+//! a thread the node runs already.
 //!
 //! # Invariants
 //!
@@ -72,12 +76,13 @@ pub mod reach;
 pub mod server;
 pub mod service;
 pub mod split;
+pub mod threads;
 pub mod transport;
 pub mod trust;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, Outcome, StatusReport};
-pub use debug::{DebugError, NotMoved, Pauser, RemoteThread, Resumed};
+pub use debug::{AttachError, Attachment, DebugError, NotMoved, Pauser, RemoteThread, Resumed};
 pub use identity::{
     default_state_dir, Fingerprint, Identity, IdentityError, IdentityOptions, Token, TokenSource,
 };
@@ -88,6 +93,7 @@ pub use prefetch::{Policy, Prefetch};
 pub use server::{Handler, NodeStatus, Server};
 pub use service::NodeService;
 pub use split::{split, Member, MemberReport, SplitError, SplitEvent, SplitOptions, SplitReport};
+pub use threads::{ThreadInfo, ThreadState};
 pub use transport::{Conversation, Limits, PeerInfo, TransportError};
 pub use trust::{KnownNodes, Trust, TrustError};
 pub use wire::{Message, WireError, MAX_MESSAGE, PROTOCOL_VERSION};

@@ -31,6 +31,12 @@
 //! connection went away, the node is stopping) is an `Error` for the
 //! migration's request, and the client's copy of the thread is still good.
 //!
+//! Every thread the node holds is in its thread table ([`crate::threads`],
+//! answered to `Threads`), from the conversation that brought it to its end;
+//! a debugger may attach to one (`Attach`, [`crate::debug`]): the thread stops
+//! at its next safe point and serves the debugger's asks while its fetches
+//! still go to its owner.
+//!
 //! Data ids a node makes carry its node id and a serial. Every migration's
 //! store allocates in a range of serials of its own ([`SERIAL_RANGE`] wide,
 //! handed out in turn from a start drawn when the node starts), so two
@@ -48,7 +54,9 @@ use chunkvm::chunk::{Chunk, ChunkId, IdMap, Kind, NodeId, Store};
 use chunkvm::exec::{ErrorKind, Fetch, FetchError, Stop, Value, Vm};
 use tokio::sync::{mpsc, Notify};
 
+use crate::debug::attach::{on_pause, AttachEnd, Base};
 use crate::server::{Handler, NodeStatus};
+use crate::threads::ThreadState;
 use crate::transport::{request_of, Conversation, PeerInfo};
 use crate::wire::{encode_value, ChunkList, Message};
 
@@ -81,6 +89,32 @@ pub(crate) enum End {
     Program(String),
     /// The node's side failed.
     Node(String),
+    /// A debugger parked the thread: it runs on on the node, nobody waits
+    /// for it (the session's answer was sent; the conversation ends).
+    Parked,
+}
+
+/// The message that ends a conversation that ended with `end` (request
+/// `request`'s).
+pub(crate) fn end_message(end: End, request: u64) -> Message {
+    match end {
+        End::Done {
+            root,
+            chunks,
+            instructions,
+            value,
+            started_us,
+        } => Message::Done {
+            root,
+            chunks,
+            instructions,
+            value,
+            started_us,
+        },
+        End::Program(message) => Message::Failed { message },
+        End::Node(message) => Message::Error { request, message },
+        End::Parked => Message::Ack,
+    }
 }
 
 /// The running threads and whether the node is stopping.
@@ -103,7 +137,9 @@ pub(crate) struct Inner {
     /// The first serial of the next migration's range.
     next_range: AtomicU64,
     /// Told whenever a migration ends.
-    ended: Notify,
+    pub(crate) ended: Notify,
+    /// The threads the node holds ([`crate::threads`]).
+    pub(crate) table: Mutex<crate::debug::attach::Table>,
 }
 
 /// Locks `m`, taking over a lock a panicking thread left.
@@ -140,6 +176,7 @@ impl NodeService {
                 received: AtomicU64::new(0),
                 next_range: AtomicU64::new(first_range()),
                 ended: Notify::new(),
+                table: Mutex::new(crate::debug::attach::Table::default()),
             }),
         }
     }
@@ -163,6 +200,12 @@ impl NodeService {
     /// The migrations under way.
     pub fn running(&self) -> u64 {
         lock(&self.inner.running).pause.len() as u64
+    }
+
+    /// The node's thread table: the threads it holds (and parked threads
+    /// that ended, for a while).
+    pub fn threads(&self) -> Vec<crate::threads::ThreadInfo> {
+        lock(&self.inner.table).list()
     }
 
     /// The code chunks the node holds (of every program it ran).
@@ -195,7 +238,7 @@ impl Handler for NodeService {
         }
     }
 
-    async fn on_conversation(&self, _peer: PeerInfo, first: Message, mut conv: Conversation) {
+    async fn on_conversation(&self, peer: PeerInfo, first: Message, mut conv: Conversation) {
         let received_at = Instant::now();
         let (request, work) = match first {
             Message::Migrate {
@@ -239,6 +282,21 @@ impl Handler for NodeService {
                 let _ = conv.finish();
                 return;
             }
+            Message::Threads => {
+                let threads = self.threads();
+                let _ = conv.send(&Message::ThreadList { threads }).await;
+                let _ = conv.finish();
+                return;
+            }
+            Message::Attach {
+                request,
+                thread,
+                source,
+            } => {
+                crate::debug::attach::serve_attach(&self.inner, request, thread, source, conv)
+                    .await;
+                return;
+            }
             other => {
                 let _ = conv
                     .send(&Message::Error {
@@ -261,6 +319,14 @@ impl Handler for NodeService {
                 Some(key)
             }
         };
+        if let Some(key) = key {
+            let (state, source) = match &work {
+                Work::Run(_) => (ThreadState::Running, String::new()),
+                Work::Debug(d) => (ThreadState::Debugged, d.source.clone()),
+            };
+            let owner = format!("{} node {}", peer.address, peer.client_node.0);
+            lock(&self.inner.table).add(key, owner, state, source);
+        }
         let Some(key) = key else {
             let _ = conv
                 .send(&Message::Error {
@@ -282,29 +348,18 @@ impl Handler for NodeService {
                 crate::debug::serve::serve_debug(&self.inner, key, request, &mut conv, open).await
             }
         };
-        let reply = match end {
-            End::Done {
-                root,
-                chunks,
-                instructions,
-                value,
-                started_us,
-            } => Message::Done {
-                root,
-                chunks,
-                instructions,
-                value,
-                started_us,
-            },
-            End::Program(message) => Message::Failed { message },
-            End::Node(message) => Message::Error { request, message },
-        };
+        let parked = matches!(end, End::Parked);
         // The client may be gone: nothing more to do then.
-        let _ = conv.send(&reply).await;
+        let _ = conv.send(&end_message(end, request)).await;
         let _ = conv.finish();
         self.inner.received.fetch_sub(count, Ordering::Relaxed);
-        lock(&self.inner.running).pause.remove(&key);
-        self.inner.ended.notify_waiters();
+        if !parked {
+            // A parked thread runs on: it leaves the table's running part
+            // itself ([`crate::debug::attach::run_parked`]).
+            lock(&self.inner.table).remove(key);
+            lock(&self.inner.running).pause.remove(&key);
+            self.inner.ended.notify_waiters();
+        }
     }
 }
 
@@ -557,6 +612,11 @@ pub(crate) fn restore_here(
         }
         running.pause.insert(key, Some(flag));
     }
+    // A debugger that asked to attach while the thread was restoring.
+    if lock(&inner.table).attach_waits(key) {
+        flag_set(&vm);
+    }
+    lock(&inner.table).named(key, &vm);
     Ok(Here {
         vm,
         received,
@@ -590,7 +650,13 @@ impl Here {
     }
 }
 
-/// Restores and runs the thread of `migration` (on a blocking thread).
+/// Sets a thread's pause flag (it stops at its next safe point).
+fn flag_set(vm: &Vm) {
+    vm.pause_flag().store(true, Ordering::SeqCst);
+}
+
+/// Restores and runs the thread of `migration` (on a blocking thread),
+/// serving the debuggers that attach to it.
 fn run_thread(
     inner: &Inner,
     key: u64,
@@ -609,16 +675,24 @@ fn run_thread(
         Ok(here) => here,
         Err(end) => return end,
     };
-    let vm = &mut here.vm;
     if let Some(n) = run_for {
-        vm.stop_after(n);
+        here.vm.stop_after(n);
     }
     let started_us = u64::try_from(received_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let sent: chunkvm::chunk::IdSet = here.received.keys().copied().collect();
+    let base = Base::Owner(tx.clone());
     let ended = loop {
-        match vm.run() {
+        match here.vm.run() {
             Ok(Stop::Finished(value)) => break Ok(Some(value)),
             Ok(Stop::SafePoint) if run_for.is_some() => break Ok(None),
-            Ok(Stop::Paused) => break Ok(None),
+            Ok(Stop::Paused) if lock(&inner.running).stopping => break Ok(None),
+            // Paused for a debugger that attaches (or for nothing: it runs on).
+            Ok(Stop::Paused) => match on_pause(inner, key, &mut here, &base, &sent) {
+                AttachEnd::RunOn => continue,
+                AttachEnd::Finished(value) => break Ok(Some(value)),
+                AttachEnd::HandBack => break Ok(None),
+                AttachEnd::End(end) => return end,
+            },
             Ok(_) => continue,
             Err(err) => break Err(err),
         }

@@ -324,7 +324,8 @@ pub(crate) fn request_of(message: &Message) -> u64 {
         | Message::Chunks { request, .. }
         | Message::Debug { request, .. }
         | Message::DebugAsk { request, .. }
-        | Message::DebugAnswer { request, .. } => *request,
+        | Message::DebugAnswer { request, .. }
+        | Message::Attach { request, .. } => *request,
         _ => 0,
     }
 }

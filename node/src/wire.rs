@@ -44,6 +44,9 @@
 //! | 17 | `DebugAsk` | request u64, ask | client | asks the node something about the thread of this debug session ([`DebugAsk`], encoded as [`crate::debug`] documents) |
 //! | 18 | `DebugAnswer` | request u64, answer | node | the answer to the `DebugAsk` (or `Debug`) with the same request number ([`DebugAnswer`]) |
 //! | 19 | `DebugPause` | thread u64 | client | on a stream of its own: pause thread `thread` of a debug session at its next safe point; answered `Ack` |
+//! | 20 | `Threads` | | client | on a stream of its own: asks for the node's thread table; answered `ThreadList` |
+//! | 21 | `ThreadList` | threads: a count of (id u64, name string, owner string, state u8, instructions u64, result string, output: a count of strings) | node | the threads the node holds ([`crate::threads`]); state 0 running, 1 stopped under its debugger, 2 stopped under an attached debugger, 3 parked, 4 ended |
+//! | 22 | `Attach` | request u64, thread u64, source string | client | opens a debug session on a thread the node holds: the node stops it at its next safe point and answers `DebugAnswer { Attached }` (with the program's source as the node has it; `source`, when not empty, is the debugger's, for a thread whose source the node lacks); then `DebugAsk`s as after `Debug` |
 
 use std::fmt;
 
@@ -54,6 +57,7 @@ pub use crate::debug::messages::{
     ChunkInfo, DebugAnswer, DebugAsk, RemoteStop, Residence, WireFrame, WireVariable,
 };
 use crate::identity::{Token, TOKEN_LEN};
+use crate::threads::{ThreadInfo, ThreadState};
 
 /// The protocol version this build speaks (sent in [`Message::Hello`]).
 pub const PROTOCOL_VERSION: u16 = 2;
@@ -209,6 +213,23 @@ pub enum Message {
         /// The thread, as the session's `Opened` named it.
         thread: u64,
     },
+    /// Asks for the node's thread table.
+    Threads,
+    /// The node's thread table.
+    ThreadList {
+        /// The threads.
+        threads: Vec<ThreadInfo>,
+    },
+    /// Opens a debug session on a thread the node holds.
+    Attach {
+        /// The request number of the session (its `Attached` answer echoes it).
+        request: u64,
+        /// The thread's node-local id.
+        thread: u64,
+        /// The program's source, for a thread whose source the node lacks
+        /// (empty: the debugger has none).
+        source: String,
+    },
 }
 
 /// The message tags (the first byte of a body).
@@ -232,6 +253,9 @@ mod tag {
     pub const DEBUG_ASK: u8 = 17;
     pub const DEBUG_ANSWER: u8 = 18;
     pub const DEBUG_PAUSE: u8 = 19;
+    pub const THREADS: u8 = 20;
+    pub const THREAD_LIST: u8 = 21;
+    pub const ATTACH: u8 = 22;
 }
 
 impl Message {
@@ -257,6 +281,9 @@ impl Message {
             Message::DebugAsk { .. } => "DebugAsk",
             Message::DebugAnswer { .. } => "DebugAnswer",
             Message::DebugPause { .. } => "DebugPause",
+            Message::Threads => "Threads",
+            Message::ThreadList { .. } => "ThreadList",
+            Message::Attach { .. } => "Attach",
         }
     }
 
@@ -282,6 +309,9 @@ impl Message {
             Message::DebugAsk { .. } => tag::DEBUG_ASK,
             Message::DebugAnswer { .. } => tag::DEBUG_ANSWER,
             Message::DebugPause { .. } => tag::DEBUG_PAUSE,
+            Message::Threads => tag::THREADS,
+            Message::ThreadList { .. } => tag::THREAD_LIST,
+            Message::Attach { .. } => tag::ATTACH,
         }
     }
 }
@@ -502,6 +532,31 @@ fn encode_body_into(message: &Message, out: &mut Vec<u8>) {
             answer.write(&mut w);
         }
         Message::DebugPause { thread } => w.u64(*thread),
+        Message::Threads => {}
+        Message::ThreadList { threads } => {
+            w.count(threads.len());
+            for t in threads {
+                w.u64(t.id);
+                w.str(&t.name);
+                w.str(&t.owner);
+                w.out.push(t.state.byte());
+                w.u64(t.instructions);
+                w.str(&t.result);
+                w.count(t.output.len());
+                for line in &t.output {
+                    w.str(line);
+                }
+            }
+        }
+        Message::Attach {
+            request,
+            thread,
+            source,
+        } => {
+            w.u64(*request);
+            w.u64(*thread);
+            w.str(source);
+        }
     }
 }
 
@@ -597,6 +652,44 @@ pub fn decode_body(body: &[u8]) -> Result<Message, WireError> {
             answer: DebugAnswer::read(&mut r)?,
         },
         tag::DEBUG_PAUSE => Message::DebugPause { thread: r.u64()? },
+        tag::THREADS => Message::Threads,
+        tag::THREAD_LIST => {
+            // id (8), name (4), owner (4), state (1), instructions (8), result (4), output (4).
+            let n = r.count(33)?;
+            let mut threads = Vec::with_capacity(n);
+            for _ in 0..n {
+                let id = r.u64()?;
+                let name = r.string()?;
+                let owner = r.string()?;
+                let at = r.pos;
+                let state = ThreadState::from_byte(r.u8()?).ok_or(WireError::BadValue {
+                    at,
+                    why: "not a thread state",
+                })?;
+                let instructions = r.u64()?;
+                let result = r.string()?;
+                let lines = r.count(4)?;
+                let mut output = Vec::with_capacity(lines);
+                for _ in 0..lines {
+                    output.push(r.string()?);
+                }
+                threads.push(ThreadInfo {
+                    id,
+                    name,
+                    owner,
+                    state,
+                    instructions,
+                    result,
+                    output,
+                });
+            }
+            Message::ThreadList { threads }
+        }
+        tag::ATTACH => Message::Attach {
+            request: r.u64()?,
+            thread: r.u64()?,
+            source: r.string()?,
+        },
         tag => return Err(WireError::UnknownTag { tag }),
     };
     r.end()?;

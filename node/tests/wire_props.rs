@@ -13,7 +13,7 @@ use chunkvm_node::wire::{
     decode_body, decode_frame, encode_body, encode_frame, ChunkInfo, DebugAnswer, DebugAsk,
     Message, RemoteStop, Residence, WireError, MAX_MESSAGE,
 };
-use chunkvm_node::Token;
+use chunkvm_node::{ThreadInfo, ThreadState, Token};
 
 /// A xorshift64* generator: small, deterministic, good enough for tests.
 struct Rng(u64);
@@ -81,7 +81,7 @@ impl Rng {
             .collect()
     }
 
-    /// A random message of kind `k` (0..19, every kind).
+    /// A random message of kind `k` (0..22, every kind).
     fn message(&mut self, k: u64) -> Message {
         match k {
             0 => Message::Hello {
@@ -153,8 +153,33 @@ impl Rng {
                 request: self.next(),
                 answer: self.answer(),
             },
-            _ => Message::DebugPause {
+            18 => Message::DebugPause {
                 thread: self.next(),
+            },
+            19 => Message::Threads,
+            20 => Message::ThreadList {
+                threads: (0..self.below(4))
+                    .map(|_| ThreadInfo {
+                        id: self.next(),
+                        name: self.string(),
+                        owner: self.string(),
+                        state: [
+                            ThreadState::Running,
+                            ThreadState::Debugged,
+                            ThreadState::Attached,
+                            ThreadState::Parked,
+                            ThreadState::Ended,
+                        ][self.below(5) as usize],
+                        instructions: self.next(),
+                        result: self.string(),
+                        output: (0..self.below(3)).map(|_| self.string()).collect(),
+                    })
+                    .collect(),
+            },
+            _ => Message::Attach {
+                request: self.next(),
+                thread: self.next(),
+                source: self.string(),
             },
         }
     }
@@ -198,7 +223,7 @@ impl Rng {
     }
 
     fn ask(&mut self) -> DebugAsk {
-        match self.below(10) {
+        match self.below(13) {
             0 => DebugAsk::Breakpoints {
                 lines: (0..self.below(5)).map(|_| self.next() as u32).collect(),
             },
@@ -221,6 +246,9 @@ impl Rng {
             },
             7 => DebugAsk::Chunks,
             8 => DebugAsk::HandBack,
+            10 => DebugAsk::Detach,
+            11 => DebugAsk::Terminate,
+            12 => DebugAsk::Park,
             _ => DebugAsk::InstructionBreakpoints {
                 at: (0..self.below(4))
                     .map(|_| (self.next() as u32, self.next() as u32))
@@ -230,7 +258,7 @@ impl Rng {
     }
 
     fn answer(&mut self) -> DebugAnswer {
-        match self.below(6) {
+        match self.below(7) {
             0 => DebugAnswer::Ok,
             1 => DebugAnswer::Opened {
                 thread: self.next(),
@@ -274,6 +302,13 @@ impl Rng {
                     })
                     .collect(),
             ),
+            6 => DebugAnswer::Attached {
+                thread: self.next(),
+                instructions: self.next(),
+                program: self.id(),
+                name: self.string(),
+                source: self.string(),
+            },
             _ => DebugAnswer::Chunks {
                 root: self.id(),
                 chunks: (0..self.below(4))
@@ -295,7 +330,7 @@ impl Rng {
     }
 }
 
-const KINDS: u64 = 19;
+const KINDS: u64 = 22;
 
 /// Checks what any decoding must satisfy: an accepted body re-encodes to
 /// exactly the same bytes. Returns whether it was accepted.

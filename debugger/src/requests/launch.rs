@@ -5,7 +5,9 @@
 use crate::adapter::{After, Handled, Then};
 use crate::debuggee::{Debuggee, Setup};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
-use crate::session::{resume, Action, Band, BandRun, OutputSink, Program, RunState, Shared};
+use crate::session::{
+    resume, Action, Band, BandRun, OutputSink, Program, RunState, Shared, THREAD_ID,
+};
 use chunkvm::driver::{analyze, Analyzed};
 use chunkvm::exec::{Value, Vm};
 use chunkvm::photo::{Compiled, Input, Rgba8, RunOptions, Target};
@@ -396,7 +398,25 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
     vm.set_source(&text);
     vm.set_output(Box::new(OutputSink::new(shared.out.clone())));
     vm.keep_frames_on_error(true);
-    let code_lines = code_lines(&vm, &text, &lines);
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    let mut program = describe(path, text, analyzed.params(), &vm, name);
+    program.photo_output = photo_output;
+    program.show_result = show_result;
+    Ok(Launched { program, vm, bands })
+}
+
+/// What the session knows of a program at `path` whose text is `text`, compiled into
+/// `vm`'s code: its lines with code, functions and their first lines, code sizes;
+/// `name` is the thread's. No photo output, no result shown.
+pub fn describe(
+    path: PathBuf,
+    text: String,
+    params: Vec<chunkvm::check::ParamDecl>,
+    vm: &Vm,
+    name: String,
+) -> Program {
+    let lines = LineIndex::new(&text);
+    let code_lines = code_lines(vm, &text, &lines);
     let function_lines = vm
         .program()
         .functions
@@ -415,23 +435,18 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
         .iter()
         .map(|func| func.code.len() as u32)
         .collect();
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
-    Ok(Launched {
-        program: Program {
-            path,
-            text,
-            lines,
-            code_lines,
-            params: analyzed.params(),
-            function_lines,
-            code_sizes,
-            name,
-            photo_output,
-            show_result,
-        },
-        vm,
-        bands,
-    })
+    Program {
+        path,
+        text,
+        lines,
+        code_lines,
+        params,
+        function_lines,
+        code_sizes,
+        name,
+        photo_output: None,
+        show_result: false,
+    }
 }
 
 fn read_input(path: Option<&str>) -> Result<Rgba8, DapError> {
@@ -465,6 +480,20 @@ pub fn configuration_done(shared: &Arc<Shared>) -> Handled {
 /// stopped on entry or running.
 fn start(shared: &Arc<Shared>) {
     let mut session = shared.lock();
+    if let Some(attached) = session.attached.clone() {
+        // An attached thread is stopped where the node stopped it.
+        drop(session);
+        shared.send(event(
+            "stopped",
+            json!({
+                "reason": "pause",
+                "description": format!("attached to thread {} on {}", attached.thread, attached.node),
+                "threadId": THREAD_ID,
+                "allThreadsStopped": true,
+            }),
+        ));
+        return;
+    }
     let on_entry = session.stop_on_entry;
     // A launch with `node` starts the thread there: it moves before its first
     // instruction (a node that cannot take it leaves it here, and the user is told).
@@ -497,6 +526,11 @@ fn start(shared: &Arc<Shared>) {
 /// first (quietly: no `exited` or `terminated`); a thread on a node is dropped there.
 pub fn restart(shared: &Arc<Shared>, request: &Request) -> Handled {
     let restarted = (|| {
+        if shared.lock().attached.is_some() {
+            return Err(DapError::user(
+                "an attached thread cannot start again: disconnect and attach again",
+            ));
+        }
         let raw = match request.arguments.get("arguments") {
             Some(args) if args.is_object() => args.clone(),
             _ => shared

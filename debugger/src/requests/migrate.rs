@@ -177,22 +177,7 @@ fn move_debuggee(
         ),
         None => None,
     };
-    let runtime = match &session.runtime {
-        Some(runtime) => runtime.clone(),
-        None => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("chop-dap node")
-                .enable_all()
-                .build()
-                .map(Arc::new)
-                .map_err(|err| {
-                    DapError::internal(format!("cannot start the node runtime: {err}"))
-                })?;
-            session.runtime = Some(runtime.clone());
-            runtime
-        }
-    };
+    let runtime = node_runtime(session)?;
     let client = match session.clients.get(node) {
         Some(client) if client.connection().close_reason().is_none() => client.clone(),
         _ => {
@@ -215,6 +200,22 @@ fn move_debuggee(
         session.clients.remove(node);
     }
     moved
+}
+
+/// The runtime of the session's node connections, made the first time.
+pub fn node_runtime(session: &mut Session) -> Result<Arc<tokio::runtime::Runtime>, DapError> {
+    if let Some(runtime) = &session.runtime {
+        return Ok(runtime.clone());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("chop-dap node")
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|err| DapError::internal(format!("cannot start the node runtime: {err}")))?;
+    session.runtime = Some(runtime.clone());
+    Ok(runtime)
 }
 
 /// Tells the client what moved.

@@ -76,6 +76,20 @@ end, {
   desc = 'Chop: migrate the debugged thread to a node (or local)',
 })
 
+-- :ChopAttach {node} {thread}: debugs a thread a chunkvm node runs already (nvim-dap
+-- with chop-dap's `attach`); `chunkvm threads --on NODE` lists the ids.
+vim.api.nvim_create_user_command('ChopAttach', function(cmd)
+  require('chop.dap').attach(cmd.fargs[1], tonumber(cmd.fargs[2]))
+end, {
+  nargs = '+',
+  complete = function(lead)
+    return vim.tbl_filter(function(name)
+      return name ~= 'local' and vim.startswith(name, lead)
+    end, require('chop.dap').node_names())
+  end,
+  desc = 'Chop: attach the debugger to a thread a chunkvm node runs',
+})
+
 -- :ChopChunks: the chunks of the stopped thread of the current debug session, by
 -- where they reside, in a scratch buffer.
 vim.api.nvim_create_user_command('ChopChunks', function()

@@ -65,7 +65,8 @@ export interface ActiveFile {
 }
 
 /**
- * What F5 debugs. A configuration with a `program` is kept (its `type`,
+ * What F5 debugs. An `attach` with its `node` and `thread` is kept (docs/dap.md,
+ * "Attach"). A configuration with a `program` is kept (its `type`,
  * `request` and `name` filled in). With none (no launch.json), the active Chop
  * file: `main` if it has one, else its only filter or pipeline, or one the user
  * picks, on a photo the user picks (or the bundled one). `undefined`: nothing to
@@ -76,6 +77,21 @@ export async function resolveLaunch(
   file: ActiveFile | undefined,
   prompts: DebugPrompts,
 ): Promise<{ config?: ChopLaunch; problem?: string }> {
+  if (config.request === 'attach') {
+    if (typeof config.node !== 'string' || typeof config.thread !== 'number') {
+      return {
+        problem: 'an attach needs "node" (quic://HOST:PORT) and "thread" (its id: `chunkvm threads --on NODE` lists them)',
+      };
+    }
+    return {
+      config: {
+        ...config,
+        type: config.type || 'chop',
+        request: 'attach',
+        name: config.name || `Attach to thread ${config.thread} on ${config.node}`,
+      },
+    };
+  }
   if (typeof config.program === 'string' && config.program !== '') {
     return {
       config: {
@@ -88,7 +104,7 @@ export async function resolveLaunch(
     };
   }
   if (config.request && config.request !== 'launch') {
-    return { problem: 'chop-dap has no attach: a thread on a node belongs to the session that moved it there' };
+    return { problem: `chop-dap knows the requests "launch" and "attach", not "${config.request}"` };
   }
   if (!file) {
     return { problem: 'open a .chop file to debug, or add a "chop" configuration to launch.json' };

@@ -21,6 +21,9 @@
 //! | 7 | `Chunks` | | `Chunks` |
 //! | 8 | `HandBack` | | `Done` (the thread, handed back; the session ends) |
 //! | 9 | `InstructionBreakpoints` | a count of (function u32, offset u32) | `Ok` |
+//! | 10 | `Detach` | | `Ok`; the thread runs on for its owner (an attached thread) and the session ends |
+//! | 11 | `Terminate` | | `Ok`; the thread ends, its owner gets `Failed` ("ended by a debugger at ...") |
+//! | 12 | `Park` | | `Ok` once the node holds every chunk of the thread; it runs on, parked on the node, and the session ends |
 //!
 //! | kind | answer | fields |
 //! |------|--------|--------|
@@ -30,6 +33,7 @@
 //! | 3 | `Stack` | frames: function string, span, line u32, pc u32, block id u64, block index u32 |
 //! | 4 | `Variables` | variables: name string, type, value, is_param bool |
 //! | 5 | `Chunks` | root id, chunks: id u64, kind string, slots_used u32, links (ids), residence u8 (0 sent ahead, 1 fetched, 2 made on the node, 3 not on the node) |
+//! | 6 | `Attached` | thread u64, instructions u64, program id u64, name string, source string |
 
 use chunkvm::chunk::ChunkId;
 use chunkvm::compile::chunks::{decode_type, encode_type};
@@ -86,6 +90,17 @@ pub enum DebugAsk {
         /// The instructions.
         at: Vec<(u32, u32)>,
     },
+    /// Ends an attached session: the thread runs on for its owner, as if
+    /// nobody had attached (its breakpoints cleared).
+    Detach,
+    /// Ends the thread where it stopped: its owner gets `Failed` ("ended
+    /// by a debugger at ...").
+    Terminate,
+    /// Ends a launched session and leaves the thread on the node: the node
+    /// first fetches every chunk reachable from the thread (none is left only
+    /// at the client), then runs it on, parked, keeping its result and
+    /// output in its thread table.
+    Park,
 }
 
 /// Why a thread of a debug session stopped.
@@ -160,6 +175,21 @@ pub enum DebugAnswer {
     Stack(Vec<WireFrame>),
     /// Variables.
     Variables(Vec<WireVariable>),
+    /// An `Attach` was served: the thread is stopped at a safe point and
+    /// the session is open.
+    Attached {
+        /// The thread's number on the node.
+        thread: u64,
+        /// Its instruction count.
+        instructions: u64,
+        /// Its program's root code chunk (content-addressed: compiling the
+        /// same source gives the same id).
+        program: ChunkId,
+        /// The function or filter it runs.
+        name: String,
+        /// The program's source as the node has it (empty: none).
+        source: String,
+    },
     /// The chunks reachable from the thread's root.
     Chunks {
         /// The Thread chunk, written at this stop.
@@ -336,6 +366,9 @@ impl DebugAsk {
                     w.u32(*pc);
                 }
             }
+            DebugAsk::Detach => w.out.push(10),
+            DebugAsk::Terminate => w.out.push(11),
+            DebugAsk::Park => w.out.push(12),
         }
     }
 
@@ -374,6 +407,9 @@ impl DebugAsk {
                 }
                 DebugAsk::InstructionBreakpoints { at }
             }
+            10 => DebugAsk::Detach,
+            11 => DebugAsk::Terminate,
+            12 => DebugAsk::Park,
             _ => {
                 return Err(WireError::BadValue {
                     at,
@@ -456,6 +492,20 @@ impl DebugAnswer {
                         Residence::NotThere => 3,
                     });
                 }
+            }
+            DebugAnswer::Attached {
+                thread,
+                instructions,
+                program,
+                name,
+                source,
+            } => {
+                w.out.push(6);
+                w.u64(*thread);
+                w.u64(*instructions);
+                w.u64(program.0);
+                w.str(name);
+                w.str(source);
             }
         }
     }
@@ -566,6 +616,13 @@ impl DebugAnswer {
                 }
                 DebugAnswer::Chunks { root, chunks }
             }
+            6 => DebugAnswer::Attached {
+                thread: r.u64()?,
+                instructions: r.u64()?,
+                program: ChunkId(r.u64()?),
+                name: r.string()?,
+                source: r.string()?,
+            },
             _ => {
                 return Err(WireError::BadValue {
                     at,

@@ -39,8 +39,25 @@
 //! connection or the node fails, [`RemoteThread::into_local`] gives the copy
 //! back, to go on from where it left.
 //!
+//! [`RemoteThread::attach`] opens a session on a thread the node holds
+//! already (migrated there by a client, or parked there by a debugger,
+//! [`RemoteThread::park`]): the node stops it at its next safe point and the
+//! session goes on as above, except that the node fetches what the thread
+//! lacks from its owner, not from the debugger. [`RemoteThread::detach`]
+//! lets it run on for its owner; [`RemoteThread::terminate`] ends it.
+//!
+//! ```text
+//! debugger                             node
+//! Attach { request, thread, source } -->
+//!                                 <--  DebugAnswer { request, Attached { thread, program, name, source } }
+//! DebugAsk { r, ... }              -->  (as above)
+//! DebugAsk { r, Detach | Terminate } -->
+//!                                 <--  DebugAnswer { r, Ok }
+//! ```
+//!
 //! The bodies of the asks and answers are in [`messages`].
 
+pub(crate) mod attach;
 pub mod messages;
 pub(crate) mod serve;
 
@@ -93,6 +110,52 @@ impl fmt::Display for DebugError {
 }
 
 impl std::error::Error for DebugError {}
+
+/// Why an attach failed; nothing changed on the node.
+#[derive(Debug)]
+pub enum AttachError {
+    /// The node refused: it holds no such thread (the message lists those
+    /// it holds), the thread is held by a debugger already, it ended.
+    Refused(String),
+    /// The connection or the node failed.
+    Lost(MigrateFailure),
+    /// The thread's program could not be made here from its source, or the
+    /// source given is not the thread's program.
+    Program(String),
+}
+
+impl fmt::Display for AttachError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachError::Refused(why) | AttachError::Program(why) => f.write_str(why),
+            AttachError::Lost(failure) => DebugError::Lost(clone_failure(failure)).fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AttachError {}
+
+fn clone_failure(failure: &MigrateFailure) -> MigrateFailure {
+    match failure {
+        MigrateFailure::Transport(e) => MigrateFailure::Node(e.to_string()),
+        MigrateFailure::Node(e) => MigrateFailure::Node(e.clone()),
+        MigrateFailure::Program(e) => MigrateFailure::Program(e.clone()),
+        MigrateFailure::BadAnswer(e) => MigrateFailure::BadAnswer(e.clone()),
+    }
+}
+
+/// What an attach found: the thread as the node described it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// The thread's number on the node.
+    pub thread: u64,
+    /// The function or filter it runs.
+    pub name: String,
+    /// The program's source (the node's, or the one the debugger gave).
+    pub source: String,
+    /// Its instruction count where it stopped.
+    pub instructions: u64,
+}
 
 /// A move of a thread that did not happen (to the node, or back): the
 /// error, and the thread, still good where it was.
@@ -300,6 +363,121 @@ impl RemoteThread {
                 ))
             }
         }
+    }
+
+    /// Opens a debug session on thread `thread` that the node of `client`
+    /// holds (`chunkvm threads` lists them): the node stops it at its next
+    /// safe point. `source` is the program's text if the debugger has it
+    /// (the node's copy, when it has one, wins); `make_local` makes the
+    /// debugger's copy of the program from the source (its code ids must be
+    /// the thread's: code is content-addressed). Chunks the thread lacks are
+    /// fetched by the node from the thread's owner.
+    pub async fn attach(
+        client: Arc<Client>,
+        thread: u64,
+        source: Option<&str>,
+        make_local: impl FnOnce(&str) -> Result<Vm, String>,
+        mut on_line: OnLine,
+    ) -> Result<(RemoteThread, Attachment), AttachError> {
+        let lost = |e| AttachError::Lost(MigrateFailure::Transport(e));
+        let mut conv = client.conversation().await.map_err(lost)?;
+        let session = client.next_request();
+        conv.send(&Message::Attach {
+            request: session,
+            thread,
+            source: source.unwrap_or_default().to_string(),
+        })
+        .await
+        .map_err(lost)?;
+        let (program, attachment) = loop {
+            match conv.recv().await.map_err(lost)? {
+                Message::Output { line } => on_line(line),
+                Message::DebugAnswer {
+                    request,
+                    answer:
+                        DebugAnswer::Attached {
+                            thread,
+                            instructions,
+                            program,
+                            name,
+                            source,
+                        },
+                } if request == session => {
+                    break (
+                        program,
+                        Attachment {
+                            thread,
+                            name,
+                            source,
+                            instructions,
+                        },
+                    )
+                }
+                Message::Error { message, .. } => return Err(AttachError::Refused(message)),
+                other => {
+                    return Err(AttachError::Lost(MigrateFailure::Transport(
+                        TransportError::Unexpected {
+                            expected: "DebugAnswer { Attached }",
+                            got: other.kind(),
+                        },
+                    )))
+                }
+            }
+        };
+        // Leaving now (the conversation dropped) lets the thread run on.
+        if attachment.source.is_empty() {
+            return Err(AttachError::Program(format!(
+                "the node has no source for thread {thread} (it came by a migration, not from a debugger): give the program's file"
+            )));
+        }
+        let vm = make_local(&attachment.source).map_err(AttachError::Program)?;
+        if vm.loaded().ids.root != program {
+            return Err(AttachError::Program(format!(
+                "the program given is not the one thread {thread} runs (its code differs)"
+            )));
+        }
+        let policy = Policy::new(
+            Prefetch::OnDemand,
+            program,
+            client.code_sent(),
+            client.limits().max_message,
+        );
+        let remote = RemoteThread {
+            client,
+            conv,
+            vm,
+            policy,
+            session,
+            thread,
+            next_request: 1,
+            traffic: MigrateReport::default(),
+            seen: IdSet::default(),
+            code_sent: Vec::new(),
+            on_line,
+            home: false,
+        };
+        Ok((remote, attachment))
+    }
+
+    /// Ends an attached session: the thread runs on for its owner, as if
+    /// nobody had attached.
+    pub async fn detach(mut self) -> Result<(), DebugError> {
+        self.expect_ok(DebugAsk::Detach).await
+    }
+
+    /// Ends the thread where it stopped (an attached thread's owner gets a
+    /// failure that says a debugger ended it).
+    pub async fn terminate(mut self) -> Result<(), DebugError> {
+        self.expect_ok(DebugAsk::Terminate).await
+    }
+
+    /// Leaves the thread of a session this debugger opened (`open`) on the
+    /// node: the node fetches every chunk it lacks first, then runs it on,
+    /// parked, keeping its result and output in its thread table. Returns
+    /// the thread's number there (for `attach` and `chunkvm threads`).
+    pub async fn park(mut self) -> Result<u64, DebugError> {
+        self.expect_ok(DebugAsk::Park).await?;
+        Ok(self.thread)
     }
 
     /// The node's name.

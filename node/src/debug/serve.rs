@@ -19,6 +19,7 @@ use chunkvm::chunk::{IdSet, SLOTS};
 use chunkvm::exec::{ErrorKind, Stop, Value};
 use tokio::sync::mpsc;
 
+use super::attach::{park, run_parked};
 use crate::service::{
     lock, node_or_program, relay_fetch, relay_line, restore_here, DebugOpen, End, Event, Here,
     Inner,
@@ -27,7 +28,7 @@ use crate::transport::{request_of, Conversation};
 use crate::wire::{ChunkInfo, DebugAnswer, DebugAsk, Message, RemoteStop, Residence};
 
 /// How often a thread waiting for an ask looks whether the node is stopping.
-const STOPPING_POLL: Duration = Duration::from_millis(100);
+pub(crate) const STOPPING_POLL: Duration = Duration::from_millis(100);
 
 /// What the task waits for while the thread waits for an ask.
 enum Idle {
@@ -114,7 +115,10 @@ pub(crate) async fn serve_debug(
         }
     };
     drop(asks_tx);
-    let _ = worker.await;
+    // A parked thread runs on on its blocking thread: nobody waits for it.
+    if !matches!(end, End::Parked) {
+        let _ = worker.await;
+    }
     end
 }
 
@@ -122,7 +126,7 @@ pub(crate) async fn serve_debug(
 /// handed back or the session ends (on a blocking thread).
 #[allow(clippy::too_many_arguments)]
 fn hold_thread(
-    inner: &Inner,
+    inner: &Arc<Inner>,
     key: u64,
     request: u64,
     open: DebugOpen,
@@ -171,6 +175,24 @@ fn hold_thread(
         };
         let answer = match ask {
             DebugAsk::HandBack => return here.end(None, started_us),
+            DebugAsk::Park => match park(inner, key, &mut here) {
+                Ok(()) => {
+                    // The answer, then the session's end; the thread runs on here.
+                    let _ = tx.blocking_send(Event::Answer(request, Ok(DebugAnswer::Ok)));
+                    let _ = tx.blocking_send(Event::End(End::Parked));
+                    run_parked(inner, key, here, &sent);
+                    return End::Parked;
+                }
+                Err(why) => Err(why),
+            },
+            DebugAsk::Terminate => {
+                let _ = tx.blocking_send(Event::Answer(request, Ok(DebugAnswer::Ok)));
+                return End::Node("the debugger ended the thread".to_string());
+            }
+            DebugAsk::Detach => Err(
+                "this debugger sent the thread: hand it back or park it (detach is for an attached thread)"
+                    .to_string(),
+            ),
             DebugAsk::Resume { step } => match resume(inner, &mut here, step) {
                 Resumed::Stopped(answer) => Ok(answer),
                 Resumed::Finished(value) => return here.end(Some(value), started_us),
@@ -179,6 +201,7 @@ fn hold_thread(
             },
             ask => answer_ask(&mut here, ask, &sent),
         };
+        lock(&inner.table).counted(key, here.vm.instructions());
         if tx.blocking_send(Event::Answer(request, answer)).is_err() {
             return End::Node("the debugger's conversation is gone".to_string());
         }
@@ -190,7 +213,7 @@ fn micros(since: Instant) -> u64 {
 }
 
 /// How a `Resume` ended.
-enum Resumed {
+pub(crate) enum Resumed {
     Stopped(DebugAnswer),
     Finished(Value),
     /// The node is stopping: the thread goes back.
@@ -199,7 +222,11 @@ enum Resumed {
     Failed(End),
 }
 
-fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec::StepKind>) -> Resumed {
+pub(crate) fn resume(
+    inner: &Inner,
+    here: &mut Here,
+    step: Option<chunkvm::exec::StepKind>,
+) -> Resumed {
     let vm = &mut here.vm;
     // A pause may come before this ask is served (it travels on a stream of its
     // own): it is kept, and cleared once the run has stopped.
@@ -238,7 +265,11 @@ fn resume(inner: &Inner, here: &mut Here, step: Option<chunkvm::exec::StepKind>)
 }
 
 /// Answers an ask that does not run the thread.
-fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result<DebugAnswer, String> {
+pub(crate) fn answer_ask(
+    here: &mut Here,
+    ask: DebugAsk,
+    sent: &IdSet,
+) -> Result<DebugAnswer, String> {
     let vm = &mut here.vm;
     Ok(match ask {
         DebugAsk::Breakpoints { lines } => {
@@ -262,9 +293,11 @@ fn answer_ask(here: &mut Here, ask: DebugAsk, sent: &IdSet) -> Result<DebugAnswe
             DebugAnswer::Ok
         }
         DebugAsk::Chunks => chunks(here, sent),
-        DebugAsk::Resume { .. } | DebugAsk::HandBack => {
-            return Err("internal: a run ask reached the answers".to_string())
-        }
+        DebugAsk::Resume { .. }
+        | DebugAsk::HandBack
+        | DebugAsk::Detach
+        | DebugAsk::Terminate
+        | DebugAsk::Park => return Err("internal: a run ask reached the answers".to_string()),
     })
 }
 

@@ -341,4 +341,40 @@ function M.chunks(opts)
   end)
 end
 
+--- Attaches nvim-dap to thread `thread` of a chunkvm node (`quic://HOST:PORT` or a
+--- name of opts.nodes) with chop-dap's `attach` request (`chunkvm threads --on NODE`
+--- lists the threads). The current buffer, when it is a Chop file, is given as the
+--- `program` (a thread a client migrated travels without its source).
+---@param node string
+---@param thread integer
+function M.attach(node, thread)
+  local dap = M.dap()
+  if not dap then
+    notify('cannot attach: nvim-dap is not installed', vim.log.levels.ERROR)
+    return
+  end
+  local fields, bad = M.resolve_node(vim.trim(node or ''))
+  if not fields or fields.node == 'local' then
+    notify(bad or 'attach to a node, not local', vim.log.levels.ERROR)
+    return
+  end
+  if type(thread) ~= 'number' then
+    notify('attach: give the thread id (`chunkvm threads --on NODE` lists them)', vim.log.levels.ERROR)
+    return
+  end
+  local config = {
+    type = 'chop',
+    request = 'attach',
+    name = ('Chop: attach to thread %d on %s'):format(thread, node),
+    node = fields.node,
+    thread = thread,
+    tokenFile = fields.tokenFile,
+    fingerprint = fields.fingerprint,
+  }
+  if vim.bo.filetype == 'chop' and vim.api.nvim_buf_get_name(0) ~= '' then
+    config.program = vim.api.nvim_buf_get_name(0)
+  end
+  dap.run(config)
+end
+
 return M

@@ -87,13 +87,18 @@ test('cancelling a pick debugs nothing, and says nothing', async () => {
   assert.deepEqual(await resolveLaunch({}, { path: '/w/two.chop', text: TWO_FILTERS }, prompts('soft', undefined)), {});
 });
 
-test('no Chop file, nothing to debug, or attach: a problem', async () => {
+test('no Chop file, nothing to debug, or an attach without node and thread: a problem; an attach with them is kept', async () => {
   assert.match((await resolveLaunch({}, undefined, prompts(undefined, null))).problem ?? '', /open a \.chop file/);
   assert.match(
     (await resolveLaunch({}, { path: '/w/p.chop', text: 'param p: int = 1;\n' }, prompts(undefined, null))).problem ?? '',
     /no fn main, filter or pipeline/,
   );
-  assert.match((await resolveLaunch({ request: 'attach' }, undefined, prompts(undefined, null))).problem ?? '', /no attach/);
+  assert.match((await resolveLaunch({ request: 'attach' }, undefined, prompts(undefined, null))).problem ?? '', /needs "node"/);
+  const attach = await resolveLaunch({ request: 'attach', node: 'quic://127.0.0.1:7070', thread: 3 }, undefined, prompts(undefined, null));
+  assert.equal(attach.config?.request, 'attach');
+  assert.equal(attach.config?.type, 'chop');
+  assert.equal(attach.config?.name, 'Attach to thread 3 on quic://127.0.0.1:7070');
+  assert.match((await resolveLaunch({ request: 'other' }, undefined, prompts(undefined, null))).problem ?? '', /not "other"/);
 });
 
 test('a launch.json configuration is kept, with its blanks filled', async () => {

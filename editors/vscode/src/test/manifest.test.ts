@@ -64,6 +64,12 @@ test('the chop debugger: its type, chop-dap\'s launch arguments, breakpoints, me
   const table = doc.slice(doc.indexOf('## Launch arguments'), doc.indexOf('## Capabilities'));
   const documented = [...table.matchAll(/^\| `([a-zA-Z]+)`/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, Object.keys(props).sort());
+  // So is every attach argument of its Attach section.
+  const attach = debuggerEntry.configurationAttributes.attach;
+  assert.deepEqual(attach.required, ['node', 'thread']);
+  const attachTable = doc.slice(doc.indexOf('## Attach'), doc.indexOf('## Limits'));
+  const attachDocumented = [...attachTable.matchAll(/^\| `([a-zA-Z]+)`/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(attachDocumented, Object.keys(attach.properties).sort());
   assert.ok(debuggerEntry.initialConfigurations.length >= 1);
   assert.ok(debuggerEntry.configurationSnippets.every((s: { body: { type: string } }) => s.body.type === 'chop'));
   assert.deepEqual(manifest.contributes.breakpoints, [{ language: 'chop' }]);
