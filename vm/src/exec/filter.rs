@@ -319,7 +319,7 @@ impl Vm {
         next
     }
 
-    fn advance_job(
+    pub(crate) fn advance_job(
         &mut self,
         job: &mut Job,
         s: &mut [u64],

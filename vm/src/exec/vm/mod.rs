@@ -457,6 +457,22 @@ pub struct Vm {
     pub(crate) keep_failed: bool,
     /// The error a thread that keeps its frames failed with.
     pub(crate) failed: Option<RuntimeError>,
+    /// Whether a job runs tile-wide where it can (see `tile`).
+    pub(crate) tiles: bool,
+    /// Per function: 0 not known yet, 1 can run tile-wide, 2 cannot.
+    pub(crate) tileable: Vec<u8>,
+    /// The scratch lanes of tile-wide runs, kept for their memory.
+    pub(crate) lanes: Option<tile::Lanes>,
+    /// A span that bailed: (stage, row, end); no tile-wide run before the job is past it.
+    pub(crate) tile_skip: Option<(usize, u32, u32)>,
+}
+
+/// Whether threads run their filter jobs tile-wide unless told otherwise
+/// ([`Vm::set_tiles`]): yes, but for a process whose environment sets
+/// `CHUNKVM_NO_TILES=1` (read once).
+pub fn tiles_by_default() -> bool {
+    static DEFAULT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEFAULT.get_or_init(|| std::env::var("CHUNKVM_NO_TILES").map_or(true, |v| v.trim() != "1"))
 }
 
 const POLL: u64 = 1 << 14;
@@ -499,7 +515,23 @@ impl Vm {
             fetched: (0, 0),
             keep_failed: false,
             failed: None,
+            tiles: tiles_by_default(),
+            tileable: Vec::new(),
+            lanes: None,
+            tile_skip: None,
         }
+    }
+
+    /// Runs filter jobs tile-wide where the filter allows it (`on`), or one pixel after
+    /// another in the interpreter. Both make the same bytes in the same instruction
+    /// count; a thread with a debugger attached runs per pixel either way.
+    pub fn set_tiles(&mut self, on: bool) {
+        self.tiles = on;
+    }
+
+    /// Whether filter jobs run tile-wide where they can.
+    pub fn tiles(&self) -> bool {
+        self.tiles
     }
 
     /// Sets the limits.
@@ -1120,6 +1152,9 @@ fn deep_copy_within(store: &mut Store, id: ChunkId, depth: u32) -> Result<ChunkI
 
 mod ops;
 mod run;
+mod tile;
+
+pub use tile::LANES;
 
 #[cfg(test)]
 mod tests;
