@@ -465,6 +465,8 @@ pub struct Vm {
     pub(crate) lanes: Option<tile::Lanes>,
     /// A span that bailed: (stage, row, end); no tile-wide run before the job is past it.
     pub(crate) tile_skip: Option<(usize, u32, u32)>,
+    /// Pixels computed tile-wide so far.
+    pub(crate) tile_pixels: u64,
 }
 
 /// Whether threads run their filter jobs tile-wide unless told otherwise
@@ -519,6 +521,7 @@ impl Vm {
             tileable: Vec::new(),
             lanes: None,
             tile_skip: None,
+            tile_pixels: 0,
         }
     }
 
@@ -532,6 +535,11 @@ impl Vm {
     /// Whether filter jobs run tile-wide where they can.
     pub fn tiles(&self) -> bool {
         self.tiles
+    }
+
+    /// Pixels this thread computed tile-wide so far (the others ran per pixel).
+    pub fn tile_pixels(&self) -> u64 {
+        self.tile_pixels
     }
 
     /// Sets the limits.

@@ -272,12 +272,20 @@ impl Vm {
             return Ok(None);
         }
         let func = job.func;
-        if self.frames.first().is_some_and(|f| f.func != func || f.pc != 0) || !self.tileable(func)
+        if self
+            .frames
+            .first()
+            .is_some_and(|f| f.func != func || f.pc != 0)
+            || !self.tileable(func)
         {
             return Ok(None);
         }
         let n = (end - x) as usize;
-        let allowance = self.limits.instructions.min(self.stop_at).saturating_sub(count);
+        let allowance = self
+            .limits
+            .instructions
+            .min(self.stop_at)
+            .saturating_sub(count);
         let mut lanes_state = self.lanes.take().unwrap_or_default();
         let Some(mut job) = self.job.take() else {
             return Ok(None);
@@ -298,7 +306,10 @@ impl Vm {
                 }
                 match failed {
                     Some(err) => Err(err),
-                    None => Ok(Some(counted)),
+                    None => {
+                        self.tile_pixels += n as u64;
+                        Ok(Some(counted))
+                    }
                 }
             }
             Err(Bail::Here) => {
@@ -454,7 +465,11 @@ impl Vm {
             };
             pc += 1;
             run += 1;
-            let (a, b, c) = (sb + ins.a as usize, sb + ins.b as usize, sb + ins.c as usize);
+            let (a, b, c) = (
+                sb + ins.a as usize,
+                sb + ins.b as usize,
+                sb + ins.c as usize,
+            );
             let s = &mut st.s;
             match ins.op {
                 Op::Nop => {}
@@ -477,9 +492,15 @@ impl Vm {
                         st.r[ra][lane] = src[lane];
                     }
                 }
-                Op::AddI => map2(s, mask, a, b, c, |x, y| (x as i64).wrapping_add(y as i64) as u64),
-                Op::SubI => map2(s, mask, a, b, c, |x, y| (x as i64).wrapping_sub(y as i64) as u64),
-                Op::MulI => map2(s, mask, a, b, c, |x, y| (x as i64).wrapping_mul(y as i64) as u64),
+                Op::AddI => map2(s, mask, a, b, c, |x, y| {
+                    (x as i64).wrapping_add(y as i64) as u64
+                }),
+                Op::SubI => map2(s, mask, a, b, c, |x, y| {
+                    (x as i64).wrapping_sub(y as i64) as u64
+                }),
+                Op::MulI => map2(s, mask, a, b, c, |x, y| {
+                    (x as i64).wrapping_mul(y as i64) as u64
+                }),
                 Op::DivI | Op::RemI => {
                     if bits(mask).any(|lane| s[c][lane] == 0) {
                         return Err(Bail::Here);
@@ -495,8 +516,12 @@ impl Vm {
                     })
                 }
                 Op::NegI => map1(s, mask, a, b, |x| (x as i64).wrapping_neg() as u64),
-                Op::AddIK => map1(s, mask, a, b, |x| (x as i64).wrapping_add(ins.k as i64) as u64),
-                Op::MulIK => map1(s, mask, a, b, |x| (x as i64).wrapping_mul(ins.k as i64) as u64),
+                Op::AddIK => map1(s, mask, a, b, |x| {
+                    (x as i64).wrapping_add(ins.k as i64) as u64
+                }),
+                Op::MulIK => map1(s, mask, a, b, |x| {
+                    (x as i64).wrapping_mul(ins.k as i64) as u64
+                }),
                 Op::DivIK | Op::RemIK => {
                     let k = ins.k as i64;
                     if k == 0 {
@@ -711,12 +736,8 @@ impl Vm {
                         let reg = |shift: u32| sb + ((k >> shift) as u16) as usize;
                         let (p, q, u, v) = (&s[reg(0)], &s[reg(16)], &s[reg(32)], &s[reg(48)]);
                         (
-                            std::array::from_fn(|l| {
-                                (p[l] as i64).wrapping_add(q[l] as i64) as u64
-                            }),
-                            std::array::from_fn(|l| {
-                                (u[l] as i64).wrapping_add(v[l] as i64) as u64
-                            }),
+                            std::array::from_fn(|l| (p[l] as i64).wrapping_add(q[l] as i64) as u64),
+                            std::array::from_fn(|l| (u[l] as i64).wrapping_add(v[l] as i64) as u64),
                         )
                     };
                     let mut lo = [0u64; LANES];
