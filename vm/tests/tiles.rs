@@ -31,7 +31,7 @@ fn pattern(width: u32, height: u32) -> Rgba8 {
         for x in 0..width {
             pixels.extend_from_slice(&[
                 (x * 37 + y * 11) as u8,
-                (y * 29 ^ x * 3) as u8,
+                ((y * 29) ^ (x * 3)) as u8,
                 ((x * y) % 251) as u8,
                 (255 - (x + y) % 7) as u8,
             ]);
