@@ -108,7 +108,7 @@ fn max_diff(a: &Rgba8, b: &Rgba8) -> u8 {
 /// bytes and instruction count, and that spans did run where a row has room for one.
 fn both_modes(
     what: &str,
-    file: &str,
+    (file, stages): (&str, u64),
     target: &Target,
     input: &Rgba8,
     args: &[(&str, Arg)],
@@ -124,9 +124,14 @@ fn both_modes(
         "{what}: instruction counts differ"
     );
     assert_eq!(plain.tile_pixels(), 0, "{what}: per-pixel ran tile-wide");
-    if input.width * input.height > 1 {
-        assert!(tiled.tile_pixels() > 0, "{what}: no span ran tile-wide");
-    }
+    // Every pixel ran tile-wide but the job's first (begun by the interpreter) and each
+    // stage's last (it ends the stage): no span bailed.
+    let pixels = (input.width * input.height) as u64;
+    assert_eq!(
+        tiled.tile_pixels(),
+        (stages * pixels).saturating_sub(stages + 1),
+        "{what}: pixels run tile-wide"
+    );
     a
 }
 
@@ -138,7 +143,7 @@ fn every_filter_is_the_same_tile_wide_and_per_pixel_and_matches_its_reference() 
         for (name, input) in inputs() {
             for args in filter.settings {
                 let what = format!("{} {args:?} on {name}", filter.filter);
-                let got = both_modes(&what, filter.file, &target, &input, args);
+                let got = both_modes(&what, (filter.file, 1), &target, &input, args);
                 let want = (filter.apply)(&input, args);
                 let diff = max_diff(&got, &want);
                 assert!(
@@ -158,7 +163,8 @@ fn every_pipeline_is_the_same_tile_wide_and_per_pixel() {
         let target = Target::Pipeline(pipeline.pipeline.into());
         for (name, input) in inputs() {
             let what = format!("{} on {name}", pipeline.pipeline);
-            let got = both_modes(&what, pipeline.file, &target, &input, &[]);
+            let stages = pipeline.stages.len() as u64;
+            let got = both_modes(&what, (pipeline.file, stages), &target, &input, &[]);
             let want = pipeline.apply(&input).unwrap();
             assert!(max_diff(&got, &want) <= 1, "{what}: far from the reference");
         }

@@ -13,9 +13,11 @@
 //! registers, arrays made inside the filter live in lane arrays (never chunks), and the
 //! colours go to the job only when every lane returned. Whatever the lanes cannot do
 //! exactly as the interpreter would (an instruction with effects, a division by zero,
-//! an index out of range, a chunk missing, a limit that would be reached within the
-//! span) *bails*: the span is dropped and the interpreter runs those pixels one by one,
-//! so it stops, fails or reports exactly as a per-pixel run does. Instructions are
+//! an index out of range, a chunk missing, the budget reached within the span) *bails*:
+//! the span is dropped and the interpreter runs those pixels one by one, so it fails or
+//! reports exactly as a per-pixel run does. A stop asked for by `Vm::stop_after` lands
+//! on the end of the span that crosses it, the first safe point of this mode after it.
+//! Instructions are
 //! counted per lane: a tile-wide span adds what its pixels would add run one by one.
 
 use super::ops::math;
@@ -281,11 +283,10 @@ impl Vm {
             return Ok(None);
         }
         let n = (end - x) as usize;
-        let allowance = self
-            .limits
-            .instructions
-            .min(self.stop_at)
-            .saturating_sub(count);
+        // A budget reached within the span is the interpreter's to report, where a
+        // per-pixel run would; a stop asked for (`stop_after`) waits for the span's end,
+        // the first safe point of this mode after it.
+        let allowance = self.limits.instructions.saturating_sub(count);
         let mut lanes_state = self.lanes.take().unwrap_or_default();
         let Some(mut job) = self.job.take() else {
             return Ok(None);
