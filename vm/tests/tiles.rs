@@ -198,15 +198,23 @@ fn a_tile_wide_job_stopped_anywhere_and_resumed_elsewhere_makes_the_same_image()
         let total = reference.instructions();
         for step in 1..=12u64 {
             let at = total * step / 13;
-            let mut vm = job(file, &target, &input, &[], true);
-            assert!(run_to(&mut vm, at), "{file}: finished before {at}");
-            let bytes = vm.snapshot().unwrap();
-            // Resumed tile-wide on one node, per pixel on another.
-            for tiles in [true, false] {
-                let mut moved = Vm::from_snapshot(&bytes, NodeId(60 + step as u16)).unwrap();
-                moved.set_tiles(tiles);
-                assert_eq!(to_end(&mut moved), expected, "{file}: resumed at {at}");
-                assert_eq!(moved.instructions(), total, "{file}: resumed at {at}");
+            // Stopped tile-wide (at a span's end) and per pixel (anywhere); resumed
+            // tile-wide on one node, per pixel on another.
+            for stopped_tiles in [true, false] {
+                let mut vm = job(file, &target, &input, &[], stopped_tiles);
+                assert!(run_to(&mut vm, at), "{file}: finished before {at}");
+                let bytes = vm.snapshot().unwrap_or_else(|err| {
+                    panic!("{file}: snapshot at {at} (tiles {stopped_tiles}): {err:?}")
+                });
+                for tiles in [true, false] {
+                    let mut moved = Vm::from_snapshot(&bytes, NodeId(60 + step as u16)).unwrap();
+                    moved.set_tiles(tiles);
+                    let what = format!(
+                        "{file}: stopped at {at} (tiles {stopped_tiles}), resumed (tiles {tiles})"
+                    );
+                    assert_eq!(to_end(&mut moved), expected, "{what}");
+                    assert_eq!(moved.instructions(), total, "{what}");
+                }
             }
         }
     }
