@@ -46,6 +46,10 @@ pub struct PhotoArgs {
     /// Worker threads (default: the machine's cores; at most 256).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Run the filter one pixel at a time in the interpreter instead of tile-wide (the
+    /// same image in the same instructions, slower; `CHUNKVM_NO_TILES=1` does the same).
+    #[arg(long)]
+    no_tiles: bool,
 }
 
 impl PhotoArgs {
@@ -77,6 +81,12 @@ impl PhotoArgs {
             || self.preview
             || self.quality.is_some()
             || self.threads.is_some()
+            || self.no_tiles
+    }
+
+    /// Whether filters run tile-wide.
+    fn tiles(&self) -> bool {
+        !self.no_tiles && chunkvm::exec::tiles_by_default()
     }
 }
 
@@ -322,6 +332,7 @@ pub fn run_analysed(
         limits,
         params,
         cancel: None,
+        tiles: args.tiles(),
     };
     let resolved;
     let mode = if mode.is_auto() {
@@ -508,6 +519,7 @@ pub fn plan(
         limits: Limits::default(),
         params,
         cancel: None,
+        tiles: args.tiles(),
     };
     let planned = plan_photo(
         &analyzed,

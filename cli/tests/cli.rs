@@ -1456,3 +1456,37 @@ fn bench_refuses_an_unknown_filter_and_passes_on_a_known_one() {
         "{table}"
     );
 }
+
+#[test]
+fn no_tiles_and_its_environment_variable_make_the_same_image_in_as_many_instructions() {
+    let dir = temp_dir("no-tiles");
+    let box_blur = fixtures().join("../../../filters/box_blur.chop");
+    let box_blur = box_blur.to_str().expect("a UTF-8 path");
+    let base = ["run", box_blur, "--level", "1", "--threads", "1", "--stats"];
+    let instructions = |out: &Output| -> String {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        let err = stderr(out);
+        err.split(", ")
+            .find(|part| part.ends_with(" instructions"))
+            .unwrap_or_else(|| panic!("no count: {err}"))
+            .to_string()
+    };
+    let mut tiled = base.to_vec();
+    tiled.extend(["--output", "tiled.png"]);
+    let mut plain = base.to_vec();
+    plain.extend(["--output", "plain.png", "--no-tiles"]);
+    let counted = instructions(&chunkvm(&tiled, &dir));
+    assert_eq!(instructions(&chunkvm(&plain, &dir)), counted);
+    let mut by_env = base.to_vec();
+    by_env.extend(["--output", "env.png"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_chunkvm"))
+        .args(&by_env)
+        .env("CHUNKVM_NO_TILES", "1")
+        .current_dir(&dir)
+        .output()
+        .expect("chunkvm starts");
+    assert_eq!(instructions(&out), counted);
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("an output file");
+    assert_eq!(read("tiled.png"), read("plain.png"));
+    assert_eq!(read("tiled.png"), read("env.png"));
+}

@@ -395,6 +395,7 @@ pub fn preview(
         limits,
         params,
         cancel: Some(cancel.clone()),
+        ..RunOptions::default()
     };
     let cancelled = |flag: &AtomicBool| flag.load(std::sync::atomic::Ordering::Relaxed);
     if cancelled(&cancel) {

@@ -115,6 +115,9 @@ fn a_job_resumed_from_any_safe_point_on_another_node_makes_the_same_image() {
         for step in 1..=20u64 {
             let at = total * step / 21;
             let mut job = started(&source, target.as_ref());
+            // Per pixel, so that stops fall inside calls too (`tests/tiles.rs` stops
+            // tile-wide jobs).
+            job.vm.set_tiles(false);
             assert!(run_to(&mut job.vm, at), "{name}: finished before {at}");
             if job.vm.frames().first().is_some_and(|frame| frame.pc != 0) {
                 inside_calls += 1;

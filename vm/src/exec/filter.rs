@@ -257,6 +257,11 @@ impl Vm {
         s: &mut [u64],
         r: &mut [ChunkId],
     ) -> Result<(), StoreError> {
+        // The last call's references are gone (its chunks were freed when it returned):
+        // no register may link to them at the safe point between two pixels.
+        if let Some(stale) = r.get_mut(1..) {
+            stale.fill(ChunkId::NIL);
+        }
         match job.kind {
             FilterKind::Kernel => {
                 r[0] = job.src;
@@ -319,7 +324,7 @@ impl Vm {
         next
     }
 
-    fn advance_job(
+    pub(crate) fn advance_job(
         &mut self,
         job: &mut Job,
         s: &mut [u64],

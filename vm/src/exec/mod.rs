@@ -12,6 +12,6 @@ pub use filter::{JobProgress, JobStage};
 pub use thread::ThreadError;
 pub use value::{Capture, Value};
 pub use vm::{
-    CallError, ErrorKind, Fetch, FetchError, Limits, Loaded, RuntimeError, Stats, StepKind, Stop,
-    Vm,
+    tiles_by_default, CallError, ErrorKind, Fetch, FetchError, Limits, Loaded, RuntimeError, Stats,
+    StepKind, Stop, Vm, LANES,
 };

@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub params: Vec<(String, Value)>,
     /// Set it from any thread to stop the run (it ends with [`RunError::Cancelled`]).
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Run the filters tile-wide where they can ([`Vm::set_tiles`]); the default is
+    /// [`crate::exec::tiles_by_default`] (on unless `CHUNKVM_NO_TILES=1`).
+    pub tiles: bool,
 }
 
 impl Default for RunOptions {
@@ -36,6 +39,7 @@ impl Default for RunOptions {
             limits: Limits::default(),
             params: Vec::new(),
             cancel: None,
+            tiles: crate::exec::tiles_by_default(),
         }
     }
 }
@@ -359,6 +363,7 @@ fn prepare(
     let other = RunError::Store;
     let mut vm = Vm::new(compiled.program);
     vm.set_limits(options.limits);
+    vm.set_tiles(options.tiles);
     if let Some(flag) = &options.cancel {
         vm.set_cancel(flag.clone());
     }
@@ -569,6 +574,7 @@ fn run_stage(
             .map_err(RunError::Store)?;
         let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
         worker_vm.set_limits(vm.limits());
+        worker_vm.set_tiles(vm.tiles());
         if let Some(flag) = &vm.cancel {
             worker_vm.set_cancel(flag.clone());
         }

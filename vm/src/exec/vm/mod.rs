@@ -460,6 +460,24 @@ pub struct Vm {
     /// Whether the next run looks for a breakpoint at the instruction it starts at (a
     /// stop at a safe point before an instruction the debugger has not looked at yet).
     pub(crate) check_first: bool,
+    /// Whether a job runs tile-wide where it can (see `tile`).
+    pub(crate) tiles: bool,
+    /// Per function: 0 not known yet, 1 can run tile-wide, 2 cannot.
+    pub(crate) tileable: Vec<u8>,
+    /// The scratch lanes of tile-wide runs, kept for their memory.
+    pub(crate) lanes: Option<tile::Lanes>,
+    /// A span that bailed: (stage, row, end); no tile-wide run before the job is past it.
+    pub(crate) tile_skip: Option<(usize, u32, u32)>,
+    /// Pixels computed tile-wide so far.
+    pub(crate) tile_pixels: u64,
+}
+
+/// Whether threads run their filter jobs tile-wide unless told otherwise
+/// ([`Vm::set_tiles`]): yes, but for a process whose environment sets
+/// `CHUNKVM_NO_TILES=1` (read once).
+pub fn tiles_by_default() -> bool {
+    static DEFAULT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEFAULT.get_or_init(|| std::env::var("CHUNKVM_NO_TILES").map_or(true, |v| v.trim() != "1"))
 }
 
 const POLL: u64 = 1 << 14;
@@ -503,7 +521,29 @@ impl Vm {
             keep_failed: false,
             failed: None,
             check_first: false,
+            tiles: tiles_by_default(),
+            tileable: Vec::new(),
+            lanes: None,
+            tile_skip: None,
+            tile_pixels: 0,
         }
+    }
+
+    /// Runs filter jobs tile-wide where the filter allows it (`on`), or one pixel after
+    /// another in the interpreter. Both make the same bytes in the same instruction
+    /// count; a thread with a debugger attached runs per pixel either way.
+    pub fn set_tiles(&mut self, on: bool) {
+        self.tiles = on;
+    }
+
+    /// Whether filter jobs run tile-wide where they can.
+    pub fn tiles(&self) -> bool {
+        self.tiles
+    }
+
+    /// Pixels this thread computed tile-wide so far (the others ran per pixel).
+    pub fn tile_pixels(&self) -> u64 {
+        self.tile_pixels
     }
 
     /// Sets the limits.
@@ -1132,6 +1172,9 @@ fn deep_copy_within(store: &mut Store, id: ChunkId, depth: u32) -> Result<ChunkI
 
 mod ops;
 mod run;
+mod tile;
+
+pub use tile::LANES;
 
 #[cfg(test)]
 mod tests;

@@ -387,6 +387,18 @@ impl Vm {
                             rb = 0;
                             env = ChunkId::NIL;
                             safe_point!(pc);
+                            // At a pixel boundary: the next pixels tile-wide, a span at a
+                            // time, each span's end a safe point.
+                            while !DEBUG && self.tiles {
+                                match self.tile_span(count, &mut s, &mut r) {
+                                    Ok(Some(counted)) => {
+                                        count = count.saturating_add(counted);
+                                        safe_point!(pc);
+                                    }
+                                    Ok(None) => break,
+                                    Err(err) => fail!(pc, Fault::from(err)),
+                                }
+                            }
                             continue;
                         }
                     }

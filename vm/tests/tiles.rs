@@ -1,0 +1,329 @@
+//! Tile-wide execution of filter jobs against the interpreter run pixel by pixel: the
+//! same bytes in the same number of instructions for every filter and pipeline of
+//! `filters/` at each of its settings, on a photo and on odd sizes; both within the
+//! native reference's tolerance. Stopping a tile-wide job anywhere and resuming it
+//! elsewhere changes nothing; limits, cancel and errors behave as per pixel.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chunkvm::chunk::NodeId;
+use chunkvm::exec::{ErrorKind, Limits, Stop, Vm};
+use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions, Target};
+use chunkvm::reference::{Arg, FILTERS, PIPELINES};
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+fn source(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../filters")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A pattern with detail everywhere, of any size.
+fn pattern(width: u32, height: u32) -> Rgba8 {
+    let mut pixels = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            pixels.extend_from_slice(&[
+                (x * 37 + y * 11) as u8,
+                ((y * 29) ^ (x * 3)) as u8,
+                ((x * y) % 251) as u8,
+                (255 - (x + y) % 7) as u8,
+            ]);
+        }
+    }
+    Rgba8 {
+        width,
+        height,
+        pixels,
+    }
+}
+
+/// The test photo scaled down to 75 pixels wide (not a multiple of 8 or 64).
+fn photo() -> &'static Rgba8 {
+    static PHOTO: OnceLock<Rgba8> = OnceLock::new();
+    PHOTO.get_or_init(|| {
+        let full = Rgba8::load(&common::test_photo("chelsea.png")).unwrap();
+        let height = (full.height as u64 * 75 / full.width as u64) as u32;
+        full.resized(75, height)
+    })
+}
+
+/// The inputs: the photo and odd sizes (one pixel, one row, one column, partial tiles,
+/// rows longer than a span).
+fn inputs() -> Vec<(String, Rgba8)> {
+    let mut out = vec![("photo".to_string(), photo().clone())];
+    for (w, h) in [(1, 1), (1, 13), (13, 1), (9, 7), (70, 3), (130, 10)] {
+        out.push((format!("{w}x{h}"), pattern(w, h)));
+    }
+    out
+}
+
+fn params(args: &[(&str, Arg)]) -> Vec<(String, chunkvm::exec::Value)> {
+    args.iter()
+        .map(|(name, arg)| (name.to_string(), arg.value()))
+        .collect()
+}
+
+/// A job of `target` in `file` over `input` with `args`, tile-wide or not.
+fn job(file: &str, target: &Target, input: &Rgba8, args: &[(&str, Arg)], tiles: bool) -> Vm {
+    let (analyzed, program) = chunkvm::driver::build(&source(file)).unwrap();
+    let options = RunOptions {
+        params: params(args),
+        ..RunOptions::default()
+    };
+    let mut started = photo::start(
+        Compiled::of(&analyzed, program),
+        Some(target),
+        &Input::Image(Cow::Owned(input.clone())),
+        &options,
+    )
+    .unwrap();
+    started.vm.set_tiles(tiles);
+    started.vm
+}
+
+/// Runs to the end: the image.
+fn to_end(vm: &mut Vm) -> Rgba8 {
+    let value = vm.run_to_end().unwrap();
+    photo::finish(vm, &value).unwrap()
+}
+
+fn max_diff(a: &Rgba8, b: &Rgba8) -> u8 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    a.pixels
+        .iter()
+        .zip(&b.pixels)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Runs both modes: the tile-wide image, after checking it equals the per-pixel one in
+/// bytes and instruction count, and that spans did run where a row has room for one.
+fn both_modes(
+    what: &str,
+    (file, stages): (&str, u64),
+    target: &Target,
+    input: &Rgba8,
+    args: &[(&str, Arg)],
+) -> Rgba8 {
+    let mut tiled = job(file, target, input, args, true);
+    let mut plain = job(file, target, input, args, false);
+    let a = to_end(&mut tiled);
+    let b = to_end(&mut plain);
+    assert!(a == b, "{what}: tile-wide and per-pixel images differ");
+    assert_eq!(
+        tiled.instructions(),
+        plain.instructions(),
+        "{what}: instruction counts differ"
+    );
+    assert_eq!(plain.tile_pixels(), 0, "{what}: per-pixel ran tile-wide");
+    // Every pixel ran tile-wide but the job's first (begun by the interpreter) and each
+    // stage's last (it ends the stage): no span bailed.
+    let pixels = (input.width * input.height) as u64;
+    assert_eq!(
+        tiled.tile_pixels(),
+        (stages * pixels).saturating_sub(stages + 1),
+        "{what}: pixels run tile-wide"
+    );
+    a
+}
+
+#[test]
+fn every_filter_is_the_same_tile_wide_and_per_pixel_and_matches_its_reference() {
+    let mut spans_everywhere = 0;
+    for filter in FILTERS {
+        let target = Target::Filter(filter.filter.into());
+        for (name, input) in inputs() {
+            for args in filter.settings {
+                let what = format!("{} {args:?} on {name}", filter.filter);
+                let got = both_modes(&what, (filter.file, 1), &target, &input, args);
+                let want = (filter.apply)(&input, args);
+                let diff = max_diff(&got, &want);
+                assert!(
+                    diff <= filter.tolerance(),
+                    "{what}: {diff} from the reference"
+                );
+            }
+        }
+        spans_everywhere += 1;
+    }
+    assert_eq!(spans_everywhere, FILTERS.len());
+}
+
+#[test]
+fn every_pipeline_is_the_same_tile_wide_and_per_pixel() {
+    for pipeline in PIPELINES {
+        let target = Target::Pipeline(pipeline.pipeline.into());
+        for (name, input) in inputs() {
+            let what = format!("{} on {name}", pipeline.pipeline);
+            let stages = pipeline.stages.len() as u64;
+            let got = both_modes(&what, (pipeline.file, stages), &target, &input, &[]);
+            let want = pipeline.apply(&input).unwrap();
+            assert!(max_diff(&got, &want) <= 1, "{what}: far from the reference");
+        }
+    }
+}
+
+/// Runs until the first safe point at or after `at` instructions; false if it finished.
+fn run_to(vm: &mut Vm, at: u64) -> bool {
+    vm.stop_after(at.saturating_sub(vm.instructions()).max(1));
+    loop {
+        match vm.run().unwrap() {
+            Stop::SafePoint => return true,
+            Stop::Finished(_) => return false,
+            _ => continue,
+        }
+    }
+}
+
+#[test]
+fn a_tile_wide_job_stopped_anywhere_and_resumed_elsewhere_makes_the_same_image() {
+    let cases = [
+        ("box_blur.chop", Target::Filter("box_blur".into())),
+        ("gaussian_blur.chop", Target::Filter("gaussian_blur".into())),
+        ("threshold.chop", Target::Filter("threshold".into())),
+        ("pipelines/comic.chop", Target::Pipeline("comic".into())),
+    ];
+    let input = pattern(83, 21);
+    for (file, target) in cases {
+        let mut reference = job(file, &target, &input, &[], true);
+        let expected = to_end(&mut reference);
+        let total = reference.instructions();
+        for step in 1..=12u64 {
+            let at = total * step / 13;
+            // Stopped tile-wide (at a span's end) and per pixel (anywhere); resumed
+            // tile-wide on one node, per pixel on another.
+            for stopped_tiles in [true, false] {
+                let mut vm = job(file, &target, &input, &[], stopped_tiles);
+                assert!(run_to(&mut vm, at), "{file}: finished before {at}");
+                let bytes = vm.snapshot().unwrap_or_else(|err| {
+                    panic!("{file}: snapshot at {at} (tiles {stopped_tiles}): {err:?}")
+                });
+                for tiles in [true, false] {
+                    let mut moved = Vm::from_snapshot(&bytes, NodeId(60 + step as u16)).unwrap();
+                    moved.set_tiles(tiles);
+                    let what = format!(
+                        "{file}: stopped at {at} (tiles {stopped_tiles}), resumed (tiles {tiles})"
+                    );
+                    assert_eq!(to_end(&mut moved), expected, "{what}");
+                    assert_eq!(moved.instructions(), total, "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_budget_stops_a_tile_wide_job_where_it_stops_a_per_pixel_one() {
+    let input = pattern(90, 17);
+    let target = Target::Filter("box_blur".into());
+    let mut full = job("box_blur.chop", &target, &input, &[], true);
+    to_end(&mut full);
+    let total = full.instructions();
+    for budget in [total / 3, total / 2 + 7] {
+        let mut errors = Vec::new();
+        for tiles in [true, false] {
+            let mut vm = job("box_blur.chop", &target, &input, &[], tiles);
+            vm.set_limits(Limits {
+                instructions: budget,
+                ..Limits::default()
+            });
+            let err = vm.run_to_end().unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Budget);
+            errors.push((err, vm.instructions()));
+        }
+        assert_eq!(errors[0], errors[1], "budget {budget}");
+    }
+}
+
+#[test]
+fn cancel_stops_a_tile_wide_job_within_a_span() {
+    let input = pattern(128, 64);
+    let target = Target::Filter("gaussian_blur".into());
+    let mut vm = job("gaussian_blur.chop", &target, &input, &[], true);
+    // Run a little, then cancel: the next span's end (or the interpreter's next safe
+    // point) stops it.
+    assert!(run_to(&mut vm, 200_000));
+    let before = vm.tile_pixels();
+    let flag = Arc::new(AtomicBool::new(false));
+    vm.set_cancel(flag.clone());
+    flag.store(true, Ordering::Relaxed);
+    let err = vm.run_to_end().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+    assert!(
+        vm.tile_pixels() <= before + chunkvm::exec::LANES as u64,
+        "more than a span ran after the cancel"
+    );
+}
+
+#[test]
+fn an_error_in_one_pixel_reports_its_place_and_stack_as_per_pixel() {
+    // Pixel (70, 2) divides by zero inside a helper: the span holding it drops back
+    // to the interpreter, which reports the error as a per-pixel run does.
+    let source = "\
+fn ratio(a: int, b: int) -> int {
+    a / b
+}
+
+filter bad(src: image, x: int, y: int) -> color {
+    let d = if x == 70 && y == 2 { 0 } else { 1 };
+    let k = ratio(x, d);
+    src.at(k, y)
+}
+";
+    let input = pattern(100, 5);
+    let mut errors = Vec::new();
+    for tiles in [true, false] {
+        let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+        let mut started = photo::start(
+            Compiled::of(&analyzed, program),
+            Some(&Target::Filter("bad".into())),
+            &Input::Image(Cow::Owned(input.clone())),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        started.vm.set_tiles(tiles);
+        let err = started.vm.run_to_end().unwrap_err();
+        let progress = started.vm.job_progress().unwrap();
+        if tiles {
+            assert!(started.vm.tile_pixels() > 0, "nothing ran tile-wide");
+        }
+        errors.push((err, started.vm.instructions(), progress));
+    }
+    let (err, _, progress) = &errors[0];
+    assert_eq!(err.trace.len(), 2, "{err:?}");
+    assert_eq!(err.trace[0].0, "ratio");
+    assert_eq!(err.trace[1].0, "bad");
+    assert_eq!(progress.rows_done, 2, "the failing pixel's row");
+    assert_eq!(errors[0], errors[1]);
+}
+
+#[test]
+fn a_filter_that_prints_runs_per_pixel_in_order() {
+    let source = "\
+filter loud(c: color) -> color {
+    print(c.r);
+    c
+}
+";
+    let input = pattern(70, 2);
+    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+    let mut started = photo::start(
+        Compiled::of(&analyzed, program),
+        Some(&Target::Filter("loud".into())),
+        &Input::Image(Cow::Owned(input)),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    started.vm.set_output(Box::new(std::io::sink()));
+    assert!(started.vm.tiles());
+    started.vm.run_to_end().unwrap();
+    assert_eq!(started.vm.tile_pixels(), 0);
+}
