@@ -60,7 +60,7 @@ use crate::identity::{Token, TOKEN_LEN};
 use crate::threads::{ThreadInfo, ThreadState};
 
 /// The protocol version this build speaks (sent in [`Message::Hello`]).
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The largest body a frame may carry: 64 MiB (about 250 000 chunks).
 pub const MAX_MESSAGE: usize = 64 << 20;

@@ -289,6 +289,8 @@ impl Rng {
                         line: self.next() as u32,
                         pc: self.next() as u32,
                         block: (self.id(), self.next() as u32),
+                        pixel: (self.below(2) == 1)
+                            .then(|| (self.next() as u32, self.next() as u32)),
                     })
                     .collect(),
             ),

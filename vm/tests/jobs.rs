@@ -167,6 +167,33 @@ fn the_job_progress_counts_rows_over_all_stages() {
     assert!(half.rows_done > 0 && half.rows_done < half.rows, "{half:?}");
 }
 
+#[test]
+fn the_bottom_frame_of_a_job_names_the_pixel_it_computes() {
+    let (_, source, _) = cases().swap_remove(1);
+    let mut job = started(&source, None);
+    job.vm.set_tiles(false);
+    let mut seen = 0;
+    for at in [1, 5_000, 40_000, 90_000] {
+        if !run_to(&mut job.vm, at) {
+            break;
+        }
+        let stack = job.vm.stack();
+        let Some(bottom) = stack.last() else { continue };
+        let depth = stack.len() - 1;
+        let locals = job.vm.locals(depth);
+        let int = |name: &str| match locals.iter().find(|v| v.name == name).map(|v| &v.value) {
+            Some(Value::Int(n)) => *n as u32,
+            other => panic!("box_blur's `{name}` is {other:?}"),
+        };
+        assert_eq!(bottom.pixel, Some((int("x"), int("y"))), "at {at}");
+        assert!(stack[..depth].iter().all(|frame| frame.pixel.is_none()));
+        seen += 1;
+    }
+    assert!(seen >= 2, "the run stopped inside a call only {seen} times");
+    to_end(&mut job.vm);
+    assert_eq!(job.vm.job_pixel(), None, "a finished job computes no pixel");
+}
+
 /// The chunks of a stopped thread's store, handed out one fetch at a time, counting.
 #[derive(Clone)]
 struct Source {

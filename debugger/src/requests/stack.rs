@@ -87,9 +87,14 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
                 frame.span.end,
             ));
             let func = funcs.get(idx).copied().unwrap_or(0);
+            // A filter's call for one pixel says which: `box_blur (x 12, y 40)`.
+            let name = match frame.pixel {
+                Some((x, y)) => format!("{} (x {x}, y {y})", frame.function),
+                None => frame.function.clone(),
+            };
             json!({
                 "id": frame_id(thread_id, idx),
-                "name": frame.function,
+                "name": name,
                 "source": program.source(),
                 "line": line,
                 "column": column,

@@ -30,7 +30,7 @@
 //! | 0 | `Ok` | |
 //! | 1 | `Opened` | thread u64, instructions u64, started_us u64 |
 //! | 2 | `Stopped` | stop, instructions u64: a stop is 0 breakpoint, 1 step, 2 paused, or 3 error: kind u8, message string, span, trace (a count of name string and span) |
-//! | 3 | `Stack` | frames: function string, span, line u32, pc u32, block id u64, block index u32 |
+//! | 3 | `Stack` | frames: function string, span, line u32, pc u32, block id u64, block index u32, pixel (u8 0, or 1 then x u32, y u32) |
 //! | 4 | `Variables` | variables: name string, type, value, is_param bool |
 //! | 5 | `Chunks` | root id, chunks: id u64, kind string, slots_used u32, links (ids), residence u8 (0 sent ahead, 1 fetched, 2 made on the node, 3 not on the node) |
 //! | 6 | `Attached` | thread u64, instructions u64, program id u64, name string, source string |
@@ -464,6 +464,14 @@ impl DebugAnswer {
                     w.u32(frame.pc);
                     w.u64(frame.block.0 .0);
                     w.u32(frame.block.1);
+                    match frame.pixel {
+                        Some((x, y)) => {
+                            w.out.push(1);
+                            w.u32(x);
+                            w.u32(y);
+                        }
+                        None => w.out.push(0),
+                    }
                 }
             }
             DebugAnswer::Variables(vars) => {
@@ -555,8 +563,8 @@ impl DebugAnswer {
                 }
             }
             3 => {
-                // function (4), span (16), line, pc (8), block (12).
-                let n = r.count(40)?;
+                // function (4), span (16), line, pc (8), block (12), pixel flag (1).
+                let n = r.count(41)?;
                 let mut frames = Vec::with_capacity(n);
                 for _ in 0..n {
                     frames.push(WireFrame {
@@ -565,6 +573,11 @@ impl DebugAnswer {
                         line: r.u32()?,
                         pc: r.u32()?,
                         block: (ChunkId(r.u64()?), r.u32()?),
+                        pixel: if r.bool()? {
+                            Some((r.u32()?, r.u32()?))
+                        } else {
+                            None
+                        },
                     });
                 }
                 DebugAnswer::Stack(frames)

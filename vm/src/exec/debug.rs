@@ -75,6 +75,10 @@ pub struct FrameInfo {
     pub pc: u32,
     /// The Block chunk of the current instruction and its index there.
     pub block: (ChunkId, u32),
+    /// The pixel `(x, y)` of the image a job's filter call computes: set on the frame
+    /// a filter or pipeline run called for that pixel (the bottom one), `None` on
+    /// every other frame.
+    pub pixel: Option<(u32, u32)>,
 }
 
 /// A local variable or parameter, for the debugger.
@@ -301,6 +305,7 @@ impl Vm {
                             .unwrap_or(ChunkId::NIL),
                         index,
                     ),
+                    pixel: if idx == 0 { self.job_pixel() } else { None },
                 }
             })
             .collect()

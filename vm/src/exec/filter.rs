@@ -545,6 +545,14 @@ impl Vm {
         self.job.as_ref().map(|job| job.src)
     }
 
+    /// The pixel `(x, y)` the thread's job computes now: the one whose call of the
+    /// filter is the bottom frame (`None` without a job, or when it is done).
+    pub fn job_pixel(&self) -> Option<(u32, u32)> {
+        let job = self.job.as_ref()?;
+        (job.stage < job.stages.len().max(1) && job.y < job.y1 && !self.frames.is_empty())
+            .then_some((job.x, job.y))
+    }
+
     /// How far the thread's job has come, if it runs one.
     pub fn job_progress(&self) -> Option<JobProgress> {
         let job = self.job.as_ref()?;
