@@ -901,21 +901,7 @@ fn run_thread(shared: Arc<Shared>, mut vm: Debuggee, action: Action, entry: Entr
             Ok(Stop::SafePoint) => {}
             Ok(Stop::Finished(value)) => return finish(&shared, vm, Ok(value)),
             Err(err) => {
-                let stop_here = {
-                    let stop_on_errors = shared.lock().stop_on_errors;
-                    stop_on_errors
-                        && err.kind != ErrorKind::Cancelled
-                        && vm.failed()
-                        && vm.stack().is_ok_and(|stack| !stack.is_empty())
-                };
-                let key = (err.message.clone(), err.span.start);
-                let seen = shared.lock().exception_seen.replace(key.clone());
-                if stop_here && seen.as_ref() != Some(&key) {
-                    {
-                        let mut session = shared.lock();
-                        session.exception = Some(err.clone());
-                        session.exception_thread = THREAD_ID;
-                    }
+                if stops_on_exception(&shared, &mut vm, &err, THREAD_ID) {
                     let note = Some(err.message.clone());
                     return stop(&shared, vm, "exception", note, Vec::new());
                 }
@@ -1026,21 +1012,7 @@ fn run_bands(shared: Arc<Shared>, mut threads: Running, focus: i64, action: Acti
             }
             Err(err) => {
                 let vm = &mut threads[at].1;
-                let stop_here = {
-                    let stop_on_errors = shared.lock().stop_on_errors;
-                    stop_on_errors
-                        && err.kind != ErrorKind::Cancelled
-                        && vm.failed()
-                        && vm.stack().is_ok_and(|stack| !stack.is_empty())
-                };
-                let key = (err.message.clone(), err.span.start);
-                let seen = shared.lock().exception_seen.replace(key.clone());
-                if stop_here && seen.as_ref() != Some(&key) {
-                    {
-                        let mut session = shared.lock();
-                        session.exception = Some(err.clone());
-                        session.exception_thread = id;
-                    }
+                if stops_on_exception(&shared, vm, &err, id) {
                     let note = Some(err.message.clone());
                     return stop_all(&shared, threads, id, "exception", note, Vec::new());
                 }
@@ -1353,6 +1325,31 @@ fn outcome_messages(
 fn save(image: &Rgba8, path: &std::path::Path) -> Result<(), String> {
     let format = ImageFormat::from_path(path, None).map_err(|err| err.to_string())?;
     image.save(path, format).map_err(|err| err.to_string())
+}
+
+/// Whether the runtime error `err` of thread `id` (its VM `vm`) stops the session as
+/// an exception: errors stop when the client asked for it, the thread kept its frames,
+/// and the same error did not stop it just before (continuing past it ends the run).
+/// When it stops, the session keeps the error for `exceptionInfo`.
+fn stops_on_exception(
+    shared: &Arc<Shared>,
+    vm: &mut Debuggee,
+    err: &RuntimeError,
+    id: i64,
+) -> bool {
+    let stop_here = shared.lock().stop_on_errors
+        && err.kind != ErrorKind::Cancelled
+        && vm.failed()
+        && vm.stack().is_ok_and(|stack| !stack.is_empty());
+    let key = (err.message.clone(), err.span.start);
+    let seen = shared.lock().exception_seen.replace(key.clone());
+    if !stop_here || seen.as_ref() == Some(&key) {
+        return false;
+    }
+    let mut session = shared.lock();
+    session.exception = Some(err.clone());
+    session.exception_thread = id;
+    true
 }
 
 #[cfg(test)]
