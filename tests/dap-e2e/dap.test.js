@@ -290,11 +290,12 @@ test('pause during a long filter', { timeout: TEST_TIMEOUT }, async () => {
     const threads = (await dc.threadsRequest()).body.threads;
     assert.equal(threads[0].name, 'slow');
     const [top] = await frames(dc);
-    assert.equal(top.name, 'slow');
     assert.ok(top.source.path.endsWith('slow.chop'), top.source.path);
     const vars = await locals(dc);
     assert.match(vars.x, /^\d+$/, JSON.stringify(vars));
     assert.match(vars.y, /^\d+$/, JSON.stringify(vars));
+    // A filter's frame names the pixel it is at.
+    assert.equal(top.name, `slow (x ${vars.x}, y ${vars.y})`);
     assert.match(vars.acc, /^\d+$/, JSON.stringify(vars));
     assert.equal(await evaluate(dc, 'src.width > 0 && x < src.width'), 'true');
     // terminate ends the run where it stands (exit code 1: it did not finish).
@@ -388,7 +389,7 @@ test('migrate to a node, step three lines there, migrate back: the photo a local
       const step = await stopAfter(dc, () => dc.nextRequest({ threadId: 1 }));
       assert.equal(step.reason, 'step');
       const [top] = await frames(dc);
-      assert.equal(top.name, 'box_blur');
+      assert.equal(top.name, 'box_blur (x 4, y 3)');
       seen.push(top.line);
       const vars = await locals(dc);
       assert.equal(vars.x, '4', JSON.stringify(vars));
