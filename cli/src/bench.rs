@@ -12,7 +12,7 @@
 
 use chunkvm::chunk::{NodeId, Store};
 use chunkvm::driver::build;
-use chunkvm::exec::{Value, Vm};
+use chunkvm::exec::{JitStats, Value, Vm};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -213,8 +213,10 @@ pub struct Figure {
     pub name: String,
     /// The size used.
     pub size: String,
-    /// The VM's best time.
+    /// The VM's best time in the interpreter (no JIT).
     pub vm: Duration,
+    /// The VM's best time with the JIT, and what it compiled (`None`: not measured).
+    pub jit: Option<(Duration, JitStats)>,
     /// Plain Rust's best time.
     pub native: Duration,
 }
@@ -224,6 +226,38 @@ impl Figure {
     pub fn ratio(&self) -> f64 {
         self.vm.as_secs_f64() / self.native.as_secs_f64().max(1e-9)
     }
+
+    /// JIT time over native time.
+    pub fn jit_ratio(&self) -> Option<f64> {
+        self.jit
+            .map(|(jit, _)| jit.as_secs_f64() / self.native.as_secs_f64().max(1e-9))
+    }
+}
+
+/// The best time of `name(arg)` in the interpreter and with the JIT (a VM of its own
+/// each: the JIT's compiles in its first run), their value (the same, or an error), and
+/// what the JIT compiled.
+fn interpreter_and_jit(
+    source: &str,
+    name: &str,
+    arg: i64,
+    runs: usize,
+) -> Result<(Duration, Duration, Value, JitStats), String> {
+    let mut vm = vm_for(source)?;
+    vm.set_jit(false);
+    let (vm_time, vm_out) = best(runs, || call(&mut vm, name, &[Value::Int(arg)]));
+    let mut jit = vm_for(source)?;
+    jit.set_jit(true);
+    let (jit_time, jit_out) = best(runs, || call(&mut jit, name, &[Value::Int(arg)]));
+    let (vm_out, jit_out) = (vm_out?, jit_out?);
+    if vm_out != jit_out || vm.instructions() != jit.instructions() {
+        return Err(format!(
+            "{name}: the JIT gives {jit_out} in {} instructions, the interpreter {vm_out} in {}",
+            jit.instructions(),
+            vm.instructions()
+        ));
+    }
+    Ok((vm_time, jit_time, vm_out, jit.jit_stats()))
 }
 
 /// Runs every benchmark; `quick` uses small sizes.
@@ -244,34 +278,35 @@ pub fn measure(quick: bool) -> Result<Vec<Figure>, String> {
         name: "3x3 box blur".into(),
         size: format!("{w}x{h}"),
         vm: vm_time,
+        jit: None,
         native: native_time,
     });
 
     let n = if quick { 1_000_000 } else { 20_000_000 };
-    let mut vm = vm_for(LOOP)?;
-    let (vm_time, vm_out) = best(runs, || call(&mut vm, "sum_loop", &[Value::Int(n)]));
+    let (vm_time, jit_time, vm_out, stats) = interpreter_and_jit(LOOP, "sum_loop", n, runs)?;
     let (native_time, native_out) = best(runs, || native_loop(black_box(n)));
-    if vm_out? != Value::Int(native_out) {
+    if vm_out != Value::Int(native_out) {
         return Err("the VM's loop differs from the native loop".into());
     }
     figures.push(Figure {
         name: "integer loop".into(),
         size: format!("n = {n}"),
         vm: vm_time,
+        jit: Some((jit_time, stats)),
         native: native_time,
     });
 
     let n = if quick { 20 } else { 25 };
-    let mut vm = vm_for(FIB)?;
-    let (vm_time, vm_out) = best(runs, || call(&mut vm, "fib", &[Value::Int(n)]));
+    let (vm_time, jit_time, vm_out, stats) = interpreter_and_jit(FIB, "fib", n, runs)?;
     let (native_time, native_out) = best(runs, || native_fib(black_box(n)));
-    if vm_out? != Value::Int(native_out) {
+    if vm_out != Value::Int(native_out) {
         return Err("the VM's fib differs from the native fib".into());
     }
     figures.push(Figure {
         name: "recursive fib".into(),
         size: format!("fib({n})"),
         vm: vm_time,
+        jit: Some((jit_time, stats)),
         native: native_time,
     });
     Ok(figures)
@@ -941,22 +976,38 @@ pub fn run_all(quick: bool) -> Result<(), String> {
     }
     let figures = measure(quick)?;
     crate::outln!(
-        "{:<16} {:>12} {:>12} {:>12} {:>9}",
+        "{:<16} {:>12} {:>10} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10}",
         "benchmark",
         "size",
         "VM ms",
+        "JIT ms",
         "native ms",
-        "VM/native"
+        "VM/native",
+        "JIT/nat.",
+        "compile ms",
+        "code bytes"
     );
     for fig in figures {
+        let dash = || "-".to_string();
         crate::outln!(
-            "{:<16} {:>12} {:>12.2} {:>12.2} {:>8.1}x",
+            "{:<16} {:>12} {:>10.2} {:>10} {:>10.2} {:>8.1}x {:>9} {:>10} {:>10}",
             fig.name,
             fig.size,
             fig.vm.as_secs_f64() * 1e3,
+            fig.jit
+                .map_or_else(dash, |(t, _)| format!("{:.2}", t.as_secs_f64() * 1e3)),
             fig.native.as_secs_f64() * 1e3,
-            fig.ratio()
+            fig.ratio(),
+            fig.jit_ratio().map_or_else(dash, |r| format!("{r:.1}x")),
+            fig.jit.map_or_else(dash, |(_, s)| format!(
+                "{:.3}",
+                s.compile_time.as_secs_f64() * 1e3
+            )),
+            fig.jit.map_or_else(dash, |(_, s)| s.code_bytes.to_string()),
         );
+    }
+    if !chunkvm::exec::jit_by_default() {
+        crate::errln!("note: the JIT is off (CHUNKVM_NO_JIT=1, or a build or host without it)");
     }
     Ok(())
 }
@@ -1004,6 +1055,17 @@ mod tests {
         assert_eq!(byte_of_unit(0.5), 128);
         assert_eq!(byte_of_unit(-1.0), 0);
         assert_eq!(byte_of_unit(f64::NAN), 0);
+    }
+
+    #[test]
+    fn the_jit_and_the_interpreter_agree_on_the_bench_programs() {
+        let (_, _, value, stats) = interpreter_and_jit(LOOP, "sum_loop", 5000, 1).unwrap();
+        assert_eq!(value, Value::Int(native_loop(5000)));
+        if chunkvm::exec::jit_by_default() {
+            assert!(stats.regions > 0 && stats.code_bytes > 0, "{stats:?}");
+        }
+        let (_, _, value, _) = interpreter_and_jit(FIB, "fib", 15, 1).unwrap();
+        assert_eq!(value, Value::Int(native_fib(15)));
     }
 
     #[test]

@@ -74,6 +74,9 @@ enum Command {
         /// Print the number of instructions executed to standard error.
         #[arg(long)]
         stats: bool,
+        /// Run everything in the interpreter: no hot block compiled to machine code.
+        #[arg(long)]
+        no_jit: bool,
         #[command(flatten)]
         node: node_cli::NodeArgs,
     },
@@ -249,9 +252,11 @@ fn main() -> ExitCode {
             thread,
             output,
             stats,
+            no_jit,
             node,
-        } => node_cli::Mode::of(&node)
-            .and_then(|mode| thread_cli::restore(&thread, output.as_deref(), stats, &mode)),
+        } => node_cli::Mode::of(&node).and_then(|mode| {
+            thread_cli::restore(&thread, output.as_deref(), stats, !no_jit, &mode)
+        }),
         Command::Serve(args) => node_admin::serve(&args),
         Command::Nodes(args) => node_admin::nodes(&args),
         Command::Threads(args) => node_admin::threads(&args),
@@ -566,6 +571,7 @@ fn run(
     let params = parse_params(path, &analyzed, params)?;
     let mut vm = Vm::new(program);
     vm.set_limits(limits);
+    vm.set_jit(photo.jit());
     for (pname, value) in params {
         vm.set_global(&pname, &value)?;
     }

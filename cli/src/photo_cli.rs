@@ -50,6 +50,10 @@ pub struct PhotoArgs {
     /// same image in the same instructions, slower; `CHUNKVM_NO_TILES=1` does the same).
     #[arg(long)]
     no_tiles: bool,
+    /// Run everything in the interpreter: no hot block compiled to machine code (the
+    /// same results in the same instructions; `CHUNKVM_NO_JIT=1` does the same).
+    #[arg(long)]
+    pub(crate) no_jit: bool,
 }
 
 impl PhotoArgs {
@@ -87,6 +91,11 @@ impl PhotoArgs {
     /// Whether filters run tile-wide.
     fn tiles(&self) -> bool {
         !self.no_tiles && chunkvm::exec::tiles_by_default()
+    }
+
+    /// Whether hot blocks run as machine code.
+    pub(crate) fn jit(&self) -> bool {
+        !self.no_jit && chunkvm::exec::jit_by_default()
     }
 }
 
@@ -333,6 +342,7 @@ pub fn run_analysed(
         params,
         cancel: None,
         tiles: args.tiles(),
+        jit: args.jit(),
     };
     let resolved;
     let mode = if mode.is_auto() {
@@ -520,6 +530,7 @@ pub fn plan(
         params,
         cancel: None,
         tiles: args.tiles(),
+        jit: args.jit(),
     };
     let planned = plan_photo(
         &analyzed,

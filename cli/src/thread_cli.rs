@@ -16,6 +16,7 @@ pub fn restore(
     path: &Path,
     output: Option<&Path>,
     stats: bool,
+    jit: bool,
     mode: &Mode,
 ) -> Result<ExitCode, Failure> {
     // A wrong --output is refused before the run, not after it.
@@ -36,6 +37,7 @@ pub fn restore(
             path.display()
         )));
     }
+    vm.set_jit(jit && chunkvm::exec::jit_by_default());
     let before = vm.instructions();
     let outcome = match crate::node_cli::execute(&mut vm, mode)? {
         Executed::Finished(outcome) => outcome,

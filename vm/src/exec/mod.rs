@@ -3,12 +3,14 @@
 
 pub mod debug;
 pub mod filter;
+pub mod jit;
 pub mod thread;
 pub mod value;
 pub mod vm;
 
 pub use debug::{FrameInfo, Variable};
 pub use filter::{JobProgress, JobStage};
+pub use jit::{jit_by_default, JitStats};
 pub use thread::ThreadError;
 pub use value::{Capture, Value};
 pub use vm::{

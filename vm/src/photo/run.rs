@@ -29,6 +29,9 @@ pub struct RunOptions {
     /// Run the filters tile-wide where they can ([`Vm::set_tiles`]); the default is
     /// [`crate::exec::tiles_by_default`] (on unless `CHUNKVM_NO_TILES=1`).
     pub tiles: bool,
+    /// Run hot blocks as machine code ([`Vm::set_jit`]); the default is
+    /// [`crate::exec::jit_by_default`] (on unless `CHUNKVM_NO_JIT=1`).
+    pub jit: bool,
 }
 
 impl Default for RunOptions {
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             params: Vec::new(),
             cancel: None,
             tiles: crate::exec::tiles_by_default(),
+            jit: crate::exec::jit_by_default(),
         }
     }
 }
@@ -364,6 +368,7 @@ fn prepare(
     let mut vm = Vm::new(compiled.program);
     vm.set_limits(options.limits);
     vm.set_tiles(options.tiles);
+    vm.set_jit(options.jit);
     if let Some(flag) = &options.cancel {
         vm.set_cancel(flag.clone());
     }
@@ -575,6 +580,7 @@ fn run_stage(
         let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
         worker_vm.set_limits(vm.limits());
         worker_vm.set_tiles(vm.tiles());
+        worker_vm.set_jit(vm.jit());
         if let Some(flag) = &vm.cancel {
             worker_vm.set_cancel(flag.clone());
         }

@@ -94,6 +94,8 @@ pub struct Loaded {
     pub funcs: Vec<LoadedFn>,
     /// The function of each Function chunk.
     pub func_of_chunk: std::collections::HashMap<ChunkId, u32>,
+    /// The machine code of its hot blocks, shared by its threads (`exec::jit`).
+    pub(crate) jit: crate::exec::jit::Jit,
 }
 
 impl Loaded {
@@ -105,7 +107,7 @@ impl Loaded {
 
     /// Prepares an already stored (and verified) program.
     pub fn from_parts(program: Program, ids: CodeIds) -> Loaded {
-        let funcs = program
+        let funcs: Vec<LoadedFn> = program
             .functions
             .iter()
             .map(|func| {
@@ -149,11 +151,13 @@ impl Loaded {
             .enumerate()
             .map(|(idx, id)| (*id, idx as u32))
             .collect();
+        let jit = crate::exec::jit::Jit::new(funcs.iter().map(|f| f.code.len()));
         Loaded {
             program,
             ids,
             funcs,
             func_of_chunk,
+            jit,
         }
     }
 }
@@ -470,6 +474,12 @@ pub struct Vm {
     pub(crate) tile_skip: Option<(usize, u32, u32)>,
     /// Pixels computed tile-wide so far.
     pub(crate) tile_pixels: u64,
+    /// Whether hot blocks run compiled (`exec::jit`).
+    pub(crate) jit: bool,
+    /// Entries of a block before it is compiled.
+    pub(crate) jit_hot: u32,
+    /// Instructions run in compiled code so far.
+    pub(crate) jit_count: u64,
 }
 
 /// Whether threads run their filter jobs tile-wide unless told otherwise
@@ -526,7 +536,40 @@ impl Vm {
             lanes: None,
             tile_skip: None,
             tile_pixels: 0,
+            jit: crate::exec::jit::jit_by_default(),
+            jit_hot: crate::exec::jit::HOT,
+            jit_count: 0,
         }
+    }
+
+    /// Runs hot blocks as machine code (`on`, where the build and the host allow it: see
+    /// [`crate::exec::jit::supported`]), or everything in the interpreter. Both give the
+    /// same results in the same instruction count; a thread with a debugger attached or
+    /// a breakpoint set runs in the interpreter either way.
+    pub fn set_jit(&mut self, on: bool) {
+        self.jit = on && crate::exec::jit::supported();
+    }
+
+    /// Whether hot blocks run as machine code.
+    pub fn jit(&self) -> bool {
+        self.jit
+    }
+
+    /// Compiles a block once this thread has seen it entered `n` times, counted with the
+    /// program's other threads (default [`crate::exec::jit::HOT`]; 0 or 1: at once).
+    pub fn set_jit_hot(&mut self, n: u32) {
+        self.jit_hot = n;
+    }
+
+    /// Instructions this thread ran as machine code so far (they are counted in
+    /// [`Vm::instructions`] too).
+    pub fn jit_instructions(&self) -> u64 {
+        self.jit_count
+    }
+
+    /// What the JIT compiled for the program this thread runs, all its threads together.
+    pub fn jit_stats(&self) -> crate::exec::jit::JitStats {
+        self.loaded.jit.stats()
     }
 
     /// Runs filter jobs tile-wide where the filter allows it (`on`), or one pixel after

@@ -32,6 +32,9 @@ impl Vm {
         // the offset where the current straight run began; `save!` writes the sum back.
         let mut count = self.count;
         let mut entry = pc;
+        // Hot blocks run compiled, but never under a debugger (see `exec::jit`).
+        #[cfg(feature = "jit")]
+        let (jit_on, jit_hot) = (!DEBUG && self.jit && self.debug.is_none(), self.jit_hot);
 
         macro_rules! save {
             () => {{
@@ -109,6 +112,29 @@ impl Vm {
                 }
             };
         }
+        // Where a straight run begins (`pc == entry`, `count` exact): run the compiled
+        // region there, if any, within the instructions left before the next check.
+        macro_rules! jit {
+            () => {
+                // A region that left for a block outside it: that block may have one.
+                #[cfg(feature = "jit")]
+                while jit_on {
+                    let limit = check_at.saturating_sub(count);
+                    match s
+                        .get_mut(sb..)
+                        .and_then(|regs| loaded.jit.run(code, func, pc, regs, limit, jit_hot))
+                    {
+                        Some((next, ran)) if ran > 0 => {
+                            count = count.saturating_add(ran);
+                            self.jit_count = self.jit_count.saturating_add(ran);
+                            pc = next;
+                            entry = pc;
+                        }
+                        _ => break,
+                    }
+                }
+            };
+        }
         // A two-way branch: to `k.then` (low half) or `k.else` (high half).
         macro_rules! branch {
             ($cond:expr, $targets:expr) => {{
@@ -118,6 +144,7 @@ impl Vm {
                     ($targets >> 32) as u32
                 } as usize;
                 entry = pc;
+                jit!();
             }};
         }
         macro_rules! col {
@@ -259,6 +286,7 @@ impl Vm {
                     safe_point!(pc - 1);
                     pc = ins.k as usize;
                     entry = pc;
+                    jit!();
                 }
                 Op::Br => {
                     safe_point!(pc - 1);
@@ -354,6 +382,7 @@ impl Vm {
                     sb = nsb;
                     rb = nrb;
                     env = new_env;
+                    jit!();
                 }
                 Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
                     if self.frames.len() == 1 && self.job.is_some() {
@@ -436,6 +465,7 @@ impl Vm {
                     rb = caller.rbase as usize;
                     env = caller.env;
                     safe_point!(pc);
+                    jit!();
                 }
                 Op::Rgb => set_col!(a, [f!(b) as f32, f!(b + 1) as f32, f!(b + 2) as f32, 1.0]),
                 Op::Rgba => set_col!(

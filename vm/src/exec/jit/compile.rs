@@ -1,0 +1,497 @@
+//! A region's segments to machine code with cranelift: one function per region,
+//! `fn(regs: *mut u64, limit: u64, ran: *mut u64) -> u64` (the next code offset).
+//!
+//! Registers live in cranelift variables while the region runs: loaded from the frame's
+//! registers on entry and stored back on every exit (one exit block). Each segment is
+//! entered only if `ran + its length < limit` (see the parent module's doc); a division
+//! by a zero register exits before the instruction.
+
+use super::{targets, Plan, Segment};
+use crate::compile::ir::{Instr, Op};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::Ieee64;
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlags, UserFuncName, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module as _;
+use std::collections::HashMap;
+
+/// A compiled region's entry point.
+pub(super) type Entry = unsafe extern "C" fn(*mut u64, u64, *mut u64) -> u64;
+
+/// Whether cranelift compiles for this host.
+pub(super) fn host_supported() -> bool {
+    cranelift_native::builder().is_ok()
+}
+
+/// A cranelift JIT module: the machine code of one program's regions.
+pub(super) struct Module {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+}
+
+// SAFETY: a `JITModule` is not `Send` because its memory provider holds raw pointers to
+// the code pages it allocated; those pages belong to no thread. The module is only used
+// behind the cache's mutex, one thread at a time.
+unsafe impl Send for Module {}
+
+impl Module {
+    /// A module for the host, or `None` when cranelift does not support it.
+    pub(super) fn new() -> Option<Module> {
+        let mut flags = settings::builder();
+        flags.set("opt_level", "speed").ok()?;
+        flags.set("use_colocated_libcalls", "false").ok()?;
+        flags.set("is_pic", "false").ok()?;
+        let isa = cranelift_native::builder()
+            .ok()?
+            .finish(settings::Flags::new(flags))
+            .ok()?;
+        let module = JITModule::new(JITBuilder::with_isa(
+            isa,
+            cranelift_module::default_libcall_names(),
+        ));
+        let ctx = module.make_context();
+        Some(Module {
+            module,
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+        })
+    }
+
+    /// Compiles `plan` over the function's decoded `code`: the entry point and the bytes
+    /// of machine code.
+    pub(super) fn compile(
+        &mut self,
+        code: &[Instr],
+        plan: &Plan,
+    ) -> Result<(Entry, usize), String> {
+        self.module.clear_context(&mut self.ctx);
+        let ptr = self.module.target_config().pointer_type();
+        if ptr != types::I64 {
+            return Err("the JIT needs 64-bit pointers".into());
+        }
+        let sig = &mut self.ctx.func.signature;
+        sig.params.push(AbiParam::new(types::I64));
+        sig.params.push(AbiParam::new(types::I64));
+        sig.params.push(AbiParam::new(types::I64));
+        sig.returns.push(AbiParam::new(types::I64));
+        let signature = sig.clone();
+        let id = self
+            .module
+            .declare_anonymous_function(&signature)
+            .map_err(|err| err.to_string())?;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let builder = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            Lower::new(builder, plan).emit(code)?;
+        }
+        self.module
+            .define_function(id, &mut self.ctx)
+            .map_err(|err| format!("{err:?}"))?;
+        let bytes = self
+            .ctx
+            .compiled_code()
+            .map_or(0, |code| code.code_info().total_size as usize);
+        self.module.clear_context(&mut self.ctx);
+        self.module
+            .finalize_definitions()
+            .map_err(|err| err.to_string())?;
+        let ptr = self.module.get_finalized_function(id);
+        // SAFETY: `ptr` is the finalized code of a function of exactly this signature in
+        // the host's default calling convention, which is `extern "C"`.
+        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(ptr) };
+        Ok((entry, bytes))
+    }
+
+    /// Frees the machine code.
+    ///
+    /// # Safety
+    ///
+    /// No region of this module runs or is called after this.
+    pub(super) unsafe fn free(self) {
+        // SAFETY: as the caller promises.
+        unsafe { self.module.free_memory() };
+    }
+}
+
+/// The lowering of one region.
+struct Lower<'a> {
+    b: FunctionBuilder<'a>,
+    plan: &'a Plan,
+    /// Register `i` is variable `i`; then the count so far and the next code offset.
+    ran: Variable,
+    next: Variable,
+}
+
+impl<'a> Lower<'a> {
+    fn new(b: FunctionBuilder<'a>, plan: &'a Plan) -> Lower<'a> {
+        let regs = plan.regs as u32;
+        Lower {
+            b,
+            plan,
+            ran: Variable::from_u32(regs),
+            next: Variable::from_u32(regs + 1),
+        }
+    }
+
+    fn reg(&self, idx: u16) -> Variable {
+        Variable::from_u32(idx as u32)
+    }
+
+    fn get(&mut self, idx: u16) -> Value {
+        let var = self.reg(idx);
+        self.b.use_var(var)
+    }
+
+    fn set(&mut self, idx: u16, value: Value) {
+        let var = self.reg(idx);
+        self.b.def_var(var, value);
+    }
+
+    fn getf(&mut self, idx: u16) -> Value {
+        let v = self.get(idx);
+        self.b.ins().bitcast(types::F64, MemFlags::new(), v)
+    }
+
+    fn setf(&mut self, idx: u16, value: Value) {
+        let v = self.b.ins().bitcast(types::I64, MemFlags::new(), value);
+        self.set(idx, v);
+    }
+
+    fn fconst(&mut self, bits: u64) -> Value {
+        self.b.ins().f64const(Ieee64::with_bits(bits))
+    }
+
+    fn flag(&mut self, cond: Value) -> Value {
+        self.b.ins().uextend(types::I64, cond)
+    }
+
+    fn emit(mut self, code: &[Instr]) -> Result<(), String> {
+        let regs = self.plan.regs;
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        let [base, limit, out] = params[..] else {
+            return Err("the region's signature has three parameters".into());
+        };
+        for idx in 0..regs {
+            let var = Variable::from_u32(idx as u32);
+            self.b.declare_var(var, types::I64);
+            let value = self
+                .b
+                .ins()
+                .load(types::I64, MemFlags::trusted(), base, (idx * 8) as i32);
+            self.b.def_var(var, value);
+        }
+        self.b.declare_var(self.ran, types::I64);
+        self.b.declare_var(self.next, types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(self.ran, zero);
+        self.b.def_var(self.next, zero);
+
+        let exit = self.b.create_block();
+        let blocks: HashMap<usize, cranelift_codegen::ir::Block> = self
+            .plan
+            .segments
+            .iter()
+            .map(|seg| (seg.start, self.b.create_block()))
+            .collect();
+        let first = self
+            .plan
+            .segments
+            .first()
+            .map(|seg| seg.start)
+            .ok_or("a region has a segment")?;
+        self.b.ins().jump(blocks[&first], &[]);
+
+        for seg in &self.plan.segments {
+            self.b.switch_to_block(blocks[&seg.start]);
+            self.segment(code, *seg, limit, exit, &blocks)?;
+        }
+
+        // The exit: registers back, the count out, the next offset returned.
+        self.b.switch_to_block(exit);
+        for idx in 0..regs {
+            let value = self.get(idx as u16);
+            self.b
+                .ins()
+                .store(MemFlags::trusted(), value, base, (idx * 8) as i32);
+        }
+        let ran = self.b.use_var(self.ran);
+        self.b.ins().store(MemFlags::trusted(), ran, out, 0);
+        let next = self.b.use_var(self.next);
+        self.b.ins().return_(&[next]);
+        self.b.seal_all_blocks();
+        self.b.finalize();
+        Ok(())
+    }
+
+    /// Leaves the region for the interpreter at `pc`, with `ran` instructions run.
+    fn leave(&mut self, pc: usize, ran: Value, exit: cranelift_codegen::ir::Block) {
+        let pc = self.b.ins().iconst(types::I64, pc as i64);
+        self.b.def_var(self.next, pc);
+        self.b.def_var(self.ran, ran);
+        self.b.ins().jump(exit, &[]);
+    }
+
+    fn segment(
+        &mut self,
+        code: &[Instr],
+        seg: Segment,
+        limit: Value,
+        exit: cranelift_codegen::ir::Block,
+        blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
+    ) -> Result<(), String> {
+        let ran = self.b.use_var(self.ran);
+        let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThan, after, limit);
+        let body = self.b.create_block();
+        let stop = self.b.create_block();
+        self.b.ins().brif(fits, body, &[], stop, &[]);
+        self.b.switch_to_block(stop);
+        self.leave(seg.start, ran, exit);
+        self.b.switch_to_block(body);
+
+        for (idx, ins) in code[seg.start..seg.end].iter().enumerate() {
+            let (a, b, c) = (ins.a, ins.b, ins.c);
+            let ins_pc = seg.start + idx;
+            match ins.op {
+                Op::Nop => {}
+                Op::Const => {
+                    let v = self.b.ins().iconst(types::I64, ins.k as i64);
+                    self.set(a, v);
+                }
+                Op::Mov => {
+                    let v = self.get(b);
+                    self.set(a, v);
+                }
+                Op::Mov2 => {
+                    let v = self.get(b);
+                    self.set(a, v);
+                    let v = self.get(b + 1);
+                    self.set(a + 1, v);
+                }
+                Op::AddI | Op::SubI | Op::MulI => {
+                    let (x, y) = (self.get(b), self.get(c));
+                    let v = match ins.op {
+                        Op::AddI => self.b.ins().iadd(x, y),
+                        Op::SubI => self.b.ins().isub(x, y),
+                        _ => self.b.ins().imul(x, y),
+                    };
+                    self.set(a, v);
+                }
+                Op::DivI | Op::RemI => {
+                    let (x, y) = (self.get(b), self.get(c));
+                    // A zero divisor: the interpreter reports it, at this instruction.
+                    let cont = self.b.create_block();
+                    let fail = self.b.create_block();
+                    self.b.ins().brif(y, cont, &[], fail, &[]);
+                    self.b.switch_to_block(fail);
+                    let before = self.b.ins().iadd_imm(ran, idx as i64);
+                    self.leave(ins_pc, before, exit);
+                    self.b.switch_to_block(cont);
+                    // x / -1 wraps (i64::MIN / -1 is i64::MIN, i64::MIN % -1 is 0): the
+                    // machine division would trap, so it divides by 1 there instead.
+                    let minus_one = self.b.ins().icmp_imm(IntCC::Equal, y, -1);
+                    let one = self.b.ins().iconst(types::I64, 1);
+                    let safe = self.b.ins().select(minus_one, one, y);
+                    let v = if ins.op == Op::DivI {
+                        let q = self.b.ins().sdiv(x, safe);
+                        let neg = self.b.ins().ineg(x);
+                        self.b.ins().select(minus_one, neg, q)
+                    } else {
+                        let r = self.b.ins().srem(x, safe);
+                        let zero = self.b.ins().iconst(types::I64, 0);
+                        self.b.ins().select(minus_one, zero, r)
+                    };
+                    self.set(a, v);
+                }
+                Op::NegI => {
+                    let x = self.get(b);
+                    let v = self.b.ins().ineg(x);
+                    self.set(a, v);
+                }
+                Op::AddIK => {
+                    let x = self.get(b);
+                    let v = self.b.ins().iadd_imm(x, ins.k as i64);
+                    self.set(a, v);
+                }
+                Op::MulIK => {
+                    let x = self.get(b);
+                    let v = self.b.ins().imul_imm(x, ins.k as i64);
+                    self.set(a, v);
+                }
+                Op::DivIK | Op::RemIK => {
+                    let k = ins.k as i64;
+                    let x = self.get(b);
+                    let v = match (ins.op, k) {
+                        (_, 0) => return Err("a division by a constant zero".into()),
+                        (Op::DivIK, -1) => self.b.ins().ineg(x),
+                        (Op::RemIK, -1) => self.b.ins().iconst(types::I64, 0),
+                        (Op::DivIK, _) => {
+                            let k = self.b.ins().iconst(types::I64, k);
+                            self.b.ins().sdiv(x, k)
+                        }
+                        _ => {
+                            let k = self.b.ins().iconst(types::I64, k);
+                            self.b.ins().srem(x, k)
+                        }
+                    };
+                    self.set(a, v);
+                }
+                Op::AddFK | Op::SubFK | Op::RSubFK | Op::MulFK | Op::DivFK => {
+                    let x = self.getf(b);
+                    let k = self.fconst(ins.k);
+                    let v = match ins.op {
+                        Op::AddFK => self.b.ins().fadd(x, k),
+                        Op::SubFK => self.b.ins().fsub(x, k),
+                        Op::RSubFK => self.b.ins().fsub(k, x),
+                        Op::MulFK => self.b.ins().fmul(x, k),
+                        _ => self.b.ins().fdiv(x, k),
+                    };
+                    self.setf(a, v);
+                }
+                Op::AddF | Op::SubF | Op::MulF | Op::DivF => {
+                    let (x, y) = (self.getf(b), self.getf(c));
+                    let v = match ins.op {
+                        Op::AddF => self.b.ins().fadd(x, y),
+                        Op::SubF => self.b.ins().fsub(x, y),
+                        Op::MulF => self.b.ins().fmul(x, y),
+                        _ => self.b.ins().fdiv(x, y),
+                    };
+                    self.setf(a, v);
+                }
+                Op::NegF => {
+                    let x = self.getf(b);
+                    let v = self.b.ins().fneg(x);
+                    self.setf(a, v);
+                }
+                Op::EqI | Op::NeI | Op::LtI | Op::LeI => {
+                    let (x, y) = (self.get(b), self.get(c));
+                    let cc = match ins.op {
+                        Op::EqI => IntCC::Equal,
+                        Op::NeI => IntCC::NotEqual,
+                        Op::LtI => IntCC::SignedLessThan,
+                        _ => IntCC::SignedLessThanOrEqual,
+                    };
+                    let cond = self.b.ins().icmp(cc, x, y);
+                    let v = self.flag(cond);
+                    self.set(a, v);
+                }
+                Op::EqF | Op::NeF | Op::LtF | Op::LeF => {
+                    let (x, y) = (self.getf(b), self.getf(c));
+                    // As Rust's operators: only `!=` is true when either is NaN.
+                    let cc = match ins.op {
+                        Op::EqF => FloatCC::Equal,
+                        Op::NeF => FloatCC::NotEqual,
+                        Op::LtF => FloatCC::LessThan,
+                        _ => FloatCC::LessThanOrEqual,
+                    };
+                    let cond = self.b.ins().fcmp(cc, x, y);
+                    let v = self.flag(cond);
+                    self.set(a, v);
+                }
+                Op::Not => {
+                    let x = self.get(b);
+                    let cond = self.b.ins().icmp_imm(IntCC::Equal, x, 0);
+                    let v = self.flag(cond);
+                    self.set(a, v);
+                }
+                op if super::is_jump(op) => {
+                    let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
+                    self.b.def_var(self.ran, after);
+                    self.jump(ins, after, exit, blocks);
+                    return Ok(());
+                }
+                op => return Err(format!("{} is not compiled", op.name())),
+            }
+        }
+        // The segment ends before an instruction the interpreter runs.
+        let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
+        self.leave(seg.end, after, exit);
+        Ok(())
+    }
+
+    /// A segment's terminating jump, its count `ran` done.
+    fn jump(
+        &mut self,
+        ins: &Instr,
+        ran: Value,
+        exit: cranelift_codegen::ir::Block,
+        blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
+    ) {
+        let to = targets(ins);
+        // Each target: a segment of the region, or a way out to the interpreter (filled
+        // in once this block ends with the jump).
+        let mut outs = Vec::new();
+        let mut dest = |b: &mut FunctionBuilder, pc: usize| match blocks.get(&pc) {
+            Some(block) => *block,
+            None => {
+                let out = b.create_block();
+                outs.push((out, pc));
+                out
+            }
+        };
+        let (a, b, c) = (ins.a, ins.b, ins.c);
+        let cond = match ins.op {
+            Op::Jmp => {
+                let target = to.first().copied().unwrap_or(0);
+                let block = dest(&mut self.b, target);
+                self.b.ins().jump(block, &[]);
+                self.fill_outs(outs, ran, exit);
+                return;
+            }
+            Op::Br => self.get(a),
+            Op::BrLtI => {
+                let (x, y) = (self.get(a), self.get(b));
+                self.b.ins().icmp(IntCC::SignedLessThan, x, y)
+            }
+            Op::BrLtF => {
+                let (x, y) = (self.getf(a), self.getf(b));
+                self.b.ins().fcmp(FloatCC::LessThan, x, y)
+            }
+            Op::BrLtIK => {
+                let x = self.get(a);
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::SignedLessThan, x, c as i16 as i64)
+            }
+            Op::ForStep => {
+                let x = self.get(a);
+                let next = self.b.ins().iadd_imm(x, 1);
+                self.set(a, next);
+                let bound = self.get(b);
+                self.b.ins().icmp(IntCC::SignedLessThan, next, bound)
+            }
+            _ => {
+                // ForStepK
+                let x = self.get(a);
+                let next = self.b.ins().iadd_imm(x, 1);
+                self.set(a, next);
+                self.b
+                    .ins()
+                    .icmp_imm(IntCC::SignedLessThan, next, c as i16 as i64)
+            }
+        };
+        let then = dest(&mut self.b, to.first().copied().unwrap_or(0));
+        let otherwise = dest(&mut self.b, to.get(1).copied().unwrap_or(0));
+        self.b.ins().brif(cond, then, &[], otherwise, &[]);
+        self.fill_outs(outs, ran, exit);
+    }
+
+    fn fill_outs(
+        &mut self,
+        outs: Vec<(cranelift_codegen::ir::Block, usize)>,
+        ran: Value,
+        exit: cranelift_codegen::ir::Block,
+    ) {
+        for (block, pc) in outs {
+            self.b.switch_to_block(block);
+            self.leave(pc, ran, exit);
+        }
+    }
+}
