@@ -506,10 +506,12 @@ fn run_command(run_args: &RunArgs, mode: &node_cli::Mode) -> Result<ExitCode, Fa
         params,
         limits(*budget, *quota),
         *stats,
+        photo.jit(),
         mode,
     )
 }
 
+#[allow(clippy::too_many_arguments, reason = "the options of `run`, each used once")]
 fn run(
     path: &Path,
     function: Option<&str>,
@@ -517,6 +519,7 @@ fn run(
     params: &[String],
     limits: Limits,
     stats: bool,
+    jit: bool,
     mode: &node_cli::Mode,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
@@ -528,7 +531,8 @@ fn run(
             text: &text,
             analyzed: &analyzed,
         };
-        let (args, format) = (photo_cli::PhotoArgs::default(), ImageFormat::Png);
+        let (mut args, format) = (photo_cli::PhotoArgs::default(), ImageFormat::Png);
+        args.no_jit = !jit;
         return photo_cli::run_analysed(file, &args, format, params, limits, stats, mode);
     }
     let Some(program) = compile_or_report(path, &text, &analyzed) else {
@@ -571,7 +575,7 @@ fn run(
     let params = parse_params(path, &analyzed, params)?;
     let mut vm = Vm::new(program);
     vm.set_limits(limits);
-    vm.set_jit(photo.jit());
+    vm.set_jit(jit);
     for (pname, value) in params {
         vm.set_global(&pname, &value)?;
     }

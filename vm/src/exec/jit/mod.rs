@@ -285,7 +285,7 @@ struct FnCode {
 #[cfg(feature = "jit")]
 enum ModuleState {
     NotYet,
-    Ready(compile::Module),
+    Ready(Box<compile::Module>),
     Unsupported,
 }
 
@@ -357,7 +357,7 @@ impl Jit {
             let mut module = self.module.lock().ok()?;
             if matches!(*module, ModuleState::NotYet) {
                 *module = match compile::Module::new() {
-                    Some(made) => ModuleState::Ready(made),
+                    Some(made) => ModuleState::Ready(Box::new(made)),
                     None => ModuleState::Unsupported,
                 };
             }
