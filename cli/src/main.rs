@@ -511,7 +511,10 @@ fn run_command(run_args: &RunArgs, mode: &node_cli::Mode) -> Result<ExitCode, Fa
     )
 }
 
-#[allow(clippy::too_many_arguments, reason = "the options of `run`, each used once")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the options of `run`, each used once"
+)]
 fn run(
     path: &Path,
     function: Option<&str>,

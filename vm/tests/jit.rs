@@ -4,6 +4,8 @@
 //! nothing; the budget stops at the same instruction; random arithmetic over edge values
 //! (overflow, NaN, -0.0, infinities, division by zero) gives the same bits.
 
+// Without the `jit` feature there is nothing to compare.
+#![cfg(feature = "jit")]
 #![allow(clippy::unwrap_used)]
 
 mod common;

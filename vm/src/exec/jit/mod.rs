@@ -47,6 +47,9 @@
 //! [`crate::exec::Vm::set_jit`], `RunOptions::jit`, `--no-jit` and `CHUNKVM_NO_JIT=1` turn
 //! the JIT off.
 
+// Without the feature, the planning below is kept (and tested) but not used.
+#![cfg_attr(not(feature = "jit"), allow(dead_code))]
+
 #[cfg(feature = "jit")]
 mod compile;
 
