@@ -764,9 +764,9 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
             vec![(path.clone(), text.as_str(), analyzed.diagnostics())]
         };
         for (file, text, diags) in files {
-            // A used file's diagnostics are shown once, even when several files given
-            // use it.
-            if file != *path && !reported.insert(file.clone()) {
+            // A file's diagnostics are shown once, even when several files given use
+            // it, or it is given too.
+            if !reported.insert(file.clone()) {
                 continue;
             }
             failed |= diags.iter().any(Diagnostic::is_error);
