@@ -11,8 +11,8 @@ use chunkvm::compile::chunks::store_program;
 use chunkvm::compile::disasm::program_text;
 use chunkvm::diag::{has_names, plural, Diagnostic};
 use chunkvm::driver::{analyze, Analyzed};
-use chunkvm::modules::FsResolver;
 use chunkvm::exec::{Limits, RuntimeError, Value, Vm};
+use chunkvm::modules::FsResolver;
 use chunkvm::photo::ImageFormat;
 use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Written};
@@ -839,27 +839,31 @@ fn function_index(
 
 fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let Some((_, program)) = build_or_report(path, &text) else {
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
+    // A program of several files has spans in each of them: no one text to show lines of.
+    let source = analyzed.modules.is_none().then_some(text.as_str());
     let only = function
         .map(|name| function_index(path, &program, name))
         .transpose()?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    out(&program_text(&program, &ids, &store, only, Some(&text)));
+    out(&program_text(&program, &ids, &store, only, source));
     Ok(ExitCode::SUCCESS)
 }
 
 fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let Some((_, program)) = build_or_report(path, &text) else {
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
+    // A program of several files has spans in each of them: no one text to show lines of.
+    let source = analyzed.modules.is_none().then_some(text.as_str());
     let idx = function_index(path, &program, function)?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    let graph = chop_ide::graph::graph(&program, &ids, idx, Some(&text))
+    let graph = chop_ide::graph::graph(&program, &ids, idx, source)
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
     match format {
         GraphFormat::Dot => out(&graph.to_dot()),

@@ -403,7 +403,9 @@ pub fn run_analysed(
     };
     let output = match result {
         Ok(output) => output,
-        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, text, Some(analyzed), &err)),
+        Err(RunError::Runtime(err)) => {
+            return Ok(report_runtime_error(path, text, Some(analyzed), &err))
+        }
         // The command line sets no cancel flag; said plainly should one ever be set.
         // The command line sets no cancel flag; said plainly should one ever be set.
         Err(err) => return Err(Failure(err.to_string())),

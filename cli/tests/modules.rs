@@ -78,7 +78,10 @@ fn run_pipeline(name: &str, params: &[&str]) -> Output {
     let output = scratch(&format!("{name}-out.png"));
     let grey = image::RgbaImage::from_pixel(4, 4, image::Rgba([100, 100, 100, 255]));
     grey.save(&input).unwrap_or_else(|err| panic!("{err}"));
-    let (input, output) = (input.to_string_lossy().into_owned(), output.to_string_lossy().into_owned());
+    let (input, output) = (
+        input.to_string_lossy().into_owned(),
+        output.to_string_lossy().into_owned(),
+    );
     let mut args = vec!["run", "main.chop", "--input", &input, "--output", &output];
     for param in params {
         args.extend(["--param", param]);
@@ -88,12 +91,17 @@ fn run_pipeline(name: &str, params: &[&str]) -> Output {
 
 /// The first pixel of a run's output.
 fn first_pixel(name: &str) -> [u8; 4] {
-    let image = image::open(scratch_path(name)).unwrap_or_else(|err| panic!("{err}")).to_rgba8();
+    let image = image::open(scratch_path(name))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .to_rgba8();
     image.get_pixel(0, 0).0
 }
 
 fn scratch_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("chunkvm-modules-{}-{name}-out.png", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "chunkvm-modules-{}-{name}-out.png",
+        std::process::id()
+    ))
 }
 
 #[test]
@@ -121,7 +129,10 @@ fn an_unqualified_param_two_used_files_have_is_refused_with_the_choices() {
         "{err}"
     );
     let err = fails(&run_pipeline("unknown", &["dim.nope=0.3"]));
-    assert!(err.contains("error: no param `dim.nope` in main.chop"), "{err}");
+    assert!(
+        err.contains("error: no param `dim.nope` in main.chop"),
+        "{err}"
+    );
     let err = fails(&run_pipeline("range", &["tone.strength=3"]));
     assert!(err.contains("--param tone.strength=3"), "{err}");
 }
@@ -175,4 +186,24 @@ fn a_used_files_mistake_is_reported_once_at_its_own_path() {
 fn fmt_formats_only_the_file_given() {
     let out = succeeds(&run(&["fmt", "--check", "main.chop"]));
     assert_eq!(out, "");
+}
+
+#[test]
+fn a_runtime_error_in_a_used_file_is_shown_at_its_own_path_and_line() {
+    let all = fails(&run(&["run", "boom_user.chop"]));
+    assert!(
+        all.contains("boom.chop:5:5: runtime error: division by zero"),
+        "{all}"
+    );
+    assert!(all.contains("at boom.ten_over (boom.chop:5:5)"), "{all}");
+    assert!(all.contains("at main (boom_user.chop:6:11)"), "{all}");
+}
+
+#[test]
+fn dump_and_graph_name_a_used_files_functions_qualified() {
+    let out = succeeds(&run(&["dump", "main.chop"]));
+    assert!(out.contains("fn tone.tone(c: color) -> color"), "{out}");
+    assert!(out.contains("fn dim.dim(c: color) -> color"), "{out}");
+    let out = succeeds(&run(&["graph", "--fn", "dim.dim", "main.chop"]));
+    assert!(out.starts_with("digraph"), "{out}");
 }

@@ -4,14 +4,14 @@
 //! without looking at the text again; [`build`] does both.
 
 use crate::check::{check, check_linked, Analysis, ParamDecl};
-use crate::modules::{link, Graph, LoadError, Linked, Resolver};
-use crate::syntax::span::Span;
-use std::path::{Path, PathBuf};
 use crate::compile::{compile, Program};
 use crate::diag::Diagnostic;
 use crate::exec::Value;
+use crate::modules::{link, Graph, Linked, LoadError, Resolver};
 use crate::syntax::lower::{parse, Parsed};
+use crate::syntax::span::Span;
 use crate::values::{read_value, ValueError, Written};
+use std::path::{Path, PathBuf};
 
 /// A parsed and checked file.
 pub struct Analyzed {
@@ -142,7 +142,11 @@ impl Analyzed {
             None => has_errors(&self.parsed, &self.analysis),
             Some(modules) => {
                 self.analysis.has_errors()
-                    || modules.linked.diagnostics.iter().any(|(_, diag)| diag.is_error())
+                    || modules
+                        .linked
+                        .diagnostics
+                        .iter()
+                        .any(|(_, diag)| diag.is_error())
                     || modules
                         .graph
                         .files

@@ -110,7 +110,8 @@ pub fn normalize(path: &Path) -> PathBuf {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                let last_is_normal = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                let last_is_normal =
+                    matches!(out.components().next_back(), Some(Component::Normal(_)));
                 if last_is_normal {
                     out.pop();
                 } else {
@@ -157,7 +158,8 @@ pub fn load_text(
         file.base = base;
         // One byte between files: a span at the end of one never touches the next.
         base += file.text.len() + 1;
-        file.diagnostics.sort_by_key(|diag| (diag.span.start, diag.span.end));
+        file.diagnostics
+            .sort_by_key(|diag| (diag.span.start, diag.span.end));
     }
     Ok(Graph { files })
 }
@@ -206,7 +208,11 @@ impl Loader<'_> {
         let mut tried = Vec::new();
         for place in places {
             if let Some(idx) = self.files.iter().position(|file| file.path == place) {
-                let text = self.files.get(idx).map(|file| file.text.clone()).unwrap_or_default();
+                let text = self
+                    .files
+                    .get(idx)
+                    .map(|file| file.text.clone())
+                    .unwrap_or_default();
                 return Found::File(place, text);
             }
             match self.resolver.read(&place) {
@@ -260,8 +266,10 @@ impl Loader<'_> {
                     }
                 }
                 Found::Missing(tried) => {
-                    let tried: Vec<String> =
-                        tried.iter().map(|path| path.display().to_string()).collect();
+                    let tried: Vec<String> = tried
+                        .iter()
+                        .map(|path| path.display().to_string())
+                        .collect();
                     diags.push(
                         Diagnostic::error(
                             Code::MissingFile,
@@ -299,15 +307,22 @@ impl Loader<'_> {
                 .unwrap_or_default()
         };
         let start = self.stack.iter().position(|&k| k == j).unwrap_or(0);
-        let mut chain: Vec<String> = self.stack.get(start..).unwrap_or_default().iter().map(|&k| name(k)).collect();
+        let mut chain: Vec<String> = self
+            .stack
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .map(|&k| name(k))
+            .collect();
         chain.push(name(j));
         let message = if j == idx {
             format!("`{}` uses itself", name(j))
         } else {
             format!("a cycle of uses: {}", chain.join(" -> "))
         };
-        Diagnostic::error(Code::UseCycle, span, message)
-            .with_help("files cannot use each other in a cycle: move what they share into a file of its own")
+        Diagnostic::error(Code::UseCycle, span, message).with_help(
+            "files cannot use each other in a cycle: move what they share into a file of its own",
+        )
     }
 }
 
@@ -352,7 +367,10 @@ impl Linked {
             if span.start >= base && span.start <= base + len {
                 return (
                     idx,
-                    Span::new(span.start - base, span.end.saturating_sub(base).max(span.start - base)),
+                    Span::new(
+                        span.start - base,
+                        span.end.saturating_sub(base).max(span.start - base),
+                    ),
                 );
             }
         }
@@ -424,7 +442,10 @@ pub fn link(graph: &Graph) -> Linked {
             };
             match scope.namespaces.get(&namespace) {
                 Some(&other) if other != target => {
-                    let span = used.alias.as_ref().map_or(used.path_span, |alias| alias.span);
+                    let span = used
+                        .alias
+                        .as_ref()
+                        .map_or(used.path_span, |alias| alias.span);
                     diagnostics.push((
                         idx,
                         Diagnostic::error(
@@ -479,7 +500,10 @@ pub fn link(graph: &Graph) -> Linked {
         scopes.push(scope);
     }
     let file = SourceFile {
-        doc: graph.files.first().and_then(|unit| unit.parsed.file.doc.clone()),
+        doc: graph
+            .files
+            .first()
+            .and_then(|unit| unit.parsed.file.doc.clone()),
         uses: Vec::new(),
         items,
         expr_count: exprs,
@@ -500,8 +524,17 @@ mod tests {
 
     #[test]
     fn normalize_resolves_dots() {
-        assert_eq!(normalize(Path::new("a/b/../c/./d.chop")), PathBuf::from("a/c/d.chop"));
-        assert_eq!(normalize(Path::new("../x.chop")), PathBuf::from("../x.chop"));
-        assert_eq!(normalize(Path::new("a/../../x.chop")), PathBuf::from("../x.chop"));
+        assert_eq!(
+            normalize(Path::new("a/b/../c/./d.chop")),
+            PathBuf::from("a/c/d.chop")
+        );
+        assert_eq!(
+            normalize(Path::new("../x.chop")),
+            PathBuf::from("../x.chop")
+        );
+        assert_eq!(
+            normalize(Path::new("a/../../x.chop")),
+            PathBuf::from("../x.chop")
+        );
     }
 }

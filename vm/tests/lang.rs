@@ -24,8 +24,8 @@ use chunkvm::driver::{analyze, analyze_path};
 use chunkvm::exec::{Capture, Vm};
 use chunkvm::modules::FsResolver;
 use chunkvm::syntax::span::LineIndex;
-use std::path::Path;
 use common::{chop_files, expectations, finish, lang_dir, vm_for_file};
+use std::path::Path;
 
 fn check_file(path: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
@@ -119,7 +119,8 @@ fn found_in(analyzed: &chunkvm::driver::Analyzed, path: &Path) -> Vec<(u32, Stri
 /// One case of `tests/lang/modules/`: a folder with `main.chop` and the files it uses.
 fn check_case(dir: &Path) -> Result<(), String> {
     let main = dir.join("main.chop");
-    let analyzed = analyze_path(&main, &FsResolver, &[dir.join("lib")]).map_err(|e| e.to_string())?;
+    let analyzed =
+        analyze_path(&main, &FsResolver, &[dir.join("lib")]).map_err(|e| e.to_string())?;
     for path in chop_files(dir) {
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         let mut wanted = expectations(&text).diagnostics;

@@ -635,7 +635,10 @@ impl<'f> Checker<'f> {
         if let Some(module) = &stage.module {
             let span = module.span.cover(stage.name.span);
             let message = if scope.private.contains_key(key) {
-                format!("`{name}` is private to `{}` (it starts with `_`)", module.name)
+                format!(
+                    "`{name}` is private to `{}` (it starts with `_`)",
+                    module.name
+                )
             } else if scope.namespaces.contains_key(&module.name) {
                 format!("`{}` has no public filter `{name}`", module.name)
             } else {

@@ -91,9 +91,8 @@ pub fn run_path(
     input: &chunkvm::photo::Rgba8,
     options: &chunkvm::photo::RunOptions,
 ) -> Result<chunkvm::photo::RunOutput, chunkvm::photo::RunError> {
-    let analyzed =
-        chunkvm::driver::analyze_path(path, &chunkvm::modules::FsResolver, &[])
-            .unwrap_or_else(|err| panic!("{err}"));
+    let analyzed = chunkvm::driver::analyze_path(path, &chunkvm::modules::FsResolver, &[])
+        .unwrap_or_else(|err| panic!("{err}"));
     let program = analyzed
         .compile()
         .unwrap_or_else(|d| panic!("{} does not build: {d:?}", path.display()));

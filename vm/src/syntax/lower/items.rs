@@ -5,11 +5,11 @@ use super::recovery::{split_ranges, unclosed_body};
 use super::{
     field_children, named_children, new_parser, span_of, FieldOf, Lowerer, Parsed, ITEM_KINDS,
 };
+use crate::diag::Code;
 use crate::syntax::ast::{
     Binding, BindingId, Block, FnItem, Ident, Item, ItemKind, Param, ParamItem, PipelineItem,
     Stage, TypeExpr, Use,
 };
-use crate::diag::Code;
 use crate::syntax::reuse::{ItemMemo, Shift};
 use crate::syntax::span::Span;
 use std::sync::Arc;
