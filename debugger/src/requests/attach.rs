@@ -169,6 +169,7 @@ fn attach_to(
     let mut program = super::launch::describe(
         path.clone(),
         text,
+        Vec::new(),
         params,
         remote.local(),
         found.name.clone(),
