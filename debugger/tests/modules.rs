@@ -298,3 +298,59 @@ fn a_pipeline_of_library_filters_stops_in_the_library() {
     assert!(output.exists());
     client.disconnect();
 }
+
+#[test]
+fn a_program_of_several_files_steps_into_a_used_file_on_a_node() {
+    let dir = scratch("modules-migrate");
+    let node = common::Node::start(&dir.join("node"), "pi3");
+    let mut client = Client::start_in(Some(&dir.join("here")));
+    client.launch(json!({ "program": main_file(), "lib": [lib()] }));
+    let call = line_of(&main_file(), "#CALL");
+    let warm = line_of(&tint_file(), "#WARM");
+    set_breakpoints(&mut client, &main_file(), &[call]);
+    client.ok("configurationDone", json!({}));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+
+    let moved = client.ok(
+        "migrate",
+        json!({ "threadId": 1, "node": node.address, "tokenFile": node.token_file }),
+    );
+    assert_eq!(moved["to"], "pi3");
+    // Stepping on the node goes into the used file and out again, at its own lines.
+    client.ok("stepIn", json!({ "threadId": 1 }));
+    client.stopped();
+    let frames = client.frames();
+    assert_eq!(frames[0]["name"], "tint.warm");
+    assert!(path_of(&frames[0]).ends_with("tint.chop"), "{frames:?}");
+    assert_eq!(frames[0]["line"], warm);
+    client.ok("next", json!({ "threadId": 1 }));
+    client.stopped();
+    assert_eq!(
+        client.frames()[0]["line"],
+        line_of(&tint_file(), "#WARM-RETURN")
+    );
+    client.ok("stepOut", json!({ "threadId": 1 }));
+    client.stopped();
+    let frames = client.frames();
+    assert!(path_of(&frames[0]).ends_with("main.chop"), "{frames:?}");
+    assert_eq!(frames[0]["line"], call);
+    // A breakpoint in the used file, set while the thread is on the node, stops it there.
+    set_breakpoints(&mut client, &main_file(), &[]);
+    set_breakpoints(&mut client, &tint_file(), &[warm]);
+    client.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(client.stopped()["reason"], "breakpoint");
+    let frames = client.frames();
+    assert!(path_of(&frames[0]).ends_with("tint.chop"), "{frames:?}");
+    assert_eq!(frames[0]["line"], warm);
+    let threads = client.ok("threads", json!({}));
+    assert_eq!(threads["threads"][0]["name"], "main @ pi3");
+
+    // Home again, and on to the end with the same result as a local run.
+    client.ok("migrate", json!({ "threadId": 1, "node": "local" }));
+    set_breakpoints(&mut client, &tint_file(), &[]);
+    client.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(client.run_to_end(), 0);
+    // 0.25 + 1.25 + 2.25 with the used file's default warmth.
+    assert!(client.output.contains("3.75"), "{}", client.output);
+    client.disconnect();
+}
