@@ -131,6 +131,10 @@ fn function_named<'a>(
     }
 }
 
+/// Where a function breakpoint is: its line in the program's text, its file's source
+/// and its line there; or why it is nowhere.
+type Placed = Result<(u32, Json, u32), String>;
+
 /// `setFunctionBreakpoints`: each function or filter by name, at its first line.
 pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: SetFunctionBreakpointsArgs = arguments(request)?;
@@ -141,7 +145,7 @@ pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Repl
         ));
     };
     // Each breakpoint's line in the program's text, and its file and line there.
-    let found: Vec<(FunctionBreakpoint, Result<(u32, Json, u32), String>)> = args
+    let found: Vec<(FunctionBreakpoint, Placed)> = args
         .breakpoints
         .iter()
         .map(|bp| {
