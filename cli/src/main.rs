@@ -847,15 +847,116 @@ fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
     let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
-    // A program of several files has spans in each of them: no one text to show lines of.
-    let source = analyzed.modules.is_none().then_some(text.as_str());
+    let linked = LinkedText::of(&analyzed, &text);
     let only = function
         .map(|name| function_index(path, &program, name))
         .transpose()?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    out(&program_text(&program, &ids, &store, only, source));
+    let listing = program_text(&program, &ids, &store, only, Some(&linked.text));
+    out(&linked.name_lines(&listing));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text a program's spans index: the file's own for a file alone; for a program of
+/// several files, every file's text at its base (`\n` between them), so that its lines
+/// are each file's lines one after the other.
+struct LinkedText {
+    text: String,
+    /// Each file's name (as `dump` shows it), its base and the line of the text its
+    /// first line is; the main file first.
+    files: Vec<(String, usize, u32)>,
+}
+
+impl LinkedText {
+    fn of(analyzed: &Analyzed, text: &str) -> LinkedText {
+        let Some(modules) = &analyzed.modules else {
+            return LinkedText {
+                text: text.to_string(),
+                files: vec![(String::new(), 0, 1)],
+            };
+        };
+        let mut linked = String::new();
+        let mut files = Vec::new();
+        let mut line = 1;
+        for unit in &modules.graph.files {
+            while linked.len() < unit.base {
+                linked.push('\n');
+                line += 1;
+            }
+            let name = unit
+                .path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, unit.base, line));
+            linked.push_str(&unit.text);
+            line += unit.text.matches('\n').count() as u32;
+        }
+        LinkedText {
+            text: linked,
+            files,
+        }
+    }
+
+    /// The file (its index) a line of the text is in, and the line there.
+    fn local(&self, line: u32) -> (usize, u32) {
+        let file = self
+            .files
+            .iter()
+            .rposition(|(_, _, first)| line >= *first)
+            .unwrap_or(0);
+        let first = self.files.get(file).map_or(1, |(_, _, first)| *first);
+        (file, line.saturating_sub(first) + 1)
+    }
+
+    /// A listing's `; line N:` notes at each file's own line, a used file's named
+    /// (`; tint.chop line 8:`).
+    fn name_lines(&self, listing: &str) -> String {
+        if self.files.len() < 2 {
+            return listing.to_string();
+        }
+        let mut out = String::with_capacity(listing.len());
+        for row in listing.split_inclusive('\n') {
+            let noted = row.rfind("; line ").and_then(|at| {
+                let rest = row.get(at + 7..)?;
+                let digits = rest.find(':')?;
+                let line: u32 = rest.get(..digits)?.parse().ok()?;
+                let (file, local) = self.local(line);
+                let name = match self.files.get(file) {
+                    Some((name, _, _)) if file > 0 => format!("{name} "),
+                    _ => String::new(),
+                };
+                Some(format!(
+                    "{}; {name}line {local}{}",
+                    row.get(..at)?,
+                    rest.get(digits..)?
+                ))
+            });
+            out.push_str(noted.as_deref().unwrap_or(row));
+        }
+        out
+    }
+
+    /// A graph's source ranges in each file's own lines and bytes.
+    fn localize(&self, graph: &mut chop_ide::graph::Graph) {
+        if self.files.len() < 2 {
+            return;
+        }
+        for node in &mut graph.nodes {
+            if let Some(range) = node.range.as_mut() {
+                for pos in [&mut range.start, &mut range.end] {
+                    let (file, line) = self.local(pos.line);
+                    pos.line = line;
+                    pos.offset -= self
+                        .files
+                        .get(file)
+                        .map_or(0, |(_, base, _)| *base)
+                        .min(pos.offset);
+                }
+            }
+        }
+    }
 }
 
 fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, Failure> {
@@ -863,13 +964,14 @@ fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, F
     let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
-    // A program of several files has spans in each of them: no one text to show lines of.
-    let source = analyzed.modules.is_none().then_some(text.as_str());
+    let linked = LinkedText::of(&analyzed, &text);
     let idx = function_index(path, &program, function)?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    let graph = chop_ide::graph::graph(&program, &ids, idx, source)
+    let mut graph = chop_ide::graph::graph(&program, &ids, idx, Some(&linked.text))
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
+    // Each range in its own file's lines (a used file's function's blocks in that file).
+    linked.localize(&mut graph);
     match format {
         GraphFormat::Dot => out(&graph.to_dot()),
         // Through a `Value`: its objects list their keys in order (as the output always did).
