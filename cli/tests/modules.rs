@@ -207,3 +207,41 @@ fn dump_and_graph_name_a_used_files_functions_qualified() {
     let out = succeeds(&run(&["graph", "--fn", "dim.dim", "main.chop"]));
     assert!(out.starts_with("digraph"), "{out}");
 }
+
+#[test]
+fn dump_and_graph_show_a_used_files_functions_at_that_files_own_lines() {
+    let tone = std::fs::read_to_string(fixtures().join("lib/tone.chop")).unwrap();
+    let line = tone
+        .lines()
+        .position(|text| text.contains("clamp(c + rgba(strength"))
+        .map(|idx| idx + 1)
+        .unwrap();
+    let out = succeeds(&run(&["dump", "main.chop"]));
+    assert!(
+        out.contains(&format!(
+            "; tone.chop line {line}: clamp(c + rgba(strength, strength, strength, 0.0), 0.0, 1.0)"
+        )),
+        "{out}"
+    );
+    let json = succeeds(&run(&[
+        "graph",
+        "--fn",
+        "tone.tone",
+        "--format",
+        "json",
+        "main.chop",
+    ]));
+    let graph: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let start = &graph["nodes"][0]["range"]["start"];
+    assert_eq!(start["line"], line, "{json}");
+    // The offset is the file's own: it points at that line of tone.chop.
+    let offset = start["offset"].as_u64().unwrap() as usize;
+    let line_start = tone[..offset].rfind('\n').map_or(0, |at| at + 1);
+    assert!(
+        tone[line_start..].starts_with("    clamp("),
+        "{}",
+        &tone[line_start..]
+    );
+    let dot = succeeds(&run(&["graph", "--fn", "tone.tone", "main.chop"]));
+    assert!(dot.contains(&format!("line {line}")), "{dot}");
+}
