@@ -354,3 +354,60 @@ fn a_program_of_several_files_steps_into_a_used_file_on_a_node() {
     assert!(client.output.contains("3.75"), "{}", client.output);
     client.disconnect();
 }
+
+#[test]
+fn a_parked_program_of_several_files_is_attached_again_with_its_files() {
+    let dir = scratch("modules-attach");
+    let node = common::Node::start(&dir.join("node"), "pi3");
+    let mut first = Client::start_in(Some(&dir.join("dap")));
+    first.launch(json!({
+        "program": main_file(),
+        "lib": [lib()],
+        "function": "forever",
+        "node": node.address,
+        "tokenFile": node.token_file,
+        "stopOnEntry": true,
+    }));
+    first.ok("configurationDone", json!({}));
+    assert_eq!(first.stopped()["reason"], "entry");
+    first.ok("disconnect", json!({ "terminateDebuggee": false }));
+    let said = "parked the thread on pi3 as thread ";
+    let at = first.output.find(said).expect("parked") + said.len();
+    let thread: u64 = first.output[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+
+    let mut second = Client::start_in(Some(&dir.join("dap")));
+    second.ok(
+        "initialize",
+        json!({ "adapterID": "chop", "linesStartAt1": true }),
+    );
+    second.ok(
+        "attach",
+        json!({
+            "node": node.address,
+            "tokenFile": node.token_file,
+            "thread": thread,
+            "program": main_file(),
+            "lib": [lib()],
+        }),
+    );
+    second.event("initialized");
+    let warm = line_of(&tint_file(), "#WARM");
+    let set = set_breakpoints(&mut second, &tint_file(), &[warm]);
+    assert_eq!(set[0]["verified"], true, "{set:?}");
+    second.ok("configurationDone", json!({}));
+    second.stopped();
+    second.ok("continue", json!({ "threadId": 1 }));
+    assert_eq!(second.stopped()["reason"], "breakpoint");
+    let frames = second.frames();
+    assert_eq!(frames[0]["name"], "tint.warm");
+    assert!(path_of(&frames[0]).ends_with("tint.chop"), "{frames:?}");
+    assert_eq!(frames[0]["line"], warm);
+    assert!(path_of(&frames[1]).ends_with("main.chop"), "{frames:?}");
+    assert_eq!(frames[1]["line"], line_of(&main_file(), "#FOREVER"));
+    second.ok("disconnect", json!({}));
+}
