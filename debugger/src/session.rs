@@ -548,7 +548,8 @@ impl Session {
 }
 
 /// The names an expression may use in frame `frame`: its locals and parameters, then
-/// the file's params.
+/// (in a used file's function) that file's params unqualified, then every param of the
+/// program by its name there (`count`, `vignette.strength`).
 pub fn names(
     thread: &mut Debuggee,
     frame: usize,
@@ -558,12 +559,22 @@ pub fn names(
         .into_iter()
         .map(|var| (var.name, var.value))
         .collect();
-    out.extend(
-        thread
-            .params()?
-            .into_iter()
-            .map(|var| (var.name, var.value)),
-    );
+    let params = thread.params()?;
+    // In a used file's function (`vignette.vignette`), that file's params by the names
+    // it writes (`strength` for `vignette.strength`) come before the main file's.
+    let function = thread
+        .stack()?
+        .get(frame)
+        .map(|info| info.function.clone())
+        .unwrap_or_default();
+    if let Some((space, _)) = function.split_once('.') {
+        let prefix = format!("{space}.");
+        out.extend(params.iter().filter_map(|var| {
+            let name = var.name.strip_prefix(&prefix)?;
+            Some((name.to_string(), var.value.clone()))
+        }));
+    }
+    out.extend(params.into_iter().map(|var| (var.name, var.value)));
     Ok(out)
 }
 

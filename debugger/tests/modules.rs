@@ -111,6 +111,15 @@ fn breakpoints_frames_and_steps_cross_files() {
         shown.contains(&("count".to_string(), "3".to_string())),
         "{shown:?}"
     );
+    // Evaluated in the used file's frame, its param by the name it writes; in the main
+    // file's frame, by its qualified name.
+    assert_eq!(client.eval("warmth + v"), "0.5");
+    let main_frame = frames[1]["id"].clone();
+    let body = client.ok(
+        "evaluate",
+        json!({ "expression": "tint.warmth * 2.0", "frameId": main_frame, "context": "watch" }),
+    );
+    assert_eq!(body["result"], "1.0");
     // Every file of the program is a loaded source.
     let sources = client.ok("loadedSources", json!({}));
     let paths: Vec<&str> = sources["sources"]
