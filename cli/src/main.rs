@@ -12,6 +12,7 @@ use chunkvm::compile::disasm::program_text;
 use chunkvm::diag::{has_names, plural, Diagnostic};
 use chunkvm::driver::{analyze, Analyzed};
 use chunkvm::exec::{Limits, RuntimeError, Value, Vm};
+use chunkvm::modules::FsResolver;
 use chunkvm::photo::ImageFormat;
 use chunkvm::syntax::span::LineIndex;
 use chunkvm::values::{read_value, Written};
@@ -38,6 +39,50 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A folder of the library that `use "..."` looks in after the using file's
+    /// folder (repeatable, searched in order; then $CHUNKVM_LIB, then the `filters/`
+    /// folder of the installation).
+    #[arg(long, global = true, value_name = "DIR")]
+    lib: Vec<PathBuf>,
+}
+
+/// The library's search path: `--lib` folders, then `$CHUNKVM_LIB` (a list of folders,
+/// as `PATH`), then the `filters/` folder beside the binary or one or two levels above
+/// it (an installation, or `target/debug/chunkvm` in the repository), when it exists.
+static LIB: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+fn set_lib(mut dirs: Vec<PathBuf>) {
+    if let Some(paths) = std::env::var_os("CHUNKVM_LIB") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let found = exe
+            .ancestors()
+            .skip(1)
+            .take(4)
+            .map(|dir| dir.join("filters"))
+            .find(|dir| dir.is_dir());
+        dirs.extend(found);
+    }
+    let _ = LIB.set(dirs);
+}
+
+/// The library's search path (see [`set_lib`]).
+pub(crate) fn lib_path() -> &'static [PathBuf] {
+    LIB.get().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// Analyses the file at `path` whose text is `text`, with the files it uses (from the
+/// file system and the library's search path); a file that uses nothing analyses alone.
+pub(crate) fn analyze_file(path: &Path, text: &str) -> Analyzed {
+    let analyzed = analyze(text);
+    if analyzed.parsed.file.uses.is_empty() {
+        return analyzed;
+    }
+    match chunkvm::modules::load_text(path, text.to_string(), &FsResolver, lib_path()) {
+        Ok(graph) => chunkvm::driver::analyze_graph(graph),
+        Err(_) => analyzed,
+    }
 }
 
 #[derive(Subcommand)]
@@ -241,6 +286,7 @@ impl<T: std::fmt::Display> From<T> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    set_lib(cli.lib);
     let result = match cli.command {
         Command::Run { run, node } => {
             node_cli::Mode::of(&node).and_then(|mode| run_command(&run, &mode))
@@ -352,12 +398,28 @@ pub(crate) fn print_diagnostics(path: &Path, text: &str, diags: &[Diagnostic]) {
     }
 }
 
+/// Prints the diagnostics of every file of an analysed program (of the file alone
+/// when it uses nothing), each at its own file's path; how many are errors.
+pub(crate) fn print_all_diagnostics(path: &Path, text: &str, analyzed: &Analyzed) -> usize {
+    if analyzed.modules.is_none() {
+        let diags = analyzed.diagnostics();
+        print_diagnostics(path, text, &diags);
+        return diags.iter().filter(|d| d.is_error()).count();
+    }
+    let mut errors = 0;
+    for file in analyzed.file_diagnostics() {
+        print_diagnostics(file.path, file.text, &file.diagnostics);
+        errors += file.diagnostics.iter().filter(|d| d.is_error()).count();
+    }
+    errors
+}
+
 /// Builds a program, printing its diagnostics; `None` when it has errors.
 pub(crate) fn build_or_report(
     path: &Path,
     text: &str,
 ) -> Option<(Analyzed, chunkvm::compile::Program)> {
-    let analyzed = analyze(text);
+    let analyzed = analyze_file(path, text);
     let program = compile_or_report(path, text, &analyzed)?;
     Some((analyzed, program))
 }
@@ -371,13 +433,16 @@ pub(crate) fn compile_or_report(
 ) -> Option<chunkvm::compile::Program> {
     match analyzed.compile() {
         Ok(program) => {
-            let warnings = analyzed.diagnostics();
-            print_diagnostics(path, text, &warnings);
+            print_all_diagnostics(path, text, analyzed);
             Some(program)
         }
         Err(diags) => {
-            print_diagnostics(path, text, &diags);
-            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let errors = if analyzed.modules.is_some() {
+                print_all_diagnostics(path, text, analyzed).max(1)
+            } else {
+                print_diagnostics(path, text, &diags);
+                diags.iter().filter(|d| d.is_error()).count()
+            };
             crate::errln!(
                 "error: {} has {errors} error{}",
                 path.display(),
@@ -390,27 +455,47 @@ pub(crate) fn compile_or_report(
 
 /// Prints a runtime error on standard error; an error that only says standard output
 /// was closed (`chunkvm run x.chop | head -1`) prints nothing. The exit status is 1.
-pub(crate) fn report_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> ExitCode {
+pub(crate) fn report_runtime_error(
+    path: &Path,
+    text: &str,
+    analyzed: Option<&Analyzed>,
+    err: &RuntimeError,
+) -> ExitCode {
     if err.kind != chunkvm::exec::ErrorKind::OutputClosed {
-        crate::cli_io::err(&render_runtime_error(path, text, err));
+        crate::cli_io::err(&render_runtime_error(path, text, analyzed, err));
     }
     ExitCode::FAILURE
 }
 
 /// The error, the source line with carets, and the stack, innermost first; a run of
 /// frames repeating (a deep recursion) shows once, then how many more times it repeats.
-pub(crate) fn render_runtime_error(path: &Path, text: &str, err: &RuntimeError) -> String {
-    let lines = LineIndex::new(text);
-    let name = path.display().to_string();
+/// A span in a file that the program uses is shown at that file's path and line.
+pub(crate) fn render_runtime_error(
+    path: &Path,
+    text: &str,
+    analyzed: Option<&Analyzed>,
+    err: &RuntimeError,
+) -> String {
+    use chunkvm::syntax::span::Span;
+    let place = |span: Span| -> (String, &str, Span) {
+        match analyzed.and_then(|analyzed| analyzed.locate(span)) {
+            Some((file, text, local)) => (file.display().to_string(), text, local),
+            None => (path.display().to_string(), text, span),
+        }
+    };
     let mut out = String::new();
-    let start = lines.line_col(text, err.span.start);
+    let (name, text, span) = place(err.span);
+    let lines = LineIndex::new(text);
+    let start = lines.line_col(text, span.start);
     out.push_str(&format!(
         "{name}:{}:{}: runtime error: {}\n",
         start.line, start.col, err.message
     ));
-    out.push_str(&chunkvm::diag::snippet(text, &lines, err.span));
+    out.push_str(&chunkvm::diag::snippet(text, &lines, span));
     out.push_str("stack (innermost first):\n");
-    let frame = |(func, span): &(String, chunkvm::syntax::span::Span)| {
+    let frame = |(func, span): &(String, Span)| {
+        let (name, text, span) = place(*span);
+        let lines = LineIndex::new(text);
         let pos = lines.line_col(text, span.start);
         format!("  at {func} ({name}:{}:{})\n", pos.line, pos.col)
     };
@@ -526,7 +611,7 @@ fn run(
     mode: &node_cli::Mode,
 ) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let analyzed = analyze(&text);
+    let analyzed = analyze_file(path, &text);
     if function.is_none() && args.is_empty() && is_filter_file(&analyzed) {
         // No `main`, but filters: run them on the bundled photo.
         let file = photo_cli::Analysed {
@@ -602,7 +687,7 @@ fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => Ok(report_runtime_error(path, &text, &err)),
+        Err(err) => Ok(report_runtime_error(path, &text, Some(&analyzed), &err)),
     }
 }
 
@@ -644,7 +729,21 @@ pub(crate) fn parse_params(
         let (pname, value) = param
             .split_once('=')
             .ok_or_else(|| Failure(format!("--param {param:?}: write NAME=VALUE")))?;
-        let Some(parsed) = chunkvm::driver::read_param(&declared, pname, Written::Text(value))
+        let pname = match chunkvm::driver::param_name(&declared, pname) {
+            Ok(name) => name,
+            Err(chunkvm::driver::ParamName::Ambiguous(names)) => {
+                return Err(Failure(format!(
+                    "--param {pname}: used files have several params `{pname}`: name one of {}",
+                    names
+                        .iter()
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Err(chunkvm::driver::ParamName::Unknown) => pname.to_string(),
+        };
+        let Some(parsed) = chunkvm::driver::read_param(&declared, &pname, Written::Text(value))
         else {
             let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
             return Err(Failure(format!(
@@ -654,13 +753,14 @@ pub(crate) fn parse_params(
             )));
         };
         let parsed = parsed.map_err(|err| Failure(format!("--param {pname}={value}: {err}")))?;
-        out.push((pname.to_string(), parsed));
+        out.push((pname, parsed));
     }
     Ok(out)
 }
 
 fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
     let mut failed = false;
+    let mut reported = std::collections::HashSet::new();
     let mut json = Vec::new();
     for path in files {
         let text = match read(path) {
@@ -671,22 +771,37 @@ fn check(files: &[PathBuf], format: CheckFormat) -> Result<ExitCode, Failure> {
                 continue;
             }
         };
-        let analyzed = analyze(&text);
-        let diags = analyzed.diagnostics();
-        failed |= diags.iter().any(Diagnostic::is_error);
-        let lines = LineIndex::new(&text);
-        let name = path.display().to_string();
-        match format {
-            CheckFormat::Text => {
-                for diag in &diags {
-                    out(&diag.render(&name, &text, &lines));
-                }
+        let analyzed = analyze_file(path, &text);
+        let files: Vec<(PathBuf, &str, Vec<Diagnostic>)> = if analyzed.modules.is_some() {
+            analyzed
+                .file_diagnostics()
+                .into_iter()
+                .map(|file| (file.path.to_path_buf(), file.text, file.diagnostics))
+                .collect()
+        } else {
+            vec![(path.clone(), text.as_str(), analyzed.diagnostics())]
+        };
+        for (file, text, diags) in files {
+            // A file's diagnostics are shown once, even when several files given use
+            // it, or it is given too.
+            if !reported.insert(file.clone()) {
+                continue;
             }
-            CheckFormat::Json => json.extend(
-                diags
-                    .iter()
-                    .map(|diag| diagnostic_json(diag, &name, &text, &lines)),
-            ),
+            failed |= diags.iter().any(Diagnostic::is_error);
+            let lines = LineIndex::new(text);
+            let name = file.display().to_string();
+            match format {
+                CheckFormat::Text => {
+                    for diag in &diags {
+                        out(&diag.render(&name, text, &lines));
+                    }
+                }
+                CheckFormat::Json => json.extend(
+                    diags
+                        .iter()
+                        .map(|diag| diagnostic_json(diag, &name, text, &lines)),
+                ),
+            }
         }
     }
     if let CheckFormat::Json = format {
@@ -742,28 +857,134 @@ fn function_index(
 
 fn dump(path: &Path, function: Option<&str>) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let Some((_, program)) = build_or_report(path, &text) else {
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
+    let linked = LinkedText::of(&analyzed, &text);
     let only = function
         .map(|name| function_index(path, &program, name))
         .transpose()?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    out(&program_text(&program, &ids, &store, only, Some(&text)));
+    let listing = program_text(&program, &ids, &store, only, Some(&linked.text));
+    out(&linked.name_lines(&listing));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text a program's spans index: the file's own for a file alone; for a program of
+/// several files, every file's text at its base (`\n` between them), so that its lines
+/// are each file's lines one after the other.
+struct LinkedText {
+    text: String,
+    /// Each file's name (as `dump` shows it), its base and the line of the text its
+    /// first line is; the main file first.
+    files: Vec<(String, usize, u32)>,
+}
+
+impl LinkedText {
+    fn of(analyzed: &Analyzed, text: &str) -> LinkedText {
+        let Some(modules) = &analyzed.modules else {
+            return LinkedText {
+                text: text.to_string(),
+                files: vec![(String::new(), 0, 1)],
+            };
+        };
+        let mut linked = String::new();
+        let mut files = Vec::new();
+        let mut line = 1;
+        for unit in &modules.graph.files {
+            while linked.len() < unit.base {
+                linked.push('\n');
+                line += 1;
+            }
+            let name = unit
+                .path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, unit.base, line));
+            linked.push_str(&unit.text);
+            line += unit.text.matches('\n').count() as u32;
+        }
+        LinkedText {
+            text: linked,
+            files,
+        }
+    }
+
+    /// The file (its index) a line of the text is in, and the line there.
+    fn local(&self, line: u32) -> (usize, u32) {
+        let file = self
+            .files
+            .iter()
+            .rposition(|(_, _, first)| line >= *first)
+            .unwrap_or(0);
+        let first = self.files.get(file).map_or(1, |(_, _, first)| *first);
+        (file, line.saturating_sub(first) + 1)
+    }
+
+    /// A listing's `; line N:` notes at each file's own line, a used file's named
+    /// (`; tint.chop line 8:`).
+    fn name_lines(&self, listing: &str) -> String {
+        if self.files.len() < 2 {
+            return listing.to_string();
+        }
+        let mut out = String::with_capacity(listing.len());
+        for row in listing.split_inclusive('\n') {
+            let noted = row.rfind("; line ").and_then(|at| {
+                let rest = row.get(at + 7..)?;
+                let digits = rest.find(':')?;
+                let line: u32 = rest.get(..digits)?.parse().ok()?;
+                let (file, local) = self.local(line);
+                let name = match self.files.get(file) {
+                    Some((name, _, _)) if file > 0 => format!("{name} "),
+                    _ => String::new(),
+                };
+                Some(format!(
+                    "{}; {name}line {local}{}",
+                    row.get(..at)?,
+                    rest.get(digits..)?
+                ))
+            });
+            out.push_str(noted.as_deref().unwrap_or(row));
+        }
+        out
+    }
+
+    /// A graph's source ranges in each file's own lines and bytes.
+    fn localize(&self, graph: &mut chop_ide::graph::Graph) {
+        if self.files.len() < 2 {
+            return;
+        }
+        for node in &mut graph.nodes {
+            if let Some(range) = node.range.as_mut() {
+                for pos in [&mut range.start, &mut range.end] {
+                    let (file, line) = self.local(pos.line);
+                    pos.line = line;
+                    pos.offset -= self
+                        .files
+                        .get(file)
+                        .map_or(0, |(_, base, _)| *base)
+                        .min(pos.offset);
+                }
+            }
+        }
+    }
 }
 
 fn graph(path: &Path, function: &str, format: GraphFormat) -> Result<ExitCode, Failure> {
     let text = read(path)?;
-    let Some((_, program)) = build_or_report(path, &text) else {
+    let Some((analyzed, program)) = build_or_report(path, &text) else {
         return Ok(ExitCode::FAILURE);
     };
+    let linked = LinkedText::of(&analyzed, &text);
     let idx = function_index(path, &program, function)?;
     let mut store = Store::new(chunkvm::chunk::NodeId(1));
     let ids = store_program(&program, &mut store);
-    let graph = chop_ide::graph::graph(&program, &ids, idx, Some(&text))
+    let mut graph = chop_ide::graph::graph(&program, &ids, idx, Some(&linked.text))
         .ok_or_else(|| Failure(format!("no graph for `{function}`")))?;
+    // Each range in its own file's lines (a used file's function's blocks in that file).
+    linked.localize(&mut graph);
     match format {
         GraphFormat::Dot => out(&graph.to_dot()),
         // Through a `Value`: its objects list their keys in order (as the output always did).

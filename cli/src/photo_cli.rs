@@ -270,7 +270,7 @@ pub fn run_photo(
     // A wrong --output or --quality is refused before the run, not after it.
     let format = output_format(args)?;
     let text = crate::read(path)?;
-    let analyzed = chunkvm::driver::analyze(&text);
+    let analyzed = crate::analyze_file(path, &text);
     let file = Analysed {
         path,
         text: &text,
@@ -424,7 +424,9 @@ pub fn run_analysed(
     };
     let output = match result {
         Ok(output) => output,
-        Err(RunError::Runtime(err)) => return Ok(report_runtime_error(path, text, &err)),
+        Err(RunError::Runtime(err)) => {
+            return Ok(report_runtime_error(path, text, Some(analyzed), &err))
+        }
         // The command line sets no cancel flag; said plainly should one ever be set.
         // The command line sets no cancel flag; said plainly should one ever be set.
         Err(err) => return Err(Failure(err.to_string())),
@@ -514,7 +516,7 @@ pub fn plan(
     json: bool,
 ) -> Result<ExitCode, Failure> {
     let text = crate::read(path)?;
-    let analyzed = chunkvm::driver::analyze(&text);
+    let analyzed = crate::analyze_file(path, &text);
     let Some(program) = compile_or_report(path, &text, &analyzed) else {
         return Ok(ExitCode::FAILURE);
     };
@@ -549,12 +551,12 @@ pub fn plan(
 pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     use chunkvm::check::Const;
     let text = crate::read(path)?;
-    let analyzed = chunkvm::driver::analyze(&text);
-    let diags = analyzed.diagnostics();
-    if diags.iter().any(|d| d.is_error()) {
-        crate::print_diagnostics(path, &text, &diags);
+    let analyzed = crate::analyze_file(path, &text);
+    if analyzed.has_errors() {
+        crate::print_all_diagnostics(path, &text, &analyzed);
         return Ok(ExitCode::FAILURE);
     }
+    let grouped = analyzed.modules.is_some();
     let show = |value: Const| match value {
         Const::Int(v) => v.to_string(),
         Const::Float(v) => chunkvm::exec::value::format_float(v),
@@ -562,17 +564,23 @@ pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
         Const::Color(c) => chunkvm::exec::Value::Color(c.map(|v| v as f32)).to_string(),
     };
     let rows: Vec<serde_json::Value> = analyzed
-        .params()
+        .params_by_file()
         .into_iter()
-        .map(|param| {
-            serde_json::json!({
+        .flat_map(|(file, params)| params.into_iter().map(move |param| (file.clone(), param)))
+        .map(|(file, param)| {
+            let mut row = serde_json::json!({
                 "name": param.name,
                 "type": param.ty.to_string(),
                 "default": show(param.default),
                 "min": param.range.map(|(lo, _)| show(lo)),
                 "max": param.range.map(|(_, hi)| show(hi)),
                 "doc": param.doc,
-            })
+            });
+            // A program's params say which file declares each.
+            if let (true, Some(fields)) = (grouped, row.as_object_mut()) {
+                fields.insert("file".into(), file.display().to_string().into());
+            }
+            row
         })
         .collect();
     if json {
@@ -585,8 +593,14 @@ pub fn params(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     if rows.is_empty() {
         out(&format!("{} has no params\n", path.display()));
     }
+    let mut last_file = None;
     for row in &rows {
         let text_of = |key: &str| row[key].as_str().unwrap_or("").to_string();
+        // A program's params come grouped by file, each group under its path.
+        if grouped && last_file.as_deref() != Some(text_of("file").as_str()) {
+            out(&format!("{}:\n", text_of("file")));
+            last_file = Some(text_of("file"));
+        }
         let range = match (row["min"].as_str(), row["max"].as_str()) {
             (Some(lo), Some(hi)) => format!(" in {lo}..{hi}"),
             _ => String::new(),

@@ -90,7 +90,19 @@ fn eval(expr: &Expr, names: &[(String, Value)], depth: usize) -> Result<Value, E
             other => fail(format!("`||` wants bools, not {}", other.kind())),
         },
         ExprKind::Binary(op, a, b) => binary(*op, sub(a)?, sub(b)?),
-        ExprKind::Field(base, field) => field_of(sub(base)?, &field.name),
+        ExprKind::Field(base, field) => {
+            // `vignette.strength`: a used file's param, by its qualified name.
+            if let ExprKind::Name(space) = &base.kind {
+                let qualified = format!("{space}.{}", field.name);
+                let local = names.iter().any(|(n, _)| n == space);
+                if let Some((_, value)) = names.iter().find(|(n, _)| *n == qualified) {
+                    if !local {
+                        return Ok(value.clone());
+                    }
+                }
+            }
+            field_of(sub(base)?, &field.name)
+        }
         ExprKind::Index(base, index) => {
             let base = sub(base)?;
             let index = sub(index)?;

@@ -145,6 +145,10 @@ pub struct LaunchArgs {
     /// The node's certificate fingerprint, pinned (default: trust on first use).
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// Folders of the library that `use "..."` looks in after the using file's folder,
+    /// in order (then `$CHUNKVM_LIB`, then the installation's `filters/`).
+    #[serde(default)]
+    pub lib: Vec<String>,
 }
 
 /// A source, as the client names it.

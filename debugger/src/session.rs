@@ -72,19 +72,40 @@ impl Shared {
     }
 }
 
+/// One file of the program: the main file, or a file it uses.
+#[derive(Clone, Debug)]
+pub struct ProgramFile {
+    /// Its path (made absolute when it exists).
+    pub path: PathBuf,
+    /// Where its text starts in the program's text (its spans' base).
+    pub base: usize,
+    /// The length of its text.
+    pub len: usize,
+    /// The line of the program's text its first line is.
+    pub first_line: u32,
+    /// How many lines it has.
+    pub line_count: u32,
+}
+
 /// The program being debugged.
 pub struct Program {
-    /// Its file.
+    /// Its main file.
     pub path: PathBuf,
-    /// Its text.
+    /// Its text: for a program of several files, every file's text at its base
+    /// (`\n` between them), so that the linked program's spans and lines index it.
+    /// The VM's lines (its breakpoints, its frames' lines) are lines of this text.
     pub text: String,
     /// Lines of the text.
     pub lines: LineIndex,
-    /// The lines that have code, sorted.
+    /// Its files, the main one first (one for a program that uses none).
+    pub files: Vec<ProgramFile>,
+    /// The lines that have code (of [`Program::text`]), sorted.
     pub code_lines: Vec<u32>,
-    /// The file's params as declared (type, range), to read values written for them.
+    /// The program's params as declared (type, range; a used file's named `NS.name`),
+    /// to read values written for them.
     pub params: Vec<chunkvm::check::ParamDecl>,
-    /// Each function and filter (closures aside) and its first line with code.
+    /// Each function and filter (closures aside; a used file's named `NS.name`) and its
+    /// first line with code (of [`Program::text`]).
     pub function_lines: Vec<(String, u32)>,
     /// The number of instructions of each function, by index.
     pub code_sizes: Vec<u32>,
@@ -97,25 +118,85 @@ pub struct Program {
 }
 
 impl Program {
-    /// The first line with code at or after `line`.
-    pub fn code_line_at(&self, line: u32) -> Option<u32> {
-        self.code_lines.iter().copied().find(|code| *code >= line)
+    /// The first line with code at or after line `line` of file `file` (a line of the
+    /// program's text), in that file.
+    pub fn code_line_at(&self, file: usize, line: u32) -> Option<u32> {
+        let f = self.files.get(file)?;
+        let global = f.first_line + line.max(1) - 1;
+        let end = f.first_line + f.line_count;
+        self.code_lines
+            .iter()
+            .copied()
+            .find(|code| *code >= global)
+            .filter(|code| *code < end)
     }
 
-    /// `(line, column)` of a span's start, both 1-based.
+    /// The file a span of the program is in.
+    pub fn file_at(&self, offset: usize) -> usize {
+        self.files
+            .iter()
+            .rposition(|file| offset >= file.base && offset <= file.base + file.len)
+            .unwrap_or(0)
+    }
+
+    /// The file a line of the program's text is in, and the line there.
+    pub fn local_line(&self, line: u32) -> (usize, u32) {
+        let file = self
+            .files
+            .iter()
+            .rposition(|file| line >= file.first_line)
+            .unwrap_or(0);
+        let first = self.files.get(file).map_or(1, |f| f.first_line);
+        (file, line.saturating_sub(first) + 1)
+    }
+
+    /// The file whose path is `path` (compared as the file system resolves them).
+    pub fn file_named(&self, path: &std::path::Path) -> Option<usize> {
+        let canonical =
+            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let asked = canonical(path);
+        self.files
+            .iter()
+            .position(|file| canonical(&file.path) == asked)
+    }
+
+    /// `(line, column)` of a span's start in its own file, both 1-based.
     pub fn position(&self, span: Span) -> (u32, u32) {
         let pos = self
             .lines
             .line_col(&self.text, span.start.min(self.text.len()));
-        (pos.line, pos.col)
+        let (_, line) = self.local_line(pos.line);
+        (line, pos.col)
     }
 
-    /// The DAP source of the program.
-    pub fn source(&self) -> Json {
+    /// The path of the file a span is in.
+    pub fn path_at(&self, span: Span) -> &std::path::Path {
+        self.files
+            .get(self.file_at(span.start))
+            .map_or(self.path.as_path(), |file| file.path.as_path())
+    }
+
+    /// `path:line:col` of a span's start.
+    pub fn place(&self, span: Span) -> String {
+        let (line, col) = self.position(span);
+        format!("{}:{line}:{col}", self.path_at(span).display())
+    }
+
+    /// The DAP source of file `file`.
+    pub fn source_of(&self, file: usize) -> Json {
+        let path = self
+            .files
+            .get(file)
+            .map_or(self.path.as_path(), |file| file.path.as_path());
         json!({
-            "name": self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            "path": self.path.display().to_string(),
+            "name": path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            "path": path.display().to_string(),
         })
+    }
+
+    /// The DAP source of the file a span is in.
+    pub fn source_at(&self, span: Span) -> Json {
+        self.source_of(self.file_at(span.start))
     }
 }
 
@@ -467,7 +548,8 @@ impl Session {
 }
 
 /// The names an expression may use in frame `frame`: its locals and parameters, then
-/// the file's params.
+/// (in a used file's function) that file's params unqualified, then every param of the
+/// program by its name there (`count`, `vignette.strength`).
 pub fn names(
     thread: &mut Debuggee,
     frame: usize,
@@ -477,12 +559,22 @@ pub fn names(
         .into_iter()
         .map(|var| (var.name, var.value))
         .collect();
-    out.extend(
-        thread
-            .params()?
-            .into_iter()
-            .map(|var| (var.name, var.value)),
-    );
+    let params = thread.params()?;
+    // In a used file's function (`vignette.vignette`), that file's params by the names
+    // it writes (`strength` for `vignette.strength`) come before the main file's.
+    let function = thread
+        .stack()?
+        .get(frame)
+        .map(|info| info.function.clone())
+        .unwrap_or_default();
+    if let Some((space, _)) = function.split_once('.') {
+        let prefix = format!("{space}.");
+        out.extend(params.iter().filter_map(|var| {
+            let name = var.name.strip_prefix(&prefix)?;
+            Some((name.to_string(), var.value.clone()))
+        }));
+    }
+    out.extend(params.into_iter().map(|var| (var.name, var.value)));
     Ok(out)
 }
 
@@ -1224,18 +1316,13 @@ fn cancelled() -> RuntimeError {
 
 /// A runtime error for people: `path:line:col: runtime error: message`, then the stack.
 pub fn describe_error(program: &Program, err: &RuntimeError) -> String {
-    let (line, col) = program.position(err.span);
     let mut text = format!(
-        "{}:{line}:{col}: runtime error: {}\n",
-        program.path.display(),
+        "{}: runtime error: {}\n",
+        program.place(err.span),
         err.message
     );
     for (name, span) in &err.trace {
-        let (line, col) = program.position(*span);
-        text.push_str(&format!(
-            "  at {name} ({}:{line}:{col})\n",
-            program.path.display()
-        ));
+        text.push_str(&format!("  at {name} ({})\n", program.place(*span)));
     }
     text
 }

@@ -617,7 +617,7 @@ fn over_tcp() {
 
 #[test]
 fn a_pipeline_on_half_the_bundled_photo_stops_in_its_second_stage() {
-    let program = repo_file("filters/pipelines/comic.chop");
+    let program = data("comic.chop");
     let mut client = Client::start();
     client.launch(json!({ "program": program, "pipeline": "comic", "level": 1, "threads": 1 }));
     let fbs = client.ok(

@@ -656,7 +656,8 @@ mod tests {
           fn clamp(v: float, [lo: float], hi: float) -> float
         > fn clamp(v: int, [lo: int], hi: int) -> int
           fn clamp(v: color, [lo: float], hi: float) -> color
-          -- `v` limited to `lo..hi` (inclusive); per channel for colours.
+          fn clamp(v: color, [lo: color], hi: color) -> color
+          -- `v` limited to `lo..hi` (inclusive); per channel for colours (with colour bounds, each channel to its own bounds).
           param 1
         ");
         insta::assert_snapshot!(check("fn f() { print(1, 2, $0); }"), @"

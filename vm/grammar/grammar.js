@@ -43,6 +43,7 @@ module.exports = grammar({
     global: _ => [
       'param', 'filter', 'fn', 'pipeline', 'let', 'var', 'if', 'else',
       'while', 'for', 'in', 'return', 'break', 'continue', 'true', 'false',
+      'use',
     ],
   },
 
@@ -54,10 +55,20 @@ module.exports = grammar({
     // ----------------------------------------------------------------- items
 
     _item: $ => choice(
+      $.use_item,
       $.param_item,
       $.filter_item,
       $.function_item,
       $.pipeline_item,
+    ),
+
+    // `use "../sepia.chop";` or `use "../sepia.chop" as s;` (`as` is a
+    // keyword only here).
+    use_item: $ => seq(
+      'use',
+      field('path', $.string_literal),
+      optional(seq('as', field('alias', $.identifier))),
+      ';',
     ),
 
     param_item: $ => seq(
@@ -104,6 +115,7 @@ module.exports = grammar({
     ),
 
     pipeline_stage: $ => seq(
+      optional(seq(field('module', $.identifier), '.')),
       field('name', $.identifier),
       optional(field('arguments', $.named_arguments)),
     ),

@@ -17,6 +17,12 @@ pub enum BuiltinOp {
     ClampFloat,
     ClampInt,
     ClampColor,
+    /// `clamp(v: color, lo: color, hi: color)`: per channel, bounds per channel.
+    ClampColors,
+    /// `min(a: color, b: color)`: per channel.
+    MinColor,
+    /// `max(a: color, b: color)`: per channel.
+    MaxColor,
     MinFloat,
     MinInt,
     MaxFloat,
@@ -168,24 +174,27 @@ pub const BUILTINS: &[Builtin] = &[
             ov!(ClampFloat, ["v": Float, "lo": Float, "hi": Float] -> Float),
             ov!(ClampInt, ["v": Int, "lo": Int, "hi": Int] -> Int),
             ov!(ClampColor, ["v": Color, "lo": Float, "hi": Float] -> Color),
+            ov!(ClampColors, ["v": Color, "lo": Color, "hi": Color] -> Color),
         ],
-        doc: "`v` limited to `lo..hi` (inclusive); per channel for colours.",
+        doc: "`v` limited to `lo..hi` (inclusive); per channel for colours (with colour bounds, each channel to its own bounds).",
     },
     Builtin {
         name: "min",
         overloads: &[
             ov!(MinFloat, ["a": Float, "b": Float] -> Float),
             ov!(MinInt, ["a": Int, "b": Int] -> Int),
+            ov!(MinColor, ["a": Color, "b": Color] -> Color),
         ],
-        doc: "The smaller of `a` and `b`.",
+        doc: "The smaller of `a` and `b`; per channel for colours.",
     },
     Builtin {
         name: "max",
         overloads: &[
             ov!(MaxFloat, ["a": Float, "b": Float] -> Float),
             ov!(MaxInt, ["a": Int, "b": Int] -> Int),
+            ov!(MaxColor, ["a": Color, "b": Color] -> Color),
         ],
-        doc: "The larger of `a` and `b`.",
+        doc: "The larger of `a` and `b`; per channel for colours.",
     },
     Builtin {
         name: "abs",

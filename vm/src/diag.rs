@@ -74,6 +74,11 @@ codes! {
     BadPipelineStage = "E0019", "A pipeline stage that is not a filter, or an override of an unknown param.";
     UnsupportedType = "E0020", "A type that cannot be used here (a `param` of array type, a `str` variable, ...).";
     NoMain = "E0021", "A `main` that `chunkvm run` cannot call: it must be `fn main()`.";
+    UseAfterItem = "E0022", "A `use` after a param, function, filter or pipeline: uses come first.";
+    MissingFile = "E0023", "A `use` of a file that cannot be read (the paths tried are listed).";
+    UseCycle = "E0024", "Files that use each other in a cycle (the cycle is named).";
+    UnknownItem = "E0025", "A qualified name (`m.name`) naming no public item of the used file, or an unknown `m`.";
+    Ambiguous = "E0026", "A name defined by two used files, used unqualified: qualify it (`m.name`).";
     Unreachable = "W0001", "Code that can never run.";
     UnusedVariable = "W0002", "A local variable that is never read.";
 }

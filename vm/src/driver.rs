@@ -3,25 +3,132 @@
 //! [`compile_analyzed`] (or [`Analyzed::compile`]) compiles what was analysed
 //! without looking at the text again; [`build`] does both.
 
-use crate::check::{check, Analysis, ParamDecl};
+use crate::check::{check, check_linked, Analysis, ParamDecl};
 use crate::compile::{compile, Program};
 use crate::diag::Diagnostic;
 use crate::exec::Value;
+use crate::modules::{link, Graph, Linked, LoadError, Resolver};
 use crate::syntax::lower::{parse, Parsed};
+use crate::syntax::span::Span;
 use crate::values::{read_value, ValueError, Written};
+use std::path::{Path, PathBuf};
 
 /// A parsed and checked file.
 pub struct Analyzed {
-    /// The tree, the AST and the syntax diagnostics.
+    /// The tree, the AST and the syntax diagnostics. For a file that uses others
+    /// ([`analyze_path`]), the AST is the whole linked program (the file's own items
+    /// first, with their own spans and ids; then the used files' items, renamed
+    /// `NS.name`, their spans moved to their file's base) and the tree and syntax
+    /// diagnostics are the file's own.
     pub parsed: Parsed,
-    /// Types, names and the checker's diagnostics.
+    /// Types, names and the checker's diagnostics (of the whole program).
     pub analysis: Analysis,
+    /// The files of a program that uses others; `None` for [`analyze`].
+    pub modules: Option<std::sync::Arc<Modules>>,
+}
+
+/// The files of a program and how they were linked.
+pub struct Modules {
+    /// The files, the main one first.
+    pub graph: Graph,
+    /// What each file sees, and where its spans are in the program.
+    pub linked: Linked,
+}
+
+/// The diagnostics of one file of a program, in that file's own spans.
+pub struct FileDiagnostics<'a> {
+    /// The file's path as loaded.
+    pub path: &'a Path,
+    /// Its text.
+    pub text: &'a str,
+    /// Its diagnostics, by position.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Analyzed {
-    /// Every diagnostic, syntax first, then by position.
+    /// Every diagnostic of the file (of the main file, for a program: see
+    /// [`Analyzed::file_diagnostics`]), syntax first, then by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        diagnostics(&self.parsed, &self.analysis)
+        match &self.modules {
+            None => diagnostics(&self.parsed, &self.analysis),
+            Some(_) => self
+                .file_diagnostics()
+                .into_iter()
+                .next()
+                .map(|file| file.diagnostics)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The diagnostics of every file of a program, each file once, in its own spans;
+    /// for a single file (`path` naming it) the same as [`Analyzed::diagnostics`].
+    pub fn file_diagnostics(&self) -> Vec<FileDiagnostics<'_>> {
+        let Some(modules) = &self.modules else {
+            return Vec::new();
+        };
+        let mut out: Vec<FileDiagnostics<'_>> = modules
+            .graph
+            .files
+            .iter()
+            .map(|unit| FileDiagnostics {
+                path: &unit.path,
+                text: &unit.text,
+                diagnostics: unit.diagnostics.clone(),
+            })
+            .collect();
+        for (file, diag) in &modules.linked.diagnostics {
+            if let Some(slot) = out.get_mut(*file) {
+                slot.diagnostics.push(diag.clone());
+            }
+        }
+        for diag in &self.analysis.diagnostics {
+            let (file, span) = modules.linked.locate(diag.span);
+            if let Some(slot) = out.get_mut(file) {
+                slot.diagnostics.push(Diagnostic {
+                    span,
+                    ..diag.clone()
+                });
+            }
+        }
+        for file in &mut out {
+            file.diagnostics
+                .sort_by_key(|diag| (diag.span.start, diag.span.end));
+            file.diagnostics.dedup();
+        }
+        out
+    }
+
+    /// The file a span of the program is in (its path and text) and the span there;
+    /// `None` for a single file (the span is the file's own).
+    pub fn locate(&self, span: Span) -> Option<(&Path, &str, Span)> {
+        let modules = self.modules.as_ref()?;
+        let (file, local) = modules.linked.locate(span);
+        let unit = modules.graph.files.get(file)?;
+        Some((&unit.path, &unit.text, local))
+    }
+
+    /// The well-formed params of every file, grouped by file (the main file first, then
+    /// the used files in the order they were loaded), each with its name in the program
+    /// (`NS.name` for a used file's) and its span in its own file.
+    pub fn params_by_file(&self) -> Vec<(PathBuf, Vec<ParamDecl>)> {
+        let params = self.params();
+        let Some(modules) = &self.modules else {
+            return vec![(PathBuf::new(), params)];
+        };
+        let mut out: Vec<(PathBuf, Vec<ParamDecl>)> = modules
+            .graph
+            .files
+            .iter()
+            .map(|unit| (unit.path.clone(), Vec::new()))
+            .collect();
+        for mut param in params {
+            let (file, span) = modules.linked.locate(param.span);
+            param.span = span;
+            if let Some(slot) = out.get_mut(file) {
+                slot.1.push(param);
+            }
+        }
+        out
     }
 
     /// The file's well-formed `param` items, in source order.
@@ -29,14 +136,72 @@ impl Analyzed {
         crate::check::params(&self.parsed.file, &self.analysis)
     }
 
-    /// Whether any diagnostic is an error.
+    /// Whether any diagnostic (of any file of a program) is an error.
     pub fn has_errors(&self) -> bool {
-        has_errors(&self.parsed, &self.analysis)
+        match &self.modules {
+            None => has_errors(&self.parsed, &self.analysis),
+            Some(modules) => {
+                self.analysis.has_errors()
+                    || modules
+                        .linked
+                        .diagnostics
+                        .iter()
+                        .any(|(_, diag)| diag.is_error())
+                    || modules
+                        .graph
+                        .files
+                        .iter()
+                        .any(|unit| unit.diagnostics.iter().any(Diagnostic::is_error))
+            }
+        }
     }
 
-    /// Compiles the file; the diagnostics when it has errors.
+    /// Compiles the file; the diagnostics when it has errors (of the main file, for a
+    /// program: [`Analyzed::file_diagnostics`] has them all).
     pub fn compile(&self) -> Result<Program, Vec<Diagnostic>> {
-        compile_analyzed(&self.parsed, &self.analysis)
+        if self.modules.is_none() {
+            return compile_analyzed(&self.parsed, &self.analysis);
+        }
+        if self.has_errors() {
+            return Err(self.diagnostics());
+        }
+        compile(&self.parsed.file, &self.analysis).map_err(|err| {
+            vec![Diagnostic::error(
+                crate::diag::Code::Syntax,
+                err.span,
+                err.to_string(),
+            )]
+        })
+    }
+}
+
+/// Loads the file at `path` and every file it uses (through `resolver`, looking in
+/// `lib` after the using file's folder: [`crate::modules::load`]), links them and
+/// checks the program. A file that uses nothing analyses as [`analyze`] would.
+pub fn analyze_path(
+    path: &Path,
+    resolver: &dyn Resolver,
+    lib: &[PathBuf],
+) -> Result<Analyzed, LoadError> {
+    let graph = crate::modules::load(path, resolver, lib)?;
+    Ok(analyze_graph(graph))
+}
+
+/// Links and checks a loaded graph of files.
+pub fn analyze_graph(graph: Graph) -> Analyzed {
+    let linked = link(&graph);
+    let analysis = check_linked(&linked);
+    let parsed = match graph.files.first() {
+        Some(unit) => Parsed {
+            file: linked.file.clone(),
+            ..unit.parsed.clone()
+        },
+        None => parse(""),
+    };
+    Analyzed {
+        parsed,
+        analysis,
+        modules: Some(std::sync::Arc::new(Modules { graph, linked })),
     }
 }
 
@@ -60,7 +225,11 @@ pub fn analyze(text: &str) -> Analyzed {
     counts::ANALYSES.with(|n| n.set(n.get() + 1));
     let parsed = parse(text);
     let analysis = check(&parsed.file);
-    Analyzed { parsed, analysis }
+    Analyzed {
+        parsed,
+        analysis,
+        modules: None,
+    }
 }
 
 /// Compiles a file already parsed and checked (an editor's document, say) without
@@ -91,6 +260,46 @@ pub fn read_param(
 ) -> Option<Result<Value, ValueError>> {
     let param = params.iter().find(|param| param.name == name)?;
     Some(read_value(&param.name, &param.ty, written, param.range))
+}
+
+/// Why a name written for a param (`--param NAME=VALUE`) names no param of a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamName {
+    /// No param has that name, qualified or not.
+    Unknown,
+    /// Several used files have a param of that name: these, qualified.
+    Ambiguous(Vec<String>),
+}
+
+impl std::fmt::Display for ParamName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamName::Unknown => f.write_str("no such param"),
+            ParamName::Ambiguous(names) => {
+                write!(f, "several params have that name: {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// The param of a program that `written` names: the param of that name when there is
+/// one (a param of the main file, or a used file's `NS.name`), else the one used file's
+/// param whose unqualified name it is (`strength` for `vignette.strength`).
+pub fn param_name(params: &[ParamDecl], written: &str) -> Result<String, ParamName> {
+    if params.iter().any(|param| param.name == written) {
+        return Ok(written.to_string());
+    }
+    let suffix = format!(".{written}");
+    let matches: Vec<String> = params
+        .iter()
+        .filter(|param| param.name.ends_with(&suffix))
+        .map(|param| param.name.clone())
+        .collect();
+    match matches.as_slice() {
+        [] => Err(ParamName::Unknown),
+        [one] => Ok(one.clone()),
+        _ => Err(ParamName::Ambiguous(matches)),
+    }
 }
 
 /// Parses, checks and compiles `text`; the diagnostics when it has errors.

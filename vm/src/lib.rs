@@ -13,6 +13,7 @@ pub mod compile;
 pub mod diag;
 pub mod driver;
 pub mod exec;
+pub mod modules;
 pub mod photo;
 pub mod reference;
 pub mod syntax;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 mod common;
-use common::{run_source, test_photo};
+use common::{run_path, run_source, test_photo};
 
 /// The width of the test photos: small, so that the VM runs quickly in a debug build.
 const WIDTH: u32 = 160;
@@ -180,9 +180,20 @@ fn every_filter_file_is_in_the_table_documented_and_clean() {
     all.extend(PIPELINES.iter().map(|p| p.file.to_string()));
     for file in &all {
         let text = source(file);
-        let analyzed = chunkvm::driver::analyze(&text);
-        let diagnostics = analyzed.diagnostics();
-        assert!(diagnostics.is_empty(), "{file}: {diagnostics:?}");
+        let analyzed = chunkvm::driver::analyze_path(
+            &filters_dir().join(file),
+            &chunkvm::modules::FsResolver,
+            &[],
+        )
+        .unwrap();
+        for unit in analyzed.file_diagnostics() {
+            assert!(
+                unit.diagnostics.is_empty(),
+                "{file}: {}: {:?}",
+                unit.path.display(),
+                unit.diagnostics
+            );
+        }
         assert!(text.starts_with("//! "), "{file}: no `//!` file doc");
         let lines: Vec<&str> = text.lines().collect();
         for (idx, line) in lines.iter().enumerate() {
@@ -204,36 +215,13 @@ fn every_filter_file_is_in_the_table_documented_and_clean() {
     }
 }
 
-/// Each pipeline file holds verbatim copies of the filter files it uses (all but
-/// their `//!` doc), so a change to a filter must be copied there too.
-#[test]
-fn pipeline_files_hold_exact_copies_of_their_filters() {
-    for pipeline in PIPELINES {
-        let text = source(pipeline.file);
-        for (stage, _) in pipeline.stages {
-            let original = source(find(stage).unwrap().file);
-            let body: String = original
-                .lines()
-                .filter(|line| !line.starts_with("//!"))
-                .skip_while(|line| line.is_empty())
-                .map(|line| format!("{line}\n"))
-                .collect();
-            assert!(
-                text.contains(&body),
-                "{}: its copy of `{stage}` differs from filters/{stage}.chop",
-                pipeline.file
-            );
-        }
-    }
-}
-
 /// Every pipeline equals its stages' references applied in order.
 #[test]
 fn pipelines_equal_the_composition_of_the_references() {
     for pipeline in PIPELINES {
         for (photo_name, input) in photos() {
-            let out = run_source(
-                &source(pipeline.file),
+            let out = run_path(
+                &filters_dir().join(pipeline.file),
                 Some(&Target::Pipeline(pipeline.pipeline.into())),
                 input,
                 &RunOptions::default(),

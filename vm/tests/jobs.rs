@@ -15,11 +15,21 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// A file of the library, by its path under `filters/` (the cases are built from it
+/// and the files it uses).
 fn filter_source(name: &str) -> String {
+    name.to_string()
+}
+
+/// Analyses and compiles a file of the library with the files it uses.
+fn build(name: &str) -> (chunkvm::driver::Analyzed, chunkvm::compile::Program) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../filters")
         .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    let analyzed =
+        chunkvm::driver::analyze_path(&path, &chunkvm::modules::FsResolver, &[]).unwrap();
+    let program = analyzed.compile().unwrap();
+    (analyzed, program)
 }
 
 /// A small photo with detail in every tile: 37x29, so edge tiles are partial.
@@ -40,7 +50,7 @@ fn photo() -> Rgba8 {
 
 /// A run of `target` of `source` made a thread, ready to run.
 fn started(source: &str, target: Option<&Target>) -> photo::Started {
-    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+    let (analyzed, program) = build(source);
     let image = photo();
     photo::start(
         Compiled::of(&analyzed, program),
@@ -88,7 +98,7 @@ fn a_job_equals_the_banded_run_of_worker_threads() {
     for (name, source, target) in cases() {
         let mut job = started(&source, target.as_ref());
         let image = to_end(&mut job.vm);
-        let (analyzed, program) = chunkvm::driver::build(&source).unwrap();
+        let (analyzed, program) = build(&source);
         let options = RunOptions {
             threads: 3,
             ..RunOptions::default()

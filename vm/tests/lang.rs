@@ -10,14 +10,22 @@
 //!   block at the top of the file;
 //! - `// expect-runtime-error: TEXT` — running `main` fails on this line with a
 //!   message containing TEXT.
+//!
+//! A folder under `tests/lang/modules/` is one case of several files: its `main.chop`
+//! is analysed with the files it uses (the case's `lib/` folder is the library's
+//! search path), each file's diagnostics must be the ones its own comments expect,
+//! and `main` must print what `main.chop` expects.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use chunkvm::driver::analyze;
+use chunkvm::driver::{analyze, analyze_path};
+use chunkvm::exec::{Capture, Vm};
+use chunkvm::modules::FsResolver;
 use chunkvm::syntax::span::LineIndex;
 use common::{chop_files, expectations, finish, lang_dir, vm_for_file};
+use std::path::Path;
 
 fn check_file(path: &std::path::Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
@@ -88,9 +96,104 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
     }
 }
 
+/// The diagnostics of `analyzed` in the file at `path`: (line, code, message), sorted.
+fn found_in(analyzed: &chunkvm::driver::Analyzed, path: &Path) -> Vec<(u32, String, String)> {
+    let mut found = Vec::new();
+    for file in analyzed.file_diagnostics() {
+        if file.path != path {
+            continue;
+        }
+        let lines = LineIndex::new(file.text);
+        found.extend(file.diagnostics.iter().map(|d| {
+            (
+                lines.line_col(file.text, d.span.start).line,
+                d.code.as_str().to_string(),
+                d.message.clone(),
+            )
+        }));
+    }
+    found.sort();
+    found
+}
+
+/// One case of `tests/lang/modules/`: a folder with `main.chop` and the files it uses.
+fn check_case(dir: &Path) -> Result<(), String> {
+    let main = dir.join("main.chop");
+    let analyzed =
+        analyze_path(&main, &FsResolver, &[dir.join("lib")]).map_err(|e| e.to_string())?;
+    for path in chop_files(dir) {
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let mut wanted = expectations(&text).diagnostics;
+        wanted.sort();
+        let found = found_in(&analyzed, &path);
+        let matches = found.len() == wanted.len()
+            && found
+                .iter()
+                .zip(&wanted)
+                .all(|(f, w)| f.0 == w.0 && f.1 == w.1 && f.2.contains(&w.2));
+        if !matches {
+            return Err(format!(
+                "{}: diagnostics differ\n  expected: {wanted:?}\n  found:    {found:?}",
+                path.display()
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(&main).map_err(|e| e.to_string())?;
+    let expect = expectations(&text);
+    if analyzed.has_errors() {
+        if !expect.output.is_empty() {
+            return Err("a case with expected errors cannot expect output".into());
+        }
+        return Ok(());
+    }
+    let program = analyzed.compile().map_err(|d| format!("{d:?}"))?;
+    let (main_fn, _) = program.function("main").ok_or("no fn main")?;
+    let mut vm = Vm::new(program);
+    let capture = Capture::new();
+    vm.set_output(Box::new(capture.clone()));
+    vm.start(main_fn, &[]).map_err(|e| e.to_string())?;
+    finish(&mut vm).map_err(|e| e.message.clone())?;
+    let printed: Vec<String> = capture.text().lines().map(str::to_string).collect();
+    if printed != expect.output {
+        return Err(format!(
+            "output differs\n  expected: {:?}\n  printed:  {printed:?}",
+            expect.output
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn module_cases() {
+    let root = lang_dir().join("modules");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 8, "too few module cases: {}", cases.len());
+    let mut failures = Vec::new();
+    for dir in &cases {
+        if let Err(err) = check_case(dir) {
+            failures.push(format!("{}: {err}", dir.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
 #[test]
 fn language_tests() {
-    let files = chop_files(&lang_dir());
+    let files: Vec<_> = chop_files(&lang_dir())
+        .into_iter()
+        .filter(|path| !path.starts_with(lang_dir().join("modules")))
+        .collect();
     assert!(files.len() >= 25, "too few language tests: {}", files.len());
     let mut failures = Vec::new();
     for path in &files {

@@ -53,6 +53,9 @@ pub struct AttachArgs {
     /// thread runs.
     #[serde(default)]
     pub program: Option<String>,
+    /// Folders of the library that the program's `use "..."` looks in (as `launch`'s).
+    #[serde(default)]
+    pub lib: Vec<String>,
 }
 
 /// What the session knows of the thread it attached to.
@@ -97,6 +100,9 @@ fn attach_to(
         ),
         None => None,
     };
+    // The program given, as the session shows it: its text (every file's, for a
+    // program that uses others), its files, and its analysis when it uses others (the
+    // text then is no file's own: the program is made from the files, not from it).
     let given = match &args.program {
         Some(path) => {
             let path = PathBuf::from(path);
@@ -106,7 +112,16 @@ fn attach_to(
                     path.display()
                 ))
             })?;
-            Some((std::fs::canonicalize(&path).unwrap_or(path), text))
+            let lib = super::launch::lib_path(&args.lib);
+            let analyzed = super::launch::analyze_program(&path, &text, &lib)?;
+            let (text, files) = super::launch::program_files(&path, &text, &analyzed);
+            let analyzed = analyzed.modules.is_some().then_some(analyzed);
+            Some((
+                std::fs::canonicalize(&path).unwrap_or(path),
+                text,
+                files,
+                analyzed,
+            ))
         }
         None => None,
     };
@@ -131,8 +146,21 @@ fn attach_to(
         .map_err(|why| DapError::user(format!("attach: {why}")))?;
     // The program made from the thread's source, kept for the session's view of it.
     let mut made: Option<(String, Vec<chunkvm::check::ParamDecl>)> = None;
+    let linked = given
+        .as_ref()
+        .and_then(|(_, text, _, analyzed)| Some((text.as_str(), analyzed.as_ref()?)));
     let make_local = |source: &str| -> Result<Vm, String> {
-        let analyzed = chunkvm::driver::analyze(source);
+        let analyzed = match linked {
+            // The program of several files given, whose text the node has.
+            Some((text, analyzed)) if text == source => {
+                let program = analyzed.compile().map_err(|diags| {
+                    format!("the program does not compile ({} diagnostics)", diags.len())
+                })?;
+                made = Some((source.to_string(), analyzed.params()));
+                return Ok(Vm::new(program));
+            }
+            _ => chunkvm::driver::analyze(source),
+        };
         let program = analyzed.compile().map_err(|diags| {
             format!(
                 "the thread's source does not compile here ({} diagnostics)",
@@ -145,7 +173,7 @@ fn attach_to(
     let attached = runtime.block_on(RemoteThread::attach(
         client.clone(),
         args.thread,
-        given.as_ref().map(|(_, text)| text.as_str()),
+        given.as_ref().map(|(_, text, _, _)| text.as_str()),
         make_local,
         setup.on_line(),
     ));
@@ -157,9 +185,9 @@ fn attach_to(
     let Some((text, params)) = made else {
         return Err(DapError::internal("attached without the thread's program"));
     };
-    let path = match given {
-        Some((path, given_text)) if given_text == text => path,
-        _ => write_source(&found.name, found.thread, &text)?,
+    let (path, files) = match given {
+        Some((path, given_text, files, _)) if given_text == text => (path, files),
+        _ => (write_source(&found.name, found.thread, &text)?, Vec::new()),
     };
     let node_name = remote.node_name().to_string();
     let setup = Setup {
@@ -169,6 +197,7 @@ fn attach_to(
     let mut program = super::launch::describe(
         path.clone(),
         text,
+        files,
         params,
         remote.local(),
         found.name.clone(),

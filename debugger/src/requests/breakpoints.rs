@@ -15,12 +15,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    let a = std::fs::canonicalize(a).unwrap_or_else(|_| a.to_path_buf());
-    let b = std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf());
-    a == b
-}
-
 /// `setBreakpoints`: the source's breakpoints, each moved to the first line with code
 /// at or after it.
 pub fn set_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
@@ -45,22 +39,34 @@ pub fn set_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
         ));
     };
     let path = args.source.path.clone().unwrap_or_default();
-    if !same_file(Path::new(&path), &program.path) {
+    let Some(file) = program.file_named(Path::new(&path)) else {
+        let names: Vec<String> = program
+            .files
+            .iter()
+            .map(|file| file.path.display().to_string())
+            .collect();
         let message = format!(
-            "{path} is not the program being debugged ({})",
-            program.path.display()
+            "{path} is not a file of the program being debugged ({})",
+            names.join(", ")
         );
         let list: Vec<Json> = asked
             .iter()
             .map(|bp| json!({ "verified": false, "line": bp.line, "message": message }))
             .collect();
         return Ok(json!({ "breakpoints": list }));
-    }
+    };
+    // The file's lines in the program's text: its breakpoints are replaced, the other
+    // files' stay.
+    let (first, end) = program
+        .files
+        .get(file)
+        .map_or((0, 0), |f| (f.first_line, f.first_line + f.line_count));
     let placed: Vec<Option<u32>> = asked
         .iter()
-        .map(|bp| program.code_line_at(bp.line))
+        .map(|bp| program.code_line_at(file, bp.line))
         .collect();
-    let mut table: BTreeMap<u32, Vec<Breakpoint>> = BTreeMap::new();
+    let mut table: BTreeMap<u32, Vec<Breakpoint>> = std::mem::take(&mut session.breakpoints);
+    table.retain(|line, _| *line < first || *line >= end);
     let mut list = Vec::new();
     for (bp, at) in asked.iter().zip(placed) {
         let id = session.new_id();
@@ -73,7 +79,8 @@ pub fn set_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
                     log_message: bp.log_message.clone(),
                     hits: 0,
                 });
-                list.push(json!({ "id": id, "verified": true, "line": line }));
+                let local = line + 1 - first;
+                list.push(json!({ "id": id, "verified": true, "line": local }));
             }
             None => list.push(json!({
                 "id": id,
@@ -88,6 +95,46 @@ pub fn set_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
     Ok(json!({ "breakpoints": list }))
 }
 
+/// The function or filter a function breakpoint names: by its name in the program
+/// (`sepia.sepia` for a used file's), else the one whose name in its file it is
+/// (`sepia`, as the program that uses it writes it).
+fn function_named<'a>(
+    functions: &'a [(String, u32)],
+    asked: &str,
+) -> Result<&'a (String, u32), String> {
+    if let Some(found) = functions.iter().find(|(name, _)| name == asked) {
+        return Ok(found);
+    }
+    let suffix = format!(".{asked}");
+    let matches: Vec<&(String, u32)> = functions
+        .iter()
+        .filter(|(name, _)| name.ends_with(&suffix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "no function or filter `{asked}` (there are: {})",
+            functions
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        several => Err(format!(
+            "`{asked}` names several functions: write one of {}",
+            several
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Where a function breakpoint is: its line in the program's text, its file's source
+/// and its line there; or why it is nowhere.
+type Placed = Result<(u32, Json, u32), String>;
+
 /// `setFunctionBreakpoints`: each function or filter by name, at its first line.
 pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: SetFunctionBreakpointsArgs = arguments(request)?;
@@ -97,29 +144,24 @@ pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Repl
             "setFunctionBreakpoints before launch: launch the program first",
         ));
     };
-    let found: Vec<(FunctionBreakpoint, Option<u32>)> = args
+    // Each breakpoint's line in the program's text, and its file and line there.
+    let found: Vec<(FunctionBreakpoint, Placed)> = args
         .breakpoints
         .iter()
         .map(|bp| {
-            let line = program
-                .function_lines
-                .iter()
-                .find(|(name, _)| *name == bp.name)
-                .map(|(_, line)| *line);
-            (bp.clone(), line)
+            let at = function_named(&program.function_lines, &bp.name).map(|(_, line)| {
+                let (file, local) = program.local_line(*line);
+                (*line, program.source_of(file), local)
+            });
+            (bp.clone(), at)
         })
-        .collect();
-    let names: Vec<String> = program
-        .function_lines
-        .iter()
-        .map(|(name, _)| name.clone())
         .collect();
     let mut table: BTreeMap<u32, Vec<Breakpoint>> = BTreeMap::new();
     let mut list = Vec::new();
-    for (bp, line) in found {
+    for (bp, at) in found {
         let id = session.new_id();
-        match line {
-            Some(line) => {
+        match at {
+            Ok((line, source, local)) => {
                 table.entry(line).or_default().push(Breakpoint {
                     id,
                     condition: bp.condition.clone(),
@@ -127,12 +169,12 @@ pub fn set_function_breakpoints(shared: &Arc<Shared>, request: &Request) -> Repl
                     log_message: None,
                     hits: 0,
                 });
-                list.push(json!({ "id": id, "verified": true, "line": line }));
+                list.push(json!({ "id": id, "verified": true, "line": local, "source": source }));
             }
-            None => list.push(json!({
+            Err(message) => list.push(json!({
                 "id": id,
                 "verified": false,
-                "message": format!("no function or filter `{}` (there are: {})", bp.name, names.join(", ")),
+                "message": message,
             })),
         }
     }

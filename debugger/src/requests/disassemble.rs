@@ -69,7 +69,7 @@ pub fn disassemble(shared: &Arc<Shared>, request: &Request) -> Reply {
             let mut item = json!({
                 "address": address,
                 "instruction": instr_text(&loaded.program, instr),
-                "location": program.source(),
+                "location": program.source_at(span),
                 "line": line,
                 "column": column,
             });

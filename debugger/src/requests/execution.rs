@@ -92,10 +92,15 @@ pub fn exception_info(shared: &Arc<Shared>, request: &Request) -> Reply {
         return Err(DapError::user("the thread did not stop on a runtime error"));
     };
     let (line, column) = program.position(err.span);
+    let file = program
+        .path_at(err.span)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let text = describe_error(program, err);
     Ok(json!({
         "exceptionId": "runtime",
-        "description": format!("{} (line {line}, column {column})", err.message),
+        "description": format!("{} ({file} line {line}, column {column})", err.message),
         "breakMode": "always",
         "details": {
             "message": err.message,

@@ -6,7 +6,7 @@ use crate::adapter::{After, Handled, Then};
 use crate::debuggee::{Debuggee, Setup};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
 use crate::session::{
-    resume, Action, Band, BandRun, OutputSink, Program, RunState, Shared, THREAD_ID,
+    resume, Action, Band, BandRun, OutputSink, Program, ProgramFile, RunState, Shared, THREAD_ID,
 };
 use chunkvm::driver::{analyze, Analyzed};
 use chunkvm::exec::{Value, Vm};
@@ -94,7 +94,18 @@ fn read_params(
 ) -> Result<Vec<(String, Value)>, DapError> {
     let declared = analyzed.params();
     let mut out = Vec::new();
-    for (name, value) in params {
+    for (written_name, value) in params {
+        let name = match chunkvm::driver::param_name(&declared, written_name) {
+            Ok(name) => name,
+            Err(chunkvm::driver::ParamName::Ambiguous(names)) => {
+                return Err(DapError::user(format!(
+                    "launch `params`: `{written_name}` names several params: write one of {}",
+                    names.join(", ")
+                )))
+            }
+            Err(chunkvm::driver::ParamName::Unknown) => written_name.clone(),
+        };
+        let name = &name;
         let given = sent(value);
         let shown = value.to_string();
         let written = Written::Sent {
@@ -273,6 +284,135 @@ impl From<DapError> for Failed {
     }
 }
 
+/// The library's search path of a launch: its `lib` folders, then `$CHUNKVM_LIB` (a
+/// list of folders, as `PATH`), then the `filters/` folder of the installation (beside
+/// the `chop-dap` binary or up to four levels above it), as the command line has it.
+pub fn lib_path(given: &[String]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = given.iter().map(PathBuf::from).collect();
+    if let Some(paths) = std::env::var_os("CHUNKVM_LIB") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let found = exe
+            .ancestors()
+            .skip(1)
+            .take(4)
+            .map(|dir| dir.join("filters"))
+            .find(|dir| dir.is_dir());
+        dirs.extend(found);
+    }
+    dirs
+}
+
+/// Analyses the program at `path` (whose text is `text`) with the files it uses, from
+/// the file system and `lib`; a file that uses nothing analyses alone.
+pub fn analyze_program(path: &Path, text: &str, lib: &[PathBuf]) -> Result<Analyzed, DapError> {
+    let analyzed = analyze(text);
+    if analyzed.parsed.file.uses.is_empty() {
+        return Ok(analyzed);
+    }
+    let graph =
+        chunkvm::modules::load_text(path, text.to_string(), &chunkvm::modules::FsResolver, lib)
+            .map_err(|err| DapError::user(format!("launch: {err}")))?;
+    Ok(chunkvm::driver::analyze_graph(graph))
+}
+
+/// The text of an analysed program (every file's at its base: see [`Program::text`])
+/// and its files; `path` and `text` are the main file's.
+pub fn program_files(path: &Path, text: &str, analyzed: &Analyzed) -> (String, Vec<ProgramFile>) {
+    let absolute = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let Some(modules) = &analyzed.modules else {
+        return (text.to_string(), vec![file_of(absolute(path), 0, text, 1)]);
+    };
+    let mut linked = String::new();
+    let mut files = Vec::new();
+    for unit in &modules.graph.files {
+        while linked.len() < unit.base {
+            linked.push('\n');
+        }
+        let first_line = LineIndex::new(&linked).line_col(&linked, linked.len()).line;
+        linked.push_str(&unit.text);
+        files.push(file_of(
+            absolute(&unit.path),
+            unit.base,
+            &unit.text,
+            first_line,
+        ));
+    }
+    (linked, files)
+}
+
+fn file_of(path: PathBuf, base: usize, text: &str, first_line: u32) -> ProgramFile {
+    ProgramFile {
+        path,
+        base,
+        len: text.len(),
+        first_line,
+        line_count: text.matches('\n').count() as u32 + 1,
+    }
+}
+
+/// Shows a program's diagnostics in the debug console (on `category`), each at its own
+/// file's path; how many are errors.
+fn show_diagnostics(
+    shared: &Arc<Shared>,
+    path: &Path,
+    text: &str,
+    analyzed: &Analyzed,
+    diags: &[chunkvm::diag::Diagnostic],
+    category: &str,
+) -> usize {
+    let mut errors = 0;
+    let mut show = |path: &Path, text: &str, diags: &[chunkvm::diag::Diagnostic]| {
+        let lines = LineIndex::new(text);
+        let shown = path.display().to_string();
+        for diag in diags {
+            shared.send(output(category, &diag.render(&shown, text, &lines)));
+        }
+        errors += diags.iter().filter(|d| d.is_error()).count();
+    };
+    if analyzed.modules.is_none() {
+        show(path, text, diags);
+    } else {
+        for file in analyzed.file_diagnostics() {
+            show(file.path, file.text, &file.diagnostics);
+        }
+    }
+    errors
+}
+
+/// The first error of a program, as `path:line:col: message`, for the error shown to
+/// the user (each file's at its own path).
+fn first_error(
+    path: &Path,
+    text: &str,
+    analyzed: &Analyzed,
+    diags: &[chunkvm::diag::Diagnostic],
+) -> Option<String> {
+    let place = |path: &Path, text: &str, diag: &chunkvm::diag::Diagnostic| {
+        let pos = LineIndex::new(text).line_col(text, diag.span.start.min(text.len()));
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            pos.line,
+            pos.col,
+            diag.message
+        )
+    };
+    if analyzed.modules.is_none() {
+        return diags
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| place(path, text, d));
+    }
+    analyzed.file_diagnostics().iter().find_map(|file| {
+        file.diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| place(file.path, file.text, d))
+    })
+}
+
 fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> {
     let path = PathBuf::from(&args.program);
     let text = std::fs::read_to_string(&path).map_err(|err| {
@@ -281,23 +421,28 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             path.display()
         ))
     })?;
-    let lines = LineIndex::new(&text);
-    let analyzed = analyze(&text);
+    let lib = lib_path(&args.lib);
+    let analyzed = analyze_program(&path, &text, &lib)?;
     let shown = path.display().to_string();
     let program = match analyzed.compile() {
         Ok(program) => {
-            for diag in analyzed.diagnostics() {
-                shared.send(output("console", &diag.render(&shown, &text, &lines)));
-            }
+            show_diagnostics(
+                shared,
+                &path,
+                &text,
+                &analyzed,
+                &analyzed.diagnostics(),
+                "console",
+            );
             program
         }
         Err(diags) => {
-            for diag in &diags {
-                shared.send(output("stderr", &diag.render(&shown, &text, &lines)));
-            }
-            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let errors = show_diagnostics(shared, &path, &text, &analyzed, &diags, "stderr").max(1);
+            let first = first_error(&path, &text, &analyzed, &diags)
+                .map(|first| format!("; the first: {first}"))
+                .unwrap_or_default();
             return Err(Failed::DoesNotCompile(DapError::user(format!(
-                "{shown} does not compile: {errors} error{} (shown in the debug console)",
+                "{shown} does not compile: {errors} error{} (shown in the debug console){first}",
                 if errors == 1 { "" } else { "s" }
             ))));
         }
@@ -395,22 +540,24 @@ fn prepare(shared: &Arc<Shared>, args: &LaunchArgs) -> Result<Launched, Failed> 
             .map_err(|err| DapError::user(format!("launch: {err}")))?;
         (vm, name, None, args.function.is_some())
     };
-    vm.set_source(&text);
+    let (linked, files) = program_files(&path, &text, &analyzed);
+    vm.set_source(&linked);
     vm.set_output(Box::new(OutputSink::new(shared.out.clone())));
     vm.keep_frames_on_error(true);
     let path = std::fs::canonicalize(&path).unwrap_or(path);
-    let mut program = describe(path, text, analyzed.params(), &vm, name);
+    let mut program = describe(path, linked, files, analyzed.params(), &vm, name);
     program.photo_output = photo_output;
     program.show_result = show_result;
     Ok(Launched { program, vm, bands })
 }
 
-/// What the session knows of a program at `path` whose text is `text`, compiled into
-/// `vm`'s code: its lines with code, functions and their first lines, code sizes;
+/// What the session knows of a program at `path` whose text is `text` (of its `files`:
+/// [`program_files`]; none for a program of one file), compiled into `vm`'s code: its lines with code, functions and their first lines, code sizes;
 /// `name` is the thread's. No photo output, no result shown.
 pub fn describe(
     path: PathBuf,
     text: String,
+    files: Vec<ProgramFile>,
     params: Vec<chunkvm::check::ParamDecl>,
     vm: &Vm,
     name: String,
@@ -435,10 +582,16 @@ pub fn describe(
         .iter()
         .map(|func| func.code.len() as u32)
         .collect();
+    let files = if files.is_empty() {
+        vec![file_of(path.clone(), 0, &text, 1)]
+    } else {
+        files
+    };
     Program {
         path,
         text,
         lines,
+        files,
         code_lines,
         params,
         function_lines,

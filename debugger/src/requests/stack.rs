@@ -95,7 +95,7 @@ pub fn stack_trace(shared: &Arc<Shared>, request: &Request) -> Reply {
             json!({
                 "id": frame_id(thread_id, idx),
                 "name": name,
-                "source": program.source(),
+                "source": program.source_at(frame.span),
                 "line": line,
                 "column": column,
                 "endLine": end_line,
@@ -317,9 +317,13 @@ fn set_local(session: &mut Session, thread: i64, frame: usize, args: &SetVariabl
     }))
 }
 
-/// `loadedSources`: the program's one file.
+/// `loadedSources`: every file of the program, the main one first.
 pub fn loaded_sources(shared: &Arc<Shared>) -> Reply {
     let session = shared.lock();
-    let sources: Vec<Json> = session.program.iter().map(|p| p.source()).collect();
+    let sources: Vec<Json> = session
+        .program
+        .iter()
+        .flat_map(|p| (0..p.files.len()).map(|file| p.source_of(file)))
+        .collect();
     Ok(json!({ "sources": sources }))
 }

@@ -259,7 +259,7 @@ impl<'s> Formatter<'s> {
     }
 
     /// The file: items one per paragraph, separated by one blank line (runs
-    /// of `param` items, or of `pipeline` items, keep the user's grouping).
+    /// of `use`, of `param` or of `pipeline` items keep the user's grouping).
     pub(super) fn source_file(&mut self, node: Node<'_>) -> Doc {
         #[derive(PartialEq)]
         enum Last<'k> {
@@ -296,7 +296,7 @@ impl<'s> Formatter<'s> {
                         .iter()
                         .map(|(c, _)| *c)
                         .find(|c| is_item(*c));
-                    let grouped = matches!(kind, "param_item" | "pipeline_item")
+                    let grouped = matches!(kind, "use_item" | "param_item" | "pipeline_item")
                         && next_item.is_some_and(|n| n.kind() == kind);
                     Some(if grouped { kept() } else { Doc::BlankLine })
                 }

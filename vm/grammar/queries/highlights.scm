@@ -34,6 +34,12 @@
 (pipeline_stage
   name: (identifier) @function.call)
 
+(pipeline_stage
+  module: (identifier) @module)
+
+(use_item
+  alias: (identifier) @module)
+
 (call_expression
   function: (identifier) @function.call)
 
@@ -77,6 +83,11 @@
   "break"
   "continue"
 ] @keyword
+
+[
+  "use"
+  "as"
+] @keyword.import
 
 "fn" @keyword.function
 

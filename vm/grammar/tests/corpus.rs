@@ -282,6 +282,24 @@ fn highlights_capture_the_sample() {
 }
 
 #[test]
+fn highlights_capture_a_use_and_a_qualified_stage() {
+    let source = "use \"lib/sepia.chop\" as s;\npipeline p = s.sepia;\n";
+    let found = captures(source, tree_sitter_chop::HIGHLIGHTS_QUERY);
+    for (capture, text) in [
+        ("keyword.import", "use"),
+        ("keyword.import", "as"),
+        ("module", "s"),
+        ("function.call", "sepia"),
+        ("string", "\"lib/sepia.chop\""),
+    ] {
+        assert!(
+            has(&found, capture, text),
+            "no @{capture} on {text:?} in {found:?}"
+        );
+    }
+}
+
+#[test]
 fn locals_and_folds_capture_the_sample() {
     let locals = captures(SAMPLE, tree_sitter_chop::LOCALS_QUERY);
     assert!(has(&locals, "local.definition", "cx"));

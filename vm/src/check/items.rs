@@ -30,11 +30,49 @@ pub(super) struct Reuse<'a> {
 /// takes its body's results from the last analysis instead of being checked
 /// again, when the items it may refer to are as they were.
 pub(super) fn check_file(file: &SourceFile, reuse: Option<Reuse<'_>>) -> Analysis {
+    check_items(file, None, reuse)
+}
+
+/// Checks a program of several files linked into one (`crate::modules::link`): each
+/// file's items see that file's scope.
+pub(super) fn check_linked(linked: &crate::modules::Linked) -> Analysis {
+    check_items(&linked.file, Some(linked), None)
+}
+
+fn check_items(
+    file: &SourceFile,
+    link: Option<&crate::modules::Linked>,
+    reuse: Option<Reuse<'_>>,
+) -> Analysis {
     let mut checker = Checker::new(file);
     checker.an.bodies = vec![None; file.items.len()];
     checker.collect_items();
+    if let Some(link) = link {
+        checker.link = Some(link);
+        checker.file_maps = link
+            .scopes
+            .iter()
+            .map(|scope| {
+                let mut maps: super::infer::ItemMaps<'_> = Default::default();
+                for (name, id) in &scope.names {
+                    match file.items.get(id.0 as usize).map(|item| &item.kind) {
+                        Some(ItemKind::Param(_)) => maps.0.insert(name.as_str(), *id),
+                        Some(ItemKind::Function(_)) => maps.1.insert(name.as_str(), *id),
+                        Some(ItemKind::Pipeline(_)) => maps.2.insert(name.as_str(), *id),
+                        None => None,
+                    };
+                }
+                maps
+            })
+            .collect();
+        checker.cur_file = usize::MAX;
+        if !file.items.is_empty() {
+            checker.enter_file_of(ItemId(0));
+        }
+    }
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Param(param) = &item.kind {
+            checker.enter_file_of(ItemId(idx as u32));
             checker.check_param(ItemId(idx as u32), param);
         }
     }
@@ -49,6 +87,7 @@ pub(super) fn check_file(file: &SourceFile, reuse: Option<Reuse<'_>>) -> Analysi
                 continue;
             }
             let start = checker.an.diagnostics.len();
+            checker.enter_file_of(id);
             checker.check_function(id, function);
             let diags = checker
                 .an
@@ -67,8 +106,12 @@ pub(super) fn check_file(file: &SourceFile, reuse: Option<Reuse<'_>>) -> Analysi
     }
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Pipeline(pipeline) = &item.kind {
+            checker.enter_file_of(ItemId(idx as u32));
             checker.check_pipeline(ItemId(idx as u32), pipeline);
         }
+    }
+    if link.is_some() && !file.items.is_empty() {
+        checker.enter_file_of(ItemId(0));
     }
     checker.check_main();
     checker.unused();
@@ -514,7 +557,7 @@ impl<'f> Checker<'f> {
                     );
                 }
                 seen.push(name.name.as_str());
-                let Some(param) = self.param_items.get(name.name.as_str()).copied() else {
+                let Some(param) = self.stage_param(filter, &name.name) else {
                     let is_other_item = file.item(&name.name).is_some();
                     let message = if is_other_item {
                         format!("`{}` is not a param", name.name)
@@ -566,6 +609,61 @@ impl<'f> Checker<'f> {
         }
     }
 
+    /// The param `name` a stage of `filter` overrides: one of the filter's own file
+    /// (in a linked program), else of the current file.
+    fn stage_param(&self, filter: Option<ItemId>, name: &str) -> Option<ItemId> {
+        if let (Some(link), Some(filter)) = (self.link, filter) {
+            let file = link.item_file.get(filter.0 as usize).copied()?;
+            let id = *link.scopes.get(file)?.own.get(name)?;
+            return matches!(
+                self.file.items.get(id.0 as usize).map(|item| &item.kind),
+                Some(ItemKind::Param(_))
+            )
+            .then_some(id);
+        }
+        self.param_items.get(name).copied()
+    }
+
+    /// E0025/E0026 for a stage naming `m.name` that is not there, or an ambiguous
+    /// unqualified name; `true` when reported.
+    fn stage_link_error(&mut self, stage: &crate::syntax::ast::Stage, key: &str) -> bool {
+        let Some(link) = self.link else { return false };
+        let Some(scope) = link.scopes.get(self.cur_file) else {
+            return false;
+        };
+        let name = &stage.name.name;
+        if let Some(module) = &stage.module {
+            let span = module.span.cover(stage.name.span);
+            let message = if scope.private.contains_key(key) {
+                format!(
+                    "`{name}` is private to `{}` (it starts with `_`)",
+                    module.name
+                )
+            } else if scope.namespaces.contains_key(&module.name) {
+                format!("`{}` has no public filter `{name}`", module.name)
+            } else {
+                format!("no used file is called `{}`", module.name)
+            };
+            let mut namespaces: Vec<&str> = scope.namespaces.keys().map(String::as_str).collect();
+            namespaces.sort_unstable();
+            let help = (!scope.namespaces.contains_key(&module.name))
+                .then(|| did_you_mean(&module.name, namespaces))
+                .flatten();
+            self.error_help(Code::UnknownItem, span, message, help);
+            return true;
+        }
+        if let Some(files) = scope.ambiguous.get(name.as_str()) {
+            self.error_help(
+                Code::Ambiguous,
+                stage.name.span,
+                format!("`{name}` is defined by {}", files.join(" and ")),
+                Some("qualify it with the file's name: `m.name`".into()),
+            );
+            return true;
+        }
+        false
+    }
+
     /// The filter item a stage names (E0019 when it names none).
     fn stage_filter(&mut self, stage: &crate::syntax::ast::Stage) -> Option<ItemId> {
         let file = self.file;
@@ -573,7 +671,15 @@ impl<'f> Checker<'f> {
         if name.is_empty() {
             return None;
         }
-        if let Some(id) = self.fn_items.get(name.as_str()).copied() {
+        let key = match &stage.module {
+            Some(module) => format!("{}.{name}", module.name),
+            None => name.clone(),
+        };
+        let found = self.fn_items.get(key.as_str()).copied();
+        if found.is_none() && self.stage_link_error(stage, &key) {
+            return None;
+        }
+        if let Some(id) = found {
             if let Some(ItemKind::Function(FnItem {
                 is_filter: true, ..
             })) = file.items.get(id.0 as usize).map(|item| &item.kind)

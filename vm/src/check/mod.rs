@@ -30,6 +30,13 @@ pub fn check(file: &SourceFile) -> Analysis {
     items::check_file(file, None)
 }
 
+/// Checks a program of several files linked into one by [`crate::modules::link`]:
+/// each file's items see what that file sees. Spans are the linked program's
+/// ([`crate::modules::Linked::locate`] gives a diagnostic's file).
+pub fn check_linked(linked: &crate::modules::Linked) -> Analysis {
+    items::check_linked(linked)
+}
+
 /// [`check`], taking from `previous` (the last version of the file: its
 /// AST, lowering memo and analysis) what checking the bodies of the
 /// functions that lowering reused found, when nothing they depend on (item

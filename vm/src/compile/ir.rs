@@ -487,6 +487,10 @@ pub const MATH_OPS: &[BuiltinOp] = &[
     BuiltinOp::Luma,
     BuiltinOp::ToFloat,
     BuiltinOp::ToInt,
+    // Added later: new operations go last, so that the codes above keep their meaning.
+    BuiltinOp::ClampColors,
+    BuiltinOp::MinColor,
+    BuiltinOp::MaxColor,
 ];
 
 /// The widths, in scalar registers, of the arguments and of the result of a
@@ -496,7 +500,8 @@ pub fn math_widths(op: BuiltinOp) -> (u32, u32) {
     match op {
         Gray => (1, 2),
         MixColor => (5, 2),
-        ClampColor => (4, 2),
+        ClampColor | MinColor | MaxColor => (4, 2),
+        ClampColors => (6, 2),
         MixFloat | ClampFloat | ClampInt | Smoothstep => (3, 1),
         MinFloat | MinInt | MaxFloat | MaxInt | Pow | Atan2 => (2, 1),
         Luma => (2, 1),

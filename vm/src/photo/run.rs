@@ -294,9 +294,12 @@ fn stages(compiled: &Compiled<'_>, target: Option<&Target>) -> Result<Vec<Stage>
                             .map(|item| (item.name.name.clone(), const_value(*value)))
                     })
                     .collect();
+                // A used file's filter is `NS.name` in the program; a stage shows its
+                // name as written in its file.
+                let shown = filter_item.name.name.rsplit('.').next().unwrap_or_default();
                 out.push(Stage {
                     func,
-                    name: filter_item.name.name.clone(),
+                    name: shown.to_string(),
                     overrides,
                 });
             }

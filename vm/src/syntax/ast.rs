@@ -36,6 +36,9 @@ pub struct Ident {
 pub struct SourceFile {
     /// The `//!` comments at the top, joined by newlines, without the markers.
     pub doc: Option<String>,
+    /// The `use` items, in source order (they are not [`Item`]s: they name no
+    /// item of this file; `crate::modules` loads what they name).
+    pub uses: Vec<Use>,
     /// The items in source order. Shared: an edit re-lowers only the items
     /// it touched, and the next version of the file shares the others.
     pub items: Vec<Arc<Item>>,
@@ -43,6 +46,20 @@ pub struct SourceFile {
     pub expr_count: u32,
     /// Number of bindings (`BindingId`s run from 0 below this).
     pub binding_count: u32,
+}
+
+/// `use "PATH";` or `use "PATH" as ALIAS;`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Use {
+    /// The path as written (escapes resolved), relative to the using file or
+    /// to a folder of the library's search path.
+    pub path: String,
+    /// Where the path's string literal is.
+    pub path_span: Span,
+    /// `as ALIAS`: the file's items are then reachable only as `ALIAS.name`.
+    pub alias: Option<Ident>,
+    /// The whole `use` item.
+    pub span: Span,
 }
 
 /// A top-level item.
@@ -123,6 +140,8 @@ pub struct PipelineItem {
 /// One stage of a pipeline: a filter and parameter overrides.
 #[derive(Clone, Debug)]
 pub struct Stage {
+    /// `m.` before the filter's name: the namespace of a used file.
+    pub module: Option<Ident>,
     /// The filter's name.
     pub name: Ident,
     /// `param: value` overrides.

@@ -177,6 +177,9 @@ impl Shift {
             }
             ItemKind::Pipeline(pipeline) => {
                 for stage in &mut pipeline.stages {
+                    if let Some(module) = &mut stage.module {
+                        self.ident(module);
+                    }
                     self.ident(&mut stage.name);
                     self.span(&mut stage.span);
                     for (name, value) in &mut stage.args {

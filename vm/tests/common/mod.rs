@@ -83,6 +83,27 @@ pub fn finish(vm: &mut Vm) -> Result<(), RuntimeError> {
     vm.run_to_end().map(|_| ())
 }
 
+/// Runs a filter or pipeline of the file at `path` and of the files it uses (found
+/// beside it: the tests need no library search path).
+pub fn run_path(
+    path: &Path,
+    target: Option<&chunkvm::photo::Target>,
+    input: &chunkvm::photo::Rgba8,
+    options: &chunkvm::photo::RunOptions,
+) -> Result<chunkvm::photo::RunOutput, chunkvm::photo::RunError> {
+    let analyzed = chunkvm::driver::analyze_path(path, &chunkvm::modules::FsResolver, &[])
+        .unwrap_or_else(|err| panic!("{err}"));
+    let program = analyzed
+        .compile()
+        .unwrap_or_else(|d| panic!("{} does not build: {d:?}", path.display()));
+    chunkvm::photo::run(
+        chunkvm::photo::Compiled::of(&analyzed, program),
+        target,
+        input,
+        options,
+    )
+}
+
 /// Builds `source` (it must build) and runs `target` of it over `input`, as
 /// `chunkvm run` does.
 pub fn run_source(

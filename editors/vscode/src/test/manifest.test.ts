@@ -54,7 +54,7 @@ test('the chop debugger: its type, chop-dap\'s launch arguments, breakpoints, me
   assert.equal(debuggerEntry.label, 'Chop');
   const props = debuggerEntry.configurationAttributes.launch.properties;
   assert.deepEqual(Object.keys(props).sort(), [
-    'args', 'filter', 'fingerprint', 'function', 'input', 'level', 'node', 'output', 'params', 'pipeline', 'program', 'stopOnEntry', 'threads', 'tokenFile',
+    'args', 'filter', 'fingerprint', 'function', 'input', 'level', 'lib', 'node', 'output', 'params', 'pipeline', 'program', 'stopOnEntry', 'threads', 'tokenFile',
   ]);
   for (const [name, prop] of Object.entries(props)) {
     assert.ok(String((prop as { description?: string }).description ?? '').length > 10, `${name} has a description`);

@@ -136,7 +136,9 @@ test('the extension\'s requests against chop-lsp', { skip: SERVER ? false : 'CHO
 
     // A pipeline, after a settings change as the extension sends it.
     await connection.sendNotification('workspace/didChangeConfiguration', { settings: serverSettings('', null) });
-    const comicFile = path.join(REPO, 'filters', 'pipelines', 'comic.chop');
+    // A self-contained pipeline: the server follows one file for now (the library's
+    // pipelines use other files).
+    const comicFile = path.join(REPO, 'debugger', 'tests', 'data', 'comic.chop');
     const comic = pathToFileURL(comicFile).toString();
     await connection.sendNotification('textDocument/didOpen', {
       textDocument: { uri: comic, languageId: 'chop', version: 1, text: fs.readFileSync(comicFile, 'utf8') },

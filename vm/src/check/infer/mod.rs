@@ -90,7 +90,21 @@ pub(super) struct Checker<'f> {
     pub current_item: Option<ItemId>,
     /// Items holding text that did not parse.
     pub broken_items: HashSet<ItemId>,
+    /// A program of several files: what each file sees (`crate::modules`).
+    pub link: Option<&'f crate::modules::Linked>,
+    /// The other files' item maps (params, functions, pipelines) while one file's are
+    /// in `param_items`, `fn_items` and `pipeline_items`.
+    pub file_maps: Vec<ItemMaps<'f>>,
+    /// The file whose maps are in use.
+    pub cur_file: usize,
 }
+
+/// A file's visible items by name: params, functions and filters, pipelines.
+pub(super) type ItemMaps<'f> = (
+    HashMap<&'f str, ItemId>,
+    HashMap<&'f str, ItemId>,
+    HashMap<&'f str, ItemId>,
+);
 
 fn were(count: usize) -> String {
     if count == 1 {
@@ -173,7 +187,41 @@ impl<'f> Checker<'f> {
             fns: Vec::new(),
             current_item: None,
             broken_items: HashSet::new(),
+            link: None,
+            file_maps: Vec::new(),
+            cur_file: 0,
         }
+    }
+
+    /// Puts in use the item maps of the file of item `id` (a linked program).
+    pub fn enter_file_of(&mut self, id: ItemId) {
+        let Some(link) = self.link else { return };
+        let file = link.item_file.get(id.0 as usize).copied().unwrap_or(0);
+        if file == self.cur_file || file >= self.file_maps.len() {
+            return;
+        }
+        let current = (
+            std::mem::take(&mut self.param_items),
+            std::mem::take(&mut self.fn_items),
+            std::mem::take(&mut self.pipeline_items),
+        );
+        if let Some(slot) = self.file_maps.get_mut(self.cur_file) {
+            *slot = current;
+        }
+        if let Some(slot) = self.file_maps.get_mut(file) {
+            let (params, fns, pipelines) = std::mem::take(slot);
+            self.param_items = params;
+            self.fn_items = fns;
+            self.pipeline_items = pipelines;
+        }
+        self.cur_file = file;
+    }
+
+    /// The used files that define `name` when the current file uses it ambiguously.
+    pub fn ambiguous(&self, name: &str) -> Option<&'f [String]> {
+        let link = self.link?;
+        let scope = link.scopes.get(self.cur_file)?;
+        scope.ambiguous.get(name).map(Vec::as_slice)
     }
 
     // ------------------------------------------------------------ reporting
@@ -316,8 +364,18 @@ impl<'f> Checker<'f> {
         }
     }
 
-    /// E0003 for `name`, with the closest name in scope.
+    /// E0003 for `name`, with the closest name in scope (E0026 when two used files
+    /// define it).
     fn unknown_name(&mut self, span: Span, name: &str) {
+        if let Some(files) = self.ambiguous(name) {
+            self.error_help(
+                Code::Ambiguous,
+                span,
+                format!("`{name}` is defined by {}", files.join(" and ")),
+                Some("qualify it with the file's name: `m.name`".into()),
+            );
+            return;
+        }
         let mut candidates: Vec<&str> = self
             .scopes
             .iter()

@@ -159,7 +159,7 @@ fn main() {
     4:33 E0005 `sqrt` takes 1 argument, but 0 were given
     4:41 E0005 `len` takes 1 argument, but 2 were given
     4:56 E0005 `min` takes 2 arguments, but 3 were given
-        help: the signatures are: fn min(a: float, b: float) -> float; fn min(a: int, b: int) -> int
+        help: the signatures are: fn min(a: float, b: float) -> float; fn min(a: int, b: int) -> int; fn min(a: color, b: color) -> color
     6:11 E0005 `f` takes 1 argument, but 2 were given
     8:11 E0005 `at` takes 2 arguments, but 1 was given
     ");

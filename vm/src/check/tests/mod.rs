@@ -252,6 +252,21 @@ fn diagnostic_files_match_their_expectations() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The codes of `use` (a file that cannot be found, a cycle, ...) need several
+    // files: the cases of `tests/lang/modules/` (run by `tests/lang.rs`) expect them.
+    let mut stack = vec![dir.with_file_name("modules")];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "chop") {
+                let src = std::fs::read_to_string(&path).unwrap();
+                let expected = crate::testing::expectations(&src).unwrap().diagnostics;
+                codes_seen.extend(expected.into_iter().map(|(_, code, _)| code));
+            }
+        }
+    }
     for code in Code::ALL {
         assert!(
             codes_seen.contains(code.as_str()),

@@ -347,6 +347,24 @@ pub(super) fn math(op: BuiltinOp, s: &mut [u64], a: usize, b: usize) {
             let (l, h) = color_slots([m(0), m(1), m(2), m(3)]);
             [l, h]
         }
+        ClampColors => {
+            let (x, lo, hi) = (col(s, 0), col(s, 2), col(s, 4));
+            let m = |i: usize| x[i].max(lo[i]).min(hi[i]);
+            let (l, h) = color_slots([m(0), m(1), m(2), m(3)]);
+            [l, h]
+        }
+        MinColor | MaxColor => {
+            let (x, y) = (col(s, 0), col(s, 2));
+            let m = |i: usize| {
+                if op == MinColor {
+                    x[i].min(y[i])
+                } else {
+                    x[i].max(y[i])
+                }
+            };
+            let (l, h) = color_slots([m(0), m(1), m(2), m(3)]);
+            [l, h]
+        }
         MixFloat => [float(f(s, 0) * (1.0 - f(s, 2)) + f(s, 1) * f(s, 2)), 0],
         ClampFloat => [float(f(s, 0).max(f(s, 1)).min(f(s, 2))), 0],
         ClampInt => [i(s, 0).max(i(s, 1)).min(i(s, 2)) as u64, 0],

@@ -5,9 +5,10 @@ use super::recovery::{split_ranges, unclosed_body};
 use super::{
     field_children, named_children, new_parser, span_of, FieldOf, Lowerer, Parsed, ITEM_KINDS,
 };
+use crate::diag::Code;
 use crate::syntax::ast::{
     Binding, BindingId, Block, FnItem, Ident, Item, ItemKind, Param, ParamItem, PipelineItem,
-    Stage, TypeExpr,
+    Stage, TypeExpr, Use,
 };
 use crate::syntax::reuse::{ItemMemo, Shift};
 use crate::syntax::span::Span;
@@ -52,6 +53,49 @@ impl<'t> Lowerer<'t> {
             .map(|(_, text)| text.as_str())
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    // ------------------------------------------------------------ uses
+
+    /// Lowers the `use` items among the top-level children of `root` (they
+    /// are not items: lowering reuse never sees them). A `use` after an item
+    /// is an error (E0030), and still used.
+    pub(super) fn uses_in(&mut self, root: Node) -> Vec<Use> {
+        let mut uses = Vec::new();
+        let mut seen_item = false;
+        let mut cursor = root.walk();
+        let children: Vec<Node> = root.children(&mut cursor).collect();
+        for child in children {
+            if ITEM_KINDS.contains(&child.kind()) {
+                seen_item = true;
+                continue;
+            }
+            if child.kind() != "use_item" || child.is_missing() {
+                continue;
+            }
+            let Some(path_node) = child.field("path") else {
+                continue;
+            };
+            let path = self.string(path_node);
+            let alias = child
+                .field("alias")
+                .map(|_| self.ident_field(child, "alias"));
+            let span = span_of(child);
+            if seen_item {
+                self.error(
+                    Code::UseAfterItem,
+                    span,
+                    "a `use` must come before the file's params, functions, filters and pipelines",
+                );
+            }
+            uses.push(Use {
+                path,
+                path_span: span_of(path_node),
+                alias,
+                span,
+            });
+        }
+        uses
     }
 
     // ------------------------------------------------------------ items
@@ -272,6 +316,9 @@ impl<'t> Lowerer<'t> {
     }
 
     fn stage(&mut self, node: Node) -> Stage {
+        let module = node
+            .field("module")
+            .map(|_| self.ident_field(node, "module"));
         let name = self.ident_field(node, "name");
         let mut args = Vec::new();
         if let Some(arguments) = node.field("arguments") {
@@ -285,6 +332,7 @@ impl<'t> Lowerer<'t> {
             }
         }
         Stage {
+            module,
             name,
             args,
             span: span_of(node),

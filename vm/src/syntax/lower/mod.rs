@@ -144,8 +144,10 @@ fn lower_reusing(
         lowerer.items_in(root, &mut items);
     }
     let doc = lowerer.file_doc(&items);
+    let uses = lowerer.uses_in(root);
     let file = SourceFile {
         doc,
+        uses,
         items,
         expr_count: lowerer.next_expr,
         binding_count: lowerer.next_binding,

@@ -1,0 +1,540 @@
+//! Modules: a file and the files it `use`s, loaded as one program.
+//!
+//! [`load`] reads a file and, depth first, every file its `use` items name, through
+//! a [`Resolver`] (the file system, or an editor's open buffers): a path is looked for
+//! beside the using file first, then in each folder of the library's search path, in
+//! order. A file is loaded once however many files use it. A missing file (E0023, with
+//! the paths tried) and a cycle (E0024, naming it) are errors at the `use`.
+//!
+//! [`link`] then makes one [`SourceFile`] of the graph for the checker and the compiler:
+//! every file's items, moved so that its spans start at the file's [`SourceUnit::base`]
+//! (a span says which file it is in: [`Linked::locate`]) and its ids follow the files
+//! before it. The items of a used file are renamed `NS.name` (`NS` the file's
+//! [`SourceUnit::namespace`], its stem): that is their name in the compiled program,
+//! for `--param vignette.strength` and `--filter sepia.sepia`. What each file sees is
+//! its [`FileScope`]: its own items (which win over used ones), the public items (not
+//! starting with `_`) of the files it uses, unqualified for a plain `use` and as
+//! `m.name` for both forms (`m` the used file's stem, or the alias of `use ... as m`).
+//! A name that two used files define is ambiguous unqualified (E0026); qualified it works.
+
+use crate::diag::{Code, Diagnostic};
+use crate::syntax::ast::{ItemId, SourceFile};
+use crate::syntax::lower::{parse, Parsed};
+use crate::syntax::reuse::Shift;
+use crate::syntax::span::Span;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// Reads a file by its path: the file system ([`FsResolver`]), or an editor that
+/// answers with its open buffers first.
+pub trait Resolver {
+    /// The text of the file at `path`; an error of kind `NotFound` lets the loader try
+    /// the next place.
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+}
+
+/// Reads files from the file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FsResolver;
+
+impl Resolver for FsResolver {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+impl<F: Fn(&Path) -> std::io::Result<String>> Resolver for F {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        self(path)
+    }
+}
+
+/// The main file of a program could not be read.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The path given.
+    pub path: PathBuf,
+    /// Why it could not be read.
+    pub error: std::io::Error,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot read {}: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// One file of a program.
+#[derive(Clone, Debug)]
+pub struct SourceUnit {
+    /// Its path as loaded (the main file's as given; a used file's joined to the
+    /// folder it was found in, `.` and `..` resolved).
+    pub path: PathBuf,
+    /// Its namespace in the program: empty for the main file, else its stem (`sepia`
+    /// for `../sepia.chop`), made unique with `_2`, `_3`, ... when two files share one.
+    pub namespace: String,
+    /// Its text.
+    pub text: String,
+    /// Its tree and AST (spans relative to this file).
+    pub parsed: Parsed,
+    /// The file each of its `use` items loaded, in order (`None`: it failed).
+    pub uses: Vec<Option<usize>>,
+    /// Its syntax diagnostics and the errors of its `use` items, in its own spans.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Where its spans start in the [`Linked`] program.
+    pub base: usize,
+}
+
+/// A file and every file it uses, directly or not; the main file first.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    /// The files, the main one at index 0, the others in the order they were found.
+    pub files: Vec<SourceUnit>,
+}
+
+/// The stem of a path (`sepia` for `../sepia.chop`).
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `path` with `.` dropped and `..` taking off the component before it where there is one.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last_is_normal =
+                    matches!(out.components().next_back(), Some(Component::Normal(_)));
+                if last_is_normal {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Loads `main` and every file it uses, looking for a used path beside the using
+/// file, then in each folder of `lib` in order.
+pub fn load(main: &Path, resolver: &dyn Resolver, lib: &[PathBuf]) -> Result<Graph, LoadError> {
+    let text = resolver.read(main).map_err(|error| LoadError {
+        path: main.to_path_buf(),
+        error,
+    })?;
+    load_text(main, text, resolver, lib)
+}
+
+/// [`load`] with the main file's text already read (an editor's buffer).
+pub fn load_text(
+    main: &Path,
+    text: String,
+    resolver: &dyn Resolver,
+    lib: &[PathBuf],
+) -> Result<Graph, LoadError> {
+    let mut loader = Loader {
+        resolver,
+        lib,
+        files: Vec::new(),
+        stack: Vec::new(),
+    };
+    loader.add(main.to_path_buf(), String::new(), text);
+    loader.visit(0);
+    let mut files = loader.files;
+    let mut base = 0;
+    for file in &mut files {
+        file.base = base;
+        // One byte between files: a span at the end of one never touches the next.
+        base += file.text.len() + 1;
+        file.diagnostics
+            .sort_by_key(|diag| (diag.span.start, diag.span.end));
+    }
+    Ok(Graph { files })
+}
+
+struct Loader<'a> {
+    resolver: &'a dyn Resolver,
+    lib: &'a [PathBuf],
+    files: Vec<SourceUnit>,
+    /// The files being visited, outermost first.
+    stack: Vec<usize>,
+}
+
+/// Where a used path was found, or why not.
+enum Found {
+    File(PathBuf, String),
+    Missing(Vec<PathBuf>),
+    Unreadable(PathBuf, std::io::Error),
+}
+
+impl Loader<'_> {
+    fn add(&mut self, path: PathBuf, namespace: String, text: String) -> usize {
+        let parsed = parse(&text);
+        let diagnostics = parsed.diagnostics.clone();
+        self.files.push(SourceUnit {
+            path,
+            namespace,
+            text,
+            parsed,
+            uses: Vec::new(),
+            diagnostics,
+            base: 0,
+        });
+        self.files.len() - 1
+    }
+
+    fn find(&self, from: &Path, written: &str) -> Found {
+        let written = Path::new(written);
+        let mut places = Vec::new();
+        if written.is_absolute() {
+            places.push(normalize(written));
+        } else {
+            let dir = from.parent().unwrap_or(Path::new(""));
+            places.push(normalize(&dir.join(written)));
+            places.extend(self.lib.iter().map(|lib| normalize(&lib.join(written))));
+        }
+        let mut tried = Vec::new();
+        for place in places {
+            if let Some(idx) = self.files.iter().position(|file| file.path == place) {
+                let text = self
+                    .files
+                    .get(idx)
+                    .map(|file| file.text.clone())
+                    .unwrap_or_default();
+                return Found::File(place, text);
+            }
+            match self.resolver.read(&place) {
+                Ok(text) => return Found::File(place, text),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => tried.push(place),
+                Err(err) => return Found::Unreadable(place, err),
+            }
+        }
+        Found::Missing(tried)
+    }
+
+    fn namespace_for(&self, path: &Path) -> String {
+        let stem = stem(path);
+        let taken = |name: &str| self.files.iter().any(|file| file.namespace == name);
+        if !taken(&stem) {
+            return stem;
+        }
+        let mut n = 2;
+        loop {
+            let name = format!("{stem}_{n}");
+            if !taken(&name) {
+                return name;
+            }
+            n += 1;
+        }
+    }
+
+    fn visit(&mut self, idx: usize) {
+        self.stack.push(idx);
+        let (from, uses) = match self.files.get(idx) {
+            Some(file) => (file.path.clone(), file.parsed.file.uses.clone()),
+            None => return,
+        };
+        let mut loaded = Vec::new();
+        let mut diags = Vec::new();
+        for used in &uses {
+            let target = match self.find(&from, &used.path) {
+                Found::File(path, text) => {
+                    match self.files.iter().position(|file| file.path == path) {
+                        Some(j) if self.stack.contains(&j) => {
+                            diags.push(self.cycle(j, idx, used.path_span));
+                            None
+                        }
+                        Some(j) => Some(j),
+                        None => {
+                            let namespace = self.namespace_for(&path);
+                            let j = self.add(path, namespace, text);
+                            self.visit(j);
+                            Some(j)
+                        }
+                    }
+                }
+                Found::Missing(tried) => {
+                    let tried: Vec<String> = tried
+                        .iter()
+                        .map(|path| path.display().to_string())
+                        .collect();
+                    diags.push(
+                        Diagnostic::error(
+                            Code::MissingFile,
+                            used.path_span,
+                            format!("cannot find `{}`", used.path),
+                        )
+                        .with_help(format!("tried {}", tried.join(", "))),
+                    );
+                    None
+                }
+                Found::Unreadable(path, err) => {
+                    diags.push(Diagnostic::error(
+                        Code::MissingFile,
+                        used.path_span,
+                        format!("cannot read `{}` ({}): {err}", used.path, path.display()),
+                    ));
+                    None
+                }
+            };
+            loaded.push(target);
+        }
+        if let Some(file) = self.files.get_mut(idx) {
+            file.uses = loaded;
+            file.diagnostics.extend(diags);
+        }
+        self.stack.pop();
+    }
+
+    /// E0024 at a `use` of file `j` (on the stack) by file `idx`.
+    fn cycle(&self, j: usize, idx: usize, span: Span) -> Diagnostic {
+        let name = |k: usize| {
+            self.files
+                .get(k)
+                .map(|file| file.path.display().to_string())
+                .unwrap_or_default()
+        };
+        let start = self.stack.iter().position(|&k| k == j).unwrap_or(0);
+        let mut chain: Vec<String> = self
+            .stack
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .map(|&k| name(k))
+            .collect();
+        chain.push(name(j));
+        let message = if j == idx {
+            format!("`{}` uses itself", name(j))
+        } else {
+            format!("a cycle of uses: {}", chain.join(" -> "))
+        };
+        Diagnostic::error(Code::UseCycle, span, message).with_help(
+            "files cannot use each other in a cycle: move what they share into a file of its own",
+        )
+    }
+}
+
+/// What one file of a linked program sees.
+#[derive(Clone, Debug, Default)]
+pub struct FileScope {
+    /// The names it can use: its own items, the public items of the files it uses
+    /// (unqualified for a plain `use`), and `m.name` for every used file `m`.
+    pub names: HashMap<String, ItemId>,
+    /// Its own items, by their names as written.
+    pub own: HashMap<String, ItemId>,
+    /// Unqualified names that two used files define (and this file does not), with
+    /// those files' paths: using one is E0026.
+    pub ambiguous: HashMap<String, Vec<String>>,
+    /// The namespaces of its uses (`m` of `m.name`) and the files they name.
+    pub namespaces: HashMap<String, usize>,
+    /// Names that used files define but keep private (`_name`), qualified (`m._name`).
+    pub private: HashMap<String, usize>,
+}
+
+/// A program of several files as one [`SourceFile`].
+#[derive(Clone, Debug)]
+pub struct Linked {
+    /// Every file's items, moved to the file's base and renumbered; a used file's
+    /// items renamed `NS.name`.
+    pub file: SourceFile,
+    /// The file of each item, by `ItemId`.
+    pub item_file: Vec<usize>,
+    /// What each file sees, by file index.
+    pub scopes: Vec<FileScope>,
+    /// Where each file's spans start, and its length, by file index.
+    pub bases: Vec<(usize, usize)>,
+    /// Errors found while linking (namespaces two uses of one file share), per file
+    /// in its own spans.
+    pub diagnostics: Vec<(usize, Diagnostic)>,
+}
+
+impl Linked {
+    /// The file a span of the linked program is in, and the span in that file.
+    pub fn locate(&self, span: Span) -> (usize, Span) {
+        for (idx, &(base, len)) in self.bases.iter().enumerate().rev() {
+            if span.start >= base && span.start <= base + len {
+                return (
+                    idx,
+                    Span::new(
+                        span.start - base,
+                        span.end.saturating_sub(base).max(span.start - base),
+                    ),
+                );
+            }
+        }
+        (0, span)
+    }
+}
+
+/// Makes one program of a graph of files.
+pub fn link(graph: &Graph) -> Linked {
+    let mut items = Vec::new();
+    let mut item_file = Vec::new();
+    let mut firsts = Vec::new();
+    let (mut exprs, mut bindings) = (0u32, 0u32);
+    let mut bases = Vec::new();
+    for (idx, unit) in graph.files.iter().enumerate() {
+        let file = &unit.parsed.file;
+        let shift = Shift {
+            bytes: unit.base as isize,
+            exprs: i64::from(exprs),
+            bindings: i64::from(bindings),
+        };
+        firsts.push(items.len());
+        for item in &file.items {
+            let mut moved = shift.item(item);
+            if !unit.namespace.is_empty() && !moved.name.name.is_empty() {
+                let renamed = Arc::make_mut(&mut moved);
+                renamed.name.name = format!("{}.{}", unit.namespace, renamed.name.name);
+            }
+            items.push(moved);
+            item_file.push(idx);
+        }
+        exprs += file.expr_count;
+        bindings += file.binding_count;
+        bases.push((unit.base, unit.text.len()));
+    }
+    let own_of = |idx: usize| -> HashMap<String, ItemId> {
+        let mut own = HashMap::new();
+        if let Some(unit) = graph.files.get(idx) {
+            let first = firsts.get(idx).copied().unwrap_or(0);
+            for (k, item) in unit.parsed.file.items.iter().enumerate() {
+                if !item.name.name.is_empty() {
+                    own.entry(item.name.name.clone())
+                        .or_insert(ItemId((first + k) as u32));
+                }
+            }
+        }
+        own
+    };
+    let mut scopes = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (idx, unit) in graph.files.iter().enumerate() {
+        let own = own_of(idx);
+        let mut scope = FileScope {
+            names: own.clone(),
+            own,
+            ..FileScope::default()
+        };
+        // Unqualified names of plain uses: name -> (item, file).
+        let mut plain: HashMap<String, (ItemId, usize)> = HashMap::new();
+        let mut ambiguous: HashMap<String, Vec<usize>> = HashMap::new();
+        for (used, target) in unit.parsed.file.uses.iter().zip(&unit.uses) {
+            let Some(target) = *target else { continue };
+            let Some(target_unit) = graph.files.get(target) else {
+                continue;
+            };
+            let namespace = match &used.alias {
+                Some(alias) => alias.name.clone(),
+                None => stem(&target_unit.path),
+            };
+            match scope.namespaces.get(&namespace) {
+                Some(&other) if other != target => {
+                    let span = used
+                        .alias
+                        .as_ref()
+                        .map_or(used.path_span, |alias| alias.span);
+                    diagnostics.push((
+                        idx,
+                        Diagnostic::error(
+                            Code::Ambiguous,
+                            span,
+                            format!("two used files are both `{namespace}`"),
+                        )
+                        .with_help("rename one with `use \"...\" as name;`"),
+                    ));
+                    continue;
+                }
+                _ => {
+                    scope.namespaces.insert(namespace.clone(), target);
+                }
+            }
+            for (name, id) in own_of(target) {
+                if name.starts_with('_') {
+                    scope.private.insert(format!("{namespace}.{name}"), target);
+                    continue;
+                }
+                scope.names.insert(format!("{namespace}.{name}"), id);
+                if used.alias.is_some() || scope.own.contains_key(&name) {
+                    continue;
+                }
+                match plain.get(&name) {
+                    Some(&(_, file)) if file != target => {
+                        let files = ambiguous.entry(name.clone()).or_insert_with(|| vec![file]);
+                        if !files.contains(&target) {
+                            files.push(target);
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        plain.insert(name, (id, target));
+                    }
+                }
+            }
+        }
+        for (name, (id, _)) in plain {
+            if !ambiguous.contains_key(&name) {
+                scope.names.insert(name, id);
+            }
+        }
+        for (name, files) in ambiguous {
+            let paths = files
+                .iter()
+                .filter_map(|&file| graph.files.get(file))
+                .map(|file| file.path.display().to_string())
+                .collect();
+            scope.ambiguous.insert(name, paths);
+        }
+        scopes.push(scope);
+    }
+    let file = SourceFile {
+        doc: graph
+            .files
+            .first()
+            .and_then(|unit| unit.parsed.file.doc.clone()),
+        uses: Vec::new(),
+        items,
+        expr_count: exprs,
+        binding_count: bindings,
+    };
+    Linked {
+        file,
+        item_file,
+        scopes,
+        bases,
+        diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_resolves_dots() {
+        assert_eq!(
+            normalize(Path::new("a/b/../c/./d.chop")),
+            PathBuf::from("a/c/d.chop")
+        );
+        assert_eq!(
+            normalize(Path::new("../x.chop")),
+            PathBuf::from("../x.chop")
+        );
+        assert_eq!(
+            normalize(Path::new("a/../../x.chop")),
+            PathBuf::from("../x.chop")
+        );
+    }
+}
