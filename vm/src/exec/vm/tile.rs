@@ -184,14 +184,56 @@ fn cmap(
     put(&mut s[a + 1], &hi, mask);
 }
 
+/// `f` over the two `f32` halves of slots `x` and `y`: one slot of a colour's channels.
+#[inline(always)]
+fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
+    let lo = f(f32::from_bits(x as u32), f32::from_bits(y as u32));
+    let hi = f(
+        f32::from_bits((x >> 32) as u32),
+        f32::from_bits((y >> 32) as u32),
+    );
+    lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], y)` channel by channel over the lanes (`y`
+/// read before anything is written, so registers may overlap).
+#[inline(always)]
+fn chalves(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    y: &[Lane; 2],
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let (x0, x1) = (&s[b], &s[b + 1]);
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y[0][l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y[1][l], f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
 /// The lanes of `mask` where `cond` holds.
 #[inline(always)]
 fn test(mask: u64, cond: impl Fn(usize) -> bool) -> u64 {
+    let lanes: [bool; LANES] = std::array::from_fn(cond);
+    pack(&lanes) & mask
+}
+
+/// The lanes whose flag is set, as a mask: eight flags at a time, each byte 0 or 1
+/// moved to its bit by one multiplication.
+#[inline(always)]
+fn pack(flags: &[bool; LANES]) -> u64 {
     let mut out = 0u64;
-    for l in 0..LANES {
-        out |= (cond(l) as u64) << l;
+    for (idx, eight) in flags.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        for (byte, flag) in bytes.iter_mut().zip(eight) {
+            *byte = *flag as u8;
+        }
+        let gathered = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        out |= gathered << (idx * 8);
     }
-    out & mask
+    out
 }
 
 #[inline(always)]
@@ -203,11 +245,7 @@ fn fl(v: u64) -> f64 {
 #[inline(always)]
 fn uniform(x: &Lane, mask: u64) -> bool {
     let v = x[mask.trailing_zeros() as usize];
-    let mut differ = 0u64;
-    for (l, item) in x.iter().enumerate() {
-        differ |= ((*item != v) as u64) << l;
-    }
-    differ & mask == 0
+    test(mask, |l| x[l] != v) == 0
 }
 
 /// The bits of channel byte `b & 0xff` as a unit `f32`: the value of the interpreter's
@@ -229,9 +267,7 @@ fn pixel_slots(px: u32) -> (u64, u64) {
 /// The two `f32` halves of slot `x` plus those of `y`, as one slot (half a colour sum).
 #[inline(always)]
 fn add_halves(x: u64, y: u64) -> u64 {
-    let lo = f32::from_bits(x as u32) + f32::from_bits(y as u32);
-    let hi = f32::from_bits((x >> 32) as u32) + f32::from_bits((y >> 32) as u32);
-    lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
+    halves(x, y, |p, q| p + q)
 }
 
 impl Vm {
@@ -440,6 +476,10 @@ impl Vm {
         let mut run = 0u64;
         let mut flags_at = POLL;
         let depth_limit = self.limits.depth;
+        // The reference register last found to hold one image in every lane of the
+        // group (kernels read `src` over and over); forgotten when a reference
+        // register is written.
+        let mut same_image = usize::MAX;
         macro_rules! at_jump {
             () => {{
                 *counted = counted.saturating_add(run.saturating_mul(weight));
@@ -506,6 +546,9 @@ impl Vm {
                 sb + ins.b as usize,
                 sb + ins.c as usize,
             );
+            if matches!(ins.op, Op::MovR | Op::RetR | Op::NewArr | Op::ArrCopy) {
+                same_image = usize::MAX;
+            }
             let s = &mut st.s;
             match ins.op {
                 Op::Nop => {}
@@ -588,25 +631,31 @@ impl Vm {
                 Op::DivF => map2(s, mask, a, b, c, |x, y| (fl(x) / fl(y)).to_bits()),
                 Op::RemF => map2(s, mask, a, b, c, |x, y| (fl(x) % fl(y)).to_bits()),
                 Op::NegF => map1(s, mask, a, b, |x| (-fl(x)).to_bits()),
-                Op::AddC | Op::SubC | Op::MulC => {
-                    let op = ins.op;
-                    cmap(s, mask, a, b, c, |x, lo, hi| {
-                        let y = color_of(lo, hi);
-                        match op {
-                            Op::AddC => [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]],
-                            Op::SubC => [x[0] - y[0], x[1] - y[1], x[2] - y[2], x[3] - y[3]],
-                            _ => [x[0] * y[0], x[1] * y[1], x[2] * y[2], x[3] * y[3]],
-                        }
-                    })
+                Op::AddC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p + q)
                 }
-                Op::MulCF => cmap(s, mask, a, b, c, |x, k, _| {
-                    let k = fl(k) as f32;
-                    [x[0] * k, x[1] * k, x[2] * k, x[3] * k]
-                }),
-                Op::DivCF => cmap(s, mask, a, b, c, |x, k, _| {
-                    let k = fl(k) as f32;
-                    [x[0] / k, x[1] / k, x[2] / k, x[3] / k]
-                }),
+                Op::SubC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p - q)
+                }
+                Op::MulC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p * q)
+                }
+                Op::MulCF | Op::DivCF => {
+                    let k = &s[c];
+                    let kk: Lane = std::array::from_fn(|l| {
+                        let bits = (fl(k[l]) as f32).to_bits() as u64;
+                        bits | bits << 32
+                    });
+                    let y = [kk, kk];
+                    if ins.op == Op::MulCF {
+                        chalves(s, mask, a, b, &y, |p, q| p * q)
+                    } else {
+                        chalves(s, mask, a, b, &y, |p, q| p / q)
+                    }
+                }
                 Op::NegC => cmap(s, mask, a, b, b, |x, _, _| [-x[0], -x[1], -x[2], -x[3]]),
                 Op::EqI => map2(s, mask, a, b, c, |x, y| (x == y) as u64),
                 Op::NeI => map2(s, mask, a, b, c, |x, y| (x != y) as u64),
@@ -754,8 +803,11 @@ impl Vm {
                         RVal::Id(id) => id,
                         RVal::Arr(_) => return Err(Bail::Here),
                     };
-                    if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
-                        return Err(Bail::Here);
+                    if img_reg != same_image {
+                        if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
+                            return Err(Bail::Here);
+                        }
+                        same_image = img_reg;
                     }
                     if !matches!(&self.image, Some((id, _)) if *id == img) {
                         let view = ImageView::open(&self.store, img).map_err(|_| Bail::Here)?;
@@ -781,11 +833,9 @@ impl Vm {
                     let first = mask.trailing_zeros() as usize;
                     let y0 = ys[first];
                     let xb = xs[first].wrapping_sub(first as u64);
-                    let mut off_row = 0u64;
-                    for l in 0..LANES {
-                        let off = (ys[l] != y0) | (xs[l] != xb.wrapping_add(l as u64));
-                        off_row |= (off as u64) << l;
-                    }
+                    let off_row = test(FULL, |l| {
+                        (ys[l] != y0) | (xs[l] != xb.wrapping_add(l as u64))
+                    });
                     let mut lo = [0u64; LANES];
                     let mut hi = [0u64; LANES];
                     if off_row & mask == 0 {
@@ -1034,5 +1084,25 @@ mod tests {
         assert!(!uniform(&x, FULL));
         assert!(uniform(&x, FULL & !(1 << 3)));
         assert!(uniform(&x, 1 << 3));
+    }
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    #[test]
+    fn flags_pack_to_their_bits() {
+        for seed in [
+            0u64,
+            1,
+            0x8000_0000_0000_0001,
+            0xdead_beef_0bad_f00d,
+            u64::MAX,
+        ] {
+            let flags: [bool; LANES] = std::array::from_fn(|l| seed >> l & 1 == 1);
+            assert_eq!(pack(&flags), seed);
+            assert_eq!(test(0xff00, |l| seed >> l & 1 == 1), seed & 0xff00);
+        }
     }
 }
