@@ -839,8 +839,12 @@ impl Vm {
                     let mut lo = [0u64; LANES];
                     let mut hi = [0u64; LANES];
                     if off_row & mask == 0 {
+                        // Only the active lanes' pixels: their tiles are all a per-pixel
+                        // run would read.
                         let mut row = [0u32; LANES];
-                        view.row(&self.store, xb as i64, y0 as i64, &mut row)
+                        let last = LANES - 1 - mask.leading_zeros() as usize;
+                        let x0 = xs[first] as i64;
+                        view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
                             .map_err(|_| Bail::Here)?;
                         for l in 0..LANES {
                             (lo[l], hi[l]) = pixel_slots(row[l]);
