@@ -1089,11 +1089,6 @@ mod tests {
         assert!(uniform(&x, FULL & !(1 << 3)));
         assert!(uniform(&x, 1 << 3));
     }
-}
-
-#[cfg(test)]
-mod pack_tests {
-    use super::*;
 
     #[test]
     fn flags_pack_to_their_bits() {
