@@ -460,6 +460,81 @@ impl ImageView {
             _ => [0; 4],
         })
     }
+
+    /// The `out.len()` pixels of row `y` from column `x` on, each as
+    /// `u32::from_le_bytes([r, g, b, a])`, edge-clamped as [`ImageView::pixel`]
+    /// clamps (pixel `i` is the one at `x + i`, wrapping as `i64`): what a kernel
+    /// reads for a row of neighbouring pixels at once. Every tile of the row
+    /// between the clamped ends is read from `store` first if it was not yet
+    /// (an error if one is not there), so the pixels come by direct indexing.
+    pub fn row(
+        &mut self,
+        store: &Store,
+        x: i64,
+        y: i64,
+        out: &mut [u32],
+    ) -> Result<(), StoreError> {
+        let n = out.len() as i64;
+        if self.max_x < 0 || self.max_y < 0 || n == 0 {
+            out.fill(0);
+            return Ok(());
+        }
+        let y = y.min(self.max_y).max(0) as u64;
+        let base = ((y >> 3) * self.tiles_x as u64) as usize;
+        let py = ((y & 7) << 3) as usize;
+        let last = x.wrapping_add(n - 1);
+        let inside = x >= 0 && last >= x && last <= self.max_x;
+        let max_x = self.max_x;
+        let clamp = move |v: i64| v.min(max_x).max(0) as u64;
+        let (lo, hi) = if last >= x {
+            (clamp(x) >> 3, clamp(last) >> 3)
+        } else {
+            (0, self.max_x as u64 >> 3)
+        };
+        for tx in lo..=hi {
+            let idx = base + tx as usize;
+            if !matches!(self.tiles.get(idx), Some(Some(_))) {
+                self.load(store, idx)?;
+            }
+        }
+        let row = self
+            .tiles
+            .get(base..base + self.tiles_x as usize)
+            .unwrap_or(&[]);
+        let at = |px: u64| -> u32 {
+            match row.get((px >> 3) as usize) {
+                Some(Some(t)) => {
+                    let p = py | (px & 7) as usize;
+                    (t.slots[p >> 1] >> ((p & 1) * 32)) as u32
+                }
+                _ => 0,
+            }
+        };
+        if inside {
+            // Whole stretches of a tile's row at a time.
+            let mut done = 0usize;
+            while done < out.len() {
+                let px = x as u64 + done as u64;
+                let take = (8 - (px & 7) as usize).min(out.len() - done);
+                match row.get((px >> 3) as usize) {
+                    Some(Some(t)) => {
+                        let first = py | (px & 7) as usize;
+                        for (k, slot) in out[done..done + take].iter_mut().enumerate() {
+                            let p = first + k;
+                            *slot = (t.slots[p >> 1] >> ((p & 1) * 32)) as u32;
+                        }
+                    }
+                    _ => out[done..done + take].fill(0),
+                }
+                done += take;
+            }
+        } else {
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = at(clamp(x.wrapping_add(i as i64)));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -733,6 +808,44 @@ mod tests {
         let mut e = ImageView::open(&s, empty).unwrap();
         assert_eq!(e.pixel(&s, 0, 0).unwrap(), [0; 4]);
         assert_eq!(e.pixel(&s, -3, 9).unwrap(), [0; 4]);
+    }
+
+    #[test]
+    fn a_row_reads_what_pixel_reads() {
+        let mut s = Store::new(NodeId(1));
+        for (w, h) in [(17, 33), (1, 1), (64, 2), (130, 9), (0, 0)] {
+            let id = image_from_rgba8(&mut s, w, h, &pattern(w, h)).unwrap();
+            let mut v = ImageView::open(&s, id).unwrap();
+            let mut one = ImageView::open(&s, id).unwrap();
+            let xs = [
+                -70,
+                -64,
+                -3,
+                0,
+                1,
+                7,
+                8,
+                9,
+                60,
+                66,
+                129,
+                200,
+                i64::MIN,
+                i64::MAX - 10,
+            ];
+            for y in [-2i64, 0, 5, 8, 32, 40] {
+                for x in xs {
+                    for n in [1usize, 5, 8, 64] {
+                        let mut row = vec![7u32; n];
+                        v.row(&s, x, y, &mut row).unwrap();
+                        for (i, got) in row.iter().enumerate() {
+                            let want = one.pixel(&s, x.wrapping_add(i as i64), y).unwrap();
+                            assert_eq!(got.to_le_bytes(), want, "{w}x{h}: ({x} + {i}, {y})");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -184,19 +184,90 @@ fn cmap(
     put(&mut s[a + 1], &hi, mask);
 }
 
+/// `f` over the two `f32` halves of slots `x` and `y`: one slot of a colour's channels.
+#[inline(always)]
+fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
+    let lo = f(f32::from_bits(x as u32), f32::from_bits(y as u32));
+    let hi = f(
+        f32::from_bits((x >> 32) as u32),
+        f32::from_bits((y >> 32) as u32),
+    );
+    lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], y)` channel by channel over the lanes (`y`
+/// read before anything is written, so registers may overlap).
+#[inline(always)]
+fn chalves(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    y: &[Lane; 2],
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let (x0, x1) = (&s[b], &s[b + 1]);
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y[0][l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y[1][l], f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
 /// The lanes of `mask` where `cond` holds.
 #[inline(always)]
 fn test(mask: u64, cond: impl Fn(usize) -> bool) -> u64 {
+    let lanes: [bool; LANES] = std::array::from_fn(cond);
+    pack(&lanes) & mask
+}
+
+/// The lanes whose flag is set, as a mask: eight flags at a time, each byte 0 or 1
+/// moved to its bit by one multiplication.
+#[inline(always)]
+fn pack(flags: &[bool; LANES]) -> u64 {
     let mut out = 0u64;
-    for l in 0..LANES {
-        out |= (cond(l) as u64) << l;
+    for (idx, eight) in flags.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        for (byte, flag) in bytes.iter_mut().zip(eight) {
+            *byte = *flag as u8;
+        }
+        let gathered = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        out |= gathered << (idx * 8);
     }
-    out & mask
+    out
 }
 
 #[inline(always)]
 fn fl(v: u64) -> f64 {
     f64::from_bits(v)
+}
+
+/// Whether register `x` holds the same value in every lane of `mask` (not empty).
+#[inline(always)]
+fn uniform(x: &Lane, mask: u64) -> bool {
+    let v = x[mask.trailing_zeros() as usize];
+    test(mask, |l| x[l] != v) == 0
+}
+
+/// The bits of channel byte `b & 0xff` as a unit `f32`: the value of the interpreter's
+/// `from_u8` (its table holds this very product), computed so that it vectorizes.
+#[inline(always)]
+fn unit_bits(b: u32) -> u64 {
+    ((b & 0xff) as f32 * (1.0f32 / 255.0)).to_bits() as u64
+}
+
+/// A pixel (`u32::from_le_bytes([r, g, b, a])`) as a colour's two slots.
+#[inline(always)]
+fn pixel_slots(px: u32) -> (u64, u64) {
+    (
+        unit_bits(px) | unit_bits(px >> 8) << 32,
+        unit_bits(px >> 16) | unit_bits(px >> 24) << 32,
+    )
+}
+
+/// The two `f32` halves of slot `x` plus those of `y`, as one slot (half a colour sum).
+#[inline(always)]
+fn add_halves(x: u64, y: u64) -> u64 {
+    halves(x, y, |p, q| p + q)
 }
 
 impl Vm {
@@ -405,6 +476,10 @@ impl Vm {
         let mut run = 0u64;
         let mut flags_at = POLL;
         let depth_limit = self.limits.depth;
+        // The reference register last found to hold one image in every lane of the
+        // group (kernels read `src` over and over); forgotten when a reference
+        // register is written.
+        let mut same_image = usize::MAX;
         macro_rules! at_jump {
             () => {{
                 *counted = counted.saturating_add(run.saturating_mul(weight));
@@ -471,6 +546,9 @@ impl Vm {
                 sb + ins.b as usize,
                 sb + ins.c as usize,
             );
+            if matches!(ins.op, Op::MovR | Op::RetR | Op::NewArr | Op::ArrCopy) {
+                same_image = usize::MAX;
+            }
             let s = &mut st.s;
             match ins.op {
                 Op::Nop => {}
@@ -553,25 +631,31 @@ impl Vm {
                 Op::DivF => map2(s, mask, a, b, c, |x, y| (fl(x) / fl(y)).to_bits()),
                 Op::RemF => map2(s, mask, a, b, c, |x, y| (fl(x) % fl(y)).to_bits()),
                 Op::NegF => map1(s, mask, a, b, |x| (-fl(x)).to_bits()),
-                Op::AddC | Op::SubC | Op::MulC => {
-                    let op = ins.op;
-                    cmap(s, mask, a, b, c, |x, lo, hi| {
-                        let y = color_of(lo, hi);
-                        match op {
-                            Op::AddC => [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]],
-                            Op::SubC => [x[0] - y[0], x[1] - y[1], x[2] - y[2], x[3] - y[3]],
-                            _ => [x[0] * y[0], x[1] * y[1], x[2] * y[2], x[3] * y[3]],
-                        }
-                    })
+                Op::AddC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p + q)
                 }
-                Op::MulCF => cmap(s, mask, a, b, c, |x, k, _| {
-                    let k = fl(k) as f32;
-                    [x[0] * k, x[1] * k, x[2] * k, x[3] * k]
-                }),
-                Op::DivCF => cmap(s, mask, a, b, c, |x, k, _| {
-                    let k = fl(k) as f32;
-                    [x[0] / k, x[1] / k, x[2] / k, x[3] / k]
-                }),
+                Op::SubC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p - q)
+                }
+                Op::MulC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, mask, a, b, &y, |p, q| p * q)
+                }
+                Op::MulCF | Op::DivCF => {
+                    let k = &s[c];
+                    let kk: Lane = std::array::from_fn(|l| {
+                        let bits = (fl(k[l]) as f32).to_bits() as u64;
+                        bits | bits << 32
+                    });
+                    let y = [kk, kk];
+                    if ins.op == Op::MulCF {
+                        chalves(s, mask, a, b, &y, |p, q| p * q)
+                    } else {
+                        chalves(s, mask, a, b, &y, |p, q| p / q)
+                    }
+                }
                 Op::NegC => cmap(s, mask, a, b, b, |x, _, _| [-x[0], -x[1], -x[2], -x[3]]),
                 Op::EqI => map2(s, mask, a, b, c, |x, y| (x == y) as u64),
                 Op::NeI => map2(s, mask, a, b, c, |x, y| (x != y) as u64),
@@ -719,8 +803,11 @@ impl Vm {
                         RVal::Id(id) => id,
                         RVal::Arr(_) => return Err(Bail::Here),
                     };
-                    if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
-                        return Err(Bail::Here);
+                    if img_reg != same_image {
+                        if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
+                            return Err(Bail::Here);
+                        }
+                        same_image = img_reg;
                     }
                     if !matches!(&self.image, Some((id, _)) if *id == img) {
                         let view = ImageView::open(&self.store, img).map_err(|_| Bail::Here)?;
@@ -741,28 +828,40 @@ impl Vm {
                             std::array::from_fn(|l| (u[l] as i64).wrapping_add(v[l] as i64) as u64),
                         )
                     };
+                    // Lanes reading a row of neighbouring pixels (x + lane, the same y:
+                    // a kernel's tap over a span) read it at once, by direct indexing.
+                    let first = mask.trailing_zeros() as usize;
+                    let y0 = ys[first];
+                    let xb = xs[first].wrapping_sub(first as u64);
+                    let off_row = test(FULL, |l| {
+                        (ys[l] != y0) | (xs[l] != xb.wrapping_add(l as u64))
+                    });
                     let mut lo = [0u64; LANES];
                     let mut hi = [0u64; LANES];
-                    for lane in bits(mask) {
-                        let px = view
-                            .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
+                    if off_row & mask == 0 {
+                        // Only the active lanes' pixels: their tiles are all a per-pixel
+                        // run would read.
+                        let mut row = [0u32; LANES];
+                        let last = LANES - 1 - mask.leading_zeros() as usize;
+                        let x0 = xs[first] as i64;
+                        view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
                             .map_err(|_| Bail::Here)?;
-                        let (p, q) = color_slots(px.map(from_u8));
-                        lo[lane] = p;
-                        hi[lane] = q;
+                        for l in 0..LANES {
+                            (lo[l], hi[l]) = pixel_slots(row[l]);
+                        }
+                    } else {
+                        for lane in bits(mask) {
+                            let px = view
+                                .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
+                                .map_err(|_| Bail::Here)?;
+                            (lo[lane], hi[lane]) = pixel_slots(u32::from_le_bytes(px));
+                        }
                     }
                     if ins.op == Op::AtOffAcc {
                         let (x0, x1) = (&s[a], &s[a + 1]);
                         for l in 0..LANES {
-                            let (sum, px) = (color_of(x0[l], x1[l]), color_of(lo[l], hi[l]));
-                            let (p, q) = color_slots([
-                                sum[0] + px[0],
-                                sum[1] + px[1],
-                                sum[2] + px[2],
-                                sum[3] + px[3],
-                            ]);
-                            lo[l] = p;
-                            hi[l] = q;
+                            lo[l] = add_halves(x0[l], lo[l]);
+                            hi[l] = add_halves(x1[l], hi[l]);
                         }
                     }
                     put(&mut s[a], &lo, mask);
@@ -797,6 +896,21 @@ impl Vm {
                     }
                     let mut out0 = [0u64; LANES];
                     let mut out1 = [0u64; LANES];
+                    if (0..args).all(|idx| uniform(&s[b + idx], mask)) {
+                        // The same arguments in every lane: one computation (a builtin
+                        // depends on its arguments only).
+                        let first = mask.trailing_zeros() as usize;
+                        let mut win = [0u64; 8];
+                        for (idx, slot) in win.iter_mut().enumerate().take(args) {
+                            *slot = s[b + idx][first];
+                        }
+                        math(op, &mut win, 0, 0);
+                        put(&mut s[a], &[win[0]; LANES], mask);
+                        if res == 2 {
+                            put(&mut s[a + 1], &[win[1]; LANES], mask);
+                        }
+                        continue;
+                    }
                     for l in 0..LANES {
                         let mut win = [0u64; 8];
                         for (idx, slot) in win.iter_mut().enumerate().take(args) {
@@ -873,6 +987,31 @@ impl Vm {
                     let rsrc = rb + ins.b as usize;
                     let mut lo = [0u64; LANES];
                     let mut hi = [0u64; LANES];
+                    let first = mask.trailing_zeros() as usize;
+                    let head = st.r[rsrc][first];
+                    let same = bits(mask).all(|lane| st.r[rsrc][lane] == head);
+                    if let (RVal::Arr(id), true, true) = (head, same, uniform(&st.s[c], mask)) {
+                        // One array and one index in every lane (a kernel's table): the
+                        // element's lanes at once.
+                        let arr = st.arrays.get(id as usize).ok_or(Bail::Here)?;
+                        let idx = st.s[c][first];
+                        if idx >= arr.len || arr.width != 1 + wide as u64 {
+                            return Err(Bail::Here);
+                        }
+                        let at = (idx * arr.width) as usize * LANES;
+                        let width = arr.width as usize * LANES;
+                        let data = arr.data.get(at..at + width).ok_or(Bail::Here)?;
+                        for (dst, src) in
+                            [&mut lo, &mut hi].into_iter().zip(data.chunks_exact(LANES))
+                        {
+                            dst.copy_from_slice(src);
+                        }
+                        put(&mut st.s[a], &lo, mask);
+                        if wide {
+                            put(&mut st.s[a + 1], &hi, mask);
+                        }
+                        continue;
+                    }
                     for lane in bits(mask) {
                         let RVal::Arr(id) = st.r[rsrc][lane] else {
                             return Err(Bail::Here);
@@ -915,6 +1054,54 @@ impl Vm {
                 }
                 _ => return Err(Bail::Here),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_bytes_convert_as_the_interpreter_converts_them() {
+        for b in 0..=255u32 {
+            assert_eq!(unit_bits(b), from_u8(b as u8).to_bits() as u64, "{b}");
+        }
+        let px = u32::from_le_bytes([1, 2, 250, 255]);
+        assert_eq!(pixel_slots(px), color_slots([1, 2, 250, 255].map(from_u8)));
+    }
+
+    #[test]
+    fn halves_add_as_colour_channels_add() {
+        let (x, y) = ([0.1f32, 0.7, 3.5, -2.0], [0.2f32, 1e-8, 0.25, 2.0]);
+        let (x0, x1) = color_slots(x);
+        let (y0, y1) = color_slots(y);
+        let sum = color_of(add_halves(x0, y0), add_halves(x1, y1));
+        assert_eq!(sum, [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]]);
+    }
+
+    #[test]
+    fn uniform_looks_at_the_masked_lanes_only() {
+        let mut x = [5u64; LANES];
+        assert!(uniform(&x, FULL));
+        x[3] = 6;
+        assert!(!uniform(&x, FULL));
+        assert!(uniform(&x, FULL & !(1 << 3)));
+        assert!(uniform(&x, 1 << 3));
+    }
+
+    #[test]
+    fn flags_pack_to_their_bits() {
+        for seed in [
+            0u64,
+            1,
+            0x8000_0000_0000_0001,
+            0xdead_beef_0bad_f00d,
+            u64::MAX,
+        ] {
+            let flags: [bool; LANES] = std::array::from_fn(|l| seed >> l & 1 == 1);
+            assert_eq!(pack(&flags), seed);
+            assert_eq!(test(0xff00, |l| seed >> l & 1 == 1), seed & 0xff00);
         }
     }
 }
