@@ -196,3 +196,96 @@ fn malformed_metadata_is_a_code_error_naming_the_chunk() {
         format!("code version 1 (this build reads {CODE_VERSION})")
     );
 }
+
+/// The head of the block, the piece of it and the slot in that piece holding the
+/// immediate of the first `op` of the program stored in `ids`.
+fn immediate_of(store: &Store, ids: &CodeIds, op: Op) -> (ChunkId, ChunkId, usize) {
+    let reader = Reader { store };
+    for head in ids.blocks.iter().flatten() {
+        let mut pieces = vec![*head];
+        while let Some(next) = store.get(*pieces.last().unwrap()).unwrap().link(CONT) {
+            pieces.push(next);
+        }
+        let slots = reader.stream(*head).unwrap();
+        let header = slots[0].0;
+        let links = ((header >> 32) & 0xff) as usize;
+        let instrs = ((header >> 40) & 0xffff) as usize;
+        let mut pos = 1 + links;
+        for _ in 0..instrs {
+            let word = slots[pos].0;
+            let has_k = (word >> 56) & 1 == 1;
+            if word as u8 == op as u8 {
+                let at = pos + 1;
+                return (*head, pieces[at / CONT], at % CONT);
+            }
+            pos += 1 + has_k as usize;
+        }
+    }
+    panic!("no {} in the program", op.name())
+}
+
+#[test]
+fn tables_that_name_what_the_program_lacks_are_refused() {
+    let (program, store, ids) = stored();
+    let refuse = |id: ChunkId, change: &dyn Fn(&mut Chunk)| {
+        let store = damaged(&store, id, |chunk| change(chunk));
+        load_program(&store, ids.root).unwrap_err()
+    };
+    // An immediate past its function's table, for each kind of table.
+    for (op, what) in [
+        (Op::Glob, "global"),
+        (Op::Call, "callee"),
+        (Op::MkClo, "callee"),
+        (Op::Print, "type"),
+    ] {
+        let (head, piece, slot) = immediate_of(&store, &ids, op);
+        let err = refuse(piece, &|chunk| chunk.set_scalar(slot, 40));
+        assert_eq!(err.chunk, head);
+        assert!(
+            err.what
+                .starts_with(&format!("{} names {what} 40 of the function's ", op.name())),
+            "{err}"
+        );
+    }
+    let (main, _) = program.function("main").unwrap();
+    let fid = ids.functions[main as usize];
+    let function = store.get(fid).unwrap().clone();
+    // A callee that is no function of the program (a block).
+    let blocks = function.link(2).unwrap();
+    let err = refuse(fid, &|chunk| chunk.set_link(13, blocks));
+    assert_eq!(err.chunk, fid);
+    assert!(
+        err.what.contains("which is no function of the program"),
+        "{err}"
+    );
+    // A global the program lacks: its name list names a param (of the function).
+    let params = function.link(5).unwrap();
+    let err = refuse(fid, &|chunk| chunk.set_link(15, params));
+    assert!(err.what.contains("which the program lacks"), "{err}");
+    // A file the program lacks (the function's name as its file), and a file slot
+    // that is neither a name nor 0.
+    let name = function.link(0).unwrap();
+    let err = refuse(fid, &|chunk| chunk.set_link(12, name));
+    assert_eq!(err.what, "its file `main` is not in the program");
+    let err = refuse(fid, &|chunk| chunk.set_scalar(12, 5));
+    assert_eq!(err.what, "slot 12 (file) is neither a text nor 0");
+    let err = refuse(fid, &|chunk| chunk.set_scalar(16, 3));
+    assert_eq!(err.what, "slot 16 (name moved) is 3, not 0 or 1");
+}
+
+#[test]
+fn closure_names_move_by_their_offsets_only_when_they_read_back() {
+    use super::reloc::shift_name;
+    assert_eq!(
+        shift_name("lib.f::closure@120::closure@140", -100).as_deref(),
+        Some("lib.f::closure@20::closure@40")
+    );
+    assert_eq!(
+        shift_name("f::closure@20", 100).as_deref(),
+        Some("f::closure@120")
+    );
+    assert_eq!(shift_name("a@b", 5).as_deref(), Some("a@b"));
+    assert_eq!(shift_name("f::closure@20", -21), None);
+    assert_eq!(shift_name("f::closure@007", 1), None);
+    assert_eq!(shift_name("f@99999999999999999999999", 1), None);
+}
