@@ -5,7 +5,9 @@
 //! chunks sent ahead and the program's code if the node holds it already
 //! (a node-wide code cache: a node that holds a program's code never fetches
 //! it again), and on a blocking thread restores the thread with
-//! [`Vm::restore_fetching`]. Its fetcher asks the client for each missing
+//! [`Vm::restore_fetching`]. Its fetcher takes a missing code chunk from the
+//! code cache when it is there (code is named per function: a filter another
+//! program used is the same chunks), and asks the client for each other missing
 //! chunk over the conversation (a channel to the async task that owns it,
 //! each answer within the transport's read timeout); the lines the thread
 //! prints go back as `Output` messages, in order.
@@ -129,8 +131,9 @@ pub(crate) struct Running {
 /// What every migration of the node shares.
 pub(crate) struct Inner {
     node: NodeId,
-    /// Code chunks of every program the node ran.
-    code: Mutex<Store>,
+    /// Code chunks of every program the node ran (shared with each thread's fetcher:
+    /// code is named per function, so another program's threads find theirs here).
+    code: Arc<Mutex<Store>>,
     pub(crate) running: Mutex<Running>,
     /// Chunks the running migrations received.
     received: AtomicU64,
@@ -171,7 +174,7 @@ impl NodeService {
         NodeService {
             inner: Arc::new(Inner {
                 node,
-                code: Mutex::new(Store::new(node)),
+                code: Arc::new(Mutex::new(Store::new(node))),
                 running: Mutex::new(Running::default()),
                 received: AtomicU64::new(0),
                 next_range: AtomicU64::new(first_range()),
@@ -472,6 +475,8 @@ pub(crate) async fn relay_line(conv: &mut Conversation, line: String, cancel: &A
 /// missing chunk and waits for the answer.
 pub(crate) struct Bridge {
     tx: mpsc::Sender<Event>,
+    /// The node's code cache: a code chunk found there is not asked for.
+    code: Arc<Mutex<Store>>,
     /// A copy of every chunk fetched, to tell later whether it changed.
     fetched: Arc<Mutex<IdMap<Chunk>>>,
     wait: Duration,
@@ -479,6 +484,20 @@ pub(crate) struct Bridge {
 
 impl Fetch for Bridge {
     fn fetch(&mut self, id: ChunkId) -> Result<Vec<(ChunkId, Chunk)>, FetchError> {
+        if id.is_code() {
+            // Code the node holds (a function another program shares with this one),
+            // with the code it reaches.
+            let code = lock(&self.code);
+            if let Ok(ids) = code.reachable(&[id]) {
+                let held: Vec<(ChunkId, Chunk)> = ids
+                    .into_iter()
+                    .filter_map(|id| code.get(id).map(|chunk| (id, chunk.clone())))
+                    .collect();
+                if !held.is_empty() {
+                    return Ok(held);
+                }
+            }
+        }
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.tx
             .blocking_send(Event::Fetch(id, reply))
@@ -580,6 +599,7 @@ pub(crate) fn restore_here(
     let fetched = Arc::new(Mutex::new(IdMap::default()));
     let bridge = Bridge {
         tx: tx.clone(),
+        code: inner.code.clone(),
         fetched: fetched.clone(),
         wait,
     };

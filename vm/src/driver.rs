@@ -4,6 +4,7 @@
 //! without looking at the text again; [`build`] does both.
 
 use crate::check::{check, check_linked, Analysis, ParamDecl};
+use crate::compile::ir::CodeFile;
 use crate::compile::{compile, Program};
 use crate::diag::Diagnostic;
 use crate::exec::Value;
@@ -165,13 +166,28 @@ impl Analyzed {
         if self.has_errors() {
             return Err(self.diagnostics());
         }
-        compile(&self.parsed.file, &self.analysis).map_err(|err| {
+        let mut program = compile(&self.parsed.file, &self.analysis).map_err(|err| {
             vec![Diagnostic::error(
                 crate::diag::Code::Syntax,
                 err.span,
                 err.to_string(),
             )]
-        })
+        })?;
+        if let Some(modules) = &self.modules {
+            // The files' places, so that code chunks keep spans per file.
+            program.files = modules
+                .graph
+                .files
+                .iter()
+                .zip(&modules.linked.bases)
+                .map(|(unit, &(base, len))| CodeFile {
+                    name: unit.namespace.clone(),
+                    base,
+                    len,
+                })
+                .collect();
+        }
+        Ok(program)
     }
 }
 

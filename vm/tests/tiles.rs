@@ -13,15 +13,13 @@ use chunkvm::exec::{ErrorKind, Limits, Stop, Vm};
 use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions, Target};
 use chunkvm::reference::{Arg, FILTERS, PIPELINES};
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-fn source(file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../filters")
-        .join(file);
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+/// The library's folder.
+fn filters_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters")
 }
 
 /// A pattern with detail everywhere, of any size.
@@ -72,7 +70,13 @@ fn params(args: &[(&str, Arg)]) -> Vec<(String, chunkvm::exec::Value)> {
 
 /// A job of `target` in `file` over `input` with `args`, tile-wide or not.
 fn job(file: &str, target: &Target, input: &Rgba8, args: &[(&str, Arg)], tiles: bool) -> Vm {
-    let (analyzed, program) = chunkvm::driver::build(&source(file)).unwrap();
+    // Through the file's path: a pipeline uses the library's files beside it.
+    let path = filters_dir().join(file);
+    let analyzed = chunkvm::driver::analyze_path(&path, &chunkvm::modules::FsResolver, &[])
+        .unwrap_or_else(|err| panic!("{err}"));
+    let program = analyzed
+        .compile()
+        .unwrap_or_else(|d| panic!("{} does not build: {d:?}", path.display()));
     let options = RunOptions {
         params: params(args),
         ..RunOptions::default()

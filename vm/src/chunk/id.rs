@@ -72,12 +72,13 @@ impl ChunkId {
     /// The null link.
     pub const NIL: ChunkId = ChunkId(0);
 
-    /// The id of the code chunk number `index` of the program whose digest
-    /// is `program_digest`: the top bit set over the first 8 bytes
-    /// (little-endian) of `blake3(program_digest || index as u32 LE)`.
-    pub fn code(program_digest: &[u8; 32], index: u32) -> ChunkId {
+    /// The id of the code chunk number `index` named under `digest` (a
+    /// function's, a program's or a text's: see
+    /// `compile::chunks`): the top bit set over the first 8 bytes
+    /// (little-endian) of `blake3(digest || index as u32 LE)`.
+    pub fn code(digest: &[u8; 32], index: u32) -> ChunkId {
         let mut hasher = blake3::Hasher::new();
-        hasher.update(program_digest);
+        hasher.update(digest);
         hasher.update(&index.to_le_bytes());
         Self::from_hash(hasher.finalize())
     }

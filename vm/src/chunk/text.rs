@@ -9,7 +9,7 @@
 //! of length 0.
 //!
 //! Building a chain needs each piece's id before the previous piece can link
-//! to it, and ids are named differently for code (by program digest and
+//! to it, and ids are named differently for code (by a digest and
 //! index) and data (by the store's allocator), so [`text_chunks`] asks the
 //! caller for the ids through a closure. [`Store::put_text`] does it for
 //! data text.

@@ -415,6 +415,23 @@ pub struct Program {
     pub globals: Vec<Global>,
     /// The default values of the globals' slots.
     pub global_defaults: Vec<u64>,
+    /// The source files the spans are in, by base (a program of one file may leave
+    /// this empty: its spans are then its one file's own). Code chunks store spans
+    /// relative to their function's file, so that a function used by two programs
+    /// is the same chunks in both.
+    pub files: Vec<CodeFile>,
+}
+
+/// One source file of a program, as the program's spans see it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CodeFile {
+    /// Its name in the program: a used file's namespace (`grayscale`), empty for the
+    /// main file. Unique within a program.
+    pub name: String,
+    /// Where its spans start in the program.
+    pub base: usize,
+    /// Its length in bytes.
+    pub len: usize,
 }
 
 impl Program {

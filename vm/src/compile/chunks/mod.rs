@@ -1,21 +1,44 @@
 //! A compiled program as chunks, and back.
 //!
-//! Code chunks are immutable and named by content: every id is
-//! `ChunkId::code(digest, n)` where `digest` hashes the whole compiled
-//! program, so a node that already holds a program never fetches it again,
-//! and the same source always compiles to the same ids.
+//! Code chunks are immutable and named by content, per function: the chunks of a
+//! function (its Function chunk, its blocks, its lists, words and names) are
+//! `ChunkId::code(digest, n)` where `digest` is the function's own (see [`reloc`]):
+//! a hash of its relocatable encoding and of those of every function it may reach
+//! through calls and closures. A function says nothing of the program around it, so
+//! the same filter used by two pipelines is the same chunks in both, and a node that
+//! holds them for one never fetches them for the other. String literals are Text
+//! chunks named by their text alone. The Program chunk and its own lists and words
+//! are named by a digest of the whole program; the same source always compiles to the
+//! same ids.
+//!
+//! What makes a function relocatable ([`reloc`]): an instruction's immediate that
+//! names a function (`Call`, `MkClo`), a string (`Str`), a printed type (`Print`,
+//! `PrintR`) or a global (`Glob`, `Glob2`) is an index into a table of the function's
+//! own (callees by chunk, strings by their Text chunk, types by value, globals by their
+//! name in the program, `NS.name` for a used file's param); its spans (instructions',
+//! locals' scopes, the definition's) are relative to its file's start, and its Function
+//! chunk names that file (its namespace in the program: `grayscale`, or empty for the
+//! main file); a closure's name (`f::closure@OFFSET`) has its offsets moved the same
+//! way. The decoder maps all of it back through the Program chunk's lists, so the
+//! decoded program is the program stored, with its program-wide indices and spans
+//! (what the debugger's `locate` reads). A function with a span outside its own file
+//! keeps the program's spans (no file named): correct, only not shared.
 //!
 //! ```text
 //! Program  [0] version  [1] -> function list  [2] -> program words  [3] #functions
-//!          [4] -> string list  [5] -> name list (the globals')
+//!          [4] -> string list  [5] -> name list (the globals')  [6] -> name list (the files')
 //! Function [0] -> name text  [1] -> function words  [2] -> block list  [3] -> entry block
 //!          [4] #blocks  [5] -> name list (the params', then the locals')  [6] #scalar registers
 //!          [7] #reference registers  [8] #environment slots  [9] closure (0 or 1)
-//!          [10] start of the definition  [11] its end (bytes)
+//!          [10] start of the definition  [11] its end (bytes, in its file)
+//!          [12] -> its file's name (text), or 0: its spans are the program's
+//!          [13] -> callee list (functions)  [14] -> string list (texts)
+//!          [15] -> name list (the globals it reads)  [16] name's offsets moved (0 or 1)
 //! Block    a stream of slots over a chain of chunks (slot 31 -> continuation):
 //!          header (index | #links << 32 | #instrs << 40), links (successor blocks,
 //!          then called functions), instruction words (op|a|b|c, then k when the op
-//!          has an immediate), one source span per instruction (start | end << 32)
+//!          has an immediate: a table index for functions, strings, types and globals),
+//!          one source span per instruction (start | end << 32, in the function's file)
 //! List     [0] count  [1..=30] links  [31] -> next piece
 //! Words    [0] count  [1..=30] scalars  [31] -> next piece
 //! ```
@@ -24,23 +47,32 @@
 //! is words (scalars), in this order:
 //!
 //! ```text
-//! program words   #types, type..., #globals, (slot, type)..., #defaults, default...
+//! program words   #types, type..., #globals, (slot, type)..., #defaults, default...,
+//!                 #files, (base, length)...
 //! function words  return type, #params, type..., one 0/1 per environment slot (1: a
 //!                 link), #locals, (place, register, param 0/1, scope start, scope end,
-//!                 type)...   place: 0 scalar, 1 reference, 2 environment
+//!                 type)..., #types, type... (its type table), #globals, type... (the
+//!                 types of the globals it reads)
+//!                 place: 0 scalar, 1 reference, 2 environment
 //! type            tag: 0 int, 1 float, 2 bool, 3 color, 4 image, 5 str, 6 (), 7 array,
 //!                 8 fn, 9 {unknown}; an array then its length and element type, a fn
 //!                 its #params, their types and its return type
 //! ```
 
-use super::ir::{unpack_targets, Block, Function, Global, Imm, Instr, Loc, LocalInfo, Op, Program};
+mod reloc;
+
+use super::ir::{
+    unpack_targets, Block, CodeFile, Function, Global, Imm, Instr, Loc, LocalInfo, Op, Program,
+};
 use crate::chunk::{read_text, text_chunks, Chunk, ChunkId, Kind, Store, StoreError, SLOTS};
 use crate::syntax::span::Span;
 use crate::types::Type;
+use reloc::Relocated;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Version of the code chunk layout, in slot 0 of the Program chunk.
-pub const CODE_VERSION: u64 = 2;
+pub const CODE_VERSION: u64 = 3;
 
 const CONT: usize = SLOTS - 1;
 const LIST_CAP: usize = SLOTS - 2;
@@ -94,6 +126,7 @@ impl From<StoreError> for CodeError {
     }
 }
 
+/// Names the chunks made under one digest (a function's or the program's), in order.
 struct Namer {
     digest: [u8; 32],
     next: u32,
@@ -101,6 +134,14 @@ struct Namer {
 }
 
 impl Namer {
+    fn new(digest: [u8; 32]) -> Namer {
+        Namer {
+            digest,
+            next: 0,
+            out: Vec::new(),
+        }
+    }
+
     fn id(&mut self) -> ChunkId {
         let id = ChunkId::code(&self.digest, self.next);
         self.next += 1;
@@ -108,11 +149,9 @@ impl Namer {
     }
 
     fn text(&mut self, text: &str) -> ChunkId {
-        let mut ids = Vec::new();
         let pieces = text_chunks(text, |_| {
             let id = ChunkId::code(&self.digest, self.next);
             self.next += 1;
-            ids.push(id);
             id
         });
         let head = pieces.first().map(|(id, _)| *id).unwrap_or(ChunkId::NIL);
@@ -156,7 +195,7 @@ impl Namer {
         ids[0]
     }
 
-    /// A stream of slots (`true`: a link) over a chain of chunks of `kind`; returns the head.
+    /// A stream of slots (`true`: a link) over a chain of chunks of `kind` from `head`.
     fn stream(&mut self, kind: Kind, head: ChunkId, slots: &[(u64, bool)]) {
         let pieces: Vec<&[(u64, bool)]> = slots.chunks(SLOTS - 1).collect();
         let mut ids = vec![head];
@@ -178,10 +217,25 @@ impl Namer {
     }
 }
 
-/// The digest that names a program's chunks.
+/// The digest that names a program's own chunks (the Program chunk, its lists and
+/// words); its functions' chunks are named by their own digests.
 pub fn digest(program: &Program) -> [u8; 32] {
     let text = format!("chunkvm code v{CODE_VERSION} {program:?}");
     *blake3::hash(text.as_bytes()).as_bytes()
+}
+
+/// The Text chunks of a string named by its content alone, the head first.
+fn content_text(text: &str) -> Vec<(ChunkId, Chunk)> {
+    let digest = blake3::hash(format!("chunkvm text v{CODE_VERSION}\0{text}").as_bytes());
+    text_chunks(text, |idx| ChunkId::code(digest.as_bytes(), idx as u32))
+}
+
+/// The head of a content-named text's chunks.
+fn content_text_id(text: &str) -> ChunkId {
+    content_text(text)
+        .first()
+        .map(|(id, _)| *id)
+        .unwrap_or(ChunkId::NIL)
 }
 
 /// Encodes an instruction as one or two words.
@@ -201,83 +255,37 @@ pub fn encode_instr(instr: &Instr, out: &mut Vec<u64>) {
 
 /// Stores a program as code chunks; returns where everything is.
 pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
-    let mut namer = Namer {
-        digest: digest(program),
-        next: 0,
-        out: Vec::new(),
-    };
-    let root = namer.id();
-    let function_ids: Vec<ChunkId> = program.functions.iter().map(|_| namer.id()).collect();
-    let block_ids: Vec<Vec<ChunkId>> = program
+    let files = reloc::files(program);
+    let relocated: Vec<Relocated> = program
         .functions
         .iter()
-        .map(|func| func.blocks.iter().map(|_| namer.id()).collect())
+        .map(|func| reloc::relocate(program, &files, func))
         .collect();
-    let string_ids: Vec<ChunkId> = program
-        .strings
+    let digests = reloc::function_digests(&relocated);
+    let function_ids: Vec<ChunkId> = digests
         .iter()
-        .map(|text| namer.text(text))
+        .map(|digest| ChunkId::code(digest, 0))
         .collect();
-    for (fidx, func) in program.functions.iter().enumerate() {
-        let blocks = &block_ids[fidx];
-        for (bidx, block) in func.blocks.iter().enumerate() {
-            let mut links: Vec<ChunkId> = func
-                .successors(bidx)
-                .into_iter()
-                .filter_map(|target| blocks.get(target as usize).copied())
-                .collect();
-            for instr in &block.instrs {
-                if matches!(instr.op, Op::Call | Op::MkClo) {
-                    if let Some(callee) = function_ids.get(instr.k as usize) {
-                        if !links.contains(callee) {
-                            links.push(*callee);
-                        }
-                    }
-                }
-            }
-            let mut words = Vec::new();
-            for instr in &block.instrs {
-                encode_instr(instr, &mut words);
-            }
-            let header =
-                bidx as u64 | (links.len() as u64) << 32 | (block.instrs.len() as u64) << 40;
-            let mut slots = vec![(header, false)];
-            slots.extend(links.iter().map(|id| (id.0, true)));
-            slots.extend(words.iter().map(|word| (*word, false)));
-            slots.extend(
-                block
-                    .spans
-                    .iter()
-                    .map(|span| (span.start as u64 | (span.end as u64) << 32, false)),
-            );
-            namer.stream(Kind::Block, blocks[bidx], &slots);
+    let mut string_ids = Vec::new();
+    for text in &program.strings {
+        let pieces = content_text(text);
+        string_ids.push(pieces.first().map(|(id, _)| *id).unwrap_or(ChunkId::NIL));
+        for (id, chunk) in pieces {
+            store.insert_code(id, chunk);
         }
-        let name = namer.text(&func.name);
-        let words = namer.words(&function_words(func));
-        let list = namer.list(blocks);
-        let names: Vec<ChunkId> = func
-            .params
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .chain(func.locals.iter().map(|local| local.name.as_str()))
-            .map(|name| namer.text(name))
-            .collect();
-        let names = namer.list(&names);
-        let mut chunk = Chunk::new(Kind::Function);
-        chunk.set_link(0, name);
-        chunk.set_link(1, words);
-        chunk.set_link(2, list);
-        chunk.set_link(3, blocks.first().copied().unwrap_or(ChunkId::NIL));
-        chunk.set_scalar(4, blocks.len() as u64);
-        chunk.set_link(5, names);
-        chunk.set_scalar(6, func.nregs as u64);
-        chunk.set_scalar(7, func.nrefs as u64);
-        chunk.set_scalar(8, func.env_slots as u64);
-        chunk.set_scalar(9, func.is_closure as u64);
-        chunk.set_scalar(10, func.span.start as u64);
-        chunk.set_scalar(11, func.span.end as u64);
-        namer.out.push((function_ids[fidx], chunk));
     }
+    let mut block_ids = Vec::new();
+    for (reloc, digest) in relocated.iter().zip(&digests) {
+        let mut namer = Namer::new(*digest);
+        let fid = namer.id();
+        let blocks = store_function(program, &files, reloc, &function_ids, &mut namer, fid);
+        block_ids.push(blocks);
+        for (id, chunk) in namer.out {
+            store.insert_code(id, chunk);
+        }
+    }
+    let mut namer = Namer::new(digest(program));
+    let root = namer.id();
     let list = namer.list(&function_ids);
     let words = namer.words(&program_words(program));
     let strings = namer.list(&string_ids);
@@ -287,6 +295,12 @@ pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
         .map(|global| namer.text(&global.name))
         .collect();
     let names = namer.list(&names);
+    let file_names: Vec<ChunkId> = program
+        .files
+        .iter()
+        .map(|file| namer.text(&file.name))
+        .collect();
+    let file_names = namer.list(&file_names);
     let mut chunk = Chunk::new(Kind::Program);
     chunk.set_scalar(0, CODE_VERSION);
     chunk.set_link(1, list);
@@ -294,6 +308,7 @@ pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
     chunk.set_scalar(3, program.functions.len() as u64);
     chunk.set_link(4, strings);
     chunk.set_link(5, names);
+    chunk.set_link(6, file_names);
     namer.out.push((root, chunk));
     for (id, chunk) in namer.out {
         store.insert_code(id, chunk);
@@ -304,6 +319,122 @@ pub fn store_program(program: &Program, store: &mut Store) -> CodeIds {
         blocks: block_ids,
         strings: string_ids,
     }
+}
+
+/// Makes the chunks of one relocated function, its Function chunk `fid`, in `namer`;
+/// returns the ids of its blocks.
+fn store_function(
+    program: &Program,
+    files: &[CodeFile],
+    reloc: &Relocated,
+    function_ids: &[ChunkId],
+    namer: &mut Namer,
+    fid: ChunkId,
+) -> Vec<ChunkId> {
+    let func = &reloc.func;
+    let callee_ids: Vec<ChunkId> = reloc
+        .callees
+        .iter()
+        .filter_map(|callee| function_ids.get(*callee as usize).copied())
+        .collect();
+    let blocks: Vec<ChunkId> = func.blocks.iter().map(|_| namer.id()).collect();
+    for (bidx, block) in func.blocks.iter().enumerate() {
+        let mut links: Vec<ChunkId> = func
+            .successors(bidx)
+            .into_iter()
+            .filter_map(|target| blocks.get(target as usize).copied())
+            .collect();
+        for instr in &block.instrs {
+            if matches!(instr.op, Op::Call | Op::MkClo) {
+                if let Some(callee) = callee_ids.get(instr.k as usize) {
+                    if !links.contains(callee) {
+                        links.push(*callee);
+                    }
+                }
+            }
+        }
+        let mut words = Vec::new();
+        for instr in &block.instrs {
+            encode_instr(instr, &mut words);
+        }
+        let header = bidx as u64 | (links.len() as u64) << 32 | (block.instrs.len() as u64) << 40;
+        let mut slots = vec![(header, false)];
+        slots.extend(links.iter().map(|id| (id.0, true)));
+        slots.extend(words.iter().map(|word| (*word, false)));
+        slots.extend(
+            block
+                .spans
+                .iter()
+                .map(|span| (span.start as u64 | (span.end as u64) << 32, false)),
+        );
+        namer.stream(Kind::Block, blocks[bidx], &slots);
+    }
+    let name = namer.text(&func.name);
+    let mut words = function_words(func);
+    words.push(reloc.types.len() as u64);
+    for ty in &reloc.types {
+        if let Some(ty) = program.types.get(*ty as usize) {
+            encode_type(ty, &mut words);
+        }
+    }
+    words.push(reloc.globals.len() as u64);
+    for global in &reloc.globals {
+        if let Some(global) = program.globals.get(*global as usize) {
+            encode_type(&global.ty, &mut words);
+        }
+    }
+    let words = namer.words(&words);
+    let list = namer.list(&blocks);
+    let names: Vec<ChunkId> = func
+        .params
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .chain(func.locals.iter().map(|local| local.name.as_str()))
+        .map(|name| namer.text(name))
+        .collect();
+    let names = namer.list(&names);
+    let file = reloc
+        .file
+        .and_then(|idx| files.get(idx))
+        .map(|file| namer.text(&file.name));
+    let callees = namer.list(&callee_ids);
+    let string_ids: Vec<ChunkId> = reloc
+        .strings
+        .iter()
+        .filter_map(|idx| program.strings.get(*idx as usize))
+        .map(|text| content_text_id(text))
+        .collect();
+    let strings = namer.list(&string_ids);
+    let global_names: Vec<ChunkId> = reloc
+        .globals
+        .iter()
+        .filter_map(|idx| program.globals.get(*idx as usize))
+        .map(|global| namer.text(&global.name))
+        .collect();
+    let globals = namer.list(&global_names);
+    let mut chunk = Chunk::new(Kind::Function);
+    chunk.set_link(0, name);
+    chunk.set_link(1, words);
+    chunk.set_link(2, list);
+    chunk.set_link(3, blocks.first().copied().unwrap_or(ChunkId::NIL));
+    chunk.set_scalar(4, blocks.len() as u64);
+    chunk.set_link(5, names);
+    chunk.set_scalar(6, func.nregs as u64);
+    chunk.set_scalar(7, func.nrefs as u64);
+    chunk.set_scalar(8, func.env_slots as u64);
+    chunk.set_scalar(9, func.is_closure as u64);
+    chunk.set_scalar(10, func.span.start as u64);
+    chunk.set_scalar(11, func.span.end as u64);
+    match file {
+        Some(file) => chunk.set_link(12, file),
+        None => chunk.set_scalar(12, 0),
+    }
+    chunk.set_link(13, callees);
+    chunk.set_link(14, strings);
+    chunk.set_link(15, globals);
+    chunk.set_scalar(16, reloc.name_moved as u64);
+    namer.out.push((fid, chunk));
+    blocks
 }
 
 /// Appends the words of `ty` to `out`: its tag, then, for an array, its length and
@@ -376,7 +507,7 @@ fn function_words(func: &Function) -> Vec<u64> {
 }
 
 /// A program's words: the types `Print` names, the globals' slots and types, the
-/// globals' default values.
+/// globals' default values, the files' bases and lengths.
 fn program_words(program: &Program) -> Vec<u64> {
     let mut out = vec![program.types.len() as u64];
     for ty in &program.types {
@@ -389,6 +520,10 @@ fn program_words(program: &Program) -> Vec<u64> {
     }
     out.push(program.global_defaults.len() as u64);
     out.extend(&program.global_defaults);
+    out.push(program.files.len() as u64);
+    for file in &program.files {
+        out.extend([file.base as u64, file.len as u64]);
+    }
     out
 }
 
@@ -611,7 +746,9 @@ fn small<T: TryFrom<u64>>(
         .map_err(|_| bad(id, format!("slot {slot} ({what}) is {value}: out of range")))
 }
 
-/// Decodes one block: its instructions (jump targets as block indices) and spans.
+/// Decodes one block as stored: its instructions (jump targets as block indices; the
+/// immediates naming functions, strings, types and globals as indices into its
+/// function's tables) and spans (in its function's file); with its index and links.
 pub fn load_block(store: &Store, head: ChunkId) -> Result<(u32, Block, Vec<ChunkId>), CodeError> {
     let reader = Reader { store };
     let slots = reader.stream(head)?;
@@ -690,6 +827,7 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
     let words_id = chunk.link(2).ok_or_else(|| bad(root, "no program words"))?;
     let string_ids = reader.list(chunk.link(4).ok_or_else(|| bad(root, "no string list"))?)?;
     let names = reader.names(chunk.link(5).ok_or_else(|| bad(root, "no name list"))?)?;
+    let file_names = reader.names(chunk.link(6).ok_or_else(|| bad(root, "no file list"))?)?;
     let mut program = Program::default();
     for id in &string_ids {
         program.strings.push(read_text(store, *id)?);
@@ -720,13 +858,28 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
             .global_defaults
             .push(words.next("a global's default")?);
     }
+    let files = words.count("the number of files")?;
+    if files != file_names.len() {
+        return Err(bad(
+            root,
+            format!("{files} files but {} names", file_names.len()),
+        ));
+    }
+    for name in file_names {
+        let base = words.small::<u32>("a file's base")? as usize;
+        let len = words.small::<u32>("a file's length")? as usize;
+        program.files.push(CodeFile { name, base, len });
+    }
     words.end("the program's words")?;
+    let program_at = ProgramAt::new(&program, &function_ids, &string_ids);
+    let mut functions = Vec::new();
     let mut block_ids = Vec::new();
     for fid in &function_ids {
-        let (func, blocks) = load_function(&reader, *fid)?;
-        program.functions.push(func);
+        let (func, blocks) = load_function(&reader, *fid, &program_at)?;
+        functions.push(func);
         block_ids.push(blocks);
     }
+    program.functions = functions;
     verify(&program)
         .map_err(|(fidx, what)| bad(function_ids.get(fidx).copied().unwrap_or(root), what))?;
     Ok((
@@ -740,8 +893,77 @@ pub fn load_program(store: &Store, root: ChunkId) -> Result<(Program, CodeIds), 
     ))
 }
 
-/// Loads the function whose chunk is `fid`, and the ids of its blocks.
-fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<ChunkId>), CodeError> {
+/// What a function's tables are read against: the program's functions, strings,
+/// types, globals and files.
+struct ProgramAt<'p> {
+    program: &'p Program,
+    files: Vec<CodeFile>,
+    functions: HashMap<ChunkId, u32>,
+    strings: HashMap<ChunkId, u32>,
+}
+
+impl<'p> ProgramAt<'p> {
+    fn new(program: &'p Program, functions: &[ChunkId], strings: &[ChunkId]) -> ProgramAt<'p> {
+        let index = |ids: &[ChunkId]| {
+            let mut map = HashMap::new();
+            for (idx, id) in ids.iter().enumerate() {
+                map.entry(*id).or_insert(idx as u32);
+            }
+            map
+        };
+        ProgramAt {
+            program,
+            files: reloc::files(program),
+            functions: index(functions),
+            strings: index(strings),
+        }
+    }
+}
+
+/// A function's tables, as program-wide indices.
+struct Tables {
+    callees: Vec<u64>,
+    strings: Vec<u64>,
+    types: Vec<u64>,
+    globals: Vec<u64>,
+}
+
+impl Tables {
+    /// The program-wide immediate for the table index `k` of `instr`, refused (naming
+    /// the block `bid`) when the index lies outside its table.
+    fn program_k(&self, instr: &Instr, bid: ChunkId) -> Result<u64, CodeError> {
+        let (table, what) = match instr.op.shape().3 {
+            Imm::Func => (&self.callees, "callee"),
+            Imm::Str => (&self.strings, "string"),
+            Imm::Type => (&self.types, "type"),
+            Imm::Global => (&self.globals, "global"),
+            _ => return Ok(instr.k),
+        };
+        usize::try_from(instr.k)
+            .ok()
+            .and_then(|idx| table.get(idx))
+            .copied()
+            .ok_or_else(|| {
+                bad(
+                    bid,
+                    format!(
+                        "{} names {what} {} of the function's {}",
+                        instr.op.name(),
+                        instr.k,
+                        table.len()
+                    ),
+                )
+            })
+    }
+}
+
+/// Loads the function whose chunk is `fid`, and the ids of its blocks, its tables and
+/// spans mapped back to `at`'s program.
+fn load_function(
+    reader: &Reader<'_>,
+    fid: ChunkId,
+    at: &ProgramAt<'_>,
+) -> Result<(Function, Vec<ChunkId>), CodeError> {
     let chunk = reader.chunk(fid)?;
     if chunk.kind != Kind::Function {
         return Err(bad(fid, "not a function chunk"));
@@ -755,6 +977,51 @@ fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<Chu
     let mut names = reader
         .names(chunk.link(5).ok_or_else(|| bad(fid, "no name list"))?)?
         .into_iter();
+    let base = match chunk.link(12) {
+        Some(file) => {
+            let file = read_text(reader.store, file)?;
+            at.files
+                .iter()
+                .find(|it| it.name == file)
+                .map(|it| it.base)
+                .ok_or_else(|| bad(fid, format!("its file `{file}` is not in the program")))?
+        }
+        None if scalar(chunk, fid, 12, "file")? == 0 => 0,
+        None => return Err(bad(fid, "slot 12 (file) is neither a text nor 0")),
+    };
+    let callees = reader
+        .list(chunk.link(13).ok_or_else(|| bad(fid, "no callee list"))?)?
+        .into_iter()
+        .map(|id| {
+            at.functions.get(&id).map(|idx| *idx as u64).ok_or_else(|| {
+                bad(
+                    fid,
+                    format!("it calls {id}, which is no function of the program"),
+                )
+            })
+        })
+        .collect::<Result<Vec<u64>, CodeError>>()?;
+    let strings = reader
+        .list(chunk.link(14).ok_or_else(|| bad(fid, "no string list"))?)?
+        .into_iter()
+        .map(|id| {
+            at.strings
+                .get(&id)
+                .map(|idx| *idx as u64)
+                .ok_or_else(|| bad(fid, format!("its string {id} is no string of the program")))
+        })
+        .collect::<Result<Vec<u64>, CodeError>>()?;
+    let global_names = reader.names(chunk.link(15).ok_or_else(|| bad(fid, "no global list"))?)?;
+    let name_moved = match scalar(chunk, fid, 16, "name moved")? {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(bad(
+                fid,
+                format!("slot 16 (name moved) is {other}, not 0 or 1"),
+            ))
+        }
+    };
     let words = reader.words(words_id)?;
     let mut words = Words {
         words: &words,
@@ -776,6 +1043,7 @@ fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<Chu
     for _ in 0..words.count("the number of environment slots")? {
         env_links.push(words.flag("an environment slot's link flag")?);
     }
+    let moved = |span: Span| Span::new(span.start + base, span.end + base);
     let mut locals = Vec::new();
     for _ in 0..words.count("the number of locals")? {
         let place = words.next("a local's place")?;
@@ -792,16 +1060,59 @@ fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<Chu
             }
         };
         let is_param = words.flag("a local's parameter flag")?;
-        let start = words.small::<usize>("a local's scope start")?;
-        let end = words.small::<usize>("a local's scope end")?;
+        let start = words.small::<u32>("a local's scope start")? as usize;
+        let end = words.small::<u32>("a local's scope end")? as usize;
         let ty = words.ty("a local's type", 0)?;
         locals.push(LocalInfo {
             name: name_of("a local")?,
             ty,
             loc,
             is_param,
-            scope: Span::new(start, end),
+            scope: moved(Span::new(start, end)),
         });
+    }
+    let mut types = Vec::new();
+    for _ in 0..words.count("the number of printed types")? {
+        let ty = words.ty("a printed type", 0)?;
+        let idx = at.program.types.iter().position(|it| *it == ty);
+        types.push(idx.ok_or_else(|| {
+            bad(
+                words_id,
+                format!("it prints the type {ty}, which the program lacks"),
+            )
+        })? as u64);
+    }
+    if words.count("the number of globals")? != global_names.len() {
+        return Err(bad(
+            words_id,
+            format!(
+                "not one type for each of its {} globals",
+                global_names.len()
+            ),
+        ));
+    }
+    let mut globals = Vec::new();
+    for global in &global_names {
+        let ty = words.ty("a global's type", 0)?;
+        let found = at.program.globals.iter().find(|it| it.name == *global);
+        match found {
+            Some(found) if found.ty == ty => globals.push(found.slot as u64),
+            Some(found) => {
+                return Err(bad(
+                    fid,
+                    format!(
+                        "it reads the global `{global}` as {ty}, which the program has as {}",
+                        found.ty
+                    ),
+                ))
+            }
+            None => {
+                return Err(bad(
+                    fid,
+                    format!("it reads the global `{global}`, which the program lacks"),
+                ))
+            }
+        }
     }
     words.end("the function's words")?;
     let left = names.len();
@@ -811,6 +1122,18 @@ fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<Chu
             format!("{left} names more than params and locals"),
         ));
     }
+    let name = if name_moved {
+        reloc::shift_name(&name, base as isize)
+            .ok_or_else(|| bad(fid, format!("its name `{name}` does not move to its file")))?
+    } else {
+        name
+    };
+    let tables = Tables {
+        callees,
+        strings,
+        types,
+        globals,
+    };
     let mut func = Function {
         name,
         params,
@@ -831,18 +1154,24 @@ fn load_function(reader: &Reader<'_>, fid: ChunkId) -> Result<(Function, Vec<Chu
         },
         blocks: Vec::new(),
         locals,
-        span: Span::new(
-            small(chunk, fid, 10, "definition start")?,
-            small(chunk, fid, 11, "definition end")?,
-        ),
+        span: moved(Span::new(
+            small::<u32>(chunk, fid, 10, "definition start")? as usize,
+            small::<u32>(chunk, fid, 11, "definition end")? as usize,
+        )),
     };
     for (expected, bid) in blocks.iter().enumerate() {
-        let (index, block, _) = load_block(reader.store, *bid)?;
+        let (index, mut block, _) = load_block(reader.store, *bid)?;
         if index as usize != expected {
             return Err(bad(
                 *bid,
                 format!("block {index} where block {expected} was expected"),
             ));
+        }
+        for instr in &mut block.instrs {
+            instr.k = tables.program_k(instr, *bid)?;
+        }
+        for span in &mut block.spans {
+            *span = moved(*span);
         }
         func.blocks.push(block);
     }
@@ -966,199 +1295,4 @@ pub fn verify(program: &Program) -> Result<(), (usize, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chunk::NodeId;
-
-    fn types() -> Vec<Type> {
-        let arr = |elem: Type, len| Type::Array(Box::new(elem), len);
-        let func = |params: Vec<Type>, ret: Type| Type::Fn(params, Box::new(ret));
-        vec![
-            Type::Int,
-            Type::Float,
-            Type::Bool,
-            Type::Color,
-            Type::Image,
-            Type::Str,
-            Type::Unit,
-            Type::Error,
-            arr(Type::Float, 3),
-            arr(arr(Type::Int, 2), u32::MAX),
-            func(vec![], Type::Unit),
-            func(
-                vec![Type::Int, arr(Type::Color, 2)],
-                func(vec![], Type::Int),
-            ),
-            func(
-                vec![func(vec![Type::Error], Type::Str)],
-                arr(Type::Image, 0),
-            ),
-        ]
-    }
-
-    fn words_of(ty: &Type) -> Vec<u64> {
-        let mut out = Vec::new();
-        encode_type(ty, &mut out);
-        out
-    }
-
-    #[test]
-    fn types_round_trip_through_words() {
-        for ty in types() {
-            let words = words_of(&ty);
-            assert_eq!(decode_type(&words, ChunkId::NIL), Ok(ty.clone()), "{ty}");
-        }
-        assert_eq!(words_of(&Type::Array(Box::new(Type::Int), 3)), [7, 3, 0]);
-        assert_eq!(
-            words_of(&Type::Fn(vec![Type::Bool], Box::new(Type::Unit))),
-            [8, 1, 2, 6]
-        );
-    }
-
-    #[test]
-    fn malformed_type_words_are_refused() {
-        let at = ChunkId::code(&[7; 32], 3);
-        for ty in types() {
-            let words = words_of(&ty);
-            // Every strict prefix lacks something; one word more is left over.
-            for len in 0..words.len() {
-                let err = decode_type(&words[..len], at).unwrap_err();
-                assert_eq!(err.chunk, at);
-                assert!(
-                    err.what.contains("end before") || err.what.contains("words left"),
-                    "{ty} [..{len}]: {err}"
-                );
-            }
-            let mut longer = words.clone();
-            longer.push(0);
-            let err = decode_type(&longer, at).unwrap_err();
-            assert_eq!(err.what, "1 words left over after the type");
-        }
-        let err = decode_type(&[10], at).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("bad code chunk {at}: the type has the unknown tag 10")
-        );
-        let err = decode_type(&[7, 1 << 32, 0], at).unwrap_err();
-        assert_eq!(err.what, "an array length is 4294967296: out of range");
-        let err = decode_type(&[8, u64::MAX, 0], at).unwrap_err();
-        assert!(err.what.contains("more than the 1 words left"), "{err}");
-        // Deep nesting is refused, not recursed into until the stack ends.
-        let mut deep = [7, 1].repeat(100_000);
-        deep.push(0);
-        let err = decode_type(&deep, at).unwrap_err();
-        assert!(err.what.contains("nests deeper"), "{err}");
-        // Any words at all: a type or an error, never a panic.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..20_000 {
-            let mut words = Vec::new();
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            for idx in 0..(state % 12) {
-                words.push((state >> (idx * 5)) % 12);
-            }
-            if let Ok(ty) = decode_type(&words, at) {
-                assert_eq!(words_of(&ty), words);
-            }
-        }
-    }
-
-    const SRC: &str = "param amount: float = 0.5 in 0.0..1.0;\nparam tint: color = rgb(1.0, 0.5, 0.0);\n\
-        fn make(step: int) -> fn() -> int {\n    var count = 0;\n    fn() -> int { count += step; count }\n}\n\
-        fn main() {\n    let next = make(2);\n    let xs = [1, 2, 3];\n    print(next() + xs[1], amount, tint);\n}\n";
-
-    fn stored() -> (Program, Store, CodeIds) {
-        let (_, program) = crate::driver::build(SRC).unwrap();
-        let mut store = Store::new(NodeId(1));
-        let ids = store_program(&program, &mut store);
-        (program, store, ids)
-    }
-
-    #[test]
-    fn programs_round_trip_through_chunks() {
-        let (program, store, ids) = stored();
-        assert!(program.globals.len() == 2 && program.functions.iter().any(|f| f.is_closure));
-        assert!(program
-            .functions
-            .iter()
-            .any(|f| !f.locals.is_empty() && f.env_slots > 0));
-        let (loaded, loaded_ids) = load_program(&store, ids.root).unwrap();
-        assert_eq!(loaded, program);
-        assert_eq!(loaded_ids, ids);
-    }
-
-    /// The store with the chunk `id` replaced by what `change` makes of it.
-    fn damaged(store: &Store, id: ChunkId, change: impl Fn(&mut Chunk)) -> Store {
-        let mut copy = Store::new(NodeId(1));
-        for other in store.ids() {
-            if let Some(chunk) = store.get(other) {
-                let mut chunk = chunk.clone();
-                if other == id {
-                    change(&mut chunk);
-                }
-                copy.insert_code(other, chunk);
-            }
-        }
-        copy
-    }
-
-    #[test]
-    fn malformed_metadata_is_a_code_error_naming_the_chunk() {
-        let (program, store, ids) = stored();
-        let root = store.get(ids.root).unwrap();
-        let program_words = root.link(2).unwrap();
-        let fid = ids.functions[0];
-        let function = store.get(fid).unwrap();
-        let function_words = function.link(1).unwrap();
-        let refuse = |id: ChunkId, change: &dyn Fn(&mut Chunk)| {
-            let store = damaged(&store, id, |chunk| change(chunk));
-            load_program(&store, ids.root).unwrap_err()
-        };
-        // The first type of the program's words gets an unknown tag.
-        assert!(!program.types.is_empty());
-        let err = refuse(program_words, &|chunk| chunk.set_scalar(2, 77));
-        assert_eq!(err.chunk, program_words);
-        assert_eq!(err.what, "a printed type has the unknown tag 77");
-        let err = refuse(program_words, &|chunk| chunk.set_scalar(0, 31));
-        assert_eq!(err.what, "words piece claims 31 words");
-        let err = refuse(program_words, &|chunk| chunk.set_link(1, fid));
-        assert_eq!(err.what, "slot 1 of a words piece is a link");
-        let err = refuse(program_words, &|chunk| chunk.set_link(CONT, program_words));
-        assert_eq!(
-            (err.chunk, err.what.as_str()),
-            (program_words, "words chain loops")
-        );
-        let err = refuse(function_words, &|chunk| {
-            chunk.set_scalar(0, chunk.get(0) - 1);
-        });
-        assert_eq!(err.chunk, function_words);
-        assert!(err.what.contains("end before"), "{err}");
-        let err = refuse(fid, &|chunk| chunk.set_scalar(6, 1 << 16));
-        assert_eq!(
-            (err.chunk, err.what.as_str()),
-            (fid, "slot 6 (scalar registers) is 65536: out of range")
-        );
-        let err = refuse(fid, &|chunk| chunk.set_link(7, fid));
-        assert_eq!(err.what, "slot 7 (reference registers) is a link");
-        let err = refuse(fid, &|chunk| chunk.set_scalar(9, 2));
-        assert_eq!(err.what, "slot 9 (closure flag) is 2, not 0 or 1");
-        // A name list whose links are no text.
-        let err = refuse(fid, &|chunk| chunk.set_link(5, ids.root));
-        assert_eq!(err.chunk, root.link(1).unwrap());
-        assert!(err.what.contains("expected a text chunk"), "{err}");
-        let err = refuse(fid, &|chunk| chunk.set_scalar(1, 0));
-        assert_eq!(err.what, "no function words");
-        // Fewer names than params and locals.
-        let names = function.link(5).unwrap();
-        let err = refuse(names, &|chunk| chunk.set_scalar(0, 0));
-        assert_eq!(err.chunk, fid);
-        assert!(err.what.starts_with("no name for "), "{err}");
-        // An old layout is refused by its version.
-        let err = refuse(ids.root, &|chunk| chunk.set_scalar(0, 1));
-        assert_eq!(
-            err.what,
-            format!("code version 1 (this build reads {CODE_VERSION})")
-        );
-    }
-}
+mod tests;
