@@ -15,9 +15,25 @@ impl<'f> Checker<'f> {
     pub(super) fn call(&mut self, expr: &'f Expr, callee: &'f Expr, args: &'f [Expr]) -> Type {
         match &callee.kind {
             ExprKind::Name(name) if !name.is_empty() => self.call_name(expr, callee, name, args),
-            ExprKind::Field(receiver, method) => {
-                self.method_call(expr, callee, receiver, method, args)
-            }
+            ExprKind::Field(receiver, method) => match self.module_item(receiver, method) {
+                None => self.method_call(expr, callee, receiver, method, args),
+                Some(Some(Res::Function(id))) => {
+                    let name = format!("{}.{}", receiver_name(receiver), method.name);
+                    self.call_function(expr, callee, id, &name, args)
+                }
+                Some(found) => {
+                    if let Some(Res::Param(id)) = found {
+                        self.an.names.insert(callee.id, Res::Param(id));
+                        self.set_type(callee.id, self.an.item_type(id).clone());
+                        self.not_callable(
+                            callee.span,
+                            format!("`{}` is a param, not a function", method.name),
+                        );
+                    }
+                    self.args_any(args);
+                    Type::Error
+                }
+            },
             _ => {
                 let ty = self.expr(callee, Want::Value);
                 self.call_value(expr, callee, &ty, args)
@@ -382,5 +398,13 @@ impl<'f> Checker<'f> {
             Some(help),
         );
         fallback
+    }
+}
+
+/// The `m` of a qualified callee `m.name`.
+fn receiver_name(receiver: &Expr) -> &str {
+    match &receiver.kind {
+        ExprKind::Name(name) => name,
+        _ => "",
     }
 }

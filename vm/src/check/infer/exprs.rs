@@ -220,6 +220,15 @@ impl<'f> Checker<'f> {
     }
 
     pub(super) fn field(&mut self, expr: &Expr, value: &'f Expr, field: &Ident) -> Type {
+        if let Some(found) = self.module_item(value, field) {
+            return match found {
+                Some(res @ (Res::Param(id) | Res::Function(id))) => {
+                    self.an.names.insert(expr.id, res);
+                    self.an.item_type(id).clone()
+                }
+                _ => Type::Error,
+            };
+        }
         let receiver = self.expr(value, Want::Value);
         if receiver.has_error() || field.name.is_empty() {
             return Type::Error;

@@ -350,6 +350,44 @@ impl<'f> Checker<'f> {
         builtins::lookup(name).map(Res::Builtin)
     }
 
+    /// `m.name` in an expression, `m` a file this one uses (and no local, param or
+    /// function of that name): `None` when `value` is not such a name; else the param or
+    /// function it names, or `Some(None)` after E0025 when the used file has no public
+    /// item of that name.
+    pub(super) fn module_item(&mut self, value: &Expr, field: &Ident) -> Option<Option<Res>> {
+        let ExprKind::Name(module) = &value.kind else {
+            return None;
+        };
+        let scope = self.link?.scopes.get(self.cur_file)?;
+        if field.name.is_empty()
+            || !scope.namespaces.contains_key(module.as_str())
+            || self.resolve(module).is_some()
+        {
+            return None;
+        }
+        let key = format!("{module}.{}", field.name);
+        match self.resolve(&key) {
+            Some(res @ (Res::Param(_) | Res::Function(_))) => Some(Some(res)),
+            _ => {
+                let message = if scope.private.contains_key(&key) {
+                    format!(
+                        "`{}` is private to `{module}` (it starts with `_`)",
+                        field.name
+                    )
+                } else if self.pipeline_items.contains_key(key.as_str()) {
+                    format!("pipeline `{key}` cannot be used in an expression")
+                } else {
+                    format!(
+                        "`{module}` has no public fn, filter or param `{}`",
+                        field.name
+                    )
+                };
+                self.error(Code::UnknownItem, value.span.cover(field.span), message);
+                Some(None)
+            }
+        }
+    }
+
     /// Notes a use of a local: a read, and a capture when it belongs to an enclosing function.
     fn use_local(&mut self, id: BindingId, read: bool) {
         let idx = id.0 as usize;

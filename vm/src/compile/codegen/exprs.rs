@@ -93,6 +93,10 @@ impl<'c, 'a> Gen<'c, 'a> {
                 Val::S(dest)
             }
             ExprKind::Call(callee, args) => self.call(expr, callee, args, &ty)?,
+            // `m.name`: a used file's param or function (the checker resolved it).
+            ExprKind::Field(..) if self.c.an.names.contains_key(&expr.id) => {
+                self.name(expr, &ty)?
+            }
             ExprKind::Field(base, field) => {
                 let base_ty = self.ty(base);
                 match base_ty {
