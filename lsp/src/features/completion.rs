@@ -24,6 +24,7 @@ fn kind(kind: CompletionKind) -> CompletionItemKind {
         CompletionKind::Field => CompletionItemKind::FIELD,
         CompletionKind::Method => CompletionItemKind::METHOD,
         CompletionKind::Type => CompletionItemKind::STRUCT,
+        CompletionKind::Module => CompletionItemKind::FILE,
     }
 }
 
