@@ -258,6 +258,33 @@ impl Doc {
         }
     }
 
+    /// Compiles the file (with the files it uses, for a program); the diagnostics
+    /// when it has errors.
+    pub fn compile(&self) -> Result<chunkvm::compile::Program, Vec<Diagnostic>> {
+        match &self.program {
+            Some(program) => program.analyzed().compile(),
+            None => chunkvm::driver::compile_analyzed(&self.parsed, &self.analysis),
+        }
+    }
+
+    /// The AST a compiled program was made from: the linked program's, for a
+    /// file that uses others; else the file's.
+    pub fn program_file(&self) -> &SourceFile {
+        match &self.program {
+            Some(program) => &program.analyzed().parsed.file,
+            None => self.file(),
+        }
+    }
+
+    /// The well-formed params of the file and of the files it uses (a used file's
+    /// named `NS.name`, its span in the linked program), in order.
+    pub fn program_params(&self) -> Vec<chunkvm::check::ParamDecl> {
+        match &self.program {
+            Some(program) => program.analyzed().params(),
+            None => chunkvm::check::params(self.file(), &self.analysis),
+        }
+    }
+
     /// The item whose span holds `offset`.
     pub fn item_at(&self, offset: usize) -> Option<(ItemId, &Item)> {
         self.file()
