@@ -131,8 +131,8 @@ pub fn chunk_graph_or_why(
         return Err(GraphError::FileHasErrors(first));
     }
     let program = doc.compile().map_err(|diags| {
-            GraphError::DoesNotCompile(diags.into_iter().map(|diag| diag.message).collect())
-        })?;
+        GraphError::DoesNotCompile(diags.into_iter().map(|diag| diag.message).collect())
+    })?;
     let index = match (function, offset) {
         (Some(name), _) => program
             .function(name)

@@ -28,10 +28,10 @@
 
 use crate::convert::{self, Encoding, Lines};
 use chop_ide::{Doc, Document};
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -175,8 +175,7 @@ impl Shared {
 
     /// Sets the library's search path (the setting's folders, then the installation's).
     pub fn set_lib(&self, dirs: Vec<PathBuf>) {
-        *self.lib.write().unwrap_or_else(|e| e.into_inner()) =
-            chunkvm::modules::search_path(dirs);
+        *self.lib.write().unwrap_or_else(|e| e.into_inner()) = chunkvm::modules::search_path(dirs);
     }
 
     /// The current text of the open document at `path`.

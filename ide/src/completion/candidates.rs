@@ -399,8 +399,9 @@ pub(super) fn used_items(out: &mut Vec<Completion>, doc: &Doc, which: Used<'_>) 
             _ if which == Used::Filters => continue,
             ItemKind::Function(_) => Completion::new(label, CompletionKind::Function)
                 .detail(signature(&file_doc, item).unwrap_or_default()),
-            ItemKind::Param(_) => Completion::new(label, CompletionKind::Param)
-                .detail(param_detail(&file_doc, item)),
+            ItemKind::Param(_) => {
+                Completion::new(label, CompletionKind::Param).detail(param_detail(&file_doc, item))
+            }
             ItemKind::Pipeline(_) => continue,
         };
         out.push(completion.doc(item.doc.clone()));

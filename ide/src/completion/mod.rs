@@ -18,8 +18,8 @@
 use super::lex;
 use super::Doc;
 use candidates::{
-    builtin_completion, filters, item_level, members, param_detail, statement_keywords,
-    used_items, values, Used,
+    builtin_completion, filters, item_level, members, param_detail, statement_keywords, used_items,
+    values, Used,
 };
 use chunkvm::builtins;
 use chunkvm::syntax::ast::ItemKind;

@@ -75,9 +75,7 @@ pub fn completion(
     if let Some(paths) = use_paths(doc, offset, &dirs) {
         // Each label replaces the last part of the path written so far.
         let written = doc.text.get(..offset).unwrap_or("");
-        let start = written
-            .rfind(['/', '"'])
-            .map_or(offset, |at| at + 1);
+        let start = written.rfind(['/', '"']).map_or(offset, |at| at + 1);
         let range = lines.range(Span::new(start, offset));
         return paths
             .into_iter()
