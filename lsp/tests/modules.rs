@@ -334,3 +334,14 @@ async fn the_librarys_pipelines_have_no_errors() {
     assert!(names.contains(&"sepia.amount"), "{names:?}");
     assert!(names.contains(&"vignette.strength"), "{names:?}");
 }
+
+#[tokio::test]
+async fn renaming_a_used_item_from_a_user_is_refused() {
+    let client = server().await;
+    let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let mut params = at(&uri, &text, "= warm", 3);
+    params["newName"] = json!("hot");
+    let refused = client.request("textDocument/rename", params).await;
+    let message = refused["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("tone.chop"), "{refused}");
+}
