@@ -82,6 +82,7 @@ nvim_test() {
 nvim_test lsp editors/nvim/test/lsp_test.lua
 nvim_test tree-sitter editors/nvim/test/treesitter_test.lua
 nvim_test setup-without-nvim-dap editors/nvim/test/setup_test.lua
+nvim_test lsp-modules tests/e2e/nvim/modules_test.lua
 
 # ---- VS Code extension (editors/vscode/test.sh) -----------------------------
 # npm ci, tsc, node --test (with CHOP_LSP set above: the extension's requests

@@ -51,20 +51,8 @@ struct Cli {
 /// it (an installation, or `target/debug/chunkvm` in the repository), when it exists.
 static LIB: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
 
-fn set_lib(mut dirs: Vec<PathBuf>) {
-    if let Some(paths) = std::env::var_os("CHUNKVM_LIB") {
-        dirs.extend(std::env::split_paths(&paths));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        let found = exe
-            .ancestors()
-            .skip(1)
-            .take(4)
-            .map(|dir| dir.join("filters"))
-            .find(|dir| dir.is_dir());
-        dirs.extend(found);
-    }
-    let _ = LIB.set(dirs);
+fn set_lib(dirs: Vec<PathBuf>) {
+    let _ = LIB.set(chunkvm::modules::search_path(dirs));
 }
 
 /// The library's search path (see [`set_lib`]).

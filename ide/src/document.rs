@@ -25,6 +25,29 @@ pub struct Document {
     tree: Option<tree_sitter::Tree>,
     /// The last analysis: its unchanged items are reused by the next one.
     last: Option<Arc<Doc>>,
+    /// Where the file is and how to read the files it uses: set, a file with `use`
+    /// items is analysed with them.
+    program: Option<ProgramContext>,
+}
+
+/// Where a document's file is and how to read the files it `use`s.
+#[derive(Clone)]
+pub struct ProgramContext {
+    /// The file's path.
+    pub path: std::path::PathBuf,
+    /// The library's search path, after the file's folder.
+    pub lib: Vec<std::path::PathBuf>,
+    /// Reads a used file (an editor's open buffer first, then the disk).
+    pub resolver: Arc<dyn chunkvm::modules::Resolver + Send + Sync>,
+}
+
+impl std::fmt::Debug for ProgramContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgramContext")
+            .field("path", &self.path)
+            .field("lib", &self.lib)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Document {
@@ -44,7 +67,15 @@ impl Document {
             parser: chunkvm::syntax::lower::new_parser(),
             tree: None,
             last: None,
+            program: None,
         }
+    }
+
+    /// Sets where the file is and how to read the files it uses: from the next
+    /// analysis on, a file with `use` items is analysed with them (a file that uses
+    /// nothing keeps the incremental analysis of one file).
+    pub fn set_program(&mut self, program: Option<ProgramContext>) {
+        self.program = program;
     }
 
     /// The text.
@@ -112,6 +143,16 @@ impl Document {
             self.tree.as_ref(),
             self.last.as_deref(),
         );
+        let doc = match &self.program {
+            Some(program) if !doc.file().uses.is_empty() => Doc::with_program(
+                &text,
+                doc.parsed,
+                &program.path,
+                &*program.resolver,
+                &program.lib,
+            ),
+            _ => doc,
+        };
         self.tree = Some(doc.parsed.tree.clone());
         let doc = Arc::new(doc);
         self.last = Some(doc.clone());
@@ -127,6 +168,7 @@ impl Document {
         self.parser = chunkvm::syntax::lower::new_parser();
         let text = self.rope.to_string();
         let doc = std::panic::catch_unwind(AssertUnwindSafe(|| Arc::new(Doc::new(&text)))).ok();
+        // Without the files it uses: what failed may be in them.
         self.last = doc.clone();
         doc
     }

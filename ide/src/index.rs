@@ -287,7 +287,24 @@ impl<'a> Walker<'a> {
                         self.push(stage.name.span, Symbol::Item(filter), None, Access::Read);
                     }
                     for (name, value) in &stage.args {
-                        if let Some(param) = param_named(self.doc, &name.name) {
+                        // The param the checker found (a used file's, for a used
+                        // filter), else the file's own of that name.
+                        let overridden =
+                            self.doc.analysis.stages.get(&(id, idx)).and_then(|info| {
+                                let file = self.doc.program_file();
+                                info.overrides
+                                    .iter()
+                                    .map(|(param, _)| *param)
+                                    .find(|param| {
+                                        file.items.get(param.0 as usize).is_some_and(|item| {
+                                            item.name.name.rsplit('.').next()
+                                                == Some(name.name.as_str())
+                                        })
+                                    })
+                            });
+                        if let Some(param) =
+                            overridden.or_else(|| param_named(self.doc, &name.name))
+                        {
                             self.push(name.span, Symbol::Item(param), None, Access::Write);
                         }
                         self.visit_expr(value);

@@ -29,7 +29,7 @@ pub mod semantic;
 pub mod signature;
 mod walk;
 
-pub use document::Document;
+pub use document::{Document, ProgramContext};
 
 use chunkvm::check::{check, Analysis};
 use chunkvm::diag::Diagnostic;
@@ -49,6 +49,63 @@ pub struct Doc {
     pub analysis: Analysis,
     /// Lines of the text.
     pub lines: LineIndex,
+    /// The program, when the file uses others and was analysed with them
+    /// ([`Document::set_program`]): then `analysis` is the whole program's (the file's
+    /// own expressions, bindings and items keep their ids; items from `file().items.len()`
+    /// on are the used files'), and the diagnostics are the file's own.
+    pub program: Option<Program>,
+}
+
+/// A file analysed with the files it uses (their items renamed `NS.name` in
+/// the linked program).
+#[derive(Clone)]
+pub struct Program(pub Arc<chunkvm::driver::Analyzed>);
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files: Vec<_> = self
+            .modules()
+            .map(|modules| modules.graph.files.iter().map(|unit| &unit.path).collect())
+            .unwrap_or_default();
+        f.debug_struct("Program").field("files", &files).finish()
+    }
+}
+
+impl Program {
+    /// The analysed program.
+    pub fn analyzed(&self) -> &chunkvm::driver::Analyzed {
+        &self.0
+    }
+
+    /// Its files and how they were linked.
+    pub fn modules(&self) -> Option<&chunkvm::driver::Modules> {
+        self.0.modules.as_deref()
+    }
+
+    /// The paths of its files, the main one first.
+    pub fn paths(&self) -> Vec<&std::path::Path> {
+        self.modules()
+            .map(|modules| {
+                modules
+                    .graph
+                    .files
+                    .iter()
+                    .map(|unit| unit.path.as_path())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// An item of a used file, seen from a file that uses it.
+#[derive(Clone, Debug)]
+pub struct Foreign {
+    /// The used file's path, as loaded.
+    pub path: std::path::PathBuf,
+    /// The used file analysed alone (its spans are its own).
+    pub doc: Arc<Doc>,
+    /// The item in `doc`.
+    pub item: ItemId,
 }
 
 impl Doc {
@@ -74,6 +131,8 @@ impl Doc {
             old,
             previous.map(|doc| (&*doc.text, &doc.parsed)),
         );
+        // A program's analysis is not one of this file alone: nothing to reuse.
+        let previous = previous.filter(|doc| doc.program.is_none());
         let analysis = chunkvm::check::check_reusing(
             &parsed.file,
             &parsed.memo,
@@ -84,6 +143,7 @@ impl Doc {
             lines: LineIndex::new(text),
             parsed,
             analysis,
+            program: None,
         }
     }
 
@@ -94,7 +154,81 @@ impl Doc {
             lines: LineIndex::new(text),
             parsed,
             analysis,
+            program: None,
         }
+    }
+
+    /// `text` (the file at `path`) analysed with the files it uses, read through
+    /// `resolver` (beside the file, then in `lib`); `parsed` is its own parse. When
+    /// it cannot be loaded (never for an editor's buffer), the file alone.
+    pub fn with_program(
+        text: &str,
+        parsed: Parsed,
+        path: &std::path::Path,
+        resolver: &dyn chunkvm::modules::Resolver,
+        lib: &[std::path::PathBuf],
+    ) -> Doc {
+        let graph = match chunkvm::modules::load_text(path, text.to_string(), resolver, lib) {
+            Ok(graph) => graph,
+            Err(_) => return Doc::from_parsed(text, parsed),
+        };
+        let analyzed = chunkvm::driver::analyze_graph(graph);
+        let own = analyzed
+            .modules
+            .as_ref()
+            .and_then(|modules| modules.graph.files.first())
+            .map(|unit| unit.parsed.clone())
+            .unwrap_or(parsed);
+        Doc {
+            text: Arc::from(text),
+            lines: LineIndex::new(text),
+            analysis: analyzed.analysis.clone(),
+            parsed: own,
+            program: Some(Program(Arc::new(analyzed))),
+        }
+    }
+
+    /// The used file's item `id` (of the linked program: `id` at least
+    /// `file().items.len()`), with that file analysed alone.
+    pub fn foreign(&self, id: ItemId) -> Option<Foreign> {
+        let modules = self.program.as_ref()?.modules()?;
+        let idx = id.0 as usize;
+        if idx < self.file().items.len() {
+            return None;
+        }
+        let file = *modules.linked.item_file.get(idx)?;
+        let first = modules.linked.item_file.iter().position(|&f| f == file)?;
+        let unit = modules.graph.files.get(file)?;
+        let doc = Doc::from_parsed(&unit.text, unit.parsed.clone());
+        Some(Foreign {
+            path: unit.path.clone(),
+            doc: Arc::new(doc),
+            item: ItemId((idx - first) as u32),
+        })
+    }
+
+    /// The names this file sees of used files' public items (`sepia`, `sepia.sepia`,
+    /// `m.amount`), with their ids in the linked program, sorted by name.
+    pub fn used_names(&self) -> Vec<(&str, ItemId)> {
+        let Some(modules) = self.program.as_ref().and_then(Program::modules) else {
+            return Vec::new();
+        };
+        let own = self.file().items.len();
+        let mut names: Vec<(&str, ItemId)> = modules
+            .linked
+            .scopes
+            .first()
+            .map(|scope| {
+                scope
+                    .names
+                    .iter()
+                    .filter(|(_, id)| id.0 as usize >= own)
+                    .map(|(name, id)| (name.as_str(), *id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
     }
 
     /// Lowers an existing tree again (for tests of incremental parsing).
@@ -118,7 +252,37 @@ impl Doc {
 
     /// Every diagnostic, syntax first, then by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        chunkvm::driver::diagnostics(&self.parsed, &self.analysis)
+        match &self.program {
+            Some(program) => program.analyzed().diagnostics(),
+            None => chunkvm::driver::diagnostics(&self.parsed, &self.analysis),
+        }
+    }
+
+    /// Compiles the file (with the files it uses, for a program); the diagnostics
+    /// when it has errors.
+    pub fn compile(&self) -> Result<chunkvm::compile::Program, Vec<Diagnostic>> {
+        match &self.program {
+            Some(program) => program.analyzed().compile(),
+            None => chunkvm::driver::compile_analyzed(&self.parsed, &self.analysis),
+        }
+    }
+
+    /// The AST a compiled program was made from: the linked program's, for a
+    /// file that uses others; else the file's.
+    pub fn program_file(&self) -> &SourceFile {
+        match &self.program {
+            Some(program) => &program.analyzed().parsed.file,
+            None => self.file(),
+        }
+    }
+
+    /// The well-formed params of the file and of the files it uses (a used file's
+    /// named `NS.name`, its span in the linked program), in order.
+    pub fn program_params(&self) -> Vec<chunkvm::check::ParamDecl> {
+        match &self.program {
+            Some(program) => program.analyzed().params(),
+            None => chunkvm::check::params(self.file(), &self.analysis),
+        }
     }
 
     /// The item whose span holds `offset`.

@@ -130,10 +130,9 @@ pub fn chunk_graph_or_why(
     if let Some((first, _)) = FirstError::of(doc) {
         return Err(GraphError::FileHasErrors(first));
     }
-    let program =
-        chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis).map_err(|diags| {
-            GraphError::DoesNotCompile(diags.into_iter().map(|diag| diag.message).collect())
-        })?;
+    let program = doc.compile().map_err(|diags| {
+        GraphError::DoesNotCompile(diags.into_iter().map(|diag| diag.message).collect())
+    })?;
     let index = match (function, offset) {
         (Some(name), _) => program
             .function(name)
@@ -162,9 +161,10 @@ pub fn chunk_graph_or_why(
 }
 
 /// The file's well-formed `param` items, in source order: what the editor shows
-/// as sliders (or checkboxes, or colour pickers).
+/// as sliders (or checkboxes, or colour pickers); for a file that uses others,
+/// theirs too, named `NS.name` (their spans in the linked program).
 pub fn params(doc: &Doc) -> Vec<ParamDecl> {
-    chunkvm::check::params(doc.file(), &doc.analysis)
+    doc.program_params()
 }
 
 /// A preview: the output image as PNG and what it cost.
@@ -330,6 +330,8 @@ pub fn param_values(
     let params = params(doc);
     let mut out = Vec::new();
     for (name, written) in values {
+        // A used file's param may be named unqualified when no other has its name.
+        let name = &chunkvm::driver::param_name(&params, name).unwrap_or_else(|_| name.clone());
         let Some(value) = chunkvm::driver::read_param(&params, name, *written) else {
             return Err(PreviewError::UnknownParam {
                 name: name.clone(),
@@ -401,10 +403,11 @@ pub fn preview(
     if cancelled(&cancel) {
         return Err(PreviewError::Cancelled);
     }
-    let program = chunkvm::driver::compile_analyzed(&doc.parsed, &doc.analysis)
+    let program = doc
+        .compile()
         .map_err(|diags| PreviewError::DoesNotCompile(diags.len()))?;
     let compiled = Compiled {
-        file: doc.file(),
+        file: doc.program_file(),
         analysis: &doc.analysis,
         program,
     };

@@ -4,8 +4,12 @@
 //! ```json
 //! { "previewPhoto": "photos/cat.jpg", "previewLevel": 2,
 //!   "limits": { "instructions": 100000000, "chunks": 200000 },
-//!   "debounceMs": 50 }
+//!   "debounceMs": 50, "lib": ["../my-filters"] }
 //! ```
+//!
+//! `lib` is the folders `use "..."` looks in after the using file's folder
+//! (relative ones from the first workspace folder), before `$CHUNKVM_LIB` and
+//! the installation's `filters/`.
 //!
 //! The settings may also come wrapped in a `"chop"` object (what VS Code
 //! sends for a `chop.*` configuration section). Reading is lenient: a field
@@ -39,6 +43,8 @@ pub struct Config {
     pub chunks: usize,
     /// How long after the last edit diagnostics are published, in milliseconds.
     pub debounce_ms: u64,
+    /// The folders of the library's search path given in the settings.
+    pub lib: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -49,6 +55,7 @@ impl Default for Config {
             instructions: DEFAULT_INSTRUCTIONS,
             chunks: DEFAULT_CHUNKS,
             debounce_ms: DEFAULT_DEBOUNCE_MS,
+            lib: Vec::new(),
         }
     }
 }
@@ -112,7 +119,33 @@ impl Config {
                 _ => bad("debounceMs", "milliseconds from 0 to 10000", ms),
             }
         }
+        if let Some(lib) = object.get("lib") {
+            let dirs: Option<Vec<PathBuf>> = match lib {
+                Value::Null => Some(Vec::new()),
+                Value::String(dir) => Some(vec![PathBuf::from(dir)]),
+                Value::Array(dirs) => dirs
+                    .iter()
+                    .map(|dir| dir.as_str().map(PathBuf::from))
+                    .collect(),
+                _ => None,
+            };
+            match dirs {
+                Some(dirs) => self.lib = dirs,
+                None => bad("lib", "an array of folders", lib),
+            }
+        }
         warnings
+    }
+
+    /// The library's folders from the settings, relative ones taken from `root`.
+    pub fn lib_dirs(&self, root: Option<&Path>) -> Vec<PathBuf> {
+        self.lib
+            .iter()
+            .map(|dir| match root {
+                Some(root) if dir.is_relative() => root.join(dir),
+                _ => dir.clone(),
+            })
+            .collect()
     }
 
     /// The preview photo's path, a relative one taken from `root`.
@@ -155,6 +188,7 @@ mod tests {
                 instructions: 1000,
                 chunks: 50,
                 debounce_ms: 0,
+                lib: Vec::new(),
             }
         );
         assert_eq!(
@@ -179,5 +213,12 @@ mod tests {
         assert_eq!(config.update(&json!([1])).len(), 1);
         config.update(&json!({"previewPhoto": null, "previewLevel": null}));
         assert_eq!(config.preview_photo, None);
+        assert!(config.update(&json!({"lib": ["a", "/b"]})).is_empty());
+        assert_eq!(
+            config.lib_dirs(Some(Path::new("/w"))),
+            vec![PathBuf::from("/w/a"), PathBuf::from("/b")]
+        );
+        assert_eq!(config.update(&json!({"lib": [1]})).len(), 1);
+        assert_eq!(config.lib.len(), 2);
     }
 }

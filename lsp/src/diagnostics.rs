@@ -57,6 +57,38 @@ pub fn of_doc(doc: &Doc, lines: &Lines<'_>, uri: &Uri, related: bool) -> Vec<Dia
         .collect()
 }
 
+/// The diagnostics of the files a document's program uses, by URI, each file's in
+/// its own positions; files for which `open` says yes are left out (their own
+/// documents publish them).
+pub fn of_used_files(
+    doc: &Doc,
+    enc: crate::convert::Encoding,
+    related: bool,
+    open: impl Fn(&std::path::Path) -> bool,
+) -> Vec<(Uri, Vec<Diagnostic>)> {
+    let Some(program) = &doc.program else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for file in program.analyzed().file_diagnostics().into_iter().skip(1) {
+        if open(file.path) {
+            continue;
+        }
+        let Some(uri) = convert::uri_of(file.path) else {
+            continue;
+        };
+        let index = chunkvm::syntax::span::LineIndex::new(file.text);
+        let lines = Lines::new(file.text, &index, enc);
+        let diags = file
+            .diagnostics
+            .iter()
+            .map(|diag| to_lsp(diag, &lines, &uri, related))
+            .collect();
+        out.push((uri, diags));
+    }
+    out
+}
+
 /// The analysis diagnostic that an LSP diagnostic (sent back by the client in
 /// a code action request) stands for: same code and range.
 pub fn matches(lsp: &Diagnostic, diag: &chunkvm::diag::Diagnostic, lines: &Lines<'_>) -> bool {

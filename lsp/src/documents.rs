@@ -17,14 +17,24 @@
 //! Diagnostics go out at once after opening, then `debounceMs` after the
 //! last change (a burst of keystrokes publishes once), with the version they
 //! belong to. Closing a document clears its diagnostics.
+//!
+//! A document whose file has `use` items is analysed with the files it uses,
+//! read through [`OpenFiles`]: the open documents' current text first, then
+//! the disk. Every actor puts its text there after each analysis and, when the
+//! text changed, says so on [`Shared::changed`]; an actor whose program holds
+//! a changed file analyses again (as it does when the client reports a file
+//! changed on disk); the others keep their analysis. The diagnostics of a
+//! used file that is not open are published under that file's URI.
 
 use crate::convert::{self, Encoding, Lines};
 use chop_ide::{Doc, Document};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 use tower_lsp_server::Client;
 
@@ -85,6 +95,12 @@ pub struct Shared {
     related_information: AtomicBool,
     /// Analyses run (for tests and the benchmark).
     pub analyses: AtomicU64,
+    /// The open documents' texts, by path.
+    buffers: RwLock<HashMap<PathBuf, Arc<str>>>,
+    /// The library's search path of `use`.
+    lib: RwLock<Vec<PathBuf>>,
+    /// Files whose text changed (an open document's, or one on disk).
+    changed: broadcast::Sender<PathBuf>,
 }
 
 impl Default for Shared {
@@ -94,7 +110,23 @@ impl Default for Shared {
             debounce_ms: AtomicU64::new(crate::config::DEFAULT_DEBOUNCE_MS),
             related_information: AtomicBool::new(false),
             analyses: AtomicU64::new(0),
+            buffers: RwLock::new(HashMap::new()),
+            lib: RwLock::new(chunkvm::modules::search_path(Vec::new())),
+            changed: broadcast::channel(256).0,
         }
+    }
+}
+
+/// Reads the files a program uses: an open document's current text, else the disk.
+#[derive(Clone, Debug)]
+pub struct OpenFiles(pub Arc<Shared>);
+
+impl chunkvm::modules::Resolver for OpenFiles {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if let Some(text) = self.0.buffer(path) {
+            return Ok(text.to_string());
+        }
+        std::fs::read_to_string(path)
     }
 }
 
@@ -134,6 +166,48 @@ impl Shared {
     /// Sets whether the client shows `relatedInformation`.
     pub fn set_related_information(&self, on: bool) {
         self.related_information.store(on, Ordering::Relaxed);
+    }
+
+    /// The library's search path.
+    pub fn lib(&self) -> Vec<PathBuf> {
+        self.lib.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets the library's search path (the setting's folders, then the installation's).
+    pub fn set_lib(&self, dirs: Vec<PathBuf>) {
+        *self.lib.write().unwrap_or_else(|e| e.into_inner()) = chunkvm::modules::search_path(dirs);
+    }
+
+    /// The current text of the open document at `path`.
+    pub fn buffer(&self, path: &Path) -> Option<Arc<str>> {
+        let path = chunkvm::modules::normalize(path);
+        self.buffers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&path)
+            .cloned()
+    }
+
+    /// Records the text of the open document at `path` (`None`: closed); when it
+    /// changed, tells the actors.
+    fn set_buffer(&self, path: &Path, text: Option<Arc<str>>) {
+        let path = chunkvm::modules::normalize(path);
+        let changed = {
+            let mut buffers = self.buffers.write().unwrap_or_else(|e| e.into_inner());
+            let old = match &text {
+                Some(text) => buffers.insert(path.clone(), text.clone()),
+                None => buffers.remove(&path),
+            };
+            old.as_deref() != text.as_deref()
+        };
+        if changed {
+            self.file_changed(path);
+        }
+    }
+
+    /// Tells the actors that the file at `path` changed (on disk, or in an editor).
+    pub fn file_changed(&self, path: PathBuf) {
+        let _ = self.changed.send(chunkvm::modules::normalize(&path));
     }
 }
 
@@ -175,14 +249,19 @@ impl DocHandle {
             doc: Arc::new(Doc::new("")),
         });
         let (snapshot_tx, snapshot_rx) = watch::channel(first);
+        let path = convert::path_of(&uri).map(|path| chunkvm::modules::normalize(&path));
+        let changes = shared.changed.subscribe();
         let actor = Actor {
             uri,
+            path,
             version,
             seq: 1,
             document: Some(Document::new(text)),
             snapshot: snapshot_tx,
             client,
             shared,
+            changes: Some(changes),
+            published: Mutex::new(Vec::new()),
         };
         tokio::spawn(actor.run(rx));
         Arc::new(DocHandle {
@@ -236,15 +315,69 @@ impl DocHandle {
 /// The task that owns a document's text and tree.
 struct Actor {
     uri: Uri,
+    /// The file's path (`None`: not a `file:` URI; then `use` is not followed).
+    path: Option<PathBuf>,
     version: i32,
     seq: u64,
     document: Option<Document>,
     snapshot: watch::Sender<Arc<Snapshot>>,
     client: Option<Client>,
     shared: Arc<Shared>,
+    /// Files that changed (`None` once the channel closed).
+    changes: Option<broadcast::Receiver<PathBuf>>,
+    /// The used files whose diagnostics this document published last.
+    published: Mutex<Vec<Uri>>,
+}
+
+/// What an actor waits for.
+enum Event {
+    /// A message from the server (`None`: the server dropped the document).
+    Msg(Option<Msg>),
+    /// A file changed (`None`: some were missed).
+    Changed(Option<PathBuf>),
+    /// The debounce elapsed.
+    Quiet,
 }
 
 impl Actor {
+    /// The next thing to do: a message first, then a changed file, then the
+    /// debounce when diagnostics wait.
+    async fn next(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>, dirty: bool) -> Event {
+        let debounce = self.shared.debounce();
+        let changes = async {
+            match self.changes.as_mut() {
+                Some(changes) => changes.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            msg = rx.recv() => Event::Msg(msg),
+            changed = changes => match changed {
+                Ok(path) => Event::Changed(Some(path)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Event::Changed(None),
+                Err(broadcast::error::RecvError::Closed) => {
+                    self.changes = None;
+                    Event::Changed(Some(PathBuf::new()))
+                }
+            },
+            () = tokio::time::sleep(debounce), if dirty => Event::Quiet,
+        }
+    }
+
+    /// Whether the last analysis read the file at `path` (another file, used).
+    fn uses(&self, path: Option<&Path>) -> bool {
+        let snap = self.snapshot.borrow().clone();
+        let Some(program) = &snap.doc.program else {
+            return false;
+        };
+        let paths = program.paths();
+        match path {
+            Some(path) => paths.iter().skip(1).any(|used| *used == path),
+            None => paths.len() > 1,
+        }
+    }
+
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         // The opening text: analysed and published at once.
         if !self.analyse(Vec::new()).await {
@@ -253,19 +386,25 @@ impl Actor {
         self.publish().await;
         let mut dirty = false;
         loop {
-            let msg = if dirty {
-                match tokio::time::timeout(self.shared.debounce(), rx.recv()).await {
-                    Ok(msg) => msg,
-                    Err(_) => {
-                        self.publish().await;
-                        dirty = false;
-                        continue;
-                    }
+            let msg = match self.next(&mut rx, dirty).await {
+                Event::Msg(msg) => msg,
+                Event::Quiet => {
+                    self.publish().await;
+                    dirty = false;
+                    continue;
                 }
-            } else {
-                rx.recv().await
+                Event::Changed(path) => {
+                    if self.uses(path.as_deref()) {
+                        if !self.analyse(Vec::new()).await {
+                            break;
+                        }
+                        dirty = true;
+                    }
+                    continue;
+                }
             };
             let Some(first) = msg else {
+                self.forget();
                 break;
             };
             let mut batch = vec![first];
@@ -277,6 +416,9 @@ impl Actor {
                 Msg::Change { .. } => None,
             });
             if let Some(clear) = closed {
+                if clear {
+                    self.forget();
+                }
                 if let (true, Some(client)) = (clear, &self.client) {
                     client
                         .publish_diagnostics(self.uri.clone(), Vec::new(), None)
@@ -295,12 +437,24 @@ impl Actor {
         }
     }
 
+    /// The document is closed: the programs that use its file read the disk again.
+    fn forget(&self) {
+        if let Some(path) = &self.path {
+            self.shared.set_buffer(path, None);
+        }
+    }
+
     /// Applies the changes, analyses on the blocking pool and publishes the
     /// snapshot; `false` when the analyzer is lost (a panic it could not survive).
     async fn analyse(&mut self, batch: Vec<Msg>) -> bool {
         let Some(mut document) = self.document.take() else {
             return false;
         };
+        document.set_program(self.path.as_ref().map(|path| chop_ide::ProgramContext {
+            path: path.clone(),
+            lib: self.shared.lib(),
+            resolver: Arc::new(OpenFiles(self.shared.clone())),
+        }));
         let enc = self.shared.encoding();
         let mut last = (self.seq, self.version);
         for msg in &batch {
@@ -337,6 +491,9 @@ impl Actor {
             // Analysis keeps failing: the text is still current, without analysis.
             None => self.snapshot.borrow().doc.clone(),
         };
+        if let Some(path) = &self.path {
+            self.shared.set_buffer(path, Some(doc.text.clone()));
+        }
         let old = self.snapshot.send_replace(Arc::new(Snapshot {
             seq: self.seq,
             version: self.version,
@@ -364,6 +521,30 @@ impl Actor {
         client
             .publish_diagnostics(self.uri.clone(), diags, Some(snap.version))
             .await;
+        // The used files that are not open: their diagnostics, under their URIs.
+        let used = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::diagnostics::of_used_files(&snap.doc, enc, related, |path| {
+                self.shared.buffer(path).is_some()
+            })
+        }))
+        .unwrap_or_default();
+        let uris: Vec<Uri> = used.iter().map(|(uri, _)| uri.clone()).collect();
+        let gone: Vec<Uri> = {
+            let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+            let gone = published
+                .iter()
+                .filter(|uri| !uris.contains(uri))
+                .cloned()
+                .collect();
+            *published = uris;
+            gone
+        };
+        for uri in gone {
+            client.publish_diagnostics(uri, Vec::new(), None).await;
+        }
+        for (uri, diags) in used {
+            client.publish_diagnostics(uri, diags, None).await;
+        }
     }
 }
 

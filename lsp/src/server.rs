@@ -37,6 +37,8 @@ pub struct Caps {
     pub markdown: bool,
     /// The client sends `textDocument/prepareRename`.
     pub prepare_rename: bool,
+    /// The client registers file watchers when asked (`workspace/didChangeWatchedFiles`).
+    pub watched_files: bool,
 }
 
 impl Caps {
@@ -69,6 +71,12 @@ impl Caps {
             prepare_rename: text
                 .and_then(|t| t.rename.as_ref())
                 .and_then(|r| r.prepare_support)
+                .unwrap_or(false),
+            watched_files: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
         }
     }
@@ -196,8 +204,15 @@ impl Backend {
 
     fn apply_settings(&self, settings: &Value) -> Vec<String> {
         let mut session = self.session.write().unwrap_or_else(|e| e.into_inner());
+        let old_lib = session.config.lib.clone();
         let warnings = session.config.update(settings);
         self.shared.set_debounce_ms(session.config.debounce_ms);
+        if session.config.lib != old_lib {
+            let root = session.roots.first().map(PathBuf::as_path);
+            self.shared.set_lib(session.config.lib_dirs(root));
+            // Every program may find its files elsewhere now.
+            self.shared.file_changed(PathBuf::new());
+        }
         warnings
     }
 
@@ -369,9 +384,42 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        if self.session().caps.watched_files {
+            // Files on disk that open documents use: re-checked when they change.
+            let options = DidChangeWatchedFilesRegistrationOptions {
+                watchers: vec![FileSystemWatcher {
+                    glob_pattern: GlobPattern::String("**/*.chop".to_string()),
+                    kind: None,
+                }],
+            };
+            let registration = Registration {
+                id: "chop-watch-chop-files".to_string(),
+                method: "workspace/didChangeWatchedFiles".to_string(),
+                register_options: serde_json::to_value(options).ok(),
+            };
+            if let Err(err) = self.client.register_capability(vec![registration]).await {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("chop-lsp: cannot watch .chop files: {err}"),
+                    )
+                    .await;
+            }
+        }
         self.client
             .log_message(MessageType::INFO, "chop-lsp ready")
             .await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        for change in params.changes {
+            if let Some(path) = crate::convert::path_of(&change.uri) {
+                // An open document's text is its buffer's, not the disk's.
+                if self.shared.buffer(&path).is_none() {
+                    self.shared.file_changed(path);
+                }
+            }
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -563,12 +611,23 @@ impl LanguageServer for Backend {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
         let snippets = self.caps().snippets;
+        let path = crate::convert::path_of(&p.text_document.uri);
+        let lib = self.shared.lib();
         let found = self
             .at(
                 "completion",
                 &p.text_document.uri,
                 p.position,
-                |doc, lines, offset| features::completion::completion(doc, lines, offset, snippets),
+                |doc, lines, offset| {
+                    features::completion::completion(
+                        doc,
+                        lines,
+                        offset,
+                        snippets,
+                        path.as_deref(),
+                        &lib,
+                    )
+                },
             )
             .await?;
         Ok(found.map(CompletionResponse::Array))

@@ -12,6 +12,7 @@ from conftest import (
     FIXTURES,
     PNG_MAGIC,
     ROOT,
+    Source,
     answer,
     change_doc,
     chunkvm,
@@ -514,3 +515,31 @@ async def test_shutdown_and_exit(client: LanguageClient):
     server = client._server
     code = await answer(server.wait(), "exit (the process ending)")
     assert code == 0, f"after shutdown, exit should end the server with status 0, got {code}"
+
+
+# --- modules: files that use other files ---------------------------------------
+
+
+async def test_definition_goes_into_a_used_file(client: LanguageClient):
+    doc = open_doc(client, "modules/look.chop")
+    await wait_diagnostics(client, doc, lambda diags: not diags, "look.chop has none (checked with tone.chop)")
+    tone = Source(FIXTURES / "modules" / "tone.chop", encoding=encoding_of(client))
+    for needle, nth, def_marker, def_needle in [
+        ("warm", 0, "filter-def", "warm"),
+        ("warm", 1, "filter-def", "warm"),
+        ("warmth", 0, "param-def", "warmth"),
+    ]:
+        result = await answer(
+            client.text_document_definition_async(
+                lsp.DefinitionParams(text_document=text_doc(doc), position=doc.pos("stages", needle, nth, delta=1))
+            ),
+            "definition",
+        )
+        assert result, f"no definition for the {needle} #{nth + 1} of look.chop's pipeline"
+        loc = result[0] if isinstance(result, list) else result
+        uri = loc.target_uri if isinstance(loc, lsp.LocationLink) else loc.uri
+        rng = loc.target_selection_range if isinstance(loc, lsp.LocationLink) else loc.range
+        assert uri == tone.uri, f"the definition of {needle} should be in tone.chop, not {uri}"
+        assert rng == tone.span(def_marker, def_needle), (
+            f"definition of {needle}: got {rng}, want {tone.span(def_marker, def_needle)} in tone.chop"
+        )

@@ -35,6 +35,26 @@ pub trait Resolver {
     fn read(&self, path: &Path) -> std::io::Result<String>;
 }
 
+/// The library's search path: `dirs` (a command line's `--lib` folders, an editor's
+/// setting), then the folders of `$CHUNKVM_LIB` (a list, like `PATH`), then the
+/// `filters/` folder beside the running binary or up to three folders above it (an
+/// installation, or `target/debug/` in the repository), when it exists.
+pub fn search_path(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    if let Some(paths) = std::env::var_os("CHUNKVM_LIB") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let found = exe
+            .ancestors()
+            .skip(1)
+            .take(4)
+            .map(|dir| dir.join("filters"))
+            .find(|dir| dir.is_dir());
+        dirs.extend(found);
+    }
+    dirs
+}
+
 /// Reads files from the file system.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FsResolver;

@@ -349,3 +349,61 @@ pub(super) fn values(out: &mut Vec<Completion>, view: &View<'_>, call_follows: b
         out.push(builtin_completion(builtin, call_follows));
     }
 }
+
+/// What of the used files' items to offer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Used<'a> {
+    /// Filters, unqualified and qualified (a pipeline's stage).
+    Filters,
+    /// Params and functions, unqualified (an expression).
+    Values,
+    /// Every item of namespace `m`, named without `m.` (after `m.`).
+    In(&'a str),
+}
+
+/// The public items of the files `doc` uses, as [`Used`] says.
+pub(super) fn used_items(out: &mut Vec<Completion>, doc: &Doc, which: Used<'_>) {
+    let mut files: Vec<crate::Foreign> = Vec::new();
+    for (name, id) in doc.used_names() {
+        let label = match which {
+            Used::Values if name.contains('.') => continue,
+            Used::In(namespace) => match name
+                .strip_prefix(namespace)
+                .and_then(|rest| rest.strip_prefix('.'))
+            {
+                Some(rest) => rest,
+                None => continue,
+            },
+            _ => name,
+        };
+        let Some(foreign) = doc.foreign(id) else {
+            continue;
+        };
+        // One analysis per used file.
+        let file_doc = match files.iter().find(|file| file.path == foreign.path) {
+            Some(file) => file.doc.clone(),
+            None => {
+                let file_doc = foreign.doc.clone();
+                files.push(foreign.clone());
+                file_doc
+            }
+        };
+        let Some(item) = file_doc.file().items.get(foreign.item.0 as usize) else {
+            continue;
+        };
+        let completion = match &item.kind {
+            ItemKind::Function(function) if function.is_filter => {
+                Completion::new(label, CompletionKind::Filter)
+                    .detail(signature(&file_doc, item).unwrap_or_default())
+            }
+            _ if which == Used::Filters => continue,
+            ItemKind::Function(_) => Completion::new(label, CompletionKind::Function)
+                .detail(signature(&file_doc, item).unwrap_or_default()),
+            ItemKind::Param(_) => {
+                Completion::new(label, CompletionKind::Param).detail(param_detail(&file_doc, item))
+            }
+            ItemKind::Pipeline(_) => continue,
+        };
+        out.push(completion.doc(item.doc.clone()));
+    }
+}

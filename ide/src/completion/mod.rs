@@ -18,7 +18,8 @@
 use super::lex;
 use super::Doc;
 use candidates::{
-    builtin_completion, filters, item_level, members, param_detail, statement_keywords, values,
+    builtin_completion, filters, item_level, members, param_detail, statement_keywords, used_items,
+    values, Used,
 };
 use chunkvm::builtins;
 use chunkvm::syntax::ast::ItemKind;
@@ -52,6 +53,8 @@ pub enum CompletionKind {
     Method,
     /// A type name.
     Type,
+    /// A file or folder in a `use` path.
+    Module,
 }
 
 /// One completion item.
@@ -219,6 +222,17 @@ pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
             }
         }
         Context::Member { receiver_end } => {
+            // After `m.`, `m` the namespace of a used file: its items.
+            let receiver = text.get(..word_start).unwrap_or("");
+            let receiver = receiver.strip_suffix('.').unwrap_or(receiver);
+            let receiver = &receiver[ident_start(receiver, receiver.len())..];
+            if !receiver.is_empty() {
+                let before = out.len();
+                used_items(&mut out, doc, Used::In(receiver));
+                if out.len() > before {
+                    return dedup(out);
+                }
+            }
             let view = View::new(doc, offset, None);
             let ty = view
                 .receiver_type(word_start)
@@ -228,6 +242,7 @@ pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
         Context::Filters => {
             let view = View::new(doc, offset, None);
             filters(&mut out, &view);
+            used_items(&mut out, doc, Used::Filters);
         }
         Context::StageArgs { given } => {
             let view = View::new(doc, offset, None);
@@ -262,6 +277,7 @@ pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
             };
             let view = View::new(doc, offset, semicolon);
             values(&mut out, &view, call_follows);
+            used_items(&mut out, doc, Used::Values);
             if let Context::Stmt { else_ok, .. } = context {
                 if else_ok {
                     out.push(Completion::new("else", CompletionKind::Keyword));
@@ -310,3 +326,50 @@ mod view;
 
 #[cfg(test)]
 mod tests;
+
+/// Completions of the path of a `use "...` being written at `offset`: the `.chop`
+/// files and the folders in the folder the path written so far names, looked for
+/// from each folder of `dirs` (the using file's folder, then the library's); each
+/// label is the last part of the path (what the client replaces the word with).
+/// `None` when the cursor is not in the path of a `use`.
+pub fn use_paths(doc: &Doc, offset: usize, dirs: &[std::path::PathBuf]) -> Option<Vec<Completion>> {
+    let text: &str = &doc.text;
+    let offset = floor_char_boundary(text, offset);
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |at| at + 1);
+    let line = text.get(line_start..offset)?;
+    let rest = line.trim_start().strip_prefix("use")?;
+    let written = rest.trim_start().strip_prefix('"')?;
+    if written.contains('"') || !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let folder = match written.rfind('/') {
+        Some(at) => written.get(..=at)?,
+        None => "",
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+            continue;
+        };
+        let mut names: Vec<(String, bool)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let is_dir = entry.file_type().ok()?.is_dir();
+                (!name.starts_with('.') && (is_dir || name.ends_with(".chop")))
+                    .then_some((name, is_dir))
+            })
+            .collect();
+        names.sort();
+        for (name, is_dir) in names {
+            let label = if is_dir { format!("{name}/") } else { name };
+            if !seen.insert(label.clone()) {
+                continue;
+            }
+            let detail = dir.join(folder).join(&label).display().to_string();
+            out.push(Completion::new(label, CompletionKind::Module).detail(detail));
+        }
+    }
+    Some(out)
+}

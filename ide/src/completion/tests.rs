@@ -42,6 +42,7 @@ fn kind_tag(kind: CompletionKind) -> &'static str {
         CompletionKind::Field => "fd",
         CompletionKind::Method => "me",
         CompletionKind::Type => "ty",
+        CompletionKind::Module => "mod",
     }
 }
 

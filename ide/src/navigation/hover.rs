@@ -103,7 +103,20 @@ fn hover_local(doc: &Doc, index: &Index, id: BindingId) -> Option<String> {
 }
 
 fn hover_item(doc: &Doc, id: ItemId) -> Option<String> {
-    let item = doc.file().items.get(id.0 as usize)?;
+    let Some(item) = doc.file().items.get(id.0 as usize) else {
+        // An item of a used file: shown as that file declares it.
+        let foreign = doc.foreign(id)?;
+        let item = foreign.doc.file().items.get(foreign.item.0 as usize)?;
+        let code = item_code(&foreign.doc, foreign.item, item)?;
+        let mut markdown = with_doc(&code, item.doc.as_deref());
+        let file = foreign
+            .path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        markdown.push_str(&format!("\n\n*from `{file}`*"));
+        return Some(markdown);
+    };
     let code = item_code(doc, id, item)?;
     Some(with_doc(&code, item.doc.as_deref()))
 }

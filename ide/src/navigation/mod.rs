@@ -34,6 +34,37 @@ pub fn definition(doc: &Doc, offset: usize) -> Option<Span> {
     declaration(doc, &index, occ.symbol)
 }
 
+/// Where a declaration is: in the file itself, or in a file it uses.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// In the file: the name's span.
+    Here(Span),
+    /// In a used file: that file (analysed alone) and the name's span in it.
+    There(crate::Foreign, Span),
+}
+
+/// Where the symbol at the cursor is declared, in this file or in a file it uses.
+pub fn definition_target(doc: &Doc, offset: usize) -> Option<Target> {
+    let index = Index::new(doc);
+    let occ = lookup(&index, offset)?;
+    if let Some(span) = declaration(doc, &index, occ.symbol) {
+        return Some(Target::Here(span));
+    }
+    let Symbol::Item(id) = occ.symbol else {
+        return None;
+    };
+    let foreign = doc.foreign(id)?;
+    let span = foreign
+        .doc
+        .file()
+        .items
+        .get(foreign.item.0 as usize)
+        .filter(|item| !item.name.name.is_empty())?
+        .name
+        .span;
+    Some(Target::There(foreign, span))
+}
+
 fn declaration(doc: &Doc, index: &Index, symbol: Symbol) -> Option<Span> {
     match symbol {
         Symbol::Local(id) => index.locals.get(&id).map(|local| local.name.span),

@@ -31,6 +31,14 @@ pub enum RenameRefused {
         /// Whether it is a field (else a method).
         field: bool,
     },
+    /// An item of a file this one uses: renaming it here alone would break the
+    /// program (renaming across files is not done yet).
+    Elsewhere {
+        /// The name.
+        name: String,
+        /// The file that declares it.
+        file: String,
+    },
     /// The new name is empty.
     EmptyName,
     /// The new name is not an identifier.
@@ -104,6 +112,10 @@ impl fmt::Display for RenameRefused {
                 f,
                 "`{name}` is a {} of `{receiver}` and cannot be renamed",
                 if *field { "field" } else { "method" }
+            ),
+            RenameRefused::Elsewhere { name, file } => write!(
+                f,
+                "`{name}` is declared in `{file}`, which this file uses: rename it there"
             ),
             RenameRefused::EmptyName => f.write_str("the new name is empty"),
             RenameRefused::InvalidName(name) => write!(
@@ -198,7 +210,28 @@ pub fn prepare_rename(doc: &Doc, offset: usize) -> Result<Span, RenameRefused> {
         return Err(nothing_to_rename(doc, offset));
     };
     refuse_symbol(occ.symbol)?;
+    refuse_foreign(doc, occ.symbol)?;
     Ok(occ.span)
+}
+
+/// Refuses an item of a used file.
+fn refuse_foreign(doc: &Doc, symbol: Symbol) -> Result<(), RenameRefused> {
+    let Symbol::Item(id) = symbol else {
+        return Ok(());
+    };
+    match doc.foreign(id) {
+        Some(foreign) => Err(RenameRefused::Elsewhere {
+            name: foreign
+                .doc
+                .file()
+                .items
+                .get(foreign.item.0 as usize)
+                .map(|item| item.name.name.clone())
+                .unwrap_or_default(),
+            file: foreign.path.display().to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn refuse_symbol(symbol: Symbol) -> Result<(), RenameRefused> {
@@ -223,6 +256,7 @@ pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, Ren
     };
     let symbol = occ.symbol;
     refuse_symbol(symbol)?;
+    refuse_foreign(doc, symbol)?;
     if new_name.is_empty() {
         return Err(RenameRefused::EmptyName);
     }

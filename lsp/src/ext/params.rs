@@ -2,13 +2,17 @@
 //! and doc, for a slider panel.
 //!
 //! Request: `{textDocument}`. Response: `[{name, type, default, min, max,
-//! doc, range}]` (`range`: the item's LSP range; a colour is `[r, g, b, a]`).
+//! doc, range, file}]` (`range`: the item's LSP range in its file; a colour is
+//! `[r, g, b, a]`). For a document that uses other files, their params follow
+//! its own, grouped by file, named qualified (`vignette.strength`), `file` the
+//! URI of the file that declares them (the document's own have none).
 //! The analysis gives the params as plain facts ([`chunkvm::check::ParamDecl`]);
 //! this is where they become JSON.
 
-use crate::convert::Lines;
+use crate::convert::{self, Lines};
 use chop_ide::{preview, Doc};
-use chunkvm::check::Const;
+use chunkvm::check::{Const, ParamDecl};
+use chunkvm::syntax::span::LineIndex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_lsp_server::ls_types::TextDocumentIdentifier;
@@ -31,22 +35,51 @@ fn const_json(value: Const) -> Value {
     }
 }
 
-/// The params of `doc`.
+/// One param as JSON, `lines` those of its file.
+fn row(param: ParamDecl, lines: &Lines<'_>, file: Option<String>) -> Value {
+    json!({
+        "name": param.name,
+        "type": param.ty.to_string(),
+        "default": const_json(param.default),
+        "min": param.range.map(|(lo, _)| const_json(lo)),
+        "max": param.range.map(|(_, hi)| const_json(hi)),
+        "doc": param.doc,
+        "range": lines.range(param.span),
+        "file": file,
+    })
+}
+
+/// The params of `doc` (and of the files it uses, grouped by file).
 pub fn params(doc: &Doc, lines: &Lines<'_>) -> Value {
-    let rows: Vec<Value> = preview::params(doc)
-        .into_iter()
-        .map(|param| {
-            json!({
-                "name": param.name,
-                "type": param.ty.to_string(),
-                "default": const_json(param.default),
-                "min": param.range.map(|(lo, _)| const_json(lo)),
-                "max": param.range.map(|(_, hi)| const_json(hi)),
-                "doc": param.doc,
-                "range": lines.range(param.span),
-            })
-        })
-        .collect();
+    let Some(program) = &doc.program else {
+        let rows = preview::params(doc)
+            .into_iter()
+            .map(|param| row(param, lines, None))
+            .collect();
+        return Value::Array(rows);
+    };
+    let analyzed = program.analyzed();
+    let mut rows = Vec::new();
+    for (idx, (path, params)) in analyzed.params_by_file().into_iter().enumerate() {
+        if idx == 0 {
+            rows.extend(params.into_iter().map(|param| row(param, lines, None)));
+            continue;
+        }
+        let text = analyzed
+            .modules
+            .as_ref()
+            .and_then(|modules| modules.graph.files.get(idx))
+            .map(|unit| unit.text.as_str())
+            .unwrap_or("");
+        let index = LineIndex::new(text);
+        let there = Lines::new(text, &index, lines.encoding());
+        let uri = convert::uri_of(&path).map(|uri| uri.as_str().to_string());
+        rows.extend(
+            params
+                .into_iter()
+                .map(|param| row(param, &there, uri.clone())),
+        );
+    }
     Value::Array(rows)
 }
 

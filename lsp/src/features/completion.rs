@@ -5,10 +5,13 @@
 
 use crate::convert::snippet::{plain, snippet};
 use crate::convert::Lines;
-use chop_ide::completion::{completions, Completion, CompletionKind};
+use chop_ide::completion::{completions, use_paths, Completion, CompletionKind};
 use chop_ide::Doc;
+use chunkvm::syntax::span::Span;
+use std::path::{Path, PathBuf};
 use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
+    CompletionItem, CompletionItemKind, CompletionTextEdit, Documentation, InsertTextFormat,
+    MarkupContent, MarkupKind, TextEdit,
 };
 
 fn kind(kind: CompletionKind) -> CompletionItemKind {
@@ -24,6 +27,7 @@ fn kind(kind: CompletionKind) -> CompletionItemKind {
         CompletionKind::Field => CompletionItemKind::FIELD,
         CompletionKind::Method => CompletionItemKind::METHOD,
         CompletionKind::Type => CompletionItemKind::STRUCT,
+        CompletionKind::Module => CompletionItemKind::FILE,
     }
 }
 
@@ -52,13 +56,38 @@ fn item(rank: usize, completion: Completion, snippets: bool) -> CompletionItem {
     }
 }
 
-/// The completions at `offset`, best first.
+/// The completions at `offset`, best first; in the path of a `use`, the files
+/// and folders beside the document (`path`) and in the library's folders `lib`.
 pub fn completion(
     doc: &Doc,
-    _lines: &Lines<'_>,
+    lines: &Lines<'_>,
     offset: usize,
     snippets: bool,
+    path: Option<&Path>,
+    lib: &[PathBuf],
 ) -> Vec<CompletionItem> {
+    let mut dirs: Vec<PathBuf> = path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    dirs.extend(lib.iter().cloned());
+    if let Some(paths) = use_paths(doc, offset, &dirs) {
+        // Each label replaces the last part of the path written so far.
+        let written = doc.text.get(..offset).unwrap_or("");
+        let start = written.rfind(['/', '"']).map_or(offset, |at| at + 1);
+        let range = lines.range(Span::new(start, offset));
+        return paths
+            .into_iter()
+            .enumerate()
+            .map(|(rank, completion)| {
+                let label = completion.label.clone();
+                let mut item = item(rank, completion, snippets);
+                item.text_edit = Some(CompletionTextEdit::Edit(TextEdit::new(range, label)));
+                item
+            })
+            .collect();
+    }
     completions(doc, offset)
         .into_iter()
         .enumerate()

@@ -1,0 +1,347 @@
+//! Files that use other files (`lsp/tests/fixtures/modules/`): diagnostics of a
+//! bad `use` and of a used file, definition, hover and completion across files,
+//! re-checks when a used file changes, `chop/params` and `chop/preview` of a
+//! pipeline whose filters come from another file, and the library's pipelines.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chop_lsp::harness::TestClient;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The fixture folder.
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules")
+}
+
+/// The `file:` URI of a path.
+fn uri(path: &Path) -> String {
+    chop_lsp::convert::uri_of(path)
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+/// The fixture file `name`: its URI and text.
+fn fixture(name: &str) -> (String, String) {
+    let path = dir().join(name);
+    (uri(&path), std::fs::read_to_string(&path).unwrap())
+}
+
+/// A started server (a capable client that watches files).
+async fn server() -> TestClient {
+    let client = TestClient::start();
+    let mut caps = capable();
+    caps["workspace"] = json!({"didChangeWatchedFiles": {"dynamicRegistration": true}});
+    client.initialize(caps, json!({})).await;
+    client
+}
+
+/// Opens the fixture `name`; its URI, text and first diagnostics.
+async fn open_fixture(client: &TestClient, name: &str) -> (String, String, Vec<Value>) {
+    let (uri, text) = fixture(name);
+    client.open(&uri, &text).await;
+    let diags = client.diagnostics(&uri, 1).await.expect("diagnostics");
+    (uri, text, diags)
+}
+
+/// `{textDocument, position}` at the first `what` in `text` (plus `plus` bytes).
+fn at(uri: &str, text: &str, what: &str, plus: usize) -> Value {
+    let offset = text.find(what).unwrap() + plus;
+    json!({"textDocument": {"uri": uri}, "position": pos_in(text, offset)})
+}
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|diag| diag["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_program_is_checked_with_the_files_it_uses() {
+    let client = server().await;
+    let (_, _, diags) = open_fixture(&client, "pipelines/look.chop").await;
+    assert_eq!(diags, Vec::<Value>::new(), "{diags:#?}");
+}
+
+#[tokio::test]
+async fn a_bad_use_is_an_error_at_the_use() {
+    let client = server().await;
+    let (_, text, diags) = open_fixture(&client, "bad_use.chop").await;
+    let missing: Vec<&Value> = diags.iter().filter(|d| d["code"] == "E0023").collect();
+    assert_eq!(missing.len(), 1, "{diags:#?}");
+    assert_eq!(text_of(&text, &missing[0]["range"]), "\"missing.chop\"");
+    assert!(missing[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("missing.chop"));
+}
+
+#[tokio::test]
+async fn a_used_files_errors_are_published_once_under_its_uri() {
+    let client = server().await;
+    let (_, _, diags) = open_fixture(&client, "uses_broken.chop").await;
+    assert!(
+        !codes(&diags).contains(&"E0004".to_string()),
+        "the user gets its own diagnostics only: {diags:#?}"
+    );
+    let (lib_uri, lib_text) = fixture("broken_lib.chop");
+    let published = client
+        .wait_for(Duration::from_secs(20), |n| {
+            n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == lib_uri
+        })
+        .await
+        .expect("the used file's diagnostics");
+    let lib_diags = published.message["params"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(codes(&lib_diags), vec!["E0004"], "{lib_diags:#?}");
+    assert_eq!(text_of(&lib_text, &lib_diags[0]["range"]), "true");
+}
+
+#[tokio::test]
+async fn definition_goes_into_the_used_file() {
+    let client = server().await;
+    let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let (tone_uri, tone) = fixture("tone.chop");
+    let want = |name: &str| {
+        let start = tone.find(name).unwrap();
+        json!({"uri": tone_uri, "range": {"start": pos_in(&tone, start), "end": pos_in(&tone, start + name.len())}})
+    };
+    let unqualified = client
+        .call("textDocument/definition", at(&uri, &text, "= warm", 3))
+        .await;
+    let override_ = client
+        .call("textDocument/definition", at(&uri, &text, "warmth:", 1))
+        .await;
+    let mut param = want("warmth:");
+    param["range"]["end"] = pos_in(&tone, tone.find("warmth:").unwrap() + "warmth".len());
+    assert_eq!(override_, param);
+    let mut filter = want("warm(");
+    filter["range"]["end"] = pos_in(&tone, tone.find("warm(").unwrap() + "warm".len());
+    assert_eq!(unqualified, filter);
+}
+
+#[tokio::test]
+async fn hover_shows_a_used_items_signature_and_doc() {
+    let client = server().await;
+    let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let hover = client
+        .call("textDocument/hover", at(&uri, &text, "= warm", 3))
+        .await;
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("filter warm(c: color) -> color"), "{value}");
+    assert!(value.contains("Warms a colour by `warmth`."), "{value}");
+    assert!(value.contains("tone.chop"), "{value}");
+}
+
+#[tokio::test]
+async fn completion_of_use_paths_and_used_items() {
+    let client = server().await;
+    let path = dir().join("pipelines/new.chop");
+    let new_uri = uri(&path);
+    let text = "use \"../";
+    client.open(&new_uri, text).await;
+    client.diagnostics(&new_uri, 1).await.expect("diagnostics");
+    let items = client
+        .call(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": new_uri}, "position": pos_in(text, text.len())}),
+        )
+        .await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["label"].as_str().unwrap())
+        .collect();
+    for want in ["tone.chop", "pipelines/", "broken_lib.chop"] {
+        assert!(labels.contains(&want), "{want} in {labels:?}");
+    }
+    assert!(!labels.contains(&"pipeline"), "{labels:?}");
+
+    let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let items = client
+        .call("textDocument/completion", at(&uri, &text, "|> ", 3))
+        .await;
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"warm"), "{labels:?}");
+    assert!(labels.contains(&"tone.warm"), "{labels:?}");
+    assert!(
+        !labels.iter().any(|label| label.contains("_helper")),
+        "{labels:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_to_a_used_file_rechecks_its_users() {
+    let client = server().await;
+    let (look_uri, _, diags) = open_fixture(&client, "pipelines/look.chop").await;
+    assert!(diags.is_empty(), "{diags:#?}");
+    let (tone_uri, tone, _) = open_fixture(&client, "tone.chop").await;
+    // Rename the filter in the open (unsaved) buffer: the pipeline no longer finds it.
+    let start = tone.find("warm(").unwrap();
+    let range = json!({"start": pos_in(&tone, start), "end": pos_in(&tone, start + 4)});
+    client.change(&tone_uri, 2, range.clone(), "hot").await;
+    let look_uri2 = look_uri.clone();
+    let rechecked = client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == look_uri2
+                && n["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| !d.is_empty())
+        })
+        .await
+        .expect("the user re-checked");
+    let diags = rechecked.message["params"]["diagnostics"]
+        .as_array()
+        .unwrap();
+    assert!(
+        diags.iter().all(|d| d["severity"] == 1),
+        "errors where `warm` is used: {diags:#?}"
+    );
+    // And back: the errors go.
+    let range = json!({"start": pos_in(&tone, start), "end": pos_in(&tone, start + 3)});
+    client.change(&tone_uri, 3, range, "warm").await;
+    let look_uri3 = look_uri.clone();
+    client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == look_uri3
+                && n["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| d.is_empty())
+        })
+        .await
+        .expect("the user re-checked again");
+}
+
+#[tokio::test]
+async fn a_file_changed_on_disk_rechecks_its_users() {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-modules-watch");
+    std::fs::create_dir_all(&folder).unwrap();
+    let lib = folder.join("lib.chop");
+    std::fs::write(&lib, "filter f(c: color) -> color {\n    c\n}\n").unwrap();
+    let main = folder.join("main.chop");
+    let main_text = "use \"lib.chop\";\n\npipeline p = f;\n";
+    let client = server().await;
+    let main_uri = uri(&main);
+    client.open(&main_uri, main_text).await;
+    let diags = client.diagnostics(&main_uri, 1).await.unwrap();
+    assert!(diags.is_empty(), "{diags:#?}");
+    // The server asks to watch `.chop` files.
+    let registered = client.server_requests().iter().any(|request| {
+        request["method"] == "client/registerCapability"
+            && request["params"]["registrations"][0]["method"] == "workspace/didChangeWatchedFiles"
+    });
+    assert!(registered, "{:?}", client.server_requests());
+    std::fs::write(&lib, "filter g(c: color) -> color {\n    c\n}\n").unwrap();
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": uri(&lib), "type": 2}]}),
+        )
+        .await;
+    let main_uri2 = main_uri.clone();
+    let rechecked = client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == main_uri2
+                && n["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| !d.is_empty())
+        })
+        .await
+        .expect("re-checked after the change on disk");
+    let diags = rechecked.message["params"]["diagnostics"]
+        .as_array()
+        .unwrap();
+    assert_eq!(text_of(main_text, &diags[0]["range"]), "f");
+}
+
+#[tokio::test]
+async fn params_and_preview_of_a_pipeline_from_another_file() {
+    let client = server().await;
+    let (uri, _, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let params = client
+        .call("chop/params", json!({"textDocument": {"uri": uri}}))
+        .await;
+    let rows = params.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{params:#}");
+    assert_eq!(rows[0]["name"], "tone.warmth");
+    assert_eq!(rows[0]["default"], 0.5);
+    let (tone_uri, tone) = fixture("tone.chop");
+    assert_eq!(rows[0]["file"], tone_uri.as_str());
+    assert_eq!(
+        rows[0]["range"]["start"],
+        pos_in(&tone, tone.find("param warmth").unwrap())
+    );
+    let result = client
+        .call(
+            "chop/preview",
+            json!({"textDocument": {"uri": uri}, "pipeline": "look", "level": 1,
+                   "params": {"warmth": 0.25}}),
+        )
+        .await;
+    assert!(result["width"].as_u64().unwrap() > 0, "{result}");
+    assert!(result["instructions"].as_u64().unwrap() > 0, "{result}");
+    let unknown = client
+        .request(
+            "chop/preview",
+            json!({"textDocument": {"uri": uri}, "pipeline": "look", "params": {"nope": 1.0}}),
+        )
+        .await;
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nope"),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn the_librarys_pipelines_have_no_errors() {
+    let client = server().await;
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/pipelines");
+    let path = chunkvm::modules::normalize(&folder.join("old_photo.chop"));
+    let old_photo = uri(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    client.open(&old_photo, &text).await;
+    let diags = client.diagnostics(&old_photo, 1).await.unwrap();
+    assert!(diags.is_empty(), "{diags:#?}");
+    let params = client
+        .call("chop/params", json!({"textDocument": {"uri": old_photo}}))
+        .await;
+    let names: Vec<&str> = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"sepia.amount"), "{names:?}");
+    assert!(names.contains(&"vignette.strength"), "{names:?}");
+}
+
+#[tokio::test]
+async fn renaming_a_used_item_from_a_user_is_refused() {
+    let client = server().await;
+    let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let mut params = at(&uri, &text, "= warm", 3);
+    params["newName"] = json!("hot");
+    let refused = client.request("textDocument/rename", params).await;
+    let message = refused["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("tone.chop"), "{refused}");
+}
