@@ -173,11 +173,11 @@ fn nothing_reads_outside_the_repository() {
 /// (`chop-ide`) depend, directly or through others, on no command-line, protocol,
 /// async or network crate, nor on JSON (`serde_json`: the clients speak JSON, the core
 /// and the analysis plain Rust; the core not even on `serde`), and never on a layer
-/// above them. Read from `cargo metadata`
-/// (the resolved graph, normal dependencies only: tests and build scripts may use more).
+/// above them. Read from `cargo tree` (the graph a build of each crate resolves,
+/// normal dependencies only: tests and build scripts may use more).
 #[test]
 fn the_core_and_the_analysis_depend_on_no_layer_above_them() {
-    // The graph as built here: without `--filter-platform`, `--offline` needs the
+    // The graph as built here: without `--target`, `--offline` needs the
     // sources of other platforms' dependencies too, which a fresh machine has not
     // downloaded.
     let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
@@ -188,61 +188,33 @@ fn the_core_and_the_analysis_depend_on_no_layer_above_them() {
         .lines()
         .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
         .expect("rustc -vV names the host");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
-        .args(["--filter-platform", &host])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let packages = meta["packages"].as_array().unwrap();
-    let name_of = |id: &str| -> String {
-        packages
-            .iter()
-            .find(|p| p["id"] == id)
-            .map(|p| p["name"].as_str().unwrap().to_string())
-            .unwrap()
-    };
-    let nodes = meta["resolve"]["nodes"].as_array().unwrap();
-    // Normal (not dev, not build) dependencies of a package id, by id.
-    let normal_deps = |id: &str| -> Vec<String> {
-        let node = nodes.iter().find(|n| n["id"] == id).unwrap();
-        node["deps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|dep| {
-                dep["dep_kinds"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|kind| kind["kind"].is_null())
-            })
-            .map(|dep| dep["pkg"].as_str().unwrap().to_string())
-            .collect()
-    };
+    // `cargo tree -p` resolves features as a build of that package alone does: the
+    // workspace-wide graph of `cargo metadata` lists optional dependencies that only
+    // weak features (`serde?/std`) name, which nothing builds.
     let closure = |name: &str| -> Vec<String> {
-        let start = packages
-            .iter()
-            .find(|p| p["name"] == name)
-            .map(|p| p["id"].as_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("no package {name}"));
-        let mut seen = vec![start.clone()];
-        let mut todo = vec![start];
-        while let Some(id) = todo.pop() {
-            for dep in normal_deps(&id) {
-                if !seen.contains(&dep) {
-                    seen.push(dep.clone());
-                    todo.push(dep);
-                }
-            }
-        }
-        seen.iter().map(|id| name_of(id)).collect()
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["tree", "-p", name, "-e", "normal", "--prefix", "none"])
+            .args([
+                "--format",
+                "{p}",
+                "--locked",
+                "--offline",
+                "--target",
+                &host,
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo tree -p {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_string)
+            .collect()
     };
     // Command line, language and debug protocols, JSON, async runtimes, networking.
     let outside = [

@@ -709,9 +709,15 @@ pub fn measure_preview(
     use std::sync::Arc;
     let mut out = Vec::new();
     for t in targets {
-        let text = std::fs::read_to_string(filters_dir().join(&t.file))
-            .map_err(|err| format!("{}: {err}", t.file))?;
+        let path = filters_dir().join(&t.file);
+        let text = std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", t.file))?;
         let mut document = chop_ide::Document::new(&text);
+        // As the editor does: a pipeline's used filters come from the library's files.
+        document.set_program(Some(chop_ide::ProgramContext {
+            path,
+            lib: vec![filters_dir()],
+            resolver: Arc::new(chunkvm::modules::FsResolver),
+        }));
         let doc = document.analyse();
         let mut times = Vec::with_capacity(runs);
         let mut last = None;
