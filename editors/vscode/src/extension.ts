@@ -67,7 +67,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await startClient();
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration('chop.preview')) {
+      if (event.affectsConfiguration('chop.preview') || event.affectsConfiguration('chop.lib')) {
         void client?.sendNotification(DidChangeConfigurationNotification.type, {
           settings: currentSettings(),
         });
@@ -93,7 +93,7 @@ export async function deactivate(): Promise<void> {
 
 function currentSettings(): ServerSettings {
   const config = vscode.workspace.getConfiguration('chop');
-  return serverSettings(config.get('preview.photo'), config.get('preview.level'));
+  return serverSettings(config.get('preview.photo'), config.get('preview.level'), config.get('lib'));
 }
 
 async function startClient(): Promise<void> {

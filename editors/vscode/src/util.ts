@@ -77,14 +77,23 @@ export interface FileTarget extends PreviewTarget {
 export interface ServerSettings {
   previewPhoto: string | null;
   previewLevel: number | null;
+  /** The library's folders `use "..."` looks in after the using file's folder. */
+  lib: string[];
 }
 
-/** The server's settings from the extension's `chop.preview.photo` and `chop.preview.level`. */
-export function serverSettings(photo: unknown, level: unknown): ServerSettings {
+/**
+ * The server's settings from the extension's `chop.preview.photo`,
+ * `chop.preview.level` and `chop.lib` (entries that are not non-empty strings are
+ * left out).
+ */
+export function serverSettings(photo: unknown, level: unknown, lib?: unknown): ServerSettings {
   const previewPhoto = typeof photo === 'string' && photo.trim() !== '' ? photo.trim() : null;
   const previewLevel =
     typeof level === 'number' && Number.isInteger(level) && level >= 0 && level < 64 ? level : null;
-  return { previewPhoto, previewLevel };
+  const folders = Array.isArray(lib)
+    ? lib.filter((dir): dir is string => typeof dir === 'string' && dir.trim() !== '').map((dir) => dir.trim())
+    : [];
+  return { previewPhoto, previewLevel, lib: folders };
 }
 
 /**

@@ -34,7 +34,7 @@ test('every registered command is contributed, and the lens commands are there',
 
 test('the settings the code reads are declared, with their defaults', () => {
   const properties = manifest.contributes.configuration.properties;
-  const read = [...source.matchAll(/get(?:Configuration\('chop'\)\.get)?\('((?:server|preview|debugger|cli|nodesView)\.[a-zA-Z]+|nodes)'\)/g)].map(
+  const read = [...source.matchAll(/get(?:Configuration\('chop'\)\.get)?\('((?:server|preview|debugger|cli|nodesView)\.[a-zA-Z]+|nodes|lib)'\)/g)].map(
     (m) => `chop.${m[1]}`,
   );
   assert.deepEqual([...new Set(read)].sort(), Object.keys(properties).sort());
@@ -44,6 +44,8 @@ test('the settings the code reads are declared, with their defaults', () => {
   assert.equal(properties['chop.debugger.path'].default, '');
   assert.equal(properties['chop.cli.path'].default, '');
   assert.deepEqual(properties['chop.nodes'].default, []);
+  assert.deepEqual(properties['chop.lib'].default, []);
+  assert.equal(properties['chop.lib'].items.type, 'string');
   assert.deepEqual(properties['chop.nodes'].items.required, ['address']);
   assert.equal(properties['chop.nodesView.refreshSeconds'].default, 10);
 });

@@ -18,12 +18,14 @@ import {
   targetAt,
 } from '../util';
 
-test('serverSettings maps the chop.preview settings to the server fields', () => {
-  assert.deepEqual(serverSettings('', null), { previewPhoto: null, previewLevel: null });
-  assert.deepEqual(serverSettings(' photos/cat.jpg ', 2), { previewPhoto: 'photos/cat.jpg', previewLevel: 2 });
-  assert.deepEqual(serverSettings(undefined, -1), { previewPhoto: null, previewLevel: null });
-  assert.deepEqual(serverSettings(3, 1.5), { previewPhoto: null, previewLevel: null });
-  assert.deepEqual(serverSettings('a.png', 64), { previewPhoto: 'a.png', previewLevel: null });
+test('serverSettings maps the chop.preview settings and chop.lib to the server fields', () => {
+  assert.deepEqual(serverSettings('', null), { previewPhoto: null, previewLevel: null, lib: [] });
+  assert.deepEqual(serverSettings(' photos/cat.jpg ', 2), { previewPhoto: 'photos/cat.jpg', previewLevel: 2, lib: [] });
+  assert.deepEqual(serverSettings(undefined, -1), { previewPhoto: null, previewLevel: null, lib: [] });
+  assert.deepEqual(serverSettings(3, 1.5), { previewPhoto: null, previewLevel: null, lib: [] });
+  assert.deepEqual(serverSettings('a.png', 64), { previewPhoto: 'a.png', previewLevel: null, lib: [] });
+  assert.deepEqual(serverSettings('', null, [' ../my-filters ', '', 3, '/opt/chop']).lib, ['../my-filters', '/opt/chop']);
+  assert.deepEqual(serverSettings('', null, 'filters').lib, []);
 });
 
 test('serverCommand: PATH names, home, absolute and workspace-relative paths', () => {
