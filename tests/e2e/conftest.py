@@ -46,18 +46,29 @@ def json_converter():
 
 def make_client() -> LanguageClient:
     """pytest-lsp's test client, also recording every publishDiagnostics in order
-    (with its version), so that tests can wait for the latest one."""
+    (with its version), so that tests can wait for the latest one, and accepting
+    the server's dynamic registrations (``client/registerCapability``, which the
+    capabilities of VS Code and Neovim announce) as an editor does, recording them."""
     client = LanguageClient(converter_factory=json_converter)
     client.published = []  # type: ignore[attr-defined]
+    client.registrations = []  # type: ignore[attr-defined]
     default = DEFAULT_CLIENT_FEATURES[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
 
     def publish(client: LanguageClient, params: lsp.PublishDiagnosticsParams):
         client.published.append(params)  # type: ignore[attr-defined]
         default(client, params)
 
+    def register(client: LanguageClient, params: lsp.RegistrationParams):
+        client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
+        return None
+
     register_lsp_features(
         client,
-        {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish},
+        {
+            **DEFAULT_CLIENT_FEATURES,
+            lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
+            lsp.CLIENT_REGISTER_CAPABILITY: register,
+        },
     )
     return client
 

@@ -543,3 +543,23 @@ async def test_definition_goes_into_a_used_file(client: LanguageClient):
         assert rng == tone.span(def_marker, def_needle), (
             f"definition of {needle}: got {rng}, want {tone.span(def_marker, def_needle)} in tone.chop"
         )
+
+
+async def test_the_server_asks_to_watch_chop_files(client: LanguageClient):
+    """VS Code's capabilities allow dynamic registration of file watchers: the
+    server registers one for ``**/*.chop``, so that files on disk that open
+    documents use are re-checked when they change."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15.0
+    watchers = []
+    while loop.time() < deadline and not watchers:
+        watchers = [
+            r
+            for r in client.registrations  # type: ignore[attr-defined]
+            if r.method == "workspace/didChangeWatchedFiles"
+        ]
+        await asyncio.sleep(0.02)
+    assert watchers, "chop-lsp did not register workspace/didChangeWatchedFiles"
+    options = watchers[0].register_options
+    globs = [w["globPattern"] if isinstance(w, dict) else w.glob_pattern for w in options["watchers"]]
+    assert globs == ["**/*.chop"], f"watched globs: {globs}"
