@@ -243,8 +243,12 @@ pub struct Breakpoint {
 pub enum Container {
     /// The parameters and locals of a thread's frame `n` (0: innermost).
     Locals(i64, usize),
-    /// The file's `param` values as a thread sees them.
+    /// The `param` values as a thread sees them: the main file's, then one group per
+    /// used file that has params.
     Params(i64),
+    /// The `param` values of one used file (its namespace: `vignette`), by the names
+    /// that file writes.
+    ParamsOf(i64, String),
     /// A compound value (a colour, an array).
     Value(Value),
 }

@@ -38,8 +38,24 @@ fn path_of(frame: &Value) -> String {
     frame["source"]["path"].as_str().unwrap().to_string()
 }
 
-/// The Params scope of the innermost frame: name to shown value.
-fn params(client: &mut Client) -> Vec<(String, String)> {
+/// The rows of a variables container: name, shown value, and the handle of its children.
+fn rows(client: &mut Client, handle: &Value) -> Vec<(String, String, Value)> {
+    client
+        .variables(handle)
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["value"].as_str().unwrap().to_string(),
+                v["variablesReference"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The Params scope of the innermost frame as shown: the main file's params, then one
+/// expandable row per used file.
+fn params_shown(client: &mut Client) -> Vec<(String, String, Value)> {
     let frame = client.frames()[0]["id"].clone();
     let scopes = client.scopes(&frame);
     let handle = scopes
@@ -48,16 +64,23 @@ fn params(client: &mut Client) -> Vec<(String, String)> {
         .unwrap()
         .1
         .clone();
-    client
-        .variables(&handle)
-        .iter()
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap().to_string(),
-                v["value"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    rows(client, &handle)
+}
+
+/// The Params scope of the innermost frame with the used files' groups expanded: the
+/// qualified name (`tint.warmth`) to shown value.
+fn params(client: &mut Client) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    for (name, value, handle) in params_shown(client) {
+        if value.contains(&format!(" of {name}")) && handle.as_i64().unwrap() > 0 {
+            for (inner, value, _) in rows(client, &handle) {
+                all.push((format!("{name}.{inner}"), value));
+            }
+        } else {
+            all.push((name, value));
+        }
+    }
+    all
 }
 
 #[test]
@@ -101,6 +124,31 @@ fn breakpoints_frames_and_steps_cross_files() {
         "{frames:?}"
     );
     assert_eq!(frames[1]["line"], call);
+    // The used file's params as a group of their own, expandable.
+    let top = params_shown(&mut client);
+    let names: Vec<&str> = top.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"count") && names.contains(&"tint"),
+        "{top:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains('.')), "{top:?}");
+    let group = top.iter().find(|(n, _, _)| n == "tint").unwrap();
+    assert!(group.1.ends_with("of tint"), "{top:?}");
+    // Set through the group by the name its file writes; read back qualified.
+    let set = client.ok(
+        "setVariable",
+        json!({ "variablesReference": group.2, "name": "warmth", "value": "0.25" }),
+    );
+    assert_eq!(set["value"], "0.25", "{set:?}");
+    let shown = params(&mut client);
+    assert!(
+        shown.contains(&("tint.warmth".to_string(), "0.25".to_string())),
+        "{shown:?}"
+    );
+    client.ok(
+        "setVariable",
+        json!({ "variablesReference": group.2, "name": "warmth", "value": "0.5" }),
+    );
     // Params by their qualified names, the used file's as launched.
     let shown = params(&mut client);
     assert!(

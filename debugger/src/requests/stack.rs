@@ -10,7 +10,7 @@ use crate::protocol::{
 };
 use crate::session::{Container, RunState, Session, Shared};
 use chunkvm::chunk::ChunkId;
-use chunkvm::exec::Value;
+use chunkvm::exec::{Value, Variable};
 use chunkvm::values::Written;
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
@@ -123,7 +123,7 @@ pub fn scopes(shared: &Arc<Shared>, request: &Request) -> Reply {
     let vm = session.stopped(thread)?;
     let frame = frame_index(vm, args.frame_id)?;
     let locals_count = vm.locals(frame)?.len();
-    let params_count = vm.local()?.program().globals.len();
+    let params_count = param_groups(&vm.params()?).len();
     let locals = session
         .handles
         .handle(format!("locals {thread} {frame}"), || {
@@ -192,6 +192,36 @@ fn type_of(value: &Value) -> String {
     }
 }
 
+/// A row of the Params scope: a param of the main file, or the params of a used file
+/// (its namespace and how many), shown as a group.
+enum ParamRow<'a> {
+    Own(&'a Variable),
+    File(&'a str, usize),
+}
+
+/// The Params scope's rows: the main file's params (unqualified names), then a group per
+/// used file in the order its params come, for params named `namespace.name`.
+fn param_groups(all: &[Variable]) -> Vec<ParamRow<'_>> {
+    let mut rows: Vec<ParamRow<'_>> = all
+        .iter()
+        .filter(|var| !var.name.contains('.'))
+        .map(ParamRow::Own)
+        .collect();
+    let mut groups: Vec<(&str, usize)> = Vec::new();
+    for (namespace, _) in all.iter().filter_map(|var| var.name.rsplit_once('.')) {
+        match groups.iter_mut().find(|(ns, _)| *ns == namespace) {
+            Some((_, count)) => *count += 1,
+            None => groups.push((namespace, 1)),
+        }
+    }
+    rows.extend(
+        groups
+            .into_iter()
+            .map(|(ns, count)| ParamRow::File(ns, count)),
+    );
+    rows
+}
+
 /// `variables`.
 pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
     let args: VariablesArgs = arguments(request)?;
@@ -210,11 +240,47 @@ pub fn variables(shared: &Arc<Shared>, request: &Request) -> Reply {
             .into_iter()
             .map(|var| (var.name, var.ty.to_string(), var.value))
             .collect(),
-        Container::Params(thread) => session
+        Container::Params(thread) => {
+            let all = session.stopped(*thread)?.params()?;
+            let thread = *thread;
+            let list: Vec<Json> = param_groups(&all)
+                .into_iter()
+                .map(|row| match row {
+                    ParamRow::Own(var) => variable(
+                        &mut session,
+                        &key,
+                        &var.name,
+                        &var.ty.to_string(),
+                        &var.value,
+                    ),
+                    ParamRow::File(namespace, count) => {
+                        let reference = session
+                            .handles
+                            .handle(format!("params {thread} {namespace}"), || {
+                                Container::ParamsOf(thread, namespace.to_string())
+                            });
+                        let noun = if count == 1 { "param" } else { "params" };
+                        json!({
+                            "name": namespace,
+                            "value": format!("{count} {noun} of {namespace}"),
+                            "type": "file",
+                            "variablesReference": reference,
+                            "namedVariables": count,
+                            "presentationHint": { "kind": "class" },
+                        })
+                    }
+                })
+                .collect();
+            return Ok(json!({ "variables": list }));
+        }
+        Container::ParamsOf(thread, namespace) => session
             .stopped(*thread)?
             .params()?
             .into_iter()
-            .map(|var| (var.name, var.ty.to_string(), var.value))
+            .filter_map(|var| {
+                let (ns, name) = var.name.rsplit_once('.')?;
+                (ns == namespace).then(|| (name.to_string(), var.ty.to_string(), var.value))
+            })
             .collect(),
         Container::Value(Value::Color([r, g, b, a])) => [("r", r), ("g", g), ("b", b), ("a", a)]
             .into_iter()
@@ -260,8 +326,11 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
         .handles
         .get(args.variables_reference)
         .map(|(_, container)| container.clone());
-    let thread = match container {
-        Some(Container::Params(thread)) => thread,
+    let (thread, name) = match container {
+        Some(Container::Params(thread)) => (thread, args.name.clone()),
+        Some(Container::ParamsOf(thread, namespace)) => {
+            (thread, format!("{namespace}.{}", args.name))
+        }
         Some(Container::Locals(thread, frame)) => {
             return set_local(&mut session, thread, frame, &args)
         }
@@ -281,13 +350,12 @@ pub fn set_variable(shared: &Arc<Shared>, request: &Request) -> Reply {
         .program
         .as_ref()
         .ok_or_else(|| DapError::internal("a VM without its program"))?;
-    let value =
-        chunkvm::driver::read_param(&program.params, &args.name, Written::Text(&args.value))
-            .ok_or_else(|| DapError::user(format!("no param `{}`", args.name)))?
-            .map_err(|err| DapError::user(err.to_string()))?;
-    session.stopped(thread)?.set_global(&args.name, &value)?;
+    let value = chunkvm::driver::read_param(&program.params, &name, Written::Text(&args.value))
+        .ok_or_else(|| DapError::user(format!("no param `{name}`")))?
+        .map_err(|err| DapError::user(err.to_string()))?;
+    session.stopped(thread)?.set_global(&name, &value)?;
     let ty = value.kind().to_string();
-    let shown = variable(&mut session, "set", &args.name, &ty, &value);
+    let shown = variable(&mut session, "set", &name, &ty, &value);
     Ok(json!({
         "value": shown["value"],
         "type": ty,
