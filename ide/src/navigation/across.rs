@@ -259,6 +259,12 @@ mod tests {
         let texts: Vec<&str> = uses.iter().map(|used| user.slice(used.span)).collect();
         assert_eq!(texts, vec!["warm", "warm"]);
         assert!(uses[1].qualified && !uses[0].qualified);
+        // Definition and hover reach the used file from a qualified use too.
+        let qualified = USER.find("m.f(").unwrap_or(0) + 2;
+        assert!(matches!(
+            super::super::definition_target(&user, qualified),
+            Some(super::super::Target::There(..))
+        ));
         assert!(may_refer(&Doc::new(USER), path, &target));
         assert!(!may_refer(
             &Doc::new(OTHER),

@@ -31,8 +31,9 @@ pub enum RenameRefused {
         /// Whether it is a field (else a method).
         field: bool,
     },
-    /// An item of a file this one uses: renaming it here alone would break the
-    /// program (renaming across files is not done yet).
+    /// An item of a file this one uses: renaming it in this file alone would
+    /// break the program ([`rename`] works on one file; across files, a server
+    /// gathers [`uses_of`](super::uses_of) of every file).
     Elsewhere {
         /// The name.
         name: String,
