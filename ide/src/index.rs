@@ -441,6 +441,13 @@ impl<'a> Visit<'a> for Walker<'a> {
                 walk_expr(self, expr);
             }
             ExprKind::Field(value, field) => {
+                // `m.f`, `m.amount`: a used file's item, named by its namespace.
+                if let Some(Res::Param(id) | Res::Function(id)) =
+                    self.doc.analysis.names.get(&expr.id)
+                {
+                    self.push(field.span, Symbol::Item(*id), Some(expr.id), Access::Read);
+                    return;
+                }
                 self.visit_expr(value);
                 if let Some(symbol) = member(self.doc, value, &field.name) {
                     self.push(field.span, symbol, Some(expr.id), Access::Read);

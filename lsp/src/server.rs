@@ -39,6 +39,8 @@ pub struct Caps {
     pub prepare_rename: bool,
     /// The client registers file watchers when asked (`workspace/didChangeWatchedFiles`).
     pub watched_files: bool,
+    /// Workspace edits may be `documentChanges` (versioned edits of documents).
+    pub document_changes: bool,
 }
 
 impl Caps {
@@ -77,6 +79,12 @@ impl Caps {
                 .as_ref()
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
+            document_changes: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
                 .unwrap_or(false),
         }
     }
@@ -200,6 +208,31 @@ impl Backend {
             let lines = Lines::of(&snap.doc, enc);
             Some(work(&snap.doc, &lines))
         })
+    }
+
+    /// What references and rename look through: the open documents' latest
+    /// snapshots, the workspace folders, the files read from disk.
+    async fn workspace(&self) -> features::references::Workspace {
+        let handles: Vec<(Uri, Arc<DocHandle>)> = self
+            .docs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(uri, handle)| (uri.clone(), handle.clone()))
+            .collect();
+        let mut open = Vec::new();
+        for (uri, handle) in handles {
+            let snap = handle.latest().await;
+            open.push((uri, snap.version, snap.doc.clone()));
+        }
+        features::references::Workspace {
+            open,
+            roots: self.session().roots,
+            files: self.workspace.clone(),
+            resolver: crate::documents::OpenFiles(self.shared.clone()),
+            lib: self.shared.lib(),
+            enc: self.encoding(),
+        }
     }
 
     fn apply_settings(&self, settings: &Value) -> Vec<String> {
@@ -546,11 +579,21 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let uri = p.text_document.uri.clone();
         let include = params.context.include_declaration;
-        let found = self
-            .at("references", &uri, p.position, |doc, lines, offset| {
-                features::references::references(doc, lines, &uri, offset, include)
+        let Some(snap) = self.snapshot(&uri).await else {
+            return Ok(Some(Vec::new()));
+        };
+        let ws = self.workspace().await;
+        let found = tokio::task::spawn_blocking(move || {
+            guarded("references", || {
+                let lines = Lines::of(&snap.doc, ws.enc);
+                let offset = lines.offset(p.position)?;
+                Some(features::references::references(
+                    &ws, &snap.doc, &lines, &uri, offset, include,
+                ))
             })
-            .await?;
+        })
+        .await
+        .unwrap_or(Ok(None))?;
         Ok(Some(found.unwrap_or_default()))
     }
 
@@ -574,12 +617,13 @@ impl LanguageServer for Backend {
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
+        let uri = params.text_document.uri.clone();
         let found = self
             .at(
                 "prepareRename",
-                &params.text_document.uri,
+                &uri,
                 params.position,
-                features::rename::prepare,
+                |doc, lines, offset| features::rename::prepare(doc, lines, &uri, offset),
             )
             .await?;
         found.transpose()
@@ -589,11 +633,22 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let uri = p.text_document.uri.clone();
         let new_name = params.new_name;
-        let found = self
-            .at("rename", &uri, p.position, |doc, lines, offset| {
-                features::rename::rename(doc, lines, &uri, offset, &new_name)
+        let Some(snap) = self.snapshot(&uri).await else {
+            return Ok(None);
+        };
+        let versioned = self.caps().document_changes;
+        let ws = self.workspace().await;
+        let found = tokio::task::spawn_blocking(move || {
+            guarded("rename", || {
+                let lines = Lines::of(&snap.doc, ws.enc);
+                let offset = lines.offset(p.position)?;
+                Some(features::rename::rename(
+                    &ws, &snap.doc, &lines, &uri, offset, &new_name, versioned,
+                ))
             })
-            .await?;
+        })
+        .await
+        .unwrap_or(Ok(None))?;
         found.transpose()
     }
 

@@ -1,5 +1,6 @@
 //! Files that use other files (`lsp/tests/fixtures/modules/`): diagnostics of a
 //! bad `use` and of a used file, definition, hover and completion across files,
+//! references and rename across files, workspace symbols of used files,
 //! re-checks when a used file changes, `chop/params` and `chop/preview` of a
 //! pipeline whose filters come from another file, and the library's pipelines.
 
@@ -335,13 +336,178 @@ async fn the_librarys_pipelines_have_no_errors() {
     assert!(names.contains(&"vignette.strength"), "{names:?}");
 }
 
+/// A started server whose workspace folder is `root`, with `caps` besides.
+async fn server_in(root: &Path, mut caps: Value) -> TestClient {
+    let client = TestClient::start();
+    caps["workspace"]["didChangeWatchedFiles"] = json!({"dynamicRegistration": true});
+    client
+        .call(
+            "initialize",
+            json!({"capabilities": caps, "workspaceFolders": [{"uri": uri(root), "name": "ws"}]}),
+        )
+        .await;
+    client.notify("initialized", json!({})).await;
+    client
+}
+
+/// `(file name, text at the range)` of each location, in order.
+fn places(found: &Value) -> Vec<(String, String)> {
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|loc| {
+            let uri = loc["uri"].as_str().unwrap();
+            let path = chop_lsp::convert::path_of(&uri.parse().unwrap()).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, text_of(&text, &loc["range"]))
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn renaming_a_used_item_from_a_user_is_refused() {
-    let client = server().await;
+async fn references_of_a_used_item_from_the_user_and_from_its_file() {
+    let client = server_in(&dir(), capable()).await;
     let (uri, text, _) = open_fixture(&client, "pipelines/look.chop").await;
     let mut params = at(&uri, &text, "= warm", 3);
-    params["newName"] = json!("hot");
+    params["context"] = json!({"includeDeclaration": true});
+    let found = client.call("textDocument/references", params).await;
+    let want = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(file, text)| (file.to_string(), text.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        places(&found),
+        want(&[
+            ("tone.chop", "warm"),
+            ("look.chop", "warm"),
+            ("look.chop", "warm")
+        ]),
+        "{found:#}"
+    );
+    // From the declaring file, not open: the user on disk is found (in the
+    // workspace folder), the declaration left out when asked.
+    let client = server_in(&dir(), capable()).await;
+    let (tone_uri, tone, _) = open_fixture(&client, "tone.chop").await;
+    let mut params = at(&tone_uri, &tone, "warmth:", 1);
+    params["context"] = json!({"includeDeclaration": false});
+    let found = client.call("textDocument/references", params).await;
+    assert_eq!(
+        places(&found),
+        want(&[("tone.chop", "warmth"), ("look.chop", "warmth")]),
+        "{found:#}"
+    );
+}
+
+#[tokio::test]
+async fn renaming_a_used_item_edits_every_file_in_one_edit() {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-modules-rename");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(folder.join("lib")).unwrap();
+    let lib = folder.join("lib/tint.chop");
+    let lib_text = "param amount: float = 0.5 in 0.0..1.0;\n\nfn f(x: float) -> float {\n    x * amount\n}\n\nfilter warm(c: color) -> color {\n    rgba(f(c.r), c.g, c.b, c.a)\n}\n";
+    std::fs::write(&lib, lib_text).unwrap();
+    let main = folder.join("main.chop");
+    let main_text = "use \"lib/tint.chop\" as m;\n\nfn g(y: float) -> float {\n    m.f(y) + m.amount\n}\n\npipeline p = m.warm(amount: 0.2);\n";
+    std::fs::write(&main, main_text).unwrap();
+    let other = folder.join("other.chop");
+    let other_text = "use \"lib/tint.chop\";\n\nfn h(y: float) -> float {\n    f(y)\n}\n";
+    std::fs::write(&other, other_text).unwrap();
+    let mut caps = capable();
+    caps["workspace"] = json!({"workspaceEdit": {"documentChanges": true}});
+    let client = server_in(&folder, caps).await;
+    let main_uri = uri(&main);
+    client.open(&main_uri, main_text).await;
+    let diags = client.diagnostics(&main_uri, 1).await.unwrap();
+    assert!(diags.is_empty(), "{diags:#?}");
+    // prepareRename on a qualified use: only the name.
+    let prepared = client
+        .call(
+            "textDocument/prepareRename",
+            at(&main_uri, main_text, "m.f(", 2),
+        )
+        .await;
+    assert_eq!(text_of(main_text, &prepared), "f");
+    let mut params = at(&main_uri, main_text, "m.f(", 2);
+    params["newName"] = json!("scale");
+    let edit = client.call("textDocument/rename", params).await;
+    let changes = edit["documentChanges"].as_array().unwrap();
+    assert_eq!(changes.len(), 3, "{edit:#}");
+    let mut renamed = Vec::new();
+    for change in changes {
+        let doc_uri = change["textDocument"]["uri"].as_str().unwrap();
+        let (path, text) = if doc_uri == main_uri {
+            assert_eq!(change["textDocument"]["version"], 1, "{change}");
+            (&main, main_text)
+        } else if doc_uri == uri(&lib) {
+            assert!(change["textDocument"]["version"].is_null(), "{change}");
+            (&lib, lib_text)
+        } else {
+            assert_eq!(doc_uri, uri(&other));
+            (&other, other_text)
+        };
+        let edits = change["edits"].as_array().unwrap().clone();
+        renamed.push((path.clone(), apply_edits(text, &edits)));
+    }
+    renamed.sort();
+    let texts: Vec<&str> = renamed.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            lib_text
+                .replace("fn f(", "fn scale(")
+                .replace("(f(c.r)", "(scale(c.r)"),
+            main_text.replace("m.f(y)", "m.scale(y)"),
+            other_text.replace("    f(y)", "    scale(y)"),
+        ],
+    );
+
+    // A clash in another file is refused, naming the file and the line.
+    let mut params = at(&main_uri, main_text, "m.f(", 2);
+    params["newName"] = json!("h");
     let refused = client.request("textDocument/rename", params).await;
     let message = refused["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("tone.chop"), "{refused}");
+    assert!(
+        message.contains("other.chop") && message.contains("line 3"),
+        "{refused}"
+    );
+    // A param overridden by a stage, renamed from the override.
+    let mut params = at(&main_uri, main_text, "amount:", 1);
+    params["newName"] = json!("strength");
+    let edit = client.call("textDocument/rename", params).await;
+    let changes = edit["documentChanges"].as_array().unwrap();
+    let total: usize = changes
+        .iter()
+        .map(|change| change["edits"].as_array().unwrap().len())
+        .sum();
+    // lib: the declaration and `x * amount`; main: `m.amount` and the override.
+    assert_eq!(total, 4, "{edit:#}");
+}
+
+#[tokio::test]
+async fn workspace_symbols_include_used_files_outside_the_folders() {
+    let client = server_in(&dir().join("pipelines"), capable()).await;
+    let (_, _, _) = open_fixture(&client, "pipelines/look.chop").await;
+    let found = client
+        .call("workspace/symbol", json!({"query": "warm"}))
+        .await;
+    let files: Vec<(String, String)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|symbol| {
+            let uri = symbol["location"]["uri"].as_str().unwrap();
+            (
+                symbol["name"].as_str().unwrap().to_string(),
+                uri[uri.rfind('/').unwrap() + 1..].to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        files.contains(&("warm".to_string(), "tone.chop".to_string())),
+        "{files:?}"
+    );
 }

@@ -563,3 +563,102 @@ async def test_the_server_asks_to_watch_chop_files(client: LanguageClient):
     options = watchers[0].register_options
     globs = [w["globPattern"] if isinstance(w, dict) else w.glob_pattern for w in options["watchers"]]
     assert globs == ["**/*.chop"], f"watched globs: {globs}"
+
+
+def module_source(client: LanguageClient, name: str) -> Source:
+    """A fixture of ``modules/`` as it is on disk (not opened)."""
+    return Source(FIXTURES / "modules" / name, encoding=encoding_of(client))
+
+
+def code_of(text: str) -> str:
+    """The text without its comments."""
+    return re.sub(r"//.*", "", text)
+
+
+async def test_references_reach_every_file_using_an_item(client: LanguageClient):
+    """From the declaring file, the uses in the files of the workspace that use it
+    (on disk, not open): unqualified, qualified (``t.warm(...)``) and in stages."""
+    tone = open_doc(client, "modules/tone.chop")
+    await wait_diagnostics(client, tone, lambda diags: not diags, "tone.chop has none")
+    look = module_source(client, "look.chop")
+    qualified = module_source(client, "qualified.chop")
+    result = await answer(
+        client.text_document_references_async(
+            lsp.ReferenceParams(
+                text_document=text_doc(tone),
+                position=tone.pos("filter-def", "warm", delta=1),
+                context=lsp.ReferenceContext(include_declaration=True),
+            )
+        ),
+        "references",
+    )
+    got = sorted((loc.uri, loc.range.start.line, loc.range.start.character, loc.range.end.character)
+                 for loc in result or [])
+    spans = [
+        (tone, tone.span("filter-def", "warm")),
+        (look, look.span("stages", "warm", 0)),
+        (look, look.span("stages", "warm", 1)),
+        (qualified, qualified.span("calls", "warm", 0)),
+        (qualified, qualified.span("calls", "warm", 1)),
+        (qualified, qualified.span("qualified-stage", "warm")),
+    ]
+    want = sorted((doc.uri, r.start.line, r.start.character, r.end.character) for doc, r in spans)
+    assert got == want, f"references of warm (uri, line, start, end): got {got}, want {want}"
+
+
+async def test_rename_from_a_user_edits_every_file(client: LanguageClient, tmp_path):
+    """Renaming a used filter from a file that uses it: one WorkspaceEdit over the
+    declaring file and every user; only the name is edited (``t.warm`` becomes
+    ``t.glow``, the alias stays), and the renamed files check."""
+    look = open_doc(client, "modules/look.chop")
+    await wait_diagnostics(client, look, lambda diags: not diags, "look.chop has none")
+    at = look.pos("stages", "warm", 1, delta=1)
+    prepared = await answer(
+        client.text_document_prepare_rename_async(lsp.PrepareRenameParams(text_document=text_doc(look), position=at)),
+        "prepareRename",
+    )
+    prepared_range = getattr(prepared, "range", prepared)
+    assert prepared_range == look.span("stages", "warm", 1), f"prepareRename on tone.warm: {prepared}"
+    edit = await answer(
+        client.text_document_rename_async(lsp.RenameParams(text_document=text_doc(look), position=at, new_name="glow")),
+        "rename",
+    )
+    assert edit is not None, "rename returned no edit"
+    sources = {doc.uri: doc for doc in [look, module_source(client, "tone.chop"), module_source(client, "qualified.chop")]}
+    if edit.document_changes:
+        for change in edit.document_changes:
+            if change.text_document.uri == look.uri:
+                assert change.text_document.version == look.version, f"the open document's version: {change}"
+    for uri, doc in sources.items():
+        edits = workspace_edits(edit, uri)
+        assert edits, f"no edit of {doc.path.name}: {edit}"
+        renamed = doc.apply(edits)
+        assert not re.search(r"\bwarm\b", code_of(renamed)), f"`warm` left in {doc.path.name}:\n{renamed}"
+        assert re.sub(r"\bwarm\b", "glow", code_of(doc.text)) == code_of(renamed), f"{doc.path.name}: something else changed"
+        (tmp_path / doc.path.name).write_text(renamed, encoding="utf-8")
+    assert "t.glow(t.glow(c))" in (tmp_path / "qualified.chop").read_text(encoding="utf-8")
+    for name in ["look.chop", "qualified.chop"]:
+        check = chunkvm("check", str(tmp_path / name))
+        assert check.returncode == 0, f"the renamed {name} does not check:\n{check.stdout}{check.stderr}"
+
+
+async def test_rename_clashing_in_another_file_is_refused(client: LanguageClient):
+    """A new name that another item of a user already has: refused, naming that
+    file and line."""
+    look = open_doc(client, "modules/look.chop")
+    await wait_diagnostics(client, look, lambda diags: not diags, "look.chop has none")
+    qualified = module_source(client, "qualified.chop")
+    try:
+        edit = await answer(
+            client.text_document_rename_async(
+                lsp.RenameParams(text_document=text_doc(look), position=look.pos("stages", "warm", 0, delta=1),
+                                 new_name="warmer")
+            ),
+            "rename",
+        )
+    except JsonRpcException as error:
+        message = str(error)
+        line = qualified.line_of("fn") + 1
+        assert "qualified.chop" in message and f"line {line}" in message, f"the refusal should say where: {message}"
+    else:
+        pytest.fail(f"renaming warm to warmer should be refused (qualified.chop has a warmer), got {edit}")

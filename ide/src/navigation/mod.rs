@@ -8,13 +8,15 @@ use crate::index::{lookup, Access, Index, Occurrence};
 use crate::{Doc, NameAt, Symbol};
 use chunkvm::syntax::span::Span;
 
+mod across;
 mod hover;
 mod rename;
 #[cfg(test)]
 mod tests;
 
+pub use across::{item_ref_at, may_refer, rename_clash, uses_of, ItemRef, ItemUse};
 pub use hover::{hover, Hover};
-pub use rename::{prepare_rename, rename, RenameRefused};
+pub use rename::{check_new_name, prepare_rename, rename, RenameRefused};
 
 /// The name at the cursor, or right before it.
 pub fn name_at(doc: &Doc, offset: usize) -> Option<NameAt> {

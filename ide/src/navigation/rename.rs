@@ -31,13 +31,39 @@ pub enum RenameRefused {
         /// Whether it is a field (else a method).
         field: bool,
     },
-    /// An item of a file this one uses: renaming it here alone would break the
-    /// program (renaming across files is not done yet).
+    /// An item of a file this one uses: renaming it in this file alone would
+    /// break the program ([`rename`] works on one file; across files, a server
+    /// gathers [`uses_of`](super::uses_of) of every file).
     Elsewhere {
         /// The name.
         name: String,
         /// The file that declares it.
         file: String,
+    },
+    /// Renaming across files: `refused` in another file, `file`.
+    InFile {
+        /// The other file's path.
+        file: String,
+        /// Why it is refused there (lines are that file's).
+        refused: Box<RenameRefused>,
+    },
+    /// The new name starts with `_` (private to its file), but another file uses
+    /// the item (on `line`).
+    Private {
+        /// The new name.
+        new: String,
+        /// A use in another file.
+        line: usize,
+    },
+    /// Another file this one uses has a public item `new` (declared in `other`):
+    /// the unqualified use of the renamed item on `line` would be ambiguous.
+    Ambiguous {
+        /// The new name.
+        new: String,
+        /// The used file declaring another `new`.
+        other: String,
+        /// An unqualified use of the renamed item.
+        line: usize,
     },
     /// The new name is empty.
     EmptyName,
@@ -116,6 +142,15 @@ impl fmt::Display for RenameRefused {
             RenameRefused::Elsewhere { name, file } => write!(
                 f,
                 "`{name}` is declared in `{file}`, which this file uses: rename it there"
+            ),
+            RenameRefused::InFile { file, refused } => write!(f, "in `{file}`: {refused}"),
+            RenameRefused::Private { new, line } => write!(
+                f,
+                "`{new}` would be private to its file (it starts with `_`), but the item is used on line {line}"
+            ),
+            RenameRefused::Ambiguous { new, other, line } => write!(
+                f,
+                "`{other}` has an item `{new}` too: the use on line {line} would be ambiguous"
             ),
             RenameRefused::EmptyName => f.write_str("the new name is empty"),
             RenameRefused::InvalidName(name) => write!(
@@ -257,18 +292,7 @@ pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, Ren
     let symbol = occ.symbol;
     refuse_symbol(symbol)?;
     refuse_foreign(doc, symbol)?;
-    if new_name.is_empty() {
-        return Err(RenameRefused::EmptyName);
-    }
-    if !is_identifier(new_name) {
-        return Err(RenameRefused::InvalidName(new_name.to_string()));
-    }
-    if KEYWORDS.contains(&new_name) {
-        return Err(RenameRefused::NewNameIsKeyword(new_name.to_string()));
-    }
-    if builtins::lookup(new_name).is_some() {
-        return Err(RenameRefused::NewNameIsBuiltin(new_name.to_string()));
-    }
+    check_new_name(new_name)?;
     let old_name = doc.slice(occ.span).to_string();
     if old_name == new_name {
         return Ok(Vec::new());
@@ -288,7 +312,25 @@ pub fn rename(doc: &Doc, offset: usize, new_name: &str) -> Result<Vec<Edit>, Ren
         .collect())
 }
 
-fn line(doc: &Doc, offset: usize) -> usize {
+/// Refuses a new name that is empty, not an identifier, a keyword or a builtin's.
+pub fn check_new_name(new_name: &str) -> Result<(), RenameRefused> {
+    if new_name.is_empty() {
+        return Err(RenameRefused::EmptyName);
+    }
+    if !is_identifier(new_name) {
+        return Err(RenameRefused::InvalidName(new_name.to_string()));
+    }
+    if KEYWORDS.contains(&new_name) {
+        return Err(RenameRefused::NewNameIsKeyword(new_name.to_string()));
+    }
+    if builtins::lookup(new_name).is_some() {
+        return Err(RenameRefused::NewNameIsBuiltin(new_name.to_string()));
+    }
+    Ok(())
+}
+
+/// The 1-based line of `offset`.
+pub(super) fn line(doc: &Doc, offset: usize) -> usize {
     doc.lines.line_of(offset.min(doc.text.len())) + 1
 }
 

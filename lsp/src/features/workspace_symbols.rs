@@ -1,7 +1,9 @@
 //! `workspace/symbol`: the items of every `.chop` file of the workspace whose
 //! name matches the query: the open documents as they are in the editor, and
-//! the files under the workspace folders as they are on disk, read when a
-//! query comes (and kept, analysed, until they change).
+//! the files under the workspace folders and the files the open documents use
+//! (the library's, wherever it is) as they are on disk, read when a query
+//! comes (and kept, analysed, until they change). The cache of files read from
+//! disk ([`Files`]) serves references and rename across files too.
 
 use crate::convert::{Encoding, Lines};
 use crate::features::symbols::kind;
@@ -31,7 +33,9 @@ pub struct Files {
 }
 
 impl Files {
-    fn doc(&self, path: &Path) -> Option<Arc<Doc>> {
+    /// The file at `path` as it is on disk, analysed alone (cached until it
+    /// changes); `None` when it cannot be read or is too large.
+    pub fn doc(&self, path: &Path) -> Option<Arc<Doc>> {
         let meta = std::fs::metadata(path).ok()?;
         if meta.len() > MAX_FILE_BYTES {
             return None;
@@ -116,7 +120,7 @@ pub fn symbols(
     let mut seen = HashSet::new();
     for (uri, doc) in open {
         if let Some(path) = crate::convert::path_of(uri) {
-            seen.insert(path);
+            seen.insert(chunkvm::modules::normalize(&path));
         }
         push_symbols(doc, uri, query, enc, &mut out);
     }
@@ -124,8 +128,14 @@ pub fn symbols(
     for root in roots {
         chop_files(root, &mut paths);
     }
+    // The files the open documents use, wherever they are (the library's too).
+    for (_, doc) in open {
+        if let Some(program) = &doc.program {
+            paths.extend(program.paths().into_iter().skip(1).map(Path::to_path_buf));
+        }
+    }
     for path in paths {
-        if !seen.insert(path.clone()) {
+        if !seen.insert(chunkvm::modules::normalize(&path)) {
             continue;
         }
         let (Some(doc), Some(uri)) = (files.doc(&path), crate::convert::uri_of(&path)) else {
