@@ -179,7 +179,12 @@ pub async fn run() -> Result<String, String> {
         let (end, new) = typed(run, digit);
         let sent = Instant::now();
         client
-            .change(&uris[0], version, range(root_line, digit, root_line, end), new)
+            .change(
+                &uris[0],
+                version,
+                range(root_line, digit, root_line, end),
+                new,
+            )
             .await;
         let published = client
             .wait_for(Duration::from_secs(30), |n| {
@@ -235,9 +240,7 @@ pub async fn run() -> Result<String, String> {
 
     // Requests in the root (its text as the edits left it: each pair undone).
     let text = &texts[0];
-    let at = |line: u32, character: usize| {
-        json!({"textDocument": {"uri": uris[0]}, "position": {"line": line, "character": character}})
-    };
+    let at = |line: u32, character: usize| json!({"textDocument": {"uri": uris[0]}, "position": {"line": line, "character": character}});
     let (call_line, call_col) = text
         .lines()
         .enumerate()
@@ -255,7 +258,11 @@ pub async fn run() -> Result<String, String> {
             "textDocument/completion",
             at(acc_line, "        acc += x".len()),
         ),
-        ("hover (other file)", "textDocument/hover", at(call_line, call_col + 1)),
+        (
+            "hover (other file)",
+            "textDocument/hover",
+            at(call_line, call_col + 1),
+        ),
         (
             "document symbols",
             "textDocument/documentSymbol",
@@ -313,7 +320,9 @@ async fn settle(client: &TestClient) {
     let mut seen = usize::MAX;
     loop {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let now = client.notifications("textDocument/publishDiagnostics").len();
+        let now = client
+            .notifications("textDocument/publishDiagnostics")
+            .len();
         if now == seen {
             return;
         }
@@ -327,10 +336,9 @@ mod tests {
 
     #[test]
     fn the_workspace_is_clean() {
-        let dir = TempDir(std::env::temp_dir().join(format!(
-            "chop-lsp-bench-test-{}",
-            std::process::id()
-        )));
+        let dir = TempDir(
+            std::env::temp_dir().join(format!("chop-lsp-bench-test-{}", std::process::id())),
+        );
         let paths = write(&dir.0).unwrap_or_default();
         assert_eq!(paths.len(), FILES);
         let graph = chunkvm::modules::load(&paths[0], &chunkvm::modules::FsResolver, &[])
