@@ -1,16 +1,14 @@
 //! The shape of a file: its outline (document and workspace symbols), its
 //! folding ranges and the nested selection ranges around a cursor.
 //!
-//! Symbols come from the AST (items, parameters, the top-level `let`s of
-//! bodies); folds and selections from the tree-sitter tree, which also holds
+//! Symbols come from the AST (the items, each with its signature); folds and selections from the tree-sitter tree, which also holds
 //! the comments and the punctuation.
 
 use super::render::{expr_text, stages_text, type_text};
 use super::signature::item_label;
 use super::Doc;
-use chunkvm::syntax::ast::{Item, ItemId, ItemKind, StmtKind};
+use chunkvm::syntax::ast::{Item, ItemId, ItemKind};
 use chunkvm::syntax::span::Span;
-use tree_sitter::Node;
 
 /// What a symbol of the outline is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,47 +21,48 @@ pub enum SymbolKind {
     Function,
     /// A `pipeline` item.
     Pipeline,
-    /// A `let` or `var` in a body.
-    Variable,
-    /// A parameter of a function or filter.
-    Parameter,
 }
 
-/// One symbol of the outline.
+/// One symbol of the outline: an item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocSymbol {
     /// Its name.
     pub name: String,
     /// What it is.
     pub kind: SymbolKind,
-    /// Its signature (items) or its type.
+    /// Its signature: `(a: int) -> int` of a function or filter, the type and
+    /// default of a param, the stages of a pipeline.
     pub detail: String,
     /// The whole declaration.
     pub span: Span,
     /// Its name.
     pub selection: Span,
-    /// Parameters and top-level `let`s of a function or filter.
-    pub children: Vec<DocSymbol>,
 }
 
-/// The items of the file, with the parameters and the top-level `let` and
-/// `var` of each function and filter as children.
+/// The items of the file: an outline, as rust-analyzer's and gopls's are
+/// (no parameters or locals: the signature in `detail` shows the parameters,
+/// and a big file's outline stays small).
 pub fn document_symbols(doc: &Doc) -> Vec<DocSymbol> {
     doc.file()
         .items
         .iter()
         .enumerate()
         .filter(|(_, item)| !item.name.name.is_empty())
-        .map(|(idx, item)| item_symbol(doc, ItemId(idx as u32), item, true))
+        .map(|(idx, item)| item_symbol(doc, ItemId(idx as u32), item))
         .collect()
 }
 
-fn item_symbol(doc: &Doc, id: ItemId, item: &Item, children: bool) -> DocSymbol {
-    let (kind, detail, kids) = match &item.kind {
-        ItemKind::Param(param) => (SymbolKind::Param, type_text(doc, &param.ty), Vec::new()),
-        ItemKind::Pipeline(pipeline) => {
-            (SymbolKind::Pipeline, stages_text(doc, pipeline), Vec::new())
-        }
+fn item_symbol(doc: &Doc, id: ItemId, item: &Item) -> DocSymbol {
+    let (kind, detail) = match &item.kind {
+        ItemKind::Param(param) => (
+            SymbolKind::Param,
+            format!(
+                "{} = {}",
+                type_text(doc, &param.ty),
+                expr_text(doc, &param.default)
+            ),
+        ),
+        ItemKind::Pipeline(pipeline) => (SymbolKind::Pipeline, stages_text(doc, pipeline)),
         ItemKind::Function(function) => {
             let kind = if function.is_filter {
                 SymbolKind::Filter
@@ -77,45 +76,8 @@ fn item_symbol(doc: &Doc, id: ItemId, item: &Item, children: bool) -> DocSymbol 
                     label.text.get(at..).map(str::to_string)
                 })
                 .unwrap_or_default();
-            let mut kids = Vec::new();
-            if children {
-                for param in &function.params {
-                    if param.binding.name.name.is_empty() {
-                        continue;
-                    }
-                    kids.push(DocSymbol {
-                        name: param.binding.name.name.clone(),
-                        kind: SymbolKind::Parameter,
-                        detail: type_text(doc, &param.ty),
-                        span: param.span,
-                        selection: param.binding.name.span,
-                        children: Vec::new(),
-                    });
-                }
-                for stmt in &function.body.stmts {
-                    let StmtKind::Let { binding, .. } = &stmt.kind else {
-                        continue;
-                    };
-                    if binding.name.name.is_empty() {
-                        continue;
-                    }
-                    let detail = doc.analysis.binding_type(binding.id).to_string();
-                    kids.push(DocSymbol {
-                        name: binding.name.name.clone(),
-                        kind: SymbolKind::Variable,
-                        detail,
-                        span: stmt.span,
-                        selection: binding.name.span,
-                        children: Vec::new(),
-                    });
-                }
-            }
-            (kind, detail, kids)
+            (kind, detail)
         }
-    };
-    let detail = match &item.kind {
-        ItemKind::Param(param) => format!("{detail} = {}", expr_text(doc, &param.default)),
-        _ => detail,
     };
     DocSymbol {
         name: item.name.name.clone(),
@@ -123,7 +85,6 @@ fn item_symbol(doc: &Doc, id: ItemId, item: &Item, children: bool) -> DocSymbol 
         detail,
         span: item.span.cover(item.name.span),
         selection: item.name.span,
-        children: kids,
     }
 }
 
@@ -135,7 +96,7 @@ pub fn workspace_symbols(doc: &Doc, query: &str) -> Vec<DocSymbol> {
         .iter()
         .enumerate()
         .filter(|(_, item)| !item.name.name.is_empty() && fuzzy_match(&item.name.name, query))
-        .map(|(idx, item)| item_symbol(doc, ItemId(idx as u32), item, false))
+        .map(|(idx, item)| item_symbol(doc, ItemId(idx as u32), item))
         .collect()
 }
 
@@ -191,78 +152,82 @@ const COMMENT_KINDS: &[&str] = &["comment", "doc_comment", "inner_doc_comment"];
 /// two or more comment lines of one kind (`//`, `///`, `//!`). One fold per
 /// start line (the longest), sorted.
 pub fn folding_ranges(doc: &Doc) -> Vec<Fold> {
+    let text: &str = &doc.text;
+    let bytes = text.as_bytes();
+    // The kinds, by id (one lookup per node instead of string comparisons).
+    let language = doc.parsed.tree.language();
+    let mut kinds = vec![0u8; language.node_kind_count()];
+    for (names, mark) in [(FOLDING_KINDS, 1), (COMMENT_KINDS, 2)] {
+        for name in names {
+            for named in [true, false] {
+                let id = language.id_for_node_kind(name, named) as usize;
+                if id != 0 {
+                    if let Some(slot) = kinds.get_mut(id) {
+                        *slot = mark;
+                    }
+                }
+            }
+        }
+    }
+    // Whether the byte `at` is the first one on its line after blanks.
+    let first_on_line = |at: usize, column: usize| {
+        bytes
+            .get(at.saturating_sub(column)..at)
+            .is_some_and(|before| before.iter().all(|b| *b == b' ' || *b == b'\t'))
+    };
     let mut folds: Vec<Fold> = Vec::new();
     // (kind, first line, last line) of the comment run being collected
-    let mut run: Option<(&str, usize, usize)> = None;
+    let mut run: Option<(u16, usize, usize)> = None;
     let mut comment_runs = Vec::new();
-    for node in preorder(doc.parsed.tree.root_node()) {
-        let kind = node.kind();
-        if COMMENT_KINDS.contains(&kind) {
-            let line = doc.lines.line_of(node.start_byte());
-            // Only comments alone on their line make a run.
-            let alone = doc
-                .lines
-                .line_text(&doc.text, node.start_byte())
-                .trim_start()
-                .starts_with("//");
-            if !alone {
-                continue;
-            }
-            run = match run {
-                Some((run_kind, first, last)) if run_kind == kind && last + 1 == line => {
-                    Some((run_kind, first, line))
-                }
-                Some(done) => {
-                    comment_runs.push(done);
-                    Some((kind, line, line))
-                }
-                None => Some((kind, line, line)),
-            };
-            continue;
-        }
-        if !FOLDING_KINDS.contains(&kind) || node.is_missing() {
-            continue;
-        }
-        let start_line = doc.lines.line_of(node.start_byte());
-        let end = node.end_byte();
-        let mut end_line = doc.lines.line_of(end);
-        // When code follows on the last line (`} else {`), that line stays visible.
-        let rest = doc.lines.line_text(&doc.text, end);
-        let line_start = doc.lines.line_start(end_line).unwrap_or(end);
-        let after = rest.get(end.saturating_sub(line_start)..).unwrap_or("");
-        if !after.trim().is_empty() && !after.trim_start().starts_with("//") {
-            end_line = end_line.saturating_sub(1);
-        }
-        if end_line > start_line {
-            folds.push(Fold {
-                start_line: start_line as u32,
-                end_line: end_line as u32,
-                kind: FoldKind::Region,
-            });
-        }
-    }
-    comment_runs.extend(run);
-    for (_, first, last) in comment_runs {
-        if last > first {
-            folds.push(Fold {
-                start_line: first as u32,
-                end_line: last as u32,
-                kind: FoldKind::Comment,
-            });
-        }
-    }
-    folds.sort_by_key(|fold| (fold.start_line, std::cmp::Reverse(fold.end_line)));
-    folds.dedup_by_key(|fold| fold.start_line);
-    folds
-}
-
-/// Every node of the tree, in document order (no recursion).
-fn preorder(root: Node<'_>) -> Vec<Node<'_>> {
-    let mut nodes = Vec::new();
-    let mut cursor = root.walk();
+    let mut cursor = doc.parsed.tree.root_node().walk();
     loop {
-        nodes.push(cursor.node());
-        if cursor.goto_first_child() {
+        let node = cursor.node();
+        let start = node.start_position();
+        let end = node.end_position();
+        let mark = kinds.get(node.kind_id() as usize).copied().unwrap_or(0);
+        let mut descend = true;
+        if mark == 2 {
+            // Only comments alone on their line make a run.
+            if first_on_line(node.start_byte(), start.column) {
+                let line = start.row;
+                let kind = node.kind_id();
+                run = match run {
+                    Some((run_kind, first, last)) if run_kind == kind && last + 1 == line => {
+                        Some((run_kind, first, line))
+                    }
+                    Some(done) => {
+                        comment_runs.push(done);
+                        Some((kind, line, line))
+                    }
+                    None => Some((kind, line, line)),
+                };
+            }
+            descend = false;
+        } else if start.row == end.row {
+            // Nothing inside folds, but a comment alone on its line, which a
+            // node on one line only holds when it starts where the comment does.
+            descend = first_on_line(node.start_byte(), start.column);
+        } else if mark == 1 && !node.is_missing() {
+            let start_line = start.row;
+            let mut end_line = end.row;
+            // When code follows on the last line (`} else {`), that line stays visible.
+            let line_end = text
+                .get(node.end_byte()..)
+                .and_then(|rest| rest.find('\n'))
+                .map_or(text.len(), |at| node.end_byte() + at);
+            let after = text.get(node.end_byte()..line_end).unwrap_or("");
+            if !after.trim().is_empty() && !after.trim_start().starts_with("//") {
+                end_line = end_line.saturating_sub(1);
+            }
+            if end_line > start_line {
+                folds.push(Fold {
+                    start_line: start_line as u32,
+                    end_line: end_line as u32,
+                    kind: FoldKind::Region,
+                });
+            }
+        }
+        if descend && cursor.goto_first_child() {
             continue;
         }
         loop {
@@ -270,7 +235,19 @@ fn preorder(root: Node<'_>) -> Vec<Node<'_>> {
                 break;
             }
             if !cursor.goto_parent() {
-                return nodes;
+                comment_runs.extend(run);
+                for (_, first, last) in comment_runs {
+                    if last > first {
+                        folds.push(Fold {
+                            start_line: first as u32,
+                            end_line: last as u32,
+                            kind: FoldKind::Comment,
+                        });
+                    }
+                }
+                folds.sort_by_key(|fold| (fold.start_line, std::cmp::Reverse(fold.end_line)));
+                folds.dedup_by_key(|fold| fold.start_line);
+                return folds;
             }
         }
     }
@@ -328,26 +305,24 @@ mod tests {
     use crate::fixture::fixture;
     use std::fmt::Write;
 
-    fn render_symbols(doc: &Doc, symbols: &[DocSymbol], depth: usize, out: &mut String) {
+    fn render_symbols(doc: &Doc, symbols: &[DocSymbol], out: &mut String) {
         for symbol in symbols {
             let _ = writeln!(
                 out,
-                "{}{:?} {} [{}] span={:?} sel={}",
-                "  ".repeat(depth),
+                "{:?} {} [{}] span={:?} sel={}",
                 symbol.kind,
                 symbol.name,
                 symbol.detail,
                 doc.slice(symbol.span).lines().next().unwrap_or(""),
                 doc.slice(symbol.selection),
             );
-            render_symbols(doc, &symbol.children, depth + 1, out);
         }
     }
 
     fn check_symbols(text: &str) -> String {
         let doc = Doc::new(text);
         let mut out = String::new();
-        render_symbols(&doc, &document_symbols(&doc), 0, &mut out);
+        render_symbols(&doc, &document_symbols(&doc), &mut out);
         out
     }
 
@@ -426,13 +401,7 @@ fn main() {
         insta::assert_snapshot!(check_symbols(SAMPLE), @r#"
         Param strength [float = 0.5] span="param strength: float = 0.5 in 0.0..1.0;" sel=strength
         Filter vignette [(src: image, x: int, y: int) -> color] span="filter vignette(src: image, x: int, y: int) -> color {" sel=vignette
-          Parameter src [image] span="src: image" sel=src
-          Parameter x [int] span="x: int" sel=x
-          Parameter y [int] span="y: int" sel=y
-          Variable cx [float] span="let cx = float(src.width) / 2.0;" sel=cx
-          Variable cy [float] span="var cy = float(src.height) / 2.0;" sel=cy
         Function factorial [(n: int) -> int] span="fn factorial(n: int) -> int {" sel=factorial
-          Parameter n [int] span="n: int" sel=n
         Pipeline dark_corners [vignette |> vignette(strength: 0.8)] span="pipeline dark_corners = vignette" sel=dark_corners
         Function main [()] span="fn main() {" sel=main
         "#);
@@ -442,14 +411,10 @@ fn main() {
     fn outline_of_broken_code() {
         insta::assert_snapshot!(check_symbols("fn f(a: int, : float) { let = 1; let b = ; var c = 2; }\nfn"), @r#"
         Function f [(a: int)] span="fn f(a: int, : float) { let = 1; let b = ; var c = 2; }" sel=f
-          Parameter a [int] span="a: int" sel=a
-          Variable b [{unknown}] span="let b = ;" sel=b
-          Variable c [int] span="var c = 2;" sel=c
         "#);
         insta::assert_snapshot!(check_symbols("param p: float = ;\nfilter g(c: color) -> { c }"), @r#"
         Param p [float = ?] span="param p: float = ;" sel=p
         Filter g [(c: color) -> {unknown}] span="filter g(c: color) -> { c }" sel=g
-          Parameter c [color] span="c: color" sel=c
         "#);
         insta::assert_snapshot!(check_symbols(""), @"");
     }

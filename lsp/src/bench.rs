@@ -20,6 +20,8 @@
 //!
 //! A benchmark, not a test: it prints a table and never fails on figures.
 
+pub mod workspace;
+
 use crate::harness::{range, TestClient};
 use serde_json::json;
 use std::fmt::Write;
@@ -109,7 +111,7 @@ fn rss() -> u64 {
 }
 
 /// The row of the table for one measurement.
-struct Row {
+pub(crate) struct Row {
     name: &'static str,
     p50: f64,
     p99: f64,
@@ -127,7 +129,12 @@ pub fn main(lines: usize) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(lines)) {
+    let report = runtime.block_on(async {
+        let file = run(lines).await?;
+        println!("{file}");
+        workspace::run().await
+    });
+    match report {
         Ok(report) => {
             print!("{report}");
             ExitCode::SUCCESS
@@ -367,6 +374,33 @@ async fn run(lines: usize) -> Result<String, String> {
     );
     let _ = client.shutdown().await;
     Ok(out)
+}
+
+impl Row {
+    /// The row of `samples`.
+    fn of(name: &'static str, samples: Vec<Duration>) -> Row {
+        let (p50, p99) = summary(samples);
+        Row { name, p50, p99 }
+    }
+}
+
+/// The table of `rows`.
+fn table(out: &mut String, rows: impl IntoIterator<Item = Row>) {
+    let _ = writeln!(
+        out,
+        "| measurement                   |   p50 ms |   p99 ms |"
+    );
+    let _ = writeln!(
+        out,
+        "| ----------------------------- | -------- | -------- |"
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {:<29} | {:>8.2} | {:>8.2} |",
+            row.name, row.p50, row.p99
+        );
+    }
 }
 
 /// `RUNS` round trips of one request: their times, and the last result.

@@ -706,6 +706,30 @@ async fn formatting_uses_the_formatter() {
 }
 
 #[tokio::test]
+async fn formatting_sends_only_the_changed_lines() {
+    // Two lines out of format, far apart: two edits, each on its own line.
+    let clean = chop_ide::fmt::format(FILE).unwrap();
+    let messy =
+        clean
+            .replacen("    x * x\n", "    x*x\n", 1)
+            .replacen("fn main() {", "fn  main(){", 1);
+    assert_ne!(messy, clean);
+    let response = check_formatting(&messy).await;
+    let edits = ok("formatting", &response).as_array().unwrap().clone();
+    assert_eq!(edits.len(), 2, "{edits:#?}");
+    for edit in &edits {
+        let range = &edit["range"];
+        assert_eq!(
+            range["end"]["line"].as_u64().unwrap(),
+            range["start"]["line"].as_u64().unwrap() + 1,
+            "{edit}"
+        );
+    }
+    assert_eq!(apply_edits(&messy, &edits), clean);
+    assert_eq!(ok("formatting", &check_formatting(&clean).await), json!([]));
+}
+
+#[tokio::test]
 async fn formatting_refuses_a_file_with_syntax_errors() {
     let response = check_formatting("fn f( {\n let = ;\n").await;
     assert_eq!(response["error"]["code"], -32803, "{response}");

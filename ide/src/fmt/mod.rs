@@ -115,6 +115,17 @@ pub fn format(source: &str) -> Result<String, FormatError> {
         .set_language(&tree_sitter_chop::LANGUAGE.into())
         .map_err(|_| failed())?;
     let tree = parser.parse(source, None).ok_or_else(failed)?;
+    format_tree(source, &tree)
+}
+
+/// [`format`] with the text's syntax tree already parsed (an editor's
+/// document keeps one up to date: no need to parse the whole file again).
+/// `tree` must be the tree of `source` (as a fresh parse would give it).
+///
+/// # Errors
+///
+/// As [`format`].
+pub fn format_tree(source: &str, tree: &tree_sitter::Tree) -> Result<String, FormatError> {
     let root = tree.root_node();
     if root.has_error() {
         let mut errors = collect_errors(root, source);

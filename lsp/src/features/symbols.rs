@@ -1,5 +1,7 @@
-//! `textDocument/documentSymbol`: the outline (items, with their parameters
-//! and top-level `let`s), nested when the client takes nesting, else flat.
+//! `textDocument/documentSymbol`: the outline, the file's items with their
+//! signatures as `detail` (no parameters or locals as children, as
+//! rust-analyzer and gopls do: a 5,000-line file's outline stays small),
+//! as `DocumentSymbol`s when the client takes them, else flat.
 
 use crate::convert::Lines;
 use chop_ide::outline::{document_symbols as outline, DocSymbol, SymbolKind as Kind};
@@ -14,7 +16,6 @@ pub fn kind(kind: Kind) -> SymbolKind {
         Kind::Param => SymbolKind::CONSTANT,
         Kind::Filter | Kind::Function => SymbolKind::FUNCTION,
         Kind::Pipeline => SymbolKind::MODULE,
-        Kind::Variable | Kind::Parameter => SymbolKind::VARIABLE,
     }
 }
 
@@ -28,35 +29,20 @@ fn nested(symbol: DocSymbol, lines: &Lines<'_>) -> DocumentSymbol {
         deprecated: None,
         range: lines.range(symbol.span.cover(symbol.selection)),
         selection_range: lines.range(symbol.selection),
-        // A leaf leaves `children` out (a big outline is mostly leaves).
-        children: (!symbol.children.is_empty()).then(|| {
-            symbol
-                .children
-                .into_iter()
-                .map(|child| nested(child, lines))
-                .collect()
-        }),
+        // Items are leaves: `children` is left out.
+        children: None,
     }
 }
 
 #[allow(deprecated)]
-fn flat(
-    symbol: DocSymbol,
-    container: Option<&str>,
-    lines: &Lines<'_>,
-    uri: &Uri,
-    out: &mut Vec<SymbolInformation>,
-) {
-    out.push(SymbolInformation {
-        name: symbol.name.clone(),
+fn flat(symbol: DocSymbol, lines: &Lines<'_>, uri: &Uri) -> SymbolInformation {
+    SymbolInformation {
+        name: symbol.name,
         kind: kind(symbol.kind),
         tags: None,
         deprecated: None,
         location: Location::new(uri.clone(), lines.range(symbol.span)),
-        container_name: container.map(str::to_string),
-    });
-    for child in symbol.children {
-        flat(child, Some(&symbol.name), lines, uri, out);
+        container_name: None,
     }
 }
 
@@ -76,10 +62,11 @@ pub fn document_symbols(
                 .collect(),
         )
     } else {
-        let mut out = Vec::new();
-        for symbol in symbols {
-            flat(symbol, None, lines, uri, &mut out);
-        }
-        DocumentSymbolResponse::Flat(out)
+        DocumentSymbolResponse::Flat(
+            symbols
+                .into_iter()
+                .map(|symbol| flat(symbol, lines, uri))
+                .collect(),
+        )
     }
 }
