@@ -1,0 +1,173 @@
+//! Image reads over the lanes: a pixel per lane, a row of neighbouring pixels at once
+//! when the lanes ask for one (a kernel's tap), and an image's width and height.
+
+use super::lanes::*;
+use super::*;
+
+/// The most pixels of a row one gathered read covers.
+const GATHER: usize = 256;
+
+/// Where the lanes of `mask` read one row (`ys` the same in all of them) at columns
+/// whose clamped values lie within [`GATHER`] pixels and whose tiles are every tile
+/// between the leftmost and the rightmost: the first column and the count of that
+/// window (a read of it loads exactly the tiles a per-pixel run loads). `None`
+/// otherwise, or for an image of no width.
+fn gather_window(width: u32, xs: &Lane, ys: &Lane, mask: u64) -> Option<(i64, usize)> {
+    if width == 0 || mask == 0 {
+        return None;
+    }
+    let y0 = ys[mask.trailing_zeros() as usize];
+    if test(mask, |l| ys[l] != y0) != 0 {
+        return None;
+    }
+    let max_x = width as i64 - 1;
+    let cx: [i64; LANES] = std::array::from_fn(|l| (xs[l] as i64).clamp(0, max_x));
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for lane in bits(mask) {
+        lo = lo.min(cx[lane]);
+        hi = hi.max(cx[lane]);
+    }
+    let len = usize::try_from(hi - lo + 1).ok()?;
+    if len > GATHER {
+        return None;
+    }
+    // At most GATHER / 8 + 1 tiles: a bit each.
+    let first_tile = lo >> 3;
+    let mut seen = 0u64;
+    for lane in bits(mask) {
+        seen |= 1 << ((cx[lane] >> 3) - first_tile);
+    }
+    let tiles = (hi >> 3) - first_tile + 1;
+    (seen == (1u64 << tiles) - 1).then_some((lo, len))
+}
+
+impl Vm {
+    /// `At`, `AtOff`, `AtOffAcc` over the lanes of `mask`: each lane's pixel of the
+    /// image, as a colour (added to the destination's for `AtOffAcc`). `same_image` is
+    /// the reference register last found to hold one image in every lane.
+    #[inline(always)]
+    pub(super) fn lanes_at(
+        &mut self,
+        st: &mut Lanes,
+        ins: Instr,
+        w: W,
+        mask: u64,
+        sb: usize,
+        rb: usize,
+        same_image: &mut usize,
+    ) -> Ran<()> {
+        let (a, c) = (sb + ins.a as usize, sb + ins.c as usize);
+        let img_reg = rb + ins.b as usize;
+        let img = match st.r[img_reg][mask.trailing_zeros() as usize] {
+            RVal::Id(id) => id,
+            RVal::Arr(_) => return Err(Bail::Here),
+        };
+        if img_reg != *same_image {
+            if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
+                return Err(Bail::Here);
+            }
+            *same_image = img_reg;
+        }
+        if !matches!(&self.image, Some((id, _)) if *id == img) {
+            let view = ImageView::open(&self.store, img).map_err(|_| Bail::Here)?;
+            self.image = Some((img, view));
+        }
+        let Some((_, view)) = self.image.as_mut() else {
+            return Err(Bail::Here);
+        };
+        let s = &mut st.s;
+        let (xs, ys): (Lane, Lane) = if ins.op == Op::At {
+            (s[c], s[c + 1])
+        } else {
+            let k = ins.k;
+            let reg = |shift: u32| sb + ((k >> shift) as u16) as usize;
+            let (p, q, u, v) = (&s[reg(0)], &s[reg(16)], &s[reg(32)], &s[reg(48)]);
+            (
+                std::array::from_fn(|l| (p[l] as i64).wrapping_add(q[l] as i64) as u64),
+                std::array::from_fn(|l| (u[l] as i64).wrapping_add(v[l] as i64) as u64),
+            )
+        };
+        // Lanes reading a row of neighbouring pixels (x + lane, the same y:
+        // a kernel's tap over a span) read it at once, by direct indexing.
+        let first = mask.trailing_zeros() as usize;
+        let y0 = ys[first];
+        let xb = xs[first].wrapping_sub(first as u64);
+        let off_row = test(FULL, |l| {
+            (ys[l] != y0) | (xs[l] != xb.wrapping_add(l as u64))
+        });
+        let mut lo = [0u64; LANES];
+        let mut hi = [0u64; LANES];
+        if off_row & mask == 0 {
+            // Only the active lanes' pixels: their tiles are all a per-pixel
+            // run would read.
+            let mut row = [0u32; LANES];
+            let last = LANES - 1 - mask.leading_zeros() as usize;
+            let x0 = xs[first] as i64;
+            view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
+                .map_err(|_| Bail::Here)?;
+            for l in 0..LANES {
+                (lo[l], hi[l]) = pixel_slots(row[l]);
+            }
+        } else if let Some((x0, len)) = gather_window(view.width(), &xs, &ys, mask) {
+            // Lanes reading pixels of one row close together (pixelate's blocks: a
+            // few lanes on each pixel) read the pixels between the leftmost and the
+            // rightmost at once, when the tiles those cover are the lanes' own.
+            let mut row = [0u32; GATHER];
+            let span = row.get_mut(..len).ok_or(Bail::Here)?;
+            view.row(&self.store, x0, y0 as i64, span)
+                .map_err(|_| Bail::Here)?;
+            let max_x = view.width() as i64 - 1;
+            for lane in bits(mask) {
+                let at = (xs[lane] as i64).clamp(0, max_x) - x0;
+                let px = row.get(at as usize).copied().ok_or(Bail::Here)?;
+                (lo[lane], hi[lane]) = pixel_slots(px);
+            }
+        } else {
+            for lane in bits(mask) {
+                let px = view
+                    .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
+                    .map_err(|_| Bail::Here)?;
+                (lo[lane], hi[lane]) = pixel_slots(u32::from_le_bytes(px));
+            }
+        }
+        if ins.op == Op::AtOffAcc {
+            let (x0, x1) = (&s[a], &s[a + 1]);
+            for l in 0..LANES {
+                lo[l] = add_halves(x0[l], lo[l]);
+                hi[l] = add_halves(x1[l], hi[l]);
+            }
+        }
+        put(&mut s[a], &lo, w.wmask);
+        put(&mut s[a + 1], &hi, w.wmask);
+        Ok(())
+    }
+
+    /// `ImgW`/`ImgH` over the lanes of `mask`: the image's width or height into `a`.
+    #[inline(always)]
+    pub(super) fn lanes_img_dim(
+        &mut self,
+        st: &mut Lanes,
+        ins: Instr,
+        mask: u64,
+        rb: usize,
+        a: usize,
+    ) -> Ran<()> {
+        let img_reg = rb + ins.b as usize;
+        let img = match st.r[img_reg][mask.trailing_zeros() as usize] {
+            RVal::Id(id) => id,
+            RVal::Arr(_) => return Err(Bail::Here),
+        };
+        if bits(mask).any(|lane| st.r[img_reg][lane] != RVal::Id(img)) {
+            return Err(Bail::Here);
+        }
+        let chunk = self.store.try_get(img).map_err(|_| Bail::Here)?;
+        let slot = if ins.op == Op::ImgW {
+            IMAGE_WIDTH
+        } else {
+            IMAGE_WIDTH + 1
+        };
+        let v = chunk.get(slot);
+        put(&mut st.s[a], &[v; LANES], mask);
+        Ok(())
+    }
+}
