@@ -31,6 +31,7 @@ impl Vm {
         // A group of every lane of the span writes whole registers, and keeps what is
         // the same in every lane once.
         let w = W {
+            mask,
             full: mask == st.live,
             wmask: if mask == st.live { FULL } else { mask },
             first: mask.trailing_zeros() as usize,
@@ -381,7 +382,7 @@ impl Vm {
                     put(&mut s[a], &out, wmask);
                 }
                 Op::At | Op::AtOff | Op::AtOffAcc => {
-                    self.lanes_at(st, ins, w, mask, sb, rb, &mut same_image)?
+                    self.lanes_at(st, ins, w, sb, rb, &mut same_image)?
                 }
                 Op::ImgW | Op::ImgH => self.lanes_img_dim(st, ins, mask, rb, a)?,
                 Op::Math => lanes_math(s, u, w, ins, mask, a, b)?,

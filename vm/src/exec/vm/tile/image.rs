@@ -42,7 +42,7 @@ fn gather_window(width: u32, xs: &Lane, ys: &Lane, mask: u64) -> Option<(i64, us
 }
 
 impl Vm {
-    /// `At`, `AtOff`, `AtOffAcc` over the lanes of `mask`: each lane's pixel of the
+    /// `At`, `AtOff`, `AtOffAcc` over the lanes of group `w`: each lane's pixel of the
     /// image, as a colour (added to the destination's for `AtOffAcc`). `same_image` is
     /// the reference register last found to hold one image in every lane.
     #[inline(always)]
@@ -51,12 +51,12 @@ impl Vm {
         st: &mut Lanes,
         ins: Instr,
         w: W,
-        mask: u64,
         sb: usize,
         rb: usize,
         same_image: &mut usize,
     ) -> Ran<()> {
         let (a, c) = (sb + ins.a as usize, sb + ins.c as usize);
+        let mask = w.mask;
         let img_reg = rb + ins.b as usize;
         let img = match st.r[img_reg][mask.trailing_zeros() as usize] {
             RVal::Id(id) => id,
@@ -169,5 +169,36 @@ impl Vm {
         let v = chunk.get(slot);
         put(&mut st.s[a], &[v; LANES], mask);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gathered_row_covers_the_lanes_tiles_and_no_other() {
+        // Pixelate's blocks of 4: lanes 0-3 read 8, lanes 4-7 read 12, ...
+        let xs: Lane = std::array::from_fn(|l| 8 + (l as u64 / 4) * 4);
+        let ys = [5u64; LANES];
+        assert_eq!(gather_window(1000, &xs, &ys, FULL), Some((8, 61)));
+        // One lane on another row: no gather.
+        let mut other = ys;
+        other[9] = 6;
+        assert_eq!(gather_window(1000, &xs, &other, FULL), None);
+        assert_eq!(
+            gather_window(1000, &xs, &other, FULL & !(1 << 9)),
+            Some((8, 61))
+        );
+        // Blocks of 16: tiles 1, 3, 5, ... are no lane's, so no gather.
+        let wide: Lane = std::array::from_fn(|l| (l as u64 / 16) * 16);
+        assert_eq!(gather_window(1000, &wide, &ys, FULL), None);
+        // Columns past the right edge clamp to it, as a pixel read clamps them.
+        let past: Lane = std::array::from_fn(|l| 95 + l as u64);
+        assert_eq!(gather_window(100, &past, &ys, FULL), Some((95, 5)));
+        // Too wide a window, or an image of no width: no gather.
+        let far: Lane = std::array::from_fn(|l| l as u64 * 8);
+        assert_eq!(gather_window(10_000, &far, &ys, FULL), None);
+        assert_eq!(gather_window(0, &xs, &ys, FULL), None);
     }
 }

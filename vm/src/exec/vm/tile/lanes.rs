@@ -161,11 +161,12 @@ pub(super) fn add_halves(x: u64, y: u64) -> u64 {
     halves(x, y, |p, q| p + q)
 }
 
-/// How a group writes: `full` when it has every lane of the span (it writes whole
+/// How a group writes: its lanes (`mask`), `full` when it has every lane of the span (it writes whole
 /// registers, `wmask` then [`FULL`], and keeps a value the same in every lane as
 /// such), and its first lane.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct W {
+    pub mask: u64,
     pub full: bool,
     pub wmask: u64,
     pub first: usize,
@@ -337,5 +338,34 @@ mod tests {
             assert_eq!(pack(&flags), seed);
             assert_eq!(test(0xff00, |l| seed >> l & 1 == 1), seed & 0xff00);
         }
+    }
+
+    #[test]
+    fn a_register_the_same_in_every_lane_is_computed_once_and_stays_known() {
+        let mut s = vec![[0u64; LANES]; 3];
+        let mut u = vec![true, false, true];
+        s[1] = std::array::from_fn(|l| l as u64);
+        let full = W {
+            mask: FULL,
+            full: true,
+            wmask: FULL,
+            first: 0,
+        };
+        fill(&mut s, &mut u, full, 0, 7);
+        m2(&mut s, &mut u, full, 2, 0, 0, |x, y| x + y);
+        assert_eq!((s[2], u[2]), ([14; LANES], true));
+        m2(&mut s, &mut u, full, 2, 0, 1, |x, y| x + y);
+        assert_eq!((s[2][5], u[2]), (12, false));
+        // A group of some lanes only: its writes leave the register varying.
+        let some = W {
+            mask: 0b110,
+            full: false,
+            wmask: 0b110,
+            first: 1,
+        };
+        m1(&mut s, &mut u, some, 0, 0, |x| x + 1);
+        assert_eq!((s[0][0], s[0][1], s[0][2], u[0]), (7, 8, 8, false));
+        assert_eq!(when(0b110, 1, true, |l| s[0][l] == 8), 0b110);
+        assert_eq!(when(0b111, 0, false, |l| s[0][l] == 8), 0b110);
     }
 }
