@@ -116,11 +116,16 @@ impl Vm {
             let span = row.get_mut(..len).ok_or(Bail::Here)?;
             view.row(&self.store, x0, y0 as i64, span)
                 .map_err(|_| Bail::Here)?;
+            // Every lane's index in the window (the others' kept inside it), then
+            // the conversion over all the lanes at once.
             let max_x = view.width() as i64 - 1;
-            for lane in bits(mask) {
-                let at = (xs[lane] as i64).clamp(0, max_x) - x0;
-                let px = row.get(at as usize).copied().ok_or(Bail::Here)?;
-                (lo[lane], hi[lane]) = pixel_slots(px);
+            let top = len as i64 - 1;
+            let px: [u32; LANES] = std::array::from_fn(|l| {
+                let at = ((xs[l] as i64).clamp(0, max_x) - x0).clamp(0, top);
+                row[at as usize & (GATHER - 1)]
+            });
+            for l in 0..LANES {
+                (lo[l], hi[l]) = pixel_slots(px[l]);
             }
         } else {
             for lane in bits(mask) {

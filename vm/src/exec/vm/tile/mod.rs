@@ -293,14 +293,14 @@ impl Vm {
             }
             super::super::filter::FilterKind::Point => {
                 st.u[1] = false;
-                for lane in 0..n {
-                    let px = job
-                        .view
-                        .pixel(&self.store, job.x as i64 + lane as i64, job.y as i64)
-                        .map_err(|_| Bail::Here)?;
-                    let (lo, hi) = color_slots(px.map(from_u8));
-                    st.s[0][lane] = lo;
-                    st.s[1][lane] = hi;
+                // The span's pixels are neighbours of one row: read at once.
+                let mut row = [0u32; LANES];
+                let span = row.get_mut(..n).ok_or(Bail::Here)?;
+                job.view
+                    .row(&self.store, job.x as i64, job.y as i64, span)
+                    .map_err(|_| Bail::Here)?;
+                for (lane, px) in row.iter().enumerate().take(n) {
+                    (st.s[0][lane], st.s[1][lane]) = lanes::pixel_slots(*px);
                 }
             }
         }
