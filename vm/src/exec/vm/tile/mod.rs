@@ -20,6 +20,14 @@
 //! Instructions are
 //! counted per lane: a tile-wide span adds what its pixels would add run one by one.
 //!
+//! Each scalar register carries a flag: whether it holds one value in every lane of
+//! the span (constants, params, loop counters, kernel indices). An instruction whose
+//! operands are all such runs once for the span, and a branch on them is one test, so
+//! a kernel's loop over its taps runs its control once per span. A group that has
+//! every lane of the span (no lane diverged) writes whole registers, with no mask
+//! work; a group of some lanes writes through its mask and leaves what it writes
+//! flagged varying, so the flags stay true for every group.
+//!
 //! The files: this one (the span: when one runs, its lanes set up and handed back),
 //! `lanes` (lane registers, masks and the per-lane helpers), `group` (the dispatch loop
 //! of a group of lanes), `image` (image reads), `builtins` (the math builtins) and
