@@ -4,43 +4,6 @@
 use super::lanes::*;
 use super::*;
 
-/// The most pixels of a row one gathered read covers.
-const GATHER: usize = 256;
-
-/// Where the lanes of `mask` read one row (`ys` the same in all of them) at columns
-/// whose clamped values lie within [`GATHER`] pixels and whose tiles are every tile
-/// between the leftmost and the rightmost: the first column and the count of that
-/// window (a read of it loads exactly the tiles a per-pixel run loads). `None`
-/// otherwise, or for an image of no width.
-fn gather_window(width: u32, xs: &Lane, ys: &Lane, mask: u64) -> Option<(i64, usize)> {
-    if width == 0 || mask == 0 {
-        return None;
-    }
-    let y0 = ys[mask.trailing_zeros() as usize];
-    if test(mask, |l| ys[l] != y0) != 0 {
-        return None;
-    }
-    let max_x = width as i64 - 1;
-    let cx: [i64; LANES] = std::array::from_fn(|l| (xs[l] as i64).clamp(0, max_x));
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for lane in bits(mask) {
-        lo = lo.min(cx[lane]);
-        hi = hi.max(cx[lane]);
-    }
-    let len = usize::try_from(hi - lo + 1).ok()?;
-    if len > GATHER {
-        return None;
-    }
-    // At most GATHER / 8 + 1 tiles: a bit each.
-    let first_tile = lo >> 3;
-    let mut seen = 0u64;
-    for lane in bits(mask) {
-        seen |= 1 << ((cx[lane] >> 3) - first_tile);
-    }
-    let tiles = (hi >> 3) - first_tile + 1;
-    (seen == (1u64 << tiles) - 1).then_some((lo, len))
-}
-
 impl Vm {
     /// `At`, `AtOff`, `AtOffAcc` over the lanes of group `w`: each lane's pixel of the
     /// image, as a colour (added to the destination's for `AtOffAcc`). `same_image` is
@@ -108,25 +71,6 @@ impl Vm {
             for l in 0..LANES {
                 (lo[l], hi[l]) = pixel_slots(row[l]);
             }
-        } else if let Some((x0, len)) = gather_window(view.width(), &xs, &ys, mask) {
-            // Lanes reading pixels of one row close together (pixelate's blocks: a
-            // few lanes on each pixel) read the pixels between the leftmost and the
-            // rightmost at once, when the tiles those cover are the lanes' own.
-            let mut row = [0u32; GATHER];
-            let span = row.get_mut(..len).ok_or(Bail::Here)?;
-            view.row(&self.store, x0, y0 as i64, span)
-                .map_err(|_| Bail::Here)?;
-            // Every lane's index in the window (the others' kept inside it), then
-            // the conversion over all the lanes at once.
-            let max_x = view.width() as i64 - 1;
-            let top = len as i64 - 1;
-            let px: [u32; LANES] = std::array::from_fn(|l| {
-                let at = ((xs[l] as i64).clamp(0, max_x) - x0).clamp(0, top);
-                row[at as usize & (GATHER - 1)]
-            });
-            for l in 0..LANES {
-                (lo[l], hi[l]) = pixel_slots(px[l]);
-            }
         } else {
             for lane in bits(mask) {
                 let px = view
@@ -174,36 +118,5 @@ impl Vm {
         let v = chunk.get(slot);
         put(&mut st.s[a], &[v; LANES], mask);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_gathered_row_covers_the_lanes_tiles_and_no_other() {
-        // Pixelate's blocks of 4: lanes 0-3 read 8, lanes 4-7 read 12, ...
-        let xs: Lane = std::array::from_fn(|l| 8 + (l as u64 / 4) * 4);
-        let ys = [5u64; LANES];
-        assert_eq!(gather_window(1000, &xs, &ys, FULL), Some((8, 61)));
-        // One lane on another row: no gather.
-        let mut other = ys;
-        other[9] = 6;
-        assert_eq!(gather_window(1000, &xs, &other, FULL), None);
-        assert_eq!(
-            gather_window(1000, &xs, &other, FULL & !(1 << 9)),
-            Some((8, 61))
-        );
-        // Blocks of 16: tiles 1, 3, 5, ... are no lane's, so no gather.
-        let wide: Lane = std::array::from_fn(|l| (l as u64 / 16) * 16);
-        assert_eq!(gather_window(1000, &wide, &ys, FULL), None);
-        // Columns past the right edge clamp to it, as a pixel read clamps them.
-        let past: Lane = std::array::from_fn(|l| 95 + l as u64);
-        assert_eq!(gather_window(100, &past, &ys, FULL), Some((95, 5)));
-        // Too wide a window, or an image of no width: no gather.
-        let far: Lane = std::array::from_fn(|l| l as u64 * 8);
-        assert_eq!(gather_window(10_000, &far, &ys, FULL), None);
-        assert_eq!(gather_window(0, &xs, &ys, FULL), None);
     }
 }
