@@ -1,0 +1,398 @@
+//! The dispatch loop of one group of lanes: each instruction once for all the group's
+//! lanes, branches that split the group, calls and returns.
+
+use super::arrays::*;
+use super::builtins::lanes_math;
+use super::lanes::*;
+use super::*;
+
+impl Vm {
+    /// Runs one group of lanes to the filter's return.
+    #[inline(never)]
+    pub(super) fn run_group(
+        &mut self,
+        st: &mut Lanes,
+        group: Group,
+        loaded: &Loaded,
+        counted: &mut u64,
+        allowance: u64,
+    ) -> Ran<()> {
+        let Group {
+            mut callers,
+            mut func,
+            mut pc,
+            mut sb,
+            mut rb,
+            mask,
+        } = group;
+        let mut lf = &loaded.funcs[func as usize];
+        let mut code: &[Instr] = &lf.code;
+        let weight = mask.count_ones() as u64;
+        // A group of every lane of the span writes whole registers, and keeps what is
+        // the same in every lane once.
+        let w = W {
+            mask,
+            full: mask == st.live,
+            wmask: if mask == st.live { FULL } else { mask },
+            first: mask.trailing_zeros() as usize,
+        };
+        let (wmask, first) = (w.wmask, w.first);
+        // Instructions of this group not yet added to `counted` (a straight run).
+        let mut run = 0u64;
+        let mut flags_at = POLL;
+        let depth_limit = self.limits.depth;
+        // The reference register last found to hold one image in every lane of the
+        // group (kernels read `src` over and over); forgotten when a reference
+        // register is written.
+        let mut same_image = usize::MAX;
+        macro_rules! at_jump {
+            () => {{
+                *counted = counted.saturating_add(run.saturating_mul(weight));
+                run = 0;
+                if *counted >= allowance {
+                    return Err(Bail::Here);
+                }
+                if *counted >= flags_at {
+                    flags_at = counted.saturating_add(POLL);
+                    let cancel = self
+                        .cancel
+                        .as_ref()
+                        .is_some_and(|flag| flag.load(Ordering::Relaxed));
+                    if cancel || self.pause.load(Ordering::Relaxed) {
+                        return Err(Bail::Here);
+                    }
+                }
+            }};
+        }
+        // Goes to `then` for the lanes of `t`, to `otherwise` for the others; lanes
+        // that go the other way from the ones going on wait as a group of their own.
+        macro_rules! branch {
+            ($t:expr, $k:expr) => {{
+                let t: u64 = $t;
+                let (then, otherwise) = (($k as u32) as usize, (($k >> 32) as u32) as usize);
+                if t == mask {
+                    pc = then;
+                } else if t == 0 {
+                    pc = otherwise;
+                } else {
+                    st.pending.push(Group {
+                        callers: callers.clone(),
+                        func,
+                        pc: otherwise,
+                        sb,
+                        rb,
+                        mask: mask & !t,
+                    });
+                    return self.run_group(
+                        st,
+                        Group {
+                            callers,
+                            func,
+                            pc: then,
+                            sb,
+                            rb,
+                            mask: t,
+                        },
+                        loaded,
+                        counted,
+                        allowance,
+                    );
+                }
+            }};
+        }
+        loop {
+            let Some(ins) = code.get(pc).copied() else {
+                return Err(Bail::Here);
+            };
+            pc += 1;
+            run += 1;
+            let (a, b, c) = (
+                sb + ins.a as usize,
+                sb + ins.b as usize,
+                sb + ins.c as usize,
+            );
+            if matches!(ins.op, Op::MovR | Op::RetR | Op::NewArr | Op::ArrCopy) {
+                same_image = usize::MAX;
+            }
+            if !keeps_flags(ins.op) {
+                forget(&mut st.u, a);
+                forget(&mut st.u, a + 1);
+            }
+            let (s, u) = (&mut st.s, &mut st.u);
+            match ins.op {
+                Op::Nop => {}
+                Op::Const => fill(s, u, w, a, ins.k),
+                Op::Const2 => {
+                    let rgba = (ins.k as u32).to_le_bytes();
+                    let (lo, hi) = color_slots(rgba.map(from_u8));
+                    fill(s, u, w, a, lo);
+                    fill(s, u, w, a + 1, hi);
+                }
+                Op::Mov => m1(s, u, w, a, b, |x| x),
+                Op::Mov2 => {
+                    m1(s, u, w, a, b, |x| x);
+                    m1(s, u, w, a + 1, b + 1, |x| x);
+                }
+                Op::MovR => {
+                    let (ra, rbb) = (rb + ins.a as usize, rb + ins.b as usize);
+                    let src = st.r[rbb];
+                    for lane in bits(mask) {
+                        st.r[ra][lane] = src[lane];
+                    }
+                }
+                Op::AddI => m2(s, u, w, a, b, c, |x, y| {
+                    (x as i64).wrapping_add(y as i64) as u64
+                }),
+                Op::SubI => m2(s, u, w, a, b, c, |x, y| {
+                    (x as i64).wrapping_sub(y as i64) as u64
+                }),
+                Op::MulI => m2(s, u, w, a, b, c, |x, y| {
+                    (x as i64).wrapping_mul(y as i64) as u64
+                }),
+                Op::DivI | Op::RemI => {
+                    let zero = if u[c] {
+                        s[c][first] == 0
+                    } else {
+                        test(mask, |l| s[c][l] == 0) != 0
+                    };
+                    if zero {
+                        return Err(Bail::Here);
+                    }
+                    let rem = ins.op == Op::RemI;
+                    m2(s, u, w, a, b, c, |x, y| {
+                        let (x, y) = (x as i64, y as i64);
+                        match (y, rem) {
+                            (0, _) => 0,
+                            (_, false) => x.wrapping_div(y) as u64,
+                            (_, true) => x.wrapping_rem(y) as u64,
+                        }
+                    })
+                }
+                Op::NegI => m1(s, u, w, a, b, |x| (x as i64).wrapping_neg() as u64),
+                Op::AddIK => m1(s, u, w, a, b, |x| {
+                    (x as i64).wrapping_add(ins.k as i64) as u64
+                }),
+                Op::MulIK => m1(s, u, w, a, b, |x| {
+                    (x as i64).wrapping_mul(ins.k as i64) as u64
+                }),
+                Op::DivIK | Op::RemIK => {
+                    let k = ins.k as i64;
+                    if k == 0 {
+                        return Err(Bail::Here);
+                    }
+                    if ins.op == Op::DivIK {
+                        m1(s, u, w, a, b, |x| (x as i64).wrapping_div(k) as u64)
+                    } else {
+                        m1(s, u, w, a, b, |x| (x as i64).wrapping_rem(k) as u64)
+                    }
+                }
+                Op::AddFK => m1(s, u, w, a, b, |x| (fl(x) + fl(ins.k)).to_bits()),
+                Op::SubFK => m1(s, u, w, a, b, |x| (fl(x) - fl(ins.k)).to_bits()),
+                Op::RSubFK => m1(s, u, w, a, b, |x| (fl(ins.k) - fl(x)).to_bits()),
+                Op::MulFK => m1(s, u, w, a, b, |x| (fl(x) * fl(ins.k)).to_bits()),
+                Op::DivFK => m1(s, u, w, a, b, |x| (fl(x) / fl(ins.k)).to_bits()),
+                Op::MulCFK => {
+                    let k = fl(ins.k) as f32;
+                    cmap(s, wmask, a, b, b, |x, _, _| x.map(|v| v * k))
+                }
+                Op::DivCFK => {
+                    let k = fl(ins.k) as f32;
+                    cmap(s, wmask, a, b, b, |x, _, _| x.map(|v| v / k))
+                }
+                Op::AddF => m2(s, u, w, a, b, c, |x, y| (fl(x) + fl(y)).to_bits()),
+                Op::SubF => m2(s, u, w, a, b, c, |x, y| (fl(x) - fl(y)).to_bits()),
+                Op::MulF => m2(s, u, w, a, b, c, |x, y| (fl(x) * fl(y)).to_bits()),
+                Op::DivF => m2(s, u, w, a, b, c, |x, y| (fl(x) / fl(y)).to_bits()),
+                Op::RemF => m2(s, u, w, a, b, c, |x, y| (fl(x) % fl(y)).to_bits()),
+                Op::NegF => m1(s, u, w, a, b, |x| (-fl(x)).to_bits()),
+                Op::AddC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, wmask, a, b, &y, |p, q| p + q)
+                }
+                Op::SubC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, wmask, a, b, &y, |p, q| p - q)
+                }
+                Op::MulC => {
+                    let y = [s[c], s[c + 1]];
+                    chalves(s, wmask, a, b, &y, |p, q| p * q)
+                }
+                Op::MulCF | Op::DivCF => {
+                    let k = &s[c];
+                    let kk: Lane = std::array::from_fn(|l| {
+                        let bits = (fl(k[l]) as f32).to_bits() as u64;
+                        bits | bits << 32
+                    });
+                    let y = [kk, kk];
+                    if ins.op == Op::MulCF {
+                        chalves(s, wmask, a, b, &y, |p, q| p * q)
+                    } else {
+                        chalves(s, wmask, a, b, &y, |p, q| p / q)
+                    }
+                }
+                Op::NegC => cmap(s, wmask, a, b, b, |x, _, _| [-x[0], -x[1], -x[2], -x[3]]),
+                Op::EqI => m2(s, u, w, a, b, c, |x, y| (x == y) as u64),
+                Op::NeI => m2(s, u, w, a, b, c, |x, y| (x != y) as u64),
+                Op::LtI => m2(s, u, w, a, b, c, |x, y| ((x as i64) < (y as i64)) as u64),
+                Op::LeI => m2(s, u, w, a, b, c, |x, y| ((x as i64) <= (y as i64)) as u64),
+                Op::EqF => m2(s, u, w, a, b, c, |x, y| (fl(x) == fl(y)) as u64),
+                Op::NeF => m2(s, u, w, a, b, c, |x, y| (fl(x) != fl(y)) as u64),
+                Op::LtF => m2(s, u, w, a, b, c, |x, y| (fl(x) < fl(y)) as u64),
+                Op::LeF => m2(s, u, w, a, b, c, |x, y| (fl(x) <= fl(y)) as u64),
+                Op::EqC | Op::NeC => {
+                    let eq = ins.op == Op::EqC;
+                    let (x0, x1, y0, y1) = (&s[b], &s[b + 1], &s[c], &s[c + 1]);
+                    let out: Lane = std::array::from_fn(|l| {
+                        ((color_of(x0[l], x1[l]) == color_of(y0[l], y1[l])) == eq) as u64
+                    });
+                    put(&mut s[a], &out, wmask);
+                }
+                Op::Not => m1(s, u, w, a, b, |x| (x == 0) as u64),
+                Op::Jmp => {
+                    at_jump!();
+                    pc = ins.k as usize;
+                }
+                Op::Br => {
+                    at_jump!();
+                    let x = &s[a];
+                    branch!(when(mask, first, u[a], |l| x[l] != 0), ins.k);
+                }
+                Op::BrLtI => {
+                    at_jump!();
+                    let (x, y) = (&s[a], &s[b]);
+                    let same = u[a] && u[b];
+                    branch!(
+                        when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64)),
+                        ins.k
+                    );
+                }
+                Op::BrLtF => {
+                    at_jump!();
+                    let (x, y) = (&s[a], &s[b]);
+                    let same = u[a] && u[b];
+                    branch!(when(mask, first, same, |l| fl(x[l]) < fl(y[l])), ins.k);
+                }
+                Op::BrLtIK => {
+                    at_jump!();
+                    let k = (ins.c as i16) as i64;
+                    let x = &s[a];
+                    branch!(when(mask, first, u[a], |l| (x[l] as i64) < k), ins.k);
+                }
+                Op::ForStepK | Op::ForStep => {
+                    at_jump!();
+                    m1(s, u, w, a, a, |x| (x as i64).wrapping_add(1) as u64);
+                    let x = &s[a];
+                    if ins.op == Op::ForStepK {
+                        let k = (ins.c as i16) as i64;
+                        branch!(when(mask, first, u[a], |l| (x[l] as i64) < k), ins.k);
+                    } else {
+                        let y = &s[b];
+                        let same = u[a] && u[b];
+                        branch!(
+                            when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64)),
+                            ins.k
+                        );
+                    }
+                }
+                Op::Call => {
+                    at_jump!();
+                    let callee = ins.k as u32;
+                    // The job's frame is the first of the thread's frames.
+                    if callers.len() + 2 > depth_limit {
+                        return Err(Bail::Here);
+                    }
+                    let Some(callee_fn) = loaded.funcs.get(callee as usize) else {
+                        return Err(Bail::Here);
+                    };
+                    let (nsb, nrb) = (a, rb + ins.b as usize);
+                    let want_s = nsb + callee_fn.nregs as usize + 2;
+                    if st.s.len() < want_s {
+                        st.s.resize(want_s, [0; LANES]);
+                        st.u.resize(want_s, true);
+                    }
+                    let want_r = nrb + callee_fn.nrefs as usize + 1;
+                    if st.r.len() < want_r {
+                        st.r.resize(want_r, [RVal::Id(ChunkId::NIL); LANES]);
+                    }
+                    callers.push(TFrame { func, pc, sb, rb });
+                    func = callee;
+                    lf = callee_fn;
+                    code = &lf.code;
+                    pc = 0;
+                    sb = nsb;
+                    rb = nrb;
+                }
+                Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
+                    match ins.op {
+                        Op::Ret => m1(s, u, w, sb, a, |x| x),
+                        Op::Ret2 => {
+                            m1(s, u, w, sb, a, |x| x);
+                            m1(s, u, w, sb + 1, a + 1, |x| x);
+                        }
+                        Op::RetR => {
+                            let src = st.r[rb + ins.a as usize];
+                            for lane in bits(mask) {
+                                st.r[rb][lane] = src[lane];
+                            }
+                        }
+                        _ => {}
+                    }
+                    at_jump!();
+                    let Some(caller) = callers.pop() else {
+                        return Ok(());
+                    };
+                    func = caller.func;
+                    lf = &loaded.funcs[func as usize];
+                    code = &lf.code;
+                    pc = caller.pc;
+                    sb = caller.sb;
+                    rb = caller.rb;
+                }
+                Op::Glob => {
+                    let v = self.globals.get(ins.k as usize).copied().unwrap_or(0);
+                    fill(s, u, w, a, v);
+                }
+                Op::Glob2 => {
+                    let lo = self.globals.get(ins.k as usize).copied().unwrap_or(0);
+                    let hi = self.globals.get(ins.k as usize + 1).copied().unwrap_or(0);
+                    fill(s, u, w, a, lo);
+                    fill(s, u, w, a + 1, hi);
+                }
+                Op::Rgb | Op::Rgba => {
+                    let alpha = ins.op == Op::Rgba;
+                    let mut lo = [0u64; LANES];
+                    let mut hi = [0u64; LANES];
+                    let (p, q, u) = (&s[b], &s[b + 1], &s[b + 2]);
+                    let w = if alpha { &s[b + 3] } else { &s[b] };
+                    for l in 0..LANES {
+                        let av = if alpha { fl(w[l]) as f32 } else { 1.0 };
+                        let (x, y) =
+                            color_slots([fl(p[l]) as f32, fl(q[l]) as f32, fl(u[l]) as f32, av]);
+                        lo[l] = x;
+                        hi[l] = y;
+                    }
+                    put(&mut s[a], &lo, wmask);
+                    put(&mut s[a + 1], &hi, wmask);
+                }
+                Op::Chan => {
+                    let ch = ins.c as usize & 3;
+                    let (x0, x1) = (&s[b], &s[b + 1]);
+                    let out: Lane =
+                        std::array::from_fn(|l| (color_of(x0[l], x1[l])[ch] as f64).to_bits());
+                    put(&mut s[a], &out, wmask);
+                }
+                Op::At | Op::AtOff | Op::AtOffAcc => {
+                    self.lanes_at(st, ins, w, sb, rb, &mut same_image)?
+                }
+                Op::ImgW | Op::ImgH => self.lanes_img_dim(st, ins, mask, rb, a)?,
+                Op::Math => lanes_math(s, u, w, ins, mask, a, b)?,
+                Op::NewArr => self.lanes_new_arr(st, ins, mask, rb)?,
+                Op::ArrCopy => lanes_arr_copy(st, ins, mask, rb)?,
+                Op::ArrLen => lanes_arr_len(st, ins, mask, rb, a)?,
+                Op::ArrGet | Op::ArrGet2 => lanes_arr_get(st, ins, mask, rb, a, c)?,
+                Op::ArrSet | Op::ArrSet2 => lanes_arr_set(st, ins, mask, rb, b, c)?,
+                _ => return Err(Bail::Here),
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Lane registers and masks: the per-lane helpers every tile-wide instruction is made
+//! of (masked writes, maps over the lanes, colour halves, branch masks).
+
+use super::*;
+
+#[inline(always)]
+pub(super) fn bits(mask: u64) -> impl Iterator<Item = usize> {
+    let mut left = mask;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let lane = left.trailing_zeros() as usize;
+        left &= left - 1;
+        Some(lane)
+    })
+}
+
+/// Writes `out` into the lanes of `dst` that `mask` holds.
+#[inline(always)]
+pub(super) fn put(dst: &mut Lane, out: &Lane, mask: u64) {
+    if mask == FULL {
+        *dst = *out;
+    } else {
+        for lane in bits(mask) {
+            dst[lane] = out[lane];
+        }
+    }
+}
+
+/// `s[a] := f(s[b])` over the lanes.
+#[inline(always)]
+pub(super) fn map1(s: &mut [Lane], mask: u64, a: usize, b: usize, f: impl Fn(u64) -> u64) {
+    let x = &s[b];
+    let out: Lane = std::array::from_fn(|l| f(x[l]));
+    put(&mut s[a], &out, mask);
+}
+
+/// `s[a] := f(s[b], s[c])` over the lanes.
+#[inline(always)]
+pub(super) fn map2(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    c: usize,
+    f: impl Fn(u64, u64) -> u64,
+) {
+    let (x, y) = (&s[b], &s[c]);
+    let out: Lane = std::array::from_fn(|l| f(x[l], y[l]));
+    put(&mut s[a], &out, mask);
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], s[c], s[c+1])` over the lanes (`c` is read
+/// as the caller's instruction says: a colour, a float, or not at all).
+#[inline(always)]
+pub(super) fn cmap(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    c: usize,
+    f: impl Fn([f32; 4], u64, u64) -> [f32; 4],
+) {
+    let c1 = (c + 1).min(s.len() - 1);
+    let (x0, x1, y0, y1) = (&s[b], &s[b + 1], &s[c], &s[c1]);
+    let mut lo = [0u64; LANES];
+    let mut hi = [0u64; LANES];
+    for l in 0..LANES {
+        let (p, q) = color_slots(f(color_of(x0[l], x1[l]), y0[l], y1[l]));
+        lo[l] = p;
+        hi[l] = q;
+    }
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// `f` over the two `f32` halves of slots `x` and `y`: one slot of a colour's channels.
+#[inline(always)]
+pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
+    let lo = f(f32::from_bits(x as u32), f32::from_bits(y as u32));
+    let hi = f(
+        f32::from_bits((x >> 32) as u32),
+        f32::from_bits((y >> 32) as u32),
+    );
+    lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], y)` channel by channel over the lanes (`y`
+/// read before anything is written, so registers may overlap).
+#[inline(always)]
+pub(super) fn chalves(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    y: &[Lane; 2],
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let (x0, x1) = (&s[b], &s[b + 1]);
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y[0][l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y[1][l], f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// The lanes of `mask` where `cond` holds.
+#[inline(always)]
+pub(super) fn test(mask: u64, cond: impl Fn(usize) -> bool) -> u64 {
+    let lanes: [bool; LANES] = std::array::from_fn(cond);
+    pack(&lanes) & mask
+}
+
+/// The lanes whose flag is set, as a mask: eight flags at a time, each byte 0 or 1
+/// moved to its bit by one multiplication.
+#[inline(always)]
+pub(super) fn pack(flags: &[bool; LANES]) -> u64 {
+    let mut out = 0u64;
+    for (idx, eight) in flags.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        for (byte, flag) in bytes.iter_mut().zip(eight) {
+            *byte = *flag as u8;
+        }
+        let gathered = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        out |= gathered << (idx * 8);
+    }
+    out
+}
+
+#[inline(always)]
+pub(super) fn fl(v: u64) -> f64 {
+    f64::from_bits(v)
+}
+
+/// Whether register `x` holds the same value in every lane of `mask` (not empty).
+#[inline(always)]
+pub(super) fn uniform(x: &Lane, mask: u64) -> bool {
+    let v = x[mask.trailing_zeros() as usize];
+    test(mask, |l| x[l] != v) == 0
+}
+
+/// The bits of channel byte `b & 0xff` as a unit `f32`: the value of the interpreter's
+/// `from_u8` (its table holds this very product), computed so that it vectorizes.
+#[inline(always)]
+pub(super) fn unit_bits(b: u32) -> u64 {
+    ((b & 0xff) as f32 * (1.0f32 / 255.0)).to_bits() as u64
+}
+
+/// A pixel (`u32::from_le_bytes([r, g, b, a])`) as a colour's two slots.
+#[inline(always)]
+pub(super) fn pixel_slots(px: u32) -> (u64, u64) {
+    (
+        unit_bits(px) | unit_bits(px >> 8) << 32,
+        unit_bits(px >> 16) | unit_bits(px >> 24) << 32,
+    )
+}
+
+/// The two `f32` halves of slot `x` plus those of `y`, as one slot (half a colour sum).
+#[inline(always)]
+pub(super) fn add_halves(x: u64, y: u64) -> u64 {
+    halves(x, y, |p, q| p + q)
+}
+
+/// How a group writes: its lanes (`mask`), `full` when it has every lane of the span (it writes whole
+/// registers, `wmask` then [`FULL`], and keeps a value the same in every lane as
+/// such), and its first lane.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct W {
+    pub mask: u64,
+    pub full: bool,
+    pub wmask: u64,
+    pub first: usize,
+}
+
+/// Whether the instruction keeps the uniform flags of what it writes itself (or
+/// writes no scalar register); the others' destinations `a`, `a + 1` are forgotten
+/// before they run.
+pub(super) fn keeps_flags(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Nop | Const
+            | Const2
+            | Mov
+            | Mov2
+            | AddI
+            | SubI
+            | MulI
+            | DivI
+            | RemI
+            | NegI
+            | AddIK
+            | MulIK
+            | DivIK
+            | RemIK
+            | AddFK
+            | SubFK
+            | RSubFK
+            | MulFK
+            | DivFK
+            | AddF
+            | SubF
+            | MulF
+            | DivF
+            | RemF
+            | NegF
+            | EqI
+            | NeI
+            | LtI
+            | LeI
+            | EqF
+            | NeF
+            | LtF
+            | LeF
+            | Not
+            | Jmp
+            | Br
+            | BrLtI
+            | BrLtF
+            | BrLtIK
+            | ForStep
+            | ForStepK
+            | Call
+            | Ret
+            | Ret2
+            | RetU
+            | Glob
+            | Glob2
+            | Math
+    )
+}
+
+/// Forgets that register `r` is the same in every lane.
+#[inline(always)]
+pub(super) fn forget(u: &mut [bool], r: usize) {
+    if let Some(flag) = u.get_mut(r) {
+        *flag = false;
+    }
+}
+
+/// `s[r] := v` in the group's lanes: the same value in every lane.
+#[inline(always)]
+pub(super) fn fill(s: &mut [Lane], u: &mut [bool], w: W, r: usize, v: u64) {
+    put(&mut s[r], &[v; LANES], w.wmask);
+    u[r] = w.full;
+}
+
+/// `s[a] := f(s[b])` over the group's lanes, once when `s[b]` is the same in every lane.
+#[inline(always)]
+pub(super) fn m1(s: &mut [Lane], u: &mut [bool], w: W, a: usize, b: usize, f: impl Fn(u64) -> u64) {
+    if u[b] {
+        let v = f(s[b][w.first]);
+        fill(s, u, w, a, v);
+    } else {
+        map1(s, w.wmask, a, b, f);
+        u[a] = false;
+    }
+}
+
+/// `s[a] := f(s[b], s[c])` over the group's lanes, once when both are the same in
+/// every lane.
+#[inline(always)]
+pub(super) fn m2(
+    s: &mut [Lane],
+    u: &mut [bool],
+    w: W,
+    a: usize,
+    b: usize,
+    c: usize,
+    f: impl Fn(u64, u64) -> u64,
+) {
+    if u[b] && u[c] {
+        let v = f(s[b][w.first], s[c][w.first]);
+        fill(s, u, w, a, v);
+    } else {
+        map2(s, w.wmask, a, b, c, f);
+        u[a] = false;
+    }
+}
+
+/// The lanes of `mask` where `cond` holds; one test when the operands are the same in
+/// every lane (`same`).
+#[inline(always)]
+pub(super) fn when(mask: u64, first: usize, same: bool, cond: impl Fn(usize) -> bool) -> u64 {
+    if same {
+        if cond(first) {
+            mask
+        } else {
+            0
+        }
+    } else {
+        test(mask, cond)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_bytes_convert_as_the_interpreter_converts_them() {
+        for b in 0..=255u32 {
+            assert_eq!(unit_bits(b), from_u8(b as u8).to_bits() as u64, "{b}");
+        }
+        let px = u32::from_le_bytes([1, 2, 250, 255]);
+        assert_eq!(pixel_slots(px), color_slots([1, 2, 250, 255].map(from_u8)));
+    }
+
+    #[test]
+    fn halves_add_as_colour_channels_add() {
+        let (x, y) = ([0.1f32, 0.7, 3.5, -2.0], [0.2f32, 1e-8, 0.25, 2.0]);
+        let (x0, x1) = color_slots(x);
+        let (y0, y1) = color_slots(y);
+        let sum = color_of(add_halves(x0, y0), add_halves(x1, y1));
+        assert_eq!(sum, [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]]);
+    }
+
+    #[test]
+    fn uniform_looks_at_the_masked_lanes_only() {
+        let mut x = [5u64; LANES];
+        assert!(uniform(&x, FULL));
+        x[3] = 6;
+        assert!(!uniform(&x, FULL));
+        assert!(uniform(&x, FULL & !(1 << 3)));
+        assert!(uniform(&x, 1 << 3));
+    }
+
+    #[test]
+    fn flags_pack_to_their_bits() {
+        for seed in [
+            0u64,
+            1,
+            0x8000_0000_0000_0001,
+            0xdead_beef_0bad_f00d,
+            u64::MAX,
+        ] {
+            let flags: [bool; LANES] = std::array::from_fn(|l| seed >> l & 1 == 1);
+            assert_eq!(pack(&flags), seed);
+            assert_eq!(test(0xff00, |l| seed >> l & 1 == 1), seed & 0xff00);
+        }
+    }
+
+    #[test]
+    fn a_register_the_same_in_every_lane_is_computed_once_and_stays_known() {
+        let mut s = vec![[0u64; LANES]; 3];
+        let mut u = vec![true, false, true];
+        s[1] = std::array::from_fn(|l| l as u64);
+        let full = W {
+            mask: FULL,
+            full: true,
+            wmask: FULL,
+            first: 0,
+        };
+        fill(&mut s, &mut u, full, 0, 7);
+        m2(&mut s, &mut u, full, 2, 0, 0, |x, y| x + y);
+        assert_eq!((s[2], u[2]), ([14; LANES], true));
+        m2(&mut s, &mut u, full, 2, 0, 1, |x, y| x + y);
+        assert_eq!((s[2][5], u[2]), (12, false));
+        // A group of some lanes only: its writes leave the register varying.
+        let some = W {
+            mask: 0b110,
+            full: false,
+            wmask: 0b110,
+            first: 1,
+        };
+        m1(&mut s, &mut u, some, 0, 0, |x| x + 1);
+        assert_eq!((s[0][0], s[0][1], s[0][2], u[0]), (7, 8, 8, false));
+        assert_eq!(when(0b110, 1, true, |l| s[0][l] == 8), 0b110);
+        assert_eq!(when(0b111, 0, false, |l| s[0][l] == 8), 0b110);
+    }
+}
