@@ -154,6 +154,20 @@ impl Store {
         id
     }
 
+    /// Stores `chunks` (already behind [`Arc`]s: made on other threads) under
+    /// fresh data ids, in order, as many [`Store::alloc_arc`] would, growing the
+    /// table once for all of them. Returns their ids, in the same order.
+    pub fn alloc_batch(&mut self, chunks: Vec<Arc<Chunk>>) -> Vec<ChunkId> {
+        self.chunks.reserve(chunks.len());
+        let mut ids = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let id = self.fresh_id();
+            self.chunks.insert(id, chunk);
+            ids.push(id);
+        }
+        ids
+    }
+
     /// Stores a code chunk under its content-derived `id`. Idempotent: if
     /// the id is already present the stored chunk is kept (same name, same
     /// content). Returns whether the chunk was new. A non-code `id` is a
