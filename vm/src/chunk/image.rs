@@ -598,6 +598,47 @@ mod tests {
     }
 
     #[test]
+    fn tiles_made_apart_are_stored_as_image_from_rgba8_stores_them() {
+        for (w, h) in [(1, 1), (9, 7), (17, 33), (8, 8), (40, 70), (3, 0)] {
+            let px = pattern(w, h);
+            let mut whole = Store::new(NodeId(1));
+            let expected = image_from_rgba8(&mut whole, w, h, &px).unwrap();
+            // Bands of 16 rows made apart, as worker threads make them.
+            let stride = w as usize * 4;
+            let mut tiles = Vec::new();
+            for band in px.chunks((stride * 16).max(1)) {
+                tiles.extend(tiles_of_rows(w, band));
+            }
+            let mut apart = Store::new(NodeId(1));
+            let got = image_from_tile_chunks(&mut apart, w, h, tiles).unwrap();
+            assert_eq!(got, expected, "{w}x{h}");
+            let mut ids: Vec<ChunkId> = whole.ids().collect();
+            ids.sort();
+            let mut other: Vec<ChunkId> = apart.ids().collect();
+            other.sort();
+            assert_eq!(ids, other, "{w}x{h}");
+            for id in ids {
+                assert_eq!(whole.get(id), apart.get(id), "{w}x{h} {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn tile_chunks_of_another_count_or_kind_are_refused() {
+        let px = pattern(9, 9);
+        let tiles = tiles_of_rows(9, &px);
+        assert_eq!(tiles.len(), 4);
+        let mut s = Store::new(NodeId(1));
+        let short = image_from_tile_chunks(&mut s, 9, 9, tiles[..3].to_vec());
+        assert!(matches!(short, Err(StoreError::Invalid(ref m)) if m.contains("4 tiles")));
+        let mut wrong = tiles.clone();
+        wrong[2] = Arc::new(Chunk::new(Kind::Env));
+        assert!(image_from_tile_chunks(&mut s, 9, 9, wrong).is_err());
+        assert!(s.is_empty());
+        assert!(tiles_of_rows(0, &[]).is_empty());
+    }
+
+    #[test]
     fn round_trips_odd_sizes() {
         for (w, h) in [
             (1, 1),

@@ -442,6 +442,33 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_gets_the_ids_single_allocations_get() {
+        let mut one = Store::new(NodeId(3));
+        let mut batch = Store::new(NodeId(3));
+        one.alloc(Chunk::new(Kind::Env));
+        batch.alloc(Chunk::new(Kind::Env));
+        let chunks: Vec<Arc<Chunk>> = (0..40)
+            .map(|i| {
+                let mut c = Chunk::new(Kind::Tile);
+                c.set_scalar(0, i);
+                Arc::new(c)
+            })
+            .collect();
+        let singles: Vec<ChunkId> = chunks.iter().map(|c| one.alloc_arc(c.clone())).collect();
+        let ids = batch.alloc_batch(chunks.clone());
+        assert_eq!(ids, singles);
+        for (id, chunk) in ids.iter().zip(&chunks) {
+            assert_eq!(batch.get(*id), Some(&**chunk));
+        }
+        assert_eq!(batch.len(), 41);
+        assert!(batch.alloc_batch(Vec::new()).is_empty());
+        assert_eq!(
+            batch.alloc(Chunk::new(Kind::Env)),
+            ChunkId::data(NodeId(3), 42)
+        );
+    }
+
+    #[test]
     fn insert_keeps_the_allocator_ahead() {
         let mut s = Store::new(NodeId(1));
         assert!(s.insert(ChunkId::data(NodeId(1), 10), Chunk::new(Kind::Env)));
