@@ -780,6 +780,13 @@ pub struct ThreadsFigure {
     pub one: Duration,
     /// The best run on two.
     pub two: Duration,
+    /// CPU time per run on one thread, all threads of the process together (Linux).
+    pub one_cpu: Option<Duration>,
+    /// CPU time per run on two threads: about twice [`ThreadsFigure::two`] when
+    /// both ran at once, about [`ThreadsFigure::two`] when they took turns.
+    pub two_cpu: Option<Duration>,
+    /// The machine's load average over the last minute, after the runs (Linux).
+    pub load: Option<f64>,
 }
 
 impl ThreadsFigure {
@@ -815,8 +822,16 @@ pub fn measure_two_threads(
         let compiled = Compiled::of(&analyzed, program.clone());
         run(compiled, Some(&target), black_box(&photo), &options).map(|out| out.image)
     };
+    let per_run = |before: Option<Duration>| {
+        let after = process_cpu()?;
+        Some(after.saturating_sub(before?) / runs.max(1) as u32)
+    };
+    let before = process_cpu();
     let (one, on_one) = best(runs, || run_on(1));
+    let one_cpu = per_run(before);
+    let before = process_cpu();
     let (two, on_two) = best(runs, || run_on(2));
+    let two_cpu = per_run(before);
     if on_one.map_err(|err| err.to_string())? != on_two.map_err(|err| err.to_string())? {
         return Err(format!("{filter}: two threads made another image than one"));
     }
@@ -826,7 +841,31 @@ pub fn measure_two_threads(
         height,
         one,
         two,
+        one_cpu,
+        two_cpu,
+        load: load_average(),
     })
+}
+
+/// The CPU time this process used so far, all its threads (ended ones included),
+/// from `/proc/self/stat` in ticks of 10 ms (Linux's `USER_HZ`); `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command's closing parenthesis start with field 3; utime
+    // and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |at: usize| fields.get(at).and_then(|f| f.parse::<u64>().ok());
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+/// The load average over the last minute, from `/proc/loadavg`; `None` elsewhere.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Prints the photo sections: the conversion to tile chunks and back against a
@@ -905,6 +944,15 @@ pub fn run_photo(quick: bool, only: Option<&str>) -> Result<(), String> {
         ms(threads.one),
         threads.speedup()
     );
+    if let (Some(one), Some(two)) = (threads.one_cpu, threads.two_cpu) {
+        crate::outln!(
+            "  CPU time per run: {:.0} ms on one thread, {:.0} ms on two ({:.2}x the wall time; load average {})",
+            ms(one),
+            ms(two),
+            ms(two) / ms(threads.two).max(1e-9),
+            threads.load.map_or("-".into(), |l| format!("{l:.1}"))
+        );
+    }
     Ok(())
 }
 
@@ -1139,6 +1187,9 @@ mod tests {
             ("box_blur", 19, 70)
         );
         assert!(fig.speedup() > 0.0);
+        if cfg!(target_os = "linux") {
+            assert!(fig.one_cpu.is_some() && fig.two_cpu.is_some() && fig.load.is_some());
+        }
         assert!(measure_two_threads("no_such_filter", 4, 4, 1).is_err());
     }
 

@@ -194,13 +194,58 @@ pub fn image_from_rgba8(
         }
         made
     })?;
+    image_from_tile_chunks(store, width, height, groups.into_iter().flatten())
+}
+
+/// The tiles of `rgba`, whole rows of a `width`-pixel-wide image that start at a
+/// row of tiles (a multiple of 8 rows from the top), RGBA8 row-major: their tiles
+/// row-major, left to right then down, each a chunk of its own, made on this
+/// thread and stored nowhere yet. How the worker threads of a run turn their bands
+/// into tiles; [`image_from_tile_chunks`] stores them.
+pub fn tiles_of_rows(width: u32, rgba: &[u8]) -> Vec<Arc<Chunk>> {
+    let stride = width as usize * 4;
+    let tiles_x = tiles_along(width) as usize;
+    if stride == 0 || rgba.is_empty() {
+        return Vec::new();
+    }
+    let mut made = Vec::with_capacity(rgba.len().div_ceil(stride * 8) * tiles_x);
+    for band in rgba.chunks(stride * 8) {
+        band_tiles(band, stride, tiles_x, &mut made);
+    }
+    made
+}
+
+/// Stores the tiles of a `width` x `height` image made already (row-major, as
+/// [`tiles_of_rows`] makes them) and an Image chunk over them; returns its root.
+/// The ids are the ones [`image_from_rgba8`] gives the same pixels: the tiles in
+/// row-major order, then the tile array's chunks, then the root. The table is grown
+/// once for all of them. Fails if the count is not the image's or a chunk is not a
+/// tile (nothing stored then).
+pub fn image_from_tile_chunks(
+    store: &mut Store,
+    width: u32,
+    height: u32,
+    tiles: impl IntoIterator<Item = Arc<Chunk>>,
+) -> Result<ChunkId, StoreError> {
+    let count = tiles_along(width) as usize * tiles_along(height) as usize;
+    let tiles: Vec<Arc<Chunk>> = tiles.into_iter().collect();
+    if tiles.len() != count {
+        return Err(StoreError::Invalid(format!(
+            "a {width}x{height} image has {count} tiles, not {}",
+            tiles.len()
+        )));
+    }
+    if let Some(pos) = tiles.iter().position(|tile| tile.kind != Kind::Tile) {
+        return Err(StoreError::Invalid(format!(
+            "tile {pos} of a {width}x{height} image is a {} chunk",
+            tiles[pos].kind
+        )));
+    }
     // The tiles, the array's leaves and nodes, the root.
     store.reserve(count + count.div_ceil(31) + 2);
-    let mut tiles = Vec::with_capacity(count);
-    for tile in groups.into_iter().flatten() {
-        tiles.push(store.alloc_arc(tile).0);
-    }
-    let array = array_from_slots(store, &tiles, 1, true)?;
+    let ids = store.alloc_batch(tiles);
+    let slots: Vec<u64> = ids.iter().map(|id| id.0).collect();
+    let array = array_from_slots(store, &slots, 1, true)?;
     let mut root = Chunk::new(Kind::Image);
     root.set_scalar(IMAGE_WIDTH, width as u64);
     root.set_scalar(IMAGE_HEIGHT, height as u64);
@@ -550,6 +595,47 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn tiles_made_apart_are_stored_as_image_from_rgba8_stores_them() {
+        for (w, h) in [(1, 1), (9, 7), (17, 33), (8, 8), (40, 70), (3, 0)] {
+            let px = pattern(w, h);
+            let mut whole = Store::new(NodeId(1));
+            let expected = image_from_rgba8(&mut whole, w, h, &px).unwrap();
+            // Bands of 16 rows made apart, as worker threads make them.
+            let stride = w as usize * 4;
+            let mut tiles = Vec::new();
+            for band in px.chunks((stride * 16).max(1)) {
+                tiles.extend(tiles_of_rows(w, band));
+            }
+            let mut apart = Store::new(NodeId(1));
+            let got = image_from_tile_chunks(&mut apart, w, h, tiles).unwrap();
+            assert_eq!(got, expected, "{w}x{h}");
+            let mut ids: Vec<ChunkId> = whole.ids().collect();
+            ids.sort();
+            let mut other: Vec<ChunkId> = apart.ids().collect();
+            other.sort();
+            assert_eq!(ids, other, "{w}x{h}");
+            for id in ids {
+                assert_eq!(whole.get(id), apart.get(id), "{w}x{h} {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn tile_chunks_of_another_count_or_kind_are_refused() {
+        let px = pattern(9, 9);
+        let tiles = tiles_of_rows(9, &px);
+        assert_eq!(tiles.len(), 4);
+        let mut s = Store::new(NodeId(1));
+        let short = image_from_tile_chunks(&mut s, 9, 9, tiles[..3].to_vec());
+        assert!(matches!(short, Err(StoreError::Invalid(ref m)) if m.contains("4 tiles")));
+        let mut wrong = tiles.clone();
+        wrong[2] = Arc::new(Chunk::new(Kind::Env));
+        assert!(image_from_tile_chunks(&mut s, 9, 9, wrong).is_err());
+        assert!(s.is_empty());
+        assert!(tiles_of_rows(0, &[]).is_empty());
     }
 
     #[test]

@@ -154,6 +154,20 @@ impl Store {
         id
     }
 
+    /// Stores `chunks` (already behind [`Arc`]s: made on other threads) under
+    /// fresh data ids, in order, as many [`Store::alloc_arc`] would, growing the
+    /// table once for all of them. Returns their ids, in the same order.
+    pub fn alloc_batch(&mut self, chunks: Vec<Arc<Chunk>>) -> Vec<ChunkId> {
+        self.chunks.reserve(chunks.len());
+        let mut ids = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let id = self.fresh_id();
+            self.chunks.insert(id, chunk);
+            ids.push(id);
+        }
+        ids
+    }
+
     /// Stores a code chunk under its content-derived `id`. Idempotent: if
     /// the id is already present the stored chunk is kept (same name, same
     /// content). Returns whether the chunk was new. A non-code `id` is a
@@ -425,6 +439,33 @@ mod tests {
         assert_eq!(s.code_len(), 0);
         assert!(s.contains(a) && !s.is_empty());
         assert_eq!(s.node(), NodeId(2));
+    }
+
+    #[test]
+    fn a_batch_gets_the_ids_single_allocations_get() {
+        let mut one = Store::new(NodeId(3));
+        let mut batch = Store::new(NodeId(3));
+        one.alloc(Chunk::new(Kind::Env));
+        batch.alloc(Chunk::new(Kind::Env));
+        let chunks: Vec<Arc<Chunk>> = (0..40)
+            .map(|i| {
+                let mut c = Chunk::new(Kind::Tile);
+                c.set_scalar(0, i);
+                Arc::new(c)
+            })
+            .collect();
+        let singles: Vec<ChunkId> = chunks.iter().map(|c| one.alloc_arc(c.clone())).collect();
+        let ids = batch.alloc_batch(chunks.clone());
+        assert_eq!(ids, singles);
+        for (id, chunk) in ids.iter().zip(&chunks) {
+            assert_eq!(batch.get(*id), Some(&**chunk));
+        }
+        assert_eq!(batch.len(), 41);
+        assert!(batch.alloc_batch(Vec::new()).is_empty());
+        assert_eq!(
+            batch.alloc(Chunk::new(Kind::Env)),
+            ChunkId::data(NodeId(3), 42)
+        );
     }
 
     #[test]

@@ -577,16 +577,32 @@ impl Vm {
         &mut self,
         func: u32,
         src: ChunkId,
-        (x0, y0, x1, y1): (u32, u32, u32, u32),
+        rect: (u32, u32, u32, u32),
     ) -> Result<Vec<u8>, RuntimeError> {
-        let kind = filter_kind(self, func).ok_or_else(|| not_a_filter(self, func))?;
         let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
+        self.apply_region_view(func, src, view, rect).0
+    }
+
+    /// [`Vm::apply_region`] over a view of `src` opened already (it may hold tiles
+    /// read before), handed back with the tiles it read since: how a worker thread
+    /// runs band after band of one image without opening it for each.
+    pub(crate) fn apply_region_view(
+        &mut self,
+        func: u32,
+        src: ChunkId,
+        view: ImageView,
+        (x0, y0, x1, y1): (u32, u32, u32, u32),
+    ) -> (Result<Vec<u8>, RuntimeError>, Option<ImageView>) {
+        let Some(kind) = filter_kind(self, func) else {
+            return (Err(not_a_filter(self, func)), Some(view));
+        };
         let (x1, y1) = (x1.min(view.width()), y1.min(view.height()));
         if x0 >= x1 || y0 >= y1 {
-            return Ok(Vec::new());
+            return (Ok(Vec::new()), Some(view));
         }
         let globals = self.globals.clone();
-        self.begin(Job {
+        let loaded_before = view.loaded();
+        if let Err(err) = self.begin(Job {
             stages: vec![JobStage { func, globals }],
             stage: 0,
             func,
@@ -603,7 +619,9 @@ impl Vm {
             sink: Sink::Pixels(Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize)),
             result: ChunkId::NIL,
             mark: 0,
-        })?;
+        }) {
+            return (Err(err), None);
+        }
         self.pin(src);
         let outcome = loop {
             match self.run() {
@@ -619,12 +637,19 @@ impl Vm {
         self.last_tiles_read = match &self.image {
             Some((id, view)) if *id == src => view.loaded(),
             _ => 0,
-        } + job.as_ref().map_or(0, |job| job.view.loaded());
-        outcome?;
-        Ok(match job.map(|job| job.sink) {
-            Some(Sink::Pixels(out)) => out,
-            _ => Vec::new(),
-        })
+        } + job
+            .as_ref()
+            .map_or(0, |job| job.view.loaded().saturating_sub(loaded_before));
+        let (pixels, view) = match job {
+            Some(Job {
+                sink: Sink::Pixels(out),
+                view,
+                ..
+            }) => (out, Some(view)),
+            Some(job) => (Vec::new(), Some(job.view)),
+            None => (Vec::new(), None),
+        };
+        (outcome.map(|()| pixels), view)
     }
 
     /// Tiles the last region's filter read from the store.

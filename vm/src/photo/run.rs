@@ -2,7 +2,9 @@
 //! on worker threads.
 
 use super::*;
+use crate::chunk::{image_from_tile_chunks, tiles_of_rows};
 use crate::exec::{JobStage, Stop};
+use std::sync::Arc;
 
 /// What to run: a filter or a pipeline, by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -508,25 +510,36 @@ pub fn run_input(
     let total_rows = h as u64 * stages.len() as u64;
     let mut instructions = 0;
     let mut names = Vec::new();
+    let mut output = None;
     for (idx, stage) in stages.iter().enumerate() {
         let done_before = h as u64 * idx as u64;
         let report = |rows: u64| progress(done_before + rows, total_rows);
-        let (pixels, count) = run_stage(
+        let last = idx + 1 == stages.len();
+        let (made, count) = run_stage(
             &mut vm,
             stage.func,
             image,
             &globals[idx],
             options.threads,
+            if last { Want::Pixels } else { Want::Tiles },
             &report,
         )
         .map_err(cancel_or)?;
         instructions += count;
-        let next = image_from_rgba8(&mut vm.store, w, h, &pixels).map_err(other)?;
-        vm.pin(next);
-        image = next;
         names.push(stage.name.clone());
+        match made {
+            Made::Pixels(pixels) => output = Some(pixels),
+            Made::Tiles(tiles) => {
+                let next = image_from_tile_chunks(&mut vm.store, w, h, tiles).map_err(other)?;
+                vm.pin(next);
+                image = next;
+            }
+        }
     }
-    let (width, height, pixels) = image_to_rgba8(&vm.store, image).map_err(other)?;
+    let (width, height, pixels) = match output {
+        Some(pixels) => (w, h, pixels),
+        None => image_to_rgba8(&vm.store, image).map_err(other)?,
+    };
     Ok(RunOutput {
         image: Rgba8 {
             width,
@@ -538,118 +551,223 @@ pub fn run_input(
     })
 }
 
+/// What a stage of a run on several threads is to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    /// The pixels of its output (the last stage: the run's result).
+    Pixels,
+    /// The tiles of its output, row-major (the next stage's input).
+    Tiles,
+}
+
+/// What a stage of a run on several threads made.
+enum Made {
+    /// The output's pixels, RGBA8 row-major.
+    Pixels(Vec<u8>),
+    /// The output's tiles, row-major, not stored yet.
+    Tiles(Vec<Arc<Chunk>>),
+}
+
+/// What a worker made of one band.
+enum BandMade {
+    /// Its pixels went to their rows of the output.
+    Written,
+    /// Its tiles, row-major.
+    Tiles(Vec<Arc<Chunk>>),
+}
+
 /// Runs one filter over the whole of `image` in bands of rows, on `threads` threads;
-/// returns the pixels and the instructions executed.
+/// returns what `want` asks for and the instructions executed.
+///
+/// Each worker has a VM and a store of its own (its temporaries never meet another
+/// worker's) that shares the code and the image's chunks with this one: tiles are
+/// read-only `Arc`s, nothing is locked per tile or per pixel. A worker opens the
+/// image once and keeps the view from band to band; the only shared state is the
+/// counter of the next band and, once per band, the slot where its output goes.
+/// Output pixels are written by the worker into their rows of the result; output
+/// tiles are made by the worker from its band and stored here once, in order, with
+/// the ids [`image_from_rgba8`] would give them.
 fn run_stage(
     vm: &mut Vm,
     func: u32,
     image: ChunkId,
     globals: &[u64],
     threads: usize,
+    want: Want,
     report: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<u8>, u64), RunError> {
+) -> Result<(Made, u64), RunError> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Mutex;
     let view = ImageView::open(&vm.store, image).map_err(RunError::Store)?;
     let (w, h) = (view.width(), view.height());
     let bands = h.div_ceil(BAND_ROWS) as usize;
     let threads = threads.clamp(1, bands.max(1));
     vm.reset_globals(globals);
+    let stride = w as usize * 4;
+    let mut pixels = match want {
+        Want::Pixels => vec![0u8; stride * h as usize],
+        Want::Tiles => Vec::new(),
+    };
+    // The rows of the output each band writes, taken by the worker that runs it.
+    let rows: Mutex<Vec<Option<&mut [u8]>>> = Mutex::new(
+        pixels
+            .chunks_mut((stride * BAND_ROWS as usize).max(1))
+            .map(Some)
+            .collect(),
+    );
+    let keep = |band: usize, out: Vec<u8>| -> Result<BandMade, RuntimeError> {
+        match want {
+            Want::Tiles => Ok(BandMade::Tiles(tiles_of_rows(w, &out))),
+            Want::Pixels => {
+                let slot = rows
+                    .lock()
+                    .ok()
+                    .and_then(|mut rows| rows.get_mut(band).and_then(Option::take));
+                match slot {
+                    Some(dst) if dst.len() == out.len() => {
+                        dst.copy_from_slice(&out);
+                        Ok(BandMade::Written)
+                    }
+                    _ => Err(host_error_of(format!(
+                        "band {band} made {} bytes of output where its rows are not",
+                        out.len()
+                    ))),
+                }
+            }
+        }
+    };
+    let band_rows = |band: usize| {
+        (
+            band as u32 * BAND_ROWS,
+            ((band as u32 + 1) * BAND_ROWS).min(h),
+        )
+    };
+    let mut made: Vec<(usize, BandMade)> = Vec::with_capacity(bands);
+    let instructions;
     if threads == 1 {
         let before = vm.instructions();
-        let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
-        for band in 0..bands as u32 {
-            let (y0, y1) = (band * BAND_ROWS, ((band + 1) * BAND_ROWS).min(h));
-            let out = vm
-                .apply_region(func, image, (0, y0, w, y1))
-                .map_err(RunError::Runtime)?;
-            pixels.extend_from_slice(&out);
+        let mut view = Some(view);
+        for band in 0..bands {
+            let (y0, y1) = band_rows(band);
+            let open = match view.take() {
+                Some(view) => view,
+                None => ImageView::open(&vm.store, image).map_err(RunError::Store)?,
+            };
+            let (out, back) = vm.apply_region_view(func, image, open, (0, y0, w, y1));
+            view = back;
+            let out = out.map_err(RunError::Runtime)?;
+            made.push((band, keep(band, out).map_err(RunError::Runtime)?));
             report(y1 as u64);
         }
-        return Ok((pixels, vm.instructions() - before));
-    }
-    // Each worker has a VM and a store of its own, sharing the code and the photo's
-    // chunks (read-only) with this one; workers take bands in turn.
-    let mut roots = vec![vm.loaded.ids.root, image];
-    roots.extend(vm.loaded.ids.strings.iter().copied());
-    let next_band = std::sync::atomic::AtomicUsize::new(0);
-    let rows_done = std::sync::atomic::AtomicU64::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let results: std::sync::Mutex<Vec<Option<Vec<u8>>>> = std::sync::Mutex::new(vec![None; bands]);
-    let mut worker_vms = Vec::new();
-    for worker in 0..threads {
-        let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
-        vm.store
-            .share_into(&mut store, &roots)
-            .map_err(RunError::Store)?;
-        let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
-        worker_vm.set_limits(vm.limits());
-        worker_vm.set_tiles(vm.tiles());
-        worker_vm.set_jit(vm.jit());
-        if let Some(flag) = &vm.cancel {
-            worker_vm.set_cancel(flag.clone());
+        instructions = vm.instructions() - before;
+    } else {
+        let mut roots = vec![vm.loaded.ids.root, image];
+        roots.extend(vm.loaded.ids.strings.iter().copied());
+        let next_band = AtomicUsize::new(0);
+        let rows_done = AtomicU64::new(0);
+        let failed = AtomicBool::new(false);
+        let mut workers = Vec::new();
+        for worker in 0..threads {
+            let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
+            vm.store
+                .share_into(&mut store, &roots)
+                .map_err(RunError::Store)?;
+            let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
+            worker_vm.set_limits(vm.limits());
+            worker_vm.set_tiles(vm.tiles());
+            worker_vm.set_jit(vm.jit());
+            if let Some(flag) = &vm.cancel {
+                worker_vm.set_cancel(flag.clone());
+            }
+            worker_vm.reset_globals(globals);
+            workers.push((worker_vm, view.clone()));
         }
-        worker_vm.reset_globals(globals);
-        worker_vms.push(worker_vm);
-    }
-    let outcomes: Vec<Result<u64, RuntimeError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = worker_vms
-            .into_iter()
-            .map(|mut worker_vm| {
-                let (next_band, rows_done, failed, results) =
-                    (&next_band, &rows_done, &failed, &results);
-                scope.spawn(move || -> Result<u64, RuntimeError> {
-                    use std::sync::atomic::Ordering;
-                    loop {
-                        if failed.load(Ordering::Relaxed) {
-                            return Ok(worker_vm.instructions());
-                        }
-                        let band = next_band.fetch_add(1, Ordering::Relaxed);
-                        if band >= bands {
-                            return Ok(worker_vm.instructions());
-                        }
-                        let (y0, y1) = (
-                            band as u32 * BAND_ROWS,
-                            ((band as u32 + 1) * BAND_ROWS).min(h),
-                        );
-                        match worker_vm.apply_region(func, image, (0, y0, w, y1)) {
-                            Ok(out) => {
-                                if let Ok(mut slots) = results.lock() {
-                                    slots[band] = Some(out);
+        type Outcome = Result<(u64, Vec<(usize, BandMade)>), RuntimeError>;
+        let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .map(|(mut worker_vm, view)| {
+                    let (next_band, rows_done, failed, keep, band_rows) =
+                        (&next_band, &rows_done, &failed, &keep, &band_rows);
+                    scope.spawn(move || -> Outcome {
+                        let mut view = Some(view);
+                        let mut made = Vec::new();
+                        loop {
+                            if failed.load(Ordering::Relaxed) {
+                                return Ok((worker_vm.instructions(), made));
+                            }
+                            let band = next_band.fetch_add(1, Ordering::Relaxed);
+                            if band >= bands {
+                                return Ok((worker_vm.instructions(), made));
+                            }
+                            let (y0, y1) = band_rows(band);
+                            let open = match view.take() {
+                                Some(view) => view,
+                                None => ImageView::open(worker_vm.store(), image)
+                                    .map_err(|err| host_error_of(err.to_string()))?,
+                            };
+                            let (out, back) =
+                                worker_vm.apply_region_view(func, image, open, (0, y0, w, y1));
+                            view = back;
+                            match out.and_then(|out| keep(band, out)) {
+                                Ok(band_made) => {
+                                    made.push((band, band_made));
+                                    let done =
+                                        rows_done.fetch_add((y1 - y0) as u64, Ordering::Relaxed);
+                                    report(done + (y1 - y0) as u64);
                                 }
-                                let done = rows_done.fetch_add((y1 - y0) as u64, Ordering::Relaxed);
-                                report(done + (y1 - y0) as u64);
-                            }
-                            Err(err) => {
-                                failed.store(true, Ordering::Relaxed);
-                                return Err(err);
+                                Err(err) => {
+                                    failed.store(true, Ordering::Relaxed);
+                                    return Err(err);
+                                }
                             }
                         }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(RuntimeError {
-                        kind: Default::default(),
-                        message: "a worker thread stopped unexpectedly".into(),
-                        span: Default::default(),
-                        trace: Vec::new(),
                     })
                 })
-            })
-            .collect()
-    });
-    let mut instructions = 0;
-    for outcome in outcomes {
-        instructions += outcome.map_err(RunError::Runtime)?;
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(host_error_of("a worker thread stopped unexpectedly".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut count = 0;
+        for outcome in outcomes {
+            let (worker_count, worker_made) = outcome.map_err(RunError::Runtime)?;
+            count += worker_count;
+            made.extend(worker_made);
+        }
+        instructions = count;
     }
-    let slots = results.into_inner().map_err(|_| RunError::Worker)?;
-    let mut pixels = Vec::with_capacity(w as usize * h as usize * 4);
-    for slot in slots {
-        let out = slot.ok_or(RunError::Worker)?;
-        pixels.extend_from_slice(&out);
+    drop(rows);
+    if made.len() != bands {
+        return Err(RunError::Worker);
     }
-    Ok((pixels, instructions))
+    made.sort_unstable_by_key(|(band, _)| *band);
+    match want {
+        Want::Pixels => Ok((Made::Pixels(pixels), instructions)),
+        Want::Tiles => {
+            let mut tiles = Vec::with_capacity(w.div_ceil(8) as usize * h.div_ceil(8) as usize);
+            for (_, band_made) in made {
+                match band_made {
+                    BandMade::Tiles(band_tiles) => tiles.extend(band_tiles),
+                    BandMade::Written => return Err(RunError::Worker),
+                }
+            }
+            Ok((Made::Tiles(tiles), instructions))
+        }
+    }
+}
+
+/// A runtime error of the host (no position in a filter) saying `message`.
+fn host_error_of(message: String) -> RuntimeError {
+    RuntimeError {
+        kind: Default::default(),
+        message,
+        span: Default::default(),
+        trace: Vec::new(),
+    }
 }
