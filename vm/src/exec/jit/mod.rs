@@ -52,6 +52,8 @@
 
 #[cfg(feature = "jit")]
 mod compile;
+#[cfg(feature = "jit")]
+mod divide;
 
 use crate::compile::ir::{Imm, Instr, Op, Operand};
 use std::time::Duration;
