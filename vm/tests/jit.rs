@@ -536,3 +536,144 @@ fn random_arithmetic_over_edge_values_is_the_same_bits() {
     assert!(failed > 10, "{failed} cases failed");
     assert!(jitted > 300, "{jitted} cases ran compiled");
 }
+
+/// Divisors of every kind the JIT divides by without a division: powers of two, magic
+/// numbers with and without the add/subtract correction, of both signs, and the
+/// extremes it leaves to the machine's division (1, -1, `i64::MIN`).
+const DIVISORS: &[i64] = &[
+    1,
+    -1,
+    2,
+    -2,
+    3,
+    -3,
+    5,
+    -5,
+    6,
+    7,
+    -7,
+    10,
+    -10,
+    25,
+    641,
+    1 << 20,
+    -(1 << 20),
+    (1 << 32) + 1,
+    1 << 62,
+    -(1 << 62),
+    i64::MAX,
+    i64::MIN,
+    i64::MIN + 1,
+    0x5555_5555_5555_5555,
+    -0x5555_5555_5555_5555,
+];
+
+#[test]
+fn divisions_by_constants_are_the_interpreters_over_edge_values() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut jitted = 0;
+    for case in 0..120 {
+        // Each divisor divides and takes the remainder of int registers, results feed on.
+        let body: Vec<Instr> = (0..8)
+            .map(|_| {
+                let op = if rng.below(2) == 0 {
+                    Op::DivIK
+                } else {
+                    Op::RemIK
+                };
+                let k = rng.pick(DIVISORS) as u64;
+                Instr::with_k(op, rng.below(6) as u16, rng.below(6) as u16, 0, k)
+            })
+            .collect();
+        let prog = program(&mut rng, body);
+        assert!(
+            chunkvm::compile::chunks::verify(&prog).is_ok(),
+            "case {case}"
+        );
+        let outcome = |jit: bool| {
+            let mut vm = Vm::new(prog.clone());
+            let capture = Capture::new();
+            vm.set_output(Box::new(capture.clone()));
+            if jit {
+                jit_on(&mut vm);
+            } else {
+                vm.set_jit(false);
+            }
+            vm.start(0, &[]).unwrap();
+            run(vm, &capture)
+        };
+        let (plain, _) = outcome(false);
+        let (with_jit, count) = outcome(true);
+        assert!(plain.1.is_ok(), "case {case}: {plain:?}");
+        assert_eq!(
+            plain, with_jit,
+            "case {case}: {:?}",
+            prog.functions[0].blocks[1]
+        );
+        if count > 0 {
+            jitted += 1;
+        }
+    }
+    assert!(jitted > 100, "{jitted} cases ran compiled");
+}
+
+/// A loop whose body is several compiled blocks (a branch inside it) and divides by
+/// constants: budgets and stops landing on every instruction of a few iterations, at
+/// the start and around the first poll, end where the interpreter's do.
+const CHAIN: &str = "fn main() {
+    var t = 0;
+    for i in 0..100000 {
+        if i % 3 == 0 { t = t + i / 7; } else { t = t - i % 5; }
+    }
+    print(t);
+}";
+
+#[test]
+fn budgets_and_stops_inside_a_chain_of_compiled_blocks_land_where_the_interpreter_does() {
+    let budgets = (1..60u64).chain(16_360..16_420);
+    for budget in budgets {
+        let outcome = |jit: bool| {
+            let (mut vm, out) = vm_for_main(CHAIN);
+            if jit {
+                jit_on(&mut vm);
+            } else {
+                vm.set_jit(false);
+            }
+            vm.set_limits(Limits {
+                instructions: budget,
+                ..Limits::default()
+            });
+            run(vm, &out)
+        };
+        let (plain, _) = outcome(false);
+        let (with_jit, _) = outcome(true);
+        assert_eq!(plain, with_jit, "budget {budget}");
+        assert!(
+            matches!(&plain.1, Err((ErrorKind::Budget, _, _))),
+            "{plain:?}"
+        );
+    }
+    let (mut reference, capture) = vm_for_main(CHAIN);
+    reference.set_jit(false);
+    reference.run_to_end().unwrap();
+    let (expected, total) = (capture.text(), reference.instructions());
+    let mut jitted = 0;
+    for at in (40..80u64).chain([total / 2, total / 2 + 1, total / 2 + 2, total - 3]) {
+        let (mut plain, _) = vm_for_main(CHAIN);
+        plain.set_jit(false);
+        let plain_stopped = run_to(&mut plain, at);
+        let (mut vm, first) = vm_for_main(CHAIN);
+        jit_on(&mut vm);
+        let stopped = run_to(&mut vm, at);
+        assert_eq!(stopped, plain_stopped, "stop at {at}");
+        assert_eq!(vm.instructions(), plain.instructions(), "stop at {at}");
+        assert_eq!(vm.stack(), plain.stack(), "stop at {at}");
+        jitted += vm.jit_instructions();
+        let second = Capture::new();
+        vm.set_output(Box::new(second.clone()));
+        vm.run_to_end().unwrap();
+        assert_eq!(format!("{}{}", first.text(), second.text()), expected);
+        assert_eq!(vm.instructions(), total, "resumed after {at}");
+    }
+    assert!(jitted > 0, "the loop ran compiled");
+}

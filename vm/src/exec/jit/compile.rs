@@ -6,6 +6,7 @@
 //! entered only if `ran + its length < limit` (see the parent module's doc); a division
 //! by a zero register exits before the instruction.
 
+use super::divide::Divisor;
 use super::{targets, Plan, Segment};
 use crate::compile::ir::{Instr, Op};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -167,6 +168,41 @@ impl<'a> Lower<'a> {
 
     fn flag(&mut self, cond: Value) -> Value {
         self.b.ins().uextend(types::I64, cond)
+    }
+
+    /// `x / k` truncated toward zero, for a constant `k` other than 0 and -1: a multiply
+    /// and shifts where [`Divisor`] has a way (the same steps as `Divisor::quotient`),
+    /// else the machine's division (`k == 1`, `k == i64::MIN`, which cannot trap).
+    fn div_const(&mut self, x: Value, k: i64) -> Value {
+        match Divisor::new(k) {
+            Some(Divisor::Pow2 { shift, negative }) => {
+                let sign = self.b.ins().sshr_imm(x, 63);
+                let bias = self.b.ins().ushr_imm(sign, i64::from(64 - shift));
+                let biased = self.b.ins().iadd(x, bias);
+                let q = self.b.ins().sshr_imm(biased, i64::from(shift));
+                if negative {
+                    self.b.ins().ineg(q)
+                } else {
+                    q
+                }
+            }
+            Some(Divisor::Magic { magic, shift, d }) => {
+                let m = self.b.ins().iconst(types::I64, magic);
+                let mut q = self.b.ins().smulhi(m, x);
+                if d > 0 && magic < 0 {
+                    q = self.b.ins().iadd(q, x);
+                } else if d < 0 && magic > 0 {
+                    q = self.b.ins().isub(q, x);
+                }
+                let q = self.b.ins().sshr_imm(q, i64::from(shift));
+                let sign = self.b.ins().ushr_imm(q, 63);
+                self.b.ins().iadd(q, sign)
+            }
+            None => {
+                let k = self.b.ins().iconst(types::I64, k);
+                self.b.ins().sdiv(x, k)
+            }
+        }
     }
 
     fn emit(mut self, code: &[Instr]) -> Result<(), String> {
@@ -332,13 +368,12 @@ impl<'a> Lower<'a> {
                         (_, 0) => return Err("a division by a constant zero".into()),
                         (Op::DivIK, -1) => self.b.ins().ineg(x),
                         (Op::RemIK, -1) => self.b.ins().iconst(types::I64, 0),
-                        (Op::DivIK, _) => {
-                            let k = self.b.ins().iconst(types::I64, k);
-                            self.b.ins().sdiv(x, k)
-                        }
+                        (Op::DivIK, _) => self.div_const(x, k),
                         _ => {
-                            let k = self.b.ins().iconst(types::I64, k);
-                            self.b.ins().srem(x, k)
+                            // n - (n / k) * k, wrapping: the interpreter's wrapping_rem.
+                            let q = self.div_const(x, k);
+                            let qk = self.b.ins().imul_imm(q, k);
+                            self.b.ins().isub(x, qk)
                         }
                     };
                     self.set(a, v);

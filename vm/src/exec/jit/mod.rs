@@ -17,13 +17,18 @@
 //! a division or remainder by a zero register leaves the region *before* that instruction
 //! so that the interpreter reports the error at its place, with its stack. Floats are the
 //! same IEEE operations on f64 (no fused multiply-add, no NaN canonicalization; `!=` is
-//! true for NaN as in Rust).
+//! true for NaN as in Rust). A division or remainder by a constant is a multiply by a
+//! magic number and shifts (`divide`: cranelift 0.121 would emit the machine's
+//! division, which dominated a loop like `i * i % 7`), the same bits as the
+//! interpreter's `wrapping_div`/`wrapping_rem`.
 //!
 //! *Safe points and counts.* The interpreter polls its limits and stop requests at block
 //! boundaries, once the instruction count reaches its next check (`check_at`: the budget,
 //! a `stop_after`, or the next poll). A region is given the instructions left before that
-//! check and runs a segment only if the segment's whole length fits strictly below it;
-//! otherwise it returns, and the interpreter runs that segment and polls where it always
+//! check (`limit`) and runs a segment only if the segment's whole length fits strictly
+//! below it (`ran + len < limit`, `ran` kept in a machine register across the chained
+//! blocks of the region, loop iterations included); otherwise it returns at that
+//! segment's start, and the interpreter runs that segment and polls where it always
 //! does. No safe point is crossed in compiled code that would have polled, so budget
 //! errors, `stop_after`, pause and cancel land on the same instruction as without the
 //! JIT, and instructions are counted one by one as the interpreter counts them.
@@ -52,6 +57,8 @@
 
 #[cfg(feature = "jit")]
 mod compile;
+#[cfg(feature = "jit")]
+mod divide;
 
 use crate::compile::ir::{Imm, Instr, Op, Operand};
 use std::time::Duration;
