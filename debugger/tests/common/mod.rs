@@ -408,6 +408,11 @@ impl Node {
                 "--state",
             ])
             .arg(state)
+            // The debuggees are sized for the interpreter: a thread must still be running
+            // when a test attaches to it or pauses it, and the JIT runs their loops some
+            // ten times faster (a debugged thread runs in the interpreter anyway; the JIT
+            // has its own tests in vm/tests/jit.rs).
+            .env("CHUNKVM_NO_JIT", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
