@@ -83,6 +83,8 @@ pub fn serve(mut input: impl BufRead, output: Box<dyn Write + Send>) {
     session
         .cancel
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(session);
+    crate::requests::attach::remove_sources();
 }
 
 /// A thread whose node failed or stopped while a request asked it came home: the

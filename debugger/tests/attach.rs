@@ -349,10 +349,13 @@ fn a_parked_thread_is_listed_and_attached_again() {
         .unwrap()
         .to_string();
     assert_eq!(
-        std::fs::read_to_string(source).unwrap(),
+        std::fs::read_to_string(&source).unwrap(),
         std::fs::read_to_string(&program).unwrap()
     );
-    second.ok("disconnect", json!({}));
+    // The adapter wrote the node's source for this session only: gone when it ends.
+    second.disconnect();
+    let folder = Path::new(&source).parent().unwrap();
+    assert!(!folder.exists(), "{} left behind", folder.display());
     // It ends there; its result and output stay listed.
     let ended = listed(&node, &dir.join("dap"), |t| {
         t["id"] == parked["id"] && t["state"] == "ended"

@@ -111,6 +111,8 @@ pub struct Backend {
     workspace: Arc<features::workspace_symbols::Files>,
     token_ids: AtomicU64,
     shutdown: Arc<AtomicBool>,
+    /// Where this server writes preview PNGs.
+    previews: PathBuf,
 }
 
 impl std::fmt::Debug for Backend {
@@ -132,6 +134,7 @@ impl Backend {
             workspace: Arc::new(features::workspace_symbols::Files::default()),
             token_ids: AtomicU64::new(1),
             shutdown,
+            previews: ext::preview::output_dir(),
         }
     }
 
@@ -364,6 +367,7 @@ impl Backend {
             limits: session.config.limits(),
             photos: self.photos.clone(),
             stem,
+            dir: self.previews.clone(),
         };
         ext::preview::preview(snap.doc.clone(), params, ctx).await
     }
@@ -466,6 +470,13 @@ impl LanguageServer for Backend {
             .collect();
         for handle in handles {
             handle.close(false);
+        }
+        // The previews were for this session's editor.
+        let previews = &self.previews;
+        if previews.exists() {
+            if let Err(err) = std::fs::remove_dir_all(&previews) {
+                eprintln!("chop-lsp: cannot remove {}: {err}", previews.display());
+            }
         }
         Ok(())
     }

@@ -219,6 +219,11 @@ async fn preview_of_a_filter_and_a_pipeline_on_the_bundled_photo() {
     assert_eq!(twice.pixels, want);
     // Not the photo itself: the pipeline changed the pixels.
     assert_ne!(twice.pixels, level1.pixels);
+    // The PNGs were this session's: shutdown removes them and their folder.
+    let folder = std::path::Path::new(path).parent().unwrap().to_path_buf();
+    assert!(folder.exists());
+    assert_eq!(client.shutdown().await, Some(true));
+    assert!(!folder.exists(), "{} left behind", folder.display());
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ fn bad_image_files_are_named_with_their_cause() {
     std::fs::write(&bad, b"hello").unwrap();
     let err = Rgba8::load(&bad).unwrap_err().to_string();
     assert!(err.contains("not a PNG or JPEG"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -234,9 +234,25 @@ fn attach_to(
     Ok((body, note))
 }
 
+/// The folder of the sources that nodes gave (this process's, in the temporary folder).
+fn sources_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("chop-dap-{}", std::process::id()))
+}
+
+/// Removes the sources written for the editor when the session ends (nothing to remove
+/// when no attach wrote one).
+pub fn remove_sources() {
+    let dir = sources_dir();
+    if dir.exists() {
+        if let Err(err) = std::fs::remove_dir_all(&dir) {
+            eprintln!("chop-dap: cannot remove {}: {err}", dir.display());
+        }
+    }
+}
+
 /// Writes a source the node gave to a file of the temporary folder, for the editor.
 fn write_source(name: &str, thread: u64, text: &str) -> Result<PathBuf, DapError> {
-    let dir = std::env::temp_dir().join(format!("chop-dap-{}", std::process::id()));
+    let dir = sources_dir();
     std::fs::create_dir_all(&dir).map_err(|err| {
         DapError::internal(format!("cannot make the folder {}: {err}", dir.display()))
     })?;

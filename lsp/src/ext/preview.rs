@@ -215,9 +215,12 @@ async fn end(client: &Client, token: ProgressToken, message: &str) {
     send(client, token, value).await;
 }
 
-/// Where preview PNGs are written.
+/// A folder of the temporary folder for one server's preview PNGs: `chop-lsp-PID-N`, the
+/// Nth server of the process (tests run several in one), removed at `shutdown`.
 pub fn output_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("chop-lsp-{}", std::process::id()))
+    static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("chop-lsp-{}-{n}", std::process::id()))
 }
 
 /// What the handler needs besides the request.
@@ -236,6 +239,8 @@ pub struct Context {
     pub photos: Arc<Photos>,
     /// A stem for the PNG's file name (the document's).
     pub stem: String,
+    /// The server's folder for the PNGs ([`output_dir`]).
+    pub dir: PathBuf,
 }
 
 static SERVER_TOKENS: AtomicU64 = AtomicU64::new(1);
@@ -414,7 +419,7 @@ pub async fn preview(doc: Arc<Doc>, params: PreviewParams, ctx: Context) -> Resu
         Some(Target::Filter(name) | Target::Pipeline(name)) => format!("{}-{name}", ctx.stem),
         None => ctx.stem.clone(),
     };
-    let dir = output_dir();
+    let dir = ctx.dir.clone();
     let path = dir.join(format!("{}.png", sanitize(&name)));
     let written = write_png(&dir, &path, &result.png);
     Ok(response(&result, written.ok().map(|()| path.as_path())))
