@@ -474,7 +474,7 @@ impl LanguageServer for Backend {
         // The previews were for this session's editor.
         let previews = &self.previews;
         if previews.exists() {
-            if let Err(err) = std::fs::remove_dir_all(&previews) {
+            if let Err(err) = std::fs::remove_dir_all(previews) {
                 eprintln!("chop-lsp: cannot remove {}: {err}", previews.display());
             }
         }
