@@ -717,6 +717,7 @@ pub fn measure_preview(
             path,
             lib: vec![filters_dir()],
             resolver: Arc::new(chunkvm::modules::FsResolver),
+            cache: None,
         }));
         let doc = document.analyse();
         let mut times = Vec::with_capacity(runs);

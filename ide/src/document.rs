@@ -39,6 +39,9 @@ pub struct ProgramContext {
     pub lib: Vec<std::path::PathBuf>,
     /// Reads a used file (an editor's open buffer first, then the disk).
     pub resolver: Arc<dyn chunkvm::modules::Resolver + Send + Sync>,
+    /// The parses of used files, kept while their text is the same (shared by the
+    /// documents of a server): a keystroke parses only the file it changed.
+    pub cache: Option<Arc<chunkvm::modules::ParseCache>>,
 }
 
 impl std::fmt::Debug for ProgramContext {
@@ -150,6 +153,7 @@ impl Document {
                 &program.path,
                 &*program.resolver,
                 &program.lib,
+                program.cache.as_deref(),
             ),
             _ => doc,
         };

@@ -159,16 +159,25 @@ impl Doc {
     }
 
     /// `text` (the file at `path`) analysed with the files it uses, read through
-    /// `resolver` (beside the file, then in `lib`); `parsed` is its own parse. When
-    /// it cannot be loaded (never for an editor's buffer), the file alone.
+    /// `resolver` (beside the file, then in `lib`); `parsed` is its own parse; the used
+    /// files' parses come from `cache` when their text is unchanged. When it cannot be
+    /// loaded (never for an editor's buffer), the file alone.
     pub fn with_program(
         text: &str,
         parsed: Parsed,
         path: &std::path::Path,
         resolver: &dyn chunkvm::modules::Resolver,
         lib: &[std::path::PathBuf],
+        cache: Option<&chunkvm::modules::ParseCache>,
     ) -> Doc {
-        let graph = match chunkvm::modules::load_text(path, text.to_string(), resolver, lib) {
+        let graph = match chunkvm::modules::load_parsed(
+            path,
+            text.to_string(),
+            Some(parsed.clone()),
+            resolver,
+            lib,
+            cache,
+        ) {
             Ok(graph) => graph,
             Err(_) => return Doc::from_parsed(text, parsed),
         };

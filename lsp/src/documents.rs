@@ -101,6 +101,9 @@ pub struct Shared {
     lib: RwLock<Vec<PathBuf>>,
     /// Files whose text changed (an open document's, or one on disk).
     changed: broadcast::Sender<PathBuf>,
+    /// The parses of used files, kept while their text is the same: a keystroke in a
+    /// program of 50 files parses one.
+    pub parses: Arc<chunkvm::modules::ParseCache>,
 }
 
 impl Default for Shared {
@@ -113,6 +116,7 @@ impl Default for Shared {
             buffers: RwLock::new(HashMap::new()),
             lib: RwLock::new(chunkvm::modules::search_path(Vec::new())),
             changed: broadcast::channel(256).0,
+            parses: Arc::default(),
         }
     }
 }
@@ -454,6 +458,7 @@ impl Actor {
             path: path.clone(),
             lib: self.shared.lib(),
             resolver: Arc::new(OpenFiles(self.shared.clone())),
+            cache: Some(self.shared.parses.clone()),
         }));
         let enc = self.shared.encoding();
         let mut last = (self.seq, self.version);

@@ -453,6 +453,9 @@ impl LanguageServer for Backend {
             if let Some(path) = crate::convert::path_of(&change.uri) {
                 // An open document's text is its buffer's, not the disk's.
                 if self.shared.buffer(&path).is_none() {
+                    if change.typ == FileChangeType::DELETED {
+                        self.shared.parses.forget(&path);
+                    }
                     self.shared.file_changed(path);
                 }
             }

@@ -164,13 +164,79 @@ pub fn load_text(
     resolver: &dyn Resolver,
     lib: &[PathBuf],
 ) -> Result<Graph, LoadError> {
+    load_parsed(main, text, None, resolver, lib, None)
+}
+
+/// The parses of files by path, kept while their text is unchanged: an editor that
+/// analyses a program again after each keystroke in one file parses only that file
+/// (the others are found here by their path and the same text). Shared between
+/// threads; a file's entry is replaced when its text changes, so it holds one parse
+/// per file it has seen.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: std::sync::Mutex<HashMap<PathBuf, (Arc<str>, Parsed)>>,
+}
+
+impl ParseCache {
+    /// The parse of `text`, the file at `path`: the kept one when its text is the
+    /// same, else a new one, kept.
+    pub fn parse(&self, path: &Path, text: &str) -> Parsed {
+        if let Some(parsed) = self.get(path, text) {
+            return parsed;
+        }
+        let parsed = parse(text);
+        self.put(path, text, &parsed);
+        parsed
+    }
+
+    fn get(&self, path: &Path, text: &str) -> Option<Parsed> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let (kept, parsed) = files.get(path)?;
+        (**kept == *text).then(|| parsed.clone())
+    }
+
+    fn put(&self, path: &Path, text: &str, parsed: &Parsed) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.insert(path.to_path_buf(), (Arc::from(text), parsed.clone()));
+    }
+
+    /// Forgets the parse of the file at `path` (a file deleted).
+    pub fn forget(&self, path: &Path) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.remove(path);
+    }
+
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// [`load_text`] with the main file's parse when the caller has it (an editor's
+/// incremental parse), and the parses of the used files taken from `cache` when their
+/// text did not change (and kept there).
+pub fn load_parsed(
+    main: &Path,
+    text: String,
+    parsed: Option<Parsed>,
+    resolver: &dyn Resolver,
+    lib: &[PathBuf],
+    cache: Option<&ParseCache>,
+) -> Result<Graph, LoadError> {
     let mut loader = Loader {
         resolver,
         lib,
+        cache,
         files: Vec::new(),
         stack: Vec::new(),
     };
-    loader.add(main.to_path_buf(), String::new(), text);
+    let parsed = parsed.unwrap_or_else(|| parse(&text));
+    loader.push(main.to_path_buf(), String::new(), text, parsed);
     loader.visit(0);
     let mut files = loader.files;
     let mut base = 0;
@@ -187,6 +253,7 @@ pub fn load_text(
 struct Loader<'a> {
     resolver: &'a dyn Resolver,
     lib: &'a [PathBuf],
+    cache: Option<&'a ParseCache>,
     files: Vec<SourceUnit>,
     /// The files being visited, outermost first.
     stack: Vec<usize>,
@@ -201,7 +268,14 @@ enum Found {
 
 impl Loader<'_> {
     fn add(&mut self, path: PathBuf, namespace: String, text: String) -> usize {
-        let parsed = parse(&text);
+        let parsed = match self.cache {
+            Some(cache) => cache.parse(&path, &text),
+            None => parse(&text),
+        };
+        self.push(path, namespace, text, parsed)
+    }
+
+    fn push(&mut self, path: PathBuf, namespace: String, text: String, parsed: Parsed) -> usize {
         let diagnostics = parsed.diagnostics.clone();
         self.files.push(SourceUnit {
             path,
@@ -541,6 +615,46 @@ pub fn link(graph: &Graph) -> Linked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parse_is_kept_while_its_text_is_the_same() {
+        let cache = ParseCache::default();
+        let files = |path: &Path| -> std::io::Result<String> {
+            match path.to_str() {
+                Some("dir/a.chop") => Ok("fn f() -> int { 1 }\n".to_string()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        };
+        let main = Path::new("dir/main.chop");
+        let text = "use \"a.chop\";\nfn main() { print(f()); }\n";
+        let first = load_parsed(main, text.into(), None, &files, &[], Some(&cache)).unwrap();
+        assert_eq!(
+            cache.len(),
+            1,
+            "the used file only: the main file's parse is the caller's"
+        );
+        let again = load_parsed(main, text.into(), None, &files, &[], Some(&cache)).unwrap();
+        // The same items, shared: not parsed again.
+        assert!(Arc::ptr_eq(
+            &first.files[1].parsed.file.items[0],
+            &again.files[1].parsed.file.items[0]
+        ));
+        // Another text at that path is parsed afresh and replaces the kept one.
+        let other = |path: &Path| -> std::io::Result<String> {
+            match path.to_str() {
+                Some("dir/a.chop") => Ok("fn f() -> int { 2 }\n".to_string()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        };
+        let changed = load_parsed(main, text.into(), None, &other, &[], Some(&cache)).unwrap();
+        assert!(!Arc::ptr_eq(
+            &first.files[1].parsed.file.items[0],
+            &changed.files[1].parsed.file.items[0]
+        ));
+        assert_eq!(cache.len(), 1);
+        cache.forget(Path::new("dir/a.chop"));
+        assert!(cache.is_empty());
+    }
 
     #[test]
     fn normalize_resolves_dots() {

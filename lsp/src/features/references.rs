@@ -98,6 +98,7 @@ pub fn gather(ws: &Workspace, target: &ItemRef) -> Vec<Found> {
                 &path,
                 &ws.resolver,
                 &ws.lib,
+                Some(&ws.resolver.0.parses),
             ))
         };
         push(&mut out, target, uri, None, doc, path);
