@@ -266,7 +266,9 @@ pub enum PreviewError {
     WhichTarget(Targets),
     /// A filter failed at run time.
     Runtime {
-        /// Where, as shown to people.
+        /// The used file it failed in (`None`: the document itself).
+        file: Option<std::path::PathBuf>,
+        /// Where, as shown to people, in that file.
         at: LineCol,
         /// The VM's error.
         error: RuntimeError,
@@ -309,7 +311,10 @@ impl fmt::Display for PreviewError {
             PreviewError::WhichTarget(targets) => {
                 write!(f, "which filter or pipeline? {targets}")
             }
-            PreviewError::Runtime { at, error } => {
+            PreviewError::Runtime { file, at, error } => {
+                if let Some(file) = file {
+                    write!(f, "{} ", file.display())?;
+                }
                 write!(f, "line {} column {}: {}", at.line, at.col, error.message)
             }
             PreviewError::Run(err) => write!(f, "{err}"),
@@ -320,6 +325,25 @@ impl fmt::Display for PreviewError {
 }
 
 impl std::error::Error for PreviewError {}
+
+/// Where offset `at` of the program run for `doc` is: in a used file (its path and its
+/// own line and column) or in the document.
+fn runtime_place(doc: &Doc, at: usize) -> (Option<std::path::PathBuf>, LineCol) {
+    let modules = doc.program.as_ref().and_then(|program| program.modules());
+    if let Some(modules) = modules {
+        let (idx, span) = modules
+            .linked
+            .locate(chunkvm::syntax::span::Span::new(at, at));
+        if let Some(unit) = modules.graph.files.get(idx).filter(|_| idx > 0) {
+            let lines = chunkvm::syntax::span::LineIndex::new(&unit.text);
+            return (
+                Some(unit.path.clone()),
+                lines.line_col(&unit.text, span.start),
+            );
+        }
+    }
+    (None, doc.lines.line_col(&doc.text, at))
+}
 
 /// Reads user values for the params of `doc` (as an editor wrote them) as VM
 /// values, checking names, types and ranges.
@@ -416,10 +440,10 @@ pub fn preview(
     let output =
         run_input(compiled, target, &input, &options, progress).map_err(|err| match err {
             RunError::Cancelled => PreviewError::Cancelled,
-            RunError::Runtime(error) => PreviewError::Runtime {
-                at: doc.lines.line_col(&doc.text, error.span.start),
-                error,
-            },
+            RunError::Runtime(error) => {
+                let (file, at) = runtime_place(doc, error.span.start);
+                PreviewError::Runtime { file, at, error }
+            }
             other => PreviewError::Run(other),
         })?;
     if cancelled(&cancel) {
@@ -654,9 +678,10 @@ mod tests {
         let divide =
             "filter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
         let err = preview_of(divide, None, &photo, &[], Some(0), false).unwrap_err();
-        let PreviewError::Runtime { at, error } = &err else {
+        let PreviewError::Runtime { file, at, error } = &err else {
             panic!("not a runtime error: {err:?}");
         };
+        assert_eq!(file, &None);
         assert_eq!((at.line, at.col), (2, 16));
         assert_eq!(error.message, "division by zero");
         assert_eq!(err.to_string(), "line 2 column 16: division by zero");
@@ -681,6 +706,50 @@ mod tests {
             &set_flag,
         );
         assert_eq!(cancelled.unwrap_err(), PreviewError::Cancelled);
+    }
+
+    /// A runtime error in a used file's filter is placed in that file, at its own line
+    /// and column, not in the program's layout of all the files.
+    #[test]
+    fn a_runtime_error_in_a_used_file_is_placed_in_that_file() {
+        let lib = "/// Divides.\nfilter bad(src: image, x: int, y: int) -> color {\n    gray(float(10 / (y - y)))\n}\n";
+        let files = |path: &std::path::Path| -> std::io::Result<String> {
+            match path.to_str() {
+                Some("/w/lib.chop") => Ok(lib.to_string()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        };
+        let main = "use \"lib.chop\";\n\npipeline p = bad;\n";
+        let doc = Doc::with_program(
+            main,
+            chunkvm::syntax::lower::parse(main),
+            std::path::Path::new("/w/main.chop"),
+            &files,
+            &[],
+            None,
+        );
+        assert!(doc.diagnostics().is_empty(), "{:?}", doc.diagnostics());
+        let photo = Rgba8::filled(4, 4, [0, 0, 0, 255]);
+        let err = preview(
+            &doc,
+            Some(&Target::Pipeline("p".into())),
+            &photo,
+            &[],
+            Some(0),
+            Limits::default(),
+            Arc::new(AtomicBool::new(false)),
+            &no_progress,
+        )
+        .unwrap_err();
+        let PreviewError::Runtime { file, at, .. } = &err else {
+            panic!("not a runtime error: {err:?}");
+        };
+        assert_eq!(file.as_deref(), Some(std::path::Path::new("/w/lib.chop")));
+        assert_eq!((at.line, at.col), (3, 16));
+        assert_eq!(
+            err.to_string(),
+            "/w/lib.chop line 3 column 16: division by zero"
+        );
     }
 
     #[test]
