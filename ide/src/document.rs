@@ -154,6 +154,7 @@ impl Document {
                 &*program.resolver,
                 &program.lib,
                 program.cache.as_deref(),
+                self.last.as_deref(),
             ),
             _ => doc,
         };

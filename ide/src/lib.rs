@@ -161,7 +161,8 @@ impl Doc {
     /// `text` (the file at `path`) analysed with the files it uses, read through
     /// `resolver` (beside the file, then in `lib`); `parsed` is its own parse; the used
     /// files' parses come from `cache` when their text is unchanged. When it cannot be
-    /// loaded (never for an editor's buffer), the file alone.
+    /// loaded (never for an editor's buffer), the file alone. `last`, the document's
+    /// last analysis, lends the linked items of the files that did not change.
     pub fn with_program(
         text: &str,
         parsed: Parsed,
@@ -169,6 +170,7 @@ impl Doc {
         resolver: &dyn chunkvm::modules::Resolver,
         lib: &[std::path::PathBuf],
         cache: Option<&chunkvm::modules::ParseCache>,
+        last: Option<&Doc>,
     ) -> Doc {
         let graph = match chunkvm::modules::load_parsed(
             path,
@@ -181,7 +183,10 @@ impl Doc {
             Ok(graph) => graph,
             Err(_) => return Doc::from_parsed(text, parsed),
         };
-        let analyzed = chunkvm::driver::analyze_graph(graph);
+        let previous = last
+            .and_then(|doc| doc.program.as_ref())
+            .and_then(Program::modules);
+        let analyzed = chunkvm::driver::analyze_graph_reusing(graph, previous);
         let own = analyzed
             .modules
             .as_ref()

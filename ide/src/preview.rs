@@ -727,6 +727,7 @@ mod tests {
             &files,
             &[],
             None,
+            None,
         );
         assert!(doc.diagnostics().is_empty(), "{:?}", doc.diagnostics());
         let photo = Rgba8::filled(4, 4, [0, 0, 0, 255]);

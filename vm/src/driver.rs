@@ -8,7 +8,7 @@ use crate::compile::ir::CodeFile;
 use crate::compile::{compile, Program};
 use crate::diag::Diagnostic;
 use crate::exec::Value;
-use crate::modules::{link, Graph, Linked, LoadError, Resolver};
+use crate::modules::{Graph, Linked, LoadError, Resolver};
 use crate::syntax::lower::{parse, Parsed};
 use crate::syntax::span::Span;
 use crate::values::{read_value, ValueError, Written};
@@ -205,7 +205,16 @@ pub fn analyze_path(
 
 /// Links and checks a loaded graph of files.
 pub fn analyze_graph(graph: Graph) -> Analyzed {
-    let linked = link(&graph);
+    analyze_graph_reusing(graph, None)
+}
+
+/// [`analyze_graph`], sharing with `previous` (the last analysis of the same program)
+/// the linked items of the files that did not change ([`crate::modules::link_reusing`]).
+pub fn analyze_graph_reusing(graph: Graph, previous: Option<&Modules>) -> Analyzed {
+    let linked = crate::modules::link_reusing(
+        &graph,
+        previous.map(|modules| (&modules.graph, &modules.linked)),
+    );
     let analysis = check_linked(&linked);
     let parsed = match graph.files.first() {
         Some(unit) => Parsed {

@@ -114,6 +114,21 @@ pub struct SourceUnit {
 pub struct Graph {
     /// The files, the main one at index 0, the others in the order they were found.
     pub files: Vec<SourceUnit>,
+    /// Whether the used files are laid out after a gap ([`SPACING`]) that the main
+    /// file's edits rarely cross, so that their spans and ids stay where they were and
+    /// [`link_reusing`] shares their linked items (an editor's layout: see
+    /// [`load_parsed`]).
+    pub spaced: bool,
+}
+
+/// The gap of a spaced [`Graph`]: the used files start at the first multiple of
+/// `SPACING.0` bytes, and their expression and binding ids at the first multiple of
+/// `SPACING.1`, past the main file's.
+pub const SPACING: (usize, usize) = (1 << 16, 1 << 12);
+
+/// The first multiple of `quantum` past `n`.
+fn past(n: usize, quantum: usize) -> usize {
+    (n / quantum + 1) * quantum
 }
 
 /// The stem of a path (`sepia` for `../sepia.chop`).
@@ -219,7 +234,8 @@ impl ParseCache {
 
 /// [`load_text`] with the main file's parse when the caller has it (an editor's
 /// incremental parse), and the parses of the used files taken from `cache` when their
-/// text did not change (and kept there).
+/// text did not change (and kept there). With a cache the graph is [`Graph::spaced`]:
+/// an edit of the main file leaves the used files' spans and ids where they were.
 pub fn load_parsed(
     main: &Path,
     text: String,
@@ -239,15 +255,19 @@ pub fn load_parsed(
     loader.push(main.to_path_buf(), String::new(), text, parsed);
     loader.visit(0);
     let mut files = loader.files;
+    let spaced = cache.is_some();
     let mut base = 0;
-    for file in &mut files {
+    for (idx, file) in files.iter_mut().enumerate() {
+        if spaced && idx == 1 {
+            base = past(base, SPACING.0);
+        }
         file.base = base;
         // One byte between files: a span at the end of one never touches the next.
         base += file.text.len() + 1;
         file.diagnostics
             .sort_by_key(|diag| (diag.span.start, diag.span.end));
     }
-    Ok(Graph { files })
+    Ok(Graph { files, spaced })
 }
 
 struct Loader<'a> {
@@ -452,6 +472,10 @@ pub struct Linked {
     /// Errors found while linking (namespaces two uses of one file share), per file
     /// in its own spans.
     pub diagnostics: Vec<(usize, Diagnostic)>,
+    /// The index of each file's first item, by file index.
+    firsts: Vec<usize>,
+    /// How far each file's items were moved, by file index.
+    shifts: Vec<Shift>,
 }
 
 impl Linked {
@@ -474,27 +498,72 @@ impl Linked {
 
 /// Makes one program of a graph of files.
 pub fn link(graph: &Graph) -> Linked {
+    link_reusing(graph, None)
+}
+
+/// The linked items of the file at `path` in `previous`, when they are `unit`'s items
+/// moved by `shift` and renamed into `unit`'s namespace: the same parse (the same
+/// shared items), at the same place.
+fn linked_before<'a>(
+    previous: Option<(&Graph, &'a Linked)>,
+    unit: &SourceUnit,
+    shift: Shift,
+) -> Option<&'a [Arc<crate::syntax::ast::Item>]> {
+    let (graph, linked) = previous?;
+    let old = graph.files.iter().position(|old| old.path == unit.path)?;
+    let old_unit = graph.files.get(old)?;
+    let (new_items, old_items) = (&unit.parsed.file.items, &old_unit.parsed.file.items);
+    let same = old_unit.namespace == unit.namespace
+        && *linked.shifts.get(old)? == shift
+        && new_items.len() == old_items.len()
+        && new_items
+            .iter()
+            .zip(old_items)
+            .all(|(a, b)| Arc::ptr_eq(a, b));
+    if !same {
+        return None;
+    }
+    let first = *linked.firsts.get(old)?;
+    linked.file.items.get(first..first + new_items.len())
+}
+
+/// [`link`], sharing the linked items of every file that is as it was in `previous`
+/// (the same parse at the same place: in a [`Graph::spaced`] graph, every used file
+/// after an edit of the main file) rather than moving copies of them again.
+pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linked {
     let mut items = Vec::new();
     let mut item_file = Vec::new();
     let mut firsts = Vec::new();
+    let mut shifts = Vec::new();
     let (mut exprs, mut bindings) = (0u32, 0u32);
     let mut bases = Vec::new();
     for (idx, unit) in graph.files.iter().enumerate() {
         let file = &unit.parsed.file;
+        if graph.spaced && idx == 1 {
+            let gap = |n: u32| u32::try_from(past(n as usize, SPACING.1)).unwrap_or(n);
+            exprs = gap(exprs);
+            bindings = gap(bindings);
+        }
         let shift = Shift {
             bytes: unit.base as isize,
             exprs: i64::from(exprs),
             bindings: i64::from(bindings),
         };
         firsts.push(items.len());
-        for item in &file.items {
-            let mut moved = shift.item(item);
-            if !unit.namespace.is_empty() && !moved.name.name.is_empty() {
-                let renamed = Arc::make_mut(&mut moved);
-                renamed.name.name = format!("{}.{}", unit.namespace, renamed.name.name);
+        shifts.push(shift);
+        if let Some(kept) = linked_before(previous, unit, shift) {
+            items.extend(kept.iter().cloned());
+            item_file.extend(std::iter::repeat_n(idx, kept.len()));
+        } else {
+            for item in &file.items {
+                let mut moved = shift.item(item);
+                if !unit.namespace.is_empty() && !moved.name.name.is_empty() {
+                    let renamed = Arc::make_mut(&mut moved);
+                    renamed.name.name = format!("{}.{}", unit.namespace, renamed.name.name);
+                }
+                items.push(moved);
+                item_file.push(idx);
             }
-            items.push(moved);
-            item_file.push(idx);
         }
         exprs += file.expr_count;
         bindings += file.binding_count;
@@ -609,6 +678,8 @@ pub fn link(graph: &Graph) -> Linked {
         scopes,
         bases,
         diagnostics,
+        firsts,
+        shifts,
     }
 }
 
@@ -654,6 +725,88 @@ mod tests {
         assert_eq!(cache.len(), 1);
         cache.forget(Path::new("dir/a.chop"));
         assert!(cache.is_empty());
+    }
+
+    /// The diagnostics of every file, as (path, line:col, message), for comparing two
+    /// analyses of one program laid out differently.
+    fn placed(analyzed: &crate::driver::Analyzed) -> Vec<(PathBuf, String, String)> {
+        let mut out = Vec::new();
+        for file in analyzed.file_diagnostics() {
+            let lines = crate::syntax::span::LineIndex::new(file.text);
+            for diag in &file.diagnostics {
+                let at = lines.line_col(file.text, diag.span.start);
+                out.push((
+                    file.path.to_path_buf(),
+                    format!("{}:{}", at.line, at.col),
+                    diag.message.clone(),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_edit_of_the_main_file_keeps_the_used_files_linked_items() {
+        let files = |path: &Path| -> std::io::Result<String> {
+            match path.to_str() {
+                Some("w/a.chop") => Ok("pub_fn_marker\n".replace(
+                    "pub_fn_marker",
+                    "fn twice(n: int) -> int { n * 2 }\nfn bad() -> int { true }",
+                )),
+                Some("w/b.chop") => Ok("use \"a.chop\";\nparam level: float = 0.5;\nfn f(x: int) -> int { twice(x) + 1 }\n".to_string()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        };
+        let cache = ParseCache::default();
+        let main = Path::new("w/main.chop");
+        let before = "use \"b.chop\";\nfn main() { print(b.f(2)); }\n";
+        let after = "use \"b.chop\";\n\nfn main() {\n    let unused = 3;\n    print(b.f(2));\n}\n";
+        let load = |text: &str| load_parsed(main, text.into(), None, &files, &[], Some(&cache));
+        let first = crate::driver::analyze_graph_reusing(load(before).unwrap(), None);
+        let modules = first.modules.as_deref().unwrap();
+        assert!(modules.graph.spaced);
+        assert_eq!(modules.graph.files[1].base, SPACING.0);
+        let second = crate::driver::analyze_graph_reusing(load(after).unwrap(), Some(modules));
+        let again = second.modules.as_deref().unwrap();
+        // The main file's items are new; every used file's linked item is the one
+        // linked before, shared.
+        let own = again.graph.files[0].parsed.file.items.len();
+        assert_eq!(own, 1);
+        assert_eq!(
+            again.linked.file.items.len(),
+            modules.linked.file.items.len()
+        );
+        for (new, old) in again
+            .linked
+            .file
+            .items
+            .iter()
+            .zip(&modules.linked.file.items)
+            .skip(own)
+        {
+            assert!(Arc::ptr_eq(new, old), "{} linked again", new.name.name);
+        }
+        // And the analysis is the one of the program laid out without gaps, afresh.
+        let fresh =
+            crate::driver::analyze_graph(load_text(main, after.into(), &files, &[]).unwrap());
+        assert!(!fresh.modules.as_deref().unwrap().graph.spaced);
+        let (got, want) = (placed(&second), placed(&fresh));
+        assert_eq!(got, want);
+        assert!(
+            got.iter()
+                .any(|(path, at, message)| path == Path::new("w/a.chop")
+                    && at == "2:19"
+                    && message.contains("bool")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(path, _, message)| path == main && message.contains("unused")),
+            "{got:?}"
+        );
+        // Back to the first text, reusing the second: what the first analysis found.
+        let third = crate::driver::analyze_graph_reusing(load(before).unwrap(), Some(again));
+        assert_eq!(placed(&third), placed(&first));
     }
 
     #[test]

@@ -226,7 +226,15 @@ mod tests {
             (PathBuf::from("/w/other.chop"), OTHER.to_string()),
         ]));
         let parsed = chunkvm::syntax::lower::parse(text);
-        Doc::with_program(text, parsed, Path::new("/w/user.chop"), &files, &[], None)
+        Doc::with_program(
+            text,
+            parsed,
+            Path::new("/w/user.chop"),
+            &files,
+            &[],
+            None,
+            None,
+        )
     }
 
     /// Unqualified, qualified and stage uses of a used item are found from the

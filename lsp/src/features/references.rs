@@ -99,6 +99,7 @@ pub fn gather(ws: &Workspace, target: &ItemRef) -> Vec<Found> {
                 &ws.resolver,
                 &ws.lib,
                 Some(&ws.resolver.0.parses),
+                None,
             ))
         };
         push(&mut out, target, uri, None, doc, path);
