@@ -140,23 +140,24 @@ impl Document {
     /// Parses (reusing the edited tree and the last analysis) and checks the text.
     pub fn analyse(&mut self) -> Arc<Doc> {
         let text = self.rope.to_string();
-        let doc = Doc::reparse(
+        let parsed = Doc::parse_again(
             &mut self.parser,
             &text,
             self.tree.as_ref(),
             self.last.as_deref(),
         );
+        // A file that uses others is checked as a program only (not alone first).
         let doc = match &self.program {
-            Some(program) if !doc.file().uses.is_empty() => Doc::with_program(
+            Some(program) if !parsed.file.uses.is_empty() => Doc::with_program(
                 &text,
-                doc.parsed,
+                parsed,
                 &program.path,
                 &*program.resolver,
                 &program.lib,
                 program.cache.as_deref(),
                 self.last.as_deref(),
             ),
-            _ => doc,
+            _ => Doc::check_parsed(&text, parsed, self.last.as_deref()),
         };
         self.tree = Some(doc.parsed.tree.clone());
         let doc = Arc::new(doc);

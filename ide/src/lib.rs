@@ -125,12 +125,28 @@ impl Doc {
         old: Option<&tree_sitter::Tree>,
         previous: Option<&Doc>,
     ) -> Doc {
-        let parsed = parse_reusing(
+        let parsed = Doc::parse_again(parser, text, old, previous);
+        Doc::check_parsed(text, parsed, previous)
+    }
+
+    /// The parsing half of [`Doc::reparse`].
+    pub fn parse_again(
+        parser: &mut tree_sitter::Parser,
+        text: &str,
+        old: Option<&tree_sitter::Tree>,
+        previous: Option<&Doc>,
+    ) -> Parsed {
+        parse_reusing(
             parser,
             text,
             old,
             previous.map(|doc| (&*doc.text, &doc.parsed)),
-        );
+        )
+    }
+
+    /// The checking half of [`Doc::reparse`]: the file alone, reusing what checking
+    /// `previous` found where it can.
+    pub fn check_parsed(text: &str, parsed: Parsed, previous: Option<&Doc>) -> Doc {
         // A program's analysis is not one of this file alone: nothing to reuse.
         let previous = previous.filter(|doc| doc.program.is_none());
         let analysis = chunkvm::check::check_reusing(
@@ -185,7 +201,7 @@ impl Doc {
         };
         let previous = last
             .and_then(|doc| doc.program.as_ref())
-            .and_then(Program::modules);
+            .map(Program::analyzed);
         let analyzed = chunkvm::driver::analyze_graph_reusing(graph, previous);
         let own = analyzed
             .modules

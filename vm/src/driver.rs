@@ -3,7 +3,7 @@
 //! [`compile_analyzed`] (or [`Analyzed::compile`]) compiles what was analysed
 //! without looking at the text again; [`build`] does both.
 
-use crate::check::{check, check_linked, Analysis, ParamDecl};
+use crate::check::{check, Analysis, ParamDecl};
 use crate::compile::ir::CodeFile;
 use crate::compile::{compile, Program};
 use crate::diag::Diagnostic;
@@ -209,13 +209,21 @@ pub fn analyze_graph(graph: Graph) -> Analyzed {
 }
 
 /// [`analyze_graph`], sharing with `previous` (the last analysis of the same program)
-/// the linked items of the files that did not change ([`crate::modules::link_reusing`]).
-pub fn analyze_graph_reusing(graph: Graph, previous: Option<&Modules>) -> Analyzed {
+/// the linked items of the files that did not change ([`crate::modules::link_reusing`])
+/// and what checking their bodies found ([`crate::check::check_linked_reusing`]).
+pub fn analyze_graph_reusing(graph: Graph, previous: Option<&Analyzed>) -> Analyzed {
+    let before = previous.and_then(|analyzed| {
+        let modules = analyzed.modules.as_deref()?;
+        Some((modules, &analyzed.analysis))
+    });
     let linked = crate::modules::link_reusing(
         &graph,
-        previous.map(|modules| (&modules.graph, &modules.linked)),
+        before.map(|(modules, _)| (&modules.graph, &modules.linked)),
     );
-    let analysis = check_linked(&linked);
+    let analysis = crate::check::check_linked_reusing(
+        &linked,
+        before.map(|(modules, analysis)| (&modules.linked, analysis)),
+    );
     let parsed = match graph.files.first() {
         Some(unit) => Parsed {
             file: linked.file.clone(),

@@ -20,7 +20,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{ItemId, SourceFile};
 use crate::syntax::lower::{parse, Parsed};
-use crate::syntax::reuse::Shift;
+use crate::syntax::reuse::{ItemMemo, Shift};
 use crate::syntax::span::Span;
 use std::collections::HashMap;
 use std::fmt;
@@ -441,7 +441,7 @@ impl Loader<'_> {
 }
 
 /// What one file of a linked program sees.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileScope {
     /// The names it can use: its own items, the public items of the files it uses
     /// (unqualified for a plain `use`), and `m.name` for every used file `m`.
@@ -476,6 +476,10 @@ pub struct Linked {
     firsts: Vec<usize>,
     /// How far each file's items were moved, by file index.
     shifts: Vec<Shift>,
+    /// Each item's ids and, when it is an item of the last linked program at the same
+    /// place, its index there: what the checker needs to take its body's results from
+    /// the last analysis ([`crate::check::check_linked_reusing`]).
+    pub(crate) memo: crate::syntax::reuse::Memo,
 }
 
 impl Linked {
@@ -508,7 +512,7 @@ fn linked_before<'a>(
     previous: Option<(&Graph, &'a Linked)>,
     unit: &SourceUnit,
     shift: Shift,
-) -> Option<&'a [Arc<crate::syntax::ast::Item>]> {
+) -> Option<(&'a [Arc<crate::syntax::ast::Item>], usize)> {
     let (graph, linked) = previous?;
     let old = graph.files.iter().position(|old| old.path == unit.path)?;
     let old_unit = graph.files.get(old)?;
@@ -524,7 +528,39 @@ fn linked_before<'a>(
         return None;
     }
     let first = *linked.firsts.get(old)?;
-    linked.file.items.get(first..first + new_items.len())
+    Some((
+        linked.file.items.get(first..first + new_items.len())?,
+        first,
+    ))
+}
+
+/// The linked memo of `unit`'s items (file `idx`), moved by `shift`: the main file's
+/// as its lowering left it (it is not moved; its origins are in the last version of
+/// the main file, which was the last linked program's first file), a used file's with
+/// its origin in the last linked program when its items were kept (from `kept` on).
+fn item_memos(unit: &SourceUnit, idx: usize, shift: Shift, kept: Option<usize>) -> Vec<ItemMemo> {
+    let own = unit.parsed.memo.items();
+    if own.len() != unit.parsed.file.items.len() {
+        return Vec::new();
+    }
+    if idx == 0 {
+        return own.to_vec();
+    }
+    let moved = |range: &std::ops::Range<u32>, by: i64| {
+        let at = |n: u32| u32::try_from(i64::from(n) + by).unwrap_or(n);
+        at(range.start)..at(range.end)
+    };
+    own.iter()
+        .enumerate()
+        .map(|(k, memo)| ItemMemo {
+            region: 0,
+            exprs: moved(&memo.exprs, shift.exprs),
+            bindings: moved(&memo.bindings, shift.bindings),
+            diags: Vec::new(),
+            reusable: memo.reusable,
+            origin: kept.map(|first| (first + k, Shift::NONE)),
+        })
+        .collect()
 }
 
 /// [`link`], sharing the linked items of every file that is as it was in `previous`
@@ -535,6 +571,7 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
     let mut item_file = Vec::new();
     let mut firsts = Vec::new();
     let mut shifts = Vec::new();
+    let mut memos: Vec<ItemMemo> = Vec::new();
     let (mut exprs, mut bindings) = (0u32, 0u32);
     let mut bases = Vec::new();
     for (idx, unit) in graph.files.iter().enumerate() {
@@ -551,7 +588,9 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
         };
         firsts.push(items.len());
         shifts.push(shift);
-        if let Some(kept) = linked_before(previous, unit, shift) {
+        let kept = linked_before(previous, unit, shift);
+        memos.extend(item_memos(unit, idx, shift, kept.map(|(_, first)| first)));
+        if let Some((kept, _)) = kept {
             items.extend(kept.iter().cloned());
             item_file.extend(std::iter::repeat_n(idx, kept.len()));
         } else {
@@ -680,6 +719,7 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
         diagnostics,
         firsts,
         shifts,
+        memo: crate::syntax::reuse::Memo::linked(memos),
     }
 }
 
@@ -766,7 +806,7 @@ mod tests {
         let modules = first.modules.as_deref().unwrap();
         assert!(modules.graph.spaced);
         assert_eq!(modules.graph.files[1].base, SPACING.0);
-        let second = crate::driver::analyze_graph_reusing(load(after).unwrap(), Some(modules));
+        let second = crate::driver::analyze_graph_reusing(load(after).unwrap(), Some(&first));
         let again = second.modules.as_deref().unwrap();
         // The main file's items are new; every used file's linked item is the one
         // linked before, shared.
@@ -786,6 +826,18 @@ mod tests {
         {
             assert!(Arc::ptr_eq(new, old), "{} linked again", new.name.name);
         }
+        // Their bodies were not checked again: their results were taken over.
+        let reused: Vec<bool> = second
+            .analysis
+            .bodies
+            .iter()
+            .map(|body| body.as_ref().is_some_and(|body| body.reused))
+            .collect();
+        assert_eq!(
+            reused,
+            [false, false, true, true, true],
+            "main, b.level (a param), b.f, a.twice, a.bad"
+        );
         // And the analysis is the one of the program laid out without gaps, afresh.
         let fresh =
             crate::driver::analyze_graph(load_text(main, after.into(), &files, &[]).unwrap());
@@ -805,7 +857,7 @@ mod tests {
             "{got:?}"
         );
         // Back to the first text, reusing the second: what the first analysis found.
-        let third = crate::driver::analyze_graph_reusing(load(before).unwrap(), Some(again));
+        let third = crate::driver::analyze_graph_reusing(load(before).unwrap(), Some(&second));
         assert_eq!(placed(&third), placed(&first));
     }
 

@@ -35,8 +35,19 @@ pub(super) fn check_file(file: &SourceFile, reuse: Option<Reuse<'_>>) -> Analysi
 
 /// Checks a program of several files linked into one (`crate::modules::link`): each
 /// file's items see that file's scope.
-pub(super) fn check_linked(linked: &crate::modules::Linked) -> Analysis {
-    check_items(&linked.file, Some(linked), None)
+pub(super) fn check_linked(
+    linked: &crate::modules::Linked,
+    previous: Option<(&crate::modules::Linked, &Analysis)>,
+) -> Analysis {
+    let reuse = previous
+        .filter(|(old, _)| old.scopes == linked.scopes && old.item_file == linked.item_file)
+        .map(|(old, analysis)| Reuse {
+            memo: &linked.memo,
+            old_file: &old.file,
+            old_memo: &old.memo,
+            old: analysis,
+        });
+    check_items(&linked.file, Some(linked), reuse)
 }
 
 fn check_items(

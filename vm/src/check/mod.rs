@@ -34,7 +34,20 @@ pub fn check(file: &SourceFile) -> Analysis {
 /// each file's items see what that file sees. Spans are the linked program's
 /// ([`crate::modules::Linked::locate`] gives a diagnostic's file).
 pub fn check_linked(linked: &crate::modules::Linked) -> Analysis {
-    items::check_linked(linked)
+    items::check_linked(linked, None)
+}
+
+/// [`check_linked`], taking from `previous` (the last linked version of the program
+/// and its analysis) what checking the bodies of the functions that are as they were
+/// found: the main file's that its lowering reused, and every function of a used file
+/// whose linked items were kept ([`crate::modules::link_reusing`]), when nothing they
+/// depend on changed (what each file sees, item names, kinds and types, param
+/// values). The result is the same as checking the whole program.
+pub fn check_linked_reusing(
+    linked: &crate::modules::Linked,
+    previous: Option<(&crate::modules::Linked, &Analysis)>,
+) -> Analysis {
+    items::check_linked(linked, previous)
 }
 
 /// [`check`], taking from `previous` (the last version of the file: its

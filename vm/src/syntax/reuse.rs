@@ -64,6 +64,15 @@ impl Memo {
         }
     }
 
+    /// The memo of a linked program's items (`crate::modules::link_reusing`): their
+    /// ids and where each comes from in the last linked program; not for lowering.
+    pub(crate) fn linked(items: Vec<ItemMemo>) -> Memo {
+        Memo {
+            items,
+            reusable: false,
+        }
+    }
+
     pub(crate) fn items(&self) -> &[ItemMemo] {
         &self.items
     }
