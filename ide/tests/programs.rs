@@ -2,6 +2,8 @@
 //! (which keeps the used files' parses, linked items and checked bodies from the last
 //! one) finds what analysing the program afresh finds, in every file.
 
+#![allow(clippy::unwrap_used)]
+
 use chop_ide::{Document, ProgramContext};
 use chunkvm::modules::{FsResolver, ParseCache, Resolver};
 use chunkvm::syntax::span::{LineIndex, Span};
