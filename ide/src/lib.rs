@@ -221,6 +221,14 @@ impl Doc {
     /// The used file's item `id` (of the linked program: `id` at least
     /// `file().items.len()`), with that file analysed alone.
     pub fn foreign(&self, id: ItemId) -> Option<Foreign> {
+        let (file, item) = self.foreign_place(id)?;
+        let (path, doc) = self.foreign_file(file)?;
+        Some(Foreign { path, doc, item })
+    }
+
+    /// The file of the used item `id` (its index in the program) and the item's id in
+    /// that file, without analysing anything.
+    pub fn foreign_place(&self, id: ItemId) -> Option<(usize, ItemId)> {
         let modules = self.program.as_ref()?.modules()?;
         let idx = id.0 as usize;
         if idx < self.file().items.len() {
@@ -228,13 +236,16 @@ impl Doc {
         }
         let file = *modules.linked.item_file.get(idx)?;
         let first = modules.linked.item_file.iter().position(|&f| f == file)?;
-        let unit = modules.graph.files.get(file)?;
+        Some((file, ItemId((idx - first) as u32)))
+    }
+
+    /// Used file `file` of the program (not the main one) analysed alone: its path and
+    /// analysis.
+    pub fn foreign_file(&self, file: usize) -> Option<(std::path::PathBuf, Arc<Doc>)> {
+        let modules = self.program.as_ref()?.modules()?;
+        let unit = modules.graph.files.get(file).filter(|_| file > 0)?;
         let doc = Doc::from_parsed(&unit.text, unit.parsed.clone());
-        Some(Foreign {
-            path: unit.path.clone(),
-            doc: Arc::new(doc),
-            item: ItemId((idx - first) as u32),
-        })
+        Some((unit.path.clone(), Arc::new(doc)))
     }
 
     /// The names this file sees of used files' public items (`sepia`, `sepia.sepia`,

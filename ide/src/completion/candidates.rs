@@ -8,6 +8,7 @@ use chunkvm::builtins::{self, P};
 use chunkvm::syntax::ast::{Item, ItemKind};
 use chunkvm::types::Type;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 pub(super) fn item_level(out: &mut Vec<Completion>) {
     for word in ["param", "filter", "fn", "pipeline"] {
@@ -363,7 +364,8 @@ pub(super) enum Used<'a> {
 
 /// The public items of the files `doc` uses, as [`Used`] says.
 pub(super) fn used_items(out: &mut Vec<Completion>, doc: &Doc, which: Used<'_>) {
-    let mut files: Vec<crate::Foreign> = Vec::new();
+    // One analysis per used file, made when one of its items is offered.
+    let mut files: Vec<(usize, Arc<Doc>)> = Vec::new();
     for (name, id) in doc.used_names() {
         let label = match which {
             Used::Values if name.contains('.') => continue,
@@ -376,19 +378,20 @@ pub(super) fn used_items(out: &mut Vec<Completion>, doc: &Doc, which: Used<'_>) 
             },
             _ => name,
         };
-        let Some(foreign) = doc.foreign(id) else {
+        let Some((file, local)) = doc.foreign_place(id) else {
             continue;
         };
-        // One analysis per used file.
-        let file_doc = match files.iter().find(|file| file.path == foreign.path) {
-            Some(file) => file.doc.clone(),
+        let file_doc = match files.iter().find(|(idx, _)| *idx == file) {
+            Some((_, file_doc)) => file_doc.clone(),
             None => {
-                let file_doc = foreign.doc.clone();
-                files.push(foreign.clone());
+                let Some((_, file_doc)) = doc.foreign_file(file) else {
+                    continue;
+                };
+                files.push((file, file_doc.clone()));
                 file_doc
             }
         };
-        let Some(item) = file_doc.file().items.get(foreign.item.0 as usize) else {
+        let Some(item) = file_doc.file().items.get(local.0 as usize) else {
             continue;
         };
         let completion = match &item.kind {
