@@ -477,3 +477,42 @@ fn a_comment_after_any_token_is_kept() {
         }
     }
 }
+
+/// Items taken from the process's store of printed items give the text printing the
+/// whole file gives: on every fixture, repository file and corpus example, reshaped
+/// too, formatted first without the store, then twice with it (the second time every
+/// item comes from the store).
+#[test]
+fn items_printed_before_give_the_same_text() {
+    let mut sources: Vec<(String, String)> = fixtures()
+        .into_iter()
+        .map(|(name, input, _)| (name, input))
+        .collect();
+    for path in repo_chop_files() {
+        sources.push((path.display().to_string(), read(&path)));
+    }
+    sources.extend(corpus_examples());
+    let mut checked = 0;
+    for (what, source) in &sources {
+        if parse(source).root_node().has_error() {
+            continue;
+        }
+        for source in [source.clone(), explode(source), squash(source)] {
+            let tree = parse(&source);
+            if tree.root_node().has_error() {
+                continue;
+            }
+            let whole = chop_ide::fmt::format_with(&source, &tree, false).unwrap();
+            let first = chop_ide::fmt::format_with(&source, &tree, true).unwrap();
+            let again = chop_ide::fmt::format_with(&source, &tree, true).unwrap();
+            assert!(first == whole, "{what}:\n{}", show_diff(&whole, &first));
+            assert!(
+                again == whole,
+                "{what} (again):\n{}",
+                show_diff(&whole, &again)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 300, "only {checked} sources checked");
+}

@@ -39,6 +39,7 @@
 //! picks the layout, in the style of Wadler's "prettier printer".
 
 mod doc;
+mod items;
 mod tree;
 
 use crate::lex::floor_char_boundary;
@@ -126,6 +127,17 @@ pub fn format(source: &str) -> Result<String, FormatError> {
 ///
 /// As [`format`].
 pub fn format_tree(source: &str, tree: &tree_sitter::Tree) -> Result<String, FormatError> {
+    format_with(source, tree, true)
+}
+
+/// [`format_tree`]; `keep` takes the items printed before from the process's store
+/// and keeps the new ones there (tests compare the two ways).
+#[doc(hidden)]
+pub fn format_with(
+    source: &str,
+    tree: &tree_sitter::Tree,
+    keep: bool,
+) -> Result<String, FormatError> {
     let root = tree.root_node();
     if root.has_error() {
         let mut errors = collect_errors(root, source);
@@ -138,6 +150,7 @@ pub fn format_tree(source: &str, tree: &tree_sitter::Tree) -> Result<String, For
         src: source,
         depth: 0,
         memo: HashMap::new(),
+        items: keep.then(items::hold),
     };
     let doc = formatter.source_file(root);
     Ok(print(&doc))

@@ -13,6 +13,8 @@ pub(super) struct Formatter<'s> {
     /// The documents of the nodes already formatted, by node id (a node may be
     /// laid out in two ways, sharing the documents of its children).
     pub(super) memo: HashMap<usize, Doc>,
+    /// Top-level items printed before, by their text (`None`: not kept).
+    pub(super) items: Option<super::items::Held>,
 }
 
 fn is_comment(node: Node<'_>) -> bool {
@@ -305,7 +307,7 @@ impl<'s> Formatter<'s> {
             };
             docs.extend(sep);
             if is_item(child) {
-                docs.push(self.node(child));
+                docs.push(self.item(child));
                 last = Last::Item(child.kind());
             } else {
                 docs.push(self.comment_text(child));
@@ -318,6 +320,27 @@ impl<'s> Formatter<'s> {
             prev_end = child.end_byte();
         }
         concat(docs)
+    }
+
+    /// A top-level item: printed on its own (it starts a line at no indentation, and
+    /// what follows it is a line break or a trailing comment, whose width never counts),
+    /// so its text is the same wherever it stands; taken from the items printed before
+    /// when its text was printed before.
+    fn item(&mut self, node: Node<'_>) -> Doc {
+        let source = self.text_of(node);
+        let Some(items) = self.items.as_ref() else {
+            return self.node(node);
+        };
+        if let Some(printed) = items.get(source) {
+            return Doc::Verbatim(Rc::from(&*printed));
+        }
+        let doc = self.node(node);
+        let printed = super::doc::print(&doc);
+        let printed = printed.strip_suffix('\n').unwrap_or(&printed);
+        if let Some(items) = self.items.as_mut() {
+            items.put(source, printed);
+        }
+        Doc::Verbatim(Rc::from(printed))
     }
 
     /// A block laid out over several lines (`{}` when empty).
