@@ -274,6 +274,42 @@ async fn run(lines: usize) -> Result<String, String> {
         let (p50, p99) = summary(timed_calls(&client, method, params).await.0);
         other_rows.push(Row { name, p50, p99 });
     }
+    // Formatting as one formats while typing: after each edit (a new number in the
+    // middle helper each time, so one item's text is new), the whole file. The row
+    // above formats the same text each time, whose items were all printed before.
+    let mut current = "2".to_string();
+    let mut after_edit = Vec::with_capacity(RUNS);
+    for run in 0..RUNS {
+        version += 1;
+        let new = (run + 3).to_string();
+        let end = digit + current.len() as u32;
+        client
+            .change(uri, version, range(middle, digit, middle, end), &new)
+            .await;
+        current = new;
+        client
+            .wait_for(Duration::from_secs(30), |n| {
+                n["method"] == "textDocument/publishDiagnostics"
+                    && n["params"]["version"] == version
+            })
+            .await
+            .ok_or("no diagnostics after an edit")?;
+        client.clear_notifications();
+        let sent = Instant::now();
+        client
+            .call(
+                "textDocument/formatting",
+                json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}),
+            )
+            .await;
+        after_edit.push(sent.elapsed());
+    }
+    let (p50, p99) = summary(after_edit);
+    other_rows.push(Row {
+        name: "formatting, one item edited",
+        p50,
+        p99,
+    });
 
     // Memory: open more copies, wait for their analysis.
     let before = rss();
