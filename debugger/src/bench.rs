@@ -12,6 +12,9 @@
 //!    service in this process, reached over QUIC as any node is);
 //! 3. a run to the end with breakpoints set (on a line never reached) against the same
 //!    call run without the debugger (`Vm::run_to_end`), best of 3 each: their ratio.
+//!    A thread with a debugger runs in the interpreter (`exec::jit`), so the ratio is
+//!    also given against the same run without the debugger and without the JIT: the
+//!    adapter's and the breakpoints' own cost.
 
 use crate::adapter;
 use chunkvm::driver::analyze;
@@ -144,6 +147,8 @@ struct Report {
     iterations: i64,
     debugged: Duration,
     plain: Duration,
+    /// The run without the debugger, in the interpreter only.
+    interpreted: Duration,
 }
 
 fn measure(path: &Path, dir: &Path, options: Options) -> Result<Report, BenchError> {
@@ -158,8 +163,10 @@ fn measure(path: &Path, dir: &Path, options: Options) -> Result<Report, BenchErr
     };
     let mut debugged = Duration::MAX;
     let mut plain = Duration::MAX;
+    let mut interpreted = Duration::MAX;
     for _ in 0..3 {
-        plain = plain.min(plain_run(iterations)?);
+        plain = plain.min(plain_run(iterations, true)?);
+        interpreted = interpreted.min(plain_run(iterations, false)?);
         debugged = debugged.min(debugged_run(path, iterations)?);
     }
     Ok(Report {
@@ -168,6 +175,7 @@ fn measure(path: &Path, dir: &Path, options: Options) -> Result<Report, BenchErr
         iterations,
         debugged,
         plain,
+        interpreted,
     })
 }
 
@@ -240,12 +248,25 @@ impl Report {
             ratio,
             verdict(ratio <= GOAL_RATIO)
         ));
+        let interpreted = self.debugged.as_secs_f64() / self.interpreted.as_secs_f64().max(1e-9);
+        out.push_str(&format!(
+            "{:<44} {:>10.3} s\n",
+            "run, no debugger, no JIT (best of 3)",
+            self.interpreted.as_secs_f64()
+        ));
+        out.push_str(&format!(
+            "{:<44} {:>11.2}x  <= {GOAL_RATIO}x        {}\n",
+            "ratio to it (the debugger's own cost)",
+            interpreted,
+            verdict(interpreted <= GOAL_RATIO)
+        ));
         out
     }
 }
 
-/// The call run without the debugger.
-fn plain_run(iterations: i64) -> Result<Duration, BenchError> {
+/// The call run without the debugger, with the JIT when `jit` (as a run without a
+/// debugger goes by default) or in the interpreter only.
+fn plain_run(iterations: i64, jit: bool) -> Result<Duration, BenchError> {
     let program = analyze(PROGRAM)
         .compile()
         .map_err(|diags| BenchError::Run(format!("the debuggee does not compile: {diags:?}")))?;
@@ -253,6 +274,7 @@ fn plain_run(iterations: i64) -> Result<Duration, BenchError> {
         .function("spin")
         .ok_or_else(|| BenchError::Run("no function `spin`".into()))?;
     let mut vm = Vm::new(program);
+    vm.set_jit(jit && vm.jit());
     let start = Instant::now();
     vm.start(func, &[Value::Int(iterations)])
         .map_err(|err| BenchError::Run(err.to_string()))?;
