@@ -114,6 +114,39 @@ fn a_program_edited_keystroke_by_keystroke_checks_as_it_would_afresh() {
     let reused = document.analyse();
     let bodies = reused.program.as_ref().unwrap().analyzed();
     assert_eq!(placed(bodies), placed(&fresh(&text)));
+    // A used file changes on disk: the program is analysed again with it; the other
+    // files stay where they were, so only its bodies are checked again.
+    let (before_reuse, total) = bodies.analysis.bodies_reused();
+    assert!(total >= 6, "{before_reuse} of {total}");
+    for (at, edited) in [
+        "fn half(x: float) -> float { x * 0.25 }",
+        "fn half(x: float) -> float { x * true }",
+        "fn half(x: float) -> float {\n    let y = x;\n    y * 0.5\n}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mix = MIX.replace("fn half(x: float) -> float { x * 0.5 }", edited);
+        assert_ne!(mix, MIX);
+        std::fs::write(dir.join("lib/mix.chop"), &mix).unwrap();
+        let doc = document.analyse();
+        let analyzed = doc.program.as_ref().unwrap().analyzed();
+        assert_eq!(placed(analyzed), placed(&fresh(&text)), "mix edit {at}");
+        let (reused, total) = analyzed.analysis.bodies_reused();
+        assert_eq!(
+            reused + 2,
+            total,
+            "mix edit {at}: all but mix's two bodies reused"
+        );
+        let in_mix = placed(analyzed)
+            .iter()
+            .any(|(file, _, _)| file == "mix.chop");
+        assert_eq!(
+            in_mix,
+            at == 1,
+            "mix edit {at}: its type error, and only then"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!Path::new(&dir).exists());
 }

@@ -121,10 +121,17 @@ pub struct Graph {
     pub spaced: bool,
 }
 
-/// The gap of a spaced [`Graph`]: the used files start at the first multiple of
-/// `SPACING.0` bytes, and their expression and binding ids at the first multiple of
-/// `SPACING.1`, past the main file's.
+/// The gaps of a spaced [`Graph`]: each used file starts at the first multiple of
+/// `SPACING.0` bytes past the file before it; the first used file's expression and
+/// binding ids start at the first multiple of `SPACING.1` past the main file's, and
+/// each other used file's at the first multiple of [`SLOT_IDS`] past the file before
+/// it. So an edit of one file moves no other file unless it crosses its gap.
 pub const SPACING: (usize, usize) = (1 << 16, 1 << 12);
+
+/// The ids' quantum of the used files after the first in a spaced [`Graph`] (smaller
+/// than the main file's: the checker's tables have an entry per id, and a program may
+/// have many files).
+pub const SLOT_IDS: usize = 1 << 8;
 
 /// The first multiple of `quantum` past `n`.
 fn past(n: usize, quantum: usize) -> usize {
@@ -258,7 +265,7 @@ pub fn load_parsed(
     let spaced = cache.is_some();
     let mut base = 0;
     for (idx, file) in files.iter_mut().enumerate() {
-        if spaced && idx == 1 {
+        if spaced && idx >= 1 {
             base = past(base, SPACING.0);
         }
         file.base = base;
@@ -576,8 +583,9 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
     let mut bases = Vec::new();
     for (idx, unit) in graph.files.iter().enumerate() {
         let file = &unit.parsed.file;
-        if graph.spaced && idx == 1 {
-            let gap = |n: u32| u32::try_from(past(n as usize, SPACING.1)).unwrap_or(n);
+        if graph.spaced && idx >= 1 {
+            let quantum = if idx == 1 { SPACING.1 } else { SLOT_IDS };
+            let gap = |n: u32| u32::try_from(past(n as usize, quantum)).unwrap_or(n);
             exprs = gap(exprs);
             bindings = gap(bindings);
         }
