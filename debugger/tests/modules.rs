@@ -38,42 +38,13 @@ fn path_of(frame: &Value) -> String {
     frame["source"]["path"].as_str().unwrap().to_string()
 }
 
-/// The rows of a variables container: name, shown value, and the handle of its children.
-fn rows(client: &mut Client, handle: &Value) -> Vec<(String, String, Value)> {
-    client
-        .variables(handle)
-        .iter()
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap().to_string(),
-                v["value"].as_str().unwrap().to_string(),
-                v["variablesReference"].clone(),
-            )
-        })
-        .collect()
-}
-
-/// The Params scope of the innermost frame as shown: the main file's params, then one
-/// expandable row per used file.
-fn params_shown(client: &mut Client) -> Vec<(String, String, Value)> {
-    let frame = client.frames()[0]["id"].clone();
-    let scopes = client.scopes(&frame);
-    let handle = scopes
-        .iter()
-        .find(|(n, _)| n == "Params")
-        .unwrap()
-        .1
-        .clone();
-    rows(client, &handle)
-}
-
 /// The Params scope of the innermost frame with the used files' groups expanded: the
 /// qualified name (`tint.warmth`) to shown value.
 fn params(client: &mut Client) -> Vec<(String, String)> {
     let mut all = Vec::new();
-    for (name, value, handle) in params_shown(client) {
+    for (name, value, handle) in client.scope_rows("Params") {
         if value.contains(&format!(" of {name}")) && handle.as_i64().unwrap() > 0 {
-            for (inner, value, _) in rows(client, &handle) {
+            for (inner, value, _) in client.rows(&handle) {
                 all.push((format!("{name}.{inner}"), value));
             }
         } else {
@@ -125,7 +96,7 @@ fn breakpoints_frames_and_steps_cross_files() {
     );
     assert_eq!(frames[1]["line"], call);
     // The used file's params as a group of their own, expandable.
-    let top = params_shown(&mut client);
+    let top = client.scope_rows("Params");
     let names: Vec<&str> = top.iter().map(|(n, _, _)| n.as_str()).collect();
     assert!(
         names.contains(&"count") && names.contains(&"tint"),

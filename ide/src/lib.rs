@@ -191,13 +191,14 @@ impl Doc {
         let graph = match chunkvm::modules::load_parsed(
             path,
             text.to_string(),
-            Some(parsed.clone()),
+            Some(parsed),
             resolver,
             lib,
             cache,
         ) {
             Ok(graph) => graph,
-            Err(_) => return Doc::from_parsed(text, parsed),
+            // Not for a text given (only reading the main file fails): parsed afresh.
+            Err(_) => return Doc::new(text),
         };
         let previous = last
             .and_then(|doc| doc.program.as_ref())
@@ -208,7 +209,7 @@ impl Doc {
             .as_ref()
             .and_then(|modules| modules.graph.files.first())
             .map(|unit| unit.parsed.clone())
-            .unwrap_or(parsed);
+            .unwrap_or_else(|| chunkvm::syntax::lower::parse(text));
         Doc {
             text: Arc::from(text),
             lines: LineIndex::new(text),

@@ -213,16 +213,20 @@ impl Backend {
         })
     }
 
-    /// What references and rename look through: the open documents' latest
-    /// snapshots, the workspace folders, the files read from disk.
-    async fn workspace(&self) -> features::references::Workspace {
-        let handles: Vec<(Uri, Arc<DocHandle>)> = self
-            .docs
+    /// The open documents' actors, taken out of the lock (their snapshots are awaited).
+    fn open_handles(&self) -> Vec<(Uri, Arc<DocHandle>)> {
+        self.docs
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(uri, handle)| (uri.clone(), handle.clone()))
-            .collect();
+            .collect()
+    }
+
+    /// What references and rename look through: the open documents' latest
+    /// snapshots, the workspace folders, the files read from disk.
+    async fn workspace(&self) -> features::references::Workspace {
+        let handles = self.open_handles();
         let mut open = Vec::new();
         for (uri, handle) in handles {
             let snap = handle.latest().await;
@@ -721,13 +725,7 @@ impl LanguageServer for Backend {
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
         let mut open = Vec::new();
-        let handles: Vec<(Uri, Arc<DocHandle>)> = self
-            .docs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(uri, handle)| (uri.clone(), handle.clone()))
-            .collect();
+        let handles = self.open_handles();
         for (uri, handle) in handles {
             open.push((uri, handle.latest().await.doc.clone()));
         }

@@ -295,15 +295,26 @@ impl Client {
 
     /// The Locals of the innermost frame, name to shown value.
     pub fn locals(&mut self) -> Vec<(String, String, Value)> {
+        self.scope_rows("Locals")
+    }
+
+    /// The rows of scope `name` of the innermost frame: name, shown value, handle.
+    pub fn scope_rows(&mut self, name: &str) -> Vec<(String, String, Value)> {
         let frame = self.frames()[0]["id"].clone();
         let scopes = self.scopes(&frame);
-        let locals = scopes
+        let handle = scopes
             .iter()
-            .find(|(n, _)| n == "Locals")
-            .unwrap()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no scope {name}: {scopes:?}"))
             .1
             .clone();
-        self.variables(&locals)
+        self.rows(&handle)
+    }
+
+    /// The rows of a variables container: name, shown value, and the handle of its
+    /// children.
+    pub fn rows(&mut self, handle: &Value) -> Vec<(String, String, Value)> {
+        self.variables(handle)
             .into_iter()
             .map(|v| {
                 (
