@@ -481,6 +481,7 @@ impl Actor {
                 // The text may be half-edited: nothing better than to go on from it.
                 document.forget_tree();
             }
+            crate::guard::stalled(|| document.text());
             let doc = analyse_safely(&mut document);
             (document, doc)
         });

@@ -2,7 +2,7 @@
 //! and a panic becomes an internal-error response naming the request.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 
 /// The LSP error code of a request that failed for a reason the user can act
@@ -25,6 +25,50 @@ pub fn injected(what: &str) {
         *next = None;
         drop(next);
         panic!("injected fault in {what}");
+    }
+}
+
+/// The markers of [`stall`]s in force.
+static STALLS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Signalled when a stall ends.
+static STALL_ENDED: Condvar = Condvar::new();
+
+/// While held, the analysis of a text containing its marker waits (for tests
+/// of requests that are under way: one waiting for that analysis stays so).
+#[derive(Debug)]
+pub struct Stall(String);
+
+/// Holds the analyses of the texts that contain `marker` until the returned
+/// [`Stall`] is dropped.
+pub fn stall(marker: &str) -> Stall {
+    STALLS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(marker.to_string());
+    Stall(marker.to_string())
+}
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        let mut stalls = STALLS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = stalls.iter().position(|marker| *marker == self.0) {
+            stalls.remove(at);
+        }
+        STALL_ENDED.notify_all();
+    }
+}
+
+/// Waits while a [`stall`] holds the analysis of the text `text` gives (a
+/// blocking thread's; `text` is called only when some stall is in force).
+pub fn stalled(text: impl FnOnce() -> String) {
+    let mut stalls = STALLS.lock().unwrap_or_else(|e| e.into_inner());
+    if stalls.is_empty() {
+        return;
+    }
+    let text = text();
+    while stalls.iter().any(|marker| text.contains(marker.as_str())) {
+        stalls = STALL_ENDED.wait(stalls).unwrap_or_else(|e| e.into_inner());
     }
 }
 

@@ -82,9 +82,19 @@ async fn read_message(reader: &mut BufReader<DuplexStream>) -> Option<Value> {
 impl TestClient {
     /// Starts a server in this runtime.
     pub fn start() -> TestClient {
+        Self::start_with(true)
+    }
+
+    /// Starts a server whose every request is answered by the framework
+    /// (none by [`crate::raw`]).
+    pub fn start_framework_only() -> TestClient {
+        Self::start_with(false)
+    }
+
+    fn start_with(raw: bool) -> TestClient {
         let (client_in, server_in) = tokio::io::duplex(PIPE);
         let (server_out, client_out) = tokio::io::duplex(PIPE);
-        let server = tokio::spawn(crate::serve(server_in, server_out));
+        let server = tokio::spawn(crate::serve_paths(server_in, server_out, raw));
         let writer = Arc::new(tokio::sync::Mutex::new(client_in));
         let inbox = Arc::new(Inbox::default());
         let reader = tokio::spawn(Self::read(

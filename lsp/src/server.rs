@@ -101,15 +101,24 @@ pub struct Session {
     pub config: Config,
 }
 
+/// What the handlers of requests about one open document read: the open
+/// documents, the session, the settings. Shared by the server's handlers
+/// (called by the framework) and the raw ones ([`crate::raw`]); the
+/// requests whose results are big are answered here, by both.
+#[derive(Clone)]
+pub struct Requests {
+    shared: Arc<Shared>,
+    docs: Arc<RwLock<HashMap<Uri, Arc<DocHandle>>>>,
+    session: Arc<RwLock<Session>>,
+    token_ids: Arc<AtomicU64>,
+}
+
 /// The Chop language server.
 pub struct Backend {
     client: Client,
-    shared: Arc<Shared>,
-    docs: RwLock<HashMap<Uri, Arc<DocHandle>>>,
-    session: RwLock<Session>,
+    req: Requests,
     photos: Arc<ext::preview::Photos>,
     workspace: Arc<features::workspace_symbols::Files>,
-    token_ids: AtomicU64,
     shutdown: Arc<AtomicBool>,
     /// Where this server writes preview PNGs.
     previews: PathBuf,
@@ -121,36 +130,15 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-impl Backend {
-    /// A server talking to `client`; `shutdown` is set when the client asks
-    /// the server to shut down (the exit code depends on it).
-    pub fn new(client: Client, shutdown: Arc<AtomicBool>) -> Backend {
-        Backend {
-            client,
-            shared: Arc::new(Shared::default()),
-            docs: RwLock::new(HashMap::new()),
-            session: RwLock::new(Session::default()),
-            photos: Arc::new(ext::preview::Photos::default()),
-            workspace: Arc::new(features::workspace_symbols::Files::default()),
-            token_ids: AtomicU64::new(1),
-            shutdown,
-            previews: ext::preview::output_dir(),
-        }
-    }
-
-    /// The settings shared with the document actors.
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    fn session(&self) -> Session {
+impl Requests {
+    pub(crate) fn session(&self) -> Session {
         self.session
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    fn caps(&self) -> Caps {
+    pub(crate) fn caps(&self) -> Caps {
         self.session
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -158,11 +146,11 @@ impl Backend {
             .clone()
     }
 
-    fn encoding(&self) -> Encoding {
+    pub(crate) fn encoding(&self) -> Encoding {
         self.shared.encoding()
     }
 
-    fn handle(&self, uri: &Uri) -> Option<Arc<DocHandle>> {
+    pub(crate) fn handle(&self, uri: &Uri) -> Option<Arc<DocHandle>> {
         self.docs
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -178,7 +166,7 @@ impl Backend {
 
     /// Runs `work` on the latest snapshot of `uri` with the byte offset of
     /// `pos`; `None` when the document is not open or `pos` is past its end.
-    async fn at<T>(
+    pub(crate) async fn at<T>(
         &self,
         what: &str,
         uri: &Uri,
@@ -197,7 +185,7 @@ impl Backend {
     }
 
     /// Runs `work` on the latest snapshot of `uri`; `None` when it is not open.
-    async fn on<T>(
+    pub(crate) async fn on<T>(
         &self,
         what: &str,
         uri: &Uri,
@@ -214,7 +202,7 @@ impl Backend {
     }
 
     /// The open documents' actors, taken out of the lock (their snapshots are awaited).
-    fn open_handles(&self) -> Vec<(Uri, Arc<DocHandle>)> {
+    pub(crate) fn open_handles(&self) -> Vec<(Uri, Arc<DocHandle>)> {
         self.docs
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -223,10 +211,210 @@ impl Backend {
             .collect()
     }
 
+    /// `formatting`, for both paths.
+    pub async fn formatting(
+        &self,
+        params: DocumentFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        let found = self
+            .on(
+                "formatting",
+                &params.text_document.uri,
+                features::formatting::formatting,
+            )
+            .await?;
+        found.transpose()
+    }
+
+    /// `completion`, for both paths.
+    pub async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let p = params.text_document_position;
+        let snippets = self.caps().snippets;
+        let path = crate::convert::path_of(&p.text_document.uri);
+        let lib = self.shared.lib();
+        let found = self
+            .at(
+                "completion",
+                &p.text_document.uri,
+                p.position,
+                |doc, lines, offset| {
+                    features::completion::completion(
+                        doc,
+                        lines,
+                        offset,
+                        snippets,
+                        path.as_deref(),
+                        &lib,
+                    )
+                },
+            )
+            .await?;
+        Ok(found.map(CompletionResponse::Array))
+    }
+
+    /// `document_symbol`, for both paths.
+    pub async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let uri = params.text_document.uri.clone();
+        let nested = self.caps().hierarchical_symbols;
+        let found = self
+            .on("documentSymbol", &uri, |doc, lines| {
+                features::symbols::document_symbols(doc, lines, &uri, nested)
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// `semantic_tokens_full`, for both paths.
+    pub async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let uri = params.text_document.uri;
+        let Some(handle) = self.handle(&uri) else {
+            return Ok(None);
+        };
+        let snap = handle.latest().await;
+        let enc = self.encoding();
+        let data = guarded("semanticTokens/full", || {
+            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
+        })?;
+        let result_id = self.next_result_id();
+        *handle.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Some(SentTokens {
+            result_id: result_id.clone(),
+            data: data.clone(),
+        });
+        Ok(Some(SemanticTokensResult::Tokens(
+            features::semantic_tokens::tokens(data, Some(result_id)),
+        )))
+    }
+
+    /// `semantic_tokens_full_delta`, for both paths.
+    pub async fn semantic_tokens_full_delta(
+        &self,
+        params: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        let uri = params.text_document.uri;
+        let Some(handle) = self.handle(&uri) else {
+            return Ok(None);
+        };
+        let snap = handle.latest().await;
+        let enc = self.encoding();
+        let data = guarded("semanticTokens/full/delta", || {
+            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
+        })?;
+        let result_id = self.next_result_id();
+        let previous = handle
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(SentTokens {
+                result_id: result_id.clone(),
+                data: data.clone(),
+            });
+        match previous {
+            Some(previous) if previous.result_id == params.previous_result_id => {
+                let edits = guarded("semanticTokens/full/delta", || {
+                    features::semantic_tokens::delta(&previous.data, &data)
+                })?;
+                Ok(Some(SemanticTokensFullDeltaResult::TokensDelta(
+                    SemanticTokensDelta {
+                        result_id: Some(result_id),
+                        edits,
+                    },
+                )))
+            }
+            _ => Ok(Some(SemanticTokensFullDeltaResult::Tokens(
+                features::semantic_tokens::tokens(data, Some(result_id)),
+            ))),
+        }
+    }
+
+    /// `semantic_tokens_range`, for both paths.
+    pub async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let range = params.range;
+        let found = self
+            .on(
+                "semanticTokens/range",
+                &params.text_document.uri,
+                |doc, lines| {
+                    let span = lines.span(range)?;
+                    Some(features::semantic_tokens::range(doc, lines, span))
+                },
+            )
+            .await?;
+        Ok(found.flatten().map(|data| {
+            SemanticTokensRangeResult::Tokens(features::semantic_tokens::tokens(data, None))
+        }))
+    }
+
+    /// `folding_range`, for both paths.
+    pub async fn folding_range(
+        &self,
+        params: FoldingRangeParams,
+    ) -> Result<Option<Vec<FoldingRange>>> {
+        let found = self
+            .on("foldingRange", &params.text_document.uri, |doc, _| {
+                features::folding::folding_ranges(doc)
+            })
+            .await?;
+        Ok(Some(found.unwrap_or_default()))
+    }
+
+    /// `code_lens`, for both paths.
+    pub async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri.clone();
+        let found = self
+            .on("codeLens", &uri, |doc, lines| {
+                features::code_lens::code_lenses(doc, lines, &uri)
+            })
+            .await?;
+        Ok(Some(found.unwrap_or_default()))
+    }
+
+    fn next_result_id(&self) -> String {
+        self.token_ids.fetch_add(1, Ordering::Relaxed).to_string()
+    }
+}
+
+impl Backend {
+    /// A server talking to `client`; `shutdown` is set when the client asks
+    /// the server to shut down (the exit code depends on it).
+    pub fn new(client: Client, shutdown: Arc<AtomicBool>) -> Backend {
+        Backend {
+            client,
+            req: Requests {
+                shared: Arc::new(Shared::default()),
+                docs: Arc::default(),
+                session: Arc::default(),
+                token_ids: Arc::new(AtomicU64::new(1)),
+            },
+            photos: Arc::new(ext::preview::Photos::default()),
+            workspace: Arc::new(features::workspace_symbols::Files::default()),
+            shutdown,
+            previews: ext::preview::output_dir(),
+        }
+    }
+
+    /// The settings shared with the document actors.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.req.shared
+    }
+
+    /// The state the handlers of document requests read (for [`crate::raw`]).
+    pub fn requests(&self) -> Requests {
+        self.req.clone()
+    }
+
     /// What references and rename look through: the open documents' latest
     /// snapshots, the workspace folders, the files read from disk.
     async fn workspace(&self) -> features::references::Workspace {
-        let handles = self.open_handles();
+        let handles = self.req.open_handles();
         let mut open = Vec::new();
         for (uri, handle) in handles {
             let snap = handle.latest().await;
@@ -234,24 +422,24 @@ impl Backend {
         }
         features::references::Workspace {
             open,
-            roots: self.session().roots,
+            roots: self.req.session().roots,
             files: self.workspace.clone(),
-            resolver: crate::documents::OpenFiles(self.shared.clone()),
-            lib: self.shared.lib(),
-            enc: self.encoding(),
+            resolver: crate::documents::OpenFiles(self.req.shared.clone()),
+            lib: self.req.shared.lib(),
+            enc: self.req.encoding(),
         }
     }
 
     fn apply_settings(&self, settings: &Value) -> Vec<String> {
-        let mut session = self.session.write().unwrap_or_else(|e| e.into_inner());
+        let mut session = self.req.session.write().unwrap_or_else(|e| e.into_inner());
         let old_lib = session.config.lib.clone();
         let warnings = session.config.update(settings);
-        self.shared.set_debounce_ms(session.config.debounce_ms);
+        self.req.shared.set_debounce_ms(session.config.debounce_ms);
         if session.config.lib != old_lib {
             let root = session.roots.first().map(PathBuf::as_path);
-            self.shared.set_lib(session.config.lib_dirs(root));
+            self.req.shared.set_lib(session.config.lib_dirs(root));
             // Every program may find its files elsewhere now.
-            self.shared.file_changed(PathBuf::new());
+            self.req.shared.file_changed(PathBuf::new());
         }
         warnings
     }
@@ -332,6 +520,7 @@ impl Backend {
     pub async fn chunk_graph(&self, params: ext::chunk_graph::ChunkGraphParams) -> Result<Value> {
         let uri = params.text_document.uri.clone();
         let result = self
+            .req
             .on("chop/chunkGraph", &uri, |doc, lines| {
                 ext::chunk_graph::chunk_graph(doc, lines, &params)
             })
@@ -342,17 +531,20 @@ impl Backend {
     /// `chop/params`.
     pub async fn params(&self, params: ext::params::ParamsParams) -> Result<Value> {
         let uri = params.text_document.uri;
-        let result = self.on("chop/params", &uri, ext::params::params).await?;
+        let result = self
+            .req
+            .on("chop/params", &uri, ext::params::params)
+            .await?;
         Ok(result.unwrap_or(Value::Array(Vec::new())))
     }
 
     /// `chop/preview`.
     pub async fn preview(&self, params: ext::preview::PreviewParams) -> Result<Value> {
         let uri = params.text_document.uri.clone();
-        let Some(snap) = self.snapshot(&uri).await else {
+        let Some(snap) = self.req.snapshot(&uri).await else {
             return Ok(Value::Null);
         };
-        let session = self.session();
+        let session = self.req.session();
         let stem = crate::convert::path_of(&uri)
             .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().to_string()))
             .unwrap_or_else(|| "preview".to_string());
@@ -375,18 +567,15 @@ impl Backend {
         };
         ext::preview::preview(snap.doc.clone(), params, ctx).await
     }
-
-    fn next_result_id(&self) -> String {
-        self.token_ids.fetch_add(1, Ordering::Relaxed).to_string()
-    }
 }
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let enc = Encoding::negotiate(&params.capabilities);
         let caps = Caps::of(&params.capabilities);
-        self.shared.set_encoding(enc);
-        self.shared
+        self.req.shared.set_encoding(enc);
+        self.req
+            .shared
             .set_related_information(caps.related_information);
         let mut roots: Vec<PathBuf> = params
             .workspace_folders
@@ -401,7 +590,7 @@ impl LanguageServer for Backend {
             }
         }
         {
-            let mut session = self.session.write().unwrap_or_else(|e| e.into_inner());
+            let mut session = self.req.session.write().unwrap_or_else(|e| e.into_inner());
             session.caps = caps.clone();
             session.roots = roots;
         }
@@ -425,7 +614,7 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        if self.session().caps.watched_files {
+        if self.req.session().caps.watched_files {
             // Files on disk that open documents use: re-checked when they change.
             let options = DidChangeWatchedFilesRegistrationOptions {
                 watchers: vec![FileSystemWatcher {
@@ -456,11 +645,11 @@ impl LanguageServer for Backend {
         for change in params.changes {
             if let Some(path) = crate::convert::path_of(&change.uri) {
                 // An open document's text is its buffer's, not the disk's.
-                if self.shared.buffer(&path).is_none() {
+                if self.req.shared.buffer(&path).is_none() {
                     if change.typ == FileChangeType::DELETED {
-                        self.shared.parses.forget(&path);
+                        self.req.shared.parses.forget(&path);
                     }
-                    self.shared.file_changed(path);
+                    self.req.shared.file_changed(path);
                 }
             }
         }
@@ -469,6 +658,7 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         self.shutdown.store(true, Ordering::SeqCst);
         let handles: Vec<Arc<DocHandle>> = self
+            .req
             .docs
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -495,9 +685,10 @@ impl LanguageServer for Backend {
             doc.version,
             &doc.text,
             Some(self.client.clone()),
-            self.shared.clone(),
+            self.req.shared.clone(),
         );
         let old = self
+            .req
             .docs
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -509,13 +700,14 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         // Synchronous, before any await: changes are queued in arrival order.
-        if let Some(handle) = self.handle(&params.text_document.uri) {
+        if let Some(handle) = self.req.handle(&params.text_document.uri) {
             handle.change(params.text_document.version, params.content_changes);
         }
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let removed = self
+            .req
             .docs
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -535,7 +727,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
-        let mut session = self.session.write().unwrap_or_else(|e| e.into_inner());
+        let mut session = self.req.session.write().unwrap_or_else(|e| e.into_inner());
         let removed: Vec<PathBuf> = params
             .event
             .removed
@@ -554,8 +746,9 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
-        let markdown = self.caps().markdown;
+        let markdown = self.req.caps().markdown;
         let found = self
+            .req
             .at(
                 "hover",
                 &p.text_document.uri,
@@ -569,6 +762,7 @@ impl LanguageServer for Backend {
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         let p = params.text_document_position_params;
         let found = self
+            .req
             .at(
                 "signatureHelp",
                 &p.text_document.uri,
@@ -586,6 +780,7 @@ impl LanguageServer for Backend {
         let p = params.text_document_position_params;
         let uri = p.text_document.uri.clone();
         let found = self
+            .req
             .at("definition", &uri, p.position, |doc, lines, offset| {
                 features::definition::definition(doc, lines, &uri, offset)
             })
@@ -597,7 +792,7 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let uri = p.text_document.uri.clone();
         let include = params.context.include_declaration;
-        let Some(snap) = self.snapshot(&uri).await else {
+        let Some(snap) = self.req.snapshot(&uri).await else {
             return Ok(Some(Vec::new()));
         };
         let ws = self.workspace().await;
@@ -621,6 +816,7 @@ impl LanguageServer for Backend {
     ) -> Result<Option<Vec<DocumentHighlight>>> {
         let p = params.text_document_position_params;
         let found = self
+            .req
             .at(
                 "documentHighlight",
                 &p.text_document.uri,
@@ -637,6 +833,7 @@ impl LanguageServer for Backend {
     ) -> Result<Option<PrepareRenameResponse>> {
         let uri = params.text_document.uri.clone();
         let found = self
+            .req
             .at(
                 "prepareRename",
                 &uri,
@@ -651,10 +848,10 @@ impl LanguageServer for Backend {
         let p = params.text_document_position;
         let uri = p.text_document.uri.clone();
         let new_name = params.new_name;
-        let Some(snap) = self.snapshot(&uri).await else {
+        let Some(snap) = self.req.snapshot(&uri).await else {
             return Ok(None);
         };
-        let versioned = self.caps().document_changes;
+        let versioned = self.req.caps().document_changes;
         let ws = self.workspace().await;
         let found = tokio::task::spawn_blocking(move || {
             guarded("rename", || {
@@ -671,53 +868,18 @@ impl LanguageServer for Backend {
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        let found = self
-            .on(
-                "formatting",
-                &params.text_document.uri,
-                features::formatting::formatting,
-            )
-            .await?;
-        found.transpose()
+        self.req.formatting(params).await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        let p = params.text_document_position;
-        let snippets = self.caps().snippets;
-        let path = crate::convert::path_of(&p.text_document.uri);
-        let lib = self.shared.lib();
-        let found = self
-            .at(
-                "completion",
-                &p.text_document.uri,
-                p.position,
-                |doc, lines, offset| {
-                    features::completion::completion(
-                        doc,
-                        lines,
-                        offset,
-                        snippets,
-                        path.as_deref(),
-                        &lib,
-                    )
-                },
-            )
-            .await?;
-        Ok(found.map(CompletionResponse::Array))
+        self.req.completion(params).await
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        let uri = params.text_document.uri.clone();
-        let nested = self.caps().hierarchical_symbols;
-        let found = self
-            .on("documentSymbol", &uri, |doc, lines| {
-                features::symbols::document_symbols(doc, lines, &uri, nested)
-            })
-            .await?;
-        Ok(found)
+        self.req.document_symbol(params).await
     }
 
     async fn symbol(
@@ -725,13 +887,13 @@ impl LanguageServer for Backend {
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
         let mut open = Vec::new();
-        let handles = self.open_handles();
+        let handles = self.req.open_handles();
         for (uri, handle) in handles {
             open.push((uri, handle.latest().await.doc.clone()));
         }
-        let roots = self.session().roots;
+        let roots = self.req.session().roots;
         let files = self.workspace.clone();
-        let enc = self.encoding();
+        let enc = self.req.encoding();
         let query = params.query;
         let found = tokio::task::spawn_blocking(move || {
             guarded("workspace/symbol", || {
@@ -747,92 +909,25 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let uri = params.text_document.uri;
-        let Some(handle) = self.handle(&uri) else {
-            return Ok(None);
-        };
-        let snap = handle.latest().await;
-        let enc = self.encoding();
-        let data = guarded("semanticTokens/full", || {
-            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
-        })?;
-        let result_id = self.next_result_id();
-        *handle.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Some(SentTokens {
-            result_id: result_id.clone(),
-            data: data.clone(),
-        });
-        Ok(Some(SemanticTokensResult::Tokens(
-            features::semantic_tokens::tokens(data, Some(result_id)),
-        )))
+        self.req.semantic_tokens_full(params).await
     }
 
     async fn semantic_tokens_full_delta(
         &self,
         params: SemanticTokensDeltaParams,
     ) -> Result<Option<SemanticTokensFullDeltaResult>> {
-        let uri = params.text_document.uri;
-        let Some(handle) = self.handle(&uri) else {
-            return Ok(None);
-        };
-        let snap = handle.latest().await;
-        let enc = self.encoding();
-        let data = guarded("semanticTokens/full/delta", || {
-            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
-        })?;
-        let result_id = self.next_result_id();
-        let previous = handle
-            .tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(SentTokens {
-                result_id: result_id.clone(),
-                data: data.clone(),
-            });
-        match previous {
-            Some(previous) if previous.result_id == params.previous_result_id => {
-                let edits = guarded("semanticTokens/full/delta", || {
-                    features::semantic_tokens::delta(&previous.data, &data)
-                })?;
-                Ok(Some(SemanticTokensFullDeltaResult::TokensDelta(
-                    SemanticTokensDelta {
-                        result_id: Some(result_id),
-                        edits,
-                    },
-                )))
-            }
-            _ => Ok(Some(SemanticTokensFullDeltaResult::Tokens(
-                features::semantic_tokens::tokens(data, Some(result_id)),
-            ))),
-        }
+        self.req.semantic_tokens_full_delta(params).await
     }
 
     async fn semantic_tokens_range(
         &self,
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
-        let range = params.range;
-        let found = self
-            .on(
-                "semanticTokens/range",
-                &params.text_document.uri,
-                |doc, lines| {
-                    let span = lines.span(range)?;
-                    Some(features::semantic_tokens::range(doc, lines, span))
-                },
-            )
-            .await?;
-        Ok(found.flatten().map(|data| {
-            SemanticTokensRangeResult::Tokens(features::semantic_tokens::tokens(data, None))
-        }))
+        self.req.semantic_tokens_range(params).await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        let found = self
-            .on("foldingRange", &params.text_document.uri, |doc, _| {
-                features::folding::folding_ranges(doc)
-            })
-            .await?;
-        Ok(Some(found.unwrap_or_default()))
+        self.req.folding_range(params).await
     }
 
     async fn selection_range(
@@ -841,6 +936,7 @@ impl LanguageServer for Backend {
     ) -> Result<Option<Vec<SelectionRange>>> {
         let positions = params.positions;
         let found = self
+            .req
             .on("selectionRange", &params.text_document.uri, |doc, lines| {
                 features::selection::selection_ranges(doc, lines, &positions)
             })
@@ -851,6 +947,7 @@ impl LanguageServer for Backend {
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         let range = params.range;
         let found = self
+            .req
             .on("inlayHint", &params.text_document.uri, |doc, lines| {
                 let span = lines.span(range)?;
                 Some(features::inlay_hints::inlay_hints(doc, lines, span))
@@ -864,6 +961,7 @@ impl LanguageServer for Backend {
         let range = params.range;
         let context = params.context;
         let found = self
+            .req
             .on("codeAction", &uri, |doc, lines| {
                 let span = lines.span(range)?;
                 Some(features::code_actions::code_actions(
@@ -875,12 +973,6 @@ impl LanguageServer for Backend {
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        let uri = params.text_document.uri.clone();
-        let found = self
-            .on("codeLens", &uri, |doc, lines| {
-                features::code_lens::code_lenses(doc, lines, &uri)
-            })
-            .await?;
-        Ok(Some(found.unwrap_or_default()))
+        self.req.code_lens(params).await
     }
 }

@@ -13,14 +13,107 @@
 //! [`MAX_CONCURRENCY`] at once, which `$/cancelRequest` needs), responses
 //! from the client go back to the service's client socket, and reading stops
 //! after `exit`.
+//!
+//! Some requests go around the framework ([`Raw`]): tower-lsp-server turns
+//! every result into a `serde_json::Value` before it is written, which for a
+//! big result (the semantic tokens, the completions, the outline of a long
+//! file) costs more than computing it. A raw handler's result is serialized
+//! once, straight into the frame. The framework's rules are kept here for
+//! them: they start in arrival order among the other messages (their
+//! futures go on the same queue, under the same bound), bad params get the
+//! framework's `InvalidParams` error, `$/cancelRequest` ends a pending one
+//! with `RequestCancelled`, and before `initialize` succeeded or after
+//! `shutdown` they are handed to the service, which answers them with its
+//! own error ([`Lifecycle`] follows the framework's state exactly: the
+//! transport sees every request and response).
 
 use futures::channel::mpsc;
+use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::{future, SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tower::Service;
-use tower_lsp_server::jsonrpc::{Request, Response};
+use tower_lsp_server::jsonrpc::{Error, Id, Request, Response};
+use tower_lsp_server::ls_types::CancelParams;
 use tower_lsp_server::ClientSocket;
+
+/// A raw request's answer: its `result` serialized as JSON, or an error.
+pub type RawResult = Result<Vec<u8>, Error>;
+
+/// A raw request, routed: its future, or the error of its params.
+pub type RawCall = Result<BoxFuture<'static, RawResult>, Error>;
+
+/// Requests answered around the framework.
+pub trait Raw: Send + Sync + 'static {
+    /// Whether `method` is answered here rather than by the service.
+    fn takes(&self, method: &str) -> bool;
+
+    /// The answer to `method` (one it takes) with `params`. Params are read
+    /// at once (as the framework does); the future does the work when it is
+    /// first polled.
+    fn call(&self, method: &str, params: Option<Value>) -> RawCall;
+}
+
+/// No raw requests: the service answers everything.
+pub struct NoRaw;
+
+impl Raw for NoRaw {
+    fn takes(&self, _: &str) -> bool {
+        false
+    }
+
+    fn call(&self, _: &str, _: Option<Value>) -> RawCall {
+        Err(Error::method_not_found())
+    }
+}
+
+/// Reads the params of a request as the framework does: missing params and
+/// params of the wrong shape are `InvalidParams`, with serde's words.
+pub fn params<P: serde::de::DeserializeOwned>(params: Option<Value>) -> Result<P, Error> {
+    match params {
+        None => Err(Error::invalid_params("Missing params field")),
+        Some(params) => {
+            serde_json::from_value(params).map_err(|err| Error::invalid_params(err.to_string()))
+        }
+    }
+}
+
+/// The framework's state of the session, as far as the raw requests need it
+/// (`tower_lsp_server::service::State`, which it keeps private): it becomes
+/// initialized when an `initialize` request succeeds, shut down when
+/// `shutdown` arrives while initialized.
+#[derive(Default)]
+struct Lifecycle(AtomicU8);
+
+const UNINITIALIZED: u8 = 0;
+const INITIALIZED: u8 = 1;
+const SHUT_DOWN: u8 = 2;
+
+impl Lifecycle {
+    fn get(&self) -> u8 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn set(&self, state: u8) {
+        self.0.store(state, Ordering::SeqCst);
+    }
+}
+
+/// The raw requests under way, by id: `$/cancelRequest` aborts them.
+#[derive(Default)]
+struct Pending(Mutex<HashMap<Id, AbortHandle>>);
+
+impl Pending {
+    fn cancel(&self, id: &Id) {
+        let handle = self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        if let Some(handle) = handle {
+            handle.abort();
+        }
+    }
+}
 
 /// Requests handled at once.
 pub const MAX_CONCURRENCY: usize = 4;
@@ -139,14 +232,59 @@ fn classify(body: &[u8]) -> Incoming {
 /// A message framed for the output, serialized once.
 fn frame<T: serde::Serialize>(message: &T) -> Vec<u8> {
     let body = serde_json::to_vec(message).unwrap_or_else(|_| b"null".to_vec());
-    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    out.extend_from_slice(&body);
+    framed(&body)
+}
+
+/// `body` with its header.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 32);
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
     out
 }
 
+/// The framed response to raw request `id`: the result's JSON as it is, in
+/// the framework's envelope (`jsonrpc`, `result`, `id`); an error as the
+/// framework writes it.
+fn raw_response(id: Id, answer: RawResult) -> Vec<u8> {
+    match answer {
+        Ok(result) => {
+            let id = serde_json::to_vec(&id).unwrap_or_else(|_| b"null".to_vec());
+            let mut body = Vec::with_capacity(result.len() + id.len() + 40);
+            body.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+            body.extend_from_slice(&result);
+            body.extend_from_slice(br#","id":"#);
+            body.extend_from_slice(&id);
+            body.push(b'}');
+            framed(&body)
+        }
+        Err(error) => frame(&Response::from_error(id, error)),
+    }
+}
+
 /// Serves `service` on `input` and `output` until `exit` or the end of the input.
-pub async fn serve<I, O, S>(input: I, output: O, mut service: S, socket: ClientSocket)
+pub async fn serve<I, O, S>(input: I, output: O, service: S, socket: ClientSocket)
 where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite + Unpin,
+    S: Service<Request, Response = Option<Response>> + Send + 'static,
+    S::Error: std::fmt::Display,
+    S::Future: Send + 'static,
+{
+    serve_with(input, output, service, socket, Arc::new(NoRaw)).await;
+}
+
+/// A task's answer: a framed message, or nothing (a notification).
+type Task = BoxFuture<'static, Option<Vec<u8>>>;
+
+/// [`serve`], with the requests `raw` takes answered around the service.
+pub async fn serve_with<I, O, S>(
+    input: I,
+    output: O,
+    mut service: S,
+    socket: ClientSocket,
+    raw: Arc<dyn Raw>,
+) where
     I: AsyncRead + Unpin,
     O: AsyncWrite + Unpin,
     S: Service<Request, Response = Option<Response>> + Send + 'static,
@@ -156,12 +294,14 @@ where
     let (client_requests, mut client_responses) = socket.split();
     let (client_requests, client_abort) = futures::stream::abortable(client_requests);
     let (mut out_tx, out_rx) = mpsc::channel::<Vec<u8>>(0);
-    let (mut tasks_tx, tasks_rx) = mpsc::channel(100);
+    let (mut tasks_tx, tasks_rx) = mpsc::channel::<Task>(100);
+    let lifecycle = Arc::new(Lifecycle::default());
+    let pending = Arc::new(Pending::default());
 
     let run_tasks = tasks_rx
         .buffer_unordered(MAX_CONCURRENCY)
-        .filter_map(|response: Option<Response>| future::ready(response))
-        .map(|response| Ok(frame(&response)))
+        .filter_map(future::ready)
+        .map(Ok)
         .forward(out_tx.clone().sink_map_err(|_| ()));
 
     let write_output = async move {
@@ -194,9 +334,8 @@ where
                         break;
                     }
                     let exit = request.method() == "exit";
-                    let task = service.call(request);
-                    let task = async move { task.await.unwrap_or(None) };
-                    if tasks_tx.send(Box::pin(task)).await.is_err() {
+                    let task = route(&mut service, request, &*raw, &lifecycle, &pending);
+                    if tasks_tx.send(task).await.is_err() {
                         break;
                     }
                     if exit {
@@ -221,6 +360,103 @@ where
         let _ = run_tasks.await;
     };
     futures::join!(run_tasks, write_output, read_input);
+}
+
+/// The task of one request or notification: raw when `raw` takes it and the
+/// session is initialized, else the service's (following its lifecycle, and
+/// cancelling a raw request on `$/cancelRequest` where the service would
+/// cancel one of its own: when the notification's turn comes).
+fn route<S>(
+    service: &mut S,
+    request: Request,
+    raw: &dyn Raw,
+    lifecycle: &Arc<Lifecycle>,
+    pending: &Arc<Pending>,
+) -> Task
+where
+    S: Service<Request, Response = Option<Response>>,
+    S::Future: Send + 'static,
+{
+    let state = lifecycle.get();
+    if state == INITIALIZED && request.id().is_some() && raw.takes(request.method()) {
+        let (method, id, params) = request.into_parts();
+        let call = raw.call(&method, params);
+        return raw_task(id.unwrap_or_default(), call, pending);
+    }
+    match request.method() {
+        "initialize" if state == UNINITIALIZED => {
+            let task = service.call(request);
+            let lifecycle = lifecycle.clone();
+            Box::pin(async move {
+                let response = task.await.unwrap_or(None);
+                if response.as_ref().is_some_and(Response::is_ok) {
+                    lifecycle.set(INITIALIZED);
+                }
+                response.map(|response| frame(&response))
+            })
+        }
+        "shutdown" if state == INITIALIZED => {
+            lifecycle.set(SHUT_DOWN);
+            service_task(service, request)
+        }
+        "$/cancelRequest" => {
+            let id = request
+                .params()
+                .and_then(|params| serde_json::from_value::<CancelParams>(params.clone()).ok())
+                .map(|params| Id::from(params.id));
+            let task = service.call(request);
+            let pending = pending.clone();
+            Box::pin(async move {
+                if let Some(id) = id {
+                    pending.cancel(&id);
+                }
+                task.await.unwrap_or(None).map(|response| frame(&response))
+            })
+        }
+        _ => service_task(service, request),
+    }
+}
+
+/// The service's task for `request`.
+fn service_task<S>(service: &mut S, request: Request) -> Task
+where
+    S: Service<Request, Response = Option<Response>>,
+    S::Future: Send + 'static,
+{
+    let task = service.call(request);
+    Box::pin(async move { task.await.unwrap_or(None).map(|response| frame(&response)) })
+}
+
+/// The task of a raw request: its answer framed, or `RequestCancelled` when
+/// `$/cancelRequest` came first; a second request with the id of one under
+/// way is invalid (as the framework says).
+fn raw_task(id: Id, call: RawCall, pending: &Arc<Pending>) -> Task {
+    let work = match call {
+        Ok(work) => work,
+        Err(error) => return Box::pin(future::ready(Some(raw_response(id, Err(error))))),
+    };
+    let (handle, registration) = AbortHandle::new_pair();
+    {
+        let mut map = pending.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.contains_key(&id) {
+            return Box::pin(future::ready(Some(raw_response(
+                id,
+                Err(Error::invalid_request()),
+            ))));
+        }
+        map.insert(id.clone(), handle);
+    }
+    let pending = pending.clone();
+    Box::pin(async move {
+        let answer = Abortable::new(work, registration).await;
+        pending
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        let answer = answer.unwrap_or_else(|_| Err(Error::request_cancelled()));
+        Some(raw_response(id, answer))
+    })
 }
 
 #[cfg(test)]
