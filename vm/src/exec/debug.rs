@@ -220,6 +220,7 @@ impl Vm {
     /// The compiled regions of a debugged thread that continues (`None` while it steps):
     /// the debugger looks at no instruction in them, so that running one is running its
     /// instructions in the interpreter, where every look lets the thread go on.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub(crate) fn debug_jit(&mut self) -> Option<Arc<crate::exec::jit::Jit>> {
         let debug = self.debug.as_mut()?;
         if debug.step != StepState::None {

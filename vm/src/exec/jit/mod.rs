@@ -48,7 +48,27 @@
 //! its decoded code only; it checks again that the thread's register file covers every
 //! register a region touches before running it.
 //!
-//! A thread with a debugger, or any breakpoint, runs in the interpreter only.
+//! *Under a debugger.* A thread whose debugger looks at its instructions (a breakpoint
+//! placed, or a step) runs compiled code only while it *continues*: never while it steps
+//! (next, step in or out, an instruction), whose look at every instruction can stop it.
+//! While it continues, the debugger looks only at the instructions its breakpoints mark
+//! (`stop_at` in `exec::debug`: a line breakpoint's line starts, instruction
+//! breakpoints; a conditional breakpoint, a hit count or a logpoint is a line breakpoint
+//! to the VM, which the adapter judges when it stops). Such a thread has a cache of its
+//! own ([`Jit::for_debugger`], made when first needed and dropped whenever the marks
+//! change) whose regions leave out every marked instruction: a segment ends before one,
+//! and a branch to one leaves the region. So running a region there is running those
+//! instructions in the interpreter, whose look at each would have let the thread go on;
+//! the first marked one is looked at by the interpreter as always. That look compares
+//! with the instruction before (a line is *entered* unless the thread goes on within it),
+//! so a region says where it leaves which instruction it ran last (in the high half of
+//! its answer: see `compile`) and the interpreter sets the debugger's `prev` to it; where
+//! a region cannot say (it leaves at one of its own instructions reached from several
+//! blocks: its budget stop at a segment's start, a zero divisor at a segment's start),
+//! that instruction is unmarked and its look does not read `prev`. Budget, `stop_after`,
+//! pause and cancel are polled at the same safe points as in any run. A debugger with no
+//! breakpoint placed, not stepping, looks at nothing: the thread uses the program's
+//! cache as without it.
 //! [`crate::exec::Vm::set_jit`], `RunOptions::jit`, `--no-jit` and `CHUNKVM_NO_JIT=1` turn
 //! the JIT off.
 
