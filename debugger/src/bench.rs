@@ -241,7 +241,7 @@ impl Report {
         ));
         out.push_str(&format!(
             "{:<44} {:>10.3} s\n",
-            "run, no debugger, JIT: Vm::run_to_end (best of 3)",
+            "run, no debugger, JIT (best of 3)",
             self.plain.as_secs_f64()
         ));
         out.push_str(&format!(
