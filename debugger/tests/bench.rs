@@ -23,9 +23,11 @@ fn bench_quick_prints_its_table() {
         "step on a node (127.0.0.1, QUIC)",
         " us  p99 < 10000 us",
         "run, breakpoints set (best of 3)",
-        "run, no debugger: Vm::run_to_end (best of 3)",
-        "ratio",
+        "run, no debugger, JIT (best of 3)",
+        "ratio: breakpoints set / no debugger, JIT",
         "<= 1.5x",
+        "run, no debugger, no JIT (best of 3)",
+        "ratio: breakpoints set / no debugger, no JIT",
     ] {
         assert!(stdout.contains(row), "no {row:?} in:\n{stdout}");
     }

@@ -13,7 +13,7 @@ mod common;
 use chunkvm::chunk::NodeId;
 use chunkvm::compile::ir::{pack_targets, Block, Function, Instr, Op, Program};
 use chunkvm::driver::analyze;
-use chunkvm::exec::{Capture, ErrorKind, Limits, RuntimeError, Stop, Vm};
+use chunkvm::exec::{Capture, ErrorKind, Limits, RuntimeError, StepKind, Stop, Vm};
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
 use common::{chop_files, expectations, lang_dir, vm_for_file, vm_for_main};
@@ -260,15 +260,375 @@ fn the_budget_stops_at_the_same_instruction() {
 }
 
 #[test]
-fn a_debugger_or_a_breakpoint_keeps_the_thread_in_the_interpreter() {
+fn a_debugger_without_a_breakpoint_placed_runs_compiled_code() {
     let (mut vm, out) = vm_for_main(BENCH);
     jit_on(&mut vm);
-    // A debugger attached (the source given to map lines), no breakpoint placed.
+    // A debugger attached (the source given to map lines), no breakpoint placed: the
+    // debugger looks at no instruction, and the thread runs as without it.
     vm.set_source(BENCH);
     assert_eq!(vm.set_breakpoints(&[1_000]), vec![None]);
     let (outcome, count) = run(vm, &out);
-    assert!(outcome.1.is_ok(), "{outcome:?}");
-    assert_eq!(count, 0, "no compiled code under a debugger");
+    let (mut plain, plain_out) = vm_for_main(BENCH);
+    plain.set_jit(false);
+    let (plain, _) = run(plain, &plain_out);
+    assert_eq!(outcome, plain);
+    assert!(count > 390_000, "{count} instructions compiled");
+}
+
+/// The debuggee of the tests of a debugged thread that continues through hot loops;
+/// lines are found by their markers.
+const DEBUGGEE: &str = r#"
+fn work(n: int, scale: float) -> int {
+    var total = 0; // @start
+    var x = 0.5;
+    for i in 0..n {
+        total += i * i % 7; // @body
+        x = x * 0.5 + scale;
+        if total % 50 == 49 {
+            total -= 3; // @rare
+        }
+        let twice = total * 2; // @twice
+        total = twice - total;
+    }
+    let done = total + 1; // @after
+    done
+}
+
+fn main() {
+    var all = 0;
+    for round in 0..3 {
+        all += work(300 + round * 7, 0.25); // @call
+        print(all); // @print
+    }
+    var k = 0;
+    while k < 20000 {
+        k += 3; // @while
+    }
+    print(k); // @end
+}
+"#;
+
+fn marker(name: &str) -> u32 {
+    DEBUGGEE
+        .lines()
+        .position(|line| line.contains(&format!("// {name}")))
+        .map(|idx| idx as u32 + 1)
+        .unwrap_or_else(|| panic!("no marker {name}"))
+}
+
+/// A debugged thread of [`DEBUGGEE`] (its source given), with the JIT compiling every
+/// block at its first entry (`jit`) or off.
+fn debugged(text: &str, jit: bool) -> (Vm, Capture) {
+    let (mut vm, out) = vm_for_main(text);
+    if jit {
+        jit_on(&mut vm);
+    } else {
+        vm.set_jit(false);
+    }
+    vm.set_source(text);
+    (vm, out)
+}
+
+/// What a debugger sees of a stop: why, where, after how many instructions, and the
+/// innermost frame's locals.
+fn seen(vm: &Vm, stop: &Stop) -> String {
+    let top = vm.stack().into_iter().next();
+    let locals: Vec<String> = vm
+        .locals(0)
+        .iter()
+        .map(|var| format!("{}={:?}", var.name, var.value))
+        .collect();
+    format!(
+        "{stop:?} {} line {} pc {} after {} [{}]",
+        top.as_ref().map_or("-", |f| f.function.as_str()),
+        top.as_ref().map_or(0, |f| f.line),
+        top.as_ref().map_or(0, |f| f.pc),
+        vm.instructions(),
+        locals.join(" ")
+    )
+}
+
+/// Runs `session` on a debugged thread with the JIT and without it: what it saw (and
+/// the output) must be the same. The instructions that ran compiled.
+fn same_with_the_jit(session: impl Fn(&mut Vm) -> Vec<String>) -> (Vec<String>, u64) {
+    same_with_the_jit_for(DEBUGGEE, session)
+}
+
+/// [`same_with_the_jit`] for the program `text`.
+fn same_with_the_jit_for(
+    text: &str,
+    session: impl Fn(&mut Vm) -> Vec<String>,
+) -> (Vec<String>, u64) {
+    let (mut plain, plain_out) = debugged(text, false);
+    let mut expected = session(&mut plain);
+    expected.push(plain_out.text());
+    assert_eq!(plain.jit_instructions(), 0);
+    let (mut vm, out) = debugged(text, true);
+    let mut got = session(&mut vm);
+    got.push(out.text());
+    assert_eq!(got, expected);
+    assert!(expected.len() > 1, "the session saw something");
+    (got, vm.jit_instructions())
+}
+
+/// Continues to the end, each stop seen.
+fn continue_to_end(vm: &mut Vm, log: &mut Vec<String>) {
+    loop {
+        let stop = vm.run().unwrap();
+        log.push(seen(vm, &stop));
+        if matches!(stop, Stop::Finished(_)) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_breakpoint_after_a_hot_loop_stops_once_per_call_and_the_loop_runs_compiled() {
+    let after = marker("@after");
+    let (seen, jitted) = same_with_the_jit(|vm| {
+        assert_eq!(vm.set_breakpoints(&[after]), vec![Some(after)]);
+        let mut log = Vec::new();
+        continue_to_end(vm, &mut log);
+        log
+    });
+    let hits = seen.iter().filter(|s| s.starts_with("Breakpoint")).count();
+    assert_eq!(hits, 3, "{seen:#?}");
+    assert!(seen[0].contains(&format!("line {after} ")), "{}", seen[0]);
+    // Nearly all of the three loops and the while loop.
+    assert!(jitted > 10_000, "{jitted} instructions compiled");
+}
+
+#[test]
+fn a_region_that_leaves_for_its_own_line_does_not_stop_there_again() {
+    // The line's code after the call is a compiled region (entered where the call
+    // returns), whose branch goes to the `if`'s blocks on the same line: the thread goes
+    // on in that line, which a breakpoint on it does not stop at again, as in the
+    // interpreter, which compares with the instruction before (the region's branch).
+    let text = "
+fn sq(v: int) -> int {
+    v * v
+}
+
+fn main() {
+    var total = 0;
+    for i in 0..200 {
+        let a = sq(i) * 3 + i * 5 - 7 + i * i % 11; if a % 2 == 0 { total += 1; } else { total -= 2; } // @oneline
+        total += 1;
+    }
+    print(total);
+}
+";
+    let line = text.lines().position(|l| l.contains("@oneline")).unwrap() as u32 + 1;
+    let (seen, jitted) = same_with_the_jit_for(text, |vm| {
+        assert_eq!(vm.set_breakpoints(&[line]), vec![Some(line)]);
+        let mut log = Vec::new();
+        continue_to_end(vm, &mut log);
+        log
+    });
+    let hits = seen.iter().filter(|s| s.starts_with("Breakpoint")).count();
+    assert_eq!(hits, 200, "{seen:#?}");
+    assert!(jitted > 0);
+}
+
+#[test]
+fn breakpoints_inside_a_hot_loop_stop_on_every_iteration() {
+    let twice = marker("@twice");
+    let body = marker("@body");
+    let end = marker("@end");
+    for lines in [vec![twice], vec![body], vec![twice, end]] {
+        let (seen, _) = same_with_the_jit(|vm| {
+            vm.set_breakpoints(&lines);
+            let mut log = Vec::new();
+            continue_to_end(vm, &mut log);
+            log
+        });
+        let hits = seen.iter().filter(|s| s.starts_with("Breakpoint")).count();
+        let expected = 300 + 307 + 314 + usize::from(lines.contains(&end));
+        assert_eq!(hits, expected, "{lines:?}");
+    }
+    // A line that runs once in 50 iterations or so, the loop around it compiled.
+    let rare = marker("@rare");
+    let (seen, jitted) = same_with_the_jit(|vm| {
+        vm.set_breakpoints(&[rare]);
+        let mut log = Vec::new();
+        continue_to_end(vm, &mut log);
+        log
+    });
+    let hits = seen.iter().filter(|s| s.starts_with("Breakpoint")).count();
+    assert!(hits > 3 && hits < 100, "{hits}");
+    assert!(jitted > 10_000, "{jitted} instructions compiled");
+}
+
+#[test]
+fn an_instruction_breakpoint_in_a_hot_loop_stops_each_time() {
+    // The instruction after the first of `@twice`'s line, inside its block: a stop mark
+    // in the middle of what would be one compiled segment.
+    let twice = marker("@twice");
+    let (seen, _) = same_with_the_jit(|vm| {
+        let (work, _) = vm.program().function("work").unwrap();
+        // The line's first instruction, found by a line breakpoint (which stops there
+        // on the first iteration), then taken out.
+        vm.set_breakpoints(&[twice]);
+        let mut log = Vec::new();
+        let stop = vm.run().unwrap();
+        log.push(seen(vm, &stop));
+        let at = vm.stack()[0].pc;
+        vm.set_breakpoints(&[]);
+        assert_eq!(
+            vm.set_instruction_breakpoints(&[(work, at + 1)]),
+            vec![true]
+        );
+        continue_to_end(vm, &mut log);
+        log
+    });
+    // The line breakpoint once, then the instruction on every iteration.
+    let hits = seen.iter().filter(|s| s.starts_with("Breakpoint")).count();
+    assert_eq!(hits, 1 + 300 + 307 + 314);
+}
+
+#[test]
+fn conditional_and_hit_count_breakpoints_and_logpoints_see_the_same_values() {
+    // A debugger's conditional breakpoint, hit count and logpoint are line breakpoints
+    // at which it looks at the thread and goes on (as chop-dap does).
+    let twice = marker("@twice");
+    let after = marker("@after");
+    let (seen, jitted) = same_with_the_jit(|vm| {
+        vm.set_breakpoints(&[twice, after]);
+        let mut log = Vec::new();
+        let mut hits_at_twice = 0;
+        loop {
+            let stop = vm.run().unwrap();
+            if matches!(stop, Stop::Finished(_)) {
+                log.push(seen(vm, &stop));
+                break;
+            }
+            let line = vm.stack()[0].line;
+            let total = vm
+                .locals(0)
+                .into_iter()
+                .find(|v| v.name == "total")
+                .map(|v| v.value);
+            if line == twice {
+                hits_at_twice += 1;
+                // The condition `total % 10 == 3`.
+                if let Some(chunkvm::exec::Value::Int(t)) = total {
+                    if t % 10 == 3 {
+                        log.push(format!("condition: {}", seen(vm, &stop)));
+                    }
+                }
+                // The hit count `== 250`.
+                if hits_at_twice == 250 {
+                    log.push(format!("hit 250: {}", seen(vm, &stop)));
+                }
+            } else {
+                // A logpoint: `done is {total + 1}`.
+                log.push(format!(
+                    "log: total is {total:?} after {}",
+                    vm.instructions()
+                ));
+            }
+        }
+        log
+    });
+    assert!(seen.iter().any(|s| s.starts_with("condition")));
+    assert!(seen.iter().any(|s| s.starts_with("hit 250")));
+    assert_eq!(seen.iter().filter(|s| s.starts_with("log")).count(), 3);
+    // The while loop after them, at least, ran compiled.
+    assert!(jitted > 5_000, "{jitted} instructions compiled");
+}
+
+#[test]
+fn a_breakpoint_set_while_stopped_inside_a_compiled_loop_stops_at_once() {
+    let after = marker("@after");
+    let twice = marker("@twice");
+    let compiled_before = std::cell::Cell::new(0);
+    let (seen, jitted) = same_with_the_jit(|vm| {
+        vm.set_breakpoints(&[after]);
+        let mut log = Vec::new();
+        // Stop inside the first call's loop, at a safe point.
+        vm.stop_after(1_000);
+        let stop = vm.run().unwrap();
+        assert_eq!(stop, Stop::SafePoint);
+        log.push(seen(vm, &stop));
+        compiled_before.set(vm.jit_instructions());
+        vm.set_breakpoints(&[after, twice]);
+        for _ in 0..5 {
+            let stop = vm.run().unwrap();
+            log.push(seen(vm, &stop));
+        }
+        // Steps from there, then the breakpoint inside the loop taken out again.
+        for kind in [StepKind::Over, StepKind::Over, StepKind::Into] {
+            let stop = vm.step(kind).unwrap();
+            log.push(seen(vm, &stop));
+        }
+        vm.set_breakpoints(&[after]);
+        continue_to_end(vm, &mut log);
+        log
+    });
+    // With the JIT (the last session), the loop ran compiled before the stop.
+    assert!(compiled_before.get() > 0);
+    assert!(seen[0].contains("work"), "{}", seen[0]);
+    for stop in &seen[1..6] {
+        assert!(stop.contains(&format!("line {twice} ")), "{stop}");
+    }
+    assert!(jitted > 0);
+}
+
+#[test]
+fn a_pause_lands_where_it_does_in_the_interpreter() {
+    let after = marker("@after");
+    let (seen, jitted) = same_with_the_jit(|vm| {
+        vm.set_breakpoints(&[after]);
+        let mut log = Vec::new();
+        // Asked before each run: the thread pauses at its first poll (16384
+        // instructions on, in the `while` loop), unless a breakpoint comes first (the
+        // flag stays up until a poll sees it).
+        for _ in 0..5 {
+            vm.pause_flag()
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let stop = vm.run().unwrap();
+            log.push(seen(vm, &stop));
+        }
+        continue_to_end(vm, &mut log);
+        log
+    });
+    assert!(seen[3].starts_with("Paused main"), "{seen:#?}");
+    assert!(jitted > 0);
+}
+
+#[test]
+fn a_pause_from_another_thread_while_running_compiled() {
+    // The while loop for long enough: the pause comes while it runs (in machine code,
+    // mostly); wherever it lands, the thread goes on to the same end.
+    let text = DEBUGGEE.replace("k < 20000", "k < 150000000");
+    let (mut vm, out) = vm_for_main(&text);
+    jit_on(&mut vm);
+    vm.set_source(&text);
+    vm.set_breakpoints(&[marker("@end")]);
+    let flag = vm.pause_flag();
+    let pauser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let mut stops = Vec::new();
+    loop {
+        let stop = vm.run().unwrap();
+        let done = matches!(stop, Stop::Finished(_));
+        stops.push((stop, vm.stack().first().map(|f| f.line)));
+        if done {
+            break;
+        }
+    }
+    pauser.join().unwrap();
+    assert!(vm.jit_instructions() > 0);
+    // The breakpoint at `@end` stops once, after the pause if it came in time.
+    let breaks: Vec<_> = stops
+        .iter()
+        .filter(|(s, _)| *s == Stop::Breakpoint)
+        .collect();
+    assert_eq!(breaks.len(), 1, "{stops:?}");
+    assert_eq!(breaks[0].1, Some(marker("@end")));
+    assert!(out.text().ends_with("150000000\n"), "{}", out.text());
 }
 
 /// A small random generator (xorshift), seeded: the same cases every run.

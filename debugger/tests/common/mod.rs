@@ -421,8 +421,8 @@ impl Node {
             .arg(state)
             // The debuggees are sized for the interpreter: a thread must still be running
             // when a test attaches to it or pauses it, and the JIT runs their loops some
-            // ten times faster (a debugged thread runs in the interpreter anyway; the JIT
-            // has its own tests in vm/tests/jit.rs).
+            // ten times faster (a debugged thread that continues may run compiled code
+            // too; the JIT has its own tests in vm/tests/jit.rs, under a debugger as well).
             .env("CHUNKVM_NO_JIT", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

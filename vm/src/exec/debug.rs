@@ -9,6 +9,7 @@ use crate::compile::ir::Loc;
 use crate::syntax::span::{LineIndex, Span};
 use crate::types::Type;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What the debugger keeps in the VM.
 #[derive(Clone, Debug)]
@@ -28,6 +29,10 @@ pub struct DebugState {
     pub(crate) step: StepState,
     /// The last instruction seen: frame depth, function, offset.
     pub(crate) prev: (usize, u32, u32),
+    /// The compiled regions this thread runs while it continues, which leave out the
+    /// instructions marked in `stop_at`: made when first needed, dropped when the marks
+    /// change (see `exec::jit`).
+    pub(crate) jit: Option<Arc<crate::exec::jit::Jit>>,
 }
 
 impl DebugState {
@@ -40,6 +45,8 @@ impl DebugState {
     /// Marks the instructions that start a breakpoint's line, and those with an
     /// instruction breakpoint.
     fn mark_stops(&mut self) {
+        // Regions compiled for the old marks may hold an instruction marked now.
+        self.jit = None;
         self.stop_at = self
             .lines
             .iter()
@@ -129,6 +136,7 @@ impl Vm {
             stop_at: Vec::new(),
             step: StepState::None,
             prev: (0, u32::MAX, 0),
+            jit: None,
         };
         debug.mark_stops();
         self.debug = Some(debug);
@@ -207,6 +215,25 @@ impl Vm {
             debug.step = StepState::None;
         }
         stop
+    }
+
+    /// The compiled regions of a debugged thread that continues (`None` while it steps):
+    /// the debugger looks at no instruction in them, so that running one is running its
+    /// instructions in the interpreter, where every look lets the thread go on.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) fn debug_jit(&mut self) -> Option<Arc<crate::exec::jit::Jit>> {
+        let debug = self.debug.as_mut()?;
+        if debug.step != StepState::None {
+            return None;
+        }
+        let loaded = &self.loaded;
+        let jit = debug.jit.get_or_insert_with(|| {
+            Arc::new(crate::exec::jit::Jit::for_debugger(
+                loaded.funcs.iter().map(|lf| lf.code.len()),
+                debug.stop_at.clone(),
+            ))
+        });
+        Some(jit.clone())
     }
 
     fn line_of(&self, func: u32, pc: u32) -> u32 {

@@ -1,5 +1,7 @@
 //! A region's segments to machine code with cranelift: one function per region,
-//! `fn(regs: *mut u64, limit: u64, ran: *mut u64) -> u64` (the next code offset).
+//! `fn(regs: *mut u64, limit: u64, ran: *mut u64) -> u64`: the next code offset in the
+//! low 32 bits, and in the high 32 bits the offset of the last instruction the region
+//! ran when that is known where it leaves (`UNKNOWN` otherwise; see `Lower::leave`).
 //!
 //! Registers live in cranelift variables while the region runs: loaded from the frame's
 //! registers on entry and stored back on every exit (one exit block). Each segment is
@@ -21,6 +23,10 @@ use std::collections::HashMap;
 
 /// A compiled region's entry point.
 pub(super) type Entry = unsafe extern "C" fn(*mut u64, u64, *mut u64) -> u64;
+
+/// The high half of a region's answer when the last instruction it ran is not known
+/// where it leaves.
+pub(super) const UNKNOWN: u32 = u32::MAX;
 
 /// Whether cranelift compiles for this host.
 pub(super) fn host_supported() -> bool {
@@ -266,9 +272,24 @@ impl<'a> Lower<'a> {
         Ok(())
     }
 
-    /// Leaves the region for the interpreter at `pc`, with `ran` instructions run.
-    fn leave(&mut self, pc: usize, ran: Value, exit: cranelift_codegen::ir::Block) {
-        let pc = self.b.ins().iconst(types::I64, pc as i64);
+    /// Leaves the region for the interpreter at `pc`, with `ran` instructions run; `from`
+    /// is the last instruction run, when this way out is reached from one instruction
+    /// only (a jump out of the region, the end of a segment without a jump, a zero divisor
+    /// after the first instruction of its segment). It is not known (`None`) where the
+    /// region leaves at one of its own instructions reached from several (a segment's
+    /// start for want of instructions before the next check, a zero divisor at a
+    /// segment's start), an instruction of the region: a debugger's look at it does not
+    /// depend on the one before (see `exec::jit`).
+    fn leave(
+        &mut self,
+        pc: usize,
+        from: Option<usize>,
+        ran: Value,
+        exit: cranelift_codegen::ir::Block,
+    ) {
+        let from = from.map_or(UNKNOWN, |from| from as u32);
+        let answer = u64::from(from) << 32 | pc as u32 as u64;
+        let pc = self.b.ins().iconst(types::I64, answer as i64);
         self.b.def_var(self.next, pc);
         self.b.def_var(self.ran, ran);
         self.b.ins().jump(exit, &[]);
@@ -289,7 +310,7 @@ impl<'a> Lower<'a> {
         let stop = self.b.create_block();
         self.b.ins().brif(fits, body, &[], stop, &[]);
         self.b.switch_to_block(stop);
-        self.leave(seg.start, ran, exit);
+        self.leave(seg.start, None, ran, exit);
         self.b.switch_to_block(body);
 
         for (idx, ins) in code[seg.start..seg.end].iter().enumerate() {
@@ -328,7 +349,12 @@ impl<'a> Lower<'a> {
                     self.b.ins().brif(y, cont, &[], fail, &[]);
                     self.b.switch_to_block(fail);
                     let before = self.b.ins().iadd_imm(ran, idx as i64);
-                    self.leave(ins_pc, before, exit);
+                    self.leave(
+                        ins_pc,
+                        ins_pc.checked_sub(1).filter(|_| idx > 0),
+                        before,
+                        exit,
+                    );
                     self.b.switch_to_block(cont);
                     // x / -1 wraps (i64::MIN / -1 is i64::MIN, i64::MIN % -1 is 0): the
                     // machine division would trap, so it divides by 1 there instead.
@@ -439,7 +465,7 @@ impl<'a> Lower<'a> {
                 op if super::is_jump(op) => {
                     let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
                     self.b.def_var(self.ran, after);
-                    self.jump(ins, after, exit, blocks);
+                    self.jump(ins, ins_pc, after, exit, blocks);
                     return Ok(());
                 }
                 op => return Err(format!("{} is not compiled", op.name())),
@@ -447,14 +473,15 @@ impl<'a> Lower<'a> {
         }
         // The segment ends before an instruction the interpreter runs.
         let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
-        self.leave(seg.end, after, exit);
+        self.leave(seg.end, seg.end.checked_sub(1), after, exit);
         Ok(())
     }
 
-    /// A segment's terminating jump, its count `ran` done.
+    /// A segment's terminating jump (at `at`), its count `ran` done.
     fn jump(
         &mut self,
         ins: &Instr,
+        at: usize,
         ran: Value,
         exit: cranelift_codegen::ir::Block,
         blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
@@ -477,7 +504,7 @@ impl<'a> Lower<'a> {
                 let target = to.first().copied().unwrap_or(0);
                 let block = dest(&mut self.b, target);
                 self.b.ins().jump(block, &[]);
-                self.fill_outs(outs, ran, exit);
+                self.fill_outs(outs, at, ran, exit);
                 return;
             }
             Op::Br => self.get(a),
@@ -515,18 +542,20 @@ impl<'a> Lower<'a> {
         let then = dest(&mut self.b, to.first().copied().unwrap_or(0));
         let otherwise = dest(&mut self.b, to.get(1).copied().unwrap_or(0));
         self.b.ins().brif(cond, then, &[], otherwise, &[]);
-        self.fill_outs(outs, ran, exit);
+        self.fill_outs(outs, at, ran, exit);
     }
 
+    /// The ways out of the jump at `at` to the interpreter.
     fn fill_outs(
         &mut self,
         outs: Vec<(cranelift_codegen::ir::Block, usize)>,
+        at: usize,
         ran: Value,
         exit: cranelift_codegen::ir::Block,
     ) {
         for (block, pc) in outs {
             self.b.switch_to_block(block);
-            self.leave(pc, ran, exit);
+            self.leave(pc, Some(at), ran, exit);
         }
     }
 }

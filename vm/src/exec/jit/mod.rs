@@ -48,7 +48,27 @@
 //! its decoded code only; it checks again that the thread's register file covers every
 //! register a region touches before running it.
 //!
-//! A thread with a debugger, or any breakpoint, runs in the interpreter only.
+//! *Under a debugger.* A thread whose debugger looks at its instructions (a breakpoint
+//! placed, or a step) runs compiled code only while it *continues*: never while it steps
+//! (next, step in or out, an instruction), whose look at every instruction can stop it.
+//! While it continues, the debugger looks only at the instructions its breakpoints mark
+//! (`stop_at` in `exec::debug`: a line breakpoint's line starts, instruction
+//! breakpoints; a conditional breakpoint, a hit count or a logpoint is a line breakpoint
+//! to the VM, which the adapter judges when it stops). Such a thread has a cache of its
+//! own ([`Jit::for_debugger`], made when first needed and dropped whenever the marks
+//! change) whose regions leave out every marked instruction: a segment ends before one,
+//! and a branch to one leaves the region. So running a region there is running those
+//! instructions in the interpreter, whose look at each would have let the thread go on;
+//! the first marked one is looked at by the interpreter as always. That look compares
+//! with the instruction before (a line is *entered* unless the thread goes on within it),
+//! so a region says where it leaves which instruction it ran last (in the high half of
+//! its answer: see `compile`) and the interpreter sets the debugger's `prev` to it; where
+//! a region cannot say (it leaves at one of its own instructions reached from several
+//! blocks: its budget stop at a segment's start, a zero divisor at a segment's start),
+//! that instruction is unmarked and its look does not read `prev`. Budget, `stop_after`,
+//! pause and cancel are polled at the same safe points as in any run. A debugger with no
+//! breakpoint placed, not stepping, looks at nothing: the thread uses the program's
+//! cache as without it.
 //! [`crate::exec::Vm::set_jit`], `RunOptions::jit`, `--no-jit` and `CHUNKVM_NO_JIT=1` turn
 //! the JIT off.
 
@@ -185,13 +205,16 @@ pub(crate) fn targets(ins: &Instr) -> Vec<usize> {
     }
 }
 
-/// The segment that starts at `pc`, if the instruction there compiles.
-pub(crate) fn segment_at(code: &[Instr], pc: usize) -> Option<Segment> {
+/// The segment that starts at `pc`, if the instruction there compiles. An instruction
+/// marked in `stops` (a debugger's stop marks: see [`Jit::for_debugger`]) is never in
+/// one: a segment ends before it.
+pub(crate) fn segment_at(code: &[Instr], pc: usize, stops: &[bool]) -> Option<Segment> {
+    let free = |at: usize| !stops.get(at).copied().unwrap_or(false);
     let mut end = pc;
-    while code.get(end).is_some_and(|ins| compiles(ins.op)) {
+    while code.get(end).is_some_and(|ins| compiles(ins.op)) && free(end) {
         end += 1;
     }
-    let jumps = code.get(end).is_some_and(|ins| is_jump(ins.op));
+    let jumps = code.get(end).is_some_and(|ins| is_jump(ins.op)) && free(end);
     if jumps {
         end += 1;
     }
@@ -211,10 +234,11 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The region of a function's decoded `code` entered at `pc`: `None` when nothing
+    /// The region of a function's decoded `code` entered at `pc`, without the
+    /// instructions marked in `stops` (none when it is empty): `None` when nothing
     /// compiles there or it is not worth it (see [`MIN_WORTH`]).
-    pub(crate) fn new(code: &[Instr], pc: usize) -> Option<Plan> {
-        let first = segment_at(code, pc)?;
+    pub(crate) fn new(code: &[Instr], pc: usize, stops: &[bool]) -> Option<Plan> {
+        let first = segment_at(code, pc, stops)?;
         let mut segments = vec![first];
         let mut looped = false;
         let mut next = 0;
@@ -232,7 +256,7 @@ impl Plan {
                 if segments.len() >= MAX_SEGMENTS {
                     continue;
                 }
-                if let Some(seg) = segment_at(code, target) {
+                if let Some(seg) = segment_at(code, target, stops) {
                     segments.push(seg);
                 }
             }
@@ -277,10 +301,25 @@ struct Region {
     first: u64,
 }
 
-/// The compiled code of one loaded program, shared by its threads (see the module doc).
+/// Where a region handed the thread back to the interpreter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exit {
+    /// The next code offset.
+    pub(crate) next: usize,
+    /// The last instruction run, where the region knows it: always when `next` is not
+    /// one of the region's instructions (see the module doc).
+    pub(crate) from: Option<usize>,
+    /// Instructions run.
+    pub(crate) ran: u64,
+}
+
+/// The compiled code of one loaded program, shared by its threads (see the module doc),
+/// or of one debugged thread's breakpoints ([`Jit::for_debugger`]).
 #[cfg(feature = "jit")]
 pub(crate) struct Jit {
     funcs: Vec<FnCode>,
+    /// Per function, the instructions no region holds (a debugger's stop marks).
+    stops: Vec<Vec<bool>>,
     module: std::sync::Mutex<ModuleState>,
     stats: std::sync::Mutex<JitStats>,
 }
@@ -303,7 +342,15 @@ enum ModuleState {
 impl Jit {
     /// An empty cache for functions of these code lengths.
     pub(crate) fn new(lengths: impl Iterator<Item = usize>) -> Jit {
+        Jit::for_debugger(lengths, Vec::new())
+    }
+
+    /// An empty cache for functions of these code lengths whose regions leave out the
+    /// instructions marked in `stops` (per function, per code offset): those a debugged
+    /// thread's debugger looks at while it continues (see the module doc).
+    pub(crate) fn for_debugger(lengths: impl Iterator<Item = usize>, stops: Vec<Vec<bool>>) -> Jit {
         Jit {
+            stops,
             funcs: lengths
                 .map(|len| FnCode {
                     hits: (0..len).map(|_| Default::default()).collect(),
@@ -322,8 +369,8 @@ impl Jit {
 
     /// Runs the region entered at `pc` of function `func` (decoded as `code`) over the
     /// frame's registers `s`, if there is one (compiling it when it has become hot: `hot`
-    /// entries), with `limit` instructions before the interpreter's next check. The next
-    /// code offset and the instructions run; `None` when nothing ran.
+    /// entries), with `limit` instructions before the interpreter's next check. Where it
+    /// handed the thread back; `None` when there is no region to run.
     #[inline]
     pub(crate) fn run(
         &self,
@@ -333,7 +380,7 @@ impl Jit {
         s: &mut [u64],
         limit: u64,
         hot: u32,
-    ) -> Option<(usize, u64)> {
+    ) -> Option<Exit> {
         use std::sync::atomic::Ordering;
         let fc = self.funcs.get(func as usize)?;
         let cell = fc.code.get(pc)?;
@@ -347,7 +394,7 @@ impl Jit {
                 if seen < hot {
                     return None;
                 }
-                cell.get_or_init(|| self.compile(code, pc)).as_ref()?
+                cell.get_or_init(|| self.compile(code, func, pc)).as_ref()?
             }
         };
         if limit <= region.first || s.len() < region.regs {
@@ -358,12 +405,18 @@ impl Jit {
         // `compile::Module::compile`; it reads and writes `s[0..region.regs]` only, which
         // `s` covers (checked above), and `ran` for the count. Its module lives as long as
         // `self`, which the caller's program keeps alive while it runs.
-        let next = unsafe { (region.entry)(s.as_mut_ptr(), limit, &mut ran) };
-        Some((next as usize, ran))
+        let answer = unsafe { (region.entry)(s.as_mut_ptr(), limit, &mut ran) };
+        let from = (answer >> 32) as u32;
+        Some(Exit {
+            next: answer as u32 as usize,
+            from: (from != compile::UNKNOWN).then_some(from as usize),
+            ran,
+        })
     }
 
-    fn compile(&self, code: &[Instr], pc: usize) -> Option<Region> {
-        let compiled = Plan::new(code, pc).and_then(|plan| {
+    fn compile(&self, code: &[Instr], func: u32, pc: usize) -> Option<Region> {
+        let stops = self.stops.get(func as usize).map_or(&[][..], Vec::as_slice);
+        let compiled = Plan::new(code, pc, stops).and_then(|plan| {
             let mut module = self.module.lock().ok()?;
             if matches!(*module, ModuleState::NotYet) {
                 *module = match compile::Module::new() {
@@ -430,6 +483,14 @@ impl Jit {
         Jit
     }
 
+    /// An empty cache.
+    pub(crate) fn for_debugger(
+        _lengths: impl Iterator<Item = usize>,
+        _stops: Vec<Vec<bool>>,
+    ) -> Jit {
+        Jit
+    }
+
     /// Nothing compiled.
     pub(crate) fn stats(&self) -> JitStats {
         JitStats::default()
@@ -463,7 +524,7 @@ mod tests {
             ins(Op::ForStep, 2, 3, 0, pack_targets(2, 6)),
             ins(Op::Ret, 1, 0, 0, 0),
         ];
-        let plan = Plan::new(&code, 0).unwrap();
+        let plan = Plan::new(&code, 0, &[]).unwrap();
         assert_eq!(
             plan.segments,
             vec![
@@ -480,20 +541,74 @@ mod tests {
             ]
         );
         assert_eq!((plan.regs, plan.instructions()), (6, 6));
-        assert_eq!(segment_at(&code, 6), None);
+        assert_eq!(segment_at(&code, 6, &[]), None);
         // Straight code before a call, too short to be worth it.
         let call = [
             ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
             ins(Op::Call, 1, 0, 0, 0),
         ];
         assert_eq!(
-            segment_at(&call, 0),
+            segment_at(&call, 0, &[]),
             Some(Segment {
                 start: 0,
                 end: 1,
                 jumps: false
             })
         );
-        assert_eq!(Plan::new(&call, 0), None);
+        assert_eq!(Plan::new(&call, 0, &[]), None);
+    }
+
+    #[test]
+    fn marked_instructions_are_left_out_of_a_region() {
+        // 0: Const; 1: BrLtI -> 2 else 7; 2, 3: the body, Br -> 4 else 5; 4: the
+        // block of an `if` (a breakpoint's line when marked); 5, 6: AddI, ForStep back
+        // to 2; 7: Ret.
+        let code = [
+            ins(Op::Const, 1, 0, 0, 0),
+            ins(Op::BrLtI, 2, 3, 0, pack_targets(2, 7)),
+            ins(Op::LtI, 4, 1, 0, 0),
+            ins(Op::Br, 4, 0, 0, pack_targets(4, 5)),
+            ins(Op::Const, 1, 0, 0, 0),
+            ins(Op::AddI, 1, 1, 2, 0),
+            ins(Op::ForStep, 2, 3, 0, pack_targets(2, 7)),
+            ins(Op::Ret, 1, 0, 0, 0),
+        ];
+        let all = Plan::new(&code, 0, &[]).unwrap();
+        assert_eq!(all.segments.len(), 4);
+        let mut stops = vec![false; code.len()];
+        stops[4] = true;
+        let plan = Plan::new(&code, 0, &stops).unwrap();
+        assert_eq!(
+            plan.segments,
+            vec![
+                Segment {
+                    start: 0,
+                    end: 2,
+                    jumps: true
+                },
+                Segment {
+                    start: 2,
+                    end: 4,
+                    jumps: true
+                },
+                Segment {
+                    start: 5,
+                    end: 7,
+                    jumps: true
+                }
+            ]
+        );
+        // A marked jump ends its segment before it; a marked entry is no region.
+        stops[4] = false;
+        stops[3] = true;
+        assert_eq!(
+            segment_at(&code, 2, &stops),
+            Some(Segment {
+                start: 2,
+                end: 3,
+                jumps: false
+            })
+        );
+        assert_eq!(Plan::new(&code, 3, &stops), None);
     }
 }

@@ -544,8 +544,9 @@ impl Vm {
 
     /// Runs hot blocks as machine code (`on`, where the build and the host allow it: see
     /// [`crate::exec::jit::supported`]), or everything in the interpreter. Both give the
-    /// same results in the same instruction count; a thread with a debugger attached or
-    /// a breakpoint set runs in the interpreter either way.
+    /// same results in the same instruction count, and under a debugger the same stops:
+    /// a debugged thread runs compiled code only while it continues, and never the
+    /// instructions its breakpoints mark (see `exec::jit`).
     pub fn set_jit(&mut self, on: bool) {
         self.jit = on && crate::exec::jit::supported();
     }

@@ -32,9 +32,22 @@ impl Vm {
         // the offset where the current straight run began; `save!` writes the sum back.
         let mut count = self.count;
         let mut entry = pc;
-        // Hot blocks run compiled, but never under a debugger (see `exec::jit`).
+        // Hot blocks run compiled. A thread whose debugger looks at its instructions
+        // (`DEBUG`) only while it continues, with regions of its own that leave out every
+        // instruction the debugger may stop at (see `exec::jit`).
         #[cfg(feature = "jit")]
-        let (jit_on, jit_hot) = (!DEBUG && self.jit && self.debug.is_none(), self.jit_hot);
+        let debug_jit = if DEBUG && self.jit {
+            self.debug_jit()
+        } else {
+            None
+        };
+        #[cfg(feature = "jit")]
+        let (jit_on, jit_hot) = (
+            if DEBUG { debug_jit.is_some() } else { self.jit },
+            self.jit_hot,
+        );
+        #[cfg(feature = "jit")]
+        let jit_code: &crate::exec::jit::Jit = debug_jit.as_deref().unwrap_or(&loaded.jit);
 
         macro_rules! save {
             () => {{
@@ -122,13 +135,23 @@ impl Vm {
                     let limit = check_at.saturating_sub(count);
                     match s
                         .get_mut(sb..)
-                        .and_then(|regs| loaded.jit.run(code, func, pc, regs, limit, jit_hot))
+                        .and_then(|regs| jit_code.run(code, func, pc, regs, limit, jit_hot))
                     {
-                        Some((next, ran)) if ran > 0 => {
-                            count = count.saturating_add(ran);
-                            self.jit_count = self.jit_count.saturating_add(ran);
-                            pc = next;
+                        Some(exit) if exit.ran > 0 => {
+                            count = count.saturating_add(exit.ran);
+                            self.jit_count = self.jit_count.saturating_add(exit.ran);
+                            pc = exit.next;
                             entry = pc;
+                            if DEBUG {
+                                // The debugger's look at the next instruction compares it
+                                // with the last one run. Where the region does not know
+                                // it, `pc` is one of its instructions, which no debugger
+                                // stops at: that look does not read it.
+                                if let Some(debug) = self.debug.as_mut() {
+                                    let last = exit.from.unwrap_or(pc) as u32;
+                                    debug.prev = (self.frames.len(), func, last);
+                                }
+                            }
                         }
                         _ => break,
                     }
