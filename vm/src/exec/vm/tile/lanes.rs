@@ -86,20 +86,61 @@ pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
     lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
 }
 
-/// Colour `s[a..a+2] := f(colour s[b..b+2], y)` channel by channel over the lanes (`y`
-/// read before anything is written, so registers may overlap).
+/// Colour `s[a..a+2] := f(colour s[b..b+2], colour s[c..c+2])` channel by channel over
+/// the lanes (both read before anything is written, so registers may overlap).
 #[inline(always)]
 pub(super) fn chalves(
     s: &mut [Lane],
     mask: u64,
     a: usize,
     b: usize,
-    y: &[Lane; 2],
+    c: usize,
     f: impl Fn(f32, f32) -> f32 + Copy,
 ) {
+    let (x0, x1, y0, y1) = (&s[b], &s[b + 1], &s[c], &s[c + 1]);
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y0[l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y1[l], f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], k)` channel by channel over the lanes, `k`
+/// one `f32` for every lane and channel.
+#[inline(always)]
+pub(super) fn chalves_k(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    k: f32,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let kk = k.to_bits() as u64 | (k.to_bits() as u64) << 32;
     let (x0, x1) = (&s[b], &s[b + 1]);
-    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y[0][l], f));
-    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y[1][l], f));
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], kk, f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], kk, f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], s[c] as f32)` channel by channel over the
+/// lanes, the float `s[c]` narrowed per lane.
+#[inline(always)]
+pub(super) fn chalves_f(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    c: usize,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let (x0, x1, y) = (&s[b], &s[b + 1], &s[c]);
+    let kk: Lane = std::array::from_fn(|l| {
+        let bits = (fl(y[l]) as f32).to_bits() as u64;
+        bits | bits << 32
+    });
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], kk[l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], kk[l], f));
     put(&mut s[a], &lo, mask);
     put(&mut s[a + 1], &hi, mask);
 }
@@ -228,6 +269,45 @@ pub(super) fn keeps_flags(op: Op) -> bool {
             | Glob2
             | Math
     )
+}
+
+/// Whether the instruction writes scalar register `a` (and maybe `a + 1`): all but
+/// jumps, calls, returns (they write the frame's first registers) and the writes of
+/// references and arrays.
+pub(super) fn writes_a(op: Op) -> bool {
+    use Op::*;
+    !matches!(
+        op,
+        Nop | Jmp
+            | Br
+            | BrLtI
+            | BrLtF
+            | BrLtIK
+            | Call
+            | Ret
+            | Ret2
+            | RetR
+            | RetU
+            | MovR
+            | NewArr
+            | ArrCopy
+            | ArrSet
+            | ArrSet2
+    )
+}
+
+/// Whether the instruction's result is `v + lane` (`Lanes::step`) when its operands
+/// are as `step` and `u` say, before it runs (it may overwrite them).
+#[inline(always)]
+pub(super) fn stays_step(op: Op, step: &[bool], u: &[bool], b: usize, c: usize) -> bool {
+    let st = |r: usize| step.get(r).copied().unwrap_or(false);
+    let un = |r: usize| u.get(r).copied().unwrap_or(false);
+    match op {
+        Op::Mov | Op::AddIK => st(b),
+        Op::AddI => (st(b) && un(c)) || (un(b) && st(c)),
+        Op::SubI => st(b) && un(c),
+        _ => false,
+    }
 }
 
 /// Forgets that register `r` is the same in every lane.
