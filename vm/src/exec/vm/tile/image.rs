@@ -67,8 +67,6 @@ impl Vm {
             (step[xr[0]] && u[xr[1]]) || (u[xr[0]] && step[xr[1]])
         };
         let y_same = u[yr[0]] && u[yr[1]];
-        let mut lo = [0u64; LANES];
-        let mut hi = [0u64; LANES];
         let mut row = [0u32; LANES];
         if x_step && y_same {
             // Only the active lanes' pixels: their tiles are all a per-pixel run
@@ -76,9 +74,6 @@ impl Vm {
             let (x0, y0) = (coord(xr, first) as i64, coord(yr, first) as i64);
             view.row(&self.store, x0, y0, &mut row[first..=last])
                 .map_err(|_| Bail::Here)?;
-            for l in 0..LANES {
-                (lo[l], hi[l]) = pixel_slots(row[l]);
-            }
         } else {
             let xs: Lane = std::array::from_fn(|l| coord(xr, l));
             let ys: Lane = std::array::from_fn(|l| coord(yr, l));
@@ -101,9 +96,6 @@ impl Vm {
                 let x0 = xs[first] as i64;
                 view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
                     .map_err(|_| Bail::Here)?;
-                for l in 0..LANES {
-                    (lo[l], hi[l]) = pixel_slots(row[l]);
-                }
             } else if off_y == 0 && max.checked_sub(min).is_some_and(|d| d < GATHER as i64) {
                 // One y and x close together (a block's columns, a stride): the
                 // stretch between the smallest and the largest x read once (each
@@ -114,20 +106,45 @@ impl Vm {
                 view.row(&self.store, x0, y0 as i64, &mut stretch[..width])
                     .map_err(|_| Bail::Here)?;
                 for l in bits(mask) {
-                    let px = stretch[(rel[l] - min) as usize];
-                    (lo[l], hi[l]) = pixel_slots(px);
+                    row[l] = stretch[(rel[l] - min) as usize];
                 }
             } else {
                 for lane in bits(mask) {
                     let px = view
                         .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
                         .map_err(|_| Bail::Here)?;
-                    (lo[lane], hi[lane]) = pixel_slots(u32::from_le_bytes(px));
+                    row[lane] = u32::from_le_bytes(px);
                 }
             }
         }
+        // The pixels as colours (added to the destination's for `AtOffAcc`),
+        // straight into the destination when the group writes it whole.
+        let acc = ins.op == Op::AtOffAcc;
         let s = &mut st.s;
-        if ins.op == Op::AtOffAcc {
+        if w.wmask == FULL {
+            if let Some((dst, _)) = around(s, a, 2) {
+                if let [d0, d1] = dst {
+                    if acc {
+                        for l in 0..LANES {
+                            let (p, q) = pixel_slots(row[l]);
+                            d0[l] = add_halves(d0[l], p);
+                            d1[l] = add_halves(d1[l], q);
+                        }
+                    } else {
+                        for l in 0..LANES {
+                            (d0[l], d1[l]) = pixel_slots(row[l]);
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let mut lo = [0u64; LANES];
+        let mut hi = [0u64; LANES];
+        for l in 0..LANES {
+            (lo[l], hi[l]) = pixel_slots(row[l]);
+        }
+        if acc {
             let (x0, x1) = (&s[a], &s[a + 1]);
             for l in 0..LANES {
                 lo[l] = add_halves(x0[l], lo[l]);
