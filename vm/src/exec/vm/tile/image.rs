@@ -122,21 +122,19 @@ impl Vm {
         let acc = ins.op == Op::AtOffAcc;
         let s = &mut st.s;
         if w.wmask == FULL {
-            if let Some((dst, _)) = around(s, a, 2) {
-                if let [d0, d1] = dst {
-                    if acc {
-                        for l in 0..LANES {
-                            let (p, q) = pixel_slots(row[l]);
-                            d0[l] = add_halves(d0[l], p);
-                            d1[l] = add_halves(d1[l], q);
-                        }
-                    } else {
-                        for l in 0..LANES {
-                            (d0[l], d1[l]) = pixel_slots(row[l]);
-                        }
+            if let Some(([d0, d1], _)) = around(s, a, 2) {
+                if acc {
+                    for l in 0..LANES {
+                        let (p, q) = pixel_slots(row[l]);
+                        d0[l] = add_halves(d0[l], p);
+                        d1[l] = add_halves(d1[l], q);
                     }
-                    return Ok(());
+                } else {
+                    for l in 0..LANES {
+                        (d0[l], d1[l]) = pixel_slots(row[l]);
+                    }
                 }
+                return Ok(());
             }
         }
         let mut lo = [0u64; LANES];

@@ -182,36 +182,34 @@ pub(super) fn chalves(
     f: impl Fn(f32, f32) -> f32 + Copy,
 ) {
     if mask == FULL {
-        if let Some((dst, rest)) = around(s, a, 2) {
-            if let [d0, d1] = dst {
-                let (x, y) = (
-                    (rest.get(b), rest.get(b + 1)),
-                    (rest.get(c), rest.get(c + 1)),
-                );
-                match (x, y) {
-                    ((Some(x0), Some(x1)), (Some(y0), Some(y1))) => {
-                        for l in 0..LANES {
-                            d0[l] = halves(x0[l], y0[l], f);
-                            d1[l] = halves(x1[l], y1[l], f);
-                        }
-                        return;
+        if let Some(([d0, d1], rest)) = around(s, a, 2) {
+            let (x, y) = (
+                (rest.get(b), rest.get(b + 1)),
+                (rest.get(c), rest.get(c + 1)),
+            );
+            match (x, y) {
+                ((Some(x0), Some(x1)), (Some(y0), Some(y1))) => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], y0[l], f);
+                        d1[l] = halves(x1[l], y1[l], f);
                     }
-                    ((None, None), (Some(y0), Some(y1))) if b == a => {
-                        for l in 0..LANES {
-                            d0[l] = halves(d0[l], y0[l], f);
-                            d1[l] = halves(d1[l], y1[l], f);
-                        }
-                        return;
-                    }
-                    ((Some(x0), Some(x1)), (None, None)) if c == a => {
-                        for l in 0..LANES {
-                            d0[l] = halves(x0[l], d0[l], f);
-                            d1[l] = halves(x1[l], d1[l], f);
-                        }
-                        return;
-                    }
-                    _ => {}
+                    return;
                 }
+                ((None, None), (Some(y0), Some(y1))) if b == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(d0[l], y0[l], f);
+                        d1[l] = halves(d1[l], y1[l], f);
+                    }
+                    return;
+                }
+                ((Some(x0), Some(x1)), (None, None)) if c == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], d0[l], f);
+                        d1[l] = halves(x1[l], d1[l], f);
+                    }
+                    return;
+                }
+                _ => {}
             }
         }
     }
@@ -235,25 +233,23 @@ pub(super) fn chalves_k(
 ) {
     let kk = k.to_bits() as u64 | (k.to_bits() as u64) << 32;
     if mask == FULL {
-        if let Some((dst, rest)) = around(s, a, 2) {
-            if let [d0, d1] = dst {
-                match (rest.get(b), rest.get(b + 1)) {
-                    (Some(x0), Some(x1)) => {
-                        for l in 0..LANES {
-                            d0[l] = halves(x0[l], kk, f);
-                            d1[l] = halves(x1[l], kk, f);
-                        }
-                        return;
+        if let Some(([d0, d1], rest)) = around(s, a, 2) {
+            match (rest.get(b), rest.get(b + 1)) {
+                (Some(x0), Some(x1)) => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], kk, f);
+                        d1[l] = halves(x1[l], kk, f);
                     }
-                    (None, None) if b == a => {
-                        for l in 0..LANES {
-                            d0[l] = halves(d0[l], kk, f);
-                            d1[l] = halves(d1[l], kk, f);
-                        }
-                        return;
-                    }
-                    _ => {}
+                    return;
                 }
+                (None, None) if b == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(d0[l], kk, f);
+                        d1[l] = halves(d1[l], kk, f);
+                    }
+                    return;
+                }
+                _ => {}
             }
         }
     }
