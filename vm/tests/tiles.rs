@@ -461,3 +461,41 @@ filter table_len(src: image, x: int, y: int) -> color {
         same_both_ways(source, "table_len", &input);
     }
 }
+
+#[test]
+fn a_table_read_out_of_range_at_one_index_for_every_lane_fails_as_per_pixel() {
+    // Row 3 reads its table at index 6 of 6 (the same index in every lane, from
+    // elements known the same in every lane): the span bails mid-way and the
+    // interpreter reports the error at the same pixel, in as many instructions.
+    let source = "\
+filter off_end(src: image, x: int, y: int) -> color {
+    var w = [0.5; 6];
+    for i in 0..6 {
+        w[i] = float(i);
+    }
+    let k = w[y + 3];
+    src.at(x + 1, y) * k
+}
+";
+    let input = pattern(100, 5);
+    let mut errors = Vec::new();
+    for tiles in [true, false] {
+        let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+        let mut started = photo::start(
+            Compiled::of(&analyzed, program),
+            Some(&Target::Filter("off_end".into())),
+            &Input::Image(Cow::Owned(input.clone())),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        started.vm.set_tiles(tiles);
+        let err = started.vm.run_to_end().unwrap_err();
+        let progress = started.vm.job_progress().unwrap();
+        if tiles {
+            assert!(started.vm.tile_pixels() > 0, "nothing ran tile-wide");
+        }
+        errors.push((err, started.vm.instructions(), progress));
+    }
+    assert_eq!(errors[0].2.rows_done, 3, "the failing pixel's row");
+    assert_eq!(errors[0], errors[1]);
+}
