@@ -402,3 +402,100 @@ filter tabled(src: image, x: int, y: int) -> color {
         same_both_ways(source, "tabled", &input);
     }
 }
+
+#[test]
+fn tables_written_the_same_in_every_lane_or_not_read_back_per_lane() {
+    // A table filled with values the same in every lane (read back as one value),
+    // then written where the lanes differ: a varying value at one index, a varying
+    // index, a write by some lanes only, a copy, a rewrite that makes an element the
+    // same again, and colour tables. Every read must see each lane's own element.
+    let source = "\
+param k: float = 0.5 in 0.0..2.0;
+
+filter table_lanes(src: image, x: int, y: int) -> color {
+    var w = [0.0; 6];
+    for i in 0..6 {
+        w[i] = float(i) * k + 1.0;
+    }
+    w[2] = float(x % 5);
+    w[(x + y) % 6] = w[(x + y) % 6] + 0.25;
+    var copy = w;
+    copy[3] = 2.0;
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for i in 0..6 {
+        sum = sum + src.at(x + i - 3, y) * w[i] + src.at(x, y) * (copy[i] * 0.125);
+    }
+    w[2] = 0.5;
+    sum = sum * w[2];
+    if x % 4 == 1 {
+        w[4] = 3.0;
+        copy[1] = float(y);
+    }
+    sum = sum + src.at(x, y - 1) * w[4] + src.at(x, y + 1) * copy[1];
+    sum / 40.0
+}
+
+filter colour_table(src: image, x: int, y: int) -> color {
+    var t = [rgba(0.0, 0.0, 0.0, 0.0); 4];
+    for i in 0..4 {
+        t[i] = rgba(0.25 * float(i), 0.5, k, 1.0);
+    }
+    t[x % 4] = src.at(x, y);
+    if y % 2 == 0 {
+        t[0] = src.at(x + 1, y);
+    }
+    (t[0] + t[1] + t[2] + t[3]) * 0.25
+}
+
+filter table_len(src: image, x: int, y: int) -> color {
+    let n = len([1.0; 9]);
+    var w = [0.5; 9];
+    w[n - 1] = float(x);
+    src.at(x, y) * (w[8] / float(x + 1))
+}
+";
+    for (w, h) in [(1, 1), (9, 7), (70, 3), (130, 4)] {
+        let input = pattern(w, h);
+        same_both_ways(source, "table_lanes", &input);
+        same_both_ways(source, "colour_table", &input);
+        same_both_ways(source, "table_len", &input);
+    }
+}
+
+#[test]
+fn a_table_read_out_of_range_at_one_index_for_every_lane_fails_as_per_pixel() {
+    // Row 3 reads its table at index 6 of 6 (the same index in every lane, from
+    // elements known the same in every lane): the span bails mid-way and the
+    // interpreter reports the error at the same pixel, in as many instructions.
+    let source = "\
+filter off_end(src: image, x: int, y: int) -> color {
+    var w = [0.5; 6];
+    for i in 0..6 {
+        w[i] = float(i);
+    }
+    let k = w[y + 3];
+    src.at(x + 1, y) * k
+}
+";
+    let input = pattern(100, 5);
+    let mut errors = Vec::new();
+    for tiles in [true, false] {
+        let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+        let mut started = photo::start(
+            Compiled::of(&analyzed, program),
+            Some(&Target::Filter("off_end".into())),
+            &Input::Image(Cow::Owned(input.clone())),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        started.vm.set_tiles(tiles);
+        let err = started.vm.run_to_end().unwrap_err();
+        let progress = started.vm.job_progress().unwrap();
+        if tiles {
+            assert!(started.vm.tile_pixels() > 0, "nothing ran tile-wide");
+        }
+        errors.push((err, started.vm.instructions(), progress));
+    }
+    assert_eq!(errors[0].2.rows_done, 3, "the failing pixel's row");
+    assert_eq!(errors[0], errors[1]);
+}

@@ -324,6 +324,19 @@ pub(super) fn set_pixel(
 
 /// Computes a pure builtin over a register window: arguments from `b`, result to `a`.
 pub(super) fn math(op: BuiltinOp, s: &mut [u64], a: usize, b: usize) {
+    let out = math_of(op, &s[b..]);
+    s[a] = out[0];
+    if crate::compile::ir::math_widths(op).1 == 2 {
+        s[a + 1] = out[1];
+    }
+}
+
+/// A pure builtin of the arguments `s[0..]`: its result's slots (the second 0 for a
+/// one-slot result). Inlined, so that a caller passing a constant `op` (the
+/// tile-wide lane loops) gets that builtin's code alone.
+#[inline(always)]
+pub(super) fn math_of(op: BuiltinOp, s: &[u64]) -> [u64; 2] {
+    let b = 0;
     let f = |s: &[u64], idx: usize| f64::from_bits(s[b + idx]);
     let i = |s: &[u64], idx: usize| s[b + idx] as i64;
     let col = |s: &[u64], idx: usize| color_of(s[b + idx], s[b + idx + 1]);
@@ -409,8 +422,5 @@ pub(super) fn math(op: BuiltinOp, s: &mut [u64], a: usize, b: usize) {
         ToInt => [(f(s, 0) as i64) as u64, 0],
         Print | Rgb | Rgba | Len | Blank | Render => [0, 0],
     };
-    s[a] = out[0];
-    if crate::compile::ir::math_widths(op).1 == 2 {
-        s[a + 1] = out[1];
-    }
+    out
 }

@@ -4,7 +4,7 @@
 use super::lanes::*;
 use super::*;
 use crate::compile::ir::math_widths;
-use crate::exec::vm::ops::math;
+use crate::exec::vm::ops::{math, math_of};
 
 /// `Math` over the lanes of `mask`: the builtin `ins.k` of the arguments from `b`, its
 /// result (one or two slots) into `a`.
@@ -43,15 +43,40 @@ pub(super) fn lanes_math(
         }
         return Ok(());
     }
-    for l in 0..LANES {
-        let mut win = [0u64; 8];
-        for (idx, slot) in win.iter_mut().enumerate().take(args) {
-            *slot = s[b + idx][l];
-        }
-        math(op, &mut win, 0, 0);
-        out0[l] = win[0];
-        out1[l] = win[1];
+    // The common builtins get a lane loop of their own code (the builtin a
+    // constant, so the loop vectorizes); the others go through the whole match.
+    macro_rules! loops {
+        ($($name:ident),*) => {
+            match op {
+                $(BuiltinOp::$name => lane_loop(s, b, &mut out0, &mut out1, |x| {
+                    math_of(BuiltinOp::$name, x)
+                }),)*
+                _ => lane_loop(s, b, &mut out0, &mut out1, |x| math_of(op, x)),
+            }
+        };
     }
+    loops!(
+        MinColor,
+        MaxColor,
+        ClampColor,
+        ClampColors,
+        MixColor,
+        Gray,
+        Luma,
+        Sqrt,
+        AbsFloat,
+        ClampFloat,
+        MinFloat,
+        MaxFloat,
+        MixFloat,
+        Smoothstep,
+        Floor,
+        ToFloat,
+        ToInt,
+        MinInt,
+        MaxInt,
+        ClampInt
+    );
     put(&mut s[a], &out0, w.wmask);
     u[a] = false;
     if res == 2 {
@@ -59,4 +84,27 @@ pub(super) fn lanes_math(
         u[a + 1] = false;
     }
     Ok(())
+}
+
+/// The most arguments of a builtin, in slots.
+const ARGS: usize = 6;
+
+/// `f` of each lane's arguments (the registers from `b`; past the window's end, the
+/// last register, which no builtin of fewer arguments reads) into `out0`/`out1`.
+#[inline(always)]
+fn lane_loop(
+    s: &[Lane],
+    b: usize,
+    out0: &mut Lane,
+    out1: &mut Lane,
+    f: impl Fn(&[u64]) -> [u64; 2],
+) {
+    let last = s.len() - 1;
+    let rows: [&Lane; ARGS] = std::array::from_fn(|i| &s[(b + i).min(last)]);
+    for l in 0..LANES {
+        let args: [u64; ARGS] = std::array::from_fn(|i| rows[i][l]);
+        let [lo, hi] = f(&args);
+        out0[l] = lo;
+        out1[l] = hi;
+    }
 }

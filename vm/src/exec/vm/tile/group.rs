@@ -118,6 +118,14 @@ impl Vm {
                 forget(&mut st.u, a);
                 forget(&mut st.u, a + 1);
             }
+            // What stays `v + lane` (see `Lanes::step`): a move of such a register, and
+            // such a register plus or minus a value the same in every lane, written
+            // whole. Every other write forgets it.
+            let stepped = w.full && stays_step(ins.op, &st.step, &st.u, b, c);
+            if writes_a(ins.op) {
+                forget(&mut st.step, a);
+                forget(&mut st.step, a + 1);
+            }
             let (s, u) = (&mut st.s, &mut st.u);
             match ins.op {
                 Op::Nop => {}
@@ -128,7 +136,10 @@ impl Vm {
                     fill(s, u, w, a, lo);
                     fill(s, u, w, a + 1, hi);
                 }
-                Op::Mov => m1(s, u, w, a, b, |x| x),
+                Op::Mov => {
+                    m1(s, u, w, a, b, |x| x);
+                    st.step[a] = stepped;
+                }
                 Op::Mov2 => {
                     m1(s, u, w, a, b, |x| x);
                     m1(s, u, w, a + 1, b + 1, |x| x);
@@ -139,13 +150,20 @@ impl Vm {
                     for lane in bits(mask) {
                         st.r[ra][lane] = src[lane];
                     }
+                    st.ru[ra] = w.full && st.ru[rbb];
                 }
-                Op::AddI => m2(s, u, w, a, b, c, |x, y| {
-                    (x as i64).wrapping_add(y as i64) as u64
-                }),
-                Op::SubI => m2(s, u, w, a, b, c, |x, y| {
-                    (x as i64).wrapping_sub(y as i64) as u64
-                }),
+                Op::AddI => {
+                    m2(s, u, w, a, b, c, |x, y| {
+                        (x as i64).wrapping_add(y as i64) as u64
+                    });
+                    st.step[a] = stepped;
+                }
+                Op::SubI => {
+                    m2(s, u, w, a, b, c, |x, y| {
+                        (x as i64).wrapping_sub(y as i64) as u64
+                    });
+                    st.step[a] = stepped;
+                }
                 Op::MulI => m2(s, u, w, a, b, c, |x, y| {
                     (x as i64).wrapping_mul(y as i64) as u64
                 }),
@@ -169,9 +187,12 @@ impl Vm {
                     })
                 }
                 Op::NegI => m1(s, u, w, a, b, |x| (x as i64).wrapping_neg() as u64),
-                Op::AddIK => m1(s, u, w, a, b, |x| {
-                    (x as i64).wrapping_add(ins.k as i64) as u64
-                }),
+                Op::AddIK => {
+                    m1(s, u, w, a, b, |x| {
+                        (x as i64).wrapping_add(ins.k as i64) as u64
+                    });
+                    st.step[a] = stepped;
+                }
                 Op::MulIK => m1(s, u, w, a, b, |x| {
                     (x as i64).wrapping_mul(ins.k as i64) as u64
                 }),
@@ -191,45 +212,28 @@ impl Vm {
                 Op::RSubFK => m1(s, u, w, a, b, |x| (fl(ins.k) - fl(x)).to_bits()),
                 Op::MulFK => m1(s, u, w, a, b, |x| (fl(x) * fl(ins.k)).to_bits()),
                 Op::DivFK => m1(s, u, w, a, b, |x| (fl(x) / fl(ins.k)).to_bits()),
-                Op::MulCFK => {
-                    let k = fl(ins.k) as f32;
-                    cmap(s, wmask, a, b, b, |x, _, _| x.map(|v| v * k))
-                }
-                Op::DivCFK => {
-                    let k = fl(ins.k) as f32;
-                    cmap(s, wmask, a, b, b, |x, _, _| x.map(|v| v / k))
-                }
+                Op::MulCFK => chalves_k(s, wmask, a, b, fl(ins.k) as f32, |p, q| p * q),
+                Op::DivCFK => chalves_k(s, wmask, a, b, fl(ins.k) as f32, |p, q| p / q),
                 Op::AddF => m2(s, u, w, a, b, c, |x, y| (fl(x) + fl(y)).to_bits()),
                 Op::SubF => m2(s, u, w, a, b, c, |x, y| (fl(x) - fl(y)).to_bits()),
                 Op::MulF => m2(s, u, w, a, b, c, |x, y| (fl(x) * fl(y)).to_bits()),
                 Op::DivF => m2(s, u, w, a, b, c, |x, y| (fl(x) / fl(y)).to_bits()),
                 Op::RemF => m2(s, u, w, a, b, c, |x, y| (fl(x) % fl(y)).to_bits()),
                 Op::NegF => m1(s, u, w, a, b, |x| (-fl(x)).to_bits()),
-                Op::AddC => {
-                    let y = [s[c], s[c + 1]];
-                    chalves(s, wmask, a, b, &y, |p, q| p + q)
-                }
-                Op::SubC => {
-                    let y = [s[c], s[c + 1]];
-                    chalves(s, wmask, a, b, &y, |p, q| p - q)
-                }
-                Op::MulC => {
-                    let y = [s[c], s[c + 1]];
-                    chalves(s, wmask, a, b, &y, |p, q| p * q)
-                }
-                Op::MulCF | Op::DivCF => {
-                    let k = &s[c];
-                    let kk: Lane = std::array::from_fn(|l| {
-                        let bits = (fl(k[l]) as f32).to_bits() as u64;
-                        bits | bits << 32
-                    });
-                    let y = [kk, kk];
+                Op::AddC => chalves(s, wmask, a, b, c, |p, q| p + q),
+                Op::SubC => chalves(s, wmask, a, b, c, |p, q| p - q),
+                Op::MulC => chalves(s, wmask, a, b, c, |p, q| p * q),
+                Op::MulCF | Op::DivCF if u[c] => {
+                    // One factor for every lane (a kernel weight): narrowed once.
+                    let k = fl(s[c][first]) as f32;
                     if ins.op == Op::MulCF {
-                        chalves(s, wmask, a, b, &y, |p, q| p * q)
+                        chalves_k(s, wmask, a, b, k, |p, q| p * q)
                     } else {
-                        chalves(s, wmask, a, b, &y, |p, q| p / q)
+                        chalves_k(s, wmask, a, b, k, |p, q| p / q)
                     }
                 }
+                Op::MulCF => chalves_f(s, wmask, a, b, c, |p, q| p * q),
+                Op::DivCF => chalves_f(s, wmask, a, b, c, |p, q| p / q),
                 Op::NegC => cmap(s, wmask, a, b, b, |x, _, _| [-x[0], -x[1], -x[2], -x[3]]),
                 Op::EqI => m2(s, u, w, a, b, c, |x, y| (x == y) as u64),
                 Op::NeI => m2(s, u, w, a, b, c, |x, y| (x != y) as u64),
@@ -309,10 +313,12 @@ impl Vm {
                     if st.s.len() < want_s {
                         st.s.resize(want_s, [0; LANES]);
                         st.u.resize(want_s, true);
+                        st.step.resize(want_s, false);
                     }
                     let want_r = nrb + callee_fn.nrefs as usize + 1;
                     if st.r.len() < want_r {
                         st.r.resize(want_r, [RVal::Id(ChunkId::NIL); LANES]);
+                        st.ru.resize(want_r, true);
                     }
                     callers.push(TFrame { func, pc, sb, rb });
                     func = callee;
@@ -324,16 +330,24 @@ impl Vm {
                 }
                 Op::Ret | Op::Ret2 | Op::RetR | Op::RetU => {
                     match ins.op {
-                        Op::Ret => m1(s, u, w, sb, a, |x| x),
+                        Op::Ret => {
+                            let returned = w.full && st.step[a];
+                            m1(s, u, w, sb, a, |x| x);
+                            st.step[sb] = returned;
+                            forget(&mut st.step, sb + 1);
+                        }
                         Op::Ret2 => {
                             m1(s, u, w, sb, a, |x| x);
                             m1(s, u, w, sb + 1, a + 1, |x| x);
+                            forget(&mut st.step, sb);
+                            forget(&mut st.step, sb + 1);
                         }
                         Op::RetR => {
                             let src = st.r[rb + ins.a as usize];
                             for lane in bits(mask) {
                                 st.r[rb][lane] = src[lane];
                             }
+                            st.ru[rb] = w.full && st.ru[rb + ins.a as usize];
                         }
                         _ => {}
                     }
@@ -386,11 +400,11 @@ impl Vm {
                 }
                 Op::ImgW | Op::ImgH => self.lanes_img_dim(st, ins, mask, rb, a)?,
                 Op::Math => lanes_math(s, u, w, ins, mask, a, b)?,
-                Op::NewArr => self.lanes_new_arr(st, ins, mask, rb)?,
-                Op::ArrCopy => lanes_arr_copy(st, ins, mask, rb)?,
-                Op::ArrLen => lanes_arr_len(st, ins, mask, rb, a)?,
-                Op::ArrGet | Op::ArrGet2 => lanes_arr_get(st, ins, mask, rb, a, c)?,
-                Op::ArrSet | Op::ArrSet2 => lanes_arr_set(st, ins, mask, rb, b, c)?,
+                Op::NewArr => self.lanes_new_arr(st, ins, w, rb)?,
+                Op::ArrCopy => lanes_arr_copy(st, ins, w, rb)?,
+                Op::ArrLen => lanes_arr_len(st, ins, w, rb, a)?,
+                Op::ArrGet | Op::ArrGet2 => lanes_arr_get(st, ins, w, rb, a, c)?,
+                Op::ArrSet | Op::ArrSet2 => lanes_arr_set(st, ins, w, rb, b, c)?,
                 _ => return Err(Bail::Here),
             }
         }

@@ -4,6 +4,10 @@
 use super::lanes::*;
 use super::*;
 
+/// The widest stretch of a row read at once for lanes whose x are close but not
+/// consecutive.
+const GATHER: usize = 2 * LANES;
+
 impl Vm {
     /// `At`, `AtOff`, `AtOffAcc` over the lanes of group `w`: each lane's pixel of the
     /// image, as a colour (added to the destination's for `AtOffAcc`). `same_image` is
@@ -38,48 +42,107 @@ impl Vm {
         let Some((_, view)) = self.image.as_mut() else {
             return Err(Bail::Here);
         };
-        let s = &mut st.s;
-        let (xs, ys): (Lane, Lane) = if ins.op == Op::At {
-            (s[c], s[c + 1])
+        let first = w.first;
+        let last = LANES - 1 - mask.leading_zeros() as usize;
+        // The registers whose sums are x and y (`At` reads x and y whole).
+        let (xr, yr) = if ins.op == Op::At {
+            ([c, c], [c + 1, c + 1])
         } else {
-            let k = ins.k;
-            let reg = |shift: u32| sb + ((k >> shift) as u16) as usize;
-            let (p, q, u, v) = (&s[reg(0)], &s[reg(16)], &s[reg(32)], &s[reg(48)]);
-            (
-                std::array::from_fn(|l| (p[l] as i64).wrapping_add(q[l] as i64) as u64),
-                std::array::from_fn(|l| (u[l] as i64).wrapping_add(v[l] as i64) as u64),
-            )
+            let reg = |shift: u32| sb + ((ins.k >> shift) as u16) as usize;
+            ([reg(0), reg(16)], [reg(32), reg(48)])
         };
-        // Lanes reading a row of neighbouring pixels (x + lane, the same y:
-        // a kernel's tap over a span) read it at once, by direct indexing.
-        let first = mask.trailing_zeros() as usize;
-        let y0 = ys[first];
-        let xb = xs[first].wrapping_sub(first as u64);
-        let off_row = test(FULL, |l| {
-            (ys[l] != y0) | (xs[l] != xb.wrapping_add(l as u64))
-        });
-        let mut lo = [0u64; LANES];
-        let mut hi = [0u64; LANES];
-        if off_row & mask == 0 {
-            // Only the active lanes' pixels: their tiles are all a per-pixel
-            // run would read.
-            let mut row = [0u32; LANES];
-            let last = LANES - 1 - mask.leading_zeros() as usize;
-            let x0 = xs[first] as i64;
-            view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
-                .map_err(|_| Bail::Here)?;
-            for l in 0..LANES {
-                (lo[l], hi[l]) = pixel_slots(row[l]);
+        let (s, u, step) = (&st.s, &st.u, &st.step);
+        let coord = |r: [usize; 2], l: usize| -> u64 {
+            if ins.op == Op::At {
+                s[r[0]][l]
+            } else {
+                (s[r[0]][l] as i64).wrapping_add(s[r[1]][l] as i64) as u64
             }
+        };
+        // x is `v + lane` and y the same in every lane (a kernel's tap at the pixel's
+        // x plus an offset): a row, known without looking at the lanes.
+        let x_step = if ins.op == Op::At {
+            step[xr[0]]
         } else {
-            for lane in bits(mask) {
-                let px = view
-                    .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
+            (step[xr[0]] && u[xr[1]]) || (u[xr[0]] && step[xr[1]])
+        };
+        let y_same = u[yr[0]] && u[yr[1]];
+        let mut row = [0u32; LANES];
+        if x_step && y_same {
+            // Only the active lanes' pixels: their tiles are all a per-pixel run
+            // would read.
+            let (x0, y0) = (coord(xr, first) as i64, coord(yr, first) as i64);
+            view.row(&self.store, x0, y0, &mut row[first..=last])
+                .map_err(|_| Bail::Here)?;
+        } else {
+            let xs: Lane = std::array::from_fn(|l| coord(xr, l));
+            let ys: Lane = std::array::from_fn(|l| coord(yr, l));
+            // Lanes reading a row of neighbouring pixels (x + lane, the same y:
+            // a kernel's tap over a span) read it at once, by direct indexing.
+            let y0 = ys[first];
+            let xb = xs[first].wrapping_sub(first as u64);
+            let off_y = test(mask, |l| ys[l] != y0);
+            let off_row = test(mask, |l| xs[l] != xb.wrapping_add(l as u64));
+            // The lanes' x from the first's (as i64, wrapping): a row read from the
+            // smallest covers them all when they are close.
+            let rel: [i64; LANES] =
+                std::array::from_fn(|l| (xs[l] as i64).wrapping_sub(xs[first] as i64));
+            let (mut min, mut max) = (0i64, 0i64);
+            for l in bits(mask) {
+                min = min.min(rel[l]);
+                max = max.max(rel[l]);
+            }
+            if off_y | off_row == 0 {
+                let x0 = xs[first] as i64;
+                view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
                     .map_err(|_| Bail::Here)?;
-                (lo[lane], hi[lane]) = pixel_slots(u32::from_le_bytes(px));
+            } else if off_y == 0 && max.checked_sub(min).is_some_and(|d| d < GATHER as i64) {
+                // One y and x close together (a block's columns, a stride): the
+                // stretch between the smallest and the largest x read once (each
+                // pixel clamped as one read alone is), each lane's picked from it.
+                let mut stretch = [0u32; GATHER];
+                let width = (max - min) as usize + 1;
+                let x0 = (xs[first] as i64).wrapping_add(min);
+                view.row(&self.store, x0, y0 as i64, &mut stretch[..width])
+                    .map_err(|_| Bail::Here)?;
+                for l in bits(mask) {
+                    row[l] = stretch[(rel[l] - min) as usize];
+                }
+            } else {
+                for lane in bits(mask) {
+                    let px = view
+                        .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
+                        .map_err(|_| Bail::Here)?;
+                    row[lane] = u32::from_le_bytes(px);
+                }
             }
         }
-        if ins.op == Op::AtOffAcc {
+        // The pixels as colours (added to the destination's for `AtOffAcc`),
+        // straight into the destination when the group writes it whole.
+        let acc = ins.op == Op::AtOffAcc;
+        let s = &mut st.s;
+        if w.wmask == FULL {
+            if let Some(([d0, d1], _)) = around(s, a, 2) {
+                if acc {
+                    for l in 0..LANES {
+                        let (p, q) = pixel_slots(row[l]);
+                        d0[l] = add_halves(d0[l], p);
+                        d1[l] = add_halves(d1[l], q);
+                    }
+                } else {
+                    for l in 0..LANES {
+                        (d0[l], d1[l]) = pixel_slots(row[l]);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let mut lo = [0u64; LANES];
+        let mut hi = [0u64; LANES];
+        for l in 0..LANES {
+            (lo[l], hi[l]) = pixel_slots(row[l]);
+        }
+        if acc {
             let (x0, x1) = (&s[a], &s[a + 1]);
             for l in 0..LANES {
                 lo[l] = add_halves(x0[l], lo[l]);

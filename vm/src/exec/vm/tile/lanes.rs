@@ -28,9 +28,65 @@ pub(super) fn put(dst: &mut Lane, out: &Lane, mask: u64) {
     }
 }
 
+/// The registers other than the `n` from `a` (see [`around`]).
+pub(super) struct Around<'s> {
+    left: &'s [Lane],
+    right: &'s [Lane],
+    end: usize,
+}
+
+impl<'s> Around<'s> {
+    /// Register `r`, unless it is one of those taken out.
+    #[inline(always)]
+    pub(super) fn get(&self, r: usize) -> Option<&'s Lane> {
+        if r < self.left.len() {
+            self.left.get(r)
+        } else {
+            r.checked_sub(self.end).and_then(|i| self.right.get(i))
+        }
+    }
+}
+
+/// Registers `a..a + n` to write, and the others to read: a whole write straight
+/// into the destination (no copy of a result) when the operands are elsewhere.
+#[inline(always)]
+pub(super) fn around(s: &mut [Lane], a: usize, n: usize) -> Option<(&mut [Lane], Around<'_>)> {
+    if a.checked_add(n)? > s.len() {
+        return None;
+    }
+    let (left, rest) = s.split_at_mut(a);
+    let (dst, right) = rest.split_at_mut(n);
+    Some((
+        dst,
+        Around {
+            left,
+            right,
+            end: a + n,
+        },
+    ))
+}
+
 /// `s[a] := f(s[b])` over the lanes.
 #[inline(always)]
 pub(super) fn map1(s: &mut [Lane], mask: u64, a: usize, b: usize, f: impl Fn(u64) -> u64) {
+    if mask == FULL {
+        if let Some((dst, rest)) = around(s, a, 1) {
+            let dst = &mut dst[0];
+            match rest.get(b) {
+                Some(x) => {
+                    for l in 0..LANES {
+                        dst[l] = f(x[l]);
+                    }
+                }
+                None => {
+                    for v in dst.iter_mut() {
+                        *v = f(*v);
+                    }
+                }
+            }
+            return;
+        }
+    }
     let x = &s[b];
     let out: Lane = std::array::from_fn(|l| f(x[l]));
     put(&mut s[a], &out, mask);
@@ -46,6 +102,34 @@ pub(super) fn map2(
     c: usize,
     f: impl Fn(u64, u64) -> u64,
 ) {
+    if mask == FULL {
+        if let Some((dst, rest)) = around(s, a, 1) {
+            let dst = &mut dst[0];
+            match (rest.get(b), rest.get(c)) {
+                (Some(x), Some(y)) => {
+                    for l in 0..LANES {
+                        dst[l] = f(x[l], y[l]);
+                    }
+                }
+                (None, Some(y)) => {
+                    for l in 0..LANES {
+                        dst[l] = f(dst[l], y[l]);
+                    }
+                }
+                (Some(x), None) => {
+                    for l in 0..LANES {
+                        dst[l] = f(x[l], dst[l]);
+                    }
+                }
+                (None, None) => {
+                    for v in dst.iter_mut() {
+                        *v = f(*v, *v);
+                    }
+                }
+            }
+            return;
+        }
+    }
     let (x, y) = (&s[b], &s[c]);
     let out: Lane = std::array::from_fn(|l| f(x[l], y[l]));
     put(&mut s[a], &out, mask);
@@ -86,20 +170,114 @@ pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
     lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
 }
 
-/// Colour `s[a..a+2] := f(colour s[b..b+2], y)` channel by channel over the lanes (`y`
-/// read before anything is written, so registers may overlap).
+/// Colour `s[a..a+2] := f(colour s[b..b+2], colour s[c..c+2])` channel by channel over
+/// the lanes (both read before anything is written, so registers may overlap).
 #[inline(always)]
 pub(super) fn chalves(
     s: &mut [Lane],
     mask: u64,
     a: usize,
     b: usize,
-    y: &[Lane; 2],
+    c: usize,
     f: impl Fn(f32, f32) -> f32 + Copy,
 ) {
+    if mask == FULL {
+        if let Some(([d0, d1], rest)) = around(s, a, 2) {
+            let (x, y) = (
+                (rest.get(b), rest.get(b + 1)),
+                (rest.get(c), rest.get(c + 1)),
+            );
+            match (x, y) {
+                ((Some(x0), Some(x1)), (Some(y0), Some(y1))) => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], y0[l], f);
+                        d1[l] = halves(x1[l], y1[l], f);
+                    }
+                    return;
+                }
+                ((None, None), (Some(y0), Some(y1))) if b == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(d0[l], y0[l], f);
+                        d1[l] = halves(d1[l], y1[l], f);
+                    }
+                    return;
+                }
+                ((Some(x0), Some(x1)), (None, None)) if c == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], d0[l], f);
+                        d1[l] = halves(x1[l], d1[l], f);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+    let (x0, x1, y0, y1) = (&s[b], &s[b + 1], &s[c], &s[c + 1]);
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y0[l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y1[l], f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], k)` channel by channel over the lanes, `k`
+/// one `f32` for every lane and channel.
+#[inline(always)]
+pub(super) fn chalves_k(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    k: f32,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let kk = k.to_bits() as u64 | (k.to_bits() as u64) << 32;
+    if mask == FULL {
+        if let Some(([d0, d1], rest)) = around(s, a, 2) {
+            match (rest.get(b), rest.get(b + 1)) {
+                (Some(x0), Some(x1)) => {
+                    for l in 0..LANES {
+                        d0[l] = halves(x0[l], kk, f);
+                        d1[l] = halves(x1[l], kk, f);
+                    }
+                    return;
+                }
+                (None, None) if b == a => {
+                    for l in 0..LANES {
+                        d0[l] = halves(d0[l], kk, f);
+                        d1[l] = halves(d1[l], kk, f);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
     let (x0, x1) = (&s[b], &s[b + 1]);
-    let lo: Lane = std::array::from_fn(|l| halves(x0[l], y[0][l], f));
-    let hi: Lane = std::array::from_fn(|l| halves(x1[l], y[1][l], f));
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], kk, f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], kk, f));
+    put(&mut s[a], &lo, mask);
+    put(&mut s[a + 1], &hi, mask);
+}
+
+/// Colour `s[a..a+2] := f(colour s[b..b+2], s[c] as f32)` channel by channel over the
+/// lanes, the float `s[c]` narrowed per lane.
+#[inline(always)]
+pub(super) fn chalves_f(
+    s: &mut [Lane],
+    mask: u64,
+    a: usize,
+    b: usize,
+    c: usize,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) {
+    let (x0, x1, y) = (&s[b], &s[b + 1], &s[c]);
+    let kk: Lane = std::array::from_fn(|l| {
+        let bits = (fl(y[l]) as f32).to_bits() as u64;
+        bits | bits << 32
+    });
+    let lo: Lane = std::array::from_fn(|l| halves(x0[l], kk[l], f));
+    let hi: Lane = std::array::from_fn(|l| halves(x1[l], kk[l], f));
     put(&mut s[a], &lo, mask);
     put(&mut s[a + 1], &hi, mask);
 }
@@ -230,6 +408,45 @@ pub(super) fn keeps_flags(op: Op) -> bool {
     )
 }
 
+/// Whether the instruction writes scalar register `a` (and maybe `a + 1`): all but
+/// jumps, calls, returns (they write the frame's first registers) and the writes of
+/// references and arrays.
+pub(super) fn writes_a(op: Op) -> bool {
+    use Op::*;
+    !matches!(
+        op,
+        Nop | Jmp
+            | Br
+            | BrLtI
+            | BrLtF
+            | BrLtIK
+            | Call
+            | Ret
+            | Ret2
+            | RetR
+            | RetU
+            | MovR
+            | NewArr
+            | ArrCopy
+            | ArrSet
+            | ArrSet2
+    )
+}
+
+/// Whether the instruction's result is `v + lane` (`Lanes::step`) when its operands
+/// are as `step` and `u` say, before it runs (it may overwrite them).
+#[inline(always)]
+pub(super) fn stays_step(op: Op, step: &[bool], u: &[bool], b: usize, c: usize) -> bool {
+    let st = |r: usize| step.get(r).copied().unwrap_or(false);
+    let un = |r: usize| u.get(r).copied().unwrap_or(false);
+    match op {
+        Op::Mov | Op::AddIK => st(b),
+        Op::AddI => (st(b) && un(c)) || (un(b) && st(c)),
+        Op::SubI => st(b) && un(c),
+        _ => false,
+    }
+}
+
 /// Forgets that register `r` is the same in every lane.
 #[inline(always)]
 pub(super) fn forget(u: &mut [bool], r: usize) {
@@ -241,7 +458,13 @@ pub(super) fn forget(u: &mut [bool], r: usize) {
 /// `s[r] := v` in the group's lanes: the same value in every lane.
 #[inline(always)]
 pub(super) fn fill(s: &mut [Lane], u: &mut [bool], w: W, r: usize, v: u64) {
-    put(&mut s[r], &[v; LANES], w.wmask);
+    if w.wmask == FULL {
+        s[r].fill(v);
+    } else {
+        for lane in bits(w.wmask) {
+            s[r][lane] = v;
+        }
+    }
     u[r] = w.full;
 }
 

@@ -66,6 +66,11 @@ struct LaneArray {
     len: u64,
     width: u64,
     data: Vec<u64>,
+    /// Per element: whether each of its slots holds one value in all [`LANES`] lanes
+    /// (a fresh element, or one written whole with values the same in every lane by a
+    /// group of every lane), so a read of it at an index the same in every lane is
+    /// that one value. Any other write of the element clears it.
+    same: Vec<bool>,
 }
 
 /// A caller's place in a group's stack.
@@ -95,9 +100,15 @@ pub(crate) struct Lanes {
     /// Per scalar register: whether it holds one value in every lane of the span
     /// (the lanes of `live`), so instructions on it run once.
     u: Vec<bool>,
+    /// Per scalar register: whether it holds `v + lane` in every lane of `live` (`v` its
+    /// value in lane 0, the adds wrapping), as the pixel's `x` does, so an image read
+    /// at it plus an offset the same in every lane is a row.
+    step: Vec<bool>,
     /// The span's lanes.
     live: u64,
     r: Vec<[RVal; LANES]>,
+    /// Per reference register: whether it holds one reference in every lane of `live`.
+    ru: Vec<bool>,
     arrays: Vec<LaneArray>,
     pending: Vec<Group>,
 }
@@ -285,8 +296,12 @@ impl Vm {
         st.u.clear();
         st.u.resize(st.s.len(), true);
         st.u[0] = false;
+        st.step.clear();
+        st.step.resize(st.s.len(), false);
         st.r.clear();
         st.r.resize(need_r.max(1), [RVal::Id(ChunkId::NIL); LANES]);
+        st.ru.clear();
+        st.ru.resize(st.r.len(), true);
         st.arrays.clear();
         st.pending.clear();
         let mask = if n >= LANES { FULL } else { (1u64 << n) - 1 };
@@ -298,6 +313,8 @@ impl Vm {
                     st.s[0][lane] = (job.x as u64).wrapping_add(lane.min(n - 1) as u64);
                     st.s[1][lane] = job.y as u64;
                 }
+                // The live lanes are the first `n`: `x + lane` in each.
+                st.step[0] = true;
             }
             super::super::filter::FilterKind::Point => {
                 st.u[1] = false;
