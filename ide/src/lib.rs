@@ -46,7 +46,7 @@ pub struct Doc {
     /// The tree, the AST and the syntax diagnostics.
     pub parsed: Parsed,
     /// Names, types and the checker's diagnostics.
-    pub analysis: Analysis,
+    pub analysis: Arc<Analysis>,
     /// Lines of the text.
     pub lines: LineIndex,
     /// The program, when the file uses others and was analysed with them
@@ -152,13 +152,13 @@ impl Doc {
         let analysis = chunkvm::check::check_reusing(
             &parsed.file,
             &parsed.memo,
-            previous.map(|doc| (&doc.parsed.file, &doc.parsed.memo, &doc.analysis)),
+            previous.map(|doc| (&doc.parsed.file, &doc.parsed.memo, &*doc.analysis)),
         );
         Doc {
             text: Arc::from(text),
             lines: LineIndex::new(text),
             parsed,
-            analysis,
+            analysis: Arc::new(analysis),
             program: None,
         }
     }
@@ -169,7 +169,7 @@ impl Doc {
             text: Arc::from(text),
             lines: LineIndex::new(text),
             parsed,
-            analysis,
+            analysis: Arc::new(analysis),
             program: None,
         }
     }
@@ -213,7 +213,8 @@ impl Doc {
         Doc {
             text: Arc::from(text),
             lines: LineIndex::new(text),
-            analysis: analyzed.analysis.clone(),
+            // The program's analysis, shared (not copied).
+            analysis: Arc::clone(&analyzed.analysis),
             parsed: own,
             program: Some(Program(Arc::new(analyzed))),
         }

@@ -22,8 +22,9 @@ pub struct Analyzed {
     /// `NS.name`, their spans moved to their file's base) and the tree and syntax
     /// diagnostics are the file's own.
     pub parsed: Parsed,
-    /// Types, names and the checker's diagnostics (of the whole program).
-    pub analysis: Analysis,
+    /// Types, names and the checker's diagnostics (of the whole program); shared, so
+    /// that the editor's document and its program hold one copy.
+    pub analysis: std::sync::Arc<Analysis>,
     /// The files of a program that uses others; `None` for [`analyze`].
     pub modules: Option<std::sync::Arc<Modules>>,
 }
@@ -214,7 +215,7 @@ pub fn analyze_graph(graph: Graph) -> Analyzed {
 pub fn analyze_graph_reusing(graph: Graph, previous: Option<&Analyzed>) -> Analyzed {
     let before = previous.and_then(|analyzed| {
         let modules = analyzed.modules.as_deref()?;
-        Some((modules, &analyzed.analysis))
+        Some((modules, &*analyzed.analysis))
     });
     let linked = crate::modules::link_reusing(
         &graph,
@@ -233,7 +234,7 @@ pub fn analyze_graph_reusing(graph: Graph, previous: Option<&Analyzed>) -> Analy
     };
     Analyzed {
         parsed,
-        analysis,
+        analysis: std::sync::Arc::new(analysis),
         modules: Some(std::sync::Arc::new(Modules { graph, linked })),
     }
 }
@@ -260,7 +261,7 @@ pub fn analyze(text: &str) -> Analyzed {
     let analysis = check(&parsed.file);
     Analyzed {
         parsed,
-        analysis,
+        analysis: std::sync::Arc::new(analysis),
         modules: None,
     }
 }
