@@ -143,6 +143,8 @@ pub(crate) struct Inner {
     pub(crate) ended: Notify,
     /// The threads the node holds ([`crate::threads`]).
     pub(crate) table: Mutex<crate::debug::attach::Table>,
+    /// Whether the node's threads run in the interpreter only ([`NodeService::set_jit`]).
+    no_jit: AtomicBool,
 }
 
 /// Locks `m`, taking over a lock a panicking thread left.
@@ -180,8 +182,17 @@ impl NodeService {
                 next_range: AtomicU64::new(first_range()),
                 ended: Notify::new(),
                 table: Mutex::new(crate::debug::attach::Table::default()),
+                no_jit: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether the threads the node restores from now on may run hot blocks as machine
+    /// code (the default, where the build, the host and `CHUNKVM_NO_JIT` allow it) or
+    /// run in the interpreter only. Both give the same results in the same instruction
+    /// count; tests whose threads are sized for the interpreter's speed turn it off.
+    pub fn set_jit(&self, on: bool) {
+        self.inner.no_jit.store(!on, Ordering::SeqCst);
     }
 
     /// Stops the node's work: new `Migrate`s are refused ("the node is
@@ -624,6 +635,9 @@ pub(crate) fn restore_here(
         partial: Vec::new(),
     }));
     vm.set_cancel(cancel);
+    if inner.no_jit.load(Ordering::SeqCst) {
+        vm.set_jit(false);
+    }
     {
         let mut running = lock(&inner.running);
         let flag = vm.pause_flag();

@@ -79,6 +79,14 @@ type Owned = (
     Result<chunkvm_node::MigrateReport, chunkvm_node::MigrateError>,
 );
 
+/// A node whose threads run in the interpreter only: [`LONG`] is sized for its
+/// speed (with the JIT a parked thread could end before a test lists it).
+fn interpreted(name: &str) -> common::Node {
+    let node = node(name);
+    node.service.set_jit(false);
+    node
+}
+
 /// Migrates a fresh `main` of [`LONG`] to the node of `owner` in a task of
 /// its own.
 fn migrate_long(owner: Client) -> tokio::task::JoinHandle<Owned> {
@@ -106,7 +114,7 @@ fn local_at(at: u64) -> Vm {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attached_thread_steps_reads_as_here_and_runs_on_for_its_owner() {
     bounded(async {
-        let node = node("attach-detach");
+        let node = interpreted("attach-detach");
         let owned = migrate_long(connect(&node).await);
         let debugger = Arc::new(connect(&node).await);
         let running = listed(&debugger, |t| t.name == "main").await;
@@ -171,7 +179,7 @@ async fn an_attached_thread_steps_reads_as_here_and_runs_on_for_its_owner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_ended_by_a_debugger_fails_for_its_owner_with_why() {
     bounded(async {
-        let node = node("attach-terminate");
+        let node = interpreted("attach-terminate");
         let owned = migrate_long(connect(&node).await);
         let debugger = Arc::new(connect(&node).await);
         let running = listed(&debugger, |t| t.name == "main").await;
@@ -199,7 +207,7 @@ async fn a_thread_ended_by_a_debugger_fails_for_its_owner_with_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_thread_runs_on_and_is_attached_again() {
     bounded(async {
-        let node = node("attach-park");
+        let node = interpreted("attach-park");
         // A debugger launches the thread on the node, sending nothing ahead
         // but the Thread chunk, then parks it and goes.
         let first = Arc::new(connect(&node).await);
@@ -247,7 +255,7 @@ async fn a_parked_thread_runs_on_and_is_attached_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_thread_is_refused_with_the_list() {
     bounded(async {
-        let node = node("attach-unknown");
+        let node = interpreted("attach-unknown");
         let owned = migrate_long(connect(&node).await);
         let debugger = Arc::new(connect(&node).await);
         let running = listed(&debugger, |t| t.name == "main").await;
@@ -280,7 +288,7 @@ async fn an_unknown_thread_is_refused_with_the_list() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attached_thread_taken_home_runs_on_here_and_its_owner_hears_why() {
     bounded(async {
-        let node = node("attach-home");
+        let node = interpreted("attach-home");
         let owned = migrate_long(connect(&node).await);
         let debugger = Arc::new(connect(&node).await);
         let running = listed(&debugger, |t| t.name == "main").await;
