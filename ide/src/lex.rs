@@ -44,6 +44,17 @@ pub(crate) fn escaped_end(text: &str) -> bool {
     slashes % 2 == 1
 }
 
+/// `text` up to the end of the line `offset` is on (its line break left out). No token
+/// spans a line break, so its tokens are the whole text's tokens that start before that
+/// end, the same ones.
+pub(crate) fn to_line_end(text: &str, offset: usize) -> &str {
+    let end = text
+        .get(offset..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |nl| offset + nl);
+    text.get(..end).unwrap_or(text)
+}
+
 /// The tokens of `text`, whitespace skipped.
 pub(crate) fn lex(text: &str) -> Vec<Tok<'_>> {
     let bytes = text.as_bytes();
@@ -153,4 +164,37 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Texts with every kind of token cut at every line: strings (closed, open, with
+    /// escapes), comments, numbers with exponents and fractions, two-character operators.
+    #[test]
+    fn the_text_to_a_line_end_lexes_to_the_whole_texts_tokens_up_to_there() {
+        let texts = [
+            include_str!("../../filters/gaussian_blur.chop"),
+            include_str!("../../filters/pipelines/comic.chop"),
+            "let s = \"a\\\"b\nlet t = 1.5e-3 + 2. // c \"d\n|> x..y -> z != 1e\n\"\\\n\n",
+            "fn f() {\r\n  g(1, \"x) // y\r\n}",
+        ];
+        for text in texts {
+            let all = lex(text);
+            for offset in 0..=text.len() {
+                if !text.is_char_boundary(offset) {
+                    continue;
+                }
+                let cut = to_line_end(text, offset);
+                assert!(cut.len() >= offset && !cut[offset..].contains('\n'));
+                let expected: Vec<Tok<'_>> = all
+                    .iter()
+                    .copied()
+                    .filter(|tok| tok.span.start < cut.len())
+                    .collect();
+                assert_eq!(lex(cut), expected, "cut at {offset} of {text:?}");
+            }
+        }
+    }
 }

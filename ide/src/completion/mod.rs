@@ -192,7 +192,10 @@ pub fn completions(doc: &Doc, offset: usize) -> Vec<Completion> {
     if word.starts_with(|ch: char| ch.is_ascii_digit()) {
         return Vec::new();
     }
-    let toks = lex::lex(text);
+    // What the context reads is the tokens up to the cursor's line, and no token spans a
+    // line break (comments and strings end at it), so the text up to the line's end
+    // lexes to exactly those tokens: the rest of the file is not lexed.
+    let toks = lex::lex(lex::to_line_end(text, offset));
     if inside_comment_or_string(&toks, offset) {
         return Vec::new();
     }
