@@ -267,27 +267,44 @@ impl Requests {
         Ok(found)
     }
 
+    /// The document's semantic tokens now, kept as the last sent under a new result id,
+    /// and the tokens sent before them (for a delta); `None` for a document not open.
+    async fn tokens_now(
+        &self,
+        uri: &Uri,
+        method: &str,
+    ) -> Result<Option<(SentTokens, Option<SentTokens>)>> {
+        let Some(handle) = self.handle(uri) else {
+            return Ok(None);
+        };
+        let snap = handle.latest().await;
+        let enc = self.encoding();
+        let data = guarded(method, || {
+            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
+        })?;
+        let now = SentTokens {
+            result_id: self.next_result_id(),
+            data,
+        };
+        let previous = handle
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(now.clone());
+        Ok(Some((now, previous)))
+    }
+
     /// `semantic_tokens_full`, for both paths.
     pub async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
         let uri = params.text_document.uri;
-        let Some(handle) = self.handle(&uri) else {
+        let Some((now, _)) = self.tokens_now(&uri, "semanticTokens/full").await? else {
             return Ok(None);
         };
-        let snap = handle.latest().await;
-        let enc = self.encoding();
-        let data = guarded("semanticTokens/full", || {
-            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
-        })?;
-        let result_id = self.next_result_id();
-        *handle.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Some(SentTokens {
-            result_id: result_id.clone(),
-            data: data.clone(),
-        });
         Ok(Some(SemanticTokensResult::Tokens(
-            features::semantic_tokens::tokens(data, Some(result_id)),
+            features::semantic_tokens::tokens(now.data, Some(now.result_id)),
         )))
     }
 
@@ -297,37 +314,24 @@ impl Requests {
         params: SemanticTokensDeltaParams,
     ) -> Result<Option<SemanticTokensFullDeltaResult>> {
         let uri = params.text_document.uri;
-        let Some(handle) = self.handle(&uri) else {
+        let method = "semanticTokens/full/delta";
+        let Some((now, previous)) = self.tokens_now(&uri, method).await? else {
             return Ok(None);
         };
-        let snap = handle.latest().await;
-        let enc = self.encoding();
-        let data = guarded("semanticTokens/full/delta", || {
-            features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
-        })?;
-        let result_id = self.next_result_id();
-        let previous = handle
-            .tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(SentTokens {
-                result_id: result_id.clone(),
-                data: data.clone(),
-            });
         match previous {
             Some(previous) if previous.result_id == params.previous_result_id => {
-                let edits = guarded("semanticTokens/full/delta", || {
-                    features::semantic_tokens::delta(&previous.data, &data)
+                let edits = guarded(method, || {
+                    features::semantic_tokens::delta(&previous.data, &now.data)
                 })?;
                 Ok(Some(SemanticTokensFullDeltaResult::TokensDelta(
                     SemanticTokensDelta {
-                        result_id: Some(result_id),
+                        result_id: Some(now.result_id),
                         edits,
                     },
                 )))
             }
             _ => Ok(Some(SemanticTokensFullDeltaResult::Tokens(
-                features::semantic_tokens::tokens(data, Some(result_id)),
+                features::semantic_tokens::tokens(now.data, Some(now.result_id)),
             ))),
         }
     }
