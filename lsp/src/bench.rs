@@ -277,8 +277,18 @@ async fn run(lines: usize) -> Result<String, String> {
     // Formatting as one formats while typing: after each edit (a new number in the
     // middle helper each time, so one item's text is new), the whole file. The row
     // above formats the same text each time, whose items were all printed before.
+    // And the semantic tokens an editor asks for after each edit: a delta against
+    // the last result it holds (VS Code's way), not the whole file again.
     let mut current = "2".to_string();
     let mut after_edit = Vec::with_capacity(RUNS);
+    let mut deltas = Vec::with_capacity(RUNS);
+    let mut result_id = client
+        .call(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": doc}),
+        )
+        .await["resultId"]
+        .clone();
     for run in 0..RUNS {
         version += 1;
         let new = (run + 3).to_string();
@@ -303,10 +313,28 @@ async fn run(lines: usize) -> Result<String, String> {
             )
             .await;
         after_edit.push(sent.elapsed());
+        let sent = Instant::now();
+        let delta = client
+            .call(
+                "textDocument/semanticTokens/full/delta",
+                json!({"textDocument": doc, "previousResultId": result_id}),
+            )
+            .await;
+        deltas.push(sent.elapsed());
+        if delta["edits"].is_null() {
+            return Err(format!("no semantic-token delta after an edit: {delta}"));
+        }
+        result_id = delta["resultId"].clone();
     }
     let (p50, p99) = summary(after_edit);
     other_rows.push(Row {
         name: "formatting, one item edited",
+        p50,
+        p99,
+    });
+    let (p50, p99) = summary(deltas);
+    other_rows.push(Row {
+        name: "semantic tokens delta, edited",
         p50,
         p99,
     });

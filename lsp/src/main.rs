@@ -87,7 +87,10 @@ mod tests {
         }
         hold_freed_memory();
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }, 10_000);
+            assert_eq!(
+                unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) },
+                10_000
+            );
         }
     }
 }

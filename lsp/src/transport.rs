@@ -22,7 +22,8 @@
 //! them: they start in arrival order among the other messages (their
 //! futures go on the same queue, under the same bound), bad params get the
 //! framework's `InvalidParams` error, `$/cancelRequest` ends a pending one
-//! with `RequestCancelled`, and before `initialize` succeeded or after
+//! with `RequestCancelled`, a request whose id is one under way on either
+//! path is an invalid request ([`Pending`] holds both paths' ids), and before `initialize` succeeded or after
 //! `shutdown` they are handed to the service, which answers them with its
 //! own error ([`Lifecycle`] follows the framework's state exactly: the
 //! transport sees every request and response).
@@ -102,17 +103,46 @@ impl Lifecycle {
     }
 }
 
-/// The raw requests under way, by id: `$/cancelRequest` aborts them.
+/// The requests under way, by id, on both paths: a raw one with the handle
+/// `$/cancelRequest` aborts it by, a service's one with none (the service
+/// cancels its own). The framework refuses an id under way only among its own
+/// requests; this refuses it across both.
 #[derive(Default)]
-struct Pending(Mutex<HashMap<Id, AbortHandle>>);
+struct Pending(Mutex<HashMap<Id, Option<AbortHandle>>>);
 
 impl Pending {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Option<AbortHandle>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Holds `id` as under way; false when it already is.
+    fn start(&self, id: &Id, handle: Option<AbortHandle>) -> bool {
+        let mut map = self.lock();
+        if map.contains_key(id) {
+            return false;
+        }
+        map.insert(id.clone(), handle);
+        true
+    }
+
+    fn end(&self, id: &Id) {
+        self.lock().remove(id);
+    }
+
     fn cancel(&self, id: &Id) {
-        let handle = self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        let handle = self.lock().get_mut(id).and_then(Option::take);
         if let Some(handle) = handle {
             handle.abort();
         }
     }
+}
+
+/// The answer to a request whose id is one under way.
+fn duplicate(id: Id) -> Task {
+    Box::pin(future::ready(Some(raw_response(
+        id,
+        Err(Error::invalid_request()),
+    ))))
 }
 
 /// Requests handled at once.
@@ -413,7 +443,23 @@ where
                 task.await.unwrap_or(None).map(|response| frame(&response))
             })
         }
-        _ => service_task(service, request),
+        _ => match request.id().cloned() {
+            // A request (not a notification) of the service's: held under way
+            // until answered, so that a raw request cannot take its id.
+            Some(id) => {
+                if !pending.start(&id, None) {
+                    return duplicate(id);
+                }
+                let task = service.call(request);
+                let pending = pending.clone();
+                Box::pin(async move {
+                    let response = task.await.unwrap_or(None);
+                    pending.end(&id);
+                    response.map(|response| frame(&response))
+                })
+            }
+            None => service_task(service, request),
+        },
     }
 }
 
@@ -436,24 +482,13 @@ fn raw_task(id: Id, call: RawCall, pending: &Arc<Pending>) -> Task {
         Err(error) => return Box::pin(future::ready(Some(raw_response(id, Err(error))))),
     };
     let (handle, registration) = AbortHandle::new_pair();
-    {
-        let mut map = pending.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.contains_key(&id) {
-            return Box::pin(future::ready(Some(raw_response(
-                id,
-                Err(Error::invalid_request()),
-            ))));
-        }
-        map.insert(id.clone(), handle);
+    if !pending.start(&id, Some(handle)) {
+        return duplicate(id);
     }
     let pending = pending.clone();
     Box::pin(async move {
         let answer = Abortable::new(work, registration).await;
-        pending
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        pending.end(&id);
         let answer = answer.unwrap_or_else(|_| Err(Error::request_cancelled()));
         Some(raw_response(id, answer))
     })

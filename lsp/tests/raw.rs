@@ -237,6 +237,66 @@ async fn a_cancelled_raw_request_answers_request_cancelled() {
     }
 }
 
+/// An id under way on one path (the framework's or the raw one) is refused
+/// on the other as an invalid request, as the framework refuses one of its
+/// own; the request under way is still answered, once.
+#[tokio::test]
+async fn an_id_under_way_on_one_path_is_refused_on_the_other() {
+    let marker = "// stalled for the duplicate-id test";
+    let hover = (
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 7, "character": 9}}),
+    );
+    let tokens = (
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    // (held, duplicate): hover goes through the framework, tokens raw.
+    for (version, (held, again)) in [(2, (&hover, &tokens)), (3, (&tokens, &hover))] {
+        let client = TestClient::start();
+        client.initialize(capable(), json!({})).await;
+        client.open(URI, TEXT).await;
+        client.diagnostics(URI, 1).await.unwrap();
+        let stall = chop_lsp::guard::stall(marker);
+        client
+            .change(URI, version, range(0, 0, 0, 0), &format!("{marker}\n"))
+            .await;
+        let (id, first) = client.start_request(held.0, held.1.clone()).await;
+        let duplicate = json!({"jsonrpc": "2.0", "id": id, "method": again.0, "params": again.1});
+        client.send_raw(&frame(&duplicate.to_string())).await;
+        // The held request cannot answer while the stall holds: the first
+        // response with its id is the duplicate's.
+        let refused = tokio::time::timeout(Duration::from_secs(30), first)
+            .await
+            .expect("a response to the duplicate")
+            .unwrap();
+        assert_eq!(
+            refused["error"]["code"], -32600,
+            "{} after {}: {refused}",
+            again.0, held.0
+        );
+        drop(stall);
+        let answered = client
+            .wait_for(Duration::from_secs(30), |m| m["id"] == id)
+            .await
+            .expect("the held request's answer");
+        assert!(
+            answered.message["result"].is_object(),
+            "{}: {}",
+            held.0,
+            answered.message
+        );
+        // The id is free again once answered.
+        client.send_raw(&frame(&duplicate.to_string())).await;
+        let reused = client
+            .wait_for(Duration::from_secs(30), |m| m["id"] == id)
+            .await
+            .expect("an answer to the id used again");
+        assert!(reused.message["result"].is_object(), "{}", reused.message);
+        assert_eq!(client.shutdown().await, Some(true));
+    }
+}
+
 /// A change and the request after it, in one write: the request answers
 /// from the changed text (the change is applied first), on both paths.
 #[tokio::test]
