@@ -102,7 +102,7 @@ fn tell_if_home(shared: &Arc<Shared>) {
         return;
     };
     shared.send(crate::protocol::output("console", &format!("{why}\n")));
-    crate::session::migrated(shared, thread, None);
+    crate::run::migrated(shared, thread, None);
     session.node = None;
 }
 

@@ -10,7 +10,8 @@
 //! hands the thread back), and the request that met the failure says so.
 
 use crate::protocol::DapError;
-use crate::session::{OutputSink, Stops};
+use crate::run::OutputSink;
+use crate::session::Stops;
 use crate::transport::Outbox;
 use chunkvm::chunk::{ChunkId, SLOTS};
 use chunkvm::exec::{FrameInfo, RuntimeError, StepKind, Stop, Value, Variable, Vm};

@@ -15,6 +15,7 @@ mod debuggee;
 mod eval;
 mod protocol;
 mod requests;
+mod run;
 mod session;
 mod transport;
 

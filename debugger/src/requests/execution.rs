@@ -3,7 +3,8 @@
 
 use crate::adapter::{After, Handled};
 use crate::protocol::{arguments, DapError, Reply, Request, ThreadArgs};
-use crate::session::{describe_error, resume as run, Action, RunState, Shared};
+use crate::run::{describe_error, resume as run, Action};
+use crate::session::{RunState, Shared};
 use chunkvm::exec::StepKind;
 use serde_json::json;
 use std::sync::atomic::Ordering;

@@ -5,9 +5,8 @@
 use crate::adapter::{After, Handled, Then};
 use crate::debuggee::{Debuggee, Setup};
 use crate::protocol::{arguments, event, output, DapError, LaunchArgs, Reply, Request};
-use crate::session::{
-    resume, Action, Band, BandRun, OutputSink, Program, ProgramFile, RunState, Shared, THREAD_ID,
-};
+use crate::run::{resume, Action, OutputSink};
+use crate::session::{Band, BandRun, Program, ProgramFile, RunState, Shared, THREAD_ID};
 use chunkvm::driver::{analyze, Analyzed};
 use chunkvm::exec::{Value, Vm};
 use chunkvm::photo::{Compiled, Input, Rgba8, RunOptions, Target};

@@ -13,7 +13,8 @@
 use crate::adapter::{After, Handled};
 use crate::debuggee::{Debuggee, Moved};
 use crate::protocol::{arguments, output, response, DapError, Request};
-use crate::session::{migrated, RunState, Session, Shared, THREAD_ID};
+use crate::run::migrated;
+use crate::session::{RunState, Session, Shared, THREAD_ID};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::PathBuf;
