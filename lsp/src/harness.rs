@@ -34,6 +34,8 @@ struct Inbox {
     notifications: Mutex<Vec<Received>>,
     server_requests: Mutex<Vec<Value>>,
     pending: Mutex<HashMap<i64, oneshot::Sender<Value>>>,
+    /// When each response's last byte was read (before it was parsed), by id.
+    read_at: Mutex<HashMap<i64, Instant>>,
     arrived: Notify,
 }
 
@@ -57,7 +59,9 @@ async fn write(writer: &tokio::sync::Mutex<DuplexStream>, bytes: &[u8]) {
     let _ = writer.flush().await;
 }
 
-async fn read_message(reader: &mut BufReader<DuplexStream>) -> Option<Value> {
+/// The next message, and when its last byte was read (before it is parsed: the
+/// time the server took, not the client's JSON parser's).
+async fn read_message(reader: &mut BufReader<DuplexStream>) -> Option<(Value, Instant)> {
     let mut length = None;
     loop {
         let mut line = String::new();
@@ -76,7 +80,8 @@ async fn read_message(reader: &mut BufReader<DuplexStream>) -> Option<Value> {
     }
     let mut body = vec![0; length?];
     reader.read_exact(&mut body).await.ok()?;
-    serde_json::from_slice(&body).ok()
+    let at = Instant::now();
+    Some((serde_json::from_slice(&body).ok()?, at))
 }
 
 impl TestClient {
@@ -116,8 +121,7 @@ impl TestClient {
         inbox: Arc<Inbox>,
         writer: Arc<tokio::sync::Mutex<DuplexStream>>,
     ) {
-        while let Some(message) = read_message(&mut reader).await {
-            let at = Instant::now();
+        while let Some((message, at)) = read_message(&mut reader).await {
             let has_method = message.get("method").is_some();
             match (message.get("id").cloned(), has_method) {
                 (Some(id), true) => {
@@ -139,6 +143,13 @@ impl TestClient {
                     });
                     match waiter {
                         Some(waiter) => {
+                            if let Some(id) = id.as_i64() {
+                                inbox
+                                    .read_at
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .insert(id, at);
+                            }
                             let _ = waiter.send(message);
                         }
                         None => inbox
@@ -187,6 +198,16 @@ impl TestClient {
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.send_raw(&frame(&message.to_string())).await;
         (id, rx)
+    }
+
+    /// When the response to request `id` (of [`TestClient::start_request`]) was
+    /// read, before the client parsed it; taken once.
+    pub fn response_read_at(&self, id: i64) -> Option<Instant> {
+        self.inbox
+            .read_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
     }
 
     /// Sends a request and waits (at most 30 s) for the response message.
