@@ -369,3 +369,72 @@ fn lowering_again_after_an_edit_equals_lowering_everything() {
         "shared {shared}, moved {moved}, bodies {reused_bodies}"
     );
 }
+
+/// Edits, each checked reusing the last analysis, against checking afresh: bodies
+/// taken over while their ids move (a closure capturing a variable, a local read
+/// in a nested block, a call), and a signature edited that an unchanged body uses
+/// (that body must be checked again, not taken over with its old diagnostics).
+#[test]
+fn reused_bodies_move_and_follow_the_signatures_they_use() {
+    use crate::syntax::lower::{new_parser, parse_reusing};
+    let start = "fn top(a: int) -> int {\n    a + 1\n}\n\n\
+        fn user() -> int {\n    var g = 2;\n    let f = fn(v: int) -> int { v * g };\n    { let h = f(top(g)); h }\n}\n\n\
+        fn other() -> float {\n    let unused = 3;\n    1.5\n}\n\n\
+        fn caller() -> int { top(1) + user() }\n";
+    let edits: &[(&str, &str)] = &[
+        // More expressions and bindings in the first body: every later id moves.
+        ("    a + 1\n", "    let b = a * 2;\n    b + a + 1\n"),
+        // A digit typed: nothing moves but the bytes after it.
+        ("a * 2", "a * 22"),
+        // A signature that `user` and `caller` use, their text unchanged.
+        ("fn top(a: int) -> int", "fn top(a: int) -> float"),
+        // The callers' errors stay while only `top`'s body changes.
+        ("let b = a * 22;\n    b + a + 1\n", "1.5\n"),
+        ("fn top(a: int) -> float", "fn top(a: float) -> int"),
+        ("1.5\n", "a + 1\n"),
+        // Fewer expressions before the others: their ids move back.
+        (
+            "fn top(a: float) -> int {\n    a + 1\n}",
+            "fn top(a: int) -> int { a }",
+        ),
+    ];
+    let mut parser = new_parser();
+    let mut text = start.to_string();
+    let mut last = parse(&text);
+    let mut tree = last.tree.clone();
+    let mut last_analysis = check(&last.file);
+    let mut reused_moved = 0;
+    for (step, (from, to)) in edits.iter().enumerate() {
+        let new = text.replacen(from, to, 1);
+        assert_ne!(new, text, "step {step}");
+        tree.edit(&input_edit(&text, &new));
+        let parsed = parse_reusing(&mut parser, &new, Some(&tree), Some((&text, &last)));
+        let analysis = check_reusing(
+            &parsed.file,
+            &parsed.memo,
+            Some((&last.file, &last.memo, &last_analysis)),
+        );
+        let fresh = check(&parsed.file);
+        assert_eq!(
+            canonical(&analysis),
+            canonical(&fresh),
+            "step {step}: reusing differs from checking afresh\n{new}"
+        );
+        let reused = analysis.bodies_reused().0;
+        let signature = from.starts_with("fn top");
+        if signature {
+            // `user` and `caller` call `top`: checked again with its new type.
+            assert_eq!(reused, 0, "step {step}");
+        } else {
+            assert!(reused >= 3, "step {step}: {reused} reused");
+            if parsed.file.expr_count != last.file.expr_count {
+                reused_moved += reused;
+            }
+        }
+        tree = parsed.tree.clone();
+        text = new;
+        last = parsed;
+        last_analysis = analysis;
+    }
+    assert!(reused_moved >= 6, "{reused_moved}");
+}
