@@ -333,7 +333,7 @@ impl Vm {
         // The call returned a colour: whatever it allocated is garbage now.
         if self.store.mark() > job.mark {
             self.store.free_since(job.mark);
-            if matches!(&self.image, Some((id, _)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
+            if matches!(&self.image, Some((id, ..)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
             {
                 self.image = None;
             }
@@ -635,7 +635,7 @@ impl Vm {
         // Kernel filters read through the VM's view of the image, point filters through
         // the job's.
         self.last_tiles_read = match &self.image {
-            Some((id, view)) if *id == src => view.loaded(),
+            Some((id, view, _)) if *id == src => view.loaded(),
             _ => 0,
         } + job
             .as_ref()

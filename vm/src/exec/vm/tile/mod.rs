@@ -30,14 +30,17 @@
 //!
 //! The files: this one (the span: when one runs, its lanes set up and handed back),
 //! `lanes` (lane registers, masks and the per-lane helpers), `group` (the dispatch loop
-//! of a group of lanes), `image` (image reads), `builtins` (the math builtins) and
-//! `arrays` (lane arrays).
+//! of a group of lanes), `image` (image reads), `rows` (the decoded rows of the image
+//! kernels read), `builtins` (the math builtins) and `arrays` (lane arrays).
 
 mod arrays;
 mod builtins;
 mod group;
 mod image;
 mod lanes;
+mod rows;
+
+pub(crate) use rows::RowCache;
 
 use super::*;
 
