@@ -324,13 +324,28 @@ impl Vm {
         next
     }
 
-    pub(crate) fn advance_job(
-        &mut self,
-        job: &mut Job,
-        s: &mut [u64],
-        r: &mut [ChunkId],
-    ) -> Result<Option<Frame>, StoreError> {
-        // The call returned a colour: whatever it allocated is garbage now.
+    /// The colours of pixels that end neither a row nor a stage (`lo`/`hi` a colour's
+    /// slots each), returned one after another: what [`Vm::advance_job`] makes of each
+    /// return but the next call's arguments, which the return after them sets up.
+    /// False, doing nothing, when the last of them would end the row.
+    pub(crate) fn push_returns(&mut self, job: &mut Job, lo: &[u64], hi: &[u64]) -> bool {
+        let n = lo.len().min(hi.len());
+        if (job.x as usize).saturating_add(n) >= job.x1 as usize {
+            return false;
+        }
+        self.free_call(job);
+        for (l, h) in lo.iter().zip(hi) {
+            let c = color_of(*l, *h);
+            job.row
+                .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+        }
+        job.x += n as u32;
+        job.mark = self.store.mark();
+        true
+    }
+
+    /// The call returned a colour: whatever it allocated is garbage now.
+    fn free_call(&mut self, job: &Job) {
         if self.store.mark() > job.mark {
             self.store.free_since(job.mark);
             if matches!(&self.image, Some((id, ..)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
@@ -338,6 +353,15 @@ impl Vm {
                 self.image = None;
             }
         }
+    }
+
+    pub(crate) fn advance_job(
+        &mut self,
+        job: &mut Job,
+        s: &mut [u64],
+        r: &mut [ChunkId],
+    ) -> Result<Option<Frame>, StoreError> {
+        self.free_call(job);
         let c = color_of(s[0], s[1]);
         job.row
             .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
