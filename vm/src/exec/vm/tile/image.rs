@@ -105,9 +105,19 @@ impl Vm {
             }
         } else {
             let xs: Lane = std::array::from_fn(|l| coord(xr, l));
-            let ys: Lane = std::array::from_fn(|l| coord(yr, l));
+            // y the same in every lane when the flags say so (a block's row), else
+            // each lane's.
+            let ys: Lane = if y_same {
+                [coord(yr, first); LANES]
+            } else {
+                std::array::from_fn(|l| coord(yr, l))
+            };
             let y0 = ys[first];
-            let off_y = test(mask, |l| ys[l] != y0);
+            let off_y = if y_same {
+                0
+            } else {
+                test(mask, |l| ys[l] != y0)
+            };
             // The lanes' x from the first's (as i64, wrapping): a row decoded from the
             // smallest to the largest covers them all (each pixel clamped as one read
             // alone is) when they are close: a kernel's tap over a span, a block's
