@@ -499,3 +499,22 @@ filter off_end(src: image, x: int, y: int) -> color {
     assert_eq!(errors[0].2.rows_done, 3, "the failing pixel's row");
     assert_eq!(errors[0], errors[1]);
 }
+
+#[test]
+fn kernels_reading_more_rows_than_are_kept_decoded_read_the_same() {
+    // 81 rows around each pixel and rows far apart (more than the rows kept decoded:
+    // rows are taken over and decoded again), taps past every edge, and a tap at one x
+    // for every lane.
+    let source = "\
+filter tall(src: image, x: int, y: int) -> color {
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for dy in -40..41 {
+        sum = sum + src.at(x + dy % 3, y + dy) + src.at(x + 200, 2 * dy);
+    }
+    sum / 162.0 + src.at(3, y + 64) * 0.25 + src.at(x - 70, y - 65) * 0.125
+}
+";
+    for (w, h) in [(130, 90), (70, 150), (9, 7), (1, 70)] {
+        same_both_ways(source, "tall", &pattern(w, h));
+    }
+}

@@ -324,20 +324,44 @@ impl Vm {
         next
     }
 
+    /// The colours of pixels that end neither a row nor a stage (`lo`/`hi` a colour's
+    /// slots each), returned one after another: what [`Vm::advance_job`] makes of each
+    /// return but the next call's arguments, which the return after them sets up.
+    /// False, doing nothing, when the last of them would end the row.
+    pub(crate) fn push_returns(&mut self, job: &mut Job, lo: &[u64], hi: &[u64]) -> bool {
+        let n = lo.len().min(hi.len());
+        if (job.x as usize).saturating_add(n) >= job.x1 as usize {
+            return false;
+        }
+        self.free_call(job);
+        for (l, h) in lo.iter().zip(hi) {
+            let c = color_of(*l, *h);
+            job.row
+                .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+        }
+        job.x += n as u32;
+        job.mark = self.store.mark();
+        true
+    }
+
+    /// The call returned a colour: whatever it allocated is garbage now.
+    fn free_call(&mut self, job: &Job) {
+        if self.store.mark() > job.mark {
+            self.store.free_since(job.mark);
+            if matches!(&self.image, Some((id, ..)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
+            {
+                self.image = None;
+            }
+        }
+    }
+
     pub(crate) fn advance_job(
         &mut self,
         job: &mut Job,
         s: &mut [u64],
         r: &mut [ChunkId],
     ) -> Result<Option<Frame>, StoreError> {
-        // The call returned a colour: whatever it allocated is garbage now.
-        if self.store.mark() > job.mark {
-            self.store.free_since(job.mark);
-            if matches!(&self.image, Some((id, _)) if id.node() == Some(self.store.node()) && id.serial() >= job.mark)
-            {
-                self.image = None;
-            }
-        }
+        self.free_call(job);
         let c = color_of(s[0], s[1]);
         job.row
             .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
@@ -635,7 +659,7 @@ impl Vm {
         // Kernel filters read through the VM's view of the image, point filters through
         // the job's.
         self.last_tiles_read = match &self.image {
-            Some((id, view)) if *id == src => view.loaded(),
+            Some((id, view, _)) if *id == src => view.loaded(),
             _ => 0,
         } + job
             .as_ref()

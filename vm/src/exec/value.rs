@@ -64,7 +64,9 @@ pub fn to_u8(v: f32) -> u8 {
     // NaN clamps to 0.
     let v = if v > 0.0 { v } else { 0.0 };
     let v = if v < 1.0 { v } else { 1.0 };
-    (v * 255.0 + 0.5) as u8
+    // 0.5..=255.5 here: truncated through `i32` as through `u8` (whose cast checks the
+    // range again, a dozen instructions where this is one).
+    (v * 255.0 + 0.5) as i32 as u8
 }
 
 /// One channel from 0..255 to 0..1.
@@ -251,6 +253,36 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_u8_rounds_as_the_saturating_cast_it_replaced() {
+        let cast = |v: f32| {
+            let v = if v > 0.0 { v } else { 0.0 };
+            let v = if v < 1.0 { v } else { 1.0 };
+            (v * 255.0 + 0.5) as u8
+        };
+        // Bit patterns all over (NaNs, infinities, subnormals, both signs), and a few
+        // steps either side of every rounding boundary and of 0 and 1.
+        for bits in (0..=u32::MAX).step_by(251) {
+            let v = f32::from_bits(bits);
+            assert_eq!(to_u8(v), cast(v), "{v:e} ({bits:#x})");
+        }
+        for k in 0..=256u32 {
+            let edge = (k as f32 - 0.5) / 255.0;
+            for near in [edge, 0.0, 1.0] {
+                let bits = near.to_bits();
+                for d in 0..64 {
+                    for v in [
+                        f32::from_bits(bits + d),
+                        f32::from_bits(bits.saturating_sub(d)),
+                    ] {
+                        assert_eq!(to_u8(v), cast(v), "{v:e}");
+                        assert_eq!(to_u8(-v), cast(-v), "{:e}", -v);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn formats() {

@@ -446,7 +446,9 @@ pub struct Vm {
     pub(crate) pause: Arc<AtomicBool>,
     pub(crate) pinned: Vec<ChunkId>,
     pub(crate) gc_at: usize,
-    pub(crate) image: Option<(ChunkId, ImageView)>,
+    /// The image last read pixel by pixel: its view, and the rows tile-wide reads
+    /// decoded from it (dropped with the view, so never staler than it).
+    pub(crate) image: Option<(ChunkId, ImageView, tile::RowCache)>,
     pub(crate) debug: Option<super::debug::DebugState>,
     pub(crate) job: Option<super::filter::Job>,
     pub(crate) last_tiles_read: usize,
@@ -943,7 +945,7 @@ impl Vm {
                 .filter(|id| !id.is_nil()),
         );
         roots.extend(self.pinned.iter().copied());
-        if let Some((id, _)) = &self.image {
+        if let Some((id, ..)) = &self.image {
             roots.push(*id);
         }
         if let Some(job) = &self.job {

@@ -9,11 +9,15 @@ impl Vm {
     /// read (a kernel reads one image over and over).
     #[inline]
     pub(super) fn pixel(&mut self, img: ChunkId, x: i64, y: i64) -> Result<[u8; 4], StoreError> {
-        if !matches!(&self.image, Some((id, _)) if *id == img) {
-            self.image = Some((img, ImageView::open(&self.store, img)?));
+        if !matches!(&self.image, Some((id, ..)) if *id == img) {
+            self.image = Some((
+                img,
+                ImageView::open(&self.store, img)?,
+                tile::RowCache::default(),
+            ));
         }
         match &mut self.image {
-            Some((_, view)) => view.pixel(&self.store, x, y),
+            Some((_, view, _)) => view.pixel(&self.store, x, y),
             None => Ok([0; 4]),
         }
     }
@@ -277,7 +281,7 @@ impl Vm {
                     y,
                     [to_u8(px[0]), to_u8(px[1]), to_u8(px[2]), to_u8(px[3])]
                 ));
-                if matches!(&self.image, Some((id, _)) if *id == img) {
+                if matches!(&self.image, Some((id, ..)) if *id == img) {
                     self.image = None;
                 }
             }

@@ -2,6 +2,7 @@
 //! when the lanes ask for one (a kernel's tap), and an image's width and height.
 
 use super::lanes::*;
+use super::rows::RowCache;
 use super::*;
 
 /// The widest stretch of a row read at once for lanes whose x are close but not
@@ -35,11 +36,11 @@ impl Vm {
             }
             *same_image = img_reg;
         }
-        if !matches!(&self.image, Some((id, _)) if *id == img) {
+        if !matches!(&self.image, Some((id, ..)) if *id == img) {
             let view = ImageView::open(&self.store, img).map_err(|_| Bail::Here)?;
-            self.image = Some((img, view));
+            self.image = Some((img, view, RowCache::default()));
         }
-        let Some((_, view)) = self.image.as_mut() else {
+        let Some((_, view, rows)) = self.image.as_mut() else {
             return Err(Bail::Here);
         };
         let first = w.first;
@@ -67,24 +68,60 @@ impl Vm {
             (step[xr[0]] && u[xr[1]]) || (u[xr[0]] && step[xr[1]])
         };
         let y_same = u[yr[0]] && u[yr[1]];
-        let mut row = [0u32; LANES];
-        if x_step && y_same {
+        // Each lane's colour slots (a lane not read holds pixel 0's, as all do for an
+        // image of no pixel).
+        let mut lo = [0u64; LANES];
+        let mut hi = [0u64; LANES];
+        let max_x = view.width() as i64 - 1;
+        let clamp = |x: i64| x.min(max_x).max(0) as usize;
+        if view.width() == 0 || view.height() == 0 {
+            // Every pixel reads 0.
+        } else if x_step && y_same {
             // Only the active lanes' pixels: their tiles are all a per-pixel run
             // would read.
             let (x0, y0) = (coord(xr, first) as i64, coord(yr, first) as i64);
-            view.row(&self.store, x0, y0, &mut row[first..=last])
+            let x1 = x0.wrapping_add((last - first) as i64);
+            let row = rows
+                .row(view, &self.store, y0, x0, x1)
                 .map_err(|_| Bail::Here)?;
+            if x0 >= 0 && x1 >= x0 && x1 <= max_x {
+                let (x0, x1) = (x0 as usize, x1 as usize);
+                let (row_lo, row_hi) = (&row.lo[x0..=x1], &row.hi[x0..=x1]);
+                if w.wmask == FULL {
+                    // Straight from the row into the destination.
+                    if let Some(([d0, d1], _)) = around(&mut st.s, a, 2) {
+                        put_row(d0, row_lo, first, ins.op == Op::AtOffAcc);
+                        put_row(d1, row_hi, first, ins.op == Op::AtOffAcc);
+                        return Ok(());
+                    }
+                }
+                lo[first..=last].copy_from_slice(&row.lo[x0..=x1]);
+                hi[first..=last].copy_from_slice(&row.hi[x0..=x1]);
+            } else {
+                for l in first..=last {
+                    let at = clamp(x0.wrapping_add((l - first) as i64));
+                    (lo[l], hi[l]) = (row.lo[at], row.hi[at]);
+                }
+            }
         } else {
             let xs: Lane = std::array::from_fn(|l| coord(xr, l));
-            let ys: Lane = std::array::from_fn(|l| coord(yr, l));
-            // Lanes reading a row of neighbouring pixels (x + lane, the same y:
-            // a kernel's tap over a span) read it at once, by direct indexing.
+            // y the same in every lane when the flags say so (a block's row), else
+            // each lane's.
+            let ys: Lane = if y_same {
+                [coord(yr, first); LANES]
+            } else {
+                std::array::from_fn(|l| coord(yr, l))
+            };
             let y0 = ys[first];
-            let xb = xs[first].wrapping_sub(first as u64);
-            let off_y = test(mask, |l| ys[l] != y0);
-            let off_row = test(mask, |l| xs[l] != xb.wrapping_add(l as u64));
-            // The lanes' x from the first's (as i64, wrapping): a row read from the
-            // smallest covers them all when they are close.
+            let off_y = if y_same {
+                0
+            } else {
+                test(mask, |l| ys[l] != y0)
+            };
+            // The lanes' x from the first's (as i64, wrapping): a row decoded from the
+            // smallest to the largest covers them all (each pixel clamped as one read
+            // alone is) when they are close: a kernel's tap over a span, a block's
+            // columns, a stride.
             let rel: [i64; LANES] =
                 std::array::from_fn(|l| (xs[l] as i64).wrapping_sub(xs[first] as i64));
             let (mut min, mut max) = (0i64, 0i64);
@@ -92,55 +129,42 @@ impl Vm {
                 min = min.min(rel[l]);
                 max = max.max(rel[l]);
             }
-            if off_y | off_row == 0 {
-                let x0 = xs[first] as i64;
-                view.row(&self.store, x0, y0 as i64, &mut row[first..=last])
-                    .map_err(|_| Bail::Here)?;
-            } else if off_y == 0 && max.checked_sub(min).is_some_and(|d| d < GATHER as i64) {
-                // One y and x close together (a block's columns, a stride): the
-                // stretch between the smallest and the largest x read once (each
-                // pixel clamped as one read alone is), each lane's picked from it.
-                let mut stretch = [0u32; GATHER];
-                let width = (max - min) as usize + 1;
+            if off_y == 0 && max.checked_sub(min).is_some_and(|d| d < GATHER as i64) {
                 let x0 = (xs[first] as i64).wrapping_add(min);
-                view.row(&self.store, x0, y0 as i64, &mut stretch[..width])
+                let x1 = x0.wrapping_add(max - min);
+                let row = rows
+                    .row(view, &self.store, y0 as i64, x0, x1)
                     .map_err(|_| Bail::Here)?;
                 for l in bits(mask) {
-                    row[l] = stretch[(rel[l] - min) as usize];
+                    let at = clamp(xs[l] as i64);
+                    (lo[l], hi[l]) = (row.lo[at], row.hi[at]);
                 }
             } else {
                 for lane in bits(mask) {
                     let px = view
                         .pixel(&self.store, xs[lane] as i64, ys[lane] as i64)
                         .map_err(|_| Bail::Here)?;
-                    row[lane] = u32::from_le_bytes(px);
+                    (lo[lane], hi[lane]) = pixel_slots(u32::from_le_bytes(px));
                 }
             }
         }
-        // The pixels as colours (added to the destination's for `AtOffAcc`),
-        // straight into the destination when the group writes it whole.
+        // The colours (added to the destination's for `AtOffAcc`), straight into the
+        // destination when the group writes it whole.
         let acc = ins.op == Op::AtOffAcc;
         let s = &mut st.s;
         if w.wmask == FULL {
             if let Some(([d0, d1], _)) = around(s, a, 2) {
                 if acc {
                     for l in 0..LANES {
-                        let (p, q) = pixel_slots(row[l]);
-                        d0[l] = add_halves(d0[l], p);
-                        d1[l] = add_halves(d1[l], q);
+                        d0[l] = add_halves(d0[l], lo[l]);
+                        d1[l] = add_halves(d1[l], hi[l]);
                     }
                 } else {
-                    for l in 0..LANES {
-                        (d0[l], d1[l]) = pixel_slots(row[l]);
-                    }
+                    *d0 = lo;
+                    *d1 = hi;
                 }
                 return Ok(());
             }
-        }
-        let mut lo = [0u64; LANES];
-        let mut hi = [0u64; LANES];
-        for l in 0..LANES {
-            (lo[l], hi[l]) = pixel_slots(row[l]);
         }
         if acc {
             let (x0, x1) = (&s[a], &s[a + 1]);
@@ -181,5 +205,25 @@ impl Vm {
         let v = chunk.get(slot);
         put(&mut st.s[a], &[v; LANES], mask);
         Ok(())
+    }
+}
+
+/// Lanes `first..first + row.len()` of `dest` set to the colour slots of `row` (added
+/// to theirs for `acc`); the others as if they read pixel 0 (slot 0).
+#[inline(always)]
+fn put_row(dest: &mut Lane, row: &[u64], first: usize, acc: bool) {
+    let (before, rest) = dest.split_at_mut(first);
+    let (read, after) = rest.split_at_mut(row.len().min(rest.len()));
+    if acc {
+        for (d, p) in read.iter_mut().zip(row) {
+            *d = add_halves(*d, *p);
+        }
+        for d in before.iter_mut().chain(after.iter_mut()) {
+            *d = add_halves(*d, 0);
+        }
+    } else {
+        read.copy_from_slice(&row[..read.len()]);
+        before.fill(0);
+        after.fill(0);
     }
 }

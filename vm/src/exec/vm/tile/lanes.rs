@@ -405,6 +405,15 @@ pub(super) fn keeps_flags(op: Op) -> bool {
             | Glob
             | Glob2
             | Math
+            // What writes no scalar register: the flags of `a`, `a + 1` (registers of
+            // the caller's, or scalars that only share a number with the reference or
+            // array register `a`) stay true.
+            | RetR
+            | MovR
+            | NewArr
+            | ArrCopy
+            | ArrSet
+            | ArrSet2
     )
 }
 
@@ -536,6 +545,15 @@ mod tests {
         let (y0, y1) = color_slots(y);
         let sum = color_of(add_halves(x0, y0), add_halves(x1, y1));
         assert_eq!(sum, [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]]);
+    }
+
+    #[test]
+    fn what_writes_no_scalar_register_keeps_the_flags() {
+        // A reference or array write whose `a` shares a number with a scalar register
+        // (a kernel's `y`, a radius) must not make that register vary.
+        for op in Op::ALL {
+            assert!(writes_a(*op) || keeps_flags(*op), "{op:?}");
+        }
     }
 
     #[test]

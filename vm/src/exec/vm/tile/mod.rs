@@ -30,14 +30,17 @@
 //!
 //! The files: this one (the span: when one runs, its lanes set up and handed back),
 //! `lanes` (lane registers, masks and the per-lane helpers), `group` (the dispatch loop
-//! of a group of lanes), `image` (image reads), `builtins` (the math builtins) and
-//! `arrays` (lane arrays).
+//! of a group of lanes), `image` (image reads), `rows` (the decoded rows of the image
+//! kernels read), `builtins` (the math builtins) and `arrays` (lane arrays).
 
 mod arrays;
 mod builtins;
 mod group;
 mod image;
 mod lanes;
+mod rows;
+
+pub(crate) use rows::RowCache;
 
 use super::*;
 
@@ -249,7 +252,14 @@ impl Vm {
                 // Every lane returned: its colour goes to the job as the interpreter's
                 // return would send it.
                 let mut failed = None;
-                for lane in 0..n {
+                // All lanes but the last at once when none of them ends the row.
+                let batched = self.push_returns(
+                    &mut job,
+                    &lanes_state.s[0][..n - 1],
+                    &lanes_state.s[1][..n - 1],
+                );
+                let from = if batched { n - 1 } else { 0 };
+                for lane in from..n {
                     s[0] = lanes_state.s[0][lane];
                     s[1] = lanes_state.s[1][lane];
                     if let Err(err) = self.advance_job(&mut job, s, r) {
