@@ -335,9 +335,7 @@ impl Vm {
         }
         self.free_call(job);
         for (l, h) in lo.iter().zip(hi) {
-            let c = color_of(*l, *h);
-            job.row
-                .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+            push_pixel(&mut job.row, *l, *h);
         }
         job.x += n as u32;
         job.mark = self.store.mark();
@@ -362,9 +360,7 @@ impl Vm {
         r: &mut [ChunkId],
     ) -> Result<Option<Frame>, StoreError> {
         self.free_call(job);
-        let c = color_of(s[0], s[1]);
-        job.row
-            .extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+        push_pixel(&mut job.row, s[0], s[1]);
         job.x += 1;
         if job.x >= job.x1 {
             job.x = job.x0;
@@ -688,4 +684,11 @@ impl Vm {
         let pixels = self.apply_region(func, src, (0, 0, w, h))?;
         image_from_rgba8(&mut self.store, w, h, &pixels).map_err(|err| host_error(err.to_string()))
     }
+}
+
+/// A returned colour (its two slots) as the row's next RGBA8 pixel.
+#[inline(always)]
+fn push_pixel(row: &mut Vec<u8>, lo: u64, hi: u64) {
+    let c = color_of(lo, hi);
+    row.extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
 }
