@@ -91,10 +91,16 @@ fn threads(node: &Node, state: &Path) -> Vec<Value> {
 fn listed(node: &Node, state: &Path, pick: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        if let Some(found) = threads(node, state).into_iter().find(|t| pick(t)) {
-            return found;
+        let list = threads(node, state);
+        if let Some(found) = list.iter().find(|t| pick(t)) {
+            return found.clone();
         }
-        assert!(Instant::now() < deadline, "no such thread listed");
+        // What was listed last says where a thread that never got there stands.
+        assert!(
+            Instant::now() < deadline,
+            "no such thread listed within {TIMEOUT:?}; the node lists: {}",
+            Value::Array(list)
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
