@@ -390,19 +390,36 @@ impl Store {
     /// of the thread that started them. The chunks are read-only for them: a
     /// write through `get_mut` copies the chunk first.
     pub fn share_into(&self, other: &mut Store, roots: &[ChunkId]) -> Result<usize, StoreError> {
-        let ids = self.reachable(roots)?;
-        for id in &ids {
-            let chunk = self
-                .chunks
-                .get(id)
-                .cloned()
-                .ok_or(StoreError::Missing(*id))?;
-            if id.node() == Some(other.node) && id.serial() >= other.next_serial {
-                other.next_serial = id.serial() + 1;
+        let shared = self.to_share(roots)?;
+        other.take_shared(&shared);
+        Ok(shared.len())
+    }
+
+    /// The chunks reachable from `roots` (as [`Store::reachable`]), each with its
+    /// `Arc`: what [`Store::share_into`] puts into another store, gathered once
+    /// when several stores take them ([`Store::take_shared`], one per worker).
+    pub fn to_share(&self, roots: &[ChunkId]) -> Result<Vec<(ChunkId, Arc<Chunk>)>, StoreError> {
+        self.reachable(roots)?
+            .into_iter()
+            .map(|id| {
+                let chunk = self.chunks.get(&id).ok_or(StoreError::Missing(id))?;
+                Ok((id, chunk.clone()))
+            })
+            .collect()
+    }
+
+    /// Takes chunks gathered by [`Store::to_share`] (of another store), shared.
+    pub fn take_shared(&mut self, shared: &[(ChunkId, Arc<Chunk>)]) {
+        self.chunks.reserve(shared.len());
+        for (id, chunk) in shared {
+            if id.node() == Some(self.node) && id.serial() >= self.next_serial {
+                self.next_serial = id.serial() + 1;
             }
-            other.chunks.insert(*id, chunk);
+            if id.is_code() && !self.chunks.contains_key(id) {
+                self.code_count += 1;
+            }
+            self.chunks.insert(*id, chunk.clone());
         }
-        Ok(ids.len())
     }
 
     /// Inserts every chunk of `set` (see [`Store::insert`]) and returns the
@@ -465,6 +482,48 @@ mod tests {
         assert_eq!(
             batch.alloc(Chunk::new(Kind::Env)),
             ChunkId::data(NodeId(3), 42)
+        );
+    }
+
+    #[test]
+    fn shared_chunks_are_the_same_arcs_and_keep_their_counts() {
+        let mut main = Store::new(NodeId(1));
+        let mut code = Chunk::new(Kind::Block);
+        code.set_scalar(0, 7);
+        let code_id = code.content_id();
+        main.insert_code(code_id, code);
+        let tile = main.alloc(Chunk::new(Kind::Tile));
+        let root = linked(&mut main, Kind::Env, &[code_id, tile]);
+        let garbage = main.alloc(Chunk::new(Kind::Env));
+        let shared = main.to_share(&[root]).unwrap();
+        assert_eq!(shared.len(), 3);
+        // Two workers take the same list; neither copies a chunk.
+        for node in [2, 3] {
+            let mut worker = Store::new(NodeId(node));
+            worker.take_shared(&shared);
+            assert_eq!(
+                (worker.len(), worker.code_len(), worker.data_len()),
+                (3, 1, 2)
+            );
+            assert!(!worker.contains(garbage));
+            assert!(Arc::ptr_eq(
+                &worker.get_arc(tile).unwrap(),
+                &main.get_arc(tile).unwrap()
+            ));
+            // Taking them again changes no count.
+            worker.take_shared(&shared);
+            assert_eq!((worker.len(), worker.code_len()), (3, 1));
+        }
+        // A store of the node that made them allocates past them.
+        let mut same_node = Store::new(NodeId(1));
+        same_node.take_shared(&shared);
+        let fresh = same_node.alloc(Chunk::new(Kind::Env));
+        assert!(fresh.serial() > root.serial());
+        let missing = ChunkId::data(NodeId(9), 1);
+        let dangling = linked(&mut main, Kind::Env, &[missing]);
+        assert_eq!(
+            main.to_share(&[dangling]).unwrap_err(),
+            StoreError::Missing(missing)
         );
     }
 

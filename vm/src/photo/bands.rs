@@ -110,16 +110,14 @@ impl Bands {
         let loaded = self.vm.loaded.clone();
         let mut roots = vec![loaded.ids.root, self.src];
         roots.extend(loaded.ids.strings.iter().copied());
+        let shared = self.vm.store.to_share(&roots).map_err(store_err)?;
         let mut out = Vec::with_capacity(self.rows.len());
         for (band, rows) in self.rows.iter().enumerate() {
             let mut store = match self.stores.get_mut(band).and_then(Option::take) {
                 Some(store) => store,
                 None => Store::new(NodeId(2 + band as u16)),
             };
-            self.vm
-                .store
-                .share_into(&mut store, &roots)
-                .map_err(store_err)?;
+            store.take_shared(&shared);
             let mut vm = Vm::with_store(loaded.clone(), store);
             vm.set_limits(self.vm.limits());
             if let Some(flag) = &self.vm.cancel {

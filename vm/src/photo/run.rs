@@ -666,30 +666,35 @@ fn run_stage(
         let next_band = AtomicUsize::new(0);
         let rows_done = AtomicU64::new(0);
         let failed = AtomicBool::new(false);
-        let mut workers = Vec::new();
-        for worker in 0..threads {
-            let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
-            vm.store
-                .share_into(&mut store, &roots)
-                .map_err(RunError::Store)?;
-            let mut worker_vm = Vm::with_store(vm.loaded.clone(), store);
-            worker_vm.set_limits(vm.limits());
-            worker_vm.set_tiles(vm.tiles());
-            worker_vm.set_jit(vm.jit());
-            if let Some(flag) = &vm.cancel {
-                worker_vm.set_cancel(flag.clone());
-            }
-            worker_vm.reset_globals(globals);
-            workers.push((worker_vm, view.clone()));
-        }
+        // Gathered once here; each worker fills its own store in its own thread, so
+        // that the part before the bands run side by side stays short.
+        let shared = vm.store.to_share(&roots).map_err(RunError::Store)?;
+        let (loaded, limits, tiles, jit) = (&vm.loaded, vm.limits(), vm.tiles(), vm.jit());
+        let cancel = &vm.cancel;
         type Outcome = Result<(u64, Vec<(usize, BandMade)>), RuntimeError>;
         let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-            let handles: Vec<_> = workers
-                .into_iter()
-                .map(|(mut worker_vm, view)| {
-                    let (next_band, rows_done, failed, keep, band_rows) =
-                        (&next_band, &rows_done, &failed, &keep, &band_rows);
+            let handles: Vec<_> = (0..threads)
+                .map(|worker| {
+                    let (next_band, rows_done, failed, keep, band_rows, shared, view) = (
+                        &next_band,
+                        &rows_done,
+                        &failed,
+                        &keep,
+                        &band_rows,
+                        &shared,
+                        view.clone(),
+                    );
                     scope.spawn(move || -> Outcome {
+                        let mut store = Store::new(crate::chunk::NodeId(2 + worker as u16));
+                        store.take_shared(shared);
+                        let mut worker_vm = Vm::with_store(loaded.clone(), store);
+                        worker_vm.set_limits(limits);
+                        worker_vm.set_tiles(tiles);
+                        worker_vm.set_jit(jit);
+                        if let Some(flag) = cancel {
+                            worker_vm.set_cancel(flag.clone());
+                        }
+                        worker_vm.reset_globals(globals);
                         let mut view = Some(view);
                         let mut made = Vec::new();
                         loop {
