@@ -1,0 +1,196 @@
+//! Every filter of the library in the VM (one pixel at a time and tile-wide), in
+//! plain Rust and in the `image` crate, on the same photo.
+
+use super::photo::{measure_threads, photo_memory};
+use super::*;
+use chunkvm::driver::build;
+use std::hint::black_box;
+
+/// One filter's figures, per megapixel.
+#[derive(Clone, Debug)]
+pub struct FilterFigure {
+    /// The filter.
+    pub name: String,
+    /// The VM, one thread, tile-wide: the whole run (photo to chunks, filter, back).
+    pub vm: Duration,
+    /// The same run one pixel at a time in the interpreter (`--no-tiles`).
+    pub vm_per_pixel: Duration,
+    /// The native reference.
+    pub native: Duration,
+    /// The `image` crate's operation, where it has one.
+    pub image_crate: Option<Duration>,
+    /// Megapixels of the photo.
+    pub megapixels: f64,
+}
+
+fn image_crate_op<'i>(
+    name: &str,
+    img: &'i image::RgbaImage,
+) -> Option<Box<dyn Fn() -> image::RgbaImage + 'i>> {
+    use image::imageops;
+    Some(match name {
+        "invert" => Box::new(move || {
+            let mut copy = img.clone();
+            imageops::invert(&mut copy);
+            copy
+        }),
+        "grayscale" => {
+            Box::new(move || image::DynamicImage::ImageLuma8(imageops::grayscale(img)).to_rgba8())
+        }
+        "brightness" => Box::new(move || imageops::brighten(img, 12)),
+        "contrast" => Box::new(move || imageops::contrast(img, 20.0)),
+        "box_blur" => Box::new(move || imageops::filter3x3(img, &[1.0 / 9.0; 9])),
+        "sharpen" => Box::new(move || {
+            imageops::filter3x3(img, &[0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0])
+        }),
+        "emboss" => Box::new(move || {
+            imageops::filter3x3(img, &[-2.0, -1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, 2.0])
+        }),
+        "gaussian_blur" => Box::new(move || imageops::blur(img, 2.0)),
+        _ => return None,
+    })
+}
+
+/// Times every filter of the library on a `width` x `height` photo (made by resizing
+/// the bundled one), against its native reference and the `image` crate.
+pub fn measure_filters(
+    width: u32,
+    height: u32,
+    only: Option<&str>,
+) -> Result<Vec<FilterFigure>, String> {
+    use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
+    use chunkvm::reference::FILTERS;
+    check_filter_name(only)?;
+    let base = Rgba8::decode(include_bytes!("../../../samples/chelsea.png"))
+        .map_err(|err| err.to_string())?;
+    let photo = base.resized(width, height);
+    let as_image = image::RgbaImage::from_raw(width, height, photo.pixels.clone())
+        .ok_or("cannot make an image of the photo")?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters");
+    let megapixels = width as f64 * height as f64 / 1e6;
+    let mut out = Vec::new();
+    for filter in FILTERS {
+        if only.is_some_and(|name| name != filter.filter) {
+            continue;
+        }
+        let source = std::fs::read_to_string(dir.join(filter.file))
+            .map_err(|err| format!("{}: {err}", filter.file))?;
+        let (analyzed, program) =
+            build(&source).map_err(|diags| format!("{}: {diags:?}", filter.file))?;
+        let setting = filter.settings.first().copied().unwrap_or(&[]);
+        let options = RunOptions {
+            params: setting
+                .iter()
+                .map(|(n, a)| (n.to_string(), a.value()))
+                .collect(),
+            ..RunOptions::default()
+        };
+        let target = Target::Filter(filter.filter.to_string());
+        let run_mode = |tiles: bool| {
+            let options = RunOptions {
+                tiles,
+                ..options.clone()
+            };
+            best(1, || {
+                let compiled = Compiled::of(&analyzed, program.clone());
+                run(compiled, Some(&target), &photo, &options)
+            })
+        };
+        let (vm_time, vm_out) = run_mode(true);
+        let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
+        let (per_pixel_time, per_pixel_out) = run_mode(false);
+        let per_pixel_out = per_pixel_out.map_err(|err| format!("{}: {err}", filter.filter))?;
+        if per_pixel_out.image != vm_out.image || per_pixel_out.instructions != vm_out.instructions
+        {
+            return Err(format!(
+                "{}: the tile-wide run and the per-pixel run differ",
+                filter.filter
+            ));
+        }
+        let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
+        compare_images(
+            filter.filter,
+            width,
+            &vm_out.image.pixels,
+            &native_out.pixels,
+            filter.tolerance(),
+        )?;
+        let image_crate =
+            image_crate_op(filter.filter, &as_image).map(|op| best(2, || black_box(op())).0);
+        out.push(FilterFigure {
+            name: filter.filter.to_string(),
+            vm: vm_time,
+            vm_per_pixel: per_pixel_time,
+            native: native_time,
+            image_crate,
+            megapixels,
+        });
+    }
+    Ok(out)
+}
+
+/// Prints the filter benchmark; an error when the filter is unknown, a run fails
+/// or the VM and a native reference disagree.
+pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
+    check_filter_name(only)?;
+    let (w, h) = if quick { (800, 600) } else { (4000, 3000) };
+    crate::outln!(
+        "filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel (the VM per pixel and tile-wide; the ratios are tile-wide):",
+        w as f64 * h as f64 / 1e6
+    );
+    crate::outln!(
+        "{:<15} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "filter",
+        "per-pixel",
+        "tile-wide",
+        "native",
+        "image",
+        "VM/native",
+        "VM/image"
+    );
+    let memory = if only.is_none() {
+        Some(photo_memory(w, h))
+    } else {
+        None
+    };
+    for fig in measure_filters(w, h, only)? {
+        let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
+        let image = fig.image_crate.map(per_mp);
+        crate::outln!(
+            "{:<15} {:>9.1} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
+            fig.name,
+            per_mp(fig.vm_per_pixel),
+            per_mp(fig.vm),
+            per_mp(fig.native),
+            image.map_or("-".to_string(), |v| format!("{v:.1}")),
+            fig.vm.as_secs_f64() / fig.native.as_secs_f64().max(1e-9),
+            image.map_or("-".to_string(), |v| format!(
+                "{:.1}x",
+                per_mp(fig.vm) / v.max(1e-9)
+            )),
+        );
+    }
+    if let Some(memory) = memory {
+        let (raw, estimate, measured) = memory?;
+        crate::outln!(
+            "memory of the photo as chunks: {:.1} MB estimated from the store's layout ({:.2}x its {:.1} MB of RGBA){}",
+            estimate as f64 / 1e6,
+            estimate as f64 / raw as f64,
+            raw as f64 / 1e6,
+            // Freed memory of the runs before may be reused, so the resident growth
+            // is a lower bound; say it only when it is one.
+            measured
+                .filter(|m| *m > raw / 2)
+                .map_or(String::new(), |m| format!(", {:.1} MB resident growth ({:.2}x)", m as f64 / 1e6, m as f64 / raw as f64))
+        );
+        let (cores, one, all) = measure_threads(w, h)?;
+        crate::outln!(
+            "box blur on {}: {:.0} ms against {:.0} ms on one: {:.2}x",
+            chunkvm::diag::plural(cores as u64, "thread"),
+            all.as_secs_f64() * 1e3,
+            one.as_secs_f64() * 1e3,
+            one.as_secs_f64() / all.as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(())
+}
