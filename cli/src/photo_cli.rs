@@ -371,6 +371,7 @@ pub fn run_analysed(
                     image,
                     instructions,
                     stages: thread.stages.clone(),
+                    jit: thread.vm.jit_stats(),
                 })
             }
         }
@@ -418,6 +419,7 @@ pub fn run_analysed(
                     image,
                     instructions: thread.vm.instructions(),
                     stages: thread.stages.clone(),
+                    jit: thread.vm.jit_stats(),
                 })
             }
         }

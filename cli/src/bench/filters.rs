@@ -13,8 +13,12 @@ pub struct FilterFigure {
     pub name: String,
     /// The VM, one thread, tile-wide: the whole run (photo to chunks, filter, back).
     pub vm: Duration,
-    /// The same run one pixel at a time in the interpreter (`--no-tiles`).
+    /// The same run one pixel at a time, hot blocks compiled by the JIT (`--no-tiles`).
     pub vm_per_pixel: Duration,
+    /// One pixel at a time in the interpreter alone (`--no-tiles --no-jit`).
+    pub vm_interpreter: Duration,
+    /// What the JIT compiled in the per-pixel run.
+    pub jit: chunkvm::exec::JitStats,
     /// The native reference.
     pub native: Duration,
     /// The `image` crate's operation, where it has one.
@@ -86,9 +90,10 @@ pub fn measure_filters(
             ..RunOptions::default()
         };
         let target = Target::Filter(filter.filter.to_string());
-        let run_mode = |tiles: bool| {
+        let run_mode = |tiles: bool, jit: bool| {
             let options = RunOptions {
                 tiles,
+                jit,
                 ..options.clone()
             };
             best(1, || {
@@ -96,16 +101,22 @@ pub fn measure_filters(
                 run(compiled, Some(&target), &photo, &options)
             })
         };
-        let (vm_time, vm_out) = run_mode(true);
+        let (vm_time, vm_out) = run_mode(true, true);
         let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
-        let (per_pixel_time, per_pixel_out) = run_mode(false);
+        let (per_pixel_time, per_pixel_out) = run_mode(false, true);
         let per_pixel_out = per_pixel_out.map_err(|err| format!("{}: {err}", filter.filter))?;
-        if per_pixel_out.image != vm_out.image || per_pixel_out.instructions != vm_out.instructions
-        {
-            return Err(format!(
-                "{}: the tile-wide run and the per-pixel run differ",
-                filter.filter
-            ));
+        let (interpreter_time, interpreter_out) = run_mode(false, false);
+        let interpreter_out = interpreter_out.map_err(|err| format!("{}: {err}", filter.filter))?;
+        for (mode, out) in [
+            ("per-pixel", &per_pixel_out),
+            ("interpreter", &interpreter_out),
+        ] {
+            if out.image != vm_out.image || out.instructions != vm_out.instructions {
+                return Err(format!(
+                    "{}: the tile-wide run and the {mode} run differ",
+                    filter.filter
+                ));
+            }
         }
         let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
         compare_images(
@@ -121,6 +132,8 @@ pub fn measure_filters(
             name: filter.filter.to_string(),
             vm: vm_time,
             vm_per_pixel: per_pixel_time,
+            vm_interpreter: interpreter_time,
+            jit: per_pixel_out.jit,
             native: native_time,
             image_crate,
             megapixels,
@@ -135,18 +148,21 @@ pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
     check_filter_name(only)?;
     let (w, h) = if quick { (800, 600) } else { (4000, 3000) };
     crate::outln!(
-        "filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel (the VM per pixel and tile-wide; the ratios are tile-wide):",
+        "filters on a {w}x{h} photo ({:.1} megapixels), one thread, ms per megapixel: the VM one pixel at a time in the interpreter, the same with the JIT, tile-wide; the ratios are tile-wide's; the JIT's compile time and code in the per-pixel run:",
         w as f64 * h as f64 / 1e6
     );
     crate::outln!(
-        "{:<15} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "{:<15} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8}",
         "filter",
-        "per-pixel",
+        "interp.",
+        "JIT",
         "tile-wide",
         "native",
         "image",
         "VM/native",
-        "VM/image"
+        "VM/image",
+        "JIT ms",
+        "JIT KB"
     );
     let memory = if only.is_none() {
         Some(photo_memory(w, h))
@@ -157,8 +173,9 @@ pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
         let per_mp = |d: Duration| d.as_secs_f64() * 1e3 / fig.megapixels;
         let image = fig.image_crate.map(per_mp);
         crate::outln!(
-            "{:<15} {:>9.1} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10}",
+            "{:<15} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9} {:>9.1}x {:>10} {:>8.2} {:>8.1}",
             fig.name,
+            per_mp(fig.vm_interpreter),
             per_mp(fig.vm_per_pixel),
             per_mp(fig.vm),
             per_mp(fig.native),
@@ -168,6 +185,8 @@ pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
                 "{:.1}x",
                 per_mp(fig.vm) / v.max(1e-9)
             )),
+            fig.jit.compile_time.as_secs_f64() * 1e3,
+            fig.jit.code_bytes as f64 / 1024.0,
         );
     }
     if let Some(memory) = memory {

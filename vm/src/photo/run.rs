@@ -59,6 +59,8 @@ pub struct RunOutput {
     pub instructions: u64,
     /// The stages run: filter names in order.
     pub stages: Vec<String>,
+    /// What the JIT compiled for the run, all its threads together.
+    pub jit: crate::exec::JitStats,
 }
 
 /// Why a run failed.
@@ -503,6 +505,7 @@ pub fn run_input(
             image,
             instructions: vm.instructions(),
             stages: started.stages,
+            jit: vm.jit_stats(),
         });
     }
     let other = RunError::Store;
@@ -548,6 +551,7 @@ pub fn run_input(
         },
         instructions,
         stages: names,
+        jit: vm.jit_stats(),
     })
 }
 
