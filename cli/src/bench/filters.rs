@@ -4,6 +4,7 @@
 use super::photo::{measure_threads, photo_memory};
 use super::*;
 use chunkvm::driver::build;
+use chunkvm::reference::{Arg, RefFilter as Filter, Setting};
 use std::hint::black_box;
 
 /// One filter's figures, per megapixel.
@@ -27,11 +28,15 @@ pub struct FilterFigure {
     pub megapixels: f64,
 }
 
+/// The `image` crate's operation that does what `name` does with `setting`, if any:
+/// the same kernel size, the same sigma.
 fn image_crate_op<'i>(
     name: &str,
+    setting: &[(&str, Arg)],
     img: &'i image::RgbaImage,
 ) -> Option<Box<dyn Fn() -> image::RgbaImage + 'i>> {
     use image::imageops;
+    let arg = |param: &str| setting.iter().find(|(n, _)| *n == param).map(|(_, a)| *a);
     Some(match name {
         "invert" => Box::new(move || {
             let mut copy = img.clone();
@@ -43,14 +48,22 @@ fn image_crate_op<'i>(
         }
         "brightness" => Box::new(move || imageops::brighten(img, 12)),
         "contrast" => Box::new(move || imageops::contrast(img, 20.0)),
-        "box_blur" => Box::new(move || imageops::filter3x3(img, &[1.0 / 9.0; 9])),
+        // `filter3x3` is the crate's only box: radius 1.
+        "box_blur" if matches!(arg("radius"), Some(Arg::Int(1))) => {
+            Box::new(move || imageops::filter3x3(img, &[1.0 / 9.0; 9]))
+        }
         "sharpen" => Box::new(move || {
             imageops::filter3x3(img, &[0.0, -1.0, 0.0, -1.0, 5.0, -1.0, 0.0, -1.0, 0.0])
         }),
         "emboss" => Box::new(move || {
             imageops::filter3x3(img, &[-2.0, -1.0, 0.0, -1.0, 1.0, 1.0, 0.0, 1.0, 2.0])
         }),
-        "gaussian_blur" => Box::new(move || imageops::blur(img, 2.0)),
+        "gaussian_blur" => {
+            let Some(Arg::Float(sigma)) = arg("sigma") else {
+                return None;
+            };
+            Box::new(move || imageops::blur(img, sigma as f32))
+        }
         _ => return None,
     })
 }
@@ -62,7 +75,7 @@ pub fn measure_filters(
     height: u32,
     only: Option<&str>,
 ) -> Result<Vec<FilterFigure>, String> {
-    use chunkvm::photo::{run, Compiled, Rgba8, RunOptions, Target};
+    use chunkvm::photo::Rgba8;
     use chunkvm::reference::FILTERS;
     check_filter_name(only)?;
     let base = Rgba8::decode(include_bytes!("../../../samples/chelsea.png"))
@@ -71,7 +84,6 @@ pub fn measure_filters(
     let as_image = image::RgbaImage::from_raw(width, height, photo.pixels.clone())
         .ok_or("cannot make an image of the photo")?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters");
-    let megapixels = width as f64 * height as f64 / 1e6;
     let mut out = Vec::new();
     for filter in FILTERS {
         if only.is_some_and(|name| name != filter.filter) {
@@ -81,65 +93,104 @@ pub fn measure_filters(
             .map_err(|err| format!("{}: {err}", filter.file))?;
         let (analyzed, program) =
             build(&source).map_err(|diags| format!("{}: {diags:?}", filter.file))?;
-        let setting = filter.settings.first().copied().unwrap_or(&[]);
-        let options = RunOptions {
-            params: setting
-                .iter()
-                .map(|(n, a)| (n.to_string(), a.value()))
-                .collect(),
-            ..RunOptions::default()
-        };
-        let target = Target::Filter(filter.filter.to_string());
-        let run_mode = |tiles: bool, jit: bool| {
-            let options = RunOptions {
-                tiles,
-                jit,
-                ..options.clone()
-            };
-            best(1, || {
-                let compiled = Compiled::of(&analyzed, program.clone());
-                run(compiled, Some(&target), &photo, &options)
-            })
-        };
-        let (vm_time, vm_out) = run_mode(true, true);
-        let vm_out = vm_out.map_err(|err| format!("{}: {err}", filter.filter))?;
-        let (per_pixel_time, per_pixel_out) = run_mode(false, true);
-        let per_pixel_out = per_pixel_out.map_err(|err| format!("{}: {err}", filter.filter))?;
-        let (interpreter_time, interpreter_out) = run_mode(false, false);
-        let interpreter_out = interpreter_out.map_err(|err| format!("{}: {err}", filter.filter))?;
-        for (mode, out) in [
-            ("per-pixel", &per_pixel_out),
-            ("interpreter", &interpreter_out),
-        ] {
-            if out.image != vm_out.image || out.instructions != vm_out.instructions {
-                return Err(format!(
-                    "{}: the tile-wide run and the {mode} run differ",
-                    filter.filter
-                ));
-            }
+        for (label, setting) in bench_settings(filter) {
+            out.push(measure_filter(
+                filter, &label, setting, &analyzed, &program, &photo, &as_image,
+            )?);
         }
-        let (native_time, native_out) = best(2, || (filter.apply)(black_box(&photo), setting));
-        compare_images(
-            filter.filter,
-            width,
-            &vm_out.image.pixels,
-            &native_out.pixels,
-            filter.tolerance(),
-        )?;
-        let image_crate =
-            image_crate_op(filter.filter, &as_image).map(|op| best(2, || black_box(op())).0);
-        out.push(FilterFigure {
-            name: filter.filter.to_string(),
-            vm: vm_time,
-            vm_per_pixel: per_pixel_time,
-            vm_interpreter: interpreter_time,
-            jit: per_pixel_out.jit,
-            native: native_time,
-            image_crate,
-            megapixels,
-        });
     }
     Ok(out)
+}
+
+/// The settings of `filter` the bench runs, each with the name of its row: the
+/// first of its reference's settings; for `box_blur`, radius 2 (5x5, its default)
+/// and radius 1 (3x3, what the `image` crate has).
+fn bench_settings(filter: &Filter) -> Vec<(String, Setting)> {
+    match filter.filter {
+        "box_blur" => filter
+            .settings
+            .iter()
+            .filter_map(|setting| match setting.first() {
+                Some(("radius", Arg::Int(r))) => {
+                    let side = 2 * r + 1;
+                    Some((format!("box_blur {side}x{side}"), *setting))
+                }
+                _ => None,
+            })
+            .collect(),
+        name => vec![(
+            name.to_string(),
+            filter.settings.first().copied().unwrap_or(&[]),
+        )],
+    }
+}
+
+/// The figures of one row: `filter` with `setting`, named `label`.
+fn measure_filter(
+    filter: &Filter,
+    label: &str,
+    setting: Setting,
+    analyzed: &chunkvm::driver::Analyzed,
+    program: &chunkvm::compile::Program,
+    photo: &chunkvm::photo::Rgba8,
+    as_image: &image::RgbaImage,
+) -> Result<FilterFigure, String> {
+    use chunkvm::photo::{run, Compiled, RunOptions, Target};
+    let (width, height) = (photo.width, photo.height);
+    let options = RunOptions {
+        params: setting
+            .iter()
+            .map(|(n, a)| (n.to_string(), a.value()))
+            .collect(),
+        ..RunOptions::default()
+    };
+    let target = Target::Filter(filter.filter.to_string());
+    let run_mode = |tiles: bool, jit: bool| {
+        let options = RunOptions {
+            tiles,
+            jit,
+            ..options.clone()
+        };
+        let (time, out) = best(1, || {
+            let compiled = Compiled::of(analyzed, program.clone());
+            run(compiled, Some(&target), photo, &options)
+        });
+        out.map(|out| (time, out))
+            .map_err(|err| format!("{label}: {err}"))
+    };
+    let (vm_time, vm_out) = run_mode(true, true)?;
+    let (per_pixel_time, per_pixel_out) = run_mode(false, true)?;
+    let (interpreter_time, interpreter_out) = run_mode(false, false)?;
+    for (mode, out) in [
+        ("per-pixel", &per_pixel_out),
+        ("interpreter", &interpreter_out),
+    ] {
+        if out.image != vm_out.image || out.instructions != vm_out.instructions {
+            return Err(format!(
+                "{label}: the tile-wide run and the {mode} run differ"
+            ));
+        }
+    }
+    let (native_time, native_out) = best(2, || (filter.apply)(black_box(photo), setting));
+    compare_images(
+        label,
+        width,
+        &vm_out.image.pixels,
+        &native_out.pixels,
+        filter.tolerance(),
+    )?;
+    let image_crate =
+        image_crate_op(filter.filter, setting, as_image).map(|op| best(2, || black_box(op())).0);
+    Ok(FilterFigure {
+        name: label.to_string(),
+        vm: vm_time,
+        vm_per_pixel: per_pixel_time,
+        vm_interpreter: interpreter_time,
+        jit: per_pixel_out.jit,
+        native: native_time,
+        image_crate,
+        megapixels: width as f64 * height as f64 / 1e6,
+    })
 }
 
 /// Prints the filter benchmark; an error when the filter is unknown, a run fails
@@ -212,4 +263,30 @@ pub fn run_filters(quick: bool, only: Option<&str>) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chunkvm::reference::FILTERS;
+
+    fn filter(name: &str) -> &'static Filter {
+        FILTERS.iter().find(|f| f.filter == name).unwrap()
+    }
+
+    #[test]
+    fn the_box_blur_runs_at_5x5_and_3x3_and_only_3x3_meets_the_image_crate() {
+        let rows = bench_settings(filter("box_blur"));
+        let labels: Vec<&str> = rows.iter().map(|(label, _)| label.as_str()).collect();
+        assert_eq!(labels, ["box_blur 5x5", "box_blur 3x3"]);
+        let img = image::RgbaImage::new(4, 4);
+        assert!(image_crate_op("box_blur", rows[0].1, &img).is_none());
+        assert!(image_crate_op("box_blur", rows[1].1, &img).is_some());
+        // Another filter: its first setting, under its own name.
+        let rows = bench_settings(filter("gaussian_blur"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0, "gaussian_blur");
+        assert!(image_crate_op("gaussian_blur", rows[0].1, &img).is_some());
+        assert!(image_crate_op("gaussian_blur", &[], &img).is_none());
+    }
 }
