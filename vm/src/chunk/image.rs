@@ -562,6 +562,14 @@ impl ImageView {
                 let px = x as u64 + done as u64;
                 let take = (8 - (px & 7) as usize).min(out.len() - done);
                 match row.get((px >> 3) as usize) {
+                    Some(Some(t)) if take == 8 => {
+                        // A whole row of the tile: its four slots, two pixels each.
+                        let slots = t.slots.get(py >> 1..(py >> 1) + 4).unwrap_or(&[]);
+                        for (pair, slot) in out[done..done + 8].chunks_exact_mut(2).zip(slots) {
+                            pair[0] = *slot as u32;
+                            pair[1] = (*slot >> 32) as u32;
+                        }
+                    }
                     Some(Some(t)) => {
                         let first = py | (px & 7) as usize;
                         for (k, slot) in out[done..done + take].iter_mut().enumerate() {

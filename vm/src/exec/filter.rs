@@ -14,10 +14,10 @@
 //!   pixels; a host call (the worker threads of a parallel run use it), not a thread
 //!   whose state is chunks.
 
-use super::value::{color_of, color_slots, from_u8, to_u8};
+use super::value::{color_slots, from_u8, pixel_of};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{
-    image_from_rgba8, image_from_tiles, set_tile_pixel, Chunk, ChunkId, ImageView, Kind, Store,
+    image_from_rgba8, image_from_tiles, set_tile_row, Chunk, ChunkId, ImageView, Kind, Store,
     StoreError, SLOTS, TILE_SIZE,
 };
 use crate::types::Type;
@@ -141,10 +141,17 @@ impl Job {
         let width = self.width() as usize;
         let tiles_x = self.width().div_ceil(TILE_SIZE);
         let mut tiles: Vec<Chunk> = (0..tiles_x).map(|_| Chunk::new(Kind::Tile)).collect();
-        for (at, px) in self.row.chunks_exact(4).enumerate() {
-            let (x, y) = ((at % width) as u32, (at / width) as u32);
-            if let Some(tile) = tiles.get_mut((x / TILE_SIZE) as usize) {
-                set_tile_pixel(tile, x % TILE_SIZE, y, [px[0], px[1], px[2], px[3]]);
+        // A tile's row at a time: the stretch of the image row it covers (shorter, or
+        // none, where the last row of the buffer ends), the rest of it zero.
+        let tile_bytes = TILE_SIZE as usize * 4;
+        for (y, row) in self
+            .row
+            .chunks(width * 4)
+            .take(TILE_SIZE as usize)
+            .enumerate()
+        {
+            for (tile, rgba) in tiles.iter_mut().zip(row.chunks(tile_bytes)) {
+                set_tile_row(tile, y, rgba);
             }
         }
         tiles.into_iter().map(|tile| store.alloc(tile)).collect()
@@ -334,9 +341,7 @@ impl Vm {
             return false;
         }
         self.free_call(job);
-        for (l, h) in lo.iter().zip(hi) {
-            push_pixel(&mut job.row, *l, *h);
-        }
+        push_pixels(&mut job.row, &lo[..n], &hi[..n]);
         job.x += n as u32;
         job.mark = self.store.mark();
         true
@@ -689,6 +694,22 @@ impl Vm {
 /// A returned colour (its two slots) as the row's next RGBA8 pixel.
 #[inline(always)]
 fn push_pixel(row: &mut Vec<u8>, lo: u64, hi: u64) {
-    let c = color_of(lo, hi);
-    row.extend_from_slice(&[to_u8(c[0]), to_u8(c[1]), to_u8(c[2]), to_u8(c[3])]);
+    row.extend_from_slice(&pixel_of(lo, hi).to_le_bytes());
 }
+
+/// Returned colours (`lo`/`hi` their slots) as the row's next RGBA8 pixels, as
+/// [`push_pixel`] writes each: converted [`PIXELS_AT_ONCE`] at a time in a loop that
+/// vectorizes, then appended at once.
+fn push_pixels(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
+    row.reserve(lo.len().min(hi.len()) * 4);
+    for (lo, hi) in lo.chunks(PIXELS_AT_ONCE).zip(hi.chunks(PIXELS_AT_ONCE)) {
+        let mut bytes = [0u8; PIXELS_AT_ONCE * 4];
+        for ((px, l), h) in bytes.chunks_exact_mut(4).zip(lo).zip(hi) {
+            px.copy_from_slice(&pixel_of(*l, *h).to_le_bytes());
+        }
+        row.extend_from_slice(&bytes[..lo.len().min(hi.len()) * 4]);
+    }
+}
+
+/// Pixels [`push_pixels`] converts in one loop.
+const PIXELS_AT_ONCE: usize = 64;

@@ -26,8 +26,6 @@ pub(super) fn lanes_math(
     if b + args > s.len() || a + res > s.len() || a + res > u.len() || b + args > u.len() {
         return Err(Bail::Here);
     }
-    let mut out0 = [0u64; LANES];
-    let mut out1 = [0u64; LANES];
     let known = (0..args).all(|idx| u[b + idx]);
     if known || (0..args).all(|idx| uniform(&s[b + idx], mask)) {
         // The same arguments in every lane: one computation (a builtin
@@ -43,15 +41,53 @@ pub(super) fn lanes_math(
         }
         return Ok(());
     }
-    // The common builtins get a lane loop of their own code (the builtin a
-    // constant, so the loop vectorizes); the others go through the whole match.
+    // A group of every lane writes the result straight into its registers when the
+    // arguments are other registers (no copy of a result).
+    if w.wmask == FULL {
+        if let Some((dst, rest)) = around(s, a, res) {
+            // Past the arguments, a row no builtin of fewer arguments reads.
+            let rows: [Option<&Lane>; ARGS] =
+                std::array::from_fn(|i| rest.get(if i < args { b + i } else { b }));
+            if let (Some(r0), true) = (rows[0], rows.iter().all(Option::is_some)) {
+                let rows = rows.map(|row| row.unwrap_or(r0));
+                match dst {
+                    [d0] => lanes_of(op, rows, d0, &mut [0; LANES]),
+                    [d0, d1] => lanes_of(op, rows, d0, d1),
+                    _ => return Err(Bail::Here),
+                }
+                u[a] = false;
+                if res == 2 {
+                    u[a + 1] = false;
+                }
+                return Ok(());
+            }
+        }
+    }
+    let last = s.len() - 1;
+    let rows: [&Lane; ARGS] = std::array::from_fn(|i| &s[(b + i).min(last)]);
+    let (mut out0, mut out1) = ([0u64; LANES], [0u64; LANES]);
+    lanes_of(op, rows, &mut out0, &mut out1);
+    put(&mut s[a], &out0, w.wmask);
+    u[a] = false;
+    if res == 2 {
+        put(&mut s[a + 1], &out1, w.wmask);
+        u[a + 1] = false;
+    }
+    Ok(())
+}
+
+/// Builtin `op` of each lane's arguments (the registers of `rows`) into `out0`/`out1`.
+/// The common builtins get a lane loop of their own code (the builtin a constant, so
+/// the loop vectorizes); the others go through the whole match.
+#[inline(never)]
+fn lanes_of(op: BuiltinOp, rows: [&Lane; ARGS], out0: &mut Lane, out1: &mut Lane) {
     macro_rules! loops {
         ($($name:ident),*) => {
             match op {
-                $(BuiltinOp::$name => lane_loop(s, b, &mut out0, &mut out1, |x| {
+                $(BuiltinOp::$name => lane_loop(rows, out0, out1, |x| {
                     math_of(BuiltinOp::$name, x)
                 }),)*
-                _ => lane_loop(s, b, &mut out0, &mut out1, |x| math_of(op, x)),
+                _ => lane_loop(rows, out0, out1, |x| math_of(op, x)),
             }
         };
     }
@@ -77,30 +113,20 @@ pub(super) fn lanes_math(
         MaxInt,
         ClampInt
     );
-    put(&mut s[a], &out0, w.wmask);
-    u[a] = false;
-    if res == 2 {
-        put(&mut s[a + 1], &out1, w.wmask);
-        u[a + 1] = false;
-    }
-    Ok(())
 }
 
 /// The most arguments of a builtin, in slots.
 const ARGS: usize = 6;
 
-/// `f` of each lane's arguments (the registers from `b`; past the window's end, the
-/// last register, which no builtin of fewer arguments reads) into `out0`/`out1`.
+/// `f` of each lane's arguments (the registers of `rows`: the arguments', then rows
+/// no builtin of fewer arguments reads) into `out0`/`out1`.
 #[inline(always)]
 fn lane_loop(
-    s: &[Lane],
-    b: usize,
+    rows: [&Lane; ARGS],
     out0: &mut Lane,
     out1: &mut Lane,
     f: impl Fn(&[u64]) -> [u64; 2],
 ) {
-    let last = s.len() - 1;
-    let rows: [&Lane; ARGS] = std::array::from_fn(|i| &s[(b + i).min(last)]);
     for l in 0..LANES {
         let args: [u64; ARGS] = std::array::from_fn(|i| rows[i][l]);
         let [lo, hi] = f(&args);

@@ -374,26 +374,49 @@ impl Vm {
                 }
                 Op::Rgb | Op::Rgba => {
                     let alpha = ins.op == Op::Rgba;
-                    let mut lo = [0u64; LANES];
-                    let mut hi = [0u64; LANES];
-                    let (p, q, u) = (&s[b], &s[b + 1], &s[b + 2]);
-                    let w = if alpha { &s[b + 3] } else { &s[b] };
-                    for l in 0..LANES {
-                        let av = if alpha { fl(w[l]) as f32 } else { 1.0 };
-                        let (x, y) =
-                            color_slots([fl(p[l]) as f32, fl(q[l]) as f32, fl(u[l]) as f32, av]);
-                        lo[l] = x;
-                        hi[l] = y;
+                    let srcs = [b, b + 1, b + 2, if alpha { b + 3 } else { b }];
+                    let pack = |l: usize, x: [&Lane; 4]| {
+                        let av = if alpha { fl(x[3][l]) as f32 } else { 1.0 };
+                        color_slots([
+                            fl(x[0][l]) as f32,
+                            fl(x[1][l]) as f32,
+                            fl(x[2][l]) as f32,
+                            av,
+                        ])
+                    };
+                    // Straight into the destination when the group writes it whole
+                    // and the channels are other registers.
+                    let mut done = false;
+                    if wmask == FULL {
+                        if let Some(([d0, d1], rest)) = around(s, a, 2) {
+                            if let [Some(p), Some(q), Some(r), Some(x)] = srcs.map(|i| rest.get(i))
+                            {
+                                for l in 0..LANES {
+                                    (d0[l], d1[l]) = pack(l, [p, q, r, x]);
+                                }
+                                done = true;
+                            }
+                        }
                     }
-                    put(&mut s[a], &lo, wmask);
-                    put(&mut s[a + 1], &hi, wmask);
+                    if !done {
+                        let mut lo = [0u64; LANES];
+                        let mut hi = [0u64; LANES];
+                        let x = srcs.map(|i| &s[i]);
+                        for l in 0..LANES {
+                            (lo[l], hi[l]) = pack(l, x);
+                        }
+                        put(&mut s[a], &lo, wmask);
+                        put(&mut s[a + 1], &hi, wmask);
+                    }
                 }
                 Op::Chan => {
+                    // Channel `ch` is the low or high `f32` of the colour's first or
+                    // second slot: once when that slot is the same in every lane.
                     let ch = ins.c as usize & 3;
-                    let (x0, x1) = (&s[b], &s[b + 1]);
-                    let out: Lane =
-                        std::array::from_fn(|l| (color_of(x0[l], x1[l])[ch] as f64).to_bits());
-                    put(&mut s[a], &out, wmask);
+                    let shift = (ch & 1) * 32;
+                    m1(s, u, w, a, b + ch / 2, |x| {
+                        (f32::from_bits((x >> shift) as u32) as f64).to_bits()
+                    });
                 }
                 Op::At | Op::AtOff | Op::AtOffAcc => {
                     self.lanes_at(st, ins, w, sb, rb, &mut same_image)?

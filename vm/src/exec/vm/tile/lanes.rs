@@ -557,6 +557,40 @@ mod tests {
     }
 
     #[test]
+    fn a_masked_write_changes_the_masks_lanes_only() {
+        let out: Lane = std::array::from_fn(|l| 1000 + l as u64);
+        for mask in [
+            0u64,
+            1,
+            0b1010_0000,
+            0x8000_0000_0000_0001,
+            0x0f0f_0f0f_0f0f_0f0f,
+            u64::MAX >> 1,
+            FULL,
+        ] {
+            let mut dst: Lane = std::array::from_fn(|l| l as u64);
+            put(&mut dst, &out, mask);
+            for l in 0..LANES {
+                let want = if mask >> l & 1 == 1 { out[l] } else { l as u64 };
+                assert_eq!(dst[l], want, "lane {l} of {mask:#x}");
+            }
+            let mut s = vec![std::array::from_fn(|l| l as u64)];
+            let mut u = vec![false];
+            let w = W {
+                mask,
+                full: false,
+                wmask: mask,
+                first: mask.trailing_zeros() as usize,
+            };
+            fill(&mut s, &mut u, w, 0, 7);
+            for (l, got) in s[0].iter().enumerate() {
+                let want = if mask >> l & 1 == 1 { 7 } else { l as u64 };
+                assert_eq!(*got, want, "lane {l} of {mask:#x}");
+            }
+        }
+    }
+
+    #[test]
     fn uniform_looks_at_the_masked_lanes_only() {
         let mut x = [5u64; LANES];
         assert!(uniform(&x, FULL));
