@@ -329,7 +329,7 @@ impl<'f> Checker<'f> {
                     if !name.is_empty() {
                         self.fn_items.entry(name).or_insert(id);
                     }
-                    Type::Fn(params, Box::new(ret))
+                    Type::func(params, ret)
                 }
                 ItemKind::Pipeline(_) => {
                     if !name.is_empty() {
@@ -518,7 +518,7 @@ impl<'f> Checker<'f> {
             return;
         };
         let (params, ret) = match self.an.item_type(id) {
-            Type::Fn(params, ret) => (params.clone(), (**ret).clone()),
+            Type::Fn(f) => (f.params.clone(), f.ret.clone()),
             _ => (Vec::new(), Type::Error),
         };
         let word = if function.is_filter {
