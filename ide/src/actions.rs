@@ -314,7 +314,7 @@ fn body_ending_at(doc: &Doc, close: usize) -> Option<(&Block, Type)> {
         if let ItemKind::Function(function) = &item.kind {
             if function.body.span.end == close {
                 return match doc.analysis.item_type(ItemId(idx as u32)) {
-                    Type::Fn(_, ret) => Some((&function.body, (**ret).clone())),
+                    Type::Fn(f) => Some((&function.body, f.ret.clone())),
                     _ => None,
                 };
             }
@@ -324,8 +324,8 @@ fn body_ending_at(doc: &Doc, close: usize) -> Option<(&Block, Type)> {
     walk::exprs(file, &mut |expr| {
         if let ExprKind::Closure(closure) = &expr.kind {
             if closure.body.span.end == close {
-                if let Type::Fn(_, ret) = doc.analysis.type_of(expr.id) {
-                    found = Some((&closure.body, (**ret).clone()));
+                if let Type::Fn(f) = doc.analysis.type_of(expr.id) {
+                    found = Some((&closure.body, f.ret.clone()));
                 }
             }
         }
@@ -348,13 +348,14 @@ fn default_value(ty: &Type, image: Option<&str>, depth: usize) -> Option<String>
             None => "blank(1, 1, rgba(0.0, 0.0, 0.0, 0.0))".to_string(),
         },
         Type::Array(elem, len) => format!("[{}; {len}]", default_value(elem, image, depth + 1)?),
-        Type::Fn(params, ret) => {
-            let params: Vec<String> = params
+        Type::Fn(f) => {
+            let params: Vec<String> = f
+                .params
                 .iter()
                 .enumerate()
                 .map(|(idx, param)| format!("_p{idx}: {param}"))
                 .collect();
-            match &**ret {
+            match &f.ret {
                 Type::Unit => format!("fn({}) {{}}", params.join(", ")),
                 ret => format!(
                     "fn({}) -> {ret} {{ {} }}",

@@ -147,9 +147,10 @@ pub(crate) fn item_label(doc: &Doc, id: ItemId) -> Option<Label> {
 /// The label of a function value: `fn(float) -> float`, or with the
 /// parameter names of the closure literal it was made from.
 fn value_label(ty: &Type, names: Option<&[&str]>) -> Option<Label> {
-    let Type::Fn(params, ret) = ty else {
+    let Type::Fn(f) = ty else {
         return None;
     };
+    let (params, ret) = (&f.params, &f.ret);
     let names = names.filter(|names| names.len() == params.len());
     let params: Vec<String> = params
         .iter()
@@ -159,7 +160,7 @@ fn value_label(ty: &Type, names: Option<&[&str]>) -> Option<Label> {
             _ => ty.to_string(),
         })
         .collect();
-    let ret = (**ret != Type::Unit).then(|| ret.to_string());
+    let ret = (*ret != Type::Unit).then(|| ret.to_string());
     Some(label("fn", &params, ret.as_deref()))
 }
 

@@ -74,7 +74,7 @@ impl P {
             P::Float => Type::Float,
             P::Color => Type::Color,
             P::Image => Type::Image,
-            P::PixelFn => Type::Fn(vec![Type::Int, Type::Int], Box::new(Type::Color)),
+            P::PixelFn => Type::func(vec![Type::Int, Type::Int], Type::Color),
             P::Unit => Type::Unit,
             P::AnyArray | P::Variadic => Type::Error,
         }

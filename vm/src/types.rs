@@ -1,6 +1,7 @@
 //! The types of Chop values.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A Chop type.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -21,14 +22,30 @@ pub enum Type {
     Unit,
     /// `[T; N]`
     Array(Box<Type>, u32),
-    /// `fn(T, U) -> R`
-    Fn(Vec<Type>, Box<Type>),
+    /// `fn(T, U) -> R`, shared: a function type is cloned by a count, not by
+    /// copying its parameters (the checker's tables clone types per expression),
+    /// and keeps `Type` at 16 bytes.
+    Fn(Arc<FnType>),
     /// The type of something ill-typed: compatible with everything, so one
     /// mistake gives one diagnostic.
     Error,
 }
 
+/// The signature of a function type: its parameters and its result.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct FnType {
+    /// The parameters' types, in order.
+    pub params: Vec<Type>,
+    /// The result's type (`Unit` for none).
+    pub ret: Type,
+}
+
 impl Type {
+    /// The function type `fn(params) -> ret`.
+    pub fn func(params: Vec<Type>, ret: Type) -> Type {
+        Type::Fn(Arc::new(FnType { params, ret }))
+    }
+
     /// Whether values of this type are links to chunks (arrays, images, closures).
     pub fn is_ref(&self) -> bool {
         matches!(
@@ -51,8 +68,11 @@ impl Type {
         match (self, expected) {
             (Type::Error, _) | (_, Type::Error) => true,
             (Type::Array(a, n), Type::Array(b, m)) => n == m && a.fits(b),
-            (Type::Fn(ap, ar), Type::Fn(bp, br)) => {
-                ap.len() == bp.len() && ap.iter().zip(bp).all(|(a, b)| a.fits(b)) && ar.fits(br)
+            (Type::Fn(a), Type::Fn(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.params.len() == b.params.len()
+                        && a.params.iter().zip(&b.params).all(|(a, b)| a.fits(b))
+                        && a.ret.fits(&b.ret))
             }
             (a, b) => a == b,
         }
@@ -63,7 +83,7 @@ impl Type {
         match self {
             Type::Error => true,
             Type::Array(elem, _) => elem.has_error(),
-            Type::Fn(params, ret) => params.iter().any(Type::has_error) || ret.has_error(),
+            Type::Fn(f) => f.params.iter().any(Type::has_error) || f.ret.has_error(),
             _ => false,
         }
     }
@@ -96,17 +116,17 @@ impl fmt::Display for Type {
             Type::Str => f.write_str("str"),
             Type::Unit => f.write_str("()"),
             Type::Array(elem, len) => write!(f, "[{elem}; {len}]"),
-            Type::Fn(params, ret) => {
+            Type::Fn(func) => {
                 f.write_str("fn(")?;
-                for (idx, param) in params.iter().enumerate() {
+                for (idx, param) in func.params.iter().enumerate() {
                     if idx > 0 {
                         f.write_str(", ")?;
                     }
                     write!(f, "{param}")?;
                 }
                 f.write_str(")")?;
-                if **ret != Type::Unit {
-                    write!(f, " -> {ret}")?;
+                if func.ret != Type::Unit {
+                    write!(f, " -> {}", func.ret)?;
                 }
                 Ok(())
             }
@@ -121,14 +141,34 @@ mod tests {
 
     #[test]
     fn display_and_fit() {
-        let f = Type::Fn(
+        let f = Type::func(
             vec![Type::Int, Type::Array(Box::new(Type::Float), 3)],
-            Box::new(Type::Color),
+            Type::Color,
         );
         assert_eq!(f.to_string(), "fn(int, [float; 3]) -> color");
         assert!(Type::Error.fits(&Type::Int));
         assert!(!Type::Int.fits(&Type::Float));
         assert!(Type::Array(Box::new(Type::Error), 3).fits(&Type::Array(Box::new(Type::Int), 3)));
         assert!(!Type::Array(Box::new(Type::Int), 2).fits(&Type::Array(Box::new(Type::Int), 3)));
+        // Function types: by their parameters and result, shared or not.
+        assert!(f.fits(&f.clone()));
+        assert!(f.fits(&Type::func(
+            vec![Type::Error, Type::Array(Box::new(Type::Float), 3)],
+            Type::Color,
+        )));
+        assert!(!f.fits(&Type::func(vec![Type::Int], Type::Color)));
+        assert!(!f.fits(&Type::func(
+            vec![Type::Int, Type::Array(Box::new(Type::Float), 3)],
+            Type::Float,
+        )));
+        assert_eq!(f, f.clone());
+        assert!(Type::func(vec![Type::Error], Type::Int).has_error());
+        assert!(!f.has_error());
+    }
+
+    #[test]
+    fn a_type_is_two_words() {
+        // The checker keeps a type per expression and clones them per keystroke.
+        assert_eq!(std::mem::size_of::<Type>(), 16);
     }
 }

@@ -46,8 +46,8 @@ pub(super) fn tokens_type(
                 let receiver = tokens_type(toks, open - 2, view, depth + 1)?;
                 return builtins::method(&receiver, callee.text).map(|m| m.ret.to_type());
             }
-            if let Some(Type::Fn(_, ret)) = name_type(callee.text, view) {
-                return Some(*ret);
+            if let Some(Type::Fn(f)) = name_type(callee.text, view) {
+                return Some(f.ret.clone());
             }
             let builtin = builtins::lookup(callee.text)?;
             let first = builtin.overloads.first()?.ret;

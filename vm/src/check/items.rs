@@ -203,14 +203,39 @@ impl<'f> Checker<'f> {
             return false;
         }
         let old = reuse.old;
+        // The ids all move by one offset: the types are copied range to range.
+        let span = |ids: &std::ops::Range<u32>| ids.start as usize..ids.end as usize;
+        let exprs = span(&old_memo.exprs);
+        let bindings = span(&old_memo.bindings);
+        let moved = |ids: &std::ops::Range<usize>, to: usize| to..to + ids.len();
+        let to_exprs = moved(
+            &exprs,
+            shift.expr_id(ExprId(old_memo.exprs.start)).0 as usize,
+        );
+        let to_bindings = moved(
+            &bindings,
+            shift.binding_id(BindingId(old_memo.bindings.start)).0 as usize,
+        );
+        if let (Some(from), Some(to)) = (
+            old.expr_types.get(exprs),
+            self.an.expr_types.get_mut(to_exprs),
+        ) {
+            to.clone_from_slice(from);
+        }
+        if let (Some(from), Some(to)) = (
+            old.binding_types.get(bindings.clone()),
+            self.an.binding_types.get_mut(to_bindings.clone()),
+        ) {
+            to.clone_from_slice(from);
+        }
+        if let (Some(from), Some(to)) = (
+            old.binding_mutable.get(bindings),
+            self.an.binding_mutable.get_mut(to_bindings),
+        ) {
+            to.copy_from_slice(from);
+        }
         for raw in old_memo.exprs.clone() {
             let (from, to) = (ExprId(raw), shift.expr_id(ExprId(raw)));
-            if let (Some(ty), Some(slot)) = (
-                old.expr_types.get(raw as usize),
-                self.an.expr_types.get_mut(to.0 as usize),
-            ) {
-                *slot = ty.clone();
-            }
             if let Some(res) = old.names.get(&from) {
                 let res = match *res {
                     Res::Local(binding) => Res::Local(shift.binding_id(binding)),
@@ -225,18 +250,6 @@ impl<'f> Checker<'f> {
         for raw in old_memo.bindings.clone() {
             let (from, to) = (raw as usize, shift.binding_id(BindingId(raw)));
             let at = to.0 as usize;
-            if let (Some(ty), Some(slot)) = (
-                old.binding_types.get(from),
-                self.an.binding_types.get_mut(at),
-            ) {
-                *slot = ty.clone();
-            }
-            if let (Some(mutable), Some(slot)) = (
-                old.binding_mutable.get(from),
-                self.an.binding_mutable.get_mut(at),
-            ) {
-                *slot = *mutable;
-            }
             if let (Some(owner), Some(slot)) = (
                 old.binding_owner.get(from),
                 self.an.binding_owner.get_mut(at),
@@ -329,7 +342,7 @@ impl<'f> Checker<'f> {
                     if !name.is_empty() {
                         self.fn_items.entry(name).or_insert(id);
                     }
-                    Type::Fn(params, Box::new(ret))
+                    Type::func(params, ret)
                 }
                 ItemKind::Pipeline(_) => {
                     if !name.is_empty() {
@@ -518,7 +531,7 @@ impl<'f> Checker<'f> {
             return;
         };
         let (params, ret) = match self.an.item_type(id) {
-            Type::Fn(params, ret) => (params.clone(), (**ret).clone()),
+            Type::Fn(f) => (f.params.clone(), f.ret.clone()),
             _ => (Vec::new(), Type::Error),
         };
         let word = if function.is_filter {

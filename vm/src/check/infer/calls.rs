@@ -103,9 +103,9 @@ impl<'f> Checker<'f> {
         self.set_type(callee.id, ty.clone());
         self.an.calls.insert(expr.id, Callee::Function(id));
         match ty {
-            Type::Fn(params, ret) => {
-                self.call_args(expr, name, &params, args);
-                *ret
+            Type::Fn(f) => {
+                self.call_args(expr, name, &f.params, args);
+                f.ret.clone()
             }
             _ => {
                 self.args_any(args);
@@ -158,14 +158,15 @@ impl<'f> Checker<'f> {
 
     fn call_value(&mut self, expr: &Expr, callee: &Expr, ty: &Type, args: &'f [Expr]) -> Type {
         match ty {
-            Type::Fn(params, ret) => {
+            Type::Fn(f) => {
+                let (params, ret) = (&f.params, &f.ret);
                 self.an.calls.insert(expr.id, Callee::Value);
                 let name = match &callee.kind {
                     ExprKind::Name(name) => name.as_str(),
                     _ => "",
                 };
                 self.call_args(expr, name, params, args);
-                (**ret).clone()
+                ret.clone()
             }
             Type::Error => {
                 self.args_any(args);
@@ -202,7 +203,7 @@ impl<'f> Checker<'f> {
         if let Some(found) = builtins::method(&receiver_ty, &method.name) {
             let params: Vec<Type> = found.params.iter().map(|(_, p)| p.to_type()).collect();
             let ret = found.ret.to_type();
-            self.set_type(callee.id, Type::Fn(params.clone(), Box::new(ret.clone())));
+            self.set_type(callee.id, Type::func(params.clone(), ret.clone()));
             self.an.calls.insert(expr.id, Callee::Method(found));
             self.call_args(expr, &method.name, &params, args);
             return ret;
@@ -252,7 +253,7 @@ impl<'f> Checker<'f> {
                 // One signature: each argument is checked against it, for precise messages.
                 let params: Vec<Type> = overload.params.iter().map(|(_, p)| p.to_type()).collect();
                 let ret = overload.ret.to_type();
-                self.set_type(callee.id, Type::Fn(params.clone(), Box::new(ret.clone())));
+                self.set_type(callee.id, Type::func(params.clone(), ret.clone()));
                 self.call_args(expr, builtin.name, &params, args);
                 self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
                 ret
@@ -340,7 +341,7 @@ impl<'f> Checker<'f> {
             Some(overload) => {
                 let params: Vec<Type> = overload.params.iter().map(|(_, p)| p.to_type()).collect();
                 let ret = overload.ret.to_type();
-                self.set_type(callee.id, Type::Fn(params, Box::new(ret.clone())));
+                self.set_type(callee.id, Type::func(params, ret.clone()));
                 self.an.calls.insert(expr.id, Callee::Builtin(overload.op));
                 ret
             }

@@ -441,10 +441,10 @@ impl<'f> Checker<'f> {
         let params = self.param_types(&closure.params);
         let declared = closure.ret.as_ref().map(|ret| self.resolve_type(ret));
         let expected = match want {
-            Want::Ty(Type::Fn(expected_params, ret))
-                if expected_params.len() == params.len() && !ret.has_error() =>
+            Want::Ty(Type::Fn(expected))
+                if expected.params.len() == params.len() && !expected.ret.has_error() =>
             {
-                Some((**ret).clone())
+                Some(expected.ret.clone())
             }
             _ => None,
         };
@@ -477,7 +477,7 @@ impl<'f> Checker<'f> {
         };
         self.scopes.pop();
         self.fns.pop();
-        Type::Fn(params, Box::new(ret))
+        Type::func(params, ret)
     }
 
     /// The result type of a closure without `->`, from its body and its `return`s.

@@ -119,7 +119,7 @@ pub(super) fn contains_str(ty: &Type) -> bool {
     match ty {
         Type::Str => true,
         Type::Array(elem, _) => contains_str(elem),
-        Type::Fn(params, ret) => params.iter().any(contains_str) || contains_str(ret),
+        Type::Fn(f) => f.params.iter().any(contains_str) || contains_str(&f.ret),
         _ => false,
     }
 }
@@ -486,7 +486,7 @@ impl<'f> Checker<'f> {
                     Some(ret) => self.resolve_type(ret),
                     None => Type::Unit,
                 };
-                Type::Fn(params, Box::new(ret))
+                Type::func(params, ret)
             }
             TypeExpr::Error(_) => {
                 self.mark_broken();

@@ -453,12 +453,12 @@ pub fn encode_type(ty: &Type, out: &mut Vec<u64>) {
             out.extend([7, *len as u64]);
             encode_type(elem, out);
         }
-        Type::Fn(params, ret) => {
-            out.extend([8, params.len() as u64]);
-            for param in params {
+        Type::Fn(f) => {
+            out.extend([8, f.params.len() as u64]);
+            for param in &f.params {
                 encode_type(param, out);
             }
-            encode_type(ret, out);
+            encode_type(&f.ret, out);
         }
         Type::Error => out.push(9),
     }
@@ -599,7 +599,7 @@ impl Words<'_> {
                 for _ in 0..count {
                     params.push(self.ty(what, depth + 1)?);
                 }
-                Type::Fn(params, Box::new(self.ty(what, depth + 1)?))
+                Type::func(params, self.ty(what, depth + 1)?)
             }
             9 => Type::Error,
             tag => return Err(bad(self.chunk, format!("{what} has the unknown tag {tag}"))),

@@ -6,7 +6,7 @@ use crate::chunk::NodeId;
 
 fn types() -> Vec<Type> {
     let arr = |elem: Type, len| Type::Array(Box::new(elem), len);
-    let func = |params: Vec<Type>, ret: Type| Type::Fn(params, Box::new(ret));
+    let func = |params: Vec<Type>, ret: Type| Type::func(params, ret);
     vec![
         Type::Int,
         Type::Float,
@@ -44,7 +44,7 @@ fn types_round_trip_through_words() {
     }
     assert_eq!(words_of(&Type::Array(Box::new(Type::Int), 3)), [7, 3, 0]);
     assert_eq!(
-        words_of(&Type::Fn(vec![Type::Bool], Box::new(Type::Unit))),
+        words_of(&Type::func(vec![Type::Bool], Type::Unit)),
         [8, 1, 2, 6]
     );
 }

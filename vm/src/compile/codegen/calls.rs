@@ -49,7 +49,7 @@ impl<'c, 'a> Gen<'c, 'a> {
                     .get(&item)
                     .ok_or_else(|| ierr("call of a function without code", span))?;
                 let param_types: Vec<Type> = match self.c.an.item_type(item) {
-                    Type::Fn(params, _) => params.clone(),
+                    Type::Fn(f) => f.params.clone(),
                     _ => arg_types,
                 };
                 let mark = self.f.mark();
@@ -62,7 +62,7 @@ impl<'c, 'a> Gen<'c, 'a> {
             }
             Callee::Value => {
                 let param_types = match self.ty(callee) {
-                    Type::Fn(params, _) => params,
+                    Type::Fn(f) => f.params.clone(),
                     _ => arg_types,
                 };
                 let clo = self.reference(callee)?;
@@ -247,7 +247,7 @@ impl<'c, 'a> Gen<'c, 'a> {
         let size = self.f.alloc_s(2);
         self.value_into(&args[0], Val::S(size), &Type::Int)?;
         self.value_into(&args[1], Val::S(size + 1), &Type::Int)?;
-        let pixel_ty = Type::Fn(vec![Type::Int, Type::Int], Box::new(Type::Color));
+        let pixel_ty = Type::func(vec![Type::Int, Type::Int], Type::Color);
         let clo = self.f.alloc_r();
         self.value_into(&args[2], Val::R(clo), &pixel_ty)?;
         let img = self.f.alloc_r();

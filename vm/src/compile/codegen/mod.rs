@@ -205,7 +205,7 @@ impl<'a> Compiler<'a> {
             let mut chain = vec![owner];
             chain.extend(pending.chain.iter().copied());
             let ret = match self.an.type_of(pending.expr) {
-                Type::Fn(_, ret) => (**ret).clone(),
+                Type::Fn(f) => f.ret.clone(),
                 _ => Type::Error,
             };
             let name = self.program.functions[pending.func as usize].name.clone();
@@ -226,7 +226,7 @@ impl<'a> Compiler<'a> {
 
     fn fn_ret(&self, id: ItemId) -> Type {
         match self.an.item_type(id) {
-            Type::Fn(_, ret) => (**ret).clone(),
+            Type::Fn(f) => f.ret.clone(),
             _ => Type::Error,
         }
     }
