@@ -48,8 +48,8 @@ pub(super) fn lanes_math(
             // Past the arguments, a row no builtin of fewer arguments reads.
             let rows: [Option<&Lane>; ARGS] =
                 std::array::from_fn(|i| rest.get(if i < args { b + i } else { b }));
-            if let (Some(r0), true) = (rows[0], rows.iter().all(Option::is_some)) {
-                let rows = rows.map(|row| row.unwrap_or(r0));
+            if let [Some(r0), Some(r1), Some(r2), Some(r3), Some(r4), Some(r5)] = rows {
+                let rows = [r0, r1, r2, r3, r4, r5];
                 match dst {
                     [d0] => lanes_of(op, rows, d0, &mut [0; LANES]),
                     [d0, d1] => lanes_of(op, rows, d0, d1),
