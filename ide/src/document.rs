@@ -160,6 +160,12 @@ impl Document {
             _ => Doc::check_parsed(&text, parsed, self.last.as_deref()),
         };
         self.tree = Some(doc.parsed.tree.clone());
+        // The programs that use this file take this parse instead of parsing it again.
+        if let Some(program) = &self.program {
+            if let Some(cache) = &program.cache {
+                cache.keep(&program.path, doc.text.clone(), doc.parsed.clone());
+            }
+        }
         let doc = Arc::new(doc);
         self.last = Some(doc.clone());
         doc

@@ -109,8 +109,9 @@ fn a_program_edited_keystroke_by_keystroke_checks_as_it_would_afresh() {
             assert!(reused >= 4, "edit {at}: {reused} of {bodies} bodies reused");
         }
     }
-    // The used files were parsed once each, then kept.
-    assert_eq!(cache.len(), 2);
+    // The used files were parsed once each, then kept; and the main file's own parse,
+    // for the programs that would use it.
+    assert_eq!(cache.len(), 3);
     let reused = document.analyse();
     let bodies = reused.program.as_ref().unwrap().analyzed();
     assert_eq!(placed(bodies), placed(&fresh(&text)));
@@ -149,4 +150,74 @@ fn a_program_edited_keystroke_by_keystroke_checks_as_it_would_afresh() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!Path::new(&dir).exists());
+}
+
+/// A used file edited in its own document: the program that uses it takes that
+/// document's parse from the cache (the same items), not a parse of its own.
+#[test]
+fn a_program_takes_the_parse_of_a_used_file_being_edited() {
+    let dir = std::env::temp_dir().join(format!("chop-ide-taken-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(dir.join("lib/tone.chop"), TONE).unwrap();
+    std::fs::write(dir.join("lib/mix.chop"), MIX).unwrap();
+    let buffers = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        PathBuf,
+        String,
+    >::new()));
+    let read = {
+        let buffers = buffers.clone();
+        move |path: &Path| match buffers.lock().unwrap().get(path) {
+            Some(text) => Ok(text.clone()),
+            None => std::fs::read_to_string(path),
+        }
+    };
+    let resolver: Arc<dyn Resolver + Send + Sync> = Arc::new(read);
+    let cache = Arc::new(ParseCache::default());
+    let open = |path: PathBuf, text: &str| {
+        let mut document = Document::new(text);
+        document.set_program(Some(ProgramContext {
+            path,
+            lib: Vec::new(),
+            resolver: resolver.clone(),
+            cache: Some(cache.clone()),
+        }));
+        document
+    };
+    let tone_path = dir.join("lib/tone.chop");
+    let mut tone = open(tone_path.clone(), TONE);
+    let mut main = open(dir.join("main.chop"), MAIN);
+    tone.analyse();
+    main.analyse();
+    // A keystroke in tone.chop: its document parses it again, incrementally.
+    let at = TONE.find("0.2 in").unwrap();
+    tone.edit(Span::new(at, at + 3), "0.3");
+    let edited = tone.analyse();
+    buffers
+        .lock()
+        .unwrap()
+        .insert(tone_path.clone(), edited.text.to_string());
+    let doc = main.analyse();
+    let graph = &doc.program.as_ref().unwrap().modules().unwrap().graph;
+    let unit = graph
+        .files
+        .iter()
+        .find(|unit| unit.path == tone_path)
+        .unwrap();
+    assert_eq!(unit.text, edited.text.as_ref());
+    assert_eq!(unit.parsed.file.items.len(), edited.parsed.file.items.len());
+    for (used, own) in unit.parsed.file.items.iter().zip(&edited.parsed.file.items) {
+        assert!(Arc::ptr_eq(used, own), "{:?} parsed again", used.name.name);
+    }
+    let fresh = chunkvm::modules::load_text(
+        &dir.join("main.chop"),
+        MAIN.to_string(),
+        &*resolver as &dyn Resolver,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        placed(doc.program.as_ref().unwrap().analyzed()),
+        placed(&chunkvm::driver::analyze_graph(fresh))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

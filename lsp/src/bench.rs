@@ -1,4 +1,4 @@
-//! `chop-lsp bench [LINES]`: latencies of the server on a generated file of
+//! `chop-lsp bench [LINES] [--file | --workspace]`: latencies of the server on a generated file of
 //! LINES lines (5,000 by default), in process, through the real JSON-RPC
 //! framing (the [`crate::harness`] client).
 //!
@@ -123,8 +123,43 @@ pub(crate) struct Row {
     p99: f64,
 }
 
+/// What `chop-lsp bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// Lines of the generated file; `None`: the file is not measured.
+    pub file: Option<usize>,
+    /// Whether the workspace of [`workspace::FILES`] files is measured.
+    pub workspace: bool,
+}
+
+impl Parts {
+    /// From the arguments after `bench`: `[LINES] [--file | --workspace]`.
+    pub fn from_args(args: &[String]) -> Result<Parts, String> {
+        let mut lines = 5_000;
+        let (mut file, mut workspace) = (true, true);
+        for arg in args {
+            match arg.as_str() {
+                "--file" => workspace = false,
+                "--workspace" => file = false,
+                other => {
+                    lines = other.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        format!("`{other}` is neither a line count nor an option")
+                    })?;
+                }
+            }
+        }
+        if !file && !workspace {
+            return Err("--file and --workspace leave nothing to measure".to_string());
+        }
+        Ok(Parts {
+            file: file.then_some(lines),
+            workspace,
+        })
+    }
+}
+
 /// Runs the benchmark; prints the table.
-pub fn main(lines: usize) -> ExitCode {
+pub fn main(parts: Parts) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -136,9 +171,14 @@ pub fn main(lines: usize) -> ExitCode {
         }
     };
     let report = runtime.block_on(async {
-        let file = run(lines).await?;
-        println!("{file}");
-        workspace::run().await
+        if let Some(lines) = parts.file {
+            let file = run(lines).await?;
+            println!("{file}");
+        }
+        match parts.workspace {
+            true => workspace::run().await,
+            false => Ok(String::new()),
+        }
     });
     match report {
         Ok(report) => {
@@ -616,6 +656,37 @@ mod tests {
         assert!((560..=620).contains(&lines), "{lines}");
         let doc = chop_ide::Doc::new(&text);
         assert_eq!(doc.diagnostics(), Vec::new());
+    }
+
+    #[test]
+    fn arguments_choose_the_parts() {
+        let args = |list: &[&str]| {
+            let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            Parts::from_args(&list)
+        };
+        let both = Parts {
+            file: Some(5_000),
+            workspace: true,
+        };
+        assert_eq!(args(&[]), Ok(both));
+        assert_eq!(
+            args(&["800", "--file"]),
+            Ok(Parts {
+                file: Some(800),
+                workspace: false
+            })
+        );
+        assert_eq!(
+            args(&["--workspace"]),
+            Ok(Parts {
+                file: None,
+                workspace: true
+            })
+        );
+        assert!(args(&["--file", "--workspace"]).is_err());
+        let err = args(&["5k"]).unwrap_err();
+        assert!(err.contains("`5k`"), "{err}");
+        assert!(args(&["0"]).is_err());
     }
 
     #[test]

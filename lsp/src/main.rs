@@ -53,14 +53,17 @@ fn main() -> ExitCode {
         }
         Some("--help" | "-h") => {
             println!(
-                "chop-lsp: the Chop language server\n\nUsage:\n  chop-lsp [--stdio]      speak LSP on stdin and stdout\n  chop-lsp bench [LINES]  measure latencies on a generated file (default 5000 lines)"
+                "chop-lsp: the Chop language server\n\nUsage:\n  chop-lsp [--stdio]      speak LSP on stdin and stdout\n  chop-lsp bench [LINES] [--file | --workspace]\n                          measure latencies on a generated file (default 5000 lines)\n                          and on a workspace of 50 files; --file or --workspace: one of them"
             );
             ExitCode::SUCCESS
         }
-        Some("bench") => {
-            let lines = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5_000);
-            chop_lsp::bench::main(lines)
-        }
+        Some("bench") => match chop_lsp::bench::Parts::from_args(&args[1..]) {
+            Ok(parts) => chop_lsp::bench::main(parts),
+            Err(err) => {
+                eprintln!("chop-lsp bench: {err} (try --help)");
+                ExitCode::from(2)
+            }
+        },
         None | Some("--stdio") => run(),
         Some(other) => {
             eprintln!("chop-lsp: unknown argument `{other}` (try --help)");

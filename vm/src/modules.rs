@@ -218,8 +218,15 @@ impl ParseCache {
     }
 
     fn put(&self, path: &Path, text: &str, parsed: &Parsed) {
+        self.keep(path, Arc::from(text), parsed.clone());
+    }
+
+    /// Keeps `parsed`, the parse of `text`, as the file at `path`'s (an editor's
+    /// incremental parse of a file it edits: the programs that use the file find it
+    /// here rather than parsing the file again).
+    pub fn keep(&self, path: &Path, text: Arc<str>, parsed: Parsed) {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.insert(path.to_path_buf(), (Arc::from(text), parsed.clone()));
+        files.insert(normalize(path), (text, parsed));
     }
 
     /// Forgets the parse of the file at `path` (a file deleted).
@@ -448,7 +455,7 @@ impl Loader<'_> {
 }
 
 /// What one file of a linked program sees.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileScope {
     /// The names it can use: its own items, the public items of the files it uses
     /// (unqualified for a plain `use`), and `m.name` for every used file `m`.
@@ -472,8 +479,9 @@ pub struct Linked {
     pub file: SourceFile,
     /// The file of each item, by `ItemId`.
     pub item_file: Vec<usize>,
-    /// What each file sees, by file index.
-    pub scopes: Vec<FileScope>,
+    /// What each file sees, by file index (shared with the last linked program where
+    /// nothing it is made of changed).
+    pub scopes: Vec<Arc<FileScope>>,
     /// Where each file's spans start, and its length, by file index.
     pub bases: Vec<(usize, usize)>,
     /// Errors found while linking (namespaces two uses of one file share), per file
@@ -541,6 +549,65 @@ fn linked_before<'a>(
     ))
 }
 
+/// What [`link_reusing`] compares with the last linked program to share a file's scope.
+struct Before<'a> {
+    previous: Option<(&'a Graph, &'a Linked)>,
+    graph: &'a Graph,
+    /// Each file's first item in the new program.
+    firsts: &'a [usize],
+    /// Whether each file's linked items were kept from the last program.
+    kept: &'a [bool],
+}
+
+impl Before<'_> {
+    /// The last program's index of the file at `path`, when its linked items were kept
+    /// and start at the same item: its own names are the same items at the same ids.
+    fn same_file(&self, idx: usize) -> Option<usize> {
+        let (graph, linked) = self.previous?;
+        let unit = self.graph.files.get(idx)?;
+        let old = graph.files.iter().position(|old| old.path == unit.path)?;
+        let same = *self.kept.get(idx)? && linked.firsts.get(old) == self.firsts.get(idx);
+        same.then_some(old)
+    }
+
+    /// File `idx`'s scope in the last linked program, shared, when it is what linking
+    /// would make again: the file and every file it uses kept at the same ids, its
+    /// uses naming the same files under the same aliases, and no linking error in it
+    /// (an error's span is the file's own, which an edit may move).
+    fn scope(&self, idx: usize) -> Option<Arc<FileScope>> {
+        let (graph, linked) = self.previous?;
+        let old = self.same_file(idx)?;
+        let (unit, old_unit) = (self.graph.files.get(idx)?, graph.files.get(old)?);
+        let (uses, old_uses) = (&unit.parsed.file.uses, &old_unit.parsed.file.uses);
+        if uses.len() != old_uses.len()
+            || unit.uses.len() != old_unit.uses.len()
+            || linked.diagnostics.iter().any(|(file, _)| *file == old)
+        {
+            return None;
+        }
+        let alias = |used: &crate::syntax::ast::Use| used.alias.as_ref().map(|a| a.name.clone());
+        for ((used, target), (old_used, old_target)) in uses
+            .iter()
+            .zip(&unit.uses)
+            .zip(old_uses.iter().zip(&old_unit.uses))
+        {
+            if alias(used) != alias(old_used) {
+                return None;
+            }
+            match (target, old_target) {
+                (None, None) => {}
+                (Some(target), Some(old_target)) => {
+                    if self.same_file(*target)? != *old_target {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        linked.scopes.get(old).cloned()
+    }
+}
+
 /// The linked memo of `unit`'s items (file `idx`), moved by `shift`: the main file's
 /// as its lowering left it (it is not moved; its origins are in the last version of
 /// the main file, which was the last linked program's first file), a used file's with
@@ -581,6 +648,7 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
     let mut memos: Vec<ItemMemo> = Vec::new();
     let (mut exprs, mut bindings) = (0u32, 0u32);
     let mut bases = Vec::new();
+    let mut kept_files = Vec::new();
     for (idx, unit) in graph.files.iter().enumerate() {
         let file = &unit.parsed.file;
         if graph.spaced && idx >= 1 {
@@ -597,6 +665,7 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
         firsts.push(items.len());
         shifts.push(shift);
         let kept = linked_before(previous, unit, shift);
+        kept_files.push(kept.is_some());
         memos.extend(item_memos(unit, idx, shift, kept.map(|(_, first)| first)));
         if let Some((kept, _)) = kept {
             items.extend(kept.iter().cloned());
@@ -632,6 +701,16 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
     let mut scopes = Vec::new();
     let mut diagnostics = Vec::new();
     for (idx, unit) in graph.files.iter().enumerate() {
+        let before = Before {
+            previous,
+            graph,
+            firsts: &firsts,
+            kept: &kept_files,
+        };
+        if let Some(scope) = before.scope(idx) {
+            scopes.push(scope);
+            continue;
+        }
         let own = own_of(idx);
         let mut scope = FileScope {
             names: own.clone(),
@@ -707,7 +786,7 @@ pub fn link_reusing(graph: &Graph, previous: Option<(&Graph, &Linked)>) -> Linke
                 .collect();
             scope.ambiguous.insert(name, paths);
         }
-        scopes.push(scope);
+        scopes.push(Arc::new(scope));
     }
     let file = SourceFile {
         doc: graph
@@ -864,9 +943,27 @@ mod tests {
                 .any(|(path, _, message)| path == main && message.contains("unused")),
             "{got:?}"
         );
+        // The used files' scopes are the ones linked before, shared; the main file's
+        // (its items changed) is made again, equal.
+        let scopes = |analyzed: &crate::driver::Analyzed| {
+            analyzed.modules.as_deref().unwrap().linked.scopes.clone()
+        };
+        let (old_scopes, new_scopes) = (scopes(&first), scopes(&second));
+        assert!(!Arc::ptr_eq(&old_scopes[0], &new_scopes[0]));
+        assert_eq!(old_scopes[0], new_scopes[0]);
+        assert!(Arc::ptr_eq(&old_scopes[1], &new_scopes[1]), "b's scope");
+        assert!(Arc::ptr_eq(&old_scopes[2], &new_scopes[2]), "a's scope");
         // Back to the first text, reusing the second: what the first analysis found.
         let third = crate::driver::analyze_graph_reusing(load(before).unwrap(), Some(&second));
         assert_eq!(placed(&third), placed(&first));
+        // An alias given to the use: the main file sees other names, made afresh, and
+        // equal to what linking without a last program makes.
+        let aliased = before.replace("use \"b.chop\";", "use \"b.chop\" as bee;");
+        let fourth = crate::driver::analyze_graph_reusing(load(&aliased).unwrap(), Some(&third));
+        let scope = &scopes(&fourth)[0];
+        assert!(scope.namespaces.contains_key("bee") && !scope.namespaces.contains_key("b"));
+        let alone = link(&load(&aliased).unwrap());
+        assert_eq!(scopes(&fourth), alone.scopes);
     }
 
     #[test]

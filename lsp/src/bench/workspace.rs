@@ -301,6 +301,8 @@ pub async fn run() -> Result<String, String> {
         ));
     }
 
+    let direct = library(&paths, &texts, root_line, leaf_line, digit)?;
+
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -310,8 +312,102 @@ pub async fn run() -> Result<String, String> {
     );
     let _ = writeln!(out, "{RUNS} runs each; debounce 0 ms\n");
     super::table(&mut out, rows);
+    let _ = writeln!(
+        out,
+        "\nthe same analyses called directly in the library (no protocol, no conversion):\n"
+    );
+    super::table(&mut out, direct);
     let _ = client.shutdown().await;
     Ok(out)
+}
+
+/// The analyses behind the edits, timed without the server: the root edited and
+/// analysed again; a leaf edited and analysed, then the root analysed again with
+/// the leaf's new text (as the server does, with one parse cache for both).
+fn library(
+    paths: &[PathBuf],
+    texts: &[String],
+    root_line: u32,
+    leaf_line: u32,
+    col: u32,
+) -> Result<Vec<Row>, String> {
+    use chop_ide::{Document, ProgramContext};
+    use chunkvm::modules::{ParseCache, Resolver};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    /// The files' texts as an editor holds them: edited in memory.
+    struct Buffers(Mutex<HashMap<PathBuf, String>>);
+    impl Resolver for Buffers {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            let buffers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            buffers
+                .get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+    }
+
+    let buffers = Arc::new(Buffers(Mutex::new(
+        paths.iter().cloned().zip(texts.iter().cloned()).collect(),
+    )));
+    let cache = Arc::new(ParseCache::default());
+    let open = |k: usize| {
+        let mut document = Document::new(&texts[k]);
+        document.set_program(Some(ProgramContext {
+            path: paths[k].clone(),
+            lib: Vec::new(),
+            resolver: buffers.clone(),
+            cache: Some(cache.clone()),
+        }));
+        document.analyse();
+        document
+    };
+    let leaf = FILES - 1;
+    let (mut root, mut edited) = (open(0), open(leaf));
+    let line_start = |document: &Document, line: u32| {
+        document
+            .line(line as usize)
+            .map(|(start, _)| start)
+            .ok_or("no such line")
+    };
+    let edit = |document: &mut Document, line: u32, run: usize| -> Result<(), String> {
+        let (end, new) = typed(run, col);
+        let start = line_start(document, line)?;
+        let span = chunkvm::syntax::span::Span::new(start + col as usize, start + end as usize);
+        document.edit(span, new);
+        Ok(())
+    };
+    let (mut root_samples, mut leaf_samples, mut again_samples) = (vec![], vec![], vec![]);
+    for run in 0..RUNS {
+        edit(&mut root, root_line, run)?;
+        let started = Instant::now();
+        let doc = root.analyse();
+        root_samples.push(started.elapsed());
+        if !doc.analysis.diagnostics.is_empty() {
+            return Err(format!(
+                "the edited root has diagnostics: {:?}",
+                doc.analysis.diagnostics
+            ));
+        }
+    }
+    for run in 0..RUNS {
+        edit(&mut edited, leaf_line, run)?;
+        let started = Instant::now();
+        let doc = edited.analyse();
+        leaf_samples.push(started.elapsed());
+        let mut buffers = buffers.0.lock().unwrap_or_else(|e| e.into_inner());
+        buffers.insert(paths[leaf].clone(), doc.text.to_string());
+        drop(buffers);
+        let started = Instant::now();
+        root.analyse();
+        again_samples.push(started.elapsed());
+    }
+    Ok(vec![
+        Row::of("edit root: analyse it", root_samples),
+        Row::of("edit leaf: analyse it", leaf_samples),
+        Row::of("then analyse the root again", again_samples),
+    ])
 }
 
 /// Waits until no notification arrived for a moment (the re-checks an edit
