@@ -7,9 +7,29 @@
 //! of those ([`is_jump`]). A *region* is the segment that starts where the interpreter
 //! entered compiled code, with every segment it reaches through its branches inside the
 //! same function (at most [`MAX_SEGMENTS`]): a loop of such blocks runs in machine code
-//! from one iteration to the next. Everything else (calls, returns, the store, printing,
+//! from one iteration to the next. Everything else (other calls, the store, printing,
 //! pixels, colours, globals, the pure builtins) stays in the interpreter: a region ends
 //! before such an instruction and hands the thread back with the next code offset.
+//!
+//! *Calls of itself.* A function's `Call` of itself (recursion: fib) ends a segment as
+//! a jump does, and so does a scalar `Ret`, when the function makes no environment and
+//! the cache is not a debugger's ([`SelfCalls`]); the call's targets are the function's
+//! entry and the instruction after the call, where its return goes on. A region that
+//! holds such a call keeps the registers in memory (the thread's register vector, from
+//! the current frame's base) and pushes and pops the thread's frames itself, as the
+//! interpreter does: a call writes the caller's pc and the callee's frame (function, pc
+//! 0, bases, no environment) into the frame vector and moves the base; a return in a
+//! frame the region pushed writes the result to register 0, pops, and goes on at the
+//! caller's pc (one of the region's calls: the instruction after it). So at every way
+//! out the thread is exactly the interpreter's at that instruction: frames, registers,
+//! count; the interpreter takes its bases from the top frame when the frames changed.
+//! Where the interpreter's call would do more, the region leaves before the call and the
+//! interpreter runs it: the depth limit reached (its error, at the call), registers to
+//! grow (the callee's registers beyond the register vector), the frame vector full (its
+//! capacity). A return in the frame the region was entered in leaves before it (the
+//! caller may be another function, the thread may end). Calls and returns are safe
+//! points as jumps are: the segment they end is run only if it fits below `limit` (see
+//! below), so no call or return that would have polled runs in compiled code.
 //!
 //! *Exactness.* Registers are the thread's scalar register file, read through a pointer
 //! to the frame's base and written back when the region returns. Integers wrap as the
