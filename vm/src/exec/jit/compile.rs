@@ -11,7 +11,7 @@
 //! the room the interpreter's call checks (depth, registers; else it leaves before the
 //! call for the interpreter to grow them or report the error), writes the caller's pc
 //! and the new frame, and goes to the function's entry; a return in a frame the region
-//! pushed (`depth > 0`) moves the result, pops the frame, and goes on after the call
+//! pushed (the frames longer than on entry) moves the result, pops the frame, and goes on after the call
 //! its caller made (the caller's pc, compared with the region's calls); in the frame the
 //! region was entered in, it leaves before the return. Each segment is entered only if
 //! `ran + its length < limit` (see the parent module's doc); a division by a zero
@@ -149,15 +149,13 @@ struct Lower<'a> {
     /// Registers in memory (a region with calls), else register `i` is variable `i`.
     mem: bool,
     /// Then the count so far and the next code offset; with calls, the current frame's
-    /// registers, its bases from the entered frame's, the frames' length and the calls
-    /// made and not returned.
+    /// registers, its bases from the entered frame's and the frames' length.
     ran: Variable,
     next: Variable,
     base: Variable,
     offs: Variable,
     offr: Variable,
     len: Variable,
-    depth: Variable,
     /// What the entry block read from the context (`Ctx`).
     ctx: Option<Read>,
 }
@@ -183,8 +181,16 @@ impl Site {
 #[derive(Clone, Copy)]
 struct Read {
     regs: Value,
-    s_room: Value,
-    r_room: Value,
+    /// The room for registers less a callee's (`s_room - nregs - 2`, signed), and for
+    /// reference registers (`r_room - nrefs - 1`).
+    s_lim: Value,
+    r_lim: Value,
+    /// Whether a call moves the reference registers' base; if not, whether there is
+    /// room for the callee's (the same at every call).
+    r_moves: bool,
+    r_fits: Value,
+    /// The frames' length on entry: a return in a frame above it pops.
+    len0: Value,
     frames: Value,
     max: Value,
     sb: Value,
@@ -205,7 +211,6 @@ impl<'a> Lower<'a> {
             offs: var(3),
             offr: var(4),
             len: var(5),
-            depth: var(6),
             ctx: None,
         }
     }
@@ -304,23 +309,41 @@ impl<'a> Lower<'a> {
         let base = self.b.ins().load(types::I64, flags, ctx, at!(regs));
         if self.mem {
             let field = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::I64, flags, ctx, at);
+            let calls = self.plan.calls.ok_or("a region with calls")?;
+            let s_room = field(&mut self.b, at!(s_room));
+            let r_room = field(&mut self.b, at!(r_room));
+            let s_lim = self.b.ins().iadd_imm(s_room, -(i64::from(calls.nregs) + 2));
+            let r_lim = self.b.ins().iadd_imm(r_room, -(i64::from(calls.nrefs) + 1));
+            let r_fits = self
+                .b
+                .ins()
+                .icmp_imm(IntCC::SignedGreaterThanOrEqual, r_lim, 0);
+            let len = field(&mut self.b, at!(len));
+            let r_moves = self
+                .plan
+                .segments
+                .iter()
+                .filter(|seg| seg.jumps)
+                .map(|seg| &code[seg.end - 1])
+                .any(|ins| calls.call(ins) && ins.b != 0);
             let read = Read {
                 regs: base,
-                s_room: field(&mut self.b, at!(s_room)),
-                r_room: field(&mut self.b, at!(r_room)),
+                s_lim,
+                r_lim,
+                r_moves,
+                r_fits,
+                len0: len,
                 frames: field(&mut self.b, at!(frames)),
                 max: field(&mut self.b, at!(max)),
                 sb: field(&mut self.b, at!(sb)),
                 rb: field(&mut self.b, at!(rb)),
             };
-            let len = field(&mut self.b, at!(len));
             let zero = self.b.ins().iconst(types::I64, 0);
             for (var, value) in [
                 (self.base, base),
                 (self.offs, zero),
                 (self.offr, zero),
                 (self.len, len),
-                (self.depth, zero),
             ] {
                 self.b.declare_var(var, types::I64);
                 self.b.def_var(var, value);
@@ -650,16 +673,19 @@ impl<'a> Lower<'a> {
         // The interpreter's checks: the depth limit (and here the vector's capacity),
         // registers for the callee (else it grows them).
         let deep = self.b.ins().icmp(IntCC::UnsignedLessThan, len, read.max);
-        let need = self.b.ins().iadd_imm(offs, a + i64::from(calls.nregs) + 2);
+        let need = self.b.ins().iadd_imm(offs, a);
         let s_ok = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, need, read.s_room);
-        let need = self.b.ins().iadd_imm(offr, b + i64::from(calls.nrefs) + 1);
-        let r_ok = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, need, read.r_room);
+            .icmp(IntCC::SignedLessThanOrEqual, need, read.s_lim);
+        let r_ok = if read.r_moves {
+            let need = self.b.ins().iadd_imm(offr, b);
+            self.b
+                .ins()
+                .icmp(IntCC::SignedLessThanOrEqual, need, read.r_lim)
+        } else {
+            read.r_fits
+        };
         let ok = self.b.ins().band(deep, s_ok);
         let ok = self.b.ins().band(ok, r_ok);
         let cont = self.b.create_block();
@@ -687,13 +713,12 @@ impl<'a> Lower<'a> {
         let len = self.b.ins().iadd_imm(len, 1);
         self.b.def_var(self.len, len);
         self.b.def_var(self.offs, offs);
-        self.b.def_var(self.offr, offr);
+        if read.r_moves {
+            self.b.def_var(self.offr, offr);
+        }
         let base = self.b.use_var(self.base);
         let base = self.b.ins().iadd_imm(base, a * 8);
         self.b.def_var(self.base, base);
-        let depth = self.b.use_var(self.depth);
-        let depth = self.b.ins().iadd_imm(depth, 1);
-        self.b.def_var(self.depth, depth);
         let after = self.b.ins().iadd_imm(site.ran, site.len as i64);
         self.b.def_var(self.ran, after);
         let entry = self.go_on(0, site.at, after, exit, blocks);
@@ -717,30 +742,33 @@ impl<'a> Lower<'a> {
             return Err("a return in a region without calls".into());
         };
         let flags = MemFlags::trusted();
-        let depth = self.b.use_var(self.depth);
+        let len = self.b.use_var(self.len);
+        let pushed = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, len, read.len0);
         let pop = self.b.create_block();
         let out = self.b.create_block();
-        self.b.ins().brif(depth, pop, &[], out, &[]);
+        self.b.ins().brif(pushed, pop, &[], out, &[]);
         self.b.switch_to_block(out);
         let before = self.b.ins().iadd_imm(site.ran, site.idx as i64);
         self.leave(site.at, site.before(), before, exit);
         self.b.switch_to_block(pop);
         let value = self.get(ins.a);
         self.set(0, value);
-        let depth = self.b.ins().iadd_imm(depth, -1);
-        self.b.def_var(self.depth, depth);
-        let len = self.b.use_var(self.len);
         let len = self.b.ins().iadd_imm(len, -1);
         self.b.def_var(self.len, len);
         let bytes = self.b.ins().imul_imm(len, FRAME);
         let top = self.b.ins().iadd(read.frames, bytes);
         let pc = self.b.ins().uload32(flags, top, 4 - FRAME as i32);
         let sbase = self.b.ins().uload32(flags, top, 8 - FRAME as i32);
-        let rbase = self.b.ins().uload32(flags, top, 12 - FRAME as i32);
         let offs = self.b.ins().isub(sbase, read.sb);
-        let offr = self.b.ins().isub(rbase, read.rb);
         self.b.def_var(self.offs, offs);
-        self.b.def_var(self.offr, offr);
+        if read.r_moves {
+            let rbase = self.b.ins().uload32(flags, top, 12 - FRAME as i32);
+            let offr = self.b.ins().isub(rbase, read.rb);
+            self.b.def_var(self.offr, offr);
+        }
         let bytes = self.b.ins().ishl_imm(offs, 3);
         let base = self.b.ins().iadd(read.regs, bytes);
         self.b.def_var(self.base, base);
