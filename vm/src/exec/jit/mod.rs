@@ -791,4 +791,49 @@ mod tests {
         );
         assert_eq!(Plan::new(&code, 3, &stops, None), None);
     }
+
+    #[test]
+    fn a_call_of_the_function_itself_and_its_returns_are_in_the_region() {
+        // fib: 0: BrLtIK -> 1 else 2; 1: Ret; 2..7: n - 1, Call, n - 2, Call, AddI, Ret.
+        let code = [
+            ins(Op::BrLtIK, 0, 0, 2, pack_targets(1, 2)),
+            ins(Op::Ret, 0, 0, 0, 0),
+            ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
+            ins(Op::Call, 1, 0, 0, 0),
+            ins(Op::AddIK, 2, 0, 0, (-2i64) as u64),
+            ins(Op::Call, 2, 0, 0, 0),
+            ins(Op::AddI, 3, 1, 2, 0),
+            ins(Op::Ret, 3, 0, 0, 0),
+        ];
+        let calls = SelfCalls {
+            func: 0,
+            nregs: 4,
+            nrefs: 0,
+        };
+        let plan = Plan::new(&code, 0, &[], Some(calls)).unwrap();
+        let spans: Vec<(usize, usize, bool)> = plan
+            .segments
+            .iter()
+            .map(|s| (s.start, s.end, s.jumps))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (0, 1, true),
+                (1, 2, true),
+                (2, 4, true),
+                (4, 6, true),
+                (6, 8, true)
+            ]
+        );
+        assert_eq!((plan.regs, plan.calls), (4, Some(calls)));
+        // Without calls (a debugger's cache), or calling another function: no call nor
+        // return, and too short.
+        assert_eq!(Plan::new(&code, 0, &[], None), None);
+        let other = SelfCalls { func: 1, ..calls };
+        assert_eq!(Plan::new(&code, 0, &[], Some(other)), None);
+        // Entered after the first call: its return goes on at 4 and 6 as well.
+        let plan = Plan::new(&code, 4, &[], Some(calls)).unwrap();
+        assert_eq!(plan.segments.len(), 5);
+    }
 }
