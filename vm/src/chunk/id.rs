@@ -60,6 +60,7 @@ impl fmt::Display for NodeId {
 /// The id of a chunk: a code id, a data id or [`ChunkId::NIL`] (see the
 /// module documentation for the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[repr(transparent)]
 pub struct ChunkId(pub u64);
 
 impl Default for ChunkId {

@@ -7,9 +7,29 @@
 //! of those ([`is_jump`]). A *region* is the segment that starts where the interpreter
 //! entered compiled code, with every segment it reaches through its branches inside the
 //! same function (at most [`MAX_SEGMENTS`]): a loop of such blocks runs in machine code
-//! from one iteration to the next. Everything else (calls, returns, the store, printing,
+//! from one iteration to the next. Everything else (other calls, the store, printing,
 //! pixels, colours, globals, the pure builtins) stays in the interpreter: a region ends
 //! before such an instruction and hands the thread back with the next code offset.
+//!
+//! *Calls of itself.* A function's `Call` of itself (recursion: fib) ends a segment as
+//! a jump does, and so does a scalar `Ret`, when the function makes no environment and
+//! the cache is not a debugger's ([`SelfCalls`]); the call's targets are the function's
+//! entry and the instruction after the call, where its return goes on. A region that
+//! holds such a call keeps the registers in memory (the thread's register vector, from
+//! the current frame's base) and pushes and pops the thread's frames itself, as the
+//! interpreter does: a call writes the caller's pc and the callee's frame (function, pc
+//! 0, bases, no environment) into the frame vector and moves the base; a return in a
+//! frame the region pushed writes the result to register 0, pops, and goes on at the
+//! caller's pc (one of the region's calls: the instruction after it). So at every way
+//! out the thread is exactly the interpreter's at that instruction: frames, registers,
+//! count; the interpreter takes its bases from the top frame when the frames changed.
+//! Where the interpreter's call would do more, the region leaves before the call and the
+//! interpreter runs it: the depth limit reached (its error, at the call), registers to
+//! grow (the callee's registers beyond the register vector), the frame vector full (its
+//! capacity). A return in the frame the region was entered in leaves before it (the
+//! caller may be another function, the thread may end). Calls and returns are safe
+//! points as jumps are: the segment they end is run only if it fits below `limit` (see
+//! below), so no call or return that would have polled runs in compiled code.
 //!
 //! *Exactness.* Registers are the thread's scalar register file, read through a pointer
 //! to the frame's base and written back when the region returns. Integers wrap as the
@@ -81,6 +101,7 @@ mod compile;
 mod divide;
 
 use crate::compile::ir::{Imm, Instr, Op, Operand};
+use crate::exec::vm::{Frame, LoadedFn};
 use std::time::Duration;
 
 /// Entries of a code offset before it is compiled.
@@ -181,7 +202,8 @@ pub fn is_jump(op: Op) -> bool {
 }
 
 /// A straight run of compiled instructions: `start..end` in the function's decoded
-/// code; the last one is a jump when `jumps`.
+/// code; the last one is a jump, or a self-call or return (see [`SelfCalls`]), when
+/// `jumps`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Segment {
     pub(crate) start: usize,
@@ -205,16 +227,56 @@ pub(crate) fn targets(ins: &Instr) -> Vec<usize> {
     }
 }
 
+/// What a region needs to compile a function's calls of itself and its returns: the
+/// function, its registers, and whether its calls make an environment (then they are
+/// not compiled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SelfCalls {
+    pub(crate) func: u32,
+    pub(crate) nregs: u32,
+    pub(crate) nrefs: u32,
+}
+
+impl SelfCalls {
+    /// Whether `ins` is a call of the function itself.
+    pub(crate) fn call(&self, ins: &Instr) -> bool {
+        ins.op == Op::Call && ins.k == u64::from(self.func)
+    }
+}
+
+/// Whether `ins` ends a segment that `calls` (none: no call nor return compiles) lets
+/// the region go on from: a jump, a call of the function itself, a scalar return.
+fn ends_segment(ins: &Instr, calls: Option<&SelfCalls>) -> bool {
+    is_jump(ins.op) || calls.is_some_and(|calls| calls.call(ins) || ins.op == Op::Ret)
+}
+
+/// The code offsets a segment's last instruction goes to within the function: a jump's
+/// targets; a self-call's are the function's entry and the instruction after the call
+/// (where its return goes on); a return's are the calls' (see [`Plan::new`]).
+fn segment_targets(ins: &Instr, at: usize) -> Vec<usize> {
+    match ins.op {
+        Op::Call => vec![0, at + 1],
+        Op::Ret => Vec::new(),
+        _ => targets(ins),
+    }
+}
+
 /// The segment that starts at `pc`, if the instruction there compiles. An instruction
 /// marked in `stops` (a debugger's stop marks: see [`Jit::for_debugger`]) is never in
-/// one: a segment ends before it.
-pub(crate) fn segment_at(code: &[Instr], pc: usize, stops: &[bool]) -> Option<Segment> {
+/// one: a segment ends before it. With `calls`, a call of the function itself and a
+/// scalar return end a segment as a jump does.
+pub(crate) fn segment_at(
+    code: &[Instr],
+    pc: usize,
+    stops: &[bool],
+    calls: Option<&SelfCalls>,
+) -> Option<Segment> {
     let free = |at: usize| !stops.get(at).copied().unwrap_or(false);
     let mut end = pc;
     while code.get(end).is_some_and(|ins| compiles(ins.op)) && free(end) {
         end += 1;
     }
-    let jumps = code.get(end).is_some_and(|ins| is_jump(ins.op)) && free(end);
+    let jumps = code.get(end).is_some_and(|ins| ends_segment(ins, calls)) && free(end);
     if jumps {
         end += 1;
     }
@@ -231,14 +293,23 @@ pub(crate) fn segment_at(code: &[Instr], pc: usize, stops: &[bool]) -> Option<Se
 pub(crate) struct Plan {
     pub(crate) segments: Vec<Segment>,
     pub(crate) regs: usize,
+    /// The function's calls of itself, when the region holds one (then its registers
+    /// live in memory: see `compile`).
+    pub(crate) calls: Option<SelfCalls>,
 }
 
 impl Plan {
     /// The region of a function's decoded `code` entered at `pc`, without the
-    /// instructions marked in `stops` (none when it is empty): `None` when nothing
-    /// compiles there or it is not worth it (see [`MIN_WORTH`]).
-    pub(crate) fn new(code: &[Instr], pc: usize, stops: &[bool]) -> Option<Plan> {
-        let first = segment_at(code, pc, stops)?;
+    /// instructions marked in `stops` (none when it is empty), with the function's calls
+    /// of itself and its returns when `calls` says how: `None` when nothing compiles
+    /// there or it is not worth it (see [`MIN_WORTH`]).
+    pub(crate) fn new(
+        code: &[Instr],
+        pc: usize,
+        stops: &[bool],
+        calls: Option<SelfCalls>,
+    ) -> Option<Plan> {
+        let first = segment_at(code, pc, stops, calls.as_ref())?;
         let mut segments = vec![first];
         let mut looped = false;
         let mut next = 0;
@@ -248,7 +319,12 @@ impl Plan {
             if !seg.jumps {
                 continue;
             }
-            for target in code.get(seg.end - 1).map(targets).unwrap_or_default() {
+            let last = seg.end - 1;
+            let to = code
+                .get(last)
+                .map(|ins| segment_targets(ins, last))
+                .unwrap_or_default();
+            for target in to {
                 if segments.iter().any(|s| s.start == target) {
                     looped = true;
                     continue;
@@ -256,16 +332,34 @@ impl Plan {
                 if segments.len() >= MAX_SEGMENTS {
                     continue;
                 }
-                if let Some(seg) = segment_at(code, target, stops) {
+                if let Some(seg) = segment_at(code, target, stops, calls.as_ref()) {
                     segments.push(seg);
                 }
             }
         }
+        // A call of itself is a loop; without one, no return is compiled.
+        let calling = segments
+            .iter()
+            .any(|seg| seg.jumps && code[seg.end - 1].op == Op::Call);
+        if !calling {
+            for seg in &mut segments {
+                if seg.jumps && code[seg.end - 1].op == Op::Ret {
+                    seg.end -= 1;
+                    seg.jumps = false;
+                }
+            }
+            if segments.first().is_some_and(|seg| seg.end == seg.start) {
+                return None;
+            }
+            segments.retain(|seg| seg.end > seg.start);
+        }
+        looped |= calling;
         let instructions: usize = segments.iter().map(Segment::len).sum();
         if !looped && instructions < MIN_WORTH {
             return None;
         }
-        let mut regs = 0usize;
+        // A return writes register 0.
+        let mut regs = usize::from(calling);
         for seg in &segments {
             for ins in &code[seg.start..seg.end] {
                 let (a, b, c, _) = ins.op.shape();
@@ -281,7 +375,11 @@ impl Plan {
                 }
             }
         }
-        Some(Plan { segments, regs })
+        Some(Plan {
+            segments,
+            regs,
+            calls: calls.filter(|_| calling),
+        })
     }
 
     /// Instructions in all its segments.
@@ -313,11 +411,57 @@ pub(crate) struct Exit {
     pub(crate) ran: u64,
 }
 
+/// The thread a region runs over, at its top frame: the scalar registers and that
+/// frame's base, the reference registers' length and the frame's base there, the frames
+/// and the depth limit.
+pub(crate) struct At<'a> {
+    pub(crate) s: &'a mut [u64],
+    pub(crate) sb: usize,
+    pub(crate) r_len: usize,
+    pub(crate) rb: usize,
+    pub(crate) frames: &'a mut Vec<Frame>,
+    pub(crate) depth: usize,
+}
+
+/// What a compiled region reads and writes besides the registers (`compile` reads its
+/// fields at their offsets).
+#[repr(C)]
+pub(crate) struct Ctx {
+    /// The scalar registers from the frame's base.
+    regs: *mut u64,
+    /// Out: instructions run.
+    ran: u64,
+    /// Scalar registers from the frame's base to the end of the register file.
+    s_room: u64,
+    /// Reference registers from the frame's base to the end of theirs.
+    r_room: u64,
+    /// The thread's frames: the vector's buffer, its length (in and out) and how many
+    /// frames it may hold (its capacity, at most the depth limit).
+    frames: *mut Frame,
+    len: u64,
+    max: u64,
+    /// The frame's bases.
+    sb: u64,
+    rb: u64,
+}
+
+// `compile` writes frames as three 64-bit words: function and pc, the bases, the
+// environment.
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<Frame>() == 24);
+    assert!(offset_of!(Frame, func) == 0 && offset_of!(Frame, pc) == 4);
+    assert!(offset_of!(Frame, sbase) == 8 && offset_of!(Frame, rbase) == 12);
+    assert!(offset_of!(Frame, env) == 16 && size_of::<crate::chunk::ChunkId>() == 8);
+};
+
 /// The compiled code of one loaded program, shared by its threads (see the module doc),
 /// or of one debugged thread's breakpoints ([`Jit::for_debugger`]).
 #[cfg(feature = "jit")]
 pub(crate) struct Jit {
     funcs: Vec<FnCode>,
+    /// A debugged thread's cache: no call is compiled.
+    debugger: bool,
     /// Per function, the instructions no region holds (a debugger's stop marks).
     stops: Vec<Vec<bool>>,
     module: std::sync::Mutex<ModuleState>,
@@ -342,7 +486,9 @@ enum ModuleState {
 impl Jit {
     /// An empty cache for functions of these code lengths.
     pub(crate) fn new(lengths: impl Iterator<Item = usize>) -> Jit {
-        Jit::for_debugger(lengths, Vec::new())
+        let mut jit = Jit::for_debugger(lengths, Vec::new());
+        jit.debugger = false;
+        jit
     }
 
     /// An empty cache for functions of these code lengths whose regions leave out the
@@ -351,6 +497,7 @@ impl Jit {
     pub(crate) fn for_debugger(lengths: impl Iterator<Item = usize>, stops: Vec<Vec<bool>>) -> Jit {
         Jit {
             stops,
+            debugger: true,
             funcs: lengths
                 .map(|len| FnCode {
                     hits: (0..len).map(|_| Default::default()).collect(),
@@ -367,17 +514,19 @@ impl Jit {
         self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
-    /// Runs the region entered at `pc` of function `func` (decoded as `code`) over the
-    /// frame's registers `s`, if there is one (compiling it when it has become hot: `hot`
-    /// entries), with `limit` instructions before the interpreter's next check. Where it
-    /// handed the thread back; `None` when there is no region to run.
+    /// Runs the region entered at `pc` of function `func` (decoded as `lf`) over the
+    /// thread's registers and frames at that frame (`at`), if there is one (compiling it
+    /// when it has become hot: `hot` entries), with `limit` instructions before the
+    /// interpreter's next check. Where it handed the thread back; `None` when there is no
+    /// region to run. A region that calls its own function may leave with frames pushed:
+    /// the thread's frames are then longer, and the top one is where it goes on.
     #[inline]
     pub(crate) fn run(
         &self,
-        code: &[Instr],
+        lf: &LoadedFn,
         func: u32,
         pc: usize,
-        s: &mut [u64],
+        at: At<'_>,
         limit: u64,
         hot: u32,
     ) -> Option<Exit> {
@@ -394,29 +543,60 @@ impl Jit {
                 if seen < hot {
                     return None;
                 }
-                cell.get_or_init(|| self.compile(code, func, pc)).as_ref()?
+                cell.get_or_init(|| self.compile(lf, func, pc)).as_ref()?
             }
         };
-        if limit <= region.first || s.len() < region.regs {
+        let room = at.s.len().checked_sub(at.sb)?;
+        if limit <= region.first || room < region.regs || at.frames.is_empty() {
             return None;
         }
-        let mut ran = 0u64;
+        let frames = at.frames;
+        let mut ctx = Ctx {
+            regs: at.s[at.sb..].as_mut_ptr(),
+            ran: 0,
+            s_room: room as u64,
+            r_room: at.r_len.saturating_sub(at.rb) as u64,
+            frames: frames.as_mut_ptr(),
+            len: frames.len() as u64,
+            max: frames.capacity().min(at.depth) as u64,
+            sb: at.sb as u64,
+            rb: at.rb as u64,
+        };
         // SAFETY: the region was compiled from this function's verified code by
-        // `compile::Module::compile`; it reads and writes `s[0..region.regs]` only, which
-        // `s` covers (checked above), and `ran` for the count. Its module lives as long as
-        // `self`, which the caller's program keeps alive while it runs.
-        let answer = unsafe { (region.entry)(s.as_mut_ptr(), limit, &mut ran) };
+        // `compile::Module::compile`; it reads and writes the frame's registers
+        // `s[sb..sb + region.regs]` only, which `s` covers (checked above), and, when it
+        // calls its function, the registers of the frames it pushes, each checked against
+        // `s_room` before the call (as the interpreter's call checks that the register
+        // file holds the callee's registers), and the frames from the top one to `max`,
+        // within the vector's capacity. Its module lives as long as `self`, which the
+        // caller's program keeps alive while it runs.
+        let answer = unsafe { (region.entry)(&mut ctx, limit) };
+        let len = ctx.len as usize;
+        if len != frames.len() && len >= frames.len() && len <= frames.capacity() {
+            // SAFETY: the region wrote each frame from the old length to `len` when it
+            // pushed it (it never pops below the frame it was entered in), and `Frame`
+            // is `Copy`.
+            unsafe { frames.set_len(len) };
+        }
         let from = (answer >> 32) as u32;
         Some(Exit {
             next: answer as u32 as usize,
             from: (from != compile::UNKNOWN).then_some(from as usize),
-            ran,
+            ran: ctx.ran,
         })
     }
 
-    fn compile(&self, code: &[Instr], func: u32, pc: usize) -> Option<Region> {
+    fn compile(&self, lf: &LoadedFn, func: u32, pc: usize) -> Option<Region> {
         let stops = self.stops.get(func as usize).map_or(&[][..], Vec::as_slice);
-        let compiled = Plan::new(code, pc, stops).and_then(|plan| {
+        let code = &lf.code[..];
+        // Not in a debugger's cache (its `prev` knows no frames), nor when a call makes
+        // an environment.
+        let calls = (!self.debugger && lf.env_slots == 0).then_some(SelfCalls {
+            func,
+            nregs: lf.nregs,
+            nrefs: lf.nrefs,
+        });
+        let compiled = Plan::new(code, pc, stops, calls).and_then(|plan| {
             let mut module = self.module.lock().ok()?;
             if matches!(*module, ModuleState::NotYet) {
                 *module = match compile::Module::new() {
@@ -524,7 +704,7 @@ mod tests {
             ins(Op::ForStep, 2, 3, 0, pack_targets(2, 6)),
             ins(Op::Ret, 1, 0, 0, 0),
         ];
-        let plan = Plan::new(&code, 0, &[]).unwrap();
+        let plan = Plan::new(&code, 0, &[], None).unwrap();
         assert_eq!(
             plan.segments,
             vec![
@@ -541,21 +721,21 @@ mod tests {
             ]
         );
         assert_eq!((plan.regs, plan.instructions()), (6, 6));
-        assert_eq!(segment_at(&code, 6, &[]), None);
+        assert_eq!(segment_at(&code, 6, &[], None), None);
         // Straight code before a call, too short to be worth it.
         let call = [
             ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
             ins(Op::Call, 1, 0, 0, 0),
         ];
         assert_eq!(
-            segment_at(&call, 0, &[]),
+            segment_at(&call, 0, &[], None),
             Some(Segment {
                 start: 0,
                 end: 1,
                 jumps: false
             })
         );
-        assert_eq!(Plan::new(&call, 0, &[]), None);
+        assert_eq!(Plan::new(&call, 0, &[], None), None);
     }
 
     #[test]
@@ -573,11 +753,11 @@ mod tests {
             ins(Op::ForStep, 2, 3, 0, pack_targets(2, 7)),
             ins(Op::Ret, 1, 0, 0, 0),
         ];
-        let all = Plan::new(&code, 0, &[]).unwrap();
+        let all = Plan::new(&code, 0, &[], None).unwrap();
         assert_eq!(all.segments.len(), 4);
         let mut stops = vec![false; code.len()];
         stops[4] = true;
-        let plan = Plan::new(&code, 0, &stops).unwrap();
+        let plan = Plan::new(&code, 0, &stops, None).unwrap();
         assert_eq!(
             plan.segments,
             vec![
@@ -602,13 +782,58 @@ mod tests {
         stops[4] = false;
         stops[3] = true;
         assert_eq!(
-            segment_at(&code, 2, &stops),
+            segment_at(&code, 2, &stops, None),
             Some(Segment {
                 start: 2,
                 end: 3,
                 jumps: false
             })
         );
-        assert_eq!(Plan::new(&code, 3, &stops), None);
+        assert_eq!(Plan::new(&code, 3, &stops, None), None);
+    }
+
+    #[test]
+    fn a_call_of_the_function_itself_and_its_returns_are_in_the_region() {
+        // fib: 0: BrLtIK -> 1 else 2; 1: Ret; 2..7: n - 1, Call, n - 2, Call, AddI, Ret.
+        let code = [
+            ins(Op::BrLtIK, 0, 0, 2, pack_targets(1, 2)),
+            ins(Op::Ret, 0, 0, 0, 0),
+            ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
+            ins(Op::Call, 1, 0, 0, 0),
+            ins(Op::AddIK, 2, 0, 0, (-2i64) as u64),
+            ins(Op::Call, 2, 0, 0, 0),
+            ins(Op::AddI, 3, 1, 2, 0),
+            ins(Op::Ret, 3, 0, 0, 0),
+        ];
+        let calls = SelfCalls {
+            func: 0,
+            nregs: 4,
+            nrefs: 0,
+        };
+        let plan = Plan::new(&code, 0, &[], Some(calls)).unwrap();
+        let spans: Vec<(usize, usize, bool)> = plan
+            .segments
+            .iter()
+            .map(|s| (s.start, s.end, s.jumps))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (0, 1, true),
+                (1, 2, true),
+                (2, 4, true),
+                (4, 6, true),
+                (6, 8, true)
+            ]
+        );
+        assert_eq!((plan.regs, plan.calls), (4, Some(calls)));
+        // Without calls (a debugger's cache), or calling another function: no call nor
+        // return, and too short.
+        assert_eq!(Plan::new(&code, 0, &[], None), None);
+        let other = SelfCalls { func: 1, ..calls };
+        assert_eq!(Plan::new(&code, 0, &[], Some(other)), None);
+        // Entered after the first call: its return goes on at 4 and 6 as well.
+        let plan = Plan::new(&code, 4, &[], Some(calls)).unwrap();
+        assert_eq!(plan.segments.len(), 5);
     }
 }

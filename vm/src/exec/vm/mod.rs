@@ -162,8 +162,10 @@ impl Loaded {
     }
 }
 
-/// One activation of a function.
+/// One activation of a function (`repr(C)`: compiled code pushes frames, see
+/// `exec::jit`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
 pub struct Frame {
     /// The function.
     pub func: u32,

@@ -133,11 +133,25 @@ impl Vm {
                 #[cfg(feature = "jit")]
                 while jit_on {
                     let limit = check_at.saturating_sub(count);
-                    match s
-                        .get_mut(sb..)
-                        .and_then(|regs| jit_code.run(code, func, pc, regs, limit, jit_hot))
-                    {
+                    let depth = self.frames.len();
+                    let at = crate::exec::jit::At {
+                        s: &mut s,
+                        sb,
+                        r_len: r.len(),
+                        rb,
+                        frames: &mut self.frames,
+                        depth: self.limits.depth,
+                    };
+                    match jit_code.run(lf, func, pc, at, limit, jit_hot) {
                         Some(exit) if exit.ran > 0 => {
+                            if self.frames.len() != depth {
+                                // It called its function: on in the frame it pushed last.
+                                if let Some(top) = self.frames.last() {
+                                    sb = top.sbase as usize;
+                                    rb = top.rbase as usize;
+                                    env = top.env;
+                                }
+                            }
                             count = count.saturating_add(exit.ran);
                             self.jit_count = self.jit_count.saturating_add(exit.ran);
                             pc = exit.next;
