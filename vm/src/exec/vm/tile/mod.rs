@@ -6,8 +6,12 @@
 //! at its first instruction) and covers the pixels up to the next multiple of
 //! [`LANES`] of the row (never a stage's last pixel, so a span never ends a stage).
 //! Lanes run in lock step; a branch that sends lanes different ways splits them in two
-//! groups, each run to the end of the filter on its own with masked writes (no
-//! reconvergence: correct first, and the filters of the library rarely diverge).
+//! groups, each run on its own with masked writes. The groups meet again where the
+//! two ways join: a group of some lanes that jumps to or past where another group of
+//! the same call waits stops there, the one furthest behind runs first, and groups at
+//! one place of one call run on as one (`next_group`), so the code after an `if`
+//! whose lanes differ, or after a loop whose trip counts differ, runs once for all
+//! the lanes again.
 //!
 //! Nothing here changes the thread until the span is done: the lanes are scratch
 //! registers, arrays made inside the filter live in lane arrays (never chunks), and the
@@ -77,7 +81,7 @@ struct LaneArray {
 }
 
 /// A caller's place in a group's stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TFrame {
     func: u32,
     pc: usize,
@@ -94,6 +98,14 @@ struct Group {
     sb: usize,
     rb: usize,
     mask: u64,
+}
+
+impl Group {
+    /// Whether the group is in the same call as one in function `func` with those
+    /// register bases and callers: lanes of both at one place can run as one group.
+    fn same_call(&self, func: u32, sb: usize, rb: usize, callers: &[TFrame]) -> bool {
+        self.func == func && self.sb == sb && self.rb == rb && self.callers == callers
+    }
 }
 
 /// The scratch state of tile-wide runs, kept between spans to reuse its memory.
@@ -348,9 +360,31 @@ impl Vm {
             mask,
         });
         let mut counted = 0u64;
-        while let Some(group) = st.pending.pop() {
+        while let Some(group) = next_group(&mut st.pending) {
             self.run_group(st, group, &loaded, &mut counted, allowance)?;
         }
         Ok(counted)
     }
+}
+
+/// The group to run next: the one furthest behind (the smallest `pc`), with every
+/// other group of the same call at the same place merged into it. A group of some
+/// lanes waits whenever another of its call is at or behind where it goes, so the
+/// lanes that split at a branch meet again where the two ways join (code is laid out
+/// with a join after both of its ways) and run on as one group, with writes of more
+/// lanes at once; whatever order groups run in, each lane runs its own way.
+fn next_group(pending: &mut Vec<Group>) -> Option<Group> {
+    let at = (0..pending.len()).min_by_key(|&i| pending[i].pc)?;
+    let mut group = pending.swap_remove(at);
+    let mut i = 0;
+    while i < pending.len() {
+        let g = &pending[i];
+        if g.pc == group.pc && g.same_call(group.func, group.sb, group.rb, &group.callers) {
+            group.mask |= g.mask;
+            pending.swap_remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    Some(group)
 }
