@@ -104,6 +104,33 @@ impl Vm {
                 }
             }
         } else {
+            if mask == FULL && y_same && ins.op != Op::AtOffAcc {
+                // Every lane of a whole span, one row (a block's columns, a stride): when
+                // the lanes' x all lie in the image and close together, each lane's pixel
+                // straight from the decoded row into the destination, with no clamp.
+                let xs: [i64; LANES] = std::array::from_fn(|l| coord(xr, l) as i64);
+                let (mut min, mut max) = (xs[0], xs[0]);
+                for x in xs {
+                    min = min.min(x);
+                    max = max.max(x);
+                }
+                let y0 = coord(yr, first) as i64;
+                if min >= 0 && max <= max_x && max - min < GATHER as i64 {
+                    let row = rows
+                        .row(view, &self.store, y0, min, max)
+                        .map_err(|_| Bail::Here)?;
+                    let (min, max) = (min as usize, max as usize);
+                    let (row_lo, row_hi) = (&row.lo[min..=max], &row.hi[min..=max]);
+                    let Some(([d0, d1], _)) = around(&mut st.s, a, 2) else {
+                        return Err(Bail::Here);
+                    };
+                    for l in 0..LANES {
+                        let at = (xs[l] - min as i64) as usize;
+                        (d0[l], d1[l]) = (row_lo[at], row_hi[at]);
+                    }
+                    return Ok(());
+                }
+            }
             let xs: Lane = std::array::from_fn(|l| coord(xr, l));
             // y the same in every lane when the flags say so (a block's row), else
             // each lane's.
