@@ -518,3 +518,60 @@ filter tall(src: image, x: int, y: int) -> color {
         same_both_ways(source, "tall", &pattern(w, h));
     }
 }
+
+#[test]
+fn lanes_that_part_at_a_branch_and_meet_again_make_the_same_bytes() {
+    // Lanes that go different ways meet again after the branch (an `if` whose lanes
+    // differ, nested ones, loops whose trip counts differ per lane, `break` and
+    // `continue` taken by some lanes, a call some lanes make, a return from within a
+    // branch): each lane must still run its own way, in the same instructions.
+    let source = "\
+param level: float = 0.45 in 0.0..1.0;
+
+fn shade(v: float, n: int) -> float {
+    var acc = v;
+    var i = 0;
+    while i < n {
+        if i % 2 == 0 {
+            acc = acc * 0.9;
+        } else {
+            acc = acc + 0.01;
+        }
+        i += 1;
+    }
+    acc
+}
+
+filter parted(src: image, x: int, y: int) -> color {
+    let c = src.at(x, y);
+    var v = luma(c);
+    if v >= level {
+        v = v * 0.5;
+        if x % 3 == 0 {
+            v = v + 0.25;
+        } else if x % 3 == 1 {
+            v = shade(v, x % 5);
+        }
+    } else {
+        v = 1.0 - v;
+    }
+    var sum = 0.0;
+    for k in 0..(x + y) % 7 {
+        if k == 3 && y % 2 == 0 {
+            continue;
+        }
+        sum += src.at(x + k, y).g;
+        if sum > 2.5 {
+            break;
+        }
+    }
+    if x % 11 == 4 {
+        return rgba(sum / 7.0, v, 0.5, c.a);
+    }
+    rgba(v, sum / 7.0, shade(c.b, y % 4), c.a)
+}
+";
+    for (w, h) in [(1, 1), (1, 9), (5, 1), (9, 7), (70, 3), (130, 10), (200, 2)] {
+        same_both_ways(source, "parted", &pattern(w, h));
+    }
+}

@@ -7,7 +7,8 @@ use super::lanes::*;
 use super::*;
 
 impl Vm {
-    /// Runs one group of lanes to the filter's return.
+    /// Runs one group of lanes to the filter's return, or until it splits in two or
+    /// waits for a group behind it (it is then back in `st.pending`).
     #[inline(never)]
     pub(super) fn run_group(
         &mut self,
@@ -64,16 +65,43 @@ impl Vm {
                 }
             }};
         }
-        // Goes to `then` for the lanes of `t`, to `otherwise` for the others; lanes
-        // that go the other way from the ones going on wait as a group of their own.
+        // A group of some lanes about to run from `pc` stops when another group of the
+        // same call waits at or before `pc`: the scheduler runs the one furthest behind
+        // first, and groups that meet at one place run on as one.
+        macro_rules! rejoin {
+            () => {{
+                if !w.full
+                    && st
+                        .pending
+                        .iter()
+                        .any(|g| g.pc <= pc && g.same_call(func, sb, rb, &callers))
+                {
+                    st.pending.push(Group {
+                        callers,
+                        func,
+                        pc,
+                        sb,
+                        rb,
+                        mask,
+                    });
+                    return Ok(());
+                }
+            }};
+        }
+        // Goes to `then` for the lanes of `t`, to `otherwise` for the others. When the
+        // lanes go both ways, the group ends here as two groups the scheduler picks up
+        // (`Lanes::next_group`); when all go one way, a group of some lanes first waits
+        // for a group of the same call that is behind it (`rejoin!`).
         macro_rules! branch {
             ($t:expr, $k:expr) => {{
                 let t: u64 = $t;
                 let (then, otherwise) = (($k as u32) as usize, (($k >> 32) as u32) as usize);
                 if t == mask {
                     pc = then;
+                    rejoin!();
                 } else if t == 0 {
                     pc = otherwise;
+                    rejoin!();
                 } else {
                     st.pending.push(Group {
                         callers: callers.clone(),
@@ -83,20 +111,15 @@ impl Vm {
                         rb,
                         mask: mask & !t,
                     });
-                    return self.run_group(
-                        st,
-                        Group {
-                            callers,
-                            func,
-                            pc: then,
-                            sb,
-                            rb,
-                            mask: t,
-                        },
-                        loaded,
-                        counted,
-                        allowance,
-                    );
+                    st.pending.push(Group {
+                        callers,
+                        func,
+                        pc: then,
+                        sb,
+                        rb,
+                        mask: t,
+                    });
+                    return Ok(());
                 }
             }};
         }
@@ -255,6 +278,7 @@ impl Vm {
                 Op::Jmp => {
                     at_jump!();
                     pc = ins.k as usize;
+                    rejoin!();
                 }
                 Op::Br => {
                     at_jump!();

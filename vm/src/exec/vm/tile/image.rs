@@ -69,13 +69,15 @@ impl Vm {
         };
         let y_same = u[yr[0]] && u[yr[1]];
         // Each lane's colour slots (a lane not read holds pixel 0's, as all do for an
-        // image of no pixel).
-        let mut lo = [0u64; LANES];
-        let mut hi = [0u64; LANES];
+        // image of no pixel), zeroed only on the ways that need them (not on a row
+        // read straight into the destination).
+        let mut lo: Lane;
+        let mut hi: Lane;
         let max_x = view.width() as i64 - 1;
         let clamp = |x: i64| x.min(max_x).max(0) as usize;
         if view.width() == 0 || view.height() == 0 {
             // Every pixel reads 0.
+            (lo, hi) = ([0; LANES], [0; LANES]);
         } else if x_step && y_same {
             // Only the active lanes' pixels: their tiles are all a per-pixel run
             // would read.
@@ -95,15 +97,45 @@ impl Vm {
                         return Ok(());
                     }
                 }
+                (lo, hi) = ([0; LANES], [0; LANES]);
                 lo[first..=last].copy_from_slice(&row.lo[x0..=x1]);
                 hi[first..=last].copy_from_slice(&row.hi[x0..=x1]);
             } else {
+                (lo, hi) = ([0; LANES], [0; LANES]);
                 for l in first..=last {
                     let at = clamp(x0.wrapping_add((l - first) as i64));
                     (lo[l], hi[l]) = (row.lo[at], row.hi[at]);
                 }
             }
         } else {
+            if mask == FULL && y_same && ins.op != Op::AtOffAcc {
+                // Every lane of a whole span, one row (a block's columns, a stride): when
+                // the lanes' x all lie in the image and close together, each lane's pixel
+                // straight from the decoded row into the destination, with no clamp.
+                let xs: [i64; LANES] = std::array::from_fn(|l| coord(xr, l) as i64);
+                let (mut min, mut max) = (xs[0], xs[0]);
+                for x in xs {
+                    min = min.min(x);
+                    max = max.max(x);
+                }
+                let y0 = coord(yr, first) as i64;
+                if min >= 0 && max <= max_x && max - min < GATHER as i64 {
+                    let row = rows
+                        .row(view, &self.store, y0, min, max)
+                        .map_err(|_| Bail::Here)?;
+                    let (min, max) = (min as usize, max as usize);
+                    let (row_lo, row_hi) = (&row.lo[min..=max], &row.hi[min..=max]);
+                    let Some(([d0, d1], _)) = around(&mut st.s, a, 2) else {
+                        return Err(Bail::Here);
+                    };
+                    for l in 0..LANES {
+                        let at = (xs[l] - min as i64) as usize;
+                        (d0[l], d1[l]) = (row_lo[at], row_hi[at]);
+                    }
+                    return Ok(());
+                }
+            }
+            (lo, hi) = ([0; LANES], [0; LANES]);
             let xs: Lane = std::array::from_fn(|l| coord(xr, l));
             // y the same in every lane when the flags say so (a block's row), else
             // each lane's.

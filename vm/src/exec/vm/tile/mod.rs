@@ -6,8 +6,12 @@
 //! at its first instruction) and covers the pixels up to the next multiple of
 //! [`LANES`] of the row (never a stage's last pixel, so a span never ends a stage).
 //! Lanes run in lock step; a branch that sends lanes different ways splits them in two
-//! groups, each run to the end of the filter on its own with masked writes (no
-//! reconvergence: correct first, and the filters of the library rarely diverge).
+//! groups, each run on its own with masked writes. The groups meet again where the
+//! two ways join: a group of some lanes that jumps to or past where another group of
+//! the same call waits stops there, the one furthest behind runs first, and groups at
+//! one place of one call run on as one (`next_group`), so the code after an `if`
+//! whose lanes differ, or after a loop whose trip counts differ, runs once for all
+//! the lanes again.
 //!
 //! Nothing here changes the thread until the span is done: the lanes are scratch
 //! registers, arrays made inside the filter live in lane arrays (never chunks), and the
@@ -77,7 +81,7 @@ struct LaneArray {
 }
 
 /// A caller's place in a group's stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TFrame {
     func: u32,
     pc: usize,
@@ -94,6 +98,14 @@ struct Group {
     sb: usize,
     rb: usize,
     mask: u64,
+}
+
+impl Group {
+    /// Whether the group is in the same call as one in function `func` with those
+    /// register bases and callers: lanes of both at one place can run as one group.
+    fn same_call(&self, func: u32, sb: usize, rb: usize, callers: &[TFrame]) -> bool {
+        self.func == func && self.sb == sb && self.rb == rb && self.callers == callers
+    }
 }
 
 /// The scratch state of tile-wide runs, kept between spans to reuse its memory.
@@ -300,9 +312,14 @@ impl Vm {
         let lf = &loaded.funcs[func as usize];
         let need_s = lf.nregs as usize + 2;
         let need_r = lf.nrefs as usize + 1;
-        st.s.clear();
-        st.s.resize(need_s.max(3), [0; LANES]);
-        // Every register starts 0 in every lane; the pixel's are set below.
+        // The registers keep what the last span left in them (only those missing are
+        // made, 0): compiled code writes a register before it reads it (the
+        // interpreter, too, keeps its registers from one pixel to the next), so only
+        // the pixel's registers are set, below, in every lane. Clearing them all for
+        // each span was a tenth of a point filter's time.
+        if st.s.len() < need_s.max(3) {
+            st.s.resize(need_s.max(3), [0; LANES]);
+        }
         st.u.clear();
         st.u.resize(st.s.len(), true);
         st.u[0] = false;
@@ -334,8 +351,13 @@ impl Vm {
                 job.view
                     .row(&self.store, job.x as i64, job.y as i64, span)
                     .map_err(|_| Bail::Here)?;
-                for (lane, px) in row.iter().enumerate().take(n) {
-                    (st.s[0][lane], st.s[1][lane]) = lanes::pixel_slots(*px);
+                // Lanes past the span read pixel 0 (0 in both slots), as in every span.
+                for (lane, px) in row.iter().enumerate() {
+                    (st.s[0][lane], st.s[1][lane]) = if lane < n {
+                        lanes::pixel_slots(*px)
+                    } else {
+                        (0, 0)
+                    };
                 }
             }
         }
@@ -348,9 +370,31 @@ impl Vm {
             mask,
         });
         let mut counted = 0u64;
-        while let Some(group) = st.pending.pop() {
+        while let Some(group) = next_group(&mut st.pending) {
             self.run_group(st, group, &loaded, &mut counted, allowance)?;
         }
         Ok(counted)
     }
+}
+
+/// The group to run next: the one furthest behind (the smallest `pc`), with every
+/// other group of the same call at the same place merged into it. A group of some
+/// lanes waits whenever another of its call is at or behind where it goes, so the
+/// lanes that split at a branch meet again where the two ways join (code is laid out
+/// with a join after both of its ways) and run on as one group, with writes of more
+/// lanes at once; whatever order groups run in, each lane runs its own way.
+fn next_group(pending: &mut Vec<Group>) -> Option<Group> {
+    let at = (0..pending.len()).min_by_key(|&i| pending[i].pc)?;
+    let mut group = pending.swap_remove(at);
+    let mut i = 0;
+    while i < pending.len() {
+        let g = &pending[i];
+        if g.pc == group.pc && g.same_call(group.func, group.sb, group.rb, &group.callers) {
+            group.mask |= g.mask;
+            pending.swap_remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    Some(group)
 }
