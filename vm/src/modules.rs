@@ -145,6 +145,13 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Whether two paths of loaded files are the same file: their bytes compared, not
+/// their components parsed again (a program's files are looked up among each other at
+/// every analysis). Both are [`normalize`]d, or both were loaded the same way.
+fn same_path(a: &Path, b: &Path) -> bool {
+    a.as_os_str() == b.as_os_str()
+}
+
 /// `path` with `.` dropped and `..` taking off the component before it where there is one.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -263,6 +270,7 @@ pub fn load_parsed(
         lib,
         cache,
         files: Vec::new(),
+        keys: Vec::new(),
         stack: Vec::new(),
     };
     let parsed = parsed.unwrap_or_else(|| parse(&text));
@@ -289,6 +297,8 @@ struct Loader<'a> {
     lib: &'a [PathBuf],
     cache: Option<&'a ParseCache>,
     files: Vec<SourceUnit>,
+    /// Each file's path, [`normalize`]d: what a used path is compared with.
+    keys: Vec<PathBuf>,
     /// The files being visited, outermost first.
     stack: Vec<usize>,
 }
@@ -311,6 +321,7 @@ impl Loader<'_> {
 
     fn push(&mut self, path: PathBuf, namespace: String, text: String, parsed: Parsed) -> usize {
         let diagnostics = parsed.diagnostics.clone();
+        self.keys.push(normalize(&path));
         self.files.push(SourceUnit {
             path,
             namespace,
@@ -335,7 +346,7 @@ impl Loader<'_> {
         }
         let mut tried = Vec::new();
         for place in places {
-            if let Some(idx) = self.files.iter().position(|file| file.path == place) {
+            if let Some(idx) = self.keys.iter().position(|key| same_path(key, &place)) {
                 let text = self
                     .files
                     .get(idx)
@@ -379,7 +390,7 @@ impl Loader<'_> {
         for used in &uses {
             let target = match self.find(&from, &used.path) {
                 Found::File(path, text) => {
-                    match self.files.iter().position(|file| file.path == path) {
+                    match self.keys.iter().position(|key| same_path(key, &path)) {
                         Some(j) if self.stack.contains(&j) => {
                             diags.push(self.cycle(j, idx, used.path_span));
                             None
@@ -529,7 +540,10 @@ fn linked_before<'a>(
     shift: Shift,
 ) -> Option<(&'a [Arc<crate::syntax::ast::Item>], usize)> {
     let (graph, linked) = previous?;
-    let old = graph.files.iter().position(|old| old.path == unit.path)?;
+    let old = graph
+        .files
+        .iter()
+        .position(|old| same_path(&old.path, &unit.path))?;
     let old_unit = graph.files.get(old)?;
     let (new_items, old_items) = (&unit.parsed.file.items, &old_unit.parsed.file.items);
     let same = old_unit.namespace == unit.namespace
@@ -565,7 +579,10 @@ impl Before<'_> {
     fn same_file(&self, idx: usize) -> Option<usize> {
         let (graph, linked) = self.previous?;
         let unit = self.graph.files.get(idx)?;
-        let old = graph.files.iter().position(|old| old.path == unit.path)?;
+        let old = graph
+            .files
+            .iter()
+            .position(|old| same_path(&old.path, &unit.path))?;
         let same = *self.kept.get(idx)? && linked.firsts.get(old) == self.firsts.get(idx);
         same.then_some(old)
     }
