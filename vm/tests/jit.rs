@@ -16,7 +16,7 @@ use chunkvm::driver::analyze;
 use chunkvm::exec::{Capture, ErrorKind, Limits, RuntimeError, StepKind, Stop, Vm};
 use chunkvm::syntax::span::Span;
 use chunkvm::types::Type;
-use common::{chop_files, expectations, lang_dir, vm_for_file, vm_for_main};
+use common::{chop_files, expectations, lang_dir, run_to, vm_for_file, vm_for_main};
 
 /// Compile everything at its first entry: small programs reach the JIT too.
 fn jit_on(vm: &mut Vm) {
@@ -158,19 +158,6 @@ fn a_program_compiles_once_and_its_threads_share_the_code() {
         stats[0], stats[1],
         "the second thread compiled nothing more"
     );
-}
-
-/// Runs until the first safe point at or after `at` instructions; `false` if it finished.
-fn run_to(vm: &mut Vm, at: u64) -> bool {
-    let now = vm.instructions();
-    vm.stop_after(at.saturating_sub(now).max(1));
-    loop {
-        match vm.run().unwrap() {
-            Stop::SafePoint => return true,
-            Stop::Finished(_) => return false,
-            _ => continue,
-        }
-    }
 }
 
 #[test]

@@ -11,9 +11,9 @@
 mod common;
 
 use chunkvm::chunk::NodeId;
-use chunkvm::exec::{Capture, ErrorKind, Limits, Stop, Vm};
+use chunkvm::exec::{Capture, ErrorKind, Limits, Vm};
 use chunkvm::syntax::span::Span;
-use common::vm_for_main;
+use common::{run_to, vm_for_main};
 
 /// Recursion of several shapes: two calls of itself (fib), three with a loop and floats
 /// between them, a deep linear one, mutual recursion (not compiled: another function),
@@ -205,19 +205,6 @@ fn budgets_inside_compiled_recursion_stop_at_the_same_instruction() {
             matches!(&plain.1, Err((ErrorKind::Budget, ..))),
             "budget {budget}: {plain:?}"
         );
-    }
-}
-
-/// Runs until the first safe point at or after `at` instructions; `false` if it finished.
-fn run_to(vm: &mut Vm, at: u64) -> bool {
-    let now = vm.instructions();
-    vm.stop_after(at.saturating_sub(now).max(1));
-    loop {
-        match vm.run().unwrap() {
-            Stop::SafePoint => return true,
-            Stop::Finished(_) => return false,
-            _ => continue,
-        }
     }
 }
 

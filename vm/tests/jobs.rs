@@ -7,9 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::run_to;
 
 use chunkvm::chunk::{Chunk, ChunkId, NodeId, Store};
-use chunkvm::exec::{Fetch, FetchError, Stop, ThreadError, Value, Vm};
+use chunkvm::exec::{Fetch, FetchError, ThreadError, Value, Vm};
 use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions, Target};
 use std::borrow::Cow;
 use std::path::Path;
@@ -65,19 +66,6 @@ fn started(source: &str, target: Option<&Target>) -> photo::Started {
 fn to_end(vm: &mut Vm) -> Rgba8 {
     let value = vm.run_to_end().unwrap();
     photo::finish(vm, &value).unwrap()
-}
-
-/// Runs until the first safe point at or after `at` instructions in all; false if the
-/// run finished first.
-fn run_to(vm: &mut Vm, at: u64) -> bool {
-    vm.stop_after(at.saturating_sub(vm.instructions()).max(1));
-    loop {
-        match vm.run().unwrap() {
-            Stop::SafePoint => return true,
-            Stop::Finished(_) => return false,
-            _ => continue,
-        }
-    }
 }
 
 /// The cases: a point filter, a kernel filter, a pipeline of several stages.

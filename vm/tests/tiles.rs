@@ -7,9 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::run_to;
 
 use chunkvm::chunk::NodeId;
-use chunkvm::exec::{ErrorKind, Limits, Stop, Vm};
+use chunkvm::exec::{ErrorKind, Limits, Vm};
 use chunkvm::photo::{self, Compiled, Input, Rgba8, RunOptions, Target};
 use chunkvm::reference::{Arg, FILTERS, PIPELINES};
 use std::borrow::Cow;
@@ -171,18 +172,6 @@ fn every_pipeline_is_the_same_tile_wide_and_per_pixel() {
             let got = both_modes(&what, (pipeline.file, stages), &target, &input, &[]);
             let want = pipeline.apply(&input).unwrap();
             assert!(max_diff(&got, &want) <= 1, "{what}: far from the reference");
-        }
-    }
-}
-
-/// Runs until the first safe point at or after `at` instructions; false if it finished.
-fn run_to(vm: &mut Vm, at: u64) -> bool {
-    vm.stop_after(at.saturating_sub(vm.instructions()).max(1));
-    loop {
-        match vm.run().unwrap() {
-            Stop::SafePoint => return true,
-            Stop::Finished(_) => return false,
-            _ => continue,
         }
     }
 }

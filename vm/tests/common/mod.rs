@@ -2,7 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use chunkvm::exec::{Capture, RuntimeError, Vm};
+use chunkvm::exec::{Capture, RuntimeError, Stop, Vm};
 use std::path::{Path, PathBuf};
 
 pub use chunkvm::testing::Expect;
@@ -120,4 +120,17 @@ pub fn run_source(
         input,
         options,
     )
+}
+
+/// Runs until the first safe point at or after `at` instructions; `false` if the run
+/// finished first.
+pub fn run_to(vm: &mut Vm, at: u64) -> bool {
+    vm.stop_after(at.saturating_sub(vm.instructions()).max(1));
+    loop {
+        match vm.run().unwrap() {
+            Stop::SafePoint => return true,
+            Stop::Finished(_) => return false,
+            _ => continue,
+        }
+    }
 }
