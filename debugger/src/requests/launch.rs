@@ -287,20 +287,7 @@ impl From<DapError> for Failed {
 /// list of folders, as `PATH`), then the `filters/` folder of the installation (beside
 /// the `chop-dap` binary or up to four levels above it), as the command line has it.
 pub fn lib_path(given: &[String]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = given.iter().map(PathBuf::from).collect();
-    if let Some(paths) = std::env::var_os("CHUNKVM_LIB") {
-        dirs.extend(std::env::split_paths(&paths));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        let found = exe
-            .ancestors()
-            .skip(1)
-            .take(4)
-            .map(|dir| dir.join("filters"))
-            .find(|dir| dir.is_dir());
-        dirs.extend(found);
-    }
-    dirs
+    chunkvm::modules::search_path(given.iter().map(PathBuf::from).collect())
 }
 
 /// Analyses the program at `path` (whose text is `text`) with the files it uses, from
