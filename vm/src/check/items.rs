@@ -3,7 +3,7 @@
 //! unused-variable warnings.
 
 use super::consts::{self, compare, show, within, NoValue};
-use super::infer::{contains_str, BindingKind, Checker, FnCtx, RetMode, Want};
+use super::infer::{contains_str, BindingKind, Checker, FnCtx, ItemKindOf, RetMode, Want};
 use super::suggest::did_you_mean;
 use super::{Analysis, Body, Const, Owner, ParamInfo, Res, StageInfo};
 use crate::diag::{Code, Diagnostic};
@@ -60,26 +60,7 @@ fn check_items(
     checker.collect_items();
     if let Some(link) = link {
         checker.link = Some(link);
-        checker.file_maps = link
-            .scopes
-            .iter()
-            .map(|scope| {
-                let mut maps: super::infer::ItemMaps<'_> = Default::default();
-                for (name, id) in &scope.names {
-                    match file.items.get(id.0 as usize).map(|item| &item.kind) {
-                        Some(ItemKind::Param(_)) => maps.0.insert(name.as_str(), *id),
-                        Some(ItemKind::Function(_)) => maps.1.insert(name.as_str(), *id),
-                        Some(ItemKind::Pipeline(_)) => maps.2.insert(name.as_str(), *id),
-                        None => None,
-                    };
-                }
-                maps
-            })
-            .collect();
-        checker.cur_file = usize::MAX;
-        if !file.items.is_empty() {
-            checker.enter_file_of(ItemId(0));
-        }
+        checker.enter_file_of(ItemId(0));
     }
     for (idx, item) in file.items.iter().enumerate() {
         if let ItemKind::Param(param) = &item.kind {
@@ -588,7 +569,7 @@ impl<'f> Checker<'f> {
                     } else {
                         format!("unknown param `{}`", name.name)
                     };
-                    let candidates: Vec<&str> = self.param_items.keys().copied().collect();
+                    let candidates = self.names_of(ItemKindOf::Param);
                     let mut sorted = candidates;
                     sorted.sort_unstable();
                     let help = did_you_mean(&name.name, sorted);
@@ -645,7 +626,7 @@ impl<'f> Checker<'f> {
             )
             .then_some(id);
         }
-        self.param_items.get(name).copied()
+        self.item_named(name, ItemKindOf::Param)
     }
 
     /// E0025/E0026 for a stage naming `m.name` that is not there, or an ambiguous
@@ -699,7 +680,7 @@ impl<'f> Checker<'f> {
             Some(module) => format!("{}.{name}", module.name),
             None => name.clone(),
         };
-        let found = self.fn_items.get(key.as_str()).copied();
+        let found = self.item_named(&key, ItemKindOf::Function);
         if found.is_none() && self.stage_link_error(stage, &key) {
             return None;
         }

@@ -70,7 +70,7 @@ impl<'f> Checker<'f> {
                 self.call_builtin(expr, callee, builtin, args)
             }
             None => {
-                if self.pipeline_items.contains_key(name) {
+                if self.item_named(name, super::ItemKindOf::Pipeline).is_some() {
                     self.not_callable(
                         callee.span,
                         format!("`{name}` is a pipeline, not a function"),

@@ -15,7 +15,8 @@ use super::{Analysis, ExprMap, Owner, Res};
 use crate::builtins::{self};
 use crate::diag::{Code, Diagnostic, TypeFacts};
 use crate::syntax::ast::{
-    BinOp, Binding, BindingId, Block, Expr, ExprId, ExprKind, Ident, ItemId, SourceFile, TypeExpr,
+    BinOp, Binding, BindingId, Block, Expr, ExprId, ExprKind, Ident, ItemId, ItemKind, SourceFile,
+    TypeExpr,
 };
 use crate::syntax::span::Span;
 use crate::types::Type;
@@ -90,21 +91,29 @@ pub(super) struct Checker<'f> {
     pub current_item: Option<ItemId>,
     /// Items holding text that did not parse.
     pub broken_items: HashSet<ItemId>,
-    /// A program of several files: what each file sees (`crate::modules`).
+    /// A program of several files: what each file sees (`crate::modules`). Its
+    /// items are then found in the current file's scope, not in `param_items`,
+    /// `fn_items` and `pipeline_items` (which hold a lone file's).
     pub link: Option<&'f crate::modules::Linked>,
-    /// The other files' item maps (params, functions, pipelines) while one file's are
-    /// in `param_items`, `fn_items` and `pipeline_items`.
-    pub file_maps: Vec<ItemMaps<'f>>,
-    /// The file whose maps are in use.
+    /// The file whose scope is in use (a linked program).
     pub cur_file: usize,
 }
 
-/// A file's visible items by name: params, functions and filters, pipelines.
-pub(super) type ItemMaps<'f> = (
-    HashMap<&'f str, ItemId>,
-    HashMap<&'f str, ItemId>,
-    HashMap<&'f str, ItemId>,
-);
+/// The kinds of item a name can be looked up as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ItemKindOf {
+    Param,
+    Function,
+    Pipeline,
+}
+
+fn kind_of(kind: &ItemKind) -> ItemKindOf {
+    match kind {
+        ItemKind::Param(_) => ItemKindOf::Param,
+        ItemKind::Function(_) => ItemKindOf::Function,
+        ItemKind::Pipeline(_) => ItemKindOf::Pipeline,
+    }
+}
 
 fn were(count: usize) -> String {
     if count == 1 {
@@ -188,33 +197,59 @@ impl<'f> Checker<'f> {
             current_item: None,
             broken_items: HashSet::new(),
             link: None,
-            file_maps: Vec::new(),
             cur_file: 0,
         }
     }
 
-    /// Puts in use the item maps of the file of item `id` (a linked program).
+    /// Puts in use the scope of the file of item `id` (a linked program).
     pub fn enter_file_of(&mut self, id: ItemId) {
-        let Some(link) = self.link else { return };
-        let file = link.item_file.get(id.0 as usize).copied().unwrap_or(0);
-        if file == self.cur_file || file >= self.file_maps.len() {
-            return;
+        if let Some(link) = self.link {
+            self.cur_file = link.item_file.get(id.0 as usize).copied().unwrap_or(0);
         }
-        let current = (
-            std::mem::take(&mut self.param_items),
-            std::mem::take(&mut self.fn_items),
-            std::mem::take(&mut self.pipeline_items),
-        );
-        if let Some(slot) = self.file_maps.get_mut(self.cur_file) {
-            *slot = current;
-        }
-        if let Some(slot) = self.file_maps.get_mut(file) {
-            let (params, fns, pipelines) = std::mem::take(slot);
-            self.param_items = params;
-            self.fn_items = fns;
-            self.pipeline_items = pipelines;
-        }
-        self.cur_file = file;
+    }
+
+    /// The item of kind `kind` that `name` names where the checker is: in a linked
+    /// program, the current file's scope (shared between checks of the program while
+    /// the file's uses did not change: nothing is built per check); in a lone file, its
+    /// own items.
+    pub(super) fn item_named(&self, name: &str, kind: ItemKindOf) -> Option<ItemId> {
+        let Some(link) = self.link else {
+            let items = match kind {
+                ItemKindOf::Param => &self.param_items,
+                ItemKindOf::Function => &self.fn_items,
+                ItemKindOf::Pipeline => &self.pipeline_items,
+            };
+            return items.get(name).copied();
+        };
+        let id = *link.scopes.get(self.cur_file)?.names.get(name)?;
+        let item = self.file.items.get(id.0 as usize)?;
+        (kind_of(&item.kind) == kind).then_some(id)
+    }
+
+    /// The names of every item of kind `kind` that [`Checker::item_named`] finds.
+    pub(super) fn names_of(&self, kind: ItemKindOf) -> Vec<&'f str> {
+        let Some(link) = self.link else {
+            let items = match kind {
+                ItemKindOf::Param => &self.param_items,
+                ItemKindOf::Function => &self.fn_items,
+                ItemKindOf::Pipeline => &self.pipeline_items,
+            };
+            return items.keys().copied().collect();
+        };
+        let Some(scope) = link.scopes.get(self.cur_file) else {
+            return Vec::new();
+        };
+        let items = &self.file.items;
+        scope
+            .names
+            .iter()
+            .filter(|(_, id)| {
+                items
+                    .get(id.0 as usize)
+                    .is_some_and(|item| kind_of(&item.kind) == kind)
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
     }
 
     /// The used files that define `name` when the current file uses it ambiguously.
@@ -341,11 +376,11 @@ impl<'f> Checker<'f> {
         if let Some(id) = self.lookup_local(name) {
             return Some(Res::Local(id));
         }
-        if let Some(id) = self.param_items.get(name) {
-            return Some(Res::Param(*id));
+        if let Some(id) = self.item_named(name, ItemKindOf::Param) {
+            return Some(Res::Param(id));
         }
-        if let Some(id) = self.fn_items.get(name) {
-            return Some(Res::Function(*id));
+        if let Some(id) = self.item_named(name, ItemKindOf::Function) {
+            return Some(Res::Function(id));
         }
         builtins::lookup(name).map(Res::Builtin)
     }
@@ -374,7 +409,7 @@ impl<'f> Checker<'f> {
                         "`{}` is private to `{module}` (it starts with `_`)",
                         field.name
                     )
-                } else if self.pipeline_items.contains_key(key.as_str()) {
+                } else if self.item_named(&key, ItemKindOf::Pipeline).is_some() {
                     format!("pipeline `{key}` cannot be used in an expression")
                 } else {
                     format!(

@@ -377,7 +377,7 @@ impl<'f> Checker<'f> {
                 );
                 Type::Error
             }
-            None if self.pipeline_items.contains_key(name) => {
+            None if self.item_named(name, super::ItemKindOf::Pipeline).is_some() => {
                 self.error(
                     Code::Immutable,
                     span,
