@@ -203,7 +203,7 @@ fn a_program_takes_the_parse_of_a_used_file_being_edited() {
         .iter()
         .find(|unit| unit.path == tone_path)
         .unwrap();
-    assert_eq!(unit.text, edited.text.as_ref());
+    assert_eq!(&*unit.text, &*edited.text);
     assert_eq!(unit.parsed.file.items.len(), edited.parsed.file.items.len());
     for (used, own) in unit.parsed.file.items.iter().zip(&edited.parsed.file.items) {
         assert!(Arc::ptr_eq(used, own), "{:?} parsed again", used.name.name);

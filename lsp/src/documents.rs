@@ -132,6 +132,13 @@ impl chunkvm::modules::Resolver for OpenFiles {
         }
         std::fs::read_to_string(path)
     }
+
+    fn read_shared(&self, path: &Path) -> std::io::Result<Arc<str>> {
+        match self.0.buffer(path) {
+            Some(text) => Ok(text),
+            None => std::fs::read_to_string(path).map(Arc::from),
+        }
+    }
 }
 
 impl Shared {

@@ -336,10 +336,15 @@ fn library(
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
-    /// The files' texts as an editor holds them: edited in memory.
-    struct Buffers(Mutex<HashMap<PathBuf, String>>);
+    /// The files' texts as an editor holds them: edited in memory, shared as the
+    /// server shares its buffers.
+    struct Buffers(Mutex<HashMap<PathBuf, Arc<str>>>);
     impl Resolver for Buffers {
         fn read(&self, path: &Path) -> std::io::Result<String> {
+            self.read_shared(path).map(|text| text.to_string())
+        }
+
+        fn read_shared(&self, path: &Path) -> std::io::Result<Arc<str>> {
             let buffers = self.0.lock().unwrap_or_else(|e| e.into_inner());
             buffers
                 .get(path)
@@ -349,7 +354,11 @@ fn library(
     }
 
     let buffers = Arc::new(Buffers(Mutex::new(
-        paths.iter().cloned().zip(texts.iter().cloned()).collect(),
+        paths
+            .iter()
+            .cloned()
+            .zip(texts.iter().map(|text| Arc::from(text.as_str())))
+            .collect(),
     )));
     let cache = Arc::new(ParseCache::default());
     let open = |k: usize| {
@@ -397,7 +406,7 @@ fn library(
         let doc = edited.analyse();
         leaf_samples.push(started.elapsed());
         let mut buffers = buffers.0.lock().unwrap_or_else(|e| e.into_inner());
-        buffers.insert(paths[leaf].clone(), doc.text.to_string());
+        buffers.insert(paths[leaf].clone(), doc.text.clone());
         drop(buffers);
         let started = Instant::now();
         root.analyse();

@@ -69,7 +69,7 @@ pub fn params(doc: &Doc, lines: &Lines<'_>) -> Value {
             .modules
             .as_ref()
             .and_then(|modules| modules.graph.files.get(idx))
-            .map(|unit| unit.text.as_str())
+            .map(|unit| &*unit.text)
             .unwrap_or("");
         let index = LineIndex::new(text);
         let there = Lines::new(text, &index, lines.encoding());

@@ -31,6 +31,12 @@ pub trait Resolver {
     /// The text of the file at `path`; an error of kind `NotFound` lets the loader try
     /// the next place.
     fn read(&self, path: &Path) -> std::io::Result<String>;
+
+    /// [`Resolver::read`] as a shared text: an editor answers with its buffer itself,
+    /// which the [`ParseCache`] then knows by its pointer, without comparing texts.
+    fn read_shared(&self, path: &Path) -> std::io::Result<Arc<str>> {
+        self.read(path).map(Arc::from)
+    }
 }
 
 /// The library's search path: `dirs` (a command line's `--lib` folders, an editor's
@@ -95,8 +101,8 @@ pub struct SourceUnit {
     /// Its namespace in the program: empty for the main file, else its stem (`sepia`
     /// for `../sepia.chop`), made unique with `_2`, `_3`, ... when two files share one.
     pub namespace: String,
-    /// Its text.
-    pub text: String,
+    /// Its text (an editor's buffer itself when the resolver shares it).
+    pub text: Arc<str>,
     /// Its tree and AST (spans relative to this file).
     pub parsed: Parsed,
     /// The file each of its `use` items loaded, in order (`None`: it failed).
@@ -207,23 +213,20 @@ pub struct ParseCache {
 impl ParseCache {
     /// The parse of `text`, the file at `path`: the kept one when its text is the
     /// same, else a new one, kept.
-    pub fn parse(&self, path: &Path, text: &str) -> Parsed {
+    pub fn parse(&self, path: &Path, text: &Arc<str>) -> Parsed {
         if let Some(parsed) = self.get(path, text) {
             return parsed;
         }
         let parsed = parse(text);
-        self.put(path, text, &parsed);
+        self.keep(path, text.clone(), parsed.clone());
         parsed
     }
 
-    fn get(&self, path: &Path, text: &str) -> Option<Parsed> {
+    /// The kept parse of `text`: the same buffer is the same text without comparing.
+    fn get(&self, path: &Path, text: &Arc<str>) -> Option<Parsed> {
         let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let (kept, parsed) = files.get(path)?;
-        (**kept == *text).then(|| parsed.clone())
-    }
-
-    fn put(&self, path: &Path, text: &str, parsed: &Parsed) {
-        self.keep(path, Arc::from(text), parsed.clone());
+        (Arc::ptr_eq(kept, text) || **kept == **text).then(|| parsed.clone())
     }
 
     /// Keeps `parsed`, the parse of `text`, as the file at `path`'s (an editor's
@@ -272,7 +275,7 @@ pub fn load_parsed(
         stack: Vec::new(),
     };
     let parsed = parsed.unwrap_or_else(|| parse(&text));
-    loader.push(main.to_path_buf(), String::new(), text, parsed);
+    loader.push(main.to_path_buf(), String::new(), Arc::from(text), parsed);
     loader.visit(0);
     let mut files = loader.files;
     let spaced = cache.is_some();
@@ -303,13 +306,13 @@ struct Loader<'a> {
 
 /// Where a used path was found, or why not.
 enum Found {
-    File(PathBuf, String),
+    File(PathBuf, Arc<str>),
     Missing(Vec<PathBuf>),
     Unreadable(PathBuf, std::io::Error),
 }
 
 impl Loader<'_> {
-    fn add(&mut self, path: PathBuf, namespace: String, text: String) -> usize {
+    fn add(&mut self, path: PathBuf, namespace: String, text: Arc<str>) -> usize {
         let parsed = match self.cache {
             Some(cache) => cache.parse(&path, &text),
             None => parse(&text),
@@ -317,7 +320,7 @@ impl Loader<'_> {
         self.push(path, namespace, text, parsed)
     }
 
-    fn push(&mut self, path: PathBuf, namespace: String, text: String, parsed: Parsed) -> usize {
+    fn push(&mut self, path: PathBuf, namespace: String, text: Arc<str>, parsed: Parsed) -> usize {
         let diagnostics = parsed.diagnostics.clone();
         self.keys.push(normalize(&path));
         self.files.push(SourceUnit {
@@ -352,7 +355,7 @@ impl Loader<'_> {
                     .unwrap_or_default();
                 return Found::File(place, text);
             }
-            match self.resolver.read(&place) {
+            match self.resolver.read_shared(&place) {
                 Ok(text) => return Found::File(place, text),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => tried.push(place),
                 Err(err) => return Found::Unreadable(place, err),

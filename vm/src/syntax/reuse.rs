@@ -24,7 +24,9 @@ use std::sync::Arc;
 /// What a lowering remembers of its items.
 #[derive(Clone, Debug, Default)]
 pub struct Memo {
-    items: Vec<ItemMemo>,
+    /// Shared: a parse is cloned wherever a program holds its file (one per program
+    /// that uses it, each keystroke), and its memo is never changed once made.
+    items: Arc<[ItemMemo]>,
     reusable: bool,
 }
 
@@ -59,7 +61,7 @@ impl Memo {
             ok
         });
         Memo {
-            items,
+            items: items.into(),
             reusable: clean && dense,
         }
     }
@@ -68,7 +70,7 @@ impl Memo {
     /// ids and where each comes from in the last linked program; not for lowering.
     pub(crate) fn linked(items: Vec<ItemMemo>) -> Memo {
         Memo {
-            items,
+            items: items.into(),
             reusable: false,
         }
     }
