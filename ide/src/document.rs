@@ -25,6 +25,9 @@ pub struct Document {
     tree: Option<tree_sitter::Tree>,
     /// The last analysis: its unchanged items are reused by the next one.
     last: Option<Arc<Doc>>,
+    /// Whether the text changed since the last analysis (else the next one, asked for
+    /// because a used file changed, takes the last one's text and parse as they are).
+    edited: bool,
     /// Where the file is and how to read the files it uses: set, a file with `use`
     /// items is analysed with them.
     program: Option<ProgramContext>,
@@ -70,6 +73,7 @@ impl Document {
             parser: chunkvm::syntax::lower::new_parser(),
             tree: None,
             last: None,
+            edited: true,
             program: None,
         }
     }
@@ -113,6 +117,7 @@ impl Document {
     /// Replaces the whole text (the next analysis parses it afresh).
     pub fn replace(&mut self, text: &str) {
         self.rope = Rope::from_str(text);
+        self.edited = true;
         self.tree = None;
     }
 
@@ -127,6 +132,7 @@ impl Document {
         let end_char = self.rope.byte_to_char(end);
         self.rope.remove(start_char..end_char);
         self.rope.insert(start_char, text);
+        self.edited = true;
         if let Some(tree) = &mut self.tree {
             tree.edit(&input_edit(
                 Span::new(start, end),
@@ -138,18 +144,27 @@ impl Document {
     }
 
     /// Parses (reusing the edited tree and the last analysis) and checks the text.
+    /// Unedited since the last analysis (a used file changed), the text and its parse
+    /// are the last ones: only the program is linked and checked again.
     pub fn analyse(&mut self) -> Arc<Doc> {
-        let text = self.rope.to_string();
-        let parsed = Doc::parse_again(
-            &mut self.parser,
-            &text,
-            self.tree.as_ref(),
-            self.last.as_deref(),
-        );
+        let (text, parsed) = match &self.last {
+            Some(last) if !self.edited => (last.text.clone(), last.parsed.again()),
+            _ => {
+                let text: Arc<str> = Arc::from(self.rope.to_string());
+                let parsed = Doc::parse_again(
+                    &mut self.parser,
+                    &text,
+                    self.tree.as_ref(),
+                    self.last.as_deref(),
+                );
+                (text, parsed)
+            }
+        };
+        self.edited = false;
         // A file that uses others is checked as a program only (not alone first).
         let doc = match &self.program {
             Some(program) if !parsed.file.uses.is_empty() => Doc::with_program(
-                &text,
+                text,
                 parsed,
                 &program.path,
                 &*program.resolver,
@@ -157,7 +172,7 @@ impl Document {
                 program.cache.as_deref(),
                 self.last.as_deref(),
             ),
-            _ => Doc::check_parsed(&text, parsed, self.last.as_deref()),
+            _ => Doc::check_parsed(text, parsed, self.last.as_deref()),
         };
         self.tree = Some(doc.parsed.tree.clone());
         // The programs that use this file take this parse instead of parsing it again.
@@ -177,6 +192,7 @@ impl Document {
     pub fn analyse_afresh(&mut self) -> Option<Arc<Doc>> {
         self.tree = None;
         self.last = None;
+        self.edited = true;
         self.parser = chunkvm::syntax::lower::new_parser();
         let text = self.rope.to_string();
         let doc = std::panic::catch_unwind(AssertUnwindSafe(|| Arc::new(Doc::new(&text)))).ok();
@@ -189,6 +205,7 @@ impl Document {
     /// no longer match it, so the next analysis parses afresh.
     pub fn forget_tree(&mut self) {
         self.tree = None;
+        self.edited = true;
     }
 
     /// `offset` clamped to the text, moved back to a character boundary.

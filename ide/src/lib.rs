@@ -146,7 +146,8 @@ impl Doc {
 
     /// The checking half of [`Doc::reparse`]: the file alone, reusing what checking
     /// `previous` found where it can.
-    pub fn check_parsed(text: &str, parsed: Parsed, previous: Option<&Doc>) -> Doc {
+    pub fn check_parsed(text: impl Into<Arc<str>>, parsed: Parsed, previous: Option<&Doc>) -> Doc {
+        let text: Arc<str> = text.into();
         // A program's analysis is not one of this file alone: nothing to reuse.
         let previous = previous.filter(|doc| doc.program.is_none());
         let analysis = chunkvm::check::check_reusing(
@@ -155,8 +156,8 @@ impl Doc {
             previous.map(|doc| (&doc.parsed.file, &doc.parsed.memo, &*doc.analysis)),
         );
         Doc {
-            text: Arc::from(text),
-            lines: LineIndex::new(text),
+            lines: LineIndex::new(&text),
+            text,
             parsed,
             analysis: Arc::new(analysis),
             program: None,
@@ -180,7 +181,7 @@ impl Doc {
     /// loaded (never for an editor's buffer), the file alone. `last`, the document's
     /// last analysis, lends the linked items of the files that did not change.
     pub fn with_program(
-        text: &str,
+        text: impl Into<Arc<str>>,
         parsed: Parsed,
         path: &std::path::Path,
         resolver: &dyn chunkvm::modules::Resolver,
@@ -188,9 +189,10 @@ impl Doc {
         cache: Option<&chunkvm::modules::ParseCache>,
         last: Option<&Doc>,
     ) -> Doc {
+        let text: Arc<str> = text.into();
         let graph = match chunkvm::modules::load_parsed(
             path,
-            text.to_string(),
+            text.clone(),
             Some(parsed),
             resolver,
             lib,
@@ -198,7 +200,7 @@ impl Doc {
         ) {
             Ok(graph) => graph,
             // Not for a text given (only reading the main file fails): parsed afresh.
-            Err(_) => return Doc::new(text),
+            Err(_) => return Doc::new(&text),
         };
         let previous = last
             .and_then(|doc| doc.program.as_ref())
@@ -209,10 +211,10 @@ impl Doc {
             .as_ref()
             .and_then(|modules| modules.graph.files.first())
             .map(|unit| unit.parsed.clone())
-            .unwrap_or_else(|| chunkvm::syntax::lower::parse(text));
+            .unwrap_or_else(|| chunkvm::syntax::lower::parse(&text));
         Doc {
-            text: Arc::from(text),
-            lines: LineIndex::new(text),
+            lines: LineIndex::new(&text),
+            text,
             // The program's analysis, shared (not copied).
             analysis: Arc::clone(&analyzed.analysis),
             parsed: own,

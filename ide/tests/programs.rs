@@ -187,7 +187,7 @@ fn a_program_takes_the_parse_of_a_used_file_being_edited() {
     let mut tone = open(tone_path.clone(), TONE);
     let mut main = open(dir.join("main.chop"), MAIN);
     tone.analyse();
-    main.analyse();
+    let before = main.analyse();
     // A keystroke in tone.chop: its document parses it again, incrementally.
     let at = TONE.find("0.2 in").unwrap();
     tone.edit(Span::new(at, at + 3), "0.3");
@@ -197,6 +197,11 @@ fn a_program_takes_the_parse_of_a_used_file_being_edited() {
         .unwrap()
         .insert(tone_path.clone(), edited.text.to_string());
     let doc = main.analyse();
+    // main.chop was not edited: its text and parse are the last ones, not made again.
+    assert!(
+        Arc::ptr_eq(&doc.text, &before.text),
+        "main.chop parsed again"
+    );
     let graph = &doc.program.as_ref().unwrap().modules().unwrap().graph;
     let unit = graph
         .files

@@ -93,7 +93,7 @@ pub fn gather(ws: &Workspace, target: &ItemRef) -> Vec<Found> {
             alone
         } else {
             Arc::new(Doc::with_program(
-                &alone.text,
+                alone.text.clone(),
                 alone.parsed.clone(),
                 &path,
                 &ws.resolver,

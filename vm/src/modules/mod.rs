@@ -260,7 +260,7 @@ impl ParseCache {
 /// an edit of the main file leaves the used files' spans and ids where they were.
 pub fn load_parsed(
     main: &Path,
-    text: String,
+    text: impl Into<Arc<str>>,
     parsed: Option<Parsed>,
     resolver: &dyn Resolver,
     lib: &[PathBuf],
@@ -274,8 +274,9 @@ pub fn load_parsed(
         keys: Vec::new(),
         stack: Vec::new(),
     };
+    let text: Arc<str> = text.into();
     let parsed = parsed.unwrap_or_else(|| parse(&text));
-    loader.push(main.to_path_buf(), String::new(), Arc::from(text), parsed);
+    loader.push(main.to_path_buf(), String::new(), text, parsed);
     loader.visit(0);
     let mut files = loader.files;
     let spaced = cache.is_some();
@@ -484,13 +485,13 @@ mod tests {
         };
         let main = Path::new("dir/main.chop");
         let text = "use \"a.chop\";\nfn main() { print(f()); }\n";
-        let first = load_parsed(main, text.into(), None, &files, &[], Some(&cache)).unwrap();
+        let first = load_parsed(main, text, None, &files, &[], Some(&cache)).unwrap();
         assert_eq!(
             cache.len(),
             1,
             "the used file only: the main file's parse is the caller's"
         );
-        let again = load_parsed(main, text.into(), None, &files, &[], Some(&cache)).unwrap();
+        let again = load_parsed(main, text, None, &files, &[], Some(&cache)).unwrap();
         // The same items, shared: not parsed again.
         assert!(Arc::ptr_eq(
             &first.files[1].parsed.file.items[0],
@@ -503,7 +504,7 @@ mod tests {
                 _ => Err(std::io::ErrorKind::NotFound.into()),
             }
         };
-        let changed = load_parsed(main, text.into(), None, &other, &[], Some(&cache)).unwrap();
+        let changed = load_parsed(main, text, None, &other, &[], Some(&cache)).unwrap();
         assert!(!Arc::ptr_eq(
             &first.files[1].parsed.file.items[0],
             &changed.files[1].parsed.file.items[0]
@@ -547,7 +548,7 @@ mod tests {
         let main = Path::new("w/main.chop");
         let before = "use \"b.chop\";\nfn main() { print(b.f(2)); }\n";
         let after = "use \"b.chop\";\n\nfn main() {\n    let unused = 3;\n    print(b.f(2));\n}\n";
-        let load = |text: &str| load_parsed(main, text.into(), None, &files, &[], Some(&cache));
+        let load = |text: &str| load_parsed(main, text, None, &files, &[], Some(&cache));
         let first = crate::driver::analyze_graph_reusing(load(before).unwrap(), None);
         let modules = first.modules.as_deref().unwrap();
         assert!(modules.graph.spaced);

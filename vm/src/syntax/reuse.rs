@@ -79,6 +79,25 @@ impl Memo {
         &self.items
     }
 
+    /// The memo of this lowering taken again for the same text: every item that
+    /// lowering would reuse comes from itself, unmoved (the origins of this memo
+    /// were about the lowering before).
+    pub(crate) fn again(&self) -> Memo {
+        let items = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(idx, item)| ItemMemo {
+                origin: (self.reusable && item.reusable).then_some((idx, Shift::NONE)),
+                ..item.clone()
+            })
+            .collect();
+        Memo {
+            items,
+            reusable: self.reusable,
+        }
+    }
+
     pub(crate) fn is_reusable(&self) -> bool {
         self.reusable
     }

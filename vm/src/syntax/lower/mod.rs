@@ -36,6 +36,18 @@ pub struct Parsed {
     pub memo: Memo,
 }
 
+impl Parsed {
+    /// This parse, as parsing its text again would give it: the same tree and items,
+    /// each item coming from itself (what checking reuses). For a document analysed
+    /// again without an edit, because a file it uses changed.
+    pub fn again(&self) -> Parsed {
+        Parsed {
+            memo: self.memo.again(),
+            ..self.clone()
+        }
+    }
+}
+
 /// How deep expressions, blocks and types may nest before the rest is refused
 /// (so that lowering, checking and dropping the AST cannot overflow the
 /// stack, even on a 2 MiB thread in a debug build). An expression or a type
