@@ -10,7 +10,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{
     BindingId, ExprId, FnItem, ItemId, ItemKind, ParamItem, PipelineItem, SourceFile,
 };
-use crate::syntax::reuse::Memo;
+use crate::syntax::reuse::{Memo, Shift};
 use crate::syntax::span::Span;
 use crate::types::Type;
 use foldhash::{HashMap, HashMapExt};
@@ -198,7 +198,7 @@ impl<'f> Checker<'f> {
             shift.binding_id(BindingId(old_memo.bindings.start)).0 as usize,
         );
         if let (Some(from), Some(to)) = (
-            old.expr_types.get(exprs),
+            old.expr_types.get(exprs.clone()),
             self.an.expr_types.get_mut(to_exprs),
         ) {
             to.clone_from_slice(from);
@@ -210,10 +210,29 @@ impl<'f> Checker<'f> {
             to.clone_from_slice(from);
         }
         if let (Some(from), Some(to)) = (
-            old.binding_mutable.get(bindings),
+            old.binding_mutable.get(bindings.clone()),
             self.an.binding_mutable.get_mut(to_bindings),
         ) {
             to.copy_from_slice(from);
+        }
+        if shift == Shift::NONE {
+            // Unmoved (a used file's item, an item before the edit): slots copied.
+            self.an.names.copy_range(&old.names, exprs.clone());
+            self.an.calls.copy_range(&old.calls, exprs.clone());
+            if let (Some(from), Some(to)) = (
+                old.binding_owner.get(bindings.clone()),
+                self.an.binding_owner.get_mut(bindings.clone()),
+            ) {
+                to.copy_from_slice(from);
+            }
+            if !old.captured.is_empty() {
+                for raw in old_memo.bindings.clone() {
+                    if old.captured.contains(&BindingId(raw)) {
+                        self.an.captured.insert(BindingId(raw));
+                    }
+                }
+            }
+            return self.reuse_diags(id, body, shift);
         }
         for raw in old_memo.exprs.clone() {
             let (from, to) = (ExprId(raw), shift.expr_id(ExprId(raw)));
@@ -244,6 +263,13 @@ impl<'f> Checker<'f> {
                 self.an.captured.insert(to);
             }
         }
+        self.reuse_diags(id, body, shift)
+    }
+
+    /// The rest of [`Checker::copy_body`]: the body's diagnostics, moved, and whether
+    /// it is broken.
+    fn reuse_diags(&mut self, id: ItemId, body: &Body, shift: Shift) -> bool {
+        let idx = id.0 as usize;
         let diags: Vec<Diagnostic> = body
             .diags
             .iter()

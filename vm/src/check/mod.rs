@@ -219,6 +219,35 @@ impl<T> ExprMap<T> {
         self.get(id).is_some()
     }
 
+    /// Sets the entries of the ids in `ids` to `from`'s (an item's results taken from
+    /// the last analysis where its ids did not move): a copy of slots, no lookups.
+    pub(crate) fn copy_range(&mut self, from: &ExprMap<T>, ids: std::ops::Range<usize>)
+    where
+        T: Clone,
+    {
+        if ids.is_empty() {
+            return;
+        }
+        // Up to the range's last entry only: the table grows as inserting would.
+        let within = from.slots.get(ids.start..ids.end.min(from.slots.len()));
+        let have = within
+            .and_then(|slots| slots.iter().rposition(Option::is_some))
+            .map_or(ids.start, |last| ids.start + last + 1);
+        if self.slots.len() < have {
+            self.slots.resize_with(have, || None);
+        }
+        if let (Some(to), Some(src)) = (
+            self.slots.get_mut(ids.start..have),
+            from.slots.get(ids.start..have),
+        ) {
+            to.clone_from_slice(src);
+        }
+        let end = ids.end.min(self.slots.len());
+        if let Some(rest) = self.slots.get_mut(have.min(end)..end) {
+            rest.fill_with(|| None);
+        }
+    }
+
     /// Sets the entry of `id`, returning the one it replaces.
     pub fn insert(&mut self, id: ExprId, value: T) -> Option<T> {
         let idx = id.0 as usize;
