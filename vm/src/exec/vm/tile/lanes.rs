@@ -536,6 +536,8 @@ mod tests {
         }
         let px = u32::from_le_bytes([1, 2, 250, 255]);
         assert_eq!(pixel_slots(px), color_slots([1, 2, 250, 255].map(from_u8)));
+        // Lanes past a span read 0: both slots 0.
+        assert_eq!(pixel_slots(0), (0, 0));
     }
 
     #[test]
