@@ -355,9 +355,7 @@ impl Vm {
                 // `row` holds 0 there, whose slots are 0. One loop over whole arrays, so
                 // that it vectorizes.
                 if let [lo, hi, ..] = st.s.as_mut_slice() {
-                    for lane in 0..LANES {
-                        (lo[lane], hi[lane]) = lanes::pixel_slots(row[lane]);
-                    }
+                    lanes::row_slots(&row, lo, hi);
                 }
             }
         }
