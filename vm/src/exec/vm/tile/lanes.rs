@@ -22,8 +22,10 @@ pub(super) fn put(dst: &mut Lane, out: &Lane, mask: u64) {
     if mask == FULL {
         *dst = *out;
     } else {
-        for lane in bits(mask) {
-            dst[lane] = out[lane];
+        // A blend over every lane, not a loop over the mask's bits: it vectorizes.
+        for (lane, (d, o)) in dst.iter_mut().zip(out).enumerate() {
+            let keep = (mask >> lane & 1).wrapping_sub(1);
+            *d = (*d & keep) | (*o & !keep);
         }
     }
 }
@@ -498,9 +500,7 @@ pub(super) fn fill(s: &mut [Lane], u: &mut [bool], w: W, r: usize, v: u64) {
     if w.wmask == FULL {
         s[r].fill(v);
     } else {
-        for lane in bits(w.wmask) {
-            s[r][lane] = v;
-        }
+        put(&mut s[r], &[v; LANES], w.wmask);
     }
     u[r] = w.full;
 }
