@@ -172,6 +172,57 @@ pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
     lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
 }
 
+/// A lane register's slots as their `f32` halves, two a lane, in memory order: which
+/// half of a slot comes first does not matter to an operation done alike on both
+/// halves of every slot (a colour's channels), which then is one loop over plain `f32`
+/// that vectorizes with no shuffle.
+#[inline(always)]
+pub(super) fn halves_of(x: &[u64]) -> &[f32] {
+    // SAFETY: `2 * len` `f32` take the slots' bytes exactly, `u64`'s alignment is a
+    // multiple of `f32`'s, and every bit pattern is an `f32`.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }
+}
+
+/// [`halves_of`], to write.
+#[inline(always)]
+pub(super) fn halves_of_mut(x: &mut [u64]) -> &mut [f32] {
+    // SAFETY: as for `halves_of`, and every bit pattern is a `u64`.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<f32>(), 2 * x.len()) }
+}
+
+/// `d := f(x, y)` half by half (see [`halves_of`]); `x`, `y` as long as `d`.
+#[inline(always)]
+pub(super) fn zip_halves(d: &mut [u64], x: &[u64], y: &[u64], f: impl Fn(f32, f32) -> f32) {
+    let (d, x, y) = (halves_of_mut(d), halves_of(x), halves_of(y));
+    for ((d, x), y) in d.iter_mut().zip(x).zip(y) {
+        *d = f(*x, *y);
+    }
+}
+
+/// `d := f(x)` half by half (see [`halves_of`]); `d := f(d)` when `x` is empty.
+#[inline(always)]
+pub(super) fn map_halves(d: &mut [u64], x: &[u64], f: impl Fn(f32) -> f32) {
+    let d = halves_of_mut(d);
+    if x.is_empty() {
+        for d in d.iter_mut() {
+            *d = f(*d);
+        }
+    } else {
+        for (d, x) in d.iter_mut().zip(halves_of(x)) {
+            *d = f(*x);
+        }
+    }
+}
+
+/// `d := f(d, y)` half by half (see [`halves_of`]).
+#[inline(always)]
+pub(super) fn zip_halves_in(d: &mut [u64], y: &[u64], f: impl Fn(f32, f32) -> f32) {
+    let (d, y) = (halves_of_mut(d), halves_of(y));
+    for (d, y) in d.iter_mut().zip(y) {
+        *d = f(*d, *y);
+    }
+}
+
 /// Colour `s[a..a+2] := f(colour s[b..b+2], colour s[c..c+2])` channel by channel over
 /// the lanes (both read before anything is written, so registers may overlap).
 #[inline(always)]
@@ -191,24 +242,18 @@ pub(super) fn chalves(
             );
             match (x, y) {
                 ((Some(x0), Some(x1)), (Some(y0), Some(y1))) => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], y0[l], f);
-                        d1[l] = halves(x1[l], y1[l], f);
-                    }
+                    zip_halves(d0, x0, y0, f);
+                    zip_halves(d1, x1, y1, f);
                     return;
                 }
                 ((None, None), (Some(y0), Some(y1))) if b == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(d0[l], y0[l], f);
-                        d1[l] = halves(d1[l], y1[l], f);
-                    }
+                    zip_halves_in(d0, y0, f);
+                    zip_halves_in(d1, y1, f);
                     return;
                 }
                 ((Some(x0), Some(x1)), (None, None)) if c == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], d0[l], f);
-                        d1[l] = halves(x1[l], d1[l], f);
-                    }
+                    zip_halves_in(d0, x0, |p, q| f(q, p));
+                    zip_halves_in(d1, x1, |p, q| f(q, p));
                     return;
                 }
                 _ => {}
@@ -238,17 +283,13 @@ pub(super) fn chalves_k(
         if let Some(([d0, d1], rest)) = around(s, a, 2) {
             match (rest.get(b), rest.get(b + 1)) {
                 (Some(x0), Some(x1)) => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], kk, f);
-                        d1[l] = halves(x1[l], kk, f);
-                    }
+                    map_halves(d0, x0, |p| f(p, k));
+                    map_halves(d1, x1, |p| f(p, k));
                     return;
                 }
                 (None, None) if b == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(d0[l], kk, f);
-                        d1[l] = halves(d1[l], kk, f);
-                    }
+                    map_halves(d0, &[], |p| f(p, k));
+                    map_halves(d1, &[], |p| f(p, k));
                     return;
                 }
                 _ => {}
@@ -575,6 +616,29 @@ mod tests {
         let (y0, y1) = color_slots(y);
         let sum = color_of(add_halves(x0, y0), add_halves(x1, y1));
         assert_eq!(sum, [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]]);
+    }
+
+    #[test]
+    fn colours_done_half_by_half_in_place_are_colours_done_slot_by_slot() {
+        let vals = [0.1f32, -0.7, 3.5, f32::NAN, 1e-40, -0.0, 2.0, 255.0];
+        let x: Lane =
+            std::array::from_fn(|l| color_slots([vals[l % 8], vals[(l + 3) % 8], 0.0, 0.0]).0);
+        let y: Lane = std::array::from_fn(|l| {
+            color_slots([vals[(l + 5) % 8], vals[(l * 7) % 8], 0.0, 0.0]).0
+        });
+        let f = |p: f32, q: f32| p * q - q;
+        let mut d = [0u64; LANES];
+        zip_halves(&mut d, &x, &y, f);
+        let mut e = x;
+        zip_halves_in(&mut e, &y, f);
+        let mut m = [0u64; LANES];
+        map_halves(&mut m, &x, |p| f(p, 0.5));
+        for l in 0..LANES {
+            assert_eq!(d[l], halves(x[l], y[l], f), "lane {l}");
+            assert_eq!(e[l], d[l], "lane {l}");
+            let k = 0.5f32.to_bits() as u64;
+            assert_eq!(m[l], halves(x[l], k | k << 32, f), "lane {l}");
+        }
     }
 
     #[test]
