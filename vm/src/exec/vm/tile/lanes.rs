@@ -424,6 +424,7 @@ pub(super) struct W {
 /// Whether the instruction keeps the uniform flags of what it writes itself (or
 /// writes no scalar register); the others' destinations `a`, `a + 1` are forgotten
 /// before they run.
+#[inline(always)]
 pub(super) fn keeps_flags(op: Op) -> bool {
     use Op::*;
     matches!(
@@ -491,6 +492,7 @@ pub(super) fn keeps_flags(op: Op) -> bool {
 /// Whether the instruction writes scalar register `a` (and maybe `a + 1`): all but
 /// jumps, calls, returns (they write the frame's first registers) and the writes of
 /// references and arrays.
+#[inline(always)]
 pub(super) fn writes_a(op: Op) -> bool {
     use Op::*;
     !matches!(
