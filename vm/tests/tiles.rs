@@ -564,3 +564,37 @@ filter parted(src: image, x: int, y: int) -> color {
         same_both_ways(source, "parted", &pattern(w, h));
     }
 }
+
+#[test]
+fn every_function_of_the_library_writes_each_register_before_reading_it() {
+    // Tile-wide spans (and the interpreter, pixel after pixel) keep what the last
+    // pixel left in a function's scalar registers: compiled code must write each of
+    // them on every path before it reads it.
+    let dir = filters_dir();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for sub in [dir.clone(), dir.join("pipelines")] {
+        for entry in std::fs::read_dir(&sub).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "chop") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "the library's files: {files:?}");
+    let mut functions = 0;
+    for path in &files {
+        let analyzed = chunkvm::driver::analyze_path(path, &chunkvm::modules::FsResolver, &[])
+            .unwrap_or_else(|err| panic!("{err}"));
+        let program = analyzed
+            .compile()
+            .unwrap_or_else(|d| panic!("{} does not build: {d:?}", path.display()));
+        for fidx in 0..program.functions.len() {
+            if let Some(found) = chunkvm::compile::defined::read_before_written(&program, fidx) {
+                panic!("{}: {found}", path.display());
+            }
+            functions += 1;
+        }
+    }
+    assert!(functions >= files.len());
+}

@@ -1,8 +1,10 @@
 //! The compiler: checked AST to basic blocks (`codegen`), blocks to chunks
-//! and back (`chunks`), and the disassembler (`disasm`).
+//! and back (`chunks`), the disassembler (`disasm`), and the check that compiled code
+//! writes a register before it reads it (`defined`).
 
 pub mod chunks;
 pub mod codegen;
+pub mod defined;
 pub mod disasm;
 pub mod ir;
 

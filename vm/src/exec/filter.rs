@@ -701,6 +701,27 @@ fn push_pixel(row: &mut Vec<u8>, lo: u64, hi: u64) {
 /// [`push_pixel`] writes each: converted [`PIXELS_AT_ONCE`] at a time in a loop that
 /// vectorizes, then appended at once.
 fn push_pixels(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { push_pixels_avx2(row, lo, hi) };
+    }
+    pixels_body(row, lo, hi)
+}
+
+/// [`push_pixels`] compiled for AVX2 (eight channels at a time; the same operations).
+///
+/// # Safety
+/// Only on a processor with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn push_pixels_avx2(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
+    pixels_body(row, lo, hi)
+}
+
+/// What [`push_pixels`] does, inlined in each of its two compilations.
+#[inline(always)]
+fn pixels_body(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
     row.reserve(lo.len().min(hi.len()) * 4);
     for (lo, hi) in lo.chunks(PIXELS_AT_ONCE).zip(hi.chunks(PIXELS_AT_ONCE)) {
         let mut bytes = [0u8; PIXELS_AT_ONCE * 4];

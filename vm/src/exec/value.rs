@@ -41,6 +41,7 @@ pub enum Value {
 }
 
 /// Unpacks the four `f32` channels of a colour from its two slots.
+#[inline(always)]
 pub fn color_of(lo: u64, hi: u64) -> [f32; 4] {
     [
         f32::from_bits(lo as u32),
@@ -51,6 +52,7 @@ pub fn color_of(lo: u64, hi: u64) -> [f32; 4] {
 }
 
 /// Packs the four `f32` channels of a colour into two slots.
+#[inline(always)]
 pub fn color_slots(c: [f32; 4]) -> (u64, u64) {
     (
         c[0].to_bits() as u64 | (c[1].to_bits() as u64) << 32,
@@ -59,7 +61,7 @@ pub fn color_slots(c: [f32; 4]) -> (u64, u64) {
 }
 
 /// One channel from 0..1 to 0..255: clamped, then rounded to the nearest.
-#[inline]
+#[inline(always)]
 pub fn to_u8(v: f32) -> u8 {
     // NaN clamps to 0.
     let v = if v > 0.0 { v } else { 0.0 };

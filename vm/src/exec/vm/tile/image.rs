@@ -187,10 +187,8 @@ impl Vm {
         if w.wmask == FULL {
             if let Some(([d0, d1], _)) = around(s, a, 2) {
                 if acc {
-                    for l in 0..LANES {
-                        d0[l] = add_halves(d0[l], lo[l]);
-                        d1[l] = add_halves(d1[l], hi[l]);
-                    }
+                    zip_halves_in(d0, &lo, |p, q| p + q);
+                    zip_halves_in(d1, &hi, |p, q| p + q);
                 } else {
                     *d0 = lo;
                     *d1 = hi;
@@ -247,9 +245,7 @@ fn put_row(dest: &mut Lane, row: &[u64], first: usize, acc: bool) {
     let (before, rest) = dest.split_at_mut(first);
     let (read, after) = rest.split_at_mut(row.len().min(rest.len()));
     if acc {
-        for (d, p) in read.iter_mut().zip(row) {
-            *d = add_halves(*d, *p);
-        }
+        zip_halves_in(read, row, |p, q| p + q);
         for d in before.iter_mut().chain(after.iter_mut()) {
             *d = add_halves(*d, 0);
         }

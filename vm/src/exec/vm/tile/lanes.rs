@@ -22,8 +22,10 @@ pub(super) fn put(dst: &mut Lane, out: &Lane, mask: u64) {
     if mask == FULL {
         *dst = *out;
     } else {
-        for lane in bits(mask) {
-            dst[lane] = out[lane];
+        // A blend over every lane, not a loop over the mask's bits: it vectorizes.
+        for (lane, (d, o)) in dst.iter_mut().zip(out).enumerate() {
+            let keep = (mask >> lane & 1).wrapping_sub(1);
+            *d = (*d & keep) | (*o & !keep);
         }
     }
 }
@@ -170,6 +172,57 @@ pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
     lo.to_bits() as u64 | (hi.to_bits() as u64) << 32
 }
 
+/// A lane register's slots as their `f32` halves, two a lane, in memory order: which
+/// half of a slot comes first does not matter to an operation done alike on both
+/// halves of every slot (a colour's channels), which then is one loop over plain `f32`
+/// that vectorizes with no shuffle.
+#[inline(always)]
+pub(super) fn halves_of(x: &[u64]) -> &[f32] {
+    // SAFETY: `2 * len` `f32` take the slots' bytes exactly, `u64`'s alignment is a
+    // multiple of `f32`'s, and every bit pattern is an `f32`.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }
+}
+
+/// [`halves_of`], to write.
+#[inline(always)]
+pub(super) fn halves_of_mut(x: &mut [u64]) -> &mut [f32] {
+    // SAFETY: as for `halves_of`, and every bit pattern is a `u64`.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<f32>(), 2 * x.len()) }
+}
+
+/// `d := f(x, y)` half by half (see [`halves_of`]); `x`, `y` as long as `d`.
+#[inline(always)]
+pub(super) fn zip_halves(d: &mut [u64], x: &[u64], y: &[u64], f: impl Fn(f32, f32) -> f32) {
+    let (d, x, y) = (halves_of_mut(d), halves_of(x), halves_of(y));
+    for ((d, x), y) in d.iter_mut().zip(x).zip(y) {
+        *d = f(*x, *y);
+    }
+}
+
+/// `d := f(x)` half by half (see [`halves_of`]); `d := f(d)` when `x` is empty.
+#[inline(always)]
+pub(super) fn map_halves(d: &mut [u64], x: &[u64], f: impl Fn(f32) -> f32) {
+    let d = halves_of_mut(d);
+    if x.is_empty() {
+        for d in d.iter_mut() {
+            *d = f(*d);
+        }
+    } else {
+        for (d, x) in d.iter_mut().zip(halves_of(x)) {
+            *d = f(*x);
+        }
+    }
+}
+
+/// `d := f(d, y)` half by half (see [`halves_of`]).
+#[inline(always)]
+pub(super) fn zip_halves_in(d: &mut [u64], y: &[u64], f: impl Fn(f32, f32) -> f32) {
+    let (d, y) = (halves_of_mut(d), halves_of(y));
+    for (d, y) in d.iter_mut().zip(y) {
+        *d = f(*d, *y);
+    }
+}
+
 /// Colour `s[a..a+2] := f(colour s[b..b+2], colour s[c..c+2])` channel by channel over
 /// the lanes (both read before anything is written, so registers may overlap).
 #[inline(always)]
@@ -189,24 +242,18 @@ pub(super) fn chalves(
             );
             match (x, y) {
                 ((Some(x0), Some(x1)), (Some(y0), Some(y1))) => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], y0[l], f);
-                        d1[l] = halves(x1[l], y1[l], f);
-                    }
+                    zip_halves(d0, x0, y0, f);
+                    zip_halves(d1, x1, y1, f);
                     return;
                 }
                 ((None, None), (Some(y0), Some(y1))) if b == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(d0[l], y0[l], f);
-                        d1[l] = halves(d1[l], y1[l], f);
-                    }
+                    zip_halves_in(d0, y0, f);
+                    zip_halves_in(d1, y1, f);
                     return;
                 }
                 ((Some(x0), Some(x1)), (None, None)) if c == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], d0[l], f);
-                        d1[l] = halves(x1[l], d1[l], f);
-                    }
+                    zip_halves_in(d0, x0, |p, q| f(q, p));
+                    zip_halves_in(d1, x1, |p, q| f(q, p));
                     return;
                 }
                 _ => {}
@@ -236,17 +283,13 @@ pub(super) fn chalves_k(
         if let Some(([d0, d1], rest)) = around(s, a, 2) {
             match (rest.get(b), rest.get(b + 1)) {
                 (Some(x0), Some(x1)) => {
-                    for l in 0..LANES {
-                        d0[l] = halves(x0[l], kk, f);
-                        d1[l] = halves(x1[l], kk, f);
-                    }
+                    map_halves(d0, x0, |p| f(p, k));
+                    map_halves(d1, x1, |p| f(p, k));
                     return;
                 }
                 (None, None) if b == a => {
-                    for l in 0..LANES {
-                        d0[l] = halves(d0[l], kk, f);
-                        d1[l] = halves(d1[l], kk, f);
-                    }
+                    map_halves(d0, &[], |p| f(p, k));
+                    map_halves(d1, &[], |p| f(p, k));
                     return;
                 }
                 _ => {}
@@ -333,6 +376,34 @@ pub(super) fn pixel_slots(px: u32) -> (u64, u64) {
     )
 }
 
+/// The pixels of `row` as colours' slots, `lo` and `hi`: compiled for AVX2 when the
+/// processor has it (the same operations, eight at a time).
+pub(super) fn row_slots(row: &[u32; LANES], lo: &mut Lane, hi: &mut Lane) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { row_slots_avx2(row, lo, hi) };
+    }
+    row_slots_body(row, lo, hi)
+}
+
+/// [`row_slots`] compiled for AVX2.
+///
+/// # Safety
+/// Only on a processor with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn row_slots_avx2(row: &[u32; LANES], lo: &mut Lane, hi: &mut Lane) {
+    row_slots_body(row, lo, hi)
+}
+
+#[inline(always)]
+fn row_slots_body(row: &[u32; LANES], lo: &mut Lane, hi: &mut Lane) {
+    for lane in 0..LANES {
+        (lo[lane], hi[lane]) = pixel_slots(row[lane]);
+    }
+}
+
 /// The two `f32` halves of slot `x` plus those of `y`, as one slot (half a colour sum).
 #[inline(always)]
 pub(super) fn add_halves(x: u64, y: u64) -> u64 {
@@ -353,6 +424,7 @@ pub(super) struct W {
 /// Whether the instruction keeps the uniform flags of what it writes itself (or
 /// writes no scalar register); the others' destinations `a`, `a + 1` are forgotten
 /// before they run.
+#[inline(always)]
 pub(super) fn keeps_flags(op: Op) -> bool {
     use Op::*;
     matches!(
@@ -420,6 +492,7 @@ pub(super) fn keeps_flags(op: Op) -> bool {
 /// Whether the instruction writes scalar register `a` (and maybe `a + 1`): all but
 /// jumps, calls, returns (they write the frame's first registers) and the writes of
 /// references and arrays.
+#[inline(always)]
 pub(super) fn writes_a(op: Op) -> bool {
     use Op::*;
     !matches!(
@@ -470,9 +543,7 @@ pub(super) fn fill(s: &mut [Lane], u: &mut [bool], w: W, r: usize, v: u64) {
     if w.wmask == FULL {
         s[r].fill(v);
     } else {
-        for lane in bits(w.wmask) {
-            s[r][lane] = v;
-        }
+        put(&mut s[r], &[v; LANES], w.wmask);
     }
     u[r] = w.full;
 }
@@ -536,6 +607,8 @@ mod tests {
         }
         let px = u32::from_le_bytes([1, 2, 250, 255]);
         assert_eq!(pixel_slots(px), color_slots([1, 2, 250, 255].map(from_u8)));
+        // Lanes past a span read 0: both slots 0.
+        assert_eq!(pixel_slots(0), (0, 0));
     }
 
     #[test]
@@ -545,6 +618,29 @@ mod tests {
         let (y0, y1) = color_slots(y);
         let sum = color_of(add_halves(x0, y0), add_halves(x1, y1));
         assert_eq!(sum, [x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]]);
+    }
+
+    #[test]
+    fn colours_done_half_by_half_in_place_are_colours_done_slot_by_slot() {
+        let vals = [0.1f32, -0.7, 3.5, f32::NAN, 1e-40, -0.0, 2.0, 255.0];
+        let x: Lane =
+            std::array::from_fn(|l| color_slots([vals[l % 8], vals[(l + 3) % 8], 0.0, 0.0]).0);
+        let y: Lane = std::array::from_fn(|l| {
+            color_slots([vals[(l + 5) % 8], vals[(l * 7) % 8], 0.0, 0.0]).0
+        });
+        let f = |p: f32, q: f32| p * q - q;
+        let mut d = [0u64; LANES];
+        zip_halves(&mut d, &x, &y, f);
+        let mut e = x;
+        zip_halves_in(&mut e, &y, f);
+        let mut m = [0u64; LANES];
+        map_halves(&mut m, &x, |p| f(p, 0.5));
+        for l in 0..LANES {
+            assert_eq!(d[l], halves(x[l], y[l], f), "lane {l}");
+            assert_eq!(e[l], d[l], "lane {l}");
+            let k = 0.5f32.to_bits() as u64;
+            assert_eq!(m[l], halves(x[l], k | k << 32, f), "lane {l}");
+        }
     }
 
     #[test]

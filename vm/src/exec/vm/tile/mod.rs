@@ -351,13 +351,11 @@ impl Vm {
                 job.view
                     .row(&self.store, job.x as i64, job.y as i64, span)
                     .map_err(|_| Bail::Here)?;
-                // Lanes past the span read pixel 0 (0 in both slots), as in every span.
-                for (lane, px) in row.iter().enumerate() {
-                    (st.s[0][lane], st.s[1][lane]) = if lane < n {
-                        lanes::pixel_slots(*px)
-                    } else {
-                        (0, 0)
-                    };
+                // Lanes past the span read pixel 0 (0 in both slots), as in every span:
+                // `row` holds 0 there, whose slots are 0. One loop over whole arrays, so
+                // that it vectorizes.
+                if let [lo, hi, ..] = st.s.as_mut_slice() {
+                    lanes::row_slots(&row, lo, hi);
                 }
             }
         }
