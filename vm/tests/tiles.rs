@@ -176,6 +176,47 @@ fn every_pipeline_is_the_same_tile_wide_and_per_pixel() {
     }
 }
 
+/// The loops compiled twice (`chunkvm::exec::simd`) in their baseline compilation:
+/// the other tests run the AVX2 one wherever the processor has it.
+#[test]
+fn every_filter_and_pipeline_is_the_same_with_the_baseline_loops() {
+    chunkvm::exec::simd::force_baseline(true);
+    let ran = std::panic::catch_unwind(|| {
+        let mut runs = 0;
+        for filter in FILTERS {
+            let target = Target::Filter(filter.filter.into());
+            for (name, input) in inputs() {
+                for args in filter.settings {
+                    let what = format!("{} {args:?} on {name}, baseline", filter.filter);
+                    let got = both_modes(&what, (filter.file, 1), &target, &input, args);
+                    let diff = max_diff(&got, &(filter.apply)(&input, args));
+                    assert!(
+                        diff <= filter.tolerance(),
+                        "{what}: {diff} from the reference"
+                    );
+                    runs += 1;
+                }
+            }
+        }
+        for pipeline in PIPELINES {
+            let target = Target::Pipeline(pipeline.pipeline.into());
+            let (name, input) = &inputs()[0];
+            let what = format!("{} on {name}, baseline", pipeline.pipeline);
+            let stages = pipeline.stages.len() as u64;
+            let got = both_modes(&what, (pipeline.file, stages), &target, input, &[]);
+            assert!(
+                max_diff(&got, &pipeline.apply(input).unwrap()) <= 1,
+                "{what}"
+            );
+            runs += 1;
+        }
+        runs
+    });
+    chunkvm::exec::simd::force_baseline(false);
+    let runs = ran.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    assert!(runs > FILTERS.len() + PIPELINES.len(), "{runs} runs");
+}
+
 #[test]
 fn a_tile_wide_job_stopped_anywhere_and_resumed_elsewhere_makes_the_same_image() {
     let cases = [

@@ -702,8 +702,8 @@ fn push_pixel(row: &mut Vec<u8>, lo: u64, hi: u64) {
 /// vectorizes, then appended at once.
 fn push_pixels(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
+    if crate::exec::simd::avx2() {
+        // SAFETY: the processor has AVX2 (`avx2` checks it).
         return unsafe { push_pixels_avx2(row, lo, hi) };
     }
     pixels_body(row, lo, hi)

@@ -4,6 +4,7 @@
 pub mod debug;
 pub mod filter;
 pub mod jit;
+pub mod simd;
 pub mod thread;
 pub mod value;
 pub mod vm;

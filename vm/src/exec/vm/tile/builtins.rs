@@ -84,8 +84,8 @@ pub(super) fn lanes_math(
 #[inline(never)]
 fn lanes_of(op: BuiltinOp, rows: [&Lane; ARGS], out0: &mut Lane, out1: &mut Lane) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
+    if crate::exec::simd::avx2() {
+        // SAFETY: the processor has AVX2 (`avx2` checks it).
         return unsafe { lanes_of_avx2(op, rows, out0, out1) };
     }
     lanes_of_body(op, rows, out0, out1)

@@ -21,8 +21,8 @@ impl Vm {
         allowance: u64,
     ) -> Ran<()> {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
+        if crate::exec::simd::avx2() {
+            // SAFETY: the processor has AVX2 (`avx2` checks it).
             return unsafe { self.run_group_avx2(st, group, loaded, counted, allowance) };
         }
         self.group_body(st, group, loaded, counted, allowance)

@@ -380,8 +380,8 @@ pub(super) fn pixel_slots(px: u32) -> (u64, u64) {
 /// processor has it (the same operations, eight at a time).
 pub(super) fn row_slots(row: &[u32; LANES], lo: &mut Lane, hi: &mut Lane) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
+    if crate::exec::simd::avx2() {
+        // SAFETY: the processor has AVX2 (`avx2` checks it).
         return unsafe { row_slots_avx2(row, lo, hi) };
     }
     row_slots_body(row, lo, hi)
