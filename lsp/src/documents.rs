@@ -384,7 +384,12 @@ impl Actor {
         };
         let paths = program.paths();
         match path {
-            Some(path) => paths.iter().skip(1).any(|used| *used == path),
+            // Both normalized (`modules::normalize`): their bytes compared, as every
+            // actor asks this of every changed file.
+            Some(path) => paths
+                .iter()
+                .skip(1)
+                .any(|used| used.as_os_str() == path.as_os_str()),
             None => paths.len() > 1,
         }
     }
