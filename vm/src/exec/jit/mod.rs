@@ -62,7 +62,9 @@
 //! *Entries.* A region is one machine-code function with several entries: every
 //! segment of it but one that begins with a return ([`Plan::entries`]; entered there,
 //! the return would be in the frame the region was entered in, which it leaves at
-//! once). It takes the entry's index and jumps to that segment's block (a jump table).
+//! once). It takes the entry's index and jumps (a jump table) to the first segment or to
+//! a copy of the entry's segment that goes on to the region's blocks (so that no block of
+//! the hot paths gains a way in, which would cost each of its ways in block parameters).
 //! Once compiled, the region is also the code of its other entries' offsets that were
 //! not decided yet: they run it from then on, whether hot or not, with no compile of
 //! their own (`JitStats::shared`). So a recursive function is compiled once, from the
