@@ -294,3 +294,48 @@ fn a_breakpoint_in_a_recursive_function_stops_as_in_the_interpreter() {
     assert!(plain[0].starts_with("Breakpoint"), "{}", plain[0]);
     assert!(jitted > 0, "the rest ran compiled");
 }
+
+/// fib alone: entered at its entry, after each of its calls and at its branch's
+/// targets, by the interpreter.
+const FIB: &str = r#"
+fn fib(n: int) -> int {
+    if n < 2 {
+        return n;
+    }
+    fib(n - 1) + fib(n - 2)
+}
+"#;
+
+#[test]
+fn a_recursive_function_compiles_once_and_its_other_entries_share_the_code() {
+    use chunkvm::exec::Value;
+    for hot in [0, 1, 16] {
+        let (_, program) = chunkvm::driver::build(FIB).unwrap();
+        let mut vm = Vm::new(program);
+        vm.set_jit(true);
+        vm.set_jit_hot(hot);
+        let (idx, _) = vm.program().function("fib").unwrap();
+        let (mut before, mut all) = (0, 0);
+        for run in 0..3 {
+            vm.start(idx, &[Value::Int(20)]).unwrap();
+            assert_eq!(vm.run_to_end().unwrap(), Value::Int(6765));
+            let stats = vm.jit_stats();
+            // One region (from the entry: every segment of fib), entered at the
+            // instruction after each call and at the branch's `else` too; nothing
+            // compiled for the call a region left before for want of room, nor after
+            // the first run.
+            assert_eq!(
+                (stats.regions, stats.segments, stats.shared),
+                (1, 5, 3),
+                "hot {hot}, run {run}: {stats:?}"
+            );
+            // Nearly all of each run compiled, the first too.
+            let (jitted, ran) = (vm.jit_instructions() - before, vm.instructions() - all);
+            (before, all) = (vm.jit_instructions(), vm.instructions());
+            assert!(
+                jitted * 10 > ran * 9,
+                "hot {hot}, run {run}: {jitted} of {ran}"
+            );
+        }
+    }
+}

@@ -1,37 +1,44 @@
 //! A region's segments to machine code with cranelift: one function per region,
-//! `fn(ctx: *mut Ctx, limit: u64) -> u64`: the next code offset in the low 32 bits, and
-//! in the high 32 bits the offset of the last instruction the region ran when that is
-//! known where it leaves (`UNKNOWN` otherwise; see `Lower::leave`); the count in
-//! `ctx.ran`.
+//! `fn(ctx: *mut Ctx, limit: u64, entry: u64) -> u64`, which jumps from its entry block
+//! to its first segment (`entry` 0 and anything out of range) or to a copy of the
+//! segment of its `entry`-th entry (`Plan::entries`) that goes on to the region's
+//! blocks, and returns the next code offset in the low 32 bits, and in the
+//! high 32 bits the offset of the last instruction the region ran when that is known
+//! where it leaves (`UNKNOWN` otherwise; see `Lower::leave`); the count in `ctx.ran`.
 //!
 //! Registers live in cranelift variables while the region runs: loaded from the frame's
 //! registers on entry and stored back on every exit (one exit block). A region that
 //! calls its own function keeps them in memory instead (each read a load, each write a
-//! store, from the current frame's base), which a call and a return move: a call checks
-//! the room the interpreter's call checks (depth, registers; else it leaves before the
-//! call for the interpreter to grow them or report the error), writes the caller's pc
-//! and the new frame, and goes to the function's entry; a return in a frame the region
-//! pushed (the frames longer than on entry) moves the result, pops the frame, and goes on after the call
-//! its caller made (the caller's pc, compared with the region's calls); in the frame the
-//! region was entered in, it leaves before the return. Each segment is entered only if
-//! `ran + its length < limit` (see the parent module's doc); a division by a zero
-//! register exits before the instruction.
+//! store, from the current frame's base), which a call and a return move (`calls`): a
+//! call checks the room the interpreter's call checks (depth, registers; else it leaves
+//! before the call for the interpreter to grow them or report the error), writes the
+//! caller's pc and the new frame, and goes to the function's entry; a return in a frame
+//! the region pushed (the frames longer than on entry) moves the result, pops the
+//! frame, and goes on after the call its caller made (the caller's pc, compared with
+//! the region's calls); in the frame the region was entered in, it leaves before the
+//! return. Each segment is entered only if `ran + its length < limit` (see the parent
+//! module's doc); a division by a zero register exits before the instruction.
+
+mod calls;
 
 use super::divide::Divisor;
 use super::{targets, Ctx, Plan, Segment};
 use crate::compile::ir::{Instr, Op};
+use calls::{Read, Site};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlags, UserFuncName, Value};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::Module as _;
 use std::collections::HashMap;
 
 /// A compiled region's entry point.
-pub(super) type Entry = unsafe extern "C" fn(*mut Ctx, u64) -> u64;
+/// Its arguments: the context, the instructions left before the interpreter's next
+/// check, and which of the plan's entries it is entered at (see [`Plan::entries`]).
+pub(super) type Entry = unsafe extern "C" fn(*mut Ctx, u64, u64) -> u64;
 
 /// Bytes of a frame in the thread's frame vector.
 const FRAME: i64 = std::mem::size_of::<crate::exec::vm::Frame>() as i64;
@@ -102,6 +109,7 @@ impl Module {
         let sig = &mut self.ctx.func.signature;
         sig.params.push(AbiParam::new(types::I64));
         sig.params.push(AbiParam::new(types::I64));
+        sig.params.push(AbiParam::new(types::I64));
         sig.returns.push(AbiParam::new(types::I64));
         let signature = sig.clone();
         let id = self
@@ -158,43 +166,6 @@ struct Lower<'a> {
     len: Variable,
     /// What the entry block read from the context (`Ctx`).
     ctx: Option<Read>,
-}
-
-/// A call or return ending a segment: its offset, its index in the segment, the
-/// segment's length and the count before the segment.
-#[derive(Clone, Copy)]
-struct Site {
-    at: usize,
-    idx: usize,
-    len: usize,
-    ran: Value,
-}
-
-impl Site {
-    /// The instruction before it when it is in its segment (see `Lower::leave`).
-    fn before(&self) -> Option<usize> {
-        self.at.checked_sub(1).filter(|_| self.idx > 0)
-    }
-}
-
-/// The context's fields a region with calls uses, read on entry.
-#[derive(Clone, Copy)]
-struct Read {
-    regs: Value,
-    /// The room for registers less a callee's (`s_room - nregs - 2`, signed), and for
-    /// reference registers (`r_room - nrefs - 1`).
-    s_lim: Value,
-    r_lim: Value,
-    /// Whether a call moves the reference registers' base; if not, whether there is
-    /// room for the callee's (the same at every call).
-    r_moves: bool,
-    r_fits: Value,
-    /// The frames' length on entry: a return in a frame above it pops.
-    len0: Value,
-    frames: Value,
-    max: Value,
-    sb: Value,
-    rb: Value,
 }
 
 impl<'a> Lower<'a> {
@@ -302,53 +273,13 @@ impl<'a> Lower<'a> {
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
-        let [ctx, limit] = params[..] else {
-            return Err("the region's signature has two parameters".into());
+        let [ctx, limit, entry] = params[..] else {
+            return Err("the region's signature has three parameters".into());
         };
         let flags = MemFlags::trusted();
         let base = self.b.ins().load(types::I64, flags, ctx, at!(regs));
         if self.mem {
-            let field = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::I64, flags, ctx, at);
-            let calls = self.plan.calls.ok_or("a region with calls")?;
-            let s_room = field(&mut self.b, at!(s_room));
-            let r_room = field(&mut self.b, at!(r_room));
-            let s_lim = self.b.ins().iadd_imm(s_room, -(i64::from(calls.nregs) + 2));
-            let r_lim = self.b.ins().iadd_imm(r_room, -(i64::from(calls.nrefs) + 1));
-            let r_fits = self
-                .b
-                .ins()
-                .icmp_imm(IntCC::SignedGreaterThanOrEqual, r_lim, 0);
-            let len = field(&mut self.b, at!(len));
-            let r_moves = self
-                .plan
-                .segments
-                .iter()
-                .filter(|seg| seg.jumps)
-                .map(|seg| &code[seg.end - 1])
-                .any(|ins| calls.call(ins) && ins.b != 0);
-            let read = Read {
-                regs: base,
-                s_lim,
-                r_lim,
-                r_moves,
-                r_fits,
-                len0: len,
-                frames: field(&mut self.b, at!(frames)),
-                max: field(&mut self.b, at!(max)),
-                sb: field(&mut self.b, at!(sb)),
-                rb: field(&mut self.b, at!(rb)),
-            };
-            let zero = self.b.ins().iconst(types::I64, 0);
-            for (var, value) in [
-                (self.base, base),
-                (self.offs, zero),
-                (self.offr, zero),
-                (self.len, len),
-            ] {
-                self.b.declare_var(var, types::I64);
-                self.b.def_var(var, value);
-            }
-            self.ctx = Some(read);
+            self.read_ctx(code, ctx, base)?;
         } else {
             for idx in 0..regs {
                 let var = Variable::from_u32(idx as u32);
@@ -370,17 +301,45 @@ impl<'a> Lower<'a> {
             .iter()
             .map(|seg| (seg.start, self.b.create_block()))
             .collect();
+        // The entry's segment: the `entry`-th of the plan's entries. The first is the
+        // region's first block; each other one enters a copy of its segment (going on
+        // to the region's blocks), so that no block gains a predecessor: the hot paths
+        // are compiled nearly as for a region with one entry (a block entered from the
+        // entry too takes its values as block parameters on every way in, which cost fib
+        // 11% more instructions run; the copies, 4% more than one entry).
         let first = self
             .plan
             .segments
             .first()
             .map(|seg| seg.start)
             .ok_or("a region has a segment")?;
-        self.b.ins().jump(blocks[&first], &[]);
+        let others: Vec<Segment> = self
+            .plan
+            .entries
+            .iter()
+            .skip(1)
+            .map(|&idx| self.plan.segments.get(idx).copied())
+            .collect::<Option<_>>()
+            .ok_or("an entry is a segment")?;
+        let copies: Vec<_> = others.iter().map(|_| self.b.create_block()).collect();
+        if copies.is_empty() {
+            self.b.ins().jump(blocks[&first], &[]);
+        } else {
+            // Entry 0 and anything out of range go to the first.
+            let mut switch = Switch::new();
+            for (idx, block) in copies.iter().enumerate() {
+                switch.set_entry(idx as u128 + 1, *block);
+            }
+            switch.emit(&mut self.b, entry, blocks[&first]);
+        }
 
         for seg in &self.plan.segments {
             self.b.switch_to_block(blocks[&seg.start]);
             self.segment(code, *seg, limit, exit, &blocks)?;
+        }
+        for (seg, block) in others.into_iter().zip(copies) {
+            self.b.switch_to_block(block);
+            self.segment(code, seg, limit, exit, &blocks)?;
         }
 
         // The exit: registers back, the count (and the frames' length) out, the next
@@ -448,6 +407,13 @@ impl<'a> Lower<'a> {
         for (idx, ins) in code[seg.start..seg.end].iter().enumerate() {
             let (a, b, c) = (ins.a, ins.b, ins.c);
             let ins_pc = seg.start + idx;
+            // Where it is a call or return ending the segment.
+            let site = Site {
+                at: ins_pc,
+                idx,
+                len: seg.len(),
+                ran,
+            };
             match ins.op {
                 Op::Nop => {}
                 Op::Const => {
@@ -595,25 +561,9 @@ impl<'a> Lower<'a> {
                     self.set(a, v);
                 }
                 Op::Call if self.plan.calls.is_some_and(|calls| calls.call(ins)) => {
-                    let site = Site {
-                        at: ins_pc,
-                        idx,
-                        len: seg.len(),
-                        ran,
-                    };
-                    self.call(ins, site, exit, blocks)?;
-                    return Ok(());
+                    return self.call(ins, site, exit, blocks);
                 }
-                Op::Ret if self.mem => {
-                    let site = Site {
-                        at: ins_pc,
-                        idx,
-                        len: seg.len(),
-                        ran,
-                    };
-                    self.ret(code, ins, site, exit, blocks)?;
-                    return Ok(());
-                }
+                Op::Ret if self.mem => return self.ret(code, ins, site, exit, blocks),
                 op if super::is_jump(op) => {
                     let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
                     self.b.def_var(self.ran, after);
@@ -650,154 +600,6 @@ impl<'a> Lower<'a> {
             self.b.switch_to_block(here);
         }
         out
-    }
-
-    /// A call of the function itself ending a segment: with room for the callee's
-    /// frame and registers (else it leaves before the call), the caller's pc, the new
-    /// frame, and on to the function's entry.
-    fn call(
-        &mut self,
-        ins: &Instr,
-        site: Site,
-        exit: cranelift_codegen::ir::Block,
-        blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
-    ) -> Result<(), String> {
-        let (Some(calls), Some(read)) = (self.plan.calls, self.ctx) else {
-            return Err("a call in a region without calls".into());
-        };
-        let (a, b) = (i64::from(ins.a), i64::from(ins.b));
-        let flags = MemFlags::trusted();
-        let len = self.b.use_var(self.len);
-        let offs = self.b.use_var(self.offs);
-        let offr = self.b.use_var(self.offr);
-        // The interpreter's checks: the depth limit (and here the vector's capacity),
-        // registers for the callee (else it grows them).
-        let deep = self.b.ins().icmp(IntCC::UnsignedLessThan, len, read.max);
-        let need = self.b.ins().iadd_imm(offs, a);
-        let s_ok = self
-            .b
-            .ins()
-            .icmp(IntCC::SignedLessThanOrEqual, need, read.s_lim);
-        let r_ok = if read.r_moves {
-            let need = self.b.ins().iadd_imm(offr, b);
-            self.b
-                .ins()
-                .icmp(IntCC::SignedLessThanOrEqual, need, read.r_lim)
-        } else {
-            read.r_fits
-        };
-        let ok = self.b.ins().band(deep, s_ok);
-        let ok = self.b.ins().band(ok, r_ok);
-        let cont = self.b.create_block();
-        let fail = self.b.create_block();
-        self.b.ins().brif(ok, cont, &[], fail, &[]);
-        self.b.switch_to_block(fail);
-        let before = self.b.ins().iadd_imm(site.ran, site.idx as i64);
-        self.leave(site.at, site.before(), before, exit);
-        self.b.switch_to_block(cont);
-        // The caller's frame goes on after the call; the callee's starts at 0.
-        let bytes = self.b.ins().imul_imm(len, FRAME);
-        let top = self.b.ins().iadd(read.frames, bytes);
-        let caller = self.b.ins().iconst(types::I64, (site.at + 1) as i64);
-        self.b.ins().istore32(flags, caller, top, 4 - FRAME as i32);
-        let func = self.b.ins().iconst(types::I64, i64::from(calls.func));
-        self.b.ins().store(flags, func, top, 0);
-        let offs = self.b.ins().iadd_imm(offs, a);
-        let offr = self.b.ins().iadd_imm(offr, b);
-        let sbase = self.b.ins().iadd(read.sb, offs);
-        let rbase = self.b.ins().iadd(read.rb, offr);
-        self.b.ins().istore32(flags, sbase, top, 8);
-        self.b.ins().istore32(flags, rbase, top, 12);
-        let nil = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().store(flags, nil, top, 16);
-        let len = self.b.ins().iadd_imm(len, 1);
-        self.b.def_var(self.len, len);
-        self.b.def_var(self.offs, offs);
-        if read.r_moves {
-            self.b.def_var(self.offr, offr);
-        }
-        let base = self.b.use_var(self.base);
-        let base = self.b.ins().iadd_imm(base, a * 8);
-        self.b.def_var(self.base, base);
-        let after = self.b.ins().iadd_imm(site.ran, site.len as i64);
-        self.b.def_var(self.ran, after);
-        let entry = self.go_on(0, site.at, after, exit, blocks);
-        self.b.ins().jump(entry, &[]);
-        Ok(())
-    }
-
-    /// A scalar return ending a segment: in the frame the region was entered in it
-    /// leaves before it; in one it pushed, the result moves to register 0, the frame
-    /// goes, and the caller goes on after its call (found by its pc among the region's
-    /// calls; a pc that is none of them leaves there).
-    fn ret(
-        &mut self,
-        code: &[Instr],
-        ins: &Instr,
-        site: Site,
-        exit: cranelift_codegen::ir::Block,
-        blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
-    ) -> Result<(), String> {
-        let (Some(calls), Some(read)) = (self.plan.calls, self.ctx) else {
-            return Err("a return in a region without calls".into());
-        };
-        let flags = MemFlags::trusted();
-        let len = self.b.use_var(self.len);
-        let pushed = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, len, read.len0);
-        let pop = self.b.create_block();
-        let out = self.b.create_block();
-        self.b.ins().brif(pushed, pop, &[], out, &[]);
-        self.b.switch_to_block(out);
-        let before = self.b.ins().iadd_imm(site.ran, site.idx as i64);
-        self.leave(site.at, site.before(), before, exit);
-        self.b.switch_to_block(pop);
-        let value = self.get(ins.a);
-        self.set(0, value);
-        let len = self.b.ins().iadd_imm(len, -1);
-        self.b.def_var(self.len, len);
-        let bytes = self.b.ins().imul_imm(len, FRAME);
-        let top = self.b.ins().iadd(read.frames, bytes);
-        let pc = self.b.ins().uload32(flags, top, 4 - FRAME as i32);
-        let sbase = self.b.ins().uload32(flags, top, 8 - FRAME as i32);
-        let offs = self.b.ins().isub(sbase, read.sb);
-        self.b.def_var(self.offs, offs);
-        if read.r_moves {
-            let rbase = self.b.ins().uload32(flags, top, 12 - FRAME as i32);
-            let offr = self.b.ins().isub(rbase, read.rb);
-            self.b.def_var(self.offr, offr);
-        }
-        let bytes = self.b.ins().ishl_imm(offs, 3);
-        let base = self.b.ins().iadd(read.regs, bytes);
-        self.b.def_var(self.base, base);
-        let after = self.b.ins().iadd_imm(site.ran, site.len as i64);
-        self.b.def_var(self.ran, after);
-        let mut returns: Vec<usize> = self
-            .plan
-            .segments
-            .iter()
-            .filter(|seg| seg.jumps && calls.call(&code[seg.end - 1]))
-            .map(|seg| seg.end)
-            .collect();
-        returns.sort_unstable();
-        returns.dedup();
-        for to in returns {
-            let block = self.go_on(to, site.at, after, exit, blocks);
-            let next = self.b.create_block();
-            let here = self.b.ins().icmp_imm(IntCC::Equal, pc, to as i64);
-            self.b.ins().brif(here, block, &[], next, &[]);
-            self.b.switch_to_block(next);
-        }
-        let from = self
-            .b
-            .ins()
-            .iconst(types::I64, ((site.at as u32 as u64) << 32) as i64);
-        let answer = self.b.ins().bor(from, pc);
-        self.b.def_var(self.next, answer);
-        self.b.ins().jump(exit, &[]);
-        Ok(())
     }
 
     /// A segment's terminating jump (at `at`), its count `ran` done.

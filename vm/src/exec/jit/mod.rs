@@ -59,6 +59,25 @@
 //! changes it per thread). Regions shorter than [`MIN_WORTH`] instructions without a
 //! loop are not compiled: calling them costs more than interpreting them.
 //!
+//! *Entries.* A region is one machine-code function with several entries: every
+//! segment of it but one that begins with a return ([`Plan::entries`]; entered there,
+//! the return would be in the frame the region was entered in, which it leaves at
+//! once). It takes the entry's index and jumps (a jump table) to the first segment or to
+//! a copy of the entry's segment that goes on to the region's blocks (so that no block of
+//! the hot paths gains a way in, which would cost each of its ways in block parameters).
+//! Once compiled, the region is also the code of its other entries' offsets that were
+//! not decided yet: they run it from then on, whether hot or not, with no compile of
+//! their own (`JitStats::shared`). So a recursive function is compiled once, from the
+//! first of its offsets to become hot, and the interpreter's entries after its calls
+//! and at its branches' targets run that code (fib: one region, where each entry
+//! compiled its own copy before). A region that left before a call or a return (for
+//! want of room for the callee, or in its entered frame) is not tried again at that
+//! instruction at once (`Exit::again`): it would hand back at once, and that offset
+//! would become hot and compile a region of its own for nothing. Entering at another
+//! segment changes nothing the region promises: every segment checks its length
+//! against `limit` and leaves at its start as the first one does, and a region entered
+//! anywhere reads the context and the registers as on any entry.
+//!
 //! *Cache.* The compiled code belongs to the loaded program ([`crate::exec::Loaded`]):
 //! one cache per program, shared by all the threads that run it (a photo's bands, a
 //! node's threads of the same code), keyed by function and code offset, which is the
@@ -153,6 +172,9 @@ pub struct JitStats {
     pub compile_time: Duration,
     /// Hot offsets not compiled: nothing compilable there, too short, or a compile error.
     pub declined: u64,
+    /// Code offsets that run a region compiled for another one (its other entries: see
+    /// the module doc), without a compile of their own.
+    pub shared: u64,
 }
 
 /// Whether `op` is compiled inside a segment (not a jump: see [`is_jump`]).
@@ -296,6 +318,10 @@ pub(crate) struct Plan {
     /// The function's calls of itself, when the region holds one (then its registers
     /// live in memory: see `compile`).
     pub(crate) calls: Option<SelfCalls>,
+    /// The segments (indices, the first first) the region may be entered at: all but
+    /// those that begin with a return (entered there, the return is in the frame the
+    /// region was entered in: it would leave at once).
+    pub(crate) entries: Vec<usize>,
 }
 
 impl Plan {
@@ -375,10 +401,14 @@ impl Plan {
                 }
             }
         }
+        let entries = (0..segments.len())
+            .filter(|&idx| idx == 0 || code[segments[idx].start].op != Op::Ret)
+            .collect();
         Some(Plan {
             segments,
             regs,
             calls: calls.filter(|_| calling),
+            entries,
         })
     }
 
@@ -388,14 +418,17 @@ impl Plan {
     }
 }
 
-/// A compiled region.
+/// A compiled region, as entered at one of its entries (see [`Plan::entries`]).
 #[cfg(feature = "jit")]
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Region {
     entry: compile::Entry,
+    /// Which of its entries.
+    index: u64,
     /// Scalar registers it touches from the frame's base.
     regs: usize,
-    /// Instructions of its first segment: a run with no more budget does not enter.
+    /// Instructions of the segment it is entered at: a run with no more budget does not
+    /// enter.
     first: u64,
 }
 
@@ -409,6 +442,10 @@ pub(crate) struct Exit {
     pub(crate) from: Option<usize>,
     /// Instructions run.
     pub(crate) ran: u64,
+    /// Whether a region at `next` may be worth running at once: not when the region
+    /// left before a call or a return, which it would hand back at once (it left for
+    /// want of room for the callee, or in the frame it was entered in).
+    pub(crate) again: bool,
 }
 
 /// The thread a region runs over, at its top frame: the scalar registers and that
@@ -543,7 +580,24 @@ impl Jit {
                 if seen < hot {
                     return None;
                 }
-                cell.get_or_init(|| self.compile(lf, func, pc)).as_ref()?
+                let mut others = Vec::new();
+                let region = cell.get_or_init(|| {
+                    let (region, rest) = self.compile(lf, func, pc);
+                    others = rest;
+                    region
+                });
+                // The region's other entries run the same code from now on (set once
+                // this cell is: no thread waits for a cell while it sets one).
+                for (at, other) in others {
+                    if let Some(cell) = fc.code.get(at) {
+                        if cell.set(Some(other)).is_ok() {
+                            if let Ok(mut stats) = self.stats.lock() {
+                                stats.shared += 1;
+                            }
+                        }
+                    }
+                }
+                region.as_ref()?
             }
         };
         let room = at.s.len().checked_sub(at.sb)?;
@@ -570,7 +624,7 @@ impl Jit {
         // file holds the callee's registers), and the frames from the top one to `max`,
         // within the vector's capacity. Its module lives as long as `self`, which the
         // caller's program keeps alive while it runs.
-        let answer = unsafe { (region.entry)(&mut ctx, limit) };
+        let answer = unsafe { (region.entry)(&mut ctx, limit, region.index) };
         let len = ctx.len as usize;
         if len != frames.len() && len >= frames.len() && len <= frames.capacity() {
             // SAFETY: the region wrote each frame from the old length to `len` when it
@@ -579,14 +633,26 @@ impl Jit {
             unsafe { frames.set_len(len) };
         }
         let from = (answer >> 32) as u32;
+        let next = answer as u32 as usize;
         Some(Exit {
-            next: answer as u32 as usize,
+            next,
             from: (from != compile::UNKNOWN).then_some(from as usize),
             ran: ctx.ran,
+            again: lf
+                .code
+                .get(next)
+                .is_some_and(|ins| !matches!(ins.op, Op::Call | Op::Ret)),
         })
     }
 
-    fn compile(&self, lf: &LoadedFn, func: u32, pc: usize) -> Option<Region> {
+    /// The region entered at `pc` (`None`: declined), and the same code as entered at
+    /// its other entries, by code offset.
+    fn compile(
+        &self,
+        lf: &LoadedFn,
+        func: u32,
+        pc: usize,
+    ) -> (Option<Region>, Vec<(usize, Region)>) {
         let stops = self.stops.get(func as usize).map_or(&[][..], Vec::as_slice);
         let code = &lf.code[..];
         // Not in a debugger's cache (its `prev` knows no frames), nor when a call makes
@@ -621,17 +687,24 @@ impl Jit {
                     stats.code_bytes += bytes as u64;
                     stats.compile_time += took;
                 }
-                Some(Region {
-                    entry,
-                    regs: plan.regs,
-                    first: plan.segments.first().map_or(0, |s| s.len() as u64),
-                })
+                let mut regions = plan.entries.iter().enumerate().map(|(index, &seg)| {
+                    let seg = plan.segments[seg];
+                    let region = Region {
+                        entry,
+                        index: index as u64,
+                        regs: plan.regs,
+                        first: seg.len() as u64,
+                    };
+                    (seg.start, region)
+                });
+                let here = regions.next().map(|(_, region)| region);
+                (here, regions.collect())
             }
             None => {
                 if let Some(stats) = stats.as_deref_mut() {
                     stats.declined += 1;
                 }
-                None
+                (None, Vec::new())
             }
         }
     }
@@ -684,156 +757,4 @@ impl std::fmt::Debug for Jit {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::compile::ir::pack_targets;
-
-    fn ins(op: Op, a: u16, b: u16, c: u16, k: u64) -> Instr {
-        Instr::with_k(op, a, b, c, k)
-    }
-
-    #[test]
-    fn a_loop_is_one_region_and_a_call_ends_a_segment() {
-        // 0: Const; 1: BrLtI -> 2 else 6; 2..5: the body, ForStep back to 2; 6: Ret.
-        let code = [
-            ins(Op::Const, 1, 0, 0, 0),
-            ins(Op::BrLtI, 2, 3, 0, pack_targets(2, 6)),
-            ins(Op::MulI, 4, 2, 2, 0),
-            ins(Op::RemIK, 5, 4, 0, 7),
-            ins(Op::AddI, 1, 1, 5, 0),
-            ins(Op::ForStep, 2, 3, 0, pack_targets(2, 6)),
-            ins(Op::Ret, 1, 0, 0, 0),
-        ];
-        let plan = Plan::new(&code, 0, &[], None).unwrap();
-        assert_eq!(
-            plan.segments,
-            vec![
-                Segment {
-                    start: 0,
-                    end: 2,
-                    jumps: true
-                },
-                Segment {
-                    start: 2,
-                    end: 6,
-                    jumps: true
-                }
-            ]
-        );
-        assert_eq!((plan.regs, plan.instructions()), (6, 6));
-        assert_eq!(segment_at(&code, 6, &[], None), None);
-        // Straight code before a call, too short to be worth it.
-        let call = [
-            ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
-            ins(Op::Call, 1, 0, 0, 0),
-        ];
-        assert_eq!(
-            segment_at(&call, 0, &[], None),
-            Some(Segment {
-                start: 0,
-                end: 1,
-                jumps: false
-            })
-        );
-        assert_eq!(Plan::new(&call, 0, &[], None), None);
-    }
-
-    #[test]
-    fn marked_instructions_are_left_out_of_a_region() {
-        // 0: Const; 1: BrLtI -> 2 else 7; 2, 3: the body, Br -> 4 else 5; 4: the
-        // block of an `if` (a breakpoint's line when marked); 5, 6: AddI, ForStep back
-        // to 2; 7: Ret.
-        let code = [
-            ins(Op::Const, 1, 0, 0, 0),
-            ins(Op::BrLtI, 2, 3, 0, pack_targets(2, 7)),
-            ins(Op::LtI, 4, 1, 0, 0),
-            ins(Op::Br, 4, 0, 0, pack_targets(4, 5)),
-            ins(Op::Const, 1, 0, 0, 0),
-            ins(Op::AddI, 1, 1, 2, 0),
-            ins(Op::ForStep, 2, 3, 0, pack_targets(2, 7)),
-            ins(Op::Ret, 1, 0, 0, 0),
-        ];
-        let all = Plan::new(&code, 0, &[], None).unwrap();
-        assert_eq!(all.segments.len(), 4);
-        let mut stops = vec![false; code.len()];
-        stops[4] = true;
-        let plan = Plan::new(&code, 0, &stops, None).unwrap();
-        assert_eq!(
-            plan.segments,
-            vec![
-                Segment {
-                    start: 0,
-                    end: 2,
-                    jumps: true
-                },
-                Segment {
-                    start: 2,
-                    end: 4,
-                    jumps: true
-                },
-                Segment {
-                    start: 5,
-                    end: 7,
-                    jumps: true
-                }
-            ]
-        );
-        // A marked jump ends its segment before it; a marked entry is no region.
-        stops[4] = false;
-        stops[3] = true;
-        assert_eq!(
-            segment_at(&code, 2, &stops, None),
-            Some(Segment {
-                start: 2,
-                end: 3,
-                jumps: false
-            })
-        );
-        assert_eq!(Plan::new(&code, 3, &stops, None), None);
-    }
-
-    #[test]
-    fn a_call_of_the_function_itself_and_its_returns_are_in_the_region() {
-        // fib: 0: BrLtIK -> 1 else 2; 1: Ret; 2..7: n - 1, Call, n - 2, Call, AddI, Ret.
-        let code = [
-            ins(Op::BrLtIK, 0, 0, 2, pack_targets(1, 2)),
-            ins(Op::Ret, 0, 0, 0, 0),
-            ins(Op::AddIK, 1, 0, 0, (-1i64) as u64),
-            ins(Op::Call, 1, 0, 0, 0),
-            ins(Op::AddIK, 2, 0, 0, (-2i64) as u64),
-            ins(Op::Call, 2, 0, 0, 0),
-            ins(Op::AddI, 3, 1, 2, 0),
-            ins(Op::Ret, 3, 0, 0, 0),
-        ];
-        let calls = SelfCalls {
-            func: 0,
-            nregs: 4,
-            nrefs: 0,
-        };
-        let plan = Plan::new(&code, 0, &[], Some(calls)).unwrap();
-        let spans: Vec<(usize, usize, bool)> = plan
-            .segments
-            .iter()
-            .map(|s| (s.start, s.end, s.jumps))
-            .collect();
-        assert_eq!(
-            spans,
-            vec![
-                (0, 1, true),
-                (1, 2, true),
-                (2, 4, true),
-                (4, 6, true),
-                (6, 8, true)
-            ]
-        );
-        assert_eq!((plan.regs, plan.calls), (4, Some(calls)));
-        // Without calls (a debugger's cache), or calling another function: no call nor
-        // return, and too short.
-        assert_eq!(Plan::new(&code, 0, &[], None), None);
-        let other = SelfCalls { func: 1, ..calls };
-        assert_eq!(Plan::new(&code, 0, &[], Some(other)), None);
-        // Entered after the first call: its return goes on at 4 and 6 as well.
-        let plan = Plan::new(&code, 4, &[], Some(calls)).unwrap();
-        assert_eq!(plan.segments.len(), 5);
-    }
-}
+mod tests;

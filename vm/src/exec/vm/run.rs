@@ -166,6 +166,9 @@ impl Vm {
                                     debug.prev = (self.frames.len(), func, last);
                                 }
                             }
+                            if !exit.again {
+                                break;
+                            }
                         }
                         _ => break,
                     }
