@@ -214,42 +214,41 @@ impl<'f> Checker<'f> {
     /// own items.
     pub(super) fn item_named(&self, name: &str, kind: ItemKindOf) -> Option<ItemId> {
         let Some(link) = self.link else {
-            let items = match kind {
-                ItemKindOf::Param => &self.param_items,
-                ItemKindOf::Function => &self.fn_items,
-                ItemKindOf::Pipeline => &self.pipeline_items,
-            };
-            return items.get(name).copied();
+            return self.own_items(kind).get(name).copied();
         };
         let id = *link.scopes.get(self.cur_file)?.names.get(name)?;
-        let item = self.file.items.get(id.0 as usize)?;
-        (kind_of(&item.kind) == kind).then_some(id)
+        (self.item_kind(id) == Some(kind)).then_some(id)
     }
 
     /// The names of every item of kind `kind` that [`Checker::item_named`] finds.
     pub(super) fn names_of(&self, kind: ItemKindOf) -> Vec<&'f str> {
         let Some(link) = self.link else {
-            let items = match kind {
-                ItemKindOf::Param => &self.param_items,
-                ItemKindOf::Function => &self.fn_items,
-                ItemKindOf::Pipeline => &self.pipeline_items,
-            };
-            return items.keys().copied().collect();
+            return self.own_items(kind).keys().copied().collect();
         };
         let Some(scope) = link.scopes.get(self.cur_file) else {
             return Vec::new();
         };
-        let items = &self.file.items;
         scope
             .names
             .iter()
-            .filter(|(_, id)| {
-                items
-                    .get(id.0 as usize)
-                    .is_some_and(|item| kind_of(&item.kind) == kind)
-            })
+            .filter(|(_, id)| self.item_kind(**id) == Some(kind))
             .map(|(name, _)| name.as_str())
             .collect()
+    }
+
+    /// A lone file's items of kind `kind`, by name.
+    fn own_items(&self, kind: ItemKindOf) -> &HashMap<&'f str, ItemId> {
+        match kind {
+            ItemKindOf::Param => &self.param_items,
+            ItemKindOf::Function => &self.fn_items,
+            ItemKindOf::Pipeline => &self.pipeline_items,
+        }
+    }
+
+    /// The kind of item `id` (`None` for an unknown id).
+    fn item_kind(&self, id: ItemId) -> Option<ItemKindOf> {
+        let item = self.file.items.get(id.0 as usize)?;
+        Some(kind_of(&item.kind))
     }
 
     /// The used files that define `name` when the current file uses it ambiguously.
