@@ -33,7 +33,7 @@ pub use document::{Document, ProgramContext};
 
 use chunkvm::check::{check, Analysis};
 use chunkvm::diag::Diagnostic;
-use chunkvm::syntax::ast::{ExprId, Item, ItemId, SourceFile};
+use chunkvm::syntax::ast::{ExprId, Item, ItemId, ItemKind, SourceFile};
 use chunkvm::syntax::lower::{lower, parse_reusing, Parsed};
 use chunkvm::syntax::span::{LineIndex, Span};
 use std::sync::Arc;
@@ -295,6 +295,38 @@ impl Doc {
         &self.parsed.file
     }
 
+    /// The text outside the bodies of its functions and filters, in pieces (before
+    /// the first body, between bodies, after the last): its `use` items, comments,
+    /// params, pipelines and every signature.
+    fn outside_bodies(&self) -> impl Iterator<Item = &str> {
+        let bodies = self
+            .file()
+            .items
+            .iter()
+            .filter_map(|item| match &item.kind {
+                ItemKind::Function(function) => Some(function.body.span),
+                _ => None,
+            });
+        let mut from = 0;
+        let mut pieces: Vec<&str> = Vec::new();
+        for body in bodies {
+            let start = body.start.clamp(from, self.text.len());
+            pieces.push(self.text.get(from..start).unwrap_or(""));
+            from = body.end.clamp(start, self.text.len());
+        }
+        pieces.push(self.text.get(from..).unwrap_or(""));
+        pieces.into_iter()
+    }
+
+    /// Whether this version of the file differs from `old` only inside the bodies of
+    /// its functions and filters (as many bodies, the same text around them). Then
+    /// another file that uses it checks as it did: the checker reads a used file's
+    /// names, kinds, signatures and params, never its bodies (a body's results are
+    /// its own file's diagnostics).
+    pub fn same_outside_bodies(&self, old: &Doc) -> bool {
+        self.outside_bodies().eq(old.outside_bodies())
+    }
+
     /// Every diagnostic, syntax first, then by position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match &self.program {
@@ -442,5 +474,36 @@ mod tests {
         // Inside the `é`: not a range of whole characters.
         let inside = text.find('é').unwrap_or(0) + 1;
         assert!(doc.edited(Span::new(inside, inside), "x").is_none());
+    }
+
+    #[test]
+    fn an_edit_is_inside_bodies_only_when_nothing_else_moves() {
+        let text = "use \"m.chop\";\n\n/// P.\nparam p: float = 0.5;\n\n/// A.\nfn a(x: int) -> int {\n    x + 1\n}\n\nfilter f(c: color) -> color {\n    c\n}\n\npipeline q = f;\n";
+        let doc = Doc::new(text);
+        let edit = |what: &str, new: &str| {
+            let start = text.find(what).unwrap_or(0);
+            Doc::new(&text.replacen(what, new, 1))
+                .same_outside_bodies(&doc)
+                .then_some(start)
+        };
+        // Inside a body, even when it breaks it or adds lines.
+        assert!(edit("x + 1", "x + 2").is_some());
+        assert!(edit("x + 1", "let y = x;\n    y + 1\n    foo(").is_some());
+        assert!(edit("    c\n", "    let g = luma(c);\n    c\n").is_some());
+        assert!(Doc::new(text).same_outside_bodies(&doc));
+        // Anything else: a signature, a param, a doc comment, a use, an item more,
+        // a body's braces.
+        for (what, new) in [
+            ("x: int) -> int", "x: float) -> int"),
+            ("0.5", "0.6"),
+            ("/// A.", "/// B."),
+            ("m.chop", "n.chop"),
+            ("pipeline q = f;", "pipeline q = f |> f;"),
+            ("pipeline q", "fn z() {}\npipeline q"),
+            ("    x + 1\n}", "    x + 1\n"),
+            ("filter f", "fn f"),
+        ] {
+            assert_eq!(edit(what, new), None, "{what} -> {new}");
+        }
     }
 }

@@ -85,7 +85,26 @@ enum Msg {
     /// The document was closed (`clear`: its diagnostics are cleared), or
     /// replaced by a new opening (its diagnostics stay for the new actor).
     Close { clear: bool },
+    /// A request needs the analysis of the files as they are now: a used file
+    /// changed inside its bodies since (numbered like a change).
+    Refresh { seq: u64 },
 }
+
+/// A file that changed, as the actors hear of it.
+#[derive(Clone, Debug)]
+struct Changed {
+    /// Its path, normalized (`None`: any file may have changed, or where `use`
+    /// finds files: every document is analysed again).
+    path: Option<PathBuf>,
+    /// It is an open document's new text that differs from its last one only inside
+    /// function bodies ([`Doc::same_outside_bodies`]): the files that use it check as
+    /// they did, so they analyse again only when a request needs it, or when quiet.
+    bodies_only: bool,
+}
+
+/// How long a document whose program is behind a change inside a used file's bodies
+/// waits, quiet, before it analyses again anyway.
+const REFRESH_WHEN_QUIET: Duration = Duration::from_millis(400);
 
 /// Settings the actors read when they work.
 #[derive(Debug)]
@@ -100,7 +119,7 @@ pub struct Shared {
     /// The library's search path of `use`.
     lib: RwLock<Vec<PathBuf>>,
     /// Files whose text changed (an open document's, or one on disk).
-    changed: broadcast::Sender<PathBuf>,
+    changed: broadcast::Sender<Changed>,
     /// The parses of used files, kept while their text is the same: a keystroke in a
     /// program of 50 files parses one.
     pub parses: Arc<chunkvm::modules::ParseCache>,
@@ -200,8 +219,8 @@ impl Shared {
     }
 
     /// Records the text of the open document at `path` (`None`: closed); when it
-    /// changed, tells the actors.
-    fn set_buffer(&self, path: &Path, text: Option<Arc<str>>) {
+    /// changed, tells the actors (`bodies_only`: only inside function bodies).
+    fn set_buffer(&self, path: &Path, text: Option<Arc<str>>, bodies_only: bool) {
         let path = chunkvm::modules::normalize(path);
         let changed = {
             let mut buffers = self.buffers.write().unwrap_or_else(|e| e.into_inner());
@@ -212,13 +231,27 @@ impl Shared {
             old.as_deref() != text.as_deref()
         };
         if changed {
-            self.file_changed(path);
+            let _ = self.changed.send(Changed {
+                path: Some(path),
+                bodies_only: bodies_only && text.is_some(),
+            });
         }
     }
 
-    /// Tells the actors that the file at `path` changed (on disk, or in an editor).
-    pub fn file_changed(&self, path: PathBuf) {
-        let _ = self.changed.send(chunkvm::modules::normalize(&path));
+    /// Tells the actors that the file at `path` changed on disk.
+    pub fn file_changed(&self, path: &Path) {
+        let _ = self.changed.send(Changed {
+            path: Some(chunkvm::modules::normalize(path)),
+            bodies_only: false,
+        });
+    }
+
+    /// Tells every actor to analyse again (the search path of `use` changed).
+    pub fn everything_changed(&self) {
+        let _ = self.changed.send(Changed {
+            path: None,
+            bodies_only: false,
+        });
     }
 }
 
@@ -239,6 +272,9 @@ pub struct DocHandle {
     queued: Mutex<u64>,
     tx: mpsc::UnboundedSender<Msg>,
     snapshot: watch::Receiver<Arc<Snapshot>>,
+    /// The last snapshot's program is behind a change inside a used file's bodies
+    /// (set by the actor; the first request to see it asks for a [`Msg::Refresh`]).
+    stale: Arc<AtomicBool>,
     /// The semantic tokens last sent.
     pub tokens: Mutex<Option<SentTokens>>,
 }
@@ -262,6 +298,7 @@ impl DocHandle {
         let (snapshot_tx, snapshot_rx) = watch::channel(first);
         let path = convert::path_of(&uri).map(|path| chunkvm::modules::normalize(&path));
         let changes = shared.changed.subscribe();
+        let stale = Arc::new(AtomicBool::new(false));
         let actor = Actor {
             uri,
             path,
@@ -272,13 +309,16 @@ impl DocHandle {
             client,
             shared,
             changes: Some(changes),
+            stale: stale.clone(),
             published: Mutex::new(Vec::new()),
+            sent: Mutex::new(None),
         };
         tokio::spawn(actor.run(rx));
         Arc::new(DocHandle {
             queued: Mutex::new(1),
             tx,
             snapshot: snapshot_rx,
+            stale,
             tokens: Mutex::new(None),
         })
     }
@@ -302,10 +342,18 @@ impl DocHandle {
         let _ = self.tx.send(Msg::Close { clear });
     }
 
-    /// The snapshot that holds every change queued so far (waits for the
-    /// actor; if the actor is gone, the last snapshot it made).
+    /// The snapshot that holds every change queued so far, analysed with the used
+    /// files as they are (waits for the actor; if the actor is gone, the last
+    /// snapshot it made).
     pub async fn latest(&self) -> Arc<Snapshot> {
-        let target = *self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        let target = {
+            let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+            if self.stale.swap(false, Ordering::AcqRel) {
+                *queued += 1;
+                let _ = self.tx.send(Msg::Refresh { seq: *queued });
+            }
+            *queued
+        };
         let mut rx = self.snapshot.clone();
         let result = rx
             .wait_for(|snap| snap.seq >= target)
@@ -335,19 +383,26 @@ struct Actor {
     client: Option<Client>,
     shared: Arc<Shared>,
     /// Files that changed (`None` once the channel closed).
-    changes: Option<broadcast::Receiver<PathBuf>>,
+    changes: Option<broadcast::Receiver<Changed>>,
+    /// The program is behind a change inside a used file's bodies (shared with
+    /// the handle, which clears it when it asks for a refresh).
+    stale: Arc<AtomicBool>,
     /// The used files whose diagnostics this document published last.
     published: Mutex<Vec<Uri>>,
+    /// The version and diagnostics this document published last.
+    sent: Mutex<Option<(i32, Vec<tower_lsp_server::ls_types::Diagnostic>)>>,
 }
 
 /// What an actor waits for.
 enum Event {
     /// A message from the server (`None`: the server dropped the document).
     Msg(Option<Msg>),
-    /// A file changed (`None`: some were missed).
-    Changed(Option<PathBuf>),
+    /// A file changed.
+    Changed(Changed),
     /// The debounce elapsed.
     Quiet,
+    /// The program is behind a used file and nothing happened for a while.
+    Refresh,
 }
 
 impl Actor {
@@ -355,6 +410,7 @@ impl Actor {
     /// debounce when diagnostics wait.
     async fn next(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>, dirty: bool) -> Event {
         let debounce = self.shared.debounce();
+        let stale = self.stale.load(Ordering::Acquire);
         let changes = async {
             match self.changes.as_mut() {
                 Some(changes) => changes.recv().await,
@@ -365,22 +421,30 @@ impl Actor {
             biased;
             msg = rx.recv() => Event::Msg(msg),
             changed = changes => match changed {
-                Ok(path) => Event::Changed(Some(path)),
-                Err(broadcast::error::RecvError::Lagged(_)) => Event::Changed(None),
+                Ok(changed) => Event::Changed(changed),
+                Err(broadcast::error::RecvError::Lagged(_)) => Event::Changed(Changed {
+                    path: None,
+                    bodies_only: false,
+                }),
                 Err(broadcast::error::RecvError::Closed) => {
                     self.changes = None;
-                    Event::Changed(Some(PathBuf::new()))
+                    Event::Changed(Changed {
+                        path: None,
+                        bodies_only: false,
+                    })
                 }
             },
             () = tokio::time::sleep(debounce), if dirty => Event::Quiet,
+            () = tokio::time::sleep(REFRESH_WHEN_QUIET), if stale => Event::Refresh,
         }
     }
 
-    /// Whether the last analysis read the file at `path` (another file, used).
+    /// Whether the last analysis read the file at `path` (another file, used);
+    /// for `None` (any file), whether the file uses others or tried to.
     fn uses(&self, path: Option<&Path>) -> bool {
         let snap = self.snapshot.borrow().clone();
         let Some(program) = &snap.doc.program else {
-            return false;
+            return path.is_none() && !snap.doc.file().uses.is_empty();
         };
         let paths = program.paths();
         match path {
@@ -390,7 +454,7 @@ impl Actor {
                 .iter()
                 .skip(1)
                 .any(|used| used.as_os_str() == path.as_os_str()),
-            None => paths.len() > 1,
+            None => true,
         }
     }
 
@@ -399,22 +463,38 @@ impl Actor {
         if !self.analyse(Vec::new()).await {
             return;
         }
-        self.publish().await;
+        self.publish(false).await;
         let mut dirty = false;
         loop {
             let msg = match self.next(&mut rx, dirty).await {
                 Event::Msg(msg) => msg,
                 Event::Quiet => {
-                    self.publish().await;
+                    self.publish(false).await;
                     dirty = false;
                     continue;
                 }
-                Event::Changed(path) => {
-                    if self.uses(path.as_deref()) {
+                Event::Changed(changed) => {
+                    if self.uses(changed.path.as_deref()) {
+                        if changed.bodies_only {
+                            // Nothing this file shows changes: analysed when asked.
+                            self.stale.store(true, Ordering::Release);
+                            continue;
+                        }
                         if !self.analyse(Vec::new()).await {
                             break;
                         }
                         dirty = true;
+                    }
+                    continue;
+                }
+                Event::Refresh => {
+                    if !self.analyse(Vec::new()).await {
+                        break;
+                    }
+                    // As it was, but for a mistake in that reasoning (when no
+                    // publishing waits for the debounce anyway).
+                    if !dirty {
+                        self.publish(true).await;
                     }
                     continue;
                 }
@@ -429,8 +509,9 @@ impl Actor {
             }
             let closed = batch.iter().find_map(|msg| match msg {
                 Msg::Close { clear } => Some(*clear),
-                Msg::Change { .. } => None,
+                Msg::Change { .. } | Msg::Refresh { .. } => None,
             });
+            let edited = batch.iter().any(|msg| matches!(msg, Msg::Change { .. }));
             if let Some(clear) = closed {
                 if clear {
                     self.forget();
@@ -445,9 +526,16 @@ impl Actor {
             if !self.analyse(batch).await {
                 break;
             }
+            if !edited {
+                // Refreshed for a request: published if a mistake made it differ.
+                if !dirty {
+                    self.publish(true).await;
+                }
+                continue;
+            }
             dirty = true;
             if self.shared.debounce().is_zero() {
-                self.publish().await;
+                self.publish(false).await;
                 dirty = false;
             }
         }
@@ -456,7 +544,7 @@ impl Actor {
     /// The document is closed: the programs that use its file read the disk again.
     fn forget(&self) {
         if let Some(path) = &self.path {
-            self.shared.set_buffer(path, None);
+            self.shared.set_buffer(path, None, false);
         }
     }
 
@@ -475,10 +563,14 @@ impl Actor {
         let enc = self.shared.encoding();
         let mut last = (self.seq, self.version);
         for msg in &batch {
-            if let Msg::Change { seq, version, .. } = msg {
-                last = (*seq, *version);
+            match msg {
+                Msg::Change { seq, version, .. } => last = (*seq, *version),
+                Msg::Refresh { seq } => last.0 = last.0.max(*seq),
+                Msg::Close { .. } => {}
             }
         }
+        // This analysis reads every used file as it is now.
+        self.stale.store(false, Ordering::Release);
         let work = tokio::task::spawn_blocking(move || {
             let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 for msg in &batch {
@@ -510,7 +602,9 @@ impl Actor {
             None => self.snapshot.borrow().doc.clone(),
         };
         if let Some(path) = &self.path {
-            self.shared.set_buffer(path, Some(doc.text.clone()));
+            let bodies_only = doc.same_outside_bodies(&self.snapshot.borrow().doc);
+            self.shared
+                .set_buffer(path, Some(doc.text.clone()), bodies_only);
         }
         let old = self.snapshot.send_replace(Arc::new(Snapshot {
             seq: self.seq,
@@ -523,7 +617,9 @@ impl Actor {
         true
     }
 
-    async fn publish(&self) {
+    /// Publishes the diagnostics of the last snapshot (`if_changed`: unless they
+    /// are what was published last, for the same version).
+    async fn publish(&self, if_changed: bool) {
         let Some(client) = &self.client else {
             return;
         };
@@ -536,6 +632,16 @@ impl Actor {
             crate::diagnostics::of_doc(&snap.doc, &lines, &uri, related)
         }))
         .unwrap_or_default();
+        {
+            let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+            let same = sent
+                .as_ref()
+                .is_some_and(|(version, last)| *version == snap.version && *last == diags);
+            if if_changed && same {
+                return;
+            }
+            *sent = Some((snap.version, diags.clone()));
+        }
         client
             .publish_diagnostics(self.uri.clone(), diags, Some(snap.version))
             .await;

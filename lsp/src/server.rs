@@ -443,7 +443,7 @@ impl Backend {
             let root = session.roots.first().map(PathBuf::as_path);
             self.req.shared.set_lib(session.config.lib_dirs(root));
             // Every program may find its files elsewhere now.
-            self.req.shared.file_changed(PathBuf::new());
+            self.req.shared.everything_changed();
         }
         warnings
     }
@@ -653,7 +653,12 @@ impl LanguageServer for Backend {
                     if change.typ == FileChangeType::DELETED {
                         self.req.shared.parses.forget(&path);
                     }
-                    self.req.shared.file_changed(path);
+                    if change.typ == FileChangeType::CREATED {
+                        // A `use` that named no file may find it now.
+                        self.req.shared.everything_changed();
+                    } else {
+                        self.req.shared.file_changed(&path);
+                    }
                 }
             }
         }

@@ -511,3 +511,148 @@ async fn workspace_symbols_include_used_files_outside_the_folders() {
         "{files:?}"
     );
 }
+
+/// A folder of its own under the tests' temporary folder, emptied.
+fn scratch(name: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
+/// The diagnostics of `uri` published so far, newest last.
+fn published(client: &TestClient, uri: &str) -> Vec<Value> {
+    client
+        .notifications("textDocument/publishDiagnostics")
+        .into_iter()
+        .filter(|n| n["params"]["uri"] == uri)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_edit_inside_a_used_files_bodies_leaves_its_users_as_they_are_until_asked() {
+    let folder = scratch("lsp-modules-bodies");
+    let lib_text =
+        "fn a(x: float) -> float {\n    x\n}\n\nfilter f(c: color) -> color {\n    c\n}\n";
+    let lib = folder.join("lib.chop");
+    std::fs::write(&lib, lib_text).unwrap();
+    let main = folder.join("main.chop");
+    let main_text = "use \"lib.chop\";\n\npipeline p = f;\n";
+    std::fs::write(&main, main_text).unwrap();
+    let client = server().await;
+    let (main_uri, lib_uri) = (uri(&main), uri(&lib));
+    // The used file first: opening it later would check the user again.
+    client.open(&lib_uri, lib_text).await;
+    client.diagnostics(&lib_uri, 1).await.unwrap();
+    client.open(&main_uri, main_text).await;
+    let diags = client.diagnostics(&main_uri, 1).await.unwrap();
+    assert!(diags.is_empty(), "{diags:#?}");
+    let definition = at(&main_uri, main_text, "= f", 2);
+    let found = client
+        .call("textDocument/definition", definition.clone())
+        .await;
+    assert_eq!(found["range"]["start"]["line"], 4, "{found}");
+    client.clear_notifications();
+
+    // Two lines more in `a`'s body: `f` moves down, nothing `main` sees changes.
+    let body = lib_text.find("    x").unwrap();
+    let at_body = json!({"start": pos_in(lib_text, body), "end": pos_in(lib_text, body)});
+    client
+        .change(&lib_uri, 2, at_body, "let y = 1;\n    let z = y;\n    ")
+        .await;
+    let own = client.diagnostics(&lib_uri, 2).await.unwrap();
+    assert_eq!(own.len(), 1, "`z` is never read: {own:#?}");
+    // The user is neither published again (its diagnostics are the same) ...
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(published(&client, &main_uri), Vec::<Value>::new());
+    // ... nor behind when asked: the definition is where `f` is now.
+    let found = client
+        .call("textDocument/definition", definition.clone())
+        .await;
+    assert_eq!(found["range"]["start"]["line"], 6, "{found}");
+
+    // Renaming `f` is outside the bodies: the user is checked again at once.
+    let edited = "fn a(x: float) -> float {\n    let y = 1;\n    let z = y;\n    x\n}\n\nfilter f(c: color) -> color {\n    c\n}\n";
+    let name = edited.find("f(c").unwrap();
+    let range = json!({"start": pos_in(edited, name), "end": pos_in(edited, name + 1)});
+    client.change(&lib_uri, 3, range, "g").await;
+    let main_uri2 = main_uri.clone();
+    let rechecked = client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == main_uri2
+                && n["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(|d| !d.is_empty())
+        })
+        .await
+        .expect("the user checked again after a rename in the used file");
+    let diags = rechecked.message["params"]["diagnostics"]
+        .as_array()
+        .unwrap();
+    assert_eq!(text_of(main_text, &diags[0]["range"]), "f");
+}
+
+#[tokio::test]
+async fn a_new_search_path_checks_the_files_that_use_others_again() {
+    let folder = scratch("lsp-modules-lib-setting");
+    std::fs::create_dir_all(folder.join("shades")).unwrap();
+    std::fs::write(
+        folder.join("shades/shade.chop"),
+        "filter dark(c: color) -> color {\n    c * 0.5\n}\n",
+    )
+    .unwrap();
+    let main = folder.join("main.chop");
+    let main_text = "use \"shade.chop\";\n\npipeline p = dark;\n";
+    let client = server_in(&folder, capable()).await;
+    let main_uri = uri(&main);
+    client.open(&main_uri, main_text).await;
+    let diags = client.diagnostics(&main_uri, 1).await.unwrap();
+    assert!(!diags.is_empty(), "`shade.chop` is not beside `main.chop`");
+    client.clear_notifications();
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"chop": {"lib": ["shades"]}}}),
+        )
+        .await;
+    let main_uri2 = main_uri.clone();
+    client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == main_uri2
+                && n["params"]["diagnostics"] == json!([])
+        })
+        .await
+        .expect("checked again with the library's new folder");
+}
+
+#[tokio::test]
+async fn a_file_created_on_disk_is_found_by_the_use_that_missed_it() {
+    let folder = scratch("lsp-modules-created");
+    let main = folder.join("main.chop");
+    let main_text = "use \"later.chop\";\n\npipeline p = soon;\n";
+    let client = server().await;
+    let main_uri = uri(&main);
+    client.open(&main_uri, main_text).await;
+    let diags = client.diagnostics(&main_uri, 1).await.unwrap();
+    assert!(!diags.is_empty(), "`later.chop` does not exist yet");
+    client.clear_notifications();
+    let later = folder.join("later.chop");
+    std::fs::write(&later, "filter soon(c: color) -> color {\n    c\n}\n").unwrap();
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": uri(&later), "type": 1}]}),
+        )
+        .await;
+    let main_uri2 = main_uri.clone();
+    client
+        .wait_for(Duration::from_secs(20), move |n| {
+            n["method"] == "textDocument/publishDiagnostics"
+                && n["params"]["uri"] == main_uri2
+                && n["params"]["diagnostics"] == json!([])
+        })
+        .await
+        .expect("checked again once the used file exists");
+}

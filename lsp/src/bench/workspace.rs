@@ -4,11 +4,13 @@
 //! all opened through the real framing.
 //!
 //! Measured over [`RUNS`] runs each, p50 and p99: edit to diagnostics in the
-//! root (a file that uses the 49 others, through its two children) and in a
-//! leaf (a file that others use: after its own diagnostics, every open file
-//! whose program holds it is checked again, up to the root, whose new
-//! diagnostics are timed too); definition into a used file, completion,
-//! hover, document symbols and semantic tokens in the root.
+//! root (a file that uses the 49 others, through its two children); an edit
+//! inside a body of a leaf (a file that others use) to its diagnostics, then a
+//! hover in the root (whose analysis waits for a request after such an edit:
+//! what it shows of the leaf is unchanged); an edit of the leaf's param, after
+//! which every open file whose program holds the leaf is checked again, up to
+//! the root, whose new diagnostics are timed; definition into a used file,
+//! completion, hover, document symbols and semantic tokens in the root.
 
 use super::{typed, Row, RUNS};
 use crate::harness::{range, TestClient};
@@ -198,11 +200,21 @@ pub async fn run() -> Result<String, String> {
         client.clear_notifications();
     }
 
-    // Edit -> diagnostics in a leaf, and the root's diagnostics again.
+    // Edits inside a body of a leaf: its diagnostics; then a request in the root,
+    // whose analysis is behind the leaf until a request needs it.
     let leaf = FILES - 1;
     let leaf_line = let_line(&texts[leaf]).ok_or("no helper in the leaf")?;
+    let (call_line, call_col) = texts[0]
+        .lines()
+        .enumerate()
+        .find_map(|(idx, line)| line.find("+ h1_").map(|col| (idx as u32, col + 2)))
+        .ok_or("no call into another file")?;
+    let hover_call = json!({
+        "textDocument": {"uri": uris[0]},
+        "position": {"line": call_line, "character": call_col + 1},
+    });
     let mut leaf_edits = Vec::with_capacity(RUNS);
-    let mut root_again = Vec::with_capacity(RUNS);
+    let mut root_request = Vec::with_capacity(RUNS);
     let mut leaf_version = 1;
     for run in 0..RUNS {
         leaf_version += 1;
@@ -225,13 +237,43 @@ pub async fn run() -> Result<String, String> {
             .await
             .ok_or("no diagnostics after an edit of a leaf")?;
         leaf_edits.push(own.at.saturating_duration_since(sent));
+        let asked = Instant::now();
+        let hover = client.call("textDocument/hover", hover_call.clone()).await;
+        root_request.push(asked.elapsed());
+        if hover.is_null() {
+            return Err("no hover in the root after an edit of a leaf".to_string());
+        }
+        settle(&client).await;
+        client.clear_notifications();
+    }
+
+    // Edits of a leaf's param (outside its bodies): every file whose program holds
+    // it is checked again, up to the root.
+    let param_line = texts[leaf]
+        .lines()
+        .position(|line| line.starts_with("param "))
+        .ok_or("no param in the leaf")? as u32;
+    let param_digit = format!("param s{leaf}: float = 0.").len() as u32;
+    let mut root_again = Vec::with_capacity(RUNS);
+    for run in 0..RUNS {
+        leaf_version += 1;
+        let (end, new) = typed(run, param_digit);
+        let sent = Instant::now();
+        client
+            .change(
+                &uris[leaf],
+                leaf_version,
+                range(param_line, param_digit, param_line, end),
+                new,
+            )
+            .await;
         let root = client
             .wait_for(Duration::from_secs(30), |n| {
                 n["method"] == "textDocument/publishDiagnostics"
                     && n["params"]["uri"] == uris[0].as_str()
             })
             .await
-            .ok_or("the root was not checked again after an edit of a leaf")?;
+            .ok_or("the root was not checked again after an edit of a leaf's param")?;
         root_again.push(root.at.saturating_duration_since(sent));
         // The other users' diagnostics may still come: let them, then forget them.
         settle(&client).await;
@@ -239,13 +281,7 @@ pub async fn run() -> Result<String, String> {
     }
 
     // Requests in the root (its text as the edits left it: each pair undone).
-    let text = &texts[0];
     let at = |line: u32, character: usize| json!({"textDocument": {"uri": uris[0]}, "position": {"line": line, "character": character}});
-    let (call_line, call_col) = text
-        .lines()
-        .enumerate()
-        .find_map(|(idx, line)| line.find("+ h1_").map(|col| (idx as u32, col + 2)))
-        .ok_or("no call into another file")?;
     let acc_line = root_line + 3;
     let requests = [
         (
@@ -277,7 +313,8 @@ pub async fn run() -> Result<String, String> {
     let mut rows = vec![
         Row::of("edit root -> its diagnostics", root_edits),
         Row::of("edit leaf -> its diagnostics", leaf_edits),
-        Row::of("edit leaf -> root re-checked", root_again),
+        Row::of("then hover in the root", root_request),
+        Row::of("edit leaf's param -> root", root_again),
     ];
     let mut definition_target = String::new();
     for (name, method, params) in requests {

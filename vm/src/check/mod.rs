@@ -230,10 +230,9 @@ impl<T> ExprMap<T> {
         }
         // Up to the range's last entry only: the table grows as inserting would.
         let within = from.slots.get(ids.start..ids.end.min(from.slots.len()));
-        let have = within
-            .and_then(|slots| slots.iter().rposition(Option::is_some))
-            .map_or(ids.start, |last| ids.start + last + 1);
-        if self.slots.len() < have {
+        let last = within.and_then(|slots| slots.iter().rposition(Option::is_some));
+        let have = last.map_or(ids.start, |last| ids.start + last + 1);
+        if last.is_some() && self.slots.len() < have {
             self.slots.resize_with(have, || None);
         }
         if let (Some(to), Some(src)) = (

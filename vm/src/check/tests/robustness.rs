@@ -376,7 +376,6 @@ fn lowering_again_after_an_edit_equals_lowering_everything() {
 /// (that body must be checked again, not taken over with its old diagnostics).
 #[test]
 fn reused_bodies_move_and_follow_the_signatures_they_use() {
-    use crate::syntax::lower::{new_parser, parse_reusing};
     let start = "fn top(a: int) -> int {\n    a + 1\n}\n\n\
         fn user() -> int {\n    var g = 2;\n    let f = fn(v: int) -> int { v * g };\n    { let h = f(top(g)); h }\n}\n\n\
         fn other() -> float {\n    let unused = 3;\n    1.5\n}\n\n\
@@ -398,12 +397,33 @@ fn reused_bodies_move_and_follow_the_signatures_they_use() {
             "fn top(a: int) -> int { a }",
         ),
     ];
+    let mut reused_moved = 0;
+    for (step, (from, reused, moved)) in checked_again(start, edits).into_iter().enumerate() {
+        if from.starts_with("fn top") {
+            // `user` and `caller` call `top`: checked again with its new type.
+            assert_eq!(reused, 0, "step {step}");
+        } else {
+            assert!(reused >= 3, "step {step}: {reused} reused");
+            if moved {
+                reused_moved += reused;
+            }
+        }
+    }
+    assert!(reused_moved >= 6, "{reused_moved}");
+}
+
+/// Applies `edits` (each the first `from` replaced by `to`) to `start` one after
+/// the other, each lowered and checked reusing the last, and asserts that each
+/// equals checking afresh; for each edit, its `from`, the bodies reused, and
+/// whether expression ids moved.
+fn checked_again<'e>(start: &str, edits: &[(&'e str, &str)]) -> Vec<(&'e str, usize, bool)> {
+    use crate::syntax::lower::{new_parser, parse_reusing};
     let mut parser = new_parser();
     let mut text = start.to_string();
     let mut last = parse(&text);
     let mut tree = last.tree.clone();
     let mut last_analysis = check(&last.file);
-    let mut reused_moved = 0;
+    let mut out = Vec::new();
     for (step, (from, to)) in edits.iter().enumerate() {
         let new = text.replacen(from, to, 1);
         assert_ne!(new, text, "step {step}");
@@ -420,21 +440,40 @@ fn reused_bodies_move_and_follow_the_signatures_they_use() {
             canonical(&fresh),
             "step {step}: reusing differs from checking afresh\n{new}"
         );
-        let reused = analysis.bodies_reused().0;
-        let signature = from.starts_with("fn top");
-        if signature {
-            // `user` and `caller` call `top`: checked again with its new type.
-            assert_eq!(reused, 0, "step {step}");
-        } else {
-            assert!(reused >= 3, "step {step}: {reused} reused");
-            if parsed.file.expr_count != last.file.expr_count {
-                reused_moved += reused;
-            }
-        }
+        let moved = parsed.file.expr_count != last.file.expr_count;
+        out.push((*from, analysis.bodies_reused().0, moved));
         tree = parsed.tree.clone();
         text = new;
         last = parsed;
         last_analysis = analysis;
     }
-    assert!(reused_moved >= 6, "{reused_moved}");
+    out
+}
+
+/// A param's value and range are not what bodies see of it (they read a value of
+/// its type): editing them leaves every body to be reused, while the pipeline
+/// that overrides it is checked against the new range. Its type is: every body is
+/// checked again.
+#[test]
+fn a_params_value_and_range_leave_the_bodies_to_be_reused() {
+    let start = "param amount: float = 0.5 in 0.0..1.0;\n\n\
+        filter dim(c: color) -> color {\n    c * (1.0 - amount)\n}\n\n\
+        fn twice() -> float {\n    let unused = 1;\n    amount * 2.0\n}\n\n\
+        pipeline p = dim(amount: 0.8);\n";
+    let edits: &[(&str, &str)] = &[
+        ("= 0.5", "= 0.75"),
+        // The pipeline's 0.8 is out of the new range: an error there.
+        ("0.0..1.0", "0.0..0.6"),
+        ("= 0.75", "= 0.25"),
+        ("0.0..0.6", "0.0..1.0"),
+        ("param amount: float", "param amount: int"),
+    ];
+    let steps = checked_again(start, edits);
+    for (step, &(from, reused, _)) in steps.iter().enumerate() {
+        if from.starts_with("param") {
+            assert_eq!(reused, 0, "step {step}: a new type");
+        } else {
+            assert_eq!(reused, 2, "step {step}: {from}");
+        }
+    }
 }
