@@ -23,8 +23,12 @@
 //! the disk. Every actor puts its text there after each analysis and, when the
 //! text changed, says so on [`Shared::changed`]; an actor whose program holds
 //! a changed file analyses again (as it does when the client reports a file
-//! changed on disk); the others keep their analysis. The diagnostics of a
-//! used file that is not open are published under that file's URI.
+//! changed on disk); the others keep their analysis. When an open file's new
+//! text differs from its last only inside function bodies, what its users show
+//! cannot change: their actors mark their analysis stale instead, and analyse
+//! again when a request asks for their latest snapshot, or after a quiet
+//! while. The diagnostics of a used file that is not open are published under
+//! that file's URI.
 
 use crate::convert::{self, Encoding, Lines};
 use chop_ide::{Doc, Document};
