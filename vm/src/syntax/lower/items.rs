@@ -31,7 +31,7 @@ impl<'t> Lowerer<'t> {
             if !between.trim().is_empty() {
                 break;
             }
-            lines.push(text);
+            lines.push(*text);
             next = span.start;
         }
         if lines.is_empty() {
@@ -50,7 +50,7 @@ impl<'t> Lowerer<'t> {
             .inner_docs
             .iter()
             .filter(|(span, _)| span.end <= limit)
-            .map(|(_, text)| text.as_str())
+            .map(|(_, text)| *text)
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
@@ -66,11 +66,13 @@ impl<'t> Lowerer<'t> {
         let mut cursor = root.walk();
         let children: Vec<Node> = root.children(&mut cursor).collect();
         for child in children {
-            if ITEM_KINDS.contains(&child.kind()) {
-                seen_item = true;
+            // Once an item was seen only `use` items matter: most children are items.
+            let kind = child.kind();
+            if kind != "use_item" {
+                seen_item = seen_item || ITEM_KINDS.contains(&kind);
                 continue;
             }
-            if child.kind() != "use_item" || child.is_missing() {
+            if child.is_missing() {
                 continue;
             }
             let Some(path_node) = child.field("path") else {

@@ -184,10 +184,11 @@ struct Lowerer<'t> {
     next_binding: u32,
     depth: u32,
     depth_reported: bool,
-    /// `///` comments: span and text without the marker.
-    docs: Vec<(Span, String)>,
+    /// `///` comments: span and text without the marker (the text's own bytes:
+    /// a keystroke in a big file copies none).
+    docs: Vec<(Span, &'t str)>,
     /// `//!` comments: span and text without the marker.
-    inner_docs: Vec<(Span, String)>,
+    inner_docs: Vec<(Span, &'t str)>,
     language: Language,
     /// What each item lowered so far holds, for the next lowering.
     memo: Vec<ItemMemo>,

@@ -18,11 +18,11 @@ impl<'t> Lowerer<'t> {
         for node in root.children(&mut top) {
             match node.kind() {
                 "doc_comment" => {
-                    let text = comment_body(self.text_of(node), "///").to_string();
+                    let text = comment_body(self.text_of(node), "///");
                     self.docs.push((span_of(node), text));
                 }
                 "inner_doc_comment" => {
-                    let text = comment_body(self.text_of(node), "//!").to_string();
+                    let text = comment_body(self.text_of(node), "//!");
                     self.inner_docs.push((span_of(node), text));
                 }
                 _ => {}
