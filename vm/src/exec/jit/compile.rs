@@ -24,7 +24,7 @@ mod calls;
 use super::divide::Divisor;
 use super::{targets, Ctx, Plan, Segment};
 use crate::compile::ir::{Instr, Op};
-use calls::{Read, Site};
+use calls::{Frames, Site};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlags, UserFuncName, Value};
@@ -157,15 +157,15 @@ struct Lower<'a> {
     /// Registers in memory (a region with calls), else register `i` is variable `i`.
     mem: bool,
     /// Then the count so far and the next code offset; with calls, the current frame's
-    /// registers, its bases from the entered frame's and the frames' length.
+    /// registers, its bases and one past the top frame (see `calls`).
     ran: Variable,
     next: Variable,
     base: Variable,
-    offs: Variable,
-    offr: Variable,
-    len: Variable,
-    /// What the entry block read from the context (`Ctx`).
-    ctx: Option<Read>,
+    sbase: Variable,
+    rbase: Variable,
+    top: Variable,
+    /// With calls, what they use.
+    frames: Option<Frames>,
 }
 
 impl<'a> Lower<'a> {
@@ -179,10 +179,10 @@ impl<'a> Lower<'a> {
             ran: var(0),
             next: var(1),
             base: var(2),
-            offs: var(3),
-            offr: var(4),
-            len: var(5),
-            ctx: None,
+            sbase: var(3),
+            rbase: var(4),
+            top: var(5),
+            frames: None,
         }
     }
 
@@ -279,7 +279,7 @@ impl<'a> Lower<'a> {
         let flags = MemFlags::trusted();
         let base = self.b.ins().load(types::I64, flags, ctx, at!(regs));
         if self.mem {
-            self.read_ctx(code, ctx, base)?;
+            self.start_frames(code, ctx, base)?;
         } else {
             for idx in 0..regs {
                 let var = Variable::from_u32(idx as u32);
@@ -342,12 +342,12 @@ impl<'a> Lower<'a> {
             self.segment(code, seg, limit, exit, &blocks)?;
         }
 
-        // The exit: registers back, the count (and the frames' length) out, the next
+        // The exit: registers back, the count (and the frames' top) out, the next
         // offset returned.
         self.b.switch_to_block(exit);
         if self.mem {
-            let len = self.b.use_var(self.len);
-            self.b.ins().store(flags, len, ctx, at!(len));
+            let top = self.b.use_var(self.top);
+            self.b.ins().store(flags, top, ctx, at!(top));
         } else {
             for idx in 0..regs {
                 let value = self.get(idx as u16);
