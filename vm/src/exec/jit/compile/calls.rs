@@ -3,7 +3,7 @@
 //! where they use them (kept in machine registers from the entry, they were spilled to
 //! the stack and reloaded on every call).
 
-use super::{Lower, FRAME};
+use super::{spent, Lower, FRAME};
 use crate::compile::ir::Instr;
 use crate::exec::jit::{Ctx, SelfCalls};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -18,13 +18,13 @@ macro_rules! at {
 }
 
 /// A call or return ending a segment: its offset, its index in the segment, the
-/// segment's length and the count before the segment.
+/// segment's length and the instructions left before the segment.
 #[derive(Clone, Copy)]
 pub(super) struct Site {
     pub(super) at: usize,
     pub(super) idx: usize,
     pub(super) len: usize,
-    pub(super) ran: Value,
+    pub(super) left: Value,
 }
 
 impl Site {
@@ -106,7 +106,7 @@ impl Lower<'_> {
         let fail = self.b.create_block();
         self.b.ins().brif(ok, cont, &[], fail, &[]);
         self.b.switch_to_block(fail);
-        let before = self.b.ins().iadd_imm(site.ran, site.idx as i64);
+        let before = spent(&mut self.b, site.left, site.idx);
         self.leave(site.at, site.before(), before, exit);
         self.b.switch_to_block(cont);
     }
@@ -153,8 +153,8 @@ impl Lower<'_> {
             self.field(frames, at!(rb))
         };
         // The caller's frame goes on after the call; the callee's starts at 0.
-        let caller = self.b.ins().iconst(types::I64, (site.at + 1) as i64);
-        self.b.ins().istore32(flags, caller, top, 4 - FRAME as i32);
+        let caller = self.b.ins().iconst(types::I32, (site.at + 1) as i64);
+        self.b.ins().store(flags, caller, top, 4 - FRAME as i32);
         let func = self.b.ins().iconst(types::I64, i64::from(calls.func));
         self.b.ins().store(flags, func, top, 0);
         let sbase = self.b.ins().iadd_imm(sbase, a);
@@ -168,8 +168,8 @@ impl Lower<'_> {
         let base = self.b.use_var(self.base);
         let base = self.b.ins().iadd_imm(base, a * 8);
         self.b.def_var(self.base, base);
-        let after = self.b.ins().iadd_imm(site.ran, site.len as i64);
-        self.b.def_var(self.ran, after);
+        let after = spent(&mut self.b, site.left, site.len);
+        self.b.def_var(self.left, after);
         let entry = self.go_on(0, site.at, after, exit, blocks);
         self.b.ins().jump(entry, &[]);
         Ok(())
@@ -210,8 +210,8 @@ impl Lower<'_> {
         let bytes = self.b.ins().ishl_imm(sbase, 3);
         let base = self.b.ins().iadd(file, bytes);
         self.b.def_var(self.base, base);
-        let after = self.b.ins().iadd_imm(site.ran, site.len as i64);
-        self.b.def_var(self.ran, after);
+        let after = spent(&mut self.b, site.left, site.len);
+        self.b.def_var(self.left, after);
         let mut returns: Vec<usize> = self
             .plan
             .segments
