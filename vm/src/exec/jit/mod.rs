@@ -468,11 +468,13 @@ pub(crate) struct Ctx {
     regs: *mut u64,
     /// Out: instructions run.
     ran: u64,
-    /// The scalar register file (its first register) and its length, and the reference
-    /// registers' length.
+    /// The scalar register file (its first register), and the highest bases a frame of
+    /// the function may have in it and in the reference registers: the lengths less its
+    /// registers (`nregs + 2` and `nrefs + 1`, as the interpreter's call checks; signed,
+    /// negative when none).
     file: *mut u64,
-    s_len: u64,
-    r_len: u64,
+    s_lim: i64,
+    r_lim: i64,
     /// The thread's frames: one past the top frame (in, and out when the region pushed
     /// or popped frames), and one past the last frame a call may push (the vector's
     /// capacity, at most the depth limit; none when the entered frame has no room for a
@@ -608,8 +610,9 @@ impl Jit {
             return None;
         }
         let frames = at.frames;
-        let refs_fit = at.r_len.saturating_sub(at.rb) > lf.nrefs as usize;
-        let max = if refs_fit {
+        let s_lim = at.s.len() as i64 - i64::from(lf.nregs) - 2;
+        let r_lim = at.r_len as i64 - i64::from(lf.nrefs) - 1;
+        let max = if at.rb as i64 <= r_lim {
             frames.capacity().min(at.depth)
         } else {
             0
@@ -620,8 +623,8 @@ impl Jit {
             regs: file.wrapping_add(at.sb),
             ran: 0,
             file,
-            s_len: at.s.len() as u64,
-            r_len: at.r_len as u64,
+            s_lim,
+            r_lim,
             top: start.wrapping_add(frames.len()),
             end: start.wrapping_add(max),
             sb: at.sb as u64,
@@ -631,7 +634,7 @@ impl Jit {
         // `compile::Module::compile`; it reads and writes the frame's registers
         // `s[sb..sb + region.regs]` only, which `s` covers (checked above), and, when it
         // calls its function, the registers of the frames it pushes, each checked against
-        // `s_len` before the call (as the interpreter's call checks that the register
+        // `s_lim` before the call (as the interpreter's call checks that the register
         // file holds the callee's registers), and the frames from the top one to `end`,
         // within the vector's capacity. Its module lives as long as `self`, which the
         // caller's program keeps alive while it runs.

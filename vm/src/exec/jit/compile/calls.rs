@@ -111,6 +111,16 @@ impl Lower<'_> {
         self.b.switch_to_block(cont);
     }
 
+    /// After a return at `site` from the frame below `top`: the top and the count; the
+    /// instructions left.
+    fn popped(&mut self, top: Value, site: Site) -> Value {
+        let top = self.b.ins().iadd_imm(top, -FRAME);
+        self.b.def_var(self.top, top);
+        let after = spent(&mut self.b, site.left, site.len);
+        self.b.def_var(self.left, after);
+        after
+    }
+
     /// A call of the function itself ending a segment: with room for the callee's
     /// frame and registers (else it leaves before the call), the caller's pc, the new
     /// frame, and on to the function's entry.
@@ -130,23 +140,22 @@ impl Lower<'_> {
         let deep = self.b.ins().icmp(IntCC::UnsignedLessThan, top, end);
         self.or_leave_before(deep, site, exit);
         let sbase = self.b.use_var(self.sbase);
-        let s_len = self.field(frames, at!(s_len));
-        let need = self.b.ins().iadd_imm(sbase, a + i64::from(calls.nregs) + 2);
+        let sbase = self.b.ins().iadd_imm(sbase, a);
+        let s_lim = self.field(frames, at!(s_lim));
         let s_ok = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, need, s_len);
+            .icmp(IntCC::SignedLessThanOrEqual, sbase, s_lim);
         self.or_leave_before(s_ok, site, exit);
         let rbase = if frames.r_moves {
             let rbase = self.b.use_var(self.rbase);
-            let r_len = self.field(frames, at!(r_len));
-            let need = self.b.ins().iadd_imm(rbase, b + i64::from(calls.nrefs) + 1);
+            let rbase = self.b.ins().iadd_imm(rbase, b);
+            let r_lim = self.field(frames, at!(r_lim));
             let r_ok = self
                 .b
                 .ins()
-                .icmp(IntCC::UnsignedLessThanOrEqual, need, r_len);
+                .icmp(IntCC::SignedLessThanOrEqual, rbase, r_lim);
             self.or_leave_before(r_ok, site, exit);
-            let rbase = self.b.ins().iadd_imm(rbase, b);
             self.b.def_var(self.rbase, rbase);
             rbase
         } else {
@@ -157,7 +166,6 @@ impl Lower<'_> {
         self.b.ins().store(flags, caller, top, 4 - FRAME as i32);
         let func = self.b.ins().iconst(types::I64, i64::from(calls.func));
         self.b.ins().store(flags, func, top, 0);
-        let sbase = self.b.ins().iadd_imm(sbase, a);
         self.b.ins().istore32(flags, sbase, top, 8);
         self.b.ins().istore32(flags, rbase, top, 12);
         let nil = self.b.ins().iconst(types::I64, 0);
@@ -197,21 +205,19 @@ impl Lower<'_> {
             let value = self.get(ins.a);
             self.set(0, value);
         }
-        let top = self.b.ins().iadd_imm(top, -FRAME);
-        self.b.def_var(self.top, top);
-        let pc = self.b.ins().uload32(flags, top, 4 - FRAME as i32);
-        let sbase = self.b.ins().uload32(flags, top, 8 - FRAME as i32);
+        // The caller's frame is below the top one (read at the old top: the new one is
+        // computed on each way on, so that it lands where the way on keeps it).
+        let pc = self.b.ins().uload32(flags, top, 4 - 2 * FRAME as i32);
+        let sbase = self.b.ins().uload32(flags, top, 8 - 2 * FRAME as i32);
         self.b.def_var(self.sbase, sbase);
         if frames.r_moves {
-            let rbase = self.b.ins().uload32(flags, top, 12 - FRAME as i32);
+            let rbase = self.b.ins().uload32(flags, top, 12 - 2 * FRAME as i32);
             self.b.def_var(self.rbase, rbase);
         }
         let file = self.field(frames, at!(file));
         let bytes = self.b.ins().ishl_imm(sbase, 3);
         let base = self.b.ins().iadd(file, bytes);
         self.b.def_var(self.base, base);
-        let after = spent(&mut self.b, site.left, site.len);
-        self.b.def_var(self.left, after);
         let mut returns: Vec<usize> = self
             .plan
             .segments
@@ -222,12 +228,17 @@ impl Lower<'_> {
         returns.sort_unstable();
         returns.dedup();
         for to in returns {
-            let block = self.go_on(to, site.at, after, exit, blocks);
+            let on = self.b.create_block();
             let next = self.b.create_block();
             let here = self.b.ins().icmp_imm(IntCC::Equal, pc, to as i64);
-            self.b.ins().brif(here, block, &[], next, &[]);
+            self.b.ins().brif(here, on, &[], next, &[]);
+            self.b.switch_to_block(on);
+            let after = self.popped(top, site);
+            let block = self.go_on(to, site.at, after, exit, blocks);
+            self.b.ins().jump(block, &[]);
             self.b.switch_to_block(next);
         }
+        self.popped(top, site);
         let from = self
             .b
             .ins()
