@@ -46,8 +46,9 @@
 //! boundaries, once the instruction count reaches its next check (`check_at`: the budget,
 //! a `stop_after`, or the next poll). A region is given the instructions left before that
 //! check (`limit`) and runs a segment only if the segment's whole length fits strictly
-//! below it (`ran + len < limit`, `ran` kept in a machine register across the chained
-//! blocks of the region, loop iterations included); otherwise it returns at that
+//! below it (`ran + len < limit`: the instructions left, `limit - ran`, kept in a
+//! machine register across the chained blocks of the region, loop iterations included,
+//! and compared with `len`); otherwise it returns at that
 //! segment's start, and the interpreter runs that segment and polls where it always
 //! does. No safe point is crossed in compiled code that would have polled, so budget
 //! errors, `stop_after`, pause and cancel land on the same instruction as without the
