@@ -469,11 +469,9 @@ pub(crate) struct Ctx {
     regs: *mut u64,
     /// Out: instructions run.
     ran: u64,
-    /// The scalar register file (its first register), and the highest bases a frame of
-    /// the function may have in it and in the reference registers: the lengths less its
-    /// registers (`nregs + 2` and `nrefs + 1`, as the interpreter's call checks; signed,
-    /// negative when none).
-    file: *mut u64,
+    /// The highest bases a frame of the function may have in the scalar and the
+    /// reference registers: their lengths less its registers (`nregs + 2` and
+    /// `nrefs + 1`, as the interpreter's call checks; signed, negative when none).
     s_lim: i64,
     r_lim: i64,
     /// The thread's frames: one past the top frame (in, and out when the region pushed
@@ -623,7 +621,6 @@ impl Jit {
         let mut ctx = Ctx {
             regs: file.wrapping_add(at.sb),
             ran: 0,
-            file,
             s_lim,
             r_lim,
             top: start.wrapping_add(frames.len()),

@@ -121,6 +121,24 @@ impl Lower<'_> {
         after
     }
 
+    /// Back in the caller of a frame the region pushed at `call`: its bases are the
+    /// callee's less the call's register offsets (as the call moved them), not read
+    /// from its frame, which would put two loads before the caller's next one.
+    fn back_from(&mut self, call: &Instr, frames: Frames) {
+        let (a, b) = (i64::from(call.a), i64::from(call.b));
+        let sbase = self.b.use_var(self.sbase);
+        let sbase = self.b.ins().iadd_imm(sbase, -a);
+        self.b.def_var(self.sbase, sbase);
+        let base = self.b.use_var(self.base);
+        let base = self.b.ins().iadd_imm(base, -a * 8);
+        self.b.def_var(self.base, base);
+        if frames.r_moves {
+            let rbase = self.b.use_var(self.rbase);
+            let rbase = self.b.ins().iadd_imm(rbase, -b);
+            self.b.def_var(self.rbase, rbase);
+        }
+    }
+
     /// A call of the function itself ending a segment: with room for the callee's
     /// frame and registers (else it leaves before the call), the caller's pc, the new
     /// frame, and on to the function's entry.
@@ -186,8 +204,8 @@ impl Lower<'_> {
     /// A scalar return ending a segment: in the frame the region was entered in (the
     /// top the context holds until the region leaves) it leaves before it; in one it
     /// pushed, the result moves to register 0, the frame goes, and the caller goes on
-    /// after its call (found by its pc among the region's calls; a pc that is none of
-    /// them leaves there).
+    /// after its call (found by its pc among the region's calls, which pushed that
+    /// frame; a pc that is none of them leaves there).
     pub(super) fn ret(
         &mut self,
         code: &[Instr],
@@ -205,19 +223,9 @@ impl Lower<'_> {
             let value = self.get(ins.a);
             self.set(0, value);
         }
-        // The caller's frame is below the top one (read at the old top: the new one is
-        // computed on each way on, so that it lands where the way on keeps it).
+        // The caller's pc, in the frame below the top one (read at the old top: the new
+        // one is computed on each way on, so that it lands where the way on keeps it).
         let pc = self.b.ins().uload32(flags, top, 4 - 2 * FRAME as i32);
-        let sbase = self.b.ins().uload32(flags, top, 8 - 2 * FRAME as i32);
-        self.b.def_var(self.sbase, sbase);
-        if frames.r_moves {
-            let rbase = self.b.ins().uload32(flags, top, 12 - 2 * FRAME as i32);
-            self.b.def_var(self.rbase, rbase);
-        }
-        let file = self.field(frames, at!(file));
-        let bytes = self.b.ins().ishl_imm(sbase, 3);
-        let base = self.b.ins().iadd(file, bytes);
-        self.b.def_var(self.base, base);
         let mut returns: Vec<usize> = self
             .plan
             .segments
@@ -234,6 +242,7 @@ impl Lower<'_> {
             self.b.ins().brif(here, on, &[], next, &[]);
             self.b.switch_to_block(on);
             let after = self.popped(top, site);
+            self.back_from(&code[to - 1], frames);
             let block = self.go_on(to, site.at, after, exit, blocks);
             self.b.ins().jump(block, &[]);
             self.b.switch_to_block(next);
