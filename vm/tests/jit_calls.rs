@@ -339,3 +339,48 @@ fn a_recursive_function_compiles_once_and_its_other_entries_share_the_code() {
         }
     }
 }
+
+#[test]
+fn a_region_entered_at_any_of_its_entries_runs_as_the_interpreter() {
+    use chunkvm::exec::Value;
+    let start = |jit: bool| {
+        let (_, program) = chunkvm::driver::build(FIB).unwrap();
+        let mut vm = Vm::new(program);
+        vm.set_jit(jit);
+        vm.set_jit_hot(0);
+        let (idx, _) = vm.program().function("fib").unwrap();
+        vm.start(idx, &[Value::Int(9)]).unwrap();
+        vm
+    };
+    let mut reference = start(false);
+    assert_eq!(reference.run_to_end().unwrap(), Value::Int(34));
+    let total = reference.instructions();
+    let (mut pcs, mut stops, mut compiled) = (std::collections::BTreeSet::new(), 0, 0);
+    for at in 1..total {
+        let (mut plain, mut vm) = (start(false), start(true));
+        let stopped = run_to(&mut plain, at);
+        assert_eq!(run_to(&mut vm, at), stopped, "stop at {at}");
+        assert_eq!(vm.instructions(), plain.instructions(), "stop at {at}");
+        assert_eq!(vm.frames(), plain.frames(), "stop at {at}");
+        if !stopped {
+            continue;
+        }
+        pcs.insert(vm.frames().last().unwrap().pc);
+        // On in the same VM, whose region every entry shares, and moved to one whose
+        // first region is compiled from where it goes on: the same value and count.
+        let bytes = vm.snapshot().unwrap();
+        let mut moved = Vm::from_snapshot(&bytes, NodeId(2)).unwrap();
+        moved.set_jit(true);
+        moved.set_jit_hot(0);
+        for vm in [&mut vm, &mut moved] {
+            assert_eq!(vm.run_to_end().unwrap(), Value::Int(34), "stopped at {at}");
+            assert_eq!(vm.instructions(), total, "stopped at {at}");
+        }
+        stops += 1;
+        compiled += u64::from(moved.jit_instructions() > 0);
+    }
+    // Stopped at the entry, at the branch's targets and after each call; nearly every
+    // moved thread went on compiled (not those stopped in the last returns).
+    assert!(pcs.len() >= 4, "{pcs:?}");
+    assert!(compiled * 10 > stops * 9, "{compiled} of {stops}");
+}

@@ -17,14 +17,15 @@
 //! frame, and goes on after the call its caller made (the caller's pc, compared with
 //! the region's calls); in the frame the region was entered in, it leaves before the
 //! return. Each segment is entered only if `ran + its length < limit` (see the parent
-//! module's doc); a division by a zero register exits before the instruction.
+//! module's doc), counted down: its length below the instructions left; a division by
+//! a zero register exits before the instruction.
 
 mod calls;
 
 use super::divide::Divisor;
 use super::{targets, Ctx, Plan, Segment};
 use crate::compile::ir::{Instr, Op};
-use calls::{Read, Site};
+use calls::{Frames, Site};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Ieee64;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlags, UserFuncName, Value};
@@ -42,6 +43,11 @@ pub(super) type Entry = unsafe extern "C" fn(*mut Ctx, u64, u64) -> u64;
 
 /// Bytes of a frame in the thread's frame vector.
 const FRAME: i64 = std::mem::size_of::<crate::exec::vm::Frame>() as i64;
+
+/// The instructions left after `n` more of `left` run.
+fn spent(b: &mut FunctionBuilder, left: Value, n: usize) -> Value {
+    b.ins().iadd_imm(left, -(n as i64))
+}
 
 /// The offset of a field of [`Ctx`].
 macro_rules! at {
@@ -156,16 +162,18 @@ struct Lower<'a> {
     plan: &'a Plan,
     /// Registers in memory (a region with calls), else register `i` is variable `i`.
     mem: bool,
-    /// Then the count so far and the next code offset; with calls, the current frame's
-    /// registers, its bases from the entered frame's and the frames' length.
-    ran: Variable,
+    /// Then the instructions left before the interpreter's next check (the limit less
+    /// the count so far: a segment's check is one compare with its length, and its count
+    /// one subtraction) and the next code offset; with calls, the current frame's
+    /// registers, its bases and one past the top frame (see `calls`).
+    left: Variable,
     next: Variable,
     base: Variable,
-    offs: Variable,
-    offr: Variable,
-    len: Variable,
-    /// What the entry block read from the context (`Ctx`).
-    ctx: Option<Read>,
+    sbase: Variable,
+    rbase: Variable,
+    top: Variable,
+    /// With calls, what they use.
+    frames: Option<Frames>,
 }
 
 impl<'a> Lower<'a> {
@@ -176,13 +184,13 @@ impl<'a> Lower<'a> {
             b,
             plan,
             mem: plan.calls.is_some(),
-            ran: var(0),
+            left: var(0),
             next: var(1),
             base: var(2),
-            offs: var(3),
-            offr: var(4),
-            len: var(5),
-            ctx: None,
+            sbase: var(3),
+            rbase: var(4),
+            top: var(5),
+            frames: None,
         }
     }
 
@@ -279,7 +287,7 @@ impl<'a> Lower<'a> {
         let flags = MemFlags::trusted();
         let base = self.b.ins().load(types::I64, flags, ctx, at!(regs));
         if self.mem {
-            self.read_ctx(code, ctx, base)?;
+            self.start_frames(code, ctx, base)?;
         } else {
             for idx in 0..regs {
                 let var = Variable::from_u32(idx as u32);
@@ -288,10 +296,10 @@ impl<'a> Lower<'a> {
                 self.b.def_var(var, value);
             }
         }
-        self.b.declare_var(self.ran, types::I64);
+        self.b.declare_var(self.left, types::I64);
         self.b.declare_var(self.next, types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
-        self.b.def_var(self.ran, zero);
+        self.b.def_var(self.left, limit);
         self.b.def_var(self.next, zero);
 
         let exit = self.b.create_block();
@@ -335,26 +343,27 @@ impl<'a> Lower<'a> {
 
         for seg in &self.plan.segments {
             self.b.switch_to_block(blocks[&seg.start]);
-            self.segment(code, *seg, limit, exit, &blocks)?;
+            self.segment(code, *seg, exit, &blocks)?;
         }
         for (seg, block) in others.into_iter().zip(copies) {
             self.b.switch_to_block(block);
-            self.segment(code, seg, limit, exit, &blocks)?;
+            self.segment(code, seg, exit, &blocks)?;
         }
 
-        // The exit: registers back, the count (and the frames' length) out, the next
+        // The exit: registers back, the count (and the frames' top) out, the next
         // offset returned.
         self.b.switch_to_block(exit);
         if self.mem {
-            let len = self.b.use_var(self.len);
-            self.b.ins().store(flags, len, ctx, at!(len));
+            let top = self.b.use_var(self.top);
+            self.b.ins().store(flags, top, ctx, at!(top));
         } else {
             for idx in 0..regs {
                 let value = self.get(idx as u16);
                 self.b.ins().store(flags, value, base, (idx * 8) as i32);
             }
         }
-        let ran = self.b.use_var(self.ran);
+        let left = self.b.use_var(self.left);
+        let ran = self.b.ins().isub(limit, left);
         self.b.ins().store(flags, ran, ctx, at!(ran));
         let next = self.b.use_var(self.next);
         self.b.ins().return_(&[next]);
@@ -363,7 +372,7 @@ impl<'a> Lower<'a> {
         Ok(())
     }
 
-    /// Leaves the region for the interpreter at `pc`, with `ran` instructions run; `from`
+    /// Leaves the region for the interpreter at `pc`, with `left` instructions left; `from`
     /// is the last instruction run, when this way out is reached from one instruction
     /// only (a jump out of the region, the end of a segment without a jump, a zero divisor
     /// after the first instruction of its segment). It is not known (`None`) where the
@@ -375,14 +384,14 @@ impl<'a> Lower<'a> {
         &mut self,
         pc: usize,
         from: Option<usize>,
-        ran: Value,
+        left: Value,
         exit: cranelift_codegen::ir::Block,
     ) {
         let from = from.map_or(UNKNOWN, |from| from as u32);
         let answer = u64::from(from) << 32 | pc as u32 as u64;
         let pc = self.b.ins().iconst(types::I64, answer as i64);
         self.b.def_var(self.next, pc);
-        self.b.def_var(self.ran, ran);
+        self.b.def_var(self.left, left);
         self.b.ins().jump(exit, &[]);
     }
 
@@ -390,18 +399,19 @@ impl<'a> Lower<'a> {
         &mut self,
         code: &[Instr],
         seg: Segment,
-        limit: Value,
         exit: cranelift_codegen::ir::Block,
         blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
     ) -> Result<(), String> {
-        let ran = self.b.use_var(self.ran);
-        let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThan, after, limit);
+        let left = self.b.use_var(self.left);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::UnsignedGreaterThan, left, seg.len() as i64);
         let body = self.b.create_block();
         let stop = self.b.create_block();
         self.b.ins().brif(fits, body, &[], stop, &[]);
         self.b.switch_to_block(stop);
-        self.leave(seg.start, None, ran, exit);
+        self.leave(seg.start, None, left, exit);
         self.b.switch_to_block(body);
 
         for (idx, ins) in code[seg.start..seg.end].iter().enumerate() {
@@ -412,7 +422,7 @@ impl<'a> Lower<'a> {
                 at: ins_pc,
                 idx,
                 len: seg.len(),
-                ran,
+                left,
             };
             match ins.op {
                 Op::Nop => {}
@@ -446,7 +456,7 @@ impl<'a> Lower<'a> {
                     let fail = self.b.create_block();
                     self.b.ins().brif(y, cont, &[], fail, &[]);
                     self.b.switch_to_block(fail);
-                    let before = self.b.ins().iadd_imm(ran, idx as i64);
+                    let before = spent(&mut self.b, left, idx);
                     self.leave(
                         ins_pc,
                         ins_pc.checked_sub(1).filter(|_| idx > 0),
@@ -565,8 +575,8 @@ impl<'a> Lower<'a> {
                 }
                 Op::Ret if self.mem => return self.ret(code, ins, site, exit, blocks),
                 op if super::is_jump(op) => {
-                    let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
-                    self.b.def_var(self.ran, after);
+                    let after = spent(&mut self.b, left, seg.len());
+                    self.b.def_var(self.left, after);
                     self.jump(ins, ins_pc, after, exit, blocks);
                     return Ok(());
                 }
@@ -574,18 +584,18 @@ impl<'a> Lower<'a> {
             }
         }
         // The segment ends before an instruction the interpreter runs.
-        let after = self.b.ins().iadd_imm(ran, seg.len() as i64);
+        let after = spent(&mut self.b, left, seg.len());
         self.leave(seg.end, seg.end.checked_sub(1), after, exit);
         Ok(())
     }
 
     /// The block that goes on at `pc` after the segment ending at `at`: the region's
-    /// segment there, or a way out to the interpreter (the count `ran` done).
+    /// segment there, or a way out to the interpreter (`left` instructions left).
     fn go_on(
         &mut self,
         pc: usize,
         at: usize,
-        ran: Value,
+        left: Value,
         exit: cranelift_codegen::ir::Block,
         blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
     ) -> cranelift_codegen::ir::Block {
@@ -595,19 +605,19 @@ impl<'a> Lower<'a> {
         let here = self.b.current_block();
         let out = self.b.create_block();
         self.b.switch_to_block(out);
-        self.leave(pc, Some(at), ran, exit);
+        self.leave(pc, Some(at), left, exit);
         if let Some(here) = here {
             self.b.switch_to_block(here);
         }
         out
     }
 
-    /// A segment's terminating jump (at `at`), its count `ran` done.
+    /// A segment's terminating jump (at `at`), `left` instructions left after it.
     fn jump(
         &mut self,
         ins: &Instr,
         at: usize,
-        ran: Value,
+        left: Value,
         exit: cranelift_codegen::ir::Block,
         blocks: &HashMap<usize, cranelift_codegen::ir::Block>,
     ) {
@@ -629,7 +639,7 @@ impl<'a> Lower<'a> {
                 let target = to.first().copied().unwrap_or(0);
                 let block = dest(&mut self.b, target);
                 self.b.ins().jump(block, &[]);
-                self.fill_outs(outs, at, ran, exit);
+                self.fill_outs(outs, at, left, exit);
                 return;
             }
             Op::Br => self.get(a),
@@ -667,7 +677,7 @@ impl<'a> Lower<'a> {
         let then = dest(&mut self.b, to.first().copied().unwrap_or(0));
         let otherwise = dest(&mut self.b, to.get(1).copied().unwrap_or(0));
         self.b.ins().brif(cond, then, &[], otherwise, &[]);
-        self.fill_outs(outs, at, ran, exit);
+        self.fill_outs(outs, at, left, exit);
     }
 
     /// The ways out of the jump at `at` to the interpreter.
@@ -675,12 +685,12 @@ impl<'a> Lower<'a> {
         &mut self,
         outs: Vec<(cranelift_codegen::ir::Block, usize)>,
         at: usize,
-        ran: Value,
+        left: Value,
         exit: cranelift_codegen::ir::Block,
     ) {
         for (block, pc) in outs {
             self.b.switch_to_block(block);
-            self.leave(pc, Some(at), ran, exit);
+            self.leave(pc, Some(at), left, exit);
         }
     }
 }

@@ -46,8 +46,9 @@
 //! boundaries, once the instruction count reaches its next check (`check_at`: the budget,
 //! a `stop_after`, or the next poll). A region is given the instructions left before that
 //! check (`limit`) and runs a segment only if the segment's whole length fits strictly
-//! below it (`ran + len < limit`, `ran` kept in a machine register across the chained
-//! blocks of the region, loop iterations included); otherwise it returns at that
+//! below it (`ran + len < limit`: the instructions left, `limit - ran`, kept in a
+//! machine register across the chained blocks of the region, loop iterations included,
+//! and compared with `len`); otherwise it returns at that
 //! segment's start, and the interpreter runs that segment and polls where it always
 //! does. No safe point is crossed in compiled code that would have polled, so budget
 //! errors, `stop_after`, pause and cancel land on the same instruction as without the
@@ -468,15 +469,18 @@ pub(crate) struct Ctx {
     regs: *mut u64,
     /// Out: instructions run.
     ran: u64,
-    /// Scalar registers from the frame's base to the end of the register file.
-    s_room: u64,
-    /// Reference registers from the frame's base to the end of theirs.
-    r_room: u64,
-    /// The thread's frames: the vector's buffer, its length (in and out) and how many
-    /// frames it may hold (its capacity, at most the depth limit).
-    frames: *mut Frame,
-    len: u64,
-    max: u64,
+    /// The highest bases a frame of the function may have in the scalar and the
+    /// reference registers: their lengths less its registers (`nregs + 2` and
+    /// `nrefs + 1`, as the interpreter's call checks; signed, negative when none).
+    s_lim: i64,
+    r_lim: i64,
+    /// The thread's frames: one past the top frame (in, and out when the region pushed
+    /// or popped frames), and one past the last frame a call may push (the vector's
+    /// capacity, at most the depth limit; none when the entered frame has no room for a
+    /// callee's reference registers, which a call of the function there checks as the
+    /// interpreter's does).
+    top: *mut Frame,
+    end: *mut Frame,
     /// The frame's bases.
     sb: u64,
     rb: u64,
@@ -605,14 +609,22 @@ impl Jit {
             return None;
         }
         let frames = at.frames;
+        let s_lim = at.s.len() as i64 - i64::from(lf.nregs) - 2;
+        let r_lim = at.r_len as i64 - i64::from(lf.nrefs) - 1;
+        let max = if at.rb as i64 <= r_lim {
+            frames.capacity().min(at.depth)
+        } else {
+            0
+        };
+        let start = frames.as_mut_ptr();
+        let file = at.s.as_mut_ptr();
         let mut ctx = Ctx {
-            regs: at.s[at.sb..].as_mut_ptr(),
+            regs: file.wrapping_add(at.sb),
             ran: 0,
-            s_room: room as u64,
-            r_room: at.r_len.saturating_sub(at.rb) as u64,
-            frames: frames.as_mut_ptr(),
-            len: frames.len() as u64,
-            max: frames.capacity().min(at.depth) as u64,
+            s_lim,
+            r_lim,
+            top: start.wrapping_add(frames.len()),
+            end: start.wrapping_add(max),
             sb: at.sb as u64,
             rb: at.rb as u64,
         };
@@ -620,12 +632,12 @@ impl Jit {
         // `compile::Module::compile`; it reads and writes the frame's registers
         // `s[sb..sb + region.regs]` only, which `s` covers (checked above), and, when it
         // calls its function, the registers of the frames it pushes, each checked against
-        // `s_room` before the call (as the interpreter's call checks that the register
-        // file holds the callee's registers), and the frames from the top one to `max`,
+        // `s_lim` before the call (as the interpreter's call checks that the register
+        // file holds the callee's registers), and the frames from the top one to `end`,
         // within the vector's capacity. Its module lives as long as `self`, which the
         // caller's program keeps alive while it runs.
         let answer = unsafe { (region.entry)(&mut ctx, limit, region.index) };
-        let len = ctx.len as usize;
+        let len = (ctx.top as usize).wrapping_sub(start as usize) / std::mem::size_of::<Frame>();
         if len != frames.len() && len >= frames.len() && len <= frames.capacity() {
             // SAFETY: the region wrote each frame from the old length to `len` when it
             // pushed it (it never pops below the frame it was entered in), and `Frame`
