@@ -14,6 +14,8 @@
 //!   pixels; a host call (the worker threads of a parallel run use it), not a thread
 //!   whose state is chunks.
 
+use std::sync::Arc;
+
 use super::value::{color_slots, from_u8, pixel_of};
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{
@@ -140,21 +142,29 @@ impl Job {
     pub(crate) fn row_tiles(&self, store: &mut Store) -> Vec<ChunkId> {
         let width = self.width() as usize;
         let tiles_x = self.width().div_ceil(TILE_SIZE);
-        let mut tiles: Vec<Chunk> = (0..tiles_x).map(|_| Chunk::new(Kind::Tile)).collect();
+        // Made in place behind their `Arc`s (a fresh one is never shared, so
+        // `make_mut` writes it), then stored at once.
+        let mut tiles: Vec<Arc<Chunk>> = (0..tiles_x)
+            .map(|_| Arc::new(Chunk::new(Kind::Tile)))
+            .collect();
         // A tile's row at a time: the stretch of the image row it covers (shorter, or
         // none, where the last row of the buffer ends), the rest of it zero.
         let tile_bytes = TILE_SIZE as usize * 4;
-        for (y, row) in self
-            .row
-            .chunks(width * 4)
-            .take(TILE_SIZE as usize)
-            .enumerate()
-        {
-            for (tile, rgba) in tiles.iter_mut().zip(row.chunks(tile_bytes)) {
-                set_tile_row(tile, y, rgba);
+        for (tx, tile) in tiles.iter_mut().enumerate() {
+            let tile = Arc::make_mut(tile);
+            let x0 = tx * tile_bytes;
+            for (y, row) in self
+                .row
+                .chunks(width * 4)
+                .take(TILE_SIZE as usize)
+                .enumerate()
+            {
+                if let Some(rgba) = row.get(x0..(x0 + tile_bytes).min(row.len())) {
+                    set_tile_row(tile, y, rgba);
+                }
             }
         }
-        tiles.into_iter().map(|tile| store.alloc(tile)).collect()
+        store.alloc_batch(tiles)
     }
 }
 
@@ -494,7 +504,7 @@ impl Vm {
             rbase: 0,
             env: ChunkId::NIL,
         });
-        self.job = Some(job);
+        self.job = Some(Box::new(job));
         self.result = None;
         self.result_type = Type::Color;
         Ok(())
@@ -656,7 +666,7 @@ impl Vm {
             }
         };
         self.pinned.retain(|id| *id != src);
-        let job = self.job.take();
+        let job = self.job.take().map(|job| *job);
         // Kernel filters read through the VM's view of the image, point filters through
         // the job's.
         self.last_tiles_read = match &self.image {
