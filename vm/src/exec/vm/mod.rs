@@ -1222,6 +1222,7 @@ mod ops;
 mod run;
 mod tile;
 
+pub(crate) use tile::halves_of;
 pub use tile::LANES;
 
 #[cfg(test)]
