@@ -77,8 +77,15 @@ pub fn tile_row(tile: &Chunk, py: usize) -> [u8; 32] {
 #[inline]
 pub fn set_tile_row(tile: &mut Chunk, py: usize, rgba: &[u8]) {
     let mut row = [0u8; 32];
-    let n = rgba.len().min(32) & !3;
-    row[..n].copy_from_slice(&rgba[..n]);
+    match <&[u8; 32]>::try_from(rgba) {
+        // A whole row (all but the right edge's tiles): a copy of known length, not a
+        // call to `memcpy` per row.
+        Ok(whole) => row = *whole,
+        Err(_) => {
+            let n = rgba.len().min(32) & !3;
+            row[..n].copy_from_slice(&rgba[..n]);
+        }
+    }
     let first = (py & 7) * 4;
     for (slot, bytes) in tile.slots[first..first + 4]
         .iter_mut()
@@ -316,7 +323,12 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
             for (py, row) in rows.chunks_mut(stride).enumerate() {
                 for (dst, tile) in row.chunks_mut(32).zip(&tiles) {
                     let bytes = tile_row(tile, py);
-                    dst.copy_from_slice(&bytes[..dst.len()]);
+                    // A whole row of the tile (all but the right edge's): a copy of
+                    // known length, not a call to `memcpy` per row.
+                    match <&mut [u8; 32]>::try_from(&mut *dst) {
+                        Ok(whole) => *whole = bytes,
+                        Err(_) => dst.copy_from_slice(&bytes[..dst.len()]),
+                    }
                 }
             }
         }

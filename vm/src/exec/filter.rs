@@ -14,7 +14,10 @@
 //!   pixels; a host call (the worker threads of a parallel run use it), not a thread
 //!   whose state is chunks.
 
-use super::value::{color_slots, from_u8, pixel_of};
+use std::sync::Arc;
+
+use super::value::{color_slots, from_u8, pixel_of, to_u8};
+use super::vm::halves_of;
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{
     image_from_rgba8, image_from_tiles, set_tile_row, Chunk, ChunkId, ImageView, Kind, Store,
@@ -140,21 +143,29 @@ impl Job {
     pub(crate) fn row_tiles(&self, store: &mut Store) -> Vec<ChunkId> {
         let width = self.width() as usize;
         let tiles_x = self.width().div_ceil(TILE_SIZE);
-        let mut tiles: Vec<Chunk> = (0..tiles_x).map(|_| Chunk::new(Kind::Tile)).collect();
+        // Made in place behind their `Arc`s (a fresh one is never shared, so
+        // `make_mut` writes it), then stored at once.
+        let mut tiles: Vec<Arc<Chunk>> = (0..tiles_x)
+            .map(|_| Arc::new(Chunk::new(Kind::Tile)))
+            .collect();
         // A tile's row at a time: the stretch of the image row it covers (shorter, or
         // none, where the last row of the buffer ends), the rest of it zero.
         let tile_bytes = TILE_SIZE as usize * 4;
-        for (y, row) in self
-            .row
-            .chunks(width * 4)
-            .take(TILE_SIZE as usize)
-            .enumerate()
-        {
-            for (tile, rgba) in tiles.iter_mut().zip(row.chunks(tile_bytes)) {
-                set_tile_row(tile, y, rgba);
+        for (tx, tile) in tiles.iter_mut().enumerate() {
+            let tile = Arc::make_mut(tile);
+            let x0 = tx * tile_bytes;
+            for (y, row) in self
+                .row
+                .chunks(width * 4)
+                .take(TILE_SIZE as usize)
+                .enumerate()
+            {
+                if let Some(rgba) = row.get(x0..(x0 + tile_bytes).min(row.len())) {
+                    set_tile_row(tile, y, rgba);
+                }
             }
         }
-        tiles.into_iter().map(|tile| store.alloc(tile)).collect()
+        store.alloc_batch(tiles)
     }
 }
 
@@ -494,7 +505,7 @@ impl Vm {
             rbase: 0,
             env: ChunkId::NIL,
         });
-        self.job = Some(job);
+        self.job = Some(Box::new(job));
         self.result = None;
         self.result_type = Type::Color;
         Ok(())
@@ -656,7 +667,7 @@ impl Vm {
             }
         };
         self.pinned.retain(|id| *id != src);
-        let job = self.job.take();
+        let job = self.job.take().map(|job| *job);
         // Kernel filters read through the VM's view of the image, point filters through
         // the job's.
         self.last_tiles_read = match &self.image {
@@ -719,17 +730,44 @@ unsafe fn push_pixels_avx2(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
     pixels_body(row, lo, hi)
 }
 
-/// What [`push_pixels`] does, inlined in each of its two compilations.
+/// What [`push_pixels`] does, inlined in each of its two compilations. The rounding
+/// is one loop over the slots' `f32` halves (`halves_of`), many channels at a time
+/// (over a pixel's four channels it was one 4-wide operation per pixel); then each
+/// pixel's bytes are its two slots' pairs of bytes side by side.
 #[inline(always)]
 fn pixels_body(row: &mut Vec<u8>, lo: &[u64], hi: &[u64]) {
-    row.reserve(lo.len().min(hi.len()) * 4);
-    for (lo, hi) in lo.chunks(PIXELS_AT_ONCE).zip(hi.chunks(PIXELS_AT_ONCE)) {
+    let n = lo.len().min(hi.len());
+    row.reserve(n * 4);
+    for (lo, hi) in lo[..n]
+        .chunks(PIXELS_AT_ONCE)
+        .zip(hi[..n].chunks(PIXELS_AT_ONCE))
+    {
+        let (rg, ba) = (channel_bytes(lo), channel_bytes(hi));
         let mut bytes = [0u8; PIXELS_AT_ONCE * 4];
-        for ((px, l), h) in bytes.chunks_exact_mut(4).zip(lo).zip(hi) {
-            px.copy_from_slice(&pixel_of(*l, *h).to_le_bytes());
+        for ((px, rg), ba) in bytes
+            .chunks_exact_mut(4)
+            .zip(rg.chunks_exact(2))
+            .zip(ba.chunks_exact(2))
+        {
+            // A slot's bytes in the memory order of its halves: read back in the
+            // same order, its low half's byte is the low one on any endianness.
+            let rg = u16::from_ne_bytes([rg[0], rg[1]]) as u32;
+            let ba = u16::from_ne_bytes([ba[0], ba[1]]) as u32;
+            px.copy_from_slice(&(rg | ba << 16).to_le_bytes());
         }
-        row.extend_from_slice(&bytes[..lo.len().min(hi.len()) * 4]);
+        row.extend_from_slice(&bytes[..lo.len() * 4]);
     }
+}
+
+/// The channels of `slots` (at most [`PIXELS_AT_ONCE`]) as bytes, as [`pixel_of`]
+/// rounds them, in the memory order of the slots' `f32` halves.
+#[inline(always)]
+fn channel_bytes(slots: &[u64]) -> [u8; PIXELS_AT_ONCE * 2] {
+    let mut out = [0u8; PIXELS_AT_ONCE * 2];
+    for (byte, v) in out.iter_mut().zip(halves_of(slots)) {
+        *byte = to_u8(*v);
+    }
+    out
 }
 
 /// Pixels [`push_pixels`] converts in one loop.

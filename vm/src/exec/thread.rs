@@ -550,7 +550,7 @@ impl Vm {
         }
         job.mark = self.store.mark();
         self.size_job_registers(&job);
-        self.job = Some(job);
+        self.job = Some(Box::new(job));
         Ok(())
     }
 

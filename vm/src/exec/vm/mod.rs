@@ -452,7 +452,7 @@ pub struct Vm {
     /// decoded from it (dropped with the view, so never staler than it).
     pub(crate) image: Option<(ChunkId, ImageView, tile::RowCache)>,
     pub(crate) debug: Option<super::debug::DebugState>,
-    pub(crate) job: Option<super::filter::Job>,
+    pub(crate) job: Option<Box<super::filter::Job>>,
     pub(crate) last_tiles_read: usize,
     pub(crate) cancel: Option<Arc<AtomicBool>>,
     /// Where missing chunks come from (a node's thread that is not all here).
@@ -1222,6 +1222,7 @@ mod ops;
 mod run;
 mod tile;
 
+pub(crate) use tile::halves_of;
 pub use tile::LANES;
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ pub(super) fn halves(x: u64, y: u64, f: impl Fn(f32, f32) -> f32) -> u64 {
 /// halves of every slot (a colour's channels), which then is one loop over plain `f32`
 /// that vectorizes with no shuffle.
 #[inline(always)]
-pub(super) fn halves_of(x: &[u64]) -> &[f32] {
+pub(crate) fn halves_of(x: &[u64]) -> &[f32] {
     // SAFETY: `2 * len` `f32` take the slots' bytes exactly, `u64`'s alignment is a
     // multiple of `f32`'s, and every bit pattern is an `f32`.
     unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }

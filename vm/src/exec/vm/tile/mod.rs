@@ -44,6 +44,7 @@ mod image;
 mod lanes;
 mod rows;
 
+pub(crate) use lanes::halves_of;
 pub(crate) use rows::RowCache;
 
 use super::*;
