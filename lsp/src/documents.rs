@@ -350,9 +350,21 @@ impl DocHandle {
     /// files as they are (waits for the actor; if the actor is gone, the last
     /// snapshot it made).
     pub async fn latest(&self) -> Arc<Snapshot> {
+        self.wait(true).await
+    }
+
+    /// The snapshot that holds every change queued so far, its program perhaps behind
+    /// an edit inside a used file's bodies: what it shows of the used files (names,
+    /// kinds, signatures, params, docs) is as they are, not where their items are
+    /// nor their code.
+    pub async fn analysed(&self) -> Arc<Snapshot> {
+        self.wait(false).await
+    }
+
+    async fn wait(&self, refresh: bool) -> Arc<Snapshot> {
         let target = {
             let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
-            if self.stale.swap(false, Ordering::AcqRel) {
+            if refresh && self.stale.swap(false, Ordering::AcqRel) {
                 *queued += 1;
                 let _ = self.tx.send(Msg::Refresh { seq: *queued });
             }

@@ -158,10 +158,24 @@ impl Requests {
             .cloned()
     }
 
-    /// The latest snapshot of an open document (after every change queued).
+    /// The latest snapshot of an open document (after every change queued), its
+    /// program as the used files are now.
     pub async fn snapshot(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
         let handle = self.handle(uri)?;
         Some(handle.latest().await)
+    }
+
+    /// The latest snapshot of an open document for request `what`: for the requests
+    /// that read no more of the used files than their names, signatures, params and
+    /// docs, the last analysis even when its program is behind an edit inside a used
+    /// file's bodies (which changes none of that); for the others, as `snapshot`.
+    async fn snapshot_for(&self, what: &str, uri: &Uri) -> Option<Arc<Snapshot>> {
+        let handle = self.handle(uri)?;
+        Some(if reads_used_files(what) {
+            handle.latest().await
+        } else {
+            handle.analysed().await
+        })
     }
 
     /// Runs `work` on the latest snapshot of `uri` with the byte offset of
@@ -173,7 +187,7 @@ impl Requests {
         pos: Position,
         work: impl FnOnce(&Doc, &Lines<'_>, usize) -> T,
     ) -> Result<Option<T>> {
-        let Some(snap) = self.snapshot(uri).await else {
+        let Some(snap) = self.snapshot_for(what, uri).await else {
             return Ok(None);
         };
         let enc = self.encoding();
@@ -191,7 +205,7 @@ impl Requests {
         uri: &Uri,
         work: impl FnOnce(&Doc, &Lines<'_>) -> T,
     ) -> Result<Option<T>> {
-        let Some(snap) = self.snapshot(uri).await else {
+        let Some(snap) = self.snapshot_for(what, uri).await else {
             return Ok(None);
         };
         let enc = self.encoding();
@@ -277,7 +291,7 @@ impl Requests {
         let Some(handle) = self.handle(uri) else {
             return Ok(None);
         };
-        let snap = handle.latest().await;
+        let snap = handle.analysed().await;
         let enc = self.encoding();
         let data = guarded(method, || {
             features::semantic_tokens::full(&snap.doc, &Lines::of(&snap.doc, enc))
@@ -984,4 +998,25 @@ impl LanguageServer for Backend {
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         self.req.code_lens(params).await
     }
+}
+/// Whether request `what` reads more of the files its document uses than their
+/// names, kinds, signatures, params and docs: positions in them (definition,
+/// references, rename, workspace symbols) or their code (previews, graphs, lenses).
+/// Those wait for a document whose program is behind an edit inside a used file's
+/// bodies to be analysed again; the listed others answer from its last analysis,
+/// which shows them the same. A request not listed waits.
+fn reads_used_files(what: &str) -> bool {
+    !matches!(
+        what,
+        "formatting"
+            | "completion"
+            | "documentSymbol"
+            | "semanticTokens/range"
+            | "foldingRange"
+            | "hover"
+            | "signatureHelp"
+            | "documentHighlight"
+            | "selectionRange"
+            | "inlayHint"
+    )
 }

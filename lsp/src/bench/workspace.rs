@@ -6,8 +6,9 @@
 //! Measured over [`RUNS`] runs each, p50 and p99: edit to diagnostics in the
 //! root (a file that uses the 49 others, through its two children); an edit
 //! inside a body of a leaf (a file that others use) to its diagnostics, then a
-//! hover in the root (whose analysis waits for a request after such an edit:
-//! what it shows of the leaf is unchanged); an edit of the leaf's param, after
+//! hover in the root (answered from its last analysis: what it shows of the leaf
+//! is unchanged) and a definition there (which waits for the root to be analysed
+//! again, as a request that reads positions in used files does); an edit of the leaf's param, after
 //! which every open file whose program holds the leaf is checked again, up to
 //! the root, whose new diagnostics are timed; definition into a used file,
 //! completion, hover, document symbols and semantic tokens in the root.
@@ -214,7 +215,8 @@ pub async fn run() -> Result<String, String> {
         "position": {"line": call_line, "character": call_col + 1},
     });
     let mut leaf_edits = Vec::with_capacity(RUNS);
-    let mut root_request = Vec::with_capacity(RUNS);
+    let mut root_hover = Vec::with_capacity(RUNS);
+    let mut root_definition = Vec::with_capacity(RUNS);
     let mut leaf_version = 1;
     for run in 0..RUNS {
         leaf_version += 1;
@@ -237,11 +239,19 @@ pub async fn run() -> Result<String, String> {
             .await
             .ok_or("no diagnostics after an edit of a leaf")?;
         leaf_edits.push(own.at.saturating_duration_since(sent));
+        // Hover reads the used files' signatures and docs, unchanged: it answers from
+        // the root's last analysis. Definition reads positions in them: it waits for
+        // the root to be analysed again.
         let asked = Instant::now();
         let hover = client.call("textDocument/hover", hover_call.clone()).await;
-        root_request.push(asked.elapsed());
-        if hover.is_null() {
-            return Err("no hover in the root after an edit of a leaf".to_string());
+        root_hover.push(asked.elapsed());
+        let asked = Instant::now();
+        let definition = client
+            .call("textDocument/definition", hover_call.clone())
+            .await;
+        root_definition.push(asked.elapsed());
+        if hover.is_null() || definition.is_null() {
+            return Err("no hover or definition in the root after an edit of a leaf".to_string());
         }
         settle(&client).await;
         client.clear_notifications();
@@ -313,7 +323,8 @@ pub async fn run() -> Result<String, String> {
     let mut rows = vec![
         Row::of("edit root -> its diagnostics", root_edits),
         Row::of("edit leaf -> its diagnostics", leaf_edits),
-        Row::of("then hover in the root", root_request),
+        Row::of("then hover in the root", root_hover),
+        Row::of("then definition there", root_definition),
         Row::of("edit leaf's param -> root", root_again),
     ];
     let mut definition_target = String::new();
