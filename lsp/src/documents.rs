@@ -500,6 +500,11 @@ impl Actor {
                             break;
                         }
                         dirty = true;
+                        if self.shared.debounce().is_zero() {
+                            // Not after a timer's tick (a millisecond or more).
+                            self.publish(false).await;
+                            dirty = false;
+                        }
                     }
                     continue;
                 }

@@ -460,10 +460,32 @@ fn library(
         root.analyse();
         again_samples.push(started.elapsed());
     }
+    // The leaf's param edited: outside its bodies, so the root checks it again.
+    let param_line = texts[leaf]
+        .lines()
+        .position(|line| line.starts_with("param "))
+        .ok_or("no param in the leaf")? as u32;
+    let param_col = format!("param s{leaf}: float = 0.").len() as u32;
+    let mut param_samples = Vec::with_capacity(RUNS);
+    for run in 0..RUNS {
+        let (end, new) = typed(run, param_col);
+        let start = line_start(&edited, param_line)?;
+        let span =
+            chunkvm::syntax::span::Span::new(start + param_col as usize, start + end as usize);
+        edited.edit(span, new);
+        let doc = edited.analyse();
+        let mut buffers = buffers.0.lock().unwrap_or_else(|e| e.into_inner());
+        buffers.insert(paths[leaf].clone(), doc.text.clone());
+        drop(buffers);
+        let started = Instant::now();
+        root.analyse();
+        param_samples.push(started.elapsed());
+    }
     Ok(vec![
         Row::of("edit root: analyse it", root_samples),
         Row::of("edit leaf: analyse it", leaf_samples),
         Row::of("then analyse the root again", again_samples),
+        Row::of("edit leaf's param: root again", param_samples),
     ])
 }
 
