@@ -365,28 +365,31 @@ filter loud(c: color) -> color {
 /// Runs filter `name` of `source` over `input` in both modes: the images and
 /// instruction counts agree, and pixels did run tile-wide.
 fn same_both_ways(source: &str, name: &str, input: &Rgba8) {
-    let mut runs = Vec::new();
-    for tiles in [true, false] {
-        let (analyzed, program) = chunkvm::driver::build(source).unwrap();
-        let mut started = photo::start(
-            Compiled::of(&analyzed, program),
-            Some(&Target::Filter(name.into())),
-            &Input::Image(Cow::Owned(input.clone())),
-            &RunOptions::default(),
-        )
-        .unwrap();
-        started.vm.set_tiles(tiles);
-        let image = to_end(&mut started.vm);
-        if tiles && input.width * input.height > 2 {
-            assert!(
-                started.vm.tile_pixels() > 0,
-                "{name}: nothing ran tile-wide"
-            );
-        }
-        runs.push((image, started.vm.instructions()));
-    }
+    let runs = [true, false].map(|tiles| run_filter(source, name, input, tiles));
     assert!(runs[0].0 == runs[1].0, "{name}: the images differ");
     assert_eq!(runs[0].1, runs[1].1, "{name}: instruction counts differ");
+}
+
+/// Filter `name` of `source` over `input`, tile-wide or not: the image and the
+/// instruction count (tile-wide, some pixels did run so).
+fn run_filter(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, u64) {
+    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+    let mut started = photo::start(
+        Compiled::of(&analyzed, program),
+        Some(&Target::Filter(name.into())),
+        &Input::Image(Cow::Owned(input.clone())),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    started.vm.set_tiles(tiles);
+    let image = to_end(&mut started.vm);
+    if tiles && input.width * input.height > 2 {
+        assert!(
+            started.vm.tile_pixels() > 0,
+            "{name}: nothing ran tile-wide"
+        );
+    }
+    (image, started.vm.instructions())
 }
 
 #[test]
@@ -430,6 +433,66 @@ filter tabled(src: image, x: int, y: int) -> color {
         let input = pattern(w, h);
         same_both_ways(source, "strided", &input);
         same_both_ways(source, "tabled", &input);
+    }
+}
+
+#[test]
+fn weighted_kernel_reads_add_the_same_whatever_the_lanes_hold() {
+    // `sum = sum + src.at(x + dx, y + dy) * w` compiles to one `AtOffMulAcc`: a weight
+    // the same in every lane over a row read at once, a weight first, a y per lane,
+    // a weight per lane taken by some lanes only, a negative zero weight, and a
+    // product that rounds (as `MulCF` then `AddC` round it).
+    let source = "\
+param k: float = 0.7 in 0.0..2.0;
+
+filter weighed(src: image, x: int, y: int) -> color {
+    var w = [0.0; 5];
+    for i in 0..5 {
+        w[i] = 0.1 * float(i + 1) * k;
+    }
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for j in 0..3 {
+        for i in 0..5 {
+            sum = sum + src.at(x + i, y + j) * w[i];
+            sum += w[j] * src.at(x + (i - 2), y + (x % 3));
+        }
+    }
+    if x % 2 == 0 {
+        let q = float(x % 4) / 3.0;
+        sum += src.at(x + 1, y + 0) * q;
+    }
+    let none = -0.0;
+    sum = sum + src.at(x + x, y + 0) * none;
+    sum / 4.0
+}
+";
+    // The same weights through a call: not fused (a read, a product, a sum).
+    let unfused = format!(
+        "fn id(v: float) -> float {{\n    v\n}}\n{}",
+        source
+            .replace("* w[i]", "* id(w[i])")
+            .replace("w[j] *", "id(w[j]) *")
+            .replace("* q", "* id(q)")
+            .replace("* none", "* id(none)")
+    );
+    let fused = |source: &str| {
+        let (_, program) = chunkvm::driver::build(source).unwrap();
+        program
+            .functions
+            .iter()
+            .flat_map(|func| &func.blocks)
+            .flat_map(|block| &block.instrs)
+            .filter(|ins| ins.op == chunkvm::compile::ir::Op::AtOffMulAcc)
+            .count()
+    };
+    assert_eq!(fused(source), 4, "every weighted read is one AtOffMulAcc");
+    assert_eq!(fused(&unfused), 0);
+    for (w, h) in [(1, 1), (3, 1), (1, 13), (9, 7), (70, 3), (130, 10)] {
+        let input = pattern(w, h);
+        same_both_ways(source, "weighed", &input);
+        let (image, _) = run_filter(source, "weighed", &input, true);
+        let (apart, _) = run_filter(&unfused, "weighed", &input, false);
+        assert!(image == apart, "{w}x{h}: fused and unfused reads differ");
     }
 }
 

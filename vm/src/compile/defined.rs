@@ -100,12 +100,15 @@ fn access(program: &Program, ins: &Instr) -> Access {
         Op::Rgba => (vec![(b, 4)], vec![two(a)]),
         Op::Chan => (vec![two(b)], vec![one(a)]),
         Op::At => (vec![two(c)], vec![two(a)]),
-        Op::AtOff | Op::AtOffAcc => {
+        Op::AtOff | Op::AtOffAcc | Op::AtOffMulAcc => {
             let mut reads: Vec<Run> = (0..4)
                 .map(|idx| one(((ins.k >> (16 * idx)) as u16) as u32))
                 .collect();
-            if ins.op == Op::AtOffAcc {
+            if ins.op != Op::AtOff {
                 reads.push(two(a));
+            }
+            if ins.op == Op::AtOffMulAcc {
+                reads.push(one(c));
             }
             (reads, vec![two(a)])
         }

@@ -210,6 +210,7 @@ ops! {
     Blank (R S None None) "r[a] := an image of width s[b], height s[b+1], filled with colour s[b+2..b+4]";
     ImgNew (R S None None) "r[a] := a new image of width s[b], height s[b+1] (for render)";
     ImgSet (R S S2 None) "pixel (s[b], s[b+1]) of the new image r[a] := colour s[c]";
+    AtOffMulAcc (S2 R S Regs4) "colour s[a] += r[b].at(s[k0] + s[k1], s[k2] + s[k3]) * s[c]: a weighted kernel's sum (the product rounded, then the sum: as MulCF then AddC)";
 }
 
 impl Op {
@@ -259,6 +260,8 @@ impl Op {
                     | Op::ArrSet2
                     | Op::ArrSetR
                     | Op::ImgSet
+                    | Op::AtOffAcc
+                    | Op::AtOffMulAcc
             )
     }
 

@@ -407,7 +407,8 @@ impl<'c, 'a> Gen<'c, 'a> {
     }
 
     /// `sum = sum + img.at(x + dx, y + dy)` (or `sum += ...`) with `sum` a colour in a
-    /// register: one `AtOffAcc`.
+    /// register: one `AtOffAcc`; `sum = sum + img.at(x + dx, y + dy) * w` (a weighted
+    /// kernel, `w` a float read without a call): one `AtOffMulAcc`.
     fn accumulate_pixel(
         &mut self,
         target: &'a Expr,
@@ -434,6 +435,22 @@ impl<'c, 'a> Gen<'c, 'a> {
             }
             _ => return Ok(false),
         };
+        // A weight after the read (`img.at(..) * w`, or `w * img.at(..)`): evaluated
+        // after the pixel's coordinates, as it is without the fusion, so only a weight
+        // with no call (no effect to reorder with the read).
+        let (read, weight) = match &read.kind {
+            ExprKind::Binary(BinOp::Mul, lhs, rhs) if self.ty(read) == Type::Color => {
+                match (self.ty(lhs), self.ty(rhs)) {
+                    (Type::Color, Type::Float) => (&**lhs, Some(&**rhs)),
+                    (Type::Float, Type::Color) => (&**rhs, Some(&**lhs)),
+                    _ => return Ok(false),
+                }
+            }
+            _ => (read, None),
+        };
+        if weight.is_some_and(|weight| !plain(weight)) {
+            return Ok(false);
+        }
         let ExprKind::Call(callee, args) = &read.kind else {
             return Ok(false);
         };
@@ -454,6 +471,22 @@ impl<'c, 'a> Gen<'c, 'a> {
             self.f.release(mark);
             return Ok(false);
         };
+        if let Some(weight) = weight {
+            // The `AtOff` just emitted, taken back, and put after the weight's code as
+            // an accumulation into `sum` (its coordinates' registers stay held).
+            let block = &mut self.f.blocks[self.f.cur as usize];
+            let (Some(mut read), Some(_)) = (block.instrs.pop(), block.spans.pop()) else {
+                return Err(ierr("no pixel read to weigh", span));
+            };
+            let k = self.scalar(weight)?;
+            self.f.cur_span = span;
+            read.op = Op::AtOffMulAcc;
+            read.a = sum;
+            read.c = k;
+            self.f.emit(read);
+            self.f.release(mark);
+            return Ok(true);
+        }
         // Turn the `AtOff` just emitted into an accumulation into `sum`.
         if let Some(last) = self.f.blocks[self.f.cur as usize].instrs.last_mut() {
             last.op = Op::AtOffAcc;
@@ -489,5 +522,18 @@ impl<'c, 'a> Gen<'c, 'a> {
             .depth_to(owner, &self.c.env)
             .ok_or_else(|| ierr("binding of a function that does not enclose this one", span))?;
         Ok((depth, slot))
+    }
+}
+
+/// An expression with no call in it (names, literals, operators, indexing, fields):
+/// nothing it does can be seen by code around it but its value, or its runtime error.
+fn plain(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Name(_) | ExprKind::Int(_) | ExprKind::Float(_) => true,
+        ExprKind::Index(base, index) => plain(base) && plain(index),
+        ExprKind::Binary(_, lhs, rhs) => plain(lhs) && plain(rhs),
+        ExprKind::Unary(_, operand) => plain(operand),
+        ExprKind::Field(base, _) => plain(base),
+        _ => false,
     }
 }

@@ -518,7 +518,7 @@ impl Vm {
                     ]
                 ),
                 Op::Chan => s[sb + a] = (col!(b)[c & 3] as f64).to_bits(),
-                Op::At | Op::AtOff | Op::AtOffAcc => {
+                Op::At | Op::AtOff | Op::AtOffAcc | Op::AtOffMulAcc => {
                     let img = r[rb + b];
                     let (x, y) = if ins.op == Op::At {
                         (i!(c), i!(c + 1))
@@ -536,7 +536,18 @@ impl Vm {
                         from_u8(px[2]),
                         from_u8(px[3]),
                     ];
-                    if ins.op == Op::AtOffAcc {
+                    if ins.op == Op::AtOffMulAcc {
+                        let (sum, k) = (col!(a), f!(c) as f32);
+                        set_col!(
+                            a,
+                            [
+                                sum[0] + px[0] * k,
+                                sum[1] + px[1] * k,
+                                sum[2] + px[2] * k,
+                                sum[3] + px[3] * k
+                            ]
+                        );
+                    } else if ins.op == Op::AtOffAcc {
                         let sum = col!(a);
                         set_col!(
                             a,

@@ -480,7 +480,7 @@ impl Vm {
                         (f32::from_bits((x >> shift) as u32) as f64).to_bits()
                     });
                 }
-                Op::At | Op::AtOff | Op::AtOffAcc => {
+                Op::At | Op::AtOff | Op::AtOffAcc | Op::AtOffMulAcc => {
                     self.lanes_at(st, ins, w, sb, rb, &mut same_image)?
                 }
                 Op::ImgW | Op::ImgH => self.lanes_img_dim(st, ins, mask, rb, a)?,

@@ -10,9 +10,10 @@ use super::*;
 const GATHER: usize = 2 * LANES;
 
 impl Vm {
-    /// `At`, `AtOff`, `AtOffAcc` over the lanes of group `w`: each lane's pixel of the
-    /// image, as a colour (added to the destination's for `AtOffAcc`). `same_image` is
-    /// the reference register last found to hold one image in every lane.
+    /// `At`, `AtOff`, `AtOffAcc`, `AtOffMulAcc` over the lanes of group `w`: each
+    /// lane's pixel of the image, as a colour (added to the destination's for
+    /// `AtOffAcc`, times the lane's weight for `AtOffMulAcc`). `same_image` is the
+    /// reference register last found to hold one image in every lane.
     #[inline(always)]
     pub(super) fn lanes_at(
         &mut self,
@@ -45,6 +46,16 @@ impl Vm {
         };
         let first = w.first;
         let last = LANES - 1 - mask.leading_zeros() as usize;
+        // Added to the destination (`AtOffAcc`, `AtOffMulAcc`); times each lane's
+        // weight, narrowed as `MulCF` narrows it (`AtOffMulAcc`): `one` when it is the
+        // same in every lane.
+        let acc = matches!(ins.op, Op::AtOffAcc | Op::AtOffMulAcc);
+        let weights: Option<([f32; LANES], Option<f32>)> = (ins.op == Op::AtOffMulAcc).then(|| {
+            let k = &st.s[c];
+            let all: [f32; LANES] = std::array::from_fn(|l| f64::from_bits(k[l]) as f32);
+            let one = st.u[c].then_some(all[first]);
+            (all, one)
+        });
         // The registers whose sums are x and y (`At` reads x and y whole).
         let (xr, yr) = if ins.op == Op::At {
             ([c, c], [c + 1, c + 1])
@@ -89,11 +100,17 @@ impl Vm {
             if x0 >= 0 && x1 >= x0 && x1 <= max_x {
                 let (x0, x1) = (x0 as usize, x1 as usize);
                 let (row_lo, row_hi) = (&row.lo[x0..=x1], &row.hi[x0..=x1]);
-                if w.wmask == FULL {
-                    // Straight from the row into the destination.
+                // Straight from the row into the destination (a weight the same in
+                // every lane applied on the way).
+                let one = match weights {
+                    Some((_, one)) => one,
+                    None => Some(1.0),
+                };
+                if let (FULL, Some(k)) = (w.wmask, one) {
                     if let Some(([d0, d1], _)) = around(&mut st.s, a, 2) {
-                        put_row(d0, row_lo, first, ins.op == Op::AtOffAcc);
-                        put_row(d1, row_hi, first, ins.op == Op::AtOffAcc);
+                        let by = weights.is_some().then_some(k);
+                        put_row(d0, row_lo, first, acc, by);
+                        put_row(d1, row_hi, first, acc, by);
                         return Ok(());
                     }
                 }
@@ -108,7 +125,7 @@ impl Vm {
                 }
             }
         } else {
-            if mask == FULL && y_same && ins.op != Op::AtOffAcc {
+            if mask == FULL && y_same && !acc {
                 // Every lane of a whole span, one row (a block's columns, a stride): when
                 // the lanes' x all lie in the image and close together, each lane's pixel
                 // straight from the decoded row into the destination, with no clamp.
@@ -180,9 +197,15 @@ impl Vm {
                 }
             }
         }
-        // The colours (added to the destination's for `AtOffAcc`), straight into the
-        // destination when the group writes it whole.
-        let acc = ins.op == Op::AtOffAcc;
+        // Each lane's colour times its weight (`AtOffMulAcc`), rounded as `MulCF` rounds.
+        if let Some((all, _)) = &weights {
+            for l in 0..LANES {
+                lo[l] = scale_halves(lo[l], all[l]);
+                hi[l] = scale_halves(hi[l], all[l]);
+            }
+        }
+        // The colours (added to the destination's for `AtOffAcc` and `AtOffMulAcc`),
+        // straight into the destination when the group writes it whole.
         let s = &mut st.s;
         if w.wmask == FULL {
             if let Some(([d0, d1], _)) = around(s, a, 2) {
@@ -238,13 +261,28 @@ impl Vm {
     }
 }
 
-/// Lanes `first..first + row.len()` of `dest` set to the colour slots of `row` (added
-/// to theirs for `acc`); the others as if they read pixel 0 (slot 0).
+/// Both halves of colour slot `x` times `k`.
 #[inline(always)]
-fn put_row(dest: &mut Lane, row: &[u64], first: usize, acc: bool) {
+fn scale_halves(x: u64, k: f32) -> u64 {
+    let lo = f32::from_bits(x as u32) * k;
+    let hi = f32::from_bits((x >> 32) as u32) * k;
+    u64::from(lo.to_bits()) | (u64::from(hi.to_bits()) << 32)
+}
+
+/// Lanes `first..first + row.len()` of `dest` set to the colour slots of `row` (added
+/// to theirs for `acc`, each times `by` first when there is one); the others as if they
+/// read pixel 0 (slot 0).
+#[inline(always)]
+fn put_row(dest: &mut Lane, row: &[u64], first: usize, acc: bool, by: Option<f32>) {
     let (before, rest) = dest.split_at_mut(first);
     let (read, after) = rest.split_at_mut(row.len().min(rest.len()));
-    if acc {
+    if let Some(k) = by {
+        zip_halves_in(read, row, |p, q| p + q * k);
+        let zero = scale_halves(0, k);
+        for d in before.iter_mut().chain(after.iter_mut()) {
+            *d = add_halves(*d, zero);
+        }
+    } else if acc {
         zip_halves_in(read, row, |p, q| p + q);
         for d in before.iter_mut().chain(after.iter_mut()) {
             *d = add_halves(*d, 0);
