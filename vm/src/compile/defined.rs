@@ -15,9 +15,9 @@ type Run = (u32, u32);
 
 /// The scalar registers an instruction reads and writes.
 #[derive(Debug, Default)]
-struct Access {
-    reads: Vec<Run>,
-    writes: Vec<Run>,
+pub(crate) struct Access {
+    pub(crate) reads: Vec<Run>,
+    pub(crate) writes: Vec<Run>,
 }
 
 /// The scalar slots of a list of parameter types (references take none).
@@ -31,7 +31,7 @@ fn scalar_width<'t>(types: impl IntoIterator<Item = &'t Type>) -> u32 {
 
 /// What instruction `ins` of a function of `program` reads and writes of its frame's
 /// scalar registers.
-fn access(program: &Program, ins: &Instr) -> Access {
+pub(crate) fn access(program: &Program, ins: &Instr) -> Access {
     let (a, b, c) = (ins.a as u32, ins.b as u32, ins.c as u32);
     let one = |r: u32| (r, 1);
     let two = |r: u32| (r, 2);
@@ -142,7 +142,7 @@ fn access(program: &Program, ins: &Instr) -> Access {
 }
 
 /// The blocks a block's last instruction goes to.
-fn successors(last: Option<&Instr>) -> Vec<usize> {
+pub(crate) fn successors(last: Option<&Instr>) -> Vec<usize> {
     match last {
         Some(ins) if ins.op == Op::Jmp => vec![ins.k as usize],
         Some(ins)

@@ -4,6 +4,7 @@
 
 pub mod chunks;
 pub mod codegen;
+pub mod copies;
 pub mod defined;
 pub mod disasm;
 pub mod ir;

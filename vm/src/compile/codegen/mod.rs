@@ -78,6 +78,7 @@ fn class(ty: &Type) -> Class {
 pub fn compile(file: &SourceFile, analysis: &Analysis) -> Result<Program, CompileError> {
     let mut compiler = Compiler::new(file, analysis)?;
     compiler.run()?;
+    super::copies::fold(&mut compiler.program);
     Ok(compiler.program)
 }
 

@@ -50,11 +50,15 @@ impl Vm {
         // weight, narrowed as `MulCF` narrows it (`AtOffMulAcc`): `one` when it is the
         // same in every lane.
         let acc = matches!(ins.op, Op::AtOffAcc | Op::AtOffMulAcc);
-        let weights: Option<([f32; LANES], Option<f32>)> = (ins.op == Op::AtOffMulAcc).then(|| {
+        let weights: Option<Weights> = (ins.op == Op::AtOffMulAcc).then(|| {
             let k = &st.s[c];
-            let all: [f32; LANES] = std::array::from_fn(|l| f64::from_bits(k[l]) as f32);
-            let one = st.u[c].then_some(all[first]);
-            (all, one)
+            if st.u[c] {
+                Weights::One(f64::from_bits(k[first]) as f32)
+            } else {
+                Weights::Each(Box::new(std::array::from_fn(|l| {
+                    f64::from_bits(k[l]) as f32
+                })))
+            }
         });
         // The registers whose sums are x and y (`At` reads x and y whole).
         let (xr, yr) = if ins.op == Op::At {
@@ -103,7 +107,8 @@ impl Vm {
                 // Straight from the row into the destination (a weight the same in
                 // every lane applied on the way).
                 let one = match weights {
-                    Some((_, one)) => one,
+                    Some(Weights::One(k)) => Some(k),
+                    Some(Weights::Each(_)) => None,
                     None => Some(1.0),
                 };
                 if let (FULL, Some(k)) = (w.wmask, one) {
@@ -198,11 +203,20 @@ impl Vm {
             }
         }
         // Each lane's colour times its weight (`AtOffMulAcc`), rounded as `MulCF` rounds.
-        if let Some((all, _)) = &weights {
-            for l in 0..LANES {
-                lo[l] = scale_halves(lo[l], all[l]);
-                hi[l] = scale_halves(hi[l], all[l]);
+        match &weights {
+            Some(Weights::One(k)) => {
+                for l in 0..LANES {
+                    lo[l] = scale_halves(lo[l], *k);
+                    hi[l] = scale_halves(hi[l], *k);
+                }
             }
+            Some(Weights::Each(all)) => {
+                for l in 0..LANES {
+                    lo[l] = scale_halves(lo[l], all[l]);
+                    hi[l] = scale_halves(hi[l], all[l]);
+                }
+            }
+            None => {}
         }
         // The colours (added to the destination's for `AtOffAcc` and `AtOffMulAcc`),
         // straight into the destination when the group writes it whole.
@@ -259,6 +273,14 @@ impl Vm {
         put(&mut st.s[a], &[v; LANES], mask);
         Ok(())
     }
+}
+
+/// The weights of `AtOffMulAcc`'s lanes, narrowed to `f32`.
+enum Weights {
+    /// The same in every lane.
+    One(f32),
+    /// Each lane's.
+    Each(Box<[f32; LANES]>),
 }
 
 /// Both halves of colour slot `x` times `k`.
