@@ -440,8 +440,9 @@ filter tabled(src: image, x: int, y: int) -> color {
 fn weighted_kernel_reads_add_the_same_whatever_the_lanes_hold() {
     // `sum = sum + src.at(x + dx, y + dy) * w` compiles to one `AtOffMulAcc`: a weight
     // the same in every lane over a row read at once, a weight first, a y per lane,
-    // a weight per lane taken by some lanes only, a negative zero weight, and a
-    // product that rounds (as `MulCF` then `AddC` round it).
+    // a weight per lane taken by some lanes only, a negative zero weight, coordinates
+    // that are not sums (read plus a register of 0), and a product that rounds (as
+    // `MulCF` then `AddC` round it).
     let source = "\
 param k: float = 0.7 in 0.0..2.0;
 
@@ -463,6 +464,11 @@ filter weighed(src: image, x: int, y: int) -> color {
     }
     let none = -0.0;
     sum = sum + src.at(x + x, y + 0) * none;
+    if x % 3 == 1 {
+        let bx = x / 2;
+        sum += src.at(bx, y);
+        sum = sum + src.at(bx, y % 2) * none;
+    }
     sum / 4.0
 }
 ";
@@ -485,7 +491,7 @@ filter weighed(src: image, x: int, y: int) -> color {
             .filter(|ins| ins.op == chunkvm::compile::ir::Op::AtOffMulAcc)
             .count()
     };
-    assert_eq!(fused(source), 4, "every weighted read is one AtOffMulAcc");
+    assert_eq!(fused(source), 5, "every weighted read is one AtOffMulAcc");
     assert_eq!(fused(&unfused), 0);
     for (w, h) in [(1, 1), (3, 1), (1, 13), (9, 7), (70, 3), (130, 10)] {
         let input = pattern(w, h);

@@ -81,7 +81,7 @@ impl<'c, 'a> Gen<'c, 'a> {
                     return Err(ierr(format!("unknown method {}", method.name), span));
                 }
                 let img = self.reference(receiver)?;
-                if let Some(val) = self.at_offset(img, &args[0], &args[1], span)? {
+                if let Some(val) = self.at_offset(img, &args[0], &args[1], false, span)? {
                     return Ok(val);
                 }
                 let xy = self.f.alloc_s(2);
@@ -97,15 +97,19 @@ impl<'c, 'a> Gen<'c, 'a> {
     }
 
     /// `img.at(x + dx, y + dy)` with int sums: one `AtOff` instead of two adds and an `At`.
+    /// With `plain`, a coordinate that is not a sum is read as itself plus a register
+    /// holding 0 (a kernel's sum over `at(bx, by)`: no moves into a pair of registers).
     pub(super) fn at_offset(
         &mut self,
         img: u16,
         x: &'a Expr,
         y: &'a Expr,
+        plain: bool,
         span: Span,
     ) -> Res2<Option<Val>> {
         let sum = |expr: &'a Expr| match &expr.kind {
-            ExprKind::Binary(BinOp::Add, lhs, rhs) => Some((&**lhs, &**rhs)),
+            ExprKind::Binary(BinOp::Add, lhs, rhs) => Some((&**lhs, Some(&**rhs))),
+            _ if plain => Some((expr, None)),
             _ => None,
         };
         let (Some((x0, x1)), Some((y0, y1))) = (sum(x), sum(y)) else {
@@ -115,8 +119,21 @@ impl<'c, 'a> Gen<'c, 'a> {
             return Ok(None);
         }
         let mut regs = [0u16; 4];
-        for (slot, part) in regs.iter_mut().zip([x0, x1, y0, y1]) {
-            *slot = self.scalar(part)?;
+        let mut zero = None;
+        for (slot, part) in regs.iter_mut().zip([Some(x0), x1, Some(y0), y1]) {
+            *slot = match part {
+                Some(part) => self.scalar(part)?,
+                None => match zero {
+                    Some(reg) => reg,
+                    None => {
+                        let reg = self.f.alloc_s(1);
+                        self.f.cur_span = span;
+                        self.f.emit(Instr::with_k(Op::Const, reg, 0, 0, 0));
+                        zero = Some(reg);
+                        reg
+                    }
+                },
+            };
         }
         let dest = self.f.alloc_s(2);
         self.f.cur_span = span;

@@ -406,8 +406,8 @@ impl<'c, 'a> Gen<'c, 'a> {
         Ok(())
     }
 
-    /// `sum = sum + img.at(x + dx, y + dy)` (or `sum += ...`) with `sum` a colour in a
-    /// register: one `AtOffAcc`; `sum = sum + img.at(x + dx, y + dy) * w` (a weighted
+    /// `sum = sum + img.at(x + dx, y + dy)` (or `sum += ...`, or coordinates that are
+    /// not sums) with `sum` a colour in a register: one `AtOffAcc`; `sum = sum + img.at(x + dx, y + dy) * w` (a weighted
     /// kernel, `w` a float read without a call): one `AtOffMulAcc`.
     fn accumulate_pixel(
         &mut self,
@@ -459,15 +459,16 @@ impl<'c, 'a> Gen<'c, 'a> {
         else {
             return Ok(false);
         };
-        let sums = |expr: &Expr| {
-            matches!(&expr.kind, ExprKind::Binary(BinOp::Add, ..)) && self.ty(expr) == Type::Int
-        };
-        if method.name != "at" || args.len() != 2 || !sums(&args[0]) || !sums(&args[1]) {
+        // Coordinates that are sums (`x + dx`) or ints read as such plus 0.
+        if method.name != "at"
+            || args.len() != 2
+            || args.iter().any(|arg| self.ty(arg) != Type::Int)
+        {
             return Ok(false);
         }
         let mark = self.f.mark();
         let img = self.reference(receiver)?;
-        let Some(Val::S(_)) = self.at_offset(img, &args[0], &args[1], span)? else {
+        let Some(Val::S(_)) = self.at_offset(img, &args[0], &args[1], true, span)? else {
             self.f.release(mark);
             return Ok(false);
         };

@@ -130,11 +130,23 @@ impl Vm {
                 }
             }
         } else {
-            if mask == FULL && y_same && !acc {
+            if mask == FULL && y_same && !matches!(weights, Some(Weights::Each(_))) {
                 // Every lane of a whole span, one row (a block's columns, a stride): when
                 // the lanes' x all lie in the image and close together, each lane's pixel
-                // straight from the decoded row into the destination, with no clamp.
-                let xs: [i64; LANES] = std::array::from_fn(|l| coord(xr, l) as i64);
+                // straight from the decoded row into the destination (added to it, times
+                // a weight the same in every lane), with no clamp.
+                // Plain loops over the lanes (`array::from_fn` was not inlined here).
+                let mut xs = [0i64; LANES];
+                let (p, q) = (&s[xr[0]], &s[xr[1]]);
+                if ins.op == Op::At {
+                    for l in 0..LANES {
+                        xs[l] = p[l] as i64;
+                    }
+                } else {
+                    for l in 0..LANES {
+                        xs[l] = (p[l] as i64).wrapping_add(q[l] as i64);
+                    }
+                }
                 let (mut min, mut max) = (xs[0], xs[0]);
                 for x in xs {
                     min = min.min(x);
@@ -150,9 +162,24 @@ impl Vm {
                     let Some(([d0, d1], _)) = around(&mut st.s, a, 2) else {
                         return Err(Bail::Here);
                     };
+                    let at = |l: usize| (xs[l] - min as i64) as usize;
+                    if !acc {
+                        for l in 0..LANES {
+                            (d0[l], d1[l]) = (row_lo[at(l)], row_hi[at(l)]);
+                        }
+                        return Ok(());
+                    }
+                    // Gathered first, then added over whole registers (vectorized).
+                    let (mut lo, mut hi) = ([0u64; LANES], [0u64; LANES]);
                     for l in 0..LANES {
-                        let at = (xs[l] - min as i64) as usize;
-                        (d0[l], d1[l]) = (row_lo[at], row_hi[at]);
+                        (lo[l], hi[l]) = (row_lo[at(l)], row_hi[at(l)]);
+                    }
+                    if let Some(Weights::One(k)) = weights {
+                        zip_halves_in(d0, &lo, |p, q| p + q * k);
+                        zip_halves_in(d1, &hi, |p, q| p + q * k);
+                    } else {
+                        zip_halves_in(d0, &lo, |p, q| p + q);
+                        zip_halves_in(d1, &hi, |p, q| p + q);
                     }
                     return Ok(());
                 }
