@@ -248,22 +248,8 @@ fn fold_once(program: &mut Program, fidx: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::ir::{pack_targets, Block};
-
-    /// `main` with `blocks` as its code and `nregs` scalar registers.
-    fn program(blocks: Vec<Vec<Instr>>, nregs: u16) -> Program {
-        let (_, mut program) = crate::driver::build("fn main() { }").expect("compiles");
-        let main = &mut program.functions[0];
-        main.nregs = nregs;
-        main.blocks = blocks
-            .into_iter()
-            .map(|instrs| Block {
-                spans: vec![Default::default(); instrs.len()],
-                instrs,
-            })
-            .collect();
-        program
-    }
+    use crate::compile::defined::tests::program;
+    use crate::compile::ir::pack_targets;
 
     fn code(program: &Program) -> Vec<Vec<Instr>> {
         program.functions[0]

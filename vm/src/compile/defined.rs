@@ -232,10 +232,12 @@ pub fn read_before_written(program: &Program, fidx: usize) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn program(instrs: Vec<Vec<Instr>>, nregs: u16) -> Program {
+    /// A program whose `main` is `instrs`, block by block, with `nregs` scalar
+    /// registers (for tests of passes over compiled code).
+    pub(crate) fn program(instrs: Vec<Vec<Instr>>, nregs: u16) -> Program {
         let (_, mut program) = crate::driver::build("fn main() { }").expect("compiles");
         let main = &mut program.functions[0];
         main.nregs = nregs;
