@@ -499,12 +499,7 @@ impl Actor {
                         if !self.analyse(Vec::new()).await {
                             break;
                         }
-                        dirty = true;
-                        if self.shared.debounce().is_zero() {
-                            // Not after a timer's tick (a millisecond or more).
-                            self.publish(false).await;
-                            dirty = false;
-                        }
+                        dirty = self.publish_unless_debounced().await;
                     }
                     continue;
                 }
@@ -554,12 +549,18 @@ impl Actor {
                 }
                 continue;
             }
-            dirty = true;
-            if self.shared.debounce().is_zero() {
-                self.publish(false).await;
-                dirty = false;
-            }
+            dirty = self.publish_unless_debounced().await;
         }
+    }
+
+    /// After an analysis: publishes at once when there is no debounce (not at the next
+    /// tick of a timer, a millisecond or more away); whether diagnostics still wait.
+    async fn publish_unless_debounced(&self) -> bool {
+        if self.shared.debounce().is_zero() {
+            self.publish(false).await;
+            return false;
+        }
+        true
     }
 
     /// The document is closed: the programs that use its file read the disk again.

@@ -163,28 +163,34 @@ fn fold_once(program: &mut Program, fidx: usize) -> usize {
     // (block, index of the move to remove, the rewritten neighbour and its index)
     let mut rewrites: Vec<(usize, usize, usize, Instr)> = Vec::new();
     for (bidx, block) in func.blocks.iter().enumerate() {
-        // Live after each instruction of the block.
+        // What each instruction reads and writes, and what is live after it.
         let len = block.instrs.len();
+        let access: Vec<(Vec<Run>, Vec<Run>)> = block
+            .instrs
+            .iter()
+            .map(|ins| runs(program, func, ins))
+            .collect();
         let mut after = vec![Regs::new(n as usize); len];
         let mut live = out[bidx].clone();
         for idx in (0..len).rev() {
             after[idx] = live.clone();
-            let (reads, writes) = runs(program, func, &block.instrs[idx]);
-            step_back(&mut live, &reads, &writes);
+            step_back(&mut live, &access[idx].0, &access[idx].1);
         }
-        let free = |t: Run, live: &Regs| {
-            (t.0..t.0 + t.1).all(|r| !live.has(r) && !locals.has(r)) && t.0 + t.1 <= n
-        };
+        // Registers of the frame that no local lives in, and not read before written
+        // again after instruction `idx`.
+        let temporary = |t: Run| t.0 + t.1 <= n && (t.0..t.0 + t.1).all(|r| !locals.has(r));
+        let dead = |t: Run, idx: usize| (t.0..t.0 + t.1).all(|r| !after[idx].has(r));
         let mut idx = 0;
         while idx + 1 < len {
             let (first, second) = (block.instrs[idx], block.instrs[idx + 1]);
             // Into: `t := op(..); d := t`.
             if let Some(width) = move_width(&second) {
                 let (t, d) = ((second.b as u32, width), (second.a as u32, width));
-                let (reads, writes) = runs(program, func, &first);
-                if writes == [t]
+                let (reads, writes) = &access[idx];
+                if *writes == [t]
                     && !overlap(t, d)
-                    && free(t, &after[idx + 1])
+                    && temporary(t)
+                    && dead(t, idx + 1)
                     && reads.iter().all(|&r| !overlap(r, d))
                     && first.op.writes_a()
                     && first.a as u32 == t.0
@@ -192,7 +198,7 @@ fn fold_once(program: &mut Program, fidx: usize) -> usize {
                     let mut new = first;
                     new.a = d.0 as u16;
                     let (new_reads, new_writes) = runs(program, func, &new);
-                    if new_reads == reads && new_writes == [d] {
+                    if new_reads == *reads && new_writes == [d] {
                         rewrites.push((bidx, idx + 1, idx, new));
                         idx += 2;
                         continue;
@@ -202,10 +208,9 @@ fn fold_once(program: &mut Program, fidx: usize) -> usize {
             // From: `t := s; x := op(.., t, ..)`.
             if let Some(width) = move_width(&first) {
                 let (t, s) = ((first.a as u32, width), (first.b as u32, width));
-                let (reads, writes) = runs(program, func, &second);
-                let rewritten = writes.contains(&t) || free(t, &after[idx + 1]);
-                let temporary = (t.0..t.0 + t.1).all(|r| !locals.has(r));
-                if rewritten && temporary && !overlap(t, s) && reads.contains(&t) {
+                let (reads, writes) = &access[idx + 1];
+                let unread = writes.contains(&t) || dead(t, idx + 1);
+                if unread && temporary(t) && !overlap(t, s) && reads.contains(&t) {
                     let mut new = second;
                     if second.b as u32 == t.0 {
                         new.b = s.0 as u16;
@@ -218,7 +223,7 @@ fn fold_once(program: &mut Program, fidx: usize) -> usize {
                         reads.iter().map(|&r| if r == t { s } else { r }).collect();
                     let in_place = new_writes.iter().all(|&w| w == s || !overlap(w, s));
                     if new_reads == renamed
-                        && new_writes == writes
+                        && new_writes == *writes
                         && in_place
                         && reads.iter().all(|&r| r == t || !overlap(r, t))
                     {

@@ -407,8 +407,9 @@ impl<'c, 'a> Gen<'c, 'a> {
     }
 
     /// `sum = sum + img.at(x + dx, y + dy)` (or `sum += ...`, or coordinates that are
-    /// not sums) with `sum` a colour in a register: one `AtOffAcc`; `sum = sum + img.at(x + dx, y + dy) * w` (a weighted
-    /// kernel, `w` a float read without a call): one `AtOffMulAcc`.
+    /// not sums) with `sum` a colour in a register: one `AtOffAcc`;
+    /// `sum = sum + img.at(x + dx, y + dy) * w` (a weighted kernel, `w` a float read
+    /// without a call): one `AtOffMulAcc`.
     fn accumulate_pixel(
         &mut self,
         target: &'a Expr,

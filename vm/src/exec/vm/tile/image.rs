@@ -60,6 +60,8 @@ impl Vm {
                 })))
             }
         });
+        // No weight, or one the same in every lane: the row paths apply it on the way.
+        let uniform = !matches!(weights, Some(Weights::Each(_)));
         // The registers whose sums are x and y (`At` reads x and y whole).
         let (xr, yr) = if ins.op == Op::At {
             ([c, c], [c + 1, c + 1])
@@ -106,14 +108,9 @@ impl Vm {
                 let (row_lo, row_hi) = (&row.lo[x0..=x1], &row.hi[x0..=x1]);
                 // Straight from the row into the destination (a weight the same in
                 // every lane applied on the way).
-                let one = match weights {
-                    Some(Weights::One(k)) => Some(k),
-                    Some(Weights::Each(_)) => None,
-                    None => Some(1.0),
-                };
-                if let (FULL, Some(k)) = (w.wmask, one) {
+                let by = weights.as_ref().and_then(Weights::one);
+                if w.wmask == FULL && uniform {
                     if let Some(([d0, d1], _)) = around(&mut st.s, a, 2) {
-                        let by = weights.is_some().then_some(k);
                         put_row(d0, row_lo, first, acc, by);
                         put_row(d1, row_hi, first, acc, by);
                         return Ok(());
@@ -130,7 +127,7 @@ impl Vm {
                 }
             }
         } else {
-            if mask == FULL && y_same && !matches!(weights, Some(Weights::Each(_))) {
+            if mask == FULL && y_same && uniform {
                 // Every lane of a whole span, one row (a block's columns, a stride): when
                 // the lanes' x all lie in the image and close together, each lane's pixel
                 // straight from the decoded row into the destination (added to it, times
@@ -174,7 +171,7 @@ impl Vm {
                     for l in 0..LANES {
                         (lo[l], hi[l]) = (row_lo[at(l)], row_hi[at(l)]);
                     }
-                    if let Some(Weights::One(k)) = weights {
+                    if let Some(k) = weights.as_ref().and_then(Weights::one) {
                         zip_halves_in(d0, &lo, |p, q| p + q * k);
                         zip_halves_in(d1, &hi, |p, q| p + q * k);
                     } else {
@@ -230,20 +227,11 @@ impl Vm {
             }
         }
         // Each lane's colour times its weight (`AtOffMulAcc`), rounded as `MulCF` rounds.
-        match &weights {
-            Some(Weights::One(k)) => {
-                for l in 0..LANES {
-                    lo[l] = scale_halves(lo[l], *k);
-                    hi[l] = scale_halves(hi[l], *k);
-                }
+        if let Some(weights) = &weights {
+            for l in 0..LANES {
+                lo[l] = scale_halves(lo[l], weights.of(l));
+                hi[l] = scale_halves(hi[l], weights.of(l));
             }
-            Some(Weights::Each(all)) => {
-                for l in 0..LANES {
-                    lo[l] = scale_halves(lo[l], all[l]);
-                    hi[l] = scale_halves(hi[l], all[l]);
-                }
-            }
-            None => {}
         }
         // The colours (added to the destination's for `AtOffAcc` and `AtOffMulAcc`),
         // straight into the destination when the group writes it whole.
@@ -308,6 +296,24 @@ enum Weights {
     One(f32),
     /// Each lane's.
     Each(Box<[f32; LANES]>),
+}
+
+impl Weights {
+    /// The weight of every lane, when it is one.
+    fn one(&self) -> Option<f32> {
+        match self {
+            Weights::One(k) => Some(*k),
+            Weights::Each(_) => None,
+        }
+    }
+
+    /// Lane `l`'s weight.
+    fn of(&self, l: usize) -> f32 {
+        match self {
+            Weights::One(k) => *k,
+            Weights::Each(all) => all[l],
+        }
+    }
 }
 
 /// Both halves of colour slot `x` times `k`.
