@@ -114,6 +114,10 @@ pub(crate) struct Job {
     /// The store's allocation mark when the current call started: each call's chunks
     /// are freed when it returns.
     pub(crate) mark: u64,
+    /// Data chunks the current stage's sink holds (its tiles and their segments): live
+    /// until the stage ends, so they do not count towards the next garbage collection
+    /// (a collection walks every live chunk, and a job's output is most of them).
+    pub(crate) held: usize,
 }
 
 impl Job {
@@ -408,10 +412,12 @@ impl Vm {
         match &mut job.sink {
             Sink::Pixels(out) => out.extend_from_slice(&job.row),
             Sink::Tiles { .. } => {
+                let before = self.store.data_len();
                 let tiles = job.row_tiles(&mut self.store);
                 if let Sink::Tiles { segments, pending } = &mut job.sink {
                     push_tiles(&mut self.store, segments, pending, &tiles);
                 }
+                job.held += self.store.data_len().saturating_sub(before);
             }
         }
         job.row.clear();
@@ -427,6 +433,9 @@ impl Vm {
         let image = image_from_tiles(&mut self.store, job.x1 - job.x0, job.y1 - job.y0, &tiles)?;
         *segments = ChunkId::NIL;
         pending.clear();
+        // The sink's tiles are the next stage's input now, and the last one's input is
+        // garbage: both count again.
+        job.held = 0;
         job.stage += 1;
         let Some(stage) = job.stages.get(job.stage).cloned() else {
             job.result = image;
@@ -505,6 +514,12 @@ impl Vm {
             rbase: 0,
             env: ChunkId::NIL,
         });
+        // The store holds the job's input: like a collection finding it all live, the
+        // next one waits until as much again has been allocated (a collection now
+        // would walk the whole photo and free nothing).
+        self.gc_at = (self.store.data_len().saturating_mul(2))
+            .max(self.gc_floor)
+            .min(self.limits.chunks.saturating_add(1));
         self.job = Some(Box::new(job));
         self.result = None;
         self.result_type = Type::Color;
@@ -568,6 +583,7 @@ impl Vm {
             },
             result: ChunkId::NIL,
             mark: 0,
+            held: 0,
         })
     }
 
@@ -655,6 +671,7 @@ impl Vm {
             sink: Sink::Pixels(Vec::with_capacity(((x1 - x0) * (y1 - y0) * 4) as usize)),
             result: ChunkId::NIL,
             mark: 0,
+            held: 0,
         }) {
             return (Err(err), None);
         }

@@ -532,6 +532,7 @@ impl Vm {
             },
             result: chunk.link(11).unwrap_or(ChunkId::NIL),
             mark: 0,
+            held: 0,
         };
         // The tile row being made: rows from its start to `y`, then `x` pixels of `y`.
         let made = ((y - job.row_start()) * width + x) as usize;

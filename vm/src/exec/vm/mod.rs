@@ -426,6 +426,8 @@ pub struct Stats {
     pub instructions: u64,
     /// Chunks in the thread's store now: code, heap and photos.
     pub chunks: usize,
+    /// Garbage collections run so far (each walks every live chunk).
+    pub collections: u64,
 }
 
 /// A thread of the chunk VM, with its store.
@@ -448,6 +450,10 @@ pub struct Vm {
     pub(crate) pause: Arc<AtomicBool>,
     pub(crate) pinned: Vec<ChunkId>,
     pub(crate) gc_at: usize,
+    /// The least `gc_at` after a collection ([`GC_FLOOR`]; tests lower it).
+    pub(crate) gc_floor: usize,
+    /// Garbage collections run so far.
+    pub(crate) collections: u64,
     /// The image last read pixel by pixel: its view, and the rows tile-wide reads
     /// decoded from it (dropped with the view, so never staler than it).
     pub(crate) image: Option<(ChunkId, ImageView, tile::RowCache)>,
@@ -523,7 +529,9 @@ impl Vm {
             stop_at: u64::MAX,
             pause: Arc::new(AtomicBool::new(false)),
             pinned: Vec::new(),
-            gc_at: 1 << 16,
+            gc_at: GC_FLOOR,
+            gc_floor: GC_FLOOR,
+            collections: 0,
             image: None,
             debug: None,
             job: None,
@@ -678,6 +686,7 @@ impl Vm {
         Stats {
             instructions: self.count,
             chunks: self.store.len(),
+            collections: self.collections,
         }
     }
 
@@ -956,6 +965,7 @@ impl Vm {
         if let Some(Value::Image { id, .. } | Value::Closure { id, .. }) = &self.result {
             roots.push(*id);
         }
+        self.collections += 1;
         self.store.collect(&roots)
     }
 
@@ -991,7 +1001,10 @@ impl Vm {
 
     /// Collects garbage when the store has grown, then enforces the chunk quota.
     fn check_chunks_with(&mut self, regs: &[ChunkId]) -> Result<(), Fault> {
-        if self.store.data_len() < self.gc_at {
+        // A job's output so far is live: only the rest of the store's growth counts.
+        let held = self.job.as_ref().map_or(0, |job| job.held);
+        let len = self.store.data_len();
+        if len.saturating_sub(held) < self.gc_at && len <= self.limits.chunks {
             return Ok(());
         }
         self.collect_garbage_with(regs);
@@ -1006,7 +1019,9 @@ impl Vm {
                 ),
             ));
         }
-        self.gc_at = (live * 2).max(1 << 16).min(self.limits.chunks + 1);
+        self.gc_at = (live.saturating_sub(held) * 2)
+            .max(self.gc_floor)
+            .min(self.limits.chunks + 1);
         Ok(())
     }
 
@@ -1168,6 +1183,10 @@ impl Vm {
             .min(self.count.saturating_add(POLL))
     }
 }
+
+/// Data chunks a store holds before its first collection, and the least it holds
+/// before the next one: collecting a small store costs more than it frees.
+pub(crate) const GC_FLOOR: usize = 1 << 16;
 
 /// Data slots per environment chunk (slot 0 links the parent, slot 31 the continuation).
 pub const ENV_CAP: usize = 30;

@@ -141,3 +141,56 @@ fn a_closed_output_is_its_own_kind() {
     assert_eq!(err.kind, ErrorKind::Failed);
     assert!(err.message.starts_with("cannot write the output"), "{err}");
 }
+
+/// A job's output is live until its stage ends, so it does not count towards the
+/// next garbage collection (one would walk it and free nothing); what a stage leaves
+/// behind (the last stage's input) is collected once the next stage starts.
+#[test]
+fn a_job_collects_what_its_stages_leave_but_never_for_its_output() {
+    use crate::exec::JobStage;
+    let mut vm = vm_for("filter dim(c: color) -> color { c * 0.5 }\n");
+    let (func, _) = vm.program().function("dim").expect("the filter");
+    // 32 x 24 tiles, some fifty safe points where a collection may start.
+    let (w, h) = (256, 192);
+    let pixels: Vec<u8> = (0..w * h * 4).map(|i| (i % 251) as u8).collect();
+    let stage = JobStage {
+        func,
+        globals: vm.globals().to_vec(),
+    };
+    vm.gc_floor = 8;
+    let src = vm.store_image(w, h, &pixels).expect("stored");
+    vm.pin(src);
+    let image = vm.store().data_len();
+    vm.start_job(vec![stage.clone()], src).expect("starts");
+    // As if the last collection had found the store this size: the job's 768 tiles
+    // alone would pass it.
+    vm.gc_at = image + 8;
+    let out = vm.run_to_end().expect("runs");
+    assert!(matches!(out, Value::Image { .. }), "{out:?}");
+    assert_eq!(vm.stats().collections, 0, "the output was walked");
+    let one = vm.store().data_len();
+    assert!(one >= 2 * image, "{one} chunks for two images of {image}");
+
+    // Eight stages: each stage's input but the first (pinned) is garbage once the
+    // next stage starts, and collected once the store doubled since the last
+    // collection: garbage never grows past what is live (the pinned input and the
+    // output: two images), where nine images were made.
+    let mut vm = vm_for("filter dim(c: color) -> color { c * 0.5 }\n");
+    vm.gc_floor = 8;
+    let src = vm.store_image(w, h, &pixels).expect("stored");
+    vm.pin(src);
+    vm.start_job(vec![stage; 8], src).expect("starts");
+    let out = vm.run_to_end().expect("runs");
+    assert!(matches!(out, Value::Image { .. }), "{out:?}");
+    let stats = vm.stats();
+    assert!(
+        (1..=7).contains(&stats.collections),
+        "{} collections: at most one per stage ended",
+        stats.collections
+    );
+    let left = vm.store().data_len();
+    assert!(
+        left <= 2 * one + 8,
+        "{left} chunks left for two images of {image}: stages' inputs kept"
+    );
+}
