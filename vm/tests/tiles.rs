@@ -708,3 +708,36 @@ fn every_function_of_the_library_writes_each_register_before_reading_it() {
     }
     assert!(functions >= files.len());
 }
+
+/// Tile-wide runs skip an instruction that would write its registers with what they
+/// hold (`compile::redundant`), still counting it: in both ways of a branch whose lanes
+/// differ, the bytes and counts are per-pixel's.
+#[test]
+fn recomputations_skipped_tile_wide_make_the_same_bytes_and_counts() {
+    let source = "\
+param gain: float = 1.5 in 0.0..4.0;
+
+filter toned(c: color) -> color {
+    let r = 0.393 * c.r + 0.769 * c.g + 0.189 * c.b;
+    if c.r > c.b {
+        rgba(c.g * gain * 0.5, c.g * gain * 0.25, r, c.a)
+    } else {
+        rgba(c.b * gain * 0.25, c.b * gain * 0.5, r, c.a)
+    }
+}
+";
+    let (_, program) = chunkvm::driver::build(source).unwrap();
+    let vm = Vm::new(program);
+    let loaded = vm.loaded();
+    let (func, _) = loaded.program.function("toned").unwrap();
+    let lf = &loaded.funcs[func as usize];
+    // `c.g * gain` and `c.b * gain` are each computed twice into the same registers.
+    let ways: Vec<u32> = (0..lf.code.len() as u32)
+        .filter(|&pc| lf.recomputed[pc as usize])
+        .map(|pc| lf.block_of(pc).0)
+        .collect();
+    assert!(ways.contains(&1) && ways.contains(&2), "{ways:?}");
+    for input in [photo().clone(), pattern(67, 13), pattern(1, 9)] {
+        same_both_ways(source, "toned", &input);
+    }
+}

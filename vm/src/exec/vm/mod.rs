@@ -67,6 +67,9 @@ pub struct LoadedFn {
     pub nrefs: u32,
     /// Environment slots made at entry.
     pub env_slots: u32,
+    /// Per instruction: whether it recomputes what its registers hold already
+    /// (`compile::redundant`), which tile-wide execution skips.
+    pub recomputed: Vec<bool>,
 }
 
 impl LoadedFn {
@@ -136,6 +139,7 @@ impl Loaded {
                     spans.extend_from_slice(&block.spans);
                 }
                 LoadedFn {
+                    recomputed: crate::compile::redundant::recomputations(&program, func),
                     code,
                     spans,
                     block_start,

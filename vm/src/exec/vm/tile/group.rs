@@ -167,6 +167,11 @@ impl Vm {
             };
             pc += 1;
             run += 1;
+            if lf.recomputed.get(pc - 1) == Some(&true) {
+                // It would write what its registers hold (in every lane of the group,
+                // which ran the first of the two in this block): counted, not run.
+                continue;
+            }
             let (a, b, c) = (
                 sb + ins.a as usize,
                 sb + ins.b as usize,
