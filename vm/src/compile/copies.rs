@@ -18,11 +18,8 @@
 //! registers as before, `t` renamed, or the rewrite is not made. Jumps and block
 //! boundaries (the safe points) stay where they are.
 
-use super::defined::{access, successors};
+use super::defined::{access, overlap, successors, Run};
 use super::ir::{Function, Instr, Loc, Op, Program};
-
-/// A run of scalar registers: `from..from + width`.
-type Run = (u32, u32);
 
 /// A set of scalar registers.
 #[derive(Clone, PartialEq, Eq)]
@@ -116,11 +113,6 @@ fn live_out(program: &Program, func: &Function) -> Vec<Regs> {
         }
     }
     out
-}
-
-/// Whether runs `a` and `b` share a register.
-fn overlap(a: Run, b: Run) -> bool {
-    a.0 < b.0 + b.1 && b.0 < a.0 + a.1
 }
 
 /// The width of a move (`Mov` 1, `Mov2` 2), `None` for other instructions.

@@ -11,7 +11,12 @@ use super::ir::{builtin_of_code, math_widths, unpack_targets, Function, Instr, O
 use crate::types::Type;
 
 /// A run of scalar registers: `from..from + n`.
-type Run = (u32, u32);
+pub(crate) type Run = (u32, u32);
+
+/// Whether runs `a` and `b` share a register.
+pub(crate) fn overlap(a: Run, b: Run) -> bool {
+    a.0 < b.0 + b.1 && b.0 < a.0 + a.1
+}
 
 /// The scalar registers an instruction reads and writes.
 #[derive(Debug, Default)]

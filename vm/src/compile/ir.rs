@@ -265,6 +265,68 @@ impl Op {
             )
     }
 
+    /// Whether the instruction computes its result from its register operands and its
+    /// constant alone, with no effect but writing its result registers: run again on
+    /// the same operands, it writes the same values.
+    pub fn pure(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            Const
+                | Const2
+                // A param's value: no instruction writes one (the host sets them before a
+                // run or between a job's stages).
+                | Glob
+                | Glob2
+                | Mov
+                | Mov2
+                | NegI
+                | AddIK
+                | MulIK
+                | DivIK
+                | RemIK
+                | AddFK
+                | SubFK
+                | RSubFK
+                | MulFK
+                | DivFK
+                | MulCFK
+                | DivCFK
+                | NegC
+                | AddI
+                | SubI
+                | MulI
+                | DivI
+                | RemI
+                | AddF
+                | SubF
+                | MulF
+                | DivF
+                | RemF
+                | NegF
+                | AddC
+                | SubC
+                | MulC
+                | MulCF
+                | DivCF
+                | EqI
+                | NeI
+                | LtI
+                | LeI
+                | EqF
+                | NeF
+                | LtF
+                | LeF
+                | EqC
+                | NeC
+                | Not
+                | Rgb
+                | Rgba
+                | Chan
+                | Math
+        )
+    }
+
     /// Whether the instruction returns from its function.
     pub fn returns(self) -> bool {
         matches!(self, Op::Ret | Op::Ret2 | Op::RetR | Op::RetU)

@@ -14,81 +14,12 @@
 //! runs in the interpreter, which runs every instruction as written. Tile-wide spans
 //! never run under a debugger.
 
-use super::defined::access;
+use super::defined::{access, overlap, Run};
 use super::ir::{Function, Instr, Op, Program};
-
-/// A run of scalar registers: `from..from + width`.
-type Run = (u32, u32);
-
-/// Whether `a` and `b` share a register.
-fn overlap(a: Run, b: Run) -> bool {
-    a.0 < b.0 + b.1 && b.0 < a.0 + a.1
-}
 
 /// Whether any run of `a` shares a register with any run of `b`.
 fn any_overlap(a: &[Run], b: &[Run]) -> bool {
     a.iter().any(|&x| b.iter().any(|&y| overlap(x, y)))
-}
-
-/// Whether `op` computes its result from its register operands and its constant
-/// alone, with no effect but writing the registers [`access`] says it writes.
-fn pure(op: Op) -> bool {
-    use Op::*;
-    matches!(
-        op,
-        Const
-            | Const2
-            // A param's value: no instruction writes one (the host sets them before a
-            // run or between a job's stages).
-            | Glob
-            | Glob2
-            | Mov
-            | Mov2
-            | NegI
-            | AddIK
-            | MulIK
-            | DivIK
-            | RemIK
-            | AddFK
-            | SubFK
-            | RSubFK
-            | MulFK
-            | DivFK
-            | MulCFK
-            | DivCFK
-            | NegC
-            | AddI
-            | SubI
-            | MulI
-            | DivI
-            | RemI
-            | AddF
-            | SubF
-            | MulF
-            | DivF
-            | RemF
-            | NegF
-            | AddC
-            | SubC
-            | MulC
-            | MulCF
-            | DivCF
-            | EqI
-            | NeI
-            | LtI
-            | LeI
-            | EqF
-            | NeF
-            | LtF
-            | LeF
-            | EqC
-            | NeC
-            | Not
-            | Rgb
-            | Rgba
-            | Chan
-            | Math
-    )
 }
 
 /// A result some registers hold: the instruction that made it and what it read.
@@ -98,17 +29,18 @@ struct Held {
     writes: Vec<Run>,
 }
 
-/// The indices of `func`'s instructions that recompute what their registers hold,
-/// block by block.
-fn recomputed(program: &Program, func: &Function) -> Vec<Vec<usize>> {
-    let mut out = Vec::with_capacity(func.blocks.len());
+/// For each instruction of `func`, its blocks end to end (as the interpreter lays its
+/// code out), whether it recomputes what its registers hold.
+pub(crate) fn recomputations(program: &Program, func: &Function) -> Vec<bool> {
+    let mut out = Vec::with_capacity(func.blocks.iter().map(|b| b.instrs.len()).sum());
     for block in &func.blocks {
         let mut held: Vec<Held> = Vec::new();
-        let mut again = Vec::new();
-        for (idx, ins) in block.instrs.iter().enumerate() {
-            if pure(ins.op) && held.iter().any(|h| h.ins == *ins) {
-                // Writes what the registers hold: nothing changes, nothing to forget.
-                again.push(idx);
+        for ins in &block.instrs {
+            let pure = ins.op.pure();
+            // Writes what the registers hold: nothing changes, nothing to forget.
+            let again = pure && held.iter().any(|h| h.ins == *ins);
+            out.push(again);
+            if again {
                 continue;
             }
             let acc = access(program, ins);
@@ -123,28 +55,13 @@ fn recomputed(program: &Program, func: &Function) -> Vec<Vec<usize>> {
             }
             // An instruction that writes what it reads (`s1 := s1 + 1`) is not the same
             // computation when it runs again.
-            if pure(ins.op) && !acc.writes.is_empty() && !any_overlap(&acc.reads, &acc.writes) {
+            if pure && !acc.writes.is_empty() && !any_overlap(&acc.reads, &acc.writes) {
                 held.push(Held {
                     ins: *ins,
                     reads: acc.reads,
                     writes: acc.writes,
                 });
             }
-        }
-        out.push(again);
-    }
-    out
-}
-
-/// For each instruction of `func`, its blocks end to end (as the interpreter lays its
-/// code out), whether it recomputes what its registers hold.
-pub(crate) fn recomputations(program: &Program, func: &Function) -> Vec<bool> {
-    let mut out = Vec::with_capacity(func.blocks.iter().map(|b| b.instrs.len()).sum());
-    for (block, again) in func.blocks.iter().zip(recomputed(program, func)) {
-        let start = out.len();
-        out.resize(start + block.instrs.len(), false);
-        for idx in again {
-            out[start + idx] = true;
         }
     }
     out

@@ -517,9 +517,7 @@ impl Vm {
         // The store holds the job's input: like a collection finding it all live, the
         // next one waits until as much again has been allocated (a collection now
         // would walk the whole photo and free nothing).
-        self.gc_at = (self.store.data_len().saturating_mul(2))
-            .max(self.gc_floor)
-            .min(self.limits.chunks.saturating_add(1));
+        self.collect_after(self.store.data_len());
         self.job = Some(Box::new(job));
         self.result = None;
         self.result_type = Type::Color;

@@ -1023,10 +1023,17 @@ impl Vm {
                 ),
             ));
         }
-        self.gc_at = (live.saturating_sub(held) * 2)
-            .max(self.gc_floor)
-            .min(self.limits.chunks + 1);
+        self.collect_after(live.saturating_sub(held));
         Ok(())
+    }
+
+    /// The next collection comes once the store has grown to twice `live` chunks (those
+    /// that count: not a job's output), at least [`GC_FLOOR`], at most past the quota.
+    pub(crate) fn collect_after(&mut self, live: usize) {
+        self.gc_at = live
+            .saturating_mul(2)
+            .max(self.gc_floor)
+            .min(self.limits.chunks.saturating_add(1));
     }
 
     /// Keeps the frames of a thread that fails (a debugger stopping on the exception
