@@ -81,25 +81,32 @@ fn cases() -> Vec<(&'static str, String, Option<Target>)> {
     ]
 }
 
+/// `photo::run` runs in bands, on the calling thread when given one: the same image
+/// and count as the job a debugger or a migration runs.
 #[test]
-fn a_job_equals_the_banded_run_of_worker_threads() {
+fn a_job_equals_the_banded_run_on_one_thread_and_on_worker_threads() {
     for (name, source, target) in cases() {
         let mut job = started(&source, target.as_ref());
         let image = to_end(&mut job.vm);
-        let (analyzed, program) = build(&source);
-        let options = RunOptions {
-            threads: 3,
-            ..RunOptions::default()
-        };
-        let banded = photo::run(
-            Compiled::of(&analyzed, program),
-            target.as_ref(),
-            &photo(),
-            &options,
-        )
-        .unwrap();
-        assert_eq!(image, banded.image, "{name}: the job and the bands differ");
-        assert_eq!(job.vm.instructions(), banded.instructions, "{name}");
+        for threads in [1, 3] {
+            let (analyzed, program) = build(&source);
+            let options = RunOptions {
+                threads,
+                ..RunOptions::default()
+            };
+            let banded = photo::run(
+                Compiled::of(&analyzed, program),
+                target.as_ref(),
+                &photo(),
+                &options,
+            )
+            .unwrap();
+            assert_eq!(
+                image, banded.image,
+                "{name}: the job and the bands on {threads} threads differ"
+            );
+            assert_eq!(job.vm.instructions(), banded.instructions, "{name}");
+        }
     }
 }
 

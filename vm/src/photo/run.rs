@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::chunk::{image_from_tile_chunks, tiles_of_rows};
-use crate::exec::{JobStage, Stop};
+use crate::exec::JobStage;
 use std::sync::Arc;
 
 /// What to run: a filter or a pipeline, by name.
@@ -452,12 +452,11 @@ pub fn finish(vm: &Vm, value: &Value) -> Result<Rgba8, RunError> {
     })
 }
 
-/// Instructions between two progress reports of a run on one thread.
-const REPORT_EVERY: u64 = 1 << 18;
-
-/// Runs a filter or pipeline of a compiled file over `input`, with progress reports.
-/// On one thread the run is one thread of the VM ([`start`]); on more, each stage is
-/// split in bands of rows over worker threads.
+/// Runs a filter or pipeline of a compiled file over `input`, with progress reports:
+/// each stage in bands of rows, on `options.threads` worker threads (on one, in this
+/// thread). The last stage writes its pixels straight into the output, so a run that
+/// only wants the image is faster this way than as one thread of the VM ([`start`],
+/// which a debugger or a migration needs: its output stays chunks until it ends).
 pub fn run_input(
     compiled: Compiled<'_>,
     target: Option<&Target>,
@@ -483,31 +482,6 @@ pub fn run_input(
         }
         err => err,
     };
-    if options.threads <= 1 {
-        let mut started = start(compiled, target, input, options)?;
-        let vm = &mut started.vm;
-        let value = loop {
-            vm.stop_after(REPORT_EVERY);
-            match vm.run().map_err(|err| cancel_or(RunError::Runtime(err)))? {
-                Stop::Finished(value) => break value,
-                _ => {
-                    if let Some(p) = vm.job_progress() {
-                        progress(p.rows_done, p.rows);
-                    }
-                }
-            }
-        };
-        if let Some(p) = vm.job_progress() {
-            progress(p.rows, p.rows);
-        }
-        let image = finish(vm, &value)?;
-        return Ok(RunOutput {
-            image,
-            instructions: vm.instructions(),
-            stages: started.stages,
-            jit: vm.jit_stats(),
-        });
-    }
     let other = RunError::Store;
     let (mut vm, stages, mut image, globals, (w, h)) = prepare(compiled, target, input, options)?;
     let total_rows = h as u64 * stages.len() as u64;
