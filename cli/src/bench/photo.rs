@@ -354,12 +354,24 @@ pub struct ThreadsFigure {
     pub two_cpu: Option<Duration>,
     /// The machine's load average over the last minute, after the runs (Linux).
     pub load: Option<f64>,
+    /// The filter's plain-Rust reference, best run alone.
+    pub native_one: Duration,
+    /// The reference run twice at once, on two threads of its own (best of the
+    /// runs): how much two threads of any code get out of this machine.
+    pub native_pair: Duration,
 }
 
 impl ThreadsFigure {
     /// How many times faster two threads are than one.
     pub fn speedup(&self) -> f64 {
         self.one.as_secs_f64() / self.two.as_secs_f64().max(1e-9)
+    }
+
+    /// The machine's own ceiling: how many times the work of one run of the native
+    /// reference two runs at once do in the same time (2 where two threads share
+    /// nothing; shared cores, caches and memory make it less).
+    pub fn native_throughput(&self) -> f64 {
+        2.0 * self.native_one.as_secs_f64() / self.native_pair.as_secs_f64().max(1e-9)
     }
 }
 
@@ -402,6 +414,18 @@ pub fn measure_two_threads(
     if on_one.map_err(|err| err.to_string())? != on_two.map_err(|err| err.to_string())? {
         return Err(format!("{filter}: two threads made another image than one"));
     }
+    let reference = chunkvm::reference::FILTERS
+        .iter()
+        .find(|f| f.filter == filter)
+        .ok_or_else(|| format!("{filter}: no plain-Rust reference"))?;
+    let native = || (reference.apply)(black_box(&photo), &[]);
+    let (native_one, _) = best(runs, native);
+    let (native_pair, _) = best(runs, || {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(native);
+            (native(), other.join().is_ok())
+        })
+    });
     Ok(ThreadsFigure {
         filter: filter.to_string(),
         width,
@@ -411,6 +435,8 @@ pub fn measure_two_threads(
         one_cpu,
         two_cpu,
         load: load_average(),
+        native_one,
+        native_pair,
     })
 }
 
@@ -499,6 +525,13 @@ pub fn run_photo(quick: bool, only: Option<&str>) -> Result<(), String> {
             threads.load.map_or("-".into(), |l| format!("{l:.1}"))
         );
     }
+    crate::outln!(
+        "  this machine's ceiling: the native {} alone {:.0} ms, twice at once on two threads {:.0} ms: {:.2}x the work in the same time",
+        threads.filter,
+        ms(threads.native_one),
+        ms(threads.native_pair),
+        threads.native_throughput()
+    );
     Ok(())
 }
 
@@ -569,6 +602,8 @@ mod tests {
             ("box_blur", 19, 70)
         );
         assert!(fig.speedup() > 0.0);
+        assert!(fig.native_one > Duration::ZERO && fig.native_pair > Duration::ZERO);
+        assert!(fig.native_throughput() > 0.0);
         if cfg!(target_os = "linux") {
             assert!(fig.one_cpu.is_some() && fig.two_cpu.is_some() && fig.load.is_some());
         }
