@@ -150,7 +150,10 @@ fn lane_loop(
     f: impl Fn(&[u64]) -> [u64; 2],
 ) {
     for l in 0..LANES {
-        let args: [u64; ARGS] = std::array::from_fn(|i| rows[i][l]);
+        // Written out, as `lanes_from` does for a lane register.
+        let args: [u64; ARGS] = [
+            rows[0][l], rows[1][l], rows[2][l], rows[3][l], rows[4][l], rows[5][l],
+        ];
         let [lo, hi] = f(&args);
         out0[l] = lo;
         out1[l] = hi;

@@ -312,7 +312,7 @@ impl Vm {
                 Op::EqC | Op::NeC => {
                     let eq = ins.op == Op::EqC;
                     let (x0, x1, y0, y1) = (&s[b], &s[b + 1], &s[c], &s[c + 1]);
-                    let out: Lane = std::array::from_fn(|l| {
+                    let out: Lane = lanes_from(|l| {
                         ((color_of(x0[l], x1[l]) == color_of(y0[l], y1[l])) == eq) as u64
                     });
                     put(&mut s[a], &out, wmask);

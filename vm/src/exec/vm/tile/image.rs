@@ -55,9 +55,7 @@ impl Vm {
             if st.u[c] {
                 Weights::One(f64::from_bits(k[first]) as f32)
             } else {
-                Weights::Each(Box::new(std::array::from_fn(|l| {
-                    f64::from_bits(k[l]) as f32
-                })))
+                Weights::Each(Box::new(lanes_from(|l| f64::from_bits(k[l]) as f32)))
             }
         });
         // No weight, or one the same in every lane: the row paths apply it on the way.
@@ -182,13 +180,13 @@ impl Vm {
                 }
             }
             (lo, hi) = ([0; LANES], [0; LANES]);
-            let xs: Lane = std::array::from_fn(|l| coord(xr, l));
+            let xs: Lane = lanes_from(|l| coord(xr, l));
             // y the same in every lane when the flags say so (a block's row), else
             // each lane's.
             let ys: Lane = if y_same {
                 [coord(yr, first); LANES]
             } else {
-                std::array::from_fn(|l| coord(yr, l))
+                lanes_from(|l| coord(yr, l))
             };
             let y0 = ys[first];
             let off_y = if y_same {
@@ -200,8 +198,7 @@ impl Vm {
             // smallest to the largest covers them all (each pixel clamped as one read
             // alone is) when they are close: a kernel's tap over a span, a block's
             // columns, a stride.
-            let rel: [i64; LANES] =
-                std::array::from_fn(|l| (xs[l] as i64).wrapping_sub(xs[first] as i64));
+            let rel: [i64; LANES] = lanes_from(|l| (xs[l] as i64).wrapping_sub(xs[first] as i64));
             let (mut min, mut max) = (0i64, 0i64);
             for l in bits(mask) {
                 min = min.min(rel[l]);
