@@ -61,6 +61,11 @@ pub(crate) async fn serve_debug(
     // Whether the thread is at work (on the `Debug` or an ask) rather than
     // waiting for the next ask.
     let mut busy = true;
+    // Whether the ask at work parks the thread: once it is answered, the session's end
+    // (`End::Parked`) follows at once, and a debugger that closes the conversation on
+    // the answer must not be taken for one that left (which would drop the thread
+    // from the table while it runs on, parked).
+    let mut parking = false;
     let end = loop {
         let event = if busy {
             rx.recv().await
@@ -72,6 +77,7 @@ pub(crate) async fn serve_debug(
             match idle {
                 Idle::Event(event) => event,
                 Idle::Message(Ok(Message::DebugAsk { request, ask })) => {
+                    parking = matches!(ask, DebugAsk::Park);
                     if asks_tx.send((request, ask)).is_ok() {
                         busy = true;
                     }
@@ -100,15 +106,18 @@ pub(crate) async fn serve_debug(
             Some(Event::Fetch(id, reply)) => relay_fetch(conv, id, reply, &cancel).await,
             Some(Event::Line(line)) => relay_line(conv, line, &cancel).await,
             Some(Event::Answer(request, answer)) => {
+                // A park that succeeded: wait for its end, not for the next ask.
+                let parked = parking && answer.is_ok();
                 let reply = match answer {
                     Ok(answer) => Message::DebugAnswer { request, answer },
                     Err(message) => Message::Error { request, message },
                 };
-                if conv.send(&reply).await.is_err() {
+                // A parked thread runs on whether or not the debugger hears of it.
+                if conv.send(&reply).await.is_err() && !parked {
                     cancel.store(true, Ordering::SeqCst);
                     break End::Node("the debugger's connection is gone".to_string());
                 }
-                busy = false;
+                busy = parked;
             }
             Some(Event::End(end)) => break end,
             None => break End::Node("the node's thread ended without an answer".to_string()),
