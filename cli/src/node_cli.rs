@@ -41,6 +41,11 @@ pub struct NodeArgs {
     /// member lost mid-run leaves its bands to the others.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     split: Vec<String>,
+    /// With --split: hand out no band before every member is connected (or lost), so
+    /// the job starts evenly over all of them. Without it, the members that are ready
+    /// start at once and a node that connects late takes what is left.
+    #[arg(long, requires = "split")]
+    wait_for_all: bool,
     /// Measure --nodes and the job, and run where it is estimated quickest: here, on
     /// one node, or split over here and the nodes (`chunkvm plan` shows the estimates).
     #[arg(long, requires = "nodes", conflicts_with_all = ["on", "hops", "split"])]
@@ -145,6 +150,8 @@ pub enum Mode {
         token_file: Option<PathBuf>,
         /// The prefetch policy.
         prefetch: Prefetch,
+        /// `--wait-for-all`.
+        wait_for_all: bool,
     },
 }
 
@@ -187,6 +194,7 @@ impl Mode {
                     .collect::<Result<_, _>>()?,
                 token_file: args.token_file.clone(),
                 prefetch: args.prefetch.policy(),
+                wait_for_all: args.wait_for_all,
             });
         }
         let route: Vec<Hop> = match (&args.on, args.hops.as_slice()) {
@@ -250,10 +258,12 @@ impl Mode {
                 members,
                 token_file,
                 prefetch,
+                wait_for_all,
             } => Mode::Split {
                 members: members.clone(),
                 token_file: token_file.clone(),
                 prefetch: *prefetch,
+                wait_for_all: *wait_for_all,
             },
         }
     }
@@ -531,6 +541,7 @@ pub fn split_run(vm: &mut Vm, mode: &Mode) -> Result<SplitOutcome, Failure> {
         members,
         token_file,
         prefetch,
+        wait_for_all,
     } = mode
     else {
         return Err(Failure("not a split run".into()));
@@ -575,6 +586,7 @@ pub fn split_run(vm: &mut Vm, mode: &Mode) -> Result<SplitOutcome, Failure> {
         }
         let options = SplitOptions {
             prefetch: *prefetch,
+            wait_for_all: *wait_for_all,
             ..SplitOptions::default()
         };
         let result = split(vm, &list, &options, |event| match event {

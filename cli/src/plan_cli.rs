@@ -117,6 +117,7 @@ pub fn follow(planned: &Planned, mode: &Mode) -> Mode {
                 members,
                 token_file,
                 prefetch,
+                wait_for_all: false,
             }
         }
     };

@@ -566,6 +566,7 @@ fn a_split_over_local_and_two_nodes_gives_a_local_run_and_survives_a_dead_node()
             split.to_str().unwrap(),
             "--split",
             &members,
+            "--wait-for-all",
             "--token-file",
             token,
         ],

@@ -28,8 +28,9 @@
 //! hangs does not hold the job up): the first result of a band is taken, any
 //! later one is dropped ([`SplitReport::discarded`]). When every member is
 //! lost, the rest of the job runs here. At the end, a member still
-//! connecting is warned of, and one still on a band done elsewhere is left
-//! (noted). A runtime error of the program in a
+//! connecting is warned of (unless [`SplitOptions::wait_for_all`] held the
+//! bands back until every member was connected or lost), and one still on a
+//! band done elsewhere is left (noted). A runtime error of the program in a
 //! band ends the job with that error: it would fail the same way anywhere.
 //!
 //! # Ids
@@ -95,6 +96,11 @@ pub struct SplitOptions {
     pub prefetch: Prefetch,
     /// Bands per member and stage (at least 1).
     pub bands_per_member: u32,
+    /// Hand out no band before every member is connected or lost. Off by
+    /// default: the members that are ready start at once, and a node that
+    /// connects late takes what is left (on a small job, nothing). On, the
+    /// job starts evenly over all members, after the slowest handshake.
+    pub wait_for_all: bool,
 }
 
 impl Default for SplitOptions {
@@ -102,6 +108,7 @@ impl Default for SplitOptions {
         SplitOptions {
             prefetch: Prefetch::Graph,
             bands_per_member: 6,
+            wait_for_all: false,
         }
     }
 }
@@ -568,8 +575,10 @@ pub async fn split(
                 }
                 // Hand out bands to idle members: the queue first, then a second
                 // copy of a band under way on one member only.
+                let waiting = options.wait_for_all
+                    && seats.iter().any(|seat| seat.state == State::Connecting);
                 for (index, seat) in seats.iter_mut().enumerate() {
-                    if seat.state != State::Idle {
+                    if waiting || seat.state != State::Idle {
                         continue;
                     }
                     let band = queue.pop_front().or_else(|| {

@@ -70,13 +70,17 @@ fn expected() -> Rgba8 {
 async fn a_pipeline_split_over_local_and_two_nodes_equals_a_local_run() {
     let (a, b) = (node("split-a"), node("split-b"));
     let members = [Member::Local, member(&a), member(&b)];
+    // Every member takes part: the local member would otherwise finish this
+    // small job before a node's handshake ends on a loaded machine.
+    let options = SplitOptions {
+        wait_for_all: true,
+        ..SplitOptions::default()
+    };
     let mut vm = pipeline_job();
     let mut events = Vec::new();
-    let report = bounded(split(&mut vm, &members, &SplitOptions::default(), |e| {
-        events.push(e)
-    }))
-    .await
-    .unwrap();
+    let report = bounded(split(&mut vm, &members, &options, |e| events.push(e)))
+        .await
+        .unwrap();
     assert_eq!(photo::finish(&vm, &report.value).unwrap(), expected());
     // 83 rows, 3 members, 6 bands each: one row of tiles a band, 11 a stage.
     assert_eq!(report.bands, 33);
@@ -103,11 +107,17 @@ async fn a_pipeline_split_over_local_and_two_nodes_equals_a_local_run() {
 async fn a_node_that_stops_mid_job_loses_its_bands_to_the_others() {
     let (a, b) = (node("lost-a"), node("lost-b"));
     let members = [Member::Local, member(&a), member(&b)];
+    // Every member takes part: the local member would otherwise finish this
+    // small job before a node's handshake ends on a loaded machine.
+    let options = SplitOptions {
+        wait_for_all: true,
+        ..SplitOptions::default()
+    };
     let mut vm = pipeline_job();
     let mut warnings = Vec::new();
     let mut taken: HashMap<(usize, usize), u32> = HashMap::new();
     let stopper = b.service.clone();
-    let report = bounded(split(&mut vm, &members, &SplitOptions::default(), |e| {
+    let report = bounded(split(&mut vm, &members, &options, |e| {
         match e {
             // After the first band anyone finishes, node b stops: it hands back
             // the band it runs (if any) and refuses the next.
