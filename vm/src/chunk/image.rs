@@ -345,6 +345,11 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
 /// time a pixel of it is read, then held (an `Arc`, so the store may change
 /// afterwards). [`ImageView::loaded`] says how many tiles were read: a filter
 /// over part of an image reads only the tiles it touches.
+///
+/// A view may instead hold the image's pixels themselves, row-major
+/// ([`ImageView::of_pixels`]): how a run that only wants the image reads its input
+/// and the output of one stage in the next, without making tiles of them. It reads
+/// the same pixels the same way, and has no tiles.
 #[derive(Clone, Debug)]
 pub struct ImageView {
     width: u32,
@@ -358,6 +363,9 @@ pub struct ImageView {
     ids: Vec<ChunkId>,
     tiles: Vec<Option<Arc<Chunk>>>,
     loaded: usize,
+    /// The pixels, row-major, each `u32::from_le_bytes([r, g, b, a])`, for a view
+    /// made of them (no tiles then).
+    pixels: Option<Arc<[u32]>>,
 }
 
 impl ImageView {
@@ -413,6 +421,7 @@ impl ImageView {
             ids,
             tiles,
             loaded: 0,
+            pixels: None,
         })
     }
 
@@ -428,7 +437,43 @@ impl ImageView {
             ids: Vec::new(),
             tiles: Vec::new(),
             loaded: 0,
+            pixels: None,
         }
+    }
+
+    /// A view of the `width` x `height` image whose pixels are `pixels`, row-major,
+    /// each `u32::from_le_bytes([r, g, b, a])`; `None` when there are not
+    /// `width * height` of them. It has no tiles ([`ImageView::tile_ids`] is empty).
+    pub fn of_pixels(width: u32, height: u32, pixels: Arc<[u32]>) -> Option<ImageView> {
+        if pixels.len() as u64 != width as u64 * height as u64 {
+            return None;
+        }
+        let mut view = ImageView::empty();
+        view.width = width;
+        view.height = height;
+        view.tiles_x = tiles_along(width);
+        view.tiles_y = tiles_along(height);
+        view.max_x = width as i64 - 1;
+        view.max_y = height as i64 - 1;
+        view.pixels = Some(pixels);
+        Some(view)
+    }
+
+    /// [`ImageView::of_pixels`] of RGBA8 bytes, row-major (copied).
+    pub fn of_rgba8(width: u32, height: u32, rgba: &[u8]) -> Option<ImageView> {
+        let pixels: Arc<[u32]> = rgba
+            .chunks_exact(4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+            .collect();
+        if pixels.len() * 4 != rgba.len() {
+            return None;
+        }
+        ImageView::of_pixels(width, height, pixels)
+    }
+
+    /// Whether the view holds the pixels themselves ([`ImageView::of_pixels`]).
+    pub fn is_pixels(&self) -> bool {
+        self.pixels.is_some()
     }
 
     /// Opens image `id` and reads all its tiles now.
@@ -504,6 +549,10 @@ impl ImageView {
         // tile, where `clamp` would panic.
         let x = x.min(self.max_x).max(0) as u64;
         let y = y.min(self.max_y).max(0) as u64;
+        if let Some(pixels) = &self.pixels {
+            let at = y as usize * self.width as usize + x as usize;
+            return Ok(pixels.get(at).map_or([0; 4], |p| p.to_le_bytes()));
+        }
         let tile = ((y >> 3) * self.tiles_x as u64 + (x >> 3)) as usize;
         if !matches!(self.tiles.get(tile), Some(Some(_))) {
             self.load(store, tile)?;
@@ -537,12 +586,32 @@ impl ImageView {
             return Ok(());
         }
         let y = y.min(self.max_y).max(0) as u64;
-        let base = ((y >> 3) * self.tiles_x as u64) as usize;
-        let py = ((y & 7) << 3) as usize;
         let last = x.wrapping_add(n - 1);
         let inside = x >= 0 && last >= x && last <= self.max_x;
         let max_x = self.max_x;
         let clamp = move |v: i64| v.min(max_x).max(0) as u64;
+        if let Some(pixels) = &self.pixels {
+            let start = y as usize * self.width as usize;
+            let row = pixels
+                .get(start..start + self.width as usize)
+                .unwrap_or(&[]);
+            if inside {
+                let from = row.get(x as usize..x as usize + out.len()).unwrap_or(&[]);
+                if from.len() == out.len() {
+                    out.copy_from_slice(from);
+                    return Ok(());
+                }
+            }
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = row
+                    .get(clamp(x.wrapping_add(i as i64)) as usize)
+                    .copied()
+                    .unwrap_or(0);
+            }
+            return Ok(());
+        }
+        let base = ((y >> 3) * self.tiles_x as u64) as usize;
+        let py = ((y & 7) << 3) as usize;
         let (lo, hi) = if last >= x {
             (clamp(x) >> 3, clamp(last) >> 3)
         } else {
@@ -952,6 +1021,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_view_of_the_pixels_reads_what_a_view_of_the_tiles_reads() {
+        let mut s = Store::new(NodeId(1));
+        for (w, h) in [(17, 33), (1, 1), (64, 2), (130, 9), (1, 20)] {
+            let px = pattern(w, h);
+            let id = image_from_rgba8(&mut s, w, h, &px).unwrap();
+            let mut tiles = ImageView::open(&s, id).unwrap();
+            let mut pixels = ImageView::of_rgba8(w, h, &px).unwrap();
+            assert!(pixels.is_pixels() && !tiles.is_pixels());
+            assert_eq!(
+                (pixels.width(), pixels.height(), pixels.tiles_x()),
+                (w, h, tiles.tiles_x())
+            );
+            assert!(pixels.tile_ids().is_empty());
+            // The store is not read: an empty one will do.
+            let none = Store::new(NodeId(2));
+            for y in [-2i64, 0, 5, 8, 32, 40] {
+                for x in [-70, -3, 0, 1, 7, 9, 60, 129, 200, i64::MIN, i64::MAX - 10] {
+                    assert_eq!(
+                        pixels.pixel(&none, x, y).unwrap(),
+                        tiles.pixel(&s, x, y).unwrap(),
+                        "{w}x{h}: ({x}, {y})"
+                    );
+                    for n in [1usize, 5, 8, 64] {
+                        let (mut a, mut b) = (vec![7u32; n], vec![9u32; n]);
+                        pixels.row(&none, x, y, &mut a).unwrap();
+                        tiles.row(&s, x, y, &mut b).unwrap();
+                        assert_eq!(a, b, "{w}x{h}: {n} from ({x}, {y})");
+                    }
+                }
+            }
+        }
+        assert!(ImageView::of_rgba8(2, 2, &[0; 12]).is_none());
+        assert!(ImageView::of_rgba8(2, 2, &[0; 15]).is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::vm::halves_of;
 use super::vm::{Frame, RuntimeError, Stop, Vm};
 use crate::chunk::{
     image_from_rgba8, image_from_tiles, set_tile_row, Chunk, ChunkId, ImageView, Kind, Store,
-    StoreError, SLOTS, TILE_SIZE,
+    StoreError, IMAGE_HEIGHT, IMAGE_WIDTH, SLOTS, TILE_SIZE,
 };
 use crate::types::Type;
 
@@ -458,7 +458,7 @@ impl Vm {
         job.func = stage.func;
         job.kind = filter_kind(self, stage.func).unwrap_or(FilterKind::Point);
         job.src = src;
-        job.view = ImageView::open(&self.store, src)?;
+        job.view = self.open_image(src)?;
         self.globals.clear();
         self.globals.extend_from_slice(&stage.globals);
         Ok(())
@@ -545,7 +545,9 @@ impl Vm {
         let (Some(first), Some(kind)) = (stages.first().cloned(), kinds.first().copied()) else {
             return Err(host_error("a job needs at least one stage".into()));
         };
-        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
+        let view = self
+            .open_image(src)
+            .map_err(|err| host_error(err.to_string()))?;
         let (w, h) = (view.width(), view.height());
         if w == 0 || h == 0 {
             return Err(host_error(format!(
@@ -621,6 +623,41 @@ impl Vm {
         })
     }
 
+    /// A view of image `id`: the one held by [`Vm::hold_pixels`] if there is one,
+    /// else opened in the store.
+    pub(crate) fn open_image(&self, id: ChunkId) -> Result<ImageView, StoreError> {
+        match self.pixel_images.iter().find(|(held, _)| *held == id) {
+            Some((_, view)) => Ok(view.clone()),
+            None => ImageView::open(&self.store, id),
+        }
+    }
+
+    /// Holds `pixels` (an RGBA8 image, row-major) beside the store as a new image, and
+    /// returns its id: a root chunk of its size in the store, with no tiles. The VM
+    /// reads its pixels from here ([`ImageView::of_pixels`]); the root is pinned until
+    /// [`Vm::drop_pixels`]. For runs that only want the image: no tile is made of
+    /// the input, and the output of one stage is the next one's input as it is.
+    /// Nothing else reads such an image's pixels (a store has no tiles of it to
+    /// export or migrate), so a thread that holds one is not for snapshots.
+    pub(crate) fn hold_pixels(&mut self, view: ImageView) -> ChunkId {
+        let mut root = Chunk::new(Kind::Image);
+        root.set_scalar(IMAGE_WIDTH, view.width() as u64);
+        root.set_scalar(IMAGE_HEIGHT, view.height() as u64);
+        let id = self.store.alloc(root);
+        self.pin(id);
+        self.pixel_images.push((id, view));
+        id
+    }
+
+    /// Lets go of an image held by [`Vm::hold_pixels`].
+    pub(crate) fn drop_pixels(&mut self, id: ChunkId) {
+        self.pixel_images.retain(|(held, _)| *held != id);
+        self.pinned.retain(|pinned| *pinned != id);
+        if matches!(&self.image, Some((open, ..)) if *open == id) {
+            self.image = None;
+        }
+    }
+
     /// Applies filter `func` to the image `src` over the rectangle `x0..x1, y0..y1`
     /// (clipped to the image); returns the RGBA8 pixels of that rectangle, row by row.
     pub fn apply_region(
@@ -629,7 +666,9 @@ impl Vm {
         src: ChunkId,
         rect: (u32, u32, u32, u32),
     ) -> Result<Vec<u8>, RuntimeError> {
-        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
+        let view = self
+            .open_image(src)
+            .map_err(|err| host_error(err.to_string()))?;
         self.apply_region_view(func, src, view, rect).0
     }
 
@@ -710,7 +749,9 @@ impl Vm {
 
     /// Applies filter `func` to the whole image `src`; returns the new image.
     pub fn apply_filter(&mut self, func: u32, src: ChunkId) -> Result<ChunkId, RuntimeError> {
-        let view = ImageView::open(&self.store, src).map_err(|err| host_error(err.to_string()))?;
+        let view = self
+            .open_image(src)
+            .map_err(|err| host_error(err.to_string()))?;
         let (w, h) = (view.width(), view.height());
         let pixels = self.apply_region(func, src, (0, 0, w, h))?;
         image_from_rgba8(&mut self.store, w, h, &pixels).map_err(|err| host_error(err.to_string()))

@@ -1,7 +1,9 @@
 //! Chop values as the host sees them: for arguments, results, printing and
 //! the debugger's variables.
 
-use crate::chunk::{array_info, array_slots, read_text, ChunkId, ImageView, Kind, Store};
+use crate::chunk::{
+    array_info, array_slots, read_text, ChunkId, ImageView, Kind, Store, IMAGE_HEIGHT, IMAGE_WIDTH,
+};
 use crate::types::Type;
 use std::fmt;
 
@@ -147,18 +149,21 @@ impl Value {
     ) -> Value {
         match ty {
             Type::Str => Value::Str(read_text(store, id).unwrap_or_else(|err| format!("<{err}>"))),
-            Type::Image => match ImageView::open(store, id) {
-                Ok(view) => Value::Image {
-                    width: view.width(),
-                    height: view.height(),
-                    id,
-                },
-                Err(_) => Value::Image {
-                    width: 0,
-                    height: 0,
-                    id,
-                },
-            },
+            Type::Image => {
+                let (width, height) = match ImageView::open(store, id) {
+                    Ok(view) => (view.width(), view.height()),
+                    // An image whose pixels a VM holds beside the store has no tiles:
+                    // its root still says its size.
+                    Err(_) => store
+                        .get(id)
+                        .filter(|root| root.kind == Kind::Image)
+                        .map_or((0, 0), |root| {
+                            let dim = |slot| u32::try_from(root.get(slot)).unwrap_or(0);
+                            (dim(IMAGE_WIDTH), dim(IMAGE_HEIGHT))
+                        }),
+                };
+                Value::Image { width, height, id }
+            }
             Type::Fn(..) => Value::Closure {
                 name: store
                     .get(id)

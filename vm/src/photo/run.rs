@@ -2,9 +2,7 @@
 //! on worker threads.
 
 use super::*;
-use crate::chunk::{image_from_tile_chunks, tiles_of_rows};
 use crate::exec::JobStage;
-use std::sync::Arc;
 
 /// What to run: a filter or a pipeline, by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,6 +367,7 @@ fn prepare(
     target: Option<&Target>,
     input: &Input<'_>,
     options: &RunOptions,
+    hold: bool,
 ) -> Result<Prepared, RunError> {
     let stages = stages(&compiled, target)?;
     let other = RunError::Store;
@@ -378,6 +377,21 @@ fn prepare(
     vm.set_jit(options.jit);
     if let Some(flag) = &options.cancel {
         vm.set_cancel(flag.clone());
+    }
+    // A run that only wants the image reads the full-size input as it is, held beside
+    // the store: no tiles are made of it. (Programs write pixels only into the images
+    // `render` makes; a held image has no tiles to write to, so code that tried
+    // would stop with an error naming it.)
+    if let Input::Image(image) = input {
+        let (w, h) = (image.width, image.height);
+        if hold && options.level == 0 && w > 0 && h > 0 {
+            if let Some(view) = ImageView::of_rgba8(w, h, &image.pixels) {
+                check_quota(w, h, stages.len(), options)?;
+                let image = vm.hold_pixels(view);
+                let globals = stage_globals(&mut vm, &stages, options)?;
+                return Ok((vm, stages, image, globals, (w, h)));
+            }
+        }
     }
     let photo = match input {
         Input::Image(image) => photo_new(&mut vm.store, image).map_err(other)?,
@@ -392,27 +406,45 @@ fn prepare(
         });
     }
     let (w, h) = level_size(width, height, options.level);
+    check_quota(w, h, stages.len(), options)?;
+    let image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
+    vm.pin(photo);
+    let globals = stage_globals(&mut vm, &stages, options)?;
+    Ok((vm, stages, image, globals, (w, h)))
+}
+
+/// An error when a `w` x `h` image run through `stages` stages would need more
+/// chunks than the quota allows.
+fn check_quota(w: u32, h: u32, stages: usize, options: &RunOptions) -> Result<(), RunError> {
     let tiles = w.div_ceil(8) as u64 * h.div_ceil(8) as u64;
-    if tiles.saturating_mul(stages.len() as u64 + 2) > options.limits.chunks as u64 {
+    if tiles.saturating_mul(stages as u64 + 2) > options.limits.chunks as u64 {
         return Err(RunError::OverQuota {
             size: (w, h),
             tiles,
-            stages: stages.len(),
+            stages,
             quota: options.limits.chunks,
         });
     }
-    let image = photo_level(&mut vm.store, photo, options.level).map_err(other)?;
-    vm.pin(photo);
+    Ok(())
+}
+
+/// Each stage's globals: the program's defaults, then the run's params, then the
+/// stage's own.
+fn stage_globals(
+    vm: &mut Vm,
+    stages: &[Stage],
+    options: &RunOptions,
+) -> Result<Vec<Vec<u64>>, RunError> {
     let defaults = vm.loaded.program.global_defaults.clone();
     let mut globals = Vec::new();
-    for stage in &stages {
+    for stage in stages {
         vm.reset_globals(&defaults);
         for (name, value) in options.params.iter().chain(&stage.overrides) {
             vm.set_global(name, value).map_err(RunError::Param)?;
         }
         globals.push(vm.globals().to_vec());
     }
-    Ok((vm, stages, image, globals, (w, h)))
+    Ok(globals)
 }
 
 /// Makes a run of a filter or pipeline over `input` a thread (see [`Started`]).
@@ -422,7 +454,7 @@ pub fn start(
     input: &Input<'_>,
     options: &RunOptions,
 ) -> Result<Started, RunError> {
-    let (mut vm, stages, image, globals, size) = prepare(compiled, target, input, options)?;
+    let (mut vm, stages, image, globals, size) = prepare(compiled, target, input, options, false)?;
     let job = stages
         .iter()
         .zip(globals)
@@ -483,7 +515,8 @@ pub fn run_input(
         err => err,
     };
     let other = RunError::Store;
-    let (mut vm, stages, mut image, globals, (w, h)) = prepare(compiled, target, input, options)?;
+    let (mut vm, stages, mut image, globals, (w, h)) =
+        prepare(compiled, target, input, options, true)?;
     let total_rows = h as u64 * stages.len() as u64;
     let mut instructions = 0;
     let mut names = Vec::new();
@@ -492,25 +525,24 @@ pub fn run_input(
         let done_before = h as u64 * idx as u64;
         let report = |rows: u64| progress(done_before + rows, total_rows);
         let last = idx + 1 == stages.len();
-        let (made, count) = run_stage(
+        let (pixels, count) = run_stage(
             &mut vm,
             stage.func,
             image,
             &globals[idx],
             options.threads,
-            if last { Want::Pixels } else { Want::Tiles },
             &report,
         )
         .map_err(cancel_or)?;
         instructions += count;
         names.push(stage.name.clone());
-        match made {
-            Made::Pixels(pixels) => output = Some(pixels),
-            Made::Tiles(tiles) => {
-                let next = image_from_tile_chunks(&mut vm.store, w, h, tiles).map_err(other)?;
-                vm.pin(next);
-                image = next;
-            }
+        vm.drop_pixels(image);
+        if last {
+            output = Some(pixels);
+        } else {
+            // The next stage reads this one's output as it is, held beside the store.
+            let view = ImageView::of_rgba8(w, h, &pixels).ok_or(RunError::Worker)?;
+            image = vm.hold_pixels(view);
         }
     }
     let (width, height, pixels) = match output {
@@ -529,63 +561,33 @@ pub fn run_input(
     })
 }
 
-/// What a stage of a run on several threads is to make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Want {
-    /// The pixels of its output (the last stage: the run's result).
-    Pixels,
-    /// The tiles of its output, row-major (the next stage's input).
-    Tiles,
-}
-
-/// What a stage of a run on several threads made.
-enum Made {
-    /// The output's pixels, RGBA8 row-major.
-    Pixels(Vec<u8>),
-    /// The output's tiles, row-major, not stored yet.
-    Tiles(Vec<Arc<Chunk>>),
-}
-
-/// What a worker made of one band.
-enum BandMade {
-    /// Its pixels went to their rows of the output.
-    Written,
-    /// Its tiles, row-major.
-    Tiles(Vec<Arc<Chunk>>),
-}
-
 /// Runs one filter over the whole of `image` in bands of rows, on `threads` threads;
-/// returns what `want` asks for and the instructions executed.
+/// returns the output's pixels (RGBA8, row-major) and the instructions executed.
 ///
 /// Each worker has a VM and a store of its own (its temporaries never meet another
-/// worker's) that shares the code and the image's chunks with this one: tiles are
-/// read-only `Arc`s, nothing is locked per tile or per pixel. A worker opens the
-/// image once and keeps the view from band to band; the only shared state is the
-/// counter of the next band and, once per band, the slot where its output goes.
-/// Output pixels are written by the worker into their rows of the result; output
-/// tiles are made by the worker from its band and stored here once, in order, with
-/// the ids [`image_from_rgba8`] would give them.
+/// worker's) that shares the code (and the image's chunks, for an image of tiles)
+/// with this one: chunks and held pixels are read-only `Arc`s, nothing is locked per
+/// tile or per pixel. A worker opens the image once and keeps the view from band to
+/// band; the only shared state is the counter of the next band and, once per band,
+/// the slot where its output goes. The worker writes its band's pixels into their
+/// rows of the result.
 fn run_stage(
     vm: &mut Vm,
     func: u32,
     image: ChunkId,
     globals: &[u64],
     threads: usize,
-    want: Want,
     report: &(dyn Fn(u64) + Sync),
-) -> Result<(Made, u64), RunError> {
+) -> Result<(Vec<u8>, u64), RunError> {
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::Mutex;
-    let view = ImageView::open(&vm.store, image).map_err(RunError::Store)?;
+    let view = vm.open_image(image).map_err(RunError::Store)?;
     let (w, h) = (view.width(), view.height());
     let bands = h.div_ceil(BAND_ROWS) as usize;
     let threads = threads.clamp(1, bands.max(1));
     vm.reset_globals(globals);
     let stride = w as usize * 4;
-    let mut pixels = match want {
-        Want::Pixels => vec![0u8; stride * h as usize],
-        Want::Tiles => Vec::new(),
-    };
+    let mut pixels = vec![0u8; stride * h as usize];
     // The rows of the output each band writes, taken by the worker that runs it.
     let rows: Mutex<Vec<Option<&mut [u8]>>> = Mutex::new(
         pixels
@@ -593,25 +595,20 @@ fn run_stage(
             .map(Some)
             .collect(),
     );
-    let keep = |band: usize, out: Vec<u8>| -> Result<BandMade, RuntimeError> {
-        match want {
-            Want::Tiles => Ok(BandMade::Tiles(tiles_of_rows(w, &out))),
-            Want::Pixels => {
-                let slot = rows
-                    .lock()
-                    .ok()
-                    .and_then(|mut rows| rows.get_mut(band).and_then(Option::take));
-                match slot {
-                    Some(dst) if dst.len() == out.len() => {
-                        dst.copy_from_slice(&out);
-                        Ok(BandMade::Written)
-                    }
-                    _ => Err(host_error_of(format!(
-                        "band {band} made {} bytes of output where its rows are not",
-                        out.len()
-                    ))),
-                }
+    let keep = |band: usize, out: Vec<u8>| -> Result<(), RuntimeError> {
+        let slot = rows
+            .lock()
+            .ok()
+            .and_then(|mut rows| rows.get_mut(band).and_then(Option::take));
+        match slot {
+            Some(dst) if dst.len() == out.len() => {
+                dst.copy_from_slice(&out);
+                Ok(())
             }
+            _ => Err(host_error_of(format!(
+                "band {band} made {} bytes of output where its rows are not",
+                out.len()
+            ))),
         }
     };
     let band_rows = |band: usize| {
@@ -620,7 +617,7 @@ fn run_stage(
             ((band as u32 + 1) * BAND_ROWS).min(h),
         )
     };
-    let mut made: Vec<(usize, BandMade)> = Vec::with_capacity(bands);
+    let mut made = 0usize;
     let instructions;
     if threads == 1 {
         let before = vm.instructions();
@@ -629,12 +626,13 @@ fn run_stage(
             let (y0, y1) = band_rows(band);
             let open = match view.take() {
                 Some(view) => view,
-                None => ImageView::open(&vm.store, image).map_err(RunError::Store)?,
+                None => vm.open_image(image).map_err(RunError::Store)?,
             };
             let (out, back) = vm.apply_region_view(func, image, open, (0, y0, w, y1));
             view = back;
             let out = out.map_err(RunError::Runtime)?;
-            made.push((band, keep(band, out).map_err(RunError::Runtime)?));
+            keep(band, out).map_err(RunError::Runtime)?;
+            made += 1;
             report(y1 as u64);
         }
         instructions = vm.instructions() - before;
@@ -648,8 +646,10 @@ fn run_stage(
         // that the part before the bands run side by side stays short.
         let shared = vm.store.to_share(&roots).map_err(RunError::Store)?;
         let (loaded, limits, tiles, jit) = (&vm.loaded, vm.limits(), vm.tiles(), vm.jit());
+        let held = &vm.pixel_images;
         let cancel = &vm.cancel;
-        type Outcome = Result<(u64, Vec<(usize, BandMade)>), RuntimeError>;
+        // Per worker: its instructions and the bands it wrote.
+        type Outcome = Result<(u64, usize), RuntimeError>;
         let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|worker| {
@@ -673,8 +673,9 @@ fn run_stage(
                             worker_vm.set_cancel(flag.clone());
                         }
                         worker_vm.reset_globals(globals);
+                        worker_vm.pixel_images = held.clone();
                         let mut view = Some(view);
-                        let mut made = Vec::new();
+                        let mut made = 0;
                         loop {
                             if failed.load(Ordering::Relaxed) {
                                 return Ok((worker_vm.instructions(), made));
@@ -686,15 +687,16 @@ fn run_stage(
                             let (y0, y1) = band_rows(band);
                             let open = match view.take() {
                                 Some(view) => view,
-                                None => ImageView::open(worker_vm.store(), image)
+                                None => worker_vm
+                                    .open_image(image)
                                     .map_err(|err| host_error_of(err.to_string()))?,
                             };
                             let (out, back) =
                                 worker_vm.apply_region_view(func, image, open, (0, y0, w, y1));
                             view = back;
                             match out.and_then(|out| keep(band, out)) {
-                                Ok(band_made) => {
-                                    made.push((band, band_made));
+                                Ok(()) => {
+                                    made += 1;
                                     let done =
                                         rows_done.fetch_add((y1 - y0) as u64, Ordering::Relaxed);
                                     report(done + (y1 - y0) as u64);
@@ -721,28 +723,15 @@ fn run_stage(
         for outcome in outcomes {
             let (worker_count, worker_made) = outcome.map_err(RunError::Runtime)?;
             count += worker_count;
-            made.extend(worker_made);
+            made += worker_made;
         }
         instructions = count;
     }
     drop(rows);
-    if made.len() != bands {
+    if made != bands {
         return Err(RunError::Worker);
     }
-    made.sort_unstable_by_key(|(band, _)| *band);
-    match want {
-        Want::Pixels => Ok((Made::Pixels(pixels), instructions)),
-        Want::Tiles => {
-            let mut tiles = Vec::with_capacity(w.div_ceil(8) as usize * h.div_ceil(8) as usize);
-            for (_, band_made) in made {
-                match band_made {
-                    BandMade::Tiles(band_tiles) => tiles.extend(band_tiles),
-                    BandMade::Written => return Err(RunError::Worker),
-                }
-            }
-            Ok((Made::Tiles(tiles), instructions))
-        }
-    }
+    Ok((pixels, instructions))
 }
 
 /// A runtime error of the host (no position in a filter) saying `message`.

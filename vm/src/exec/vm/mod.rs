@@ -461,6 +461,10 @@ pub struct Vm {
     /// The image last read pixel by pixel: its view, and the rows tile-wide reads
     /// decoded from it (dropped with the view, so never staler than it).
     pub(crate) image: Option<(ChunkId, ImageView, tile::RowCache)>,
+    /// Images whose pixels this VM holds beside the store ([`Vm::hold_pixels`]): a
+    /// run that only wants the image reads its input and the output of one stage in
+    /// the next this way, without tiles.
+    pub(crate) pixel_images: Vec<(ChunkId, ImageView)>,
     pub(crate) debug: Option<super::debug::DebugState>,
     pub(crate) job: Option<Box<super::filter::Job>>,
     pub(crate) last_tiles_read: usize,
@@ -537,6 +541,7 @@ impl Vm {
             gc_floor: GC_FLOOR,
             collections: 0,
             image: None,
+            pixel_images: Vec::new(),
             debug: None,
             job: None,
             last_tiles_read: 0,

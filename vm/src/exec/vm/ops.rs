@@ -10,11 +10,7 @@ impl Vm {
     #[inline]
     pub(super) fn pixel(&mut self, img: ChunkId, x: i64, y: i64) -> Result<[u8; 4], StoreError> {
         if !matches!(&self.image, Some((id, ..)) if *id == img) {
-            self.image = Some((
-                img,
-                ImageView::open(&self.store, img)?,
-                tile::RowCache::default(),
-            ));
+            self.image = Some((img, self.open_image(img)?, tile::RowCache::default()));
         }
         match &mut self.image {
             Some((_, view, _)) => view.pixel(&self.store, x, y),

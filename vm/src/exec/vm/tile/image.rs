@@ -38,7 +38,7 @@ impl Vm {
             *same_image = img_reg;
         }
         if !matches!(&self.image, Some((id, ..)) if *id == img) {
-            let view = ImageView::open(&self.store, img).map_err(|_| Bail::Here)?;
+            let view = self.open_image(img).map_err(|_| Bail::Here)?;
             self.image = Some((img, view, RowCache::default()));
         }
         let Some((_, view, rows)) = self.image.as_mut() else {
