@@ -326,8 +326,12 @@ impl Vm {
         st.u[0] = false;
         st.step.clear();
         st.step.resize(st.s.len(), false);
-        st.r.clear();
-        st.r.resize(need_r.max(1), [RVal::Id(ChunkId::NIL); LANES]);
+        // The same holds for the reference registers (an array's index into
+        // `st.arrays`, emptied below, is read only after the span wrote it): setting
+        // them all to nil for each span was a point filter's 1 KB of writes per span.
+        if st.r.len() < need_r.max(1) {
+            st.r.resize(need_r.max(1), [RVal::Id(ChunkId::NIL); LANES]);
+        }
         st.ru.clear();
         st.ru.resize(st.r.len(), true);
         st.arrays.clear();
