@@ -649,9 +649,14 @@ impl Vm {
         id
     }
 
-    /// Lets go of an image held by [`Vm::hold_pixels`].
+    /// Lets go of an image held by [`Vm::hold_pixels`] (any other image is left as it
+    /// is).
     pub(crate) fn drop_pixels(&mut self, id: ChunkId) {
+        let before = self.pixel_images.len();
         self.pixel_images.retain(|(held, _)| *held != id);
+        if self.pixel_images.len() == before {
+            return;
+        }
         self.pinned.retain(|pinned| *pinned != id);
         if matches!(&self.image, Some((open, ..)) if *open == id) {
             self.image = None;
