@@ -120,6 +120,27 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     }
 }
 
+/// [`best`] of `f` and of `g`, `runs` rounds of one run of each, one after the other:
+/// two figures to compare, measured over the same stretch of a noisy machine.
+fn best_of_each<T, U>(
+    runs: usize,
+    mut f: impl FnMut() -> T,
+    mut g: impl FnMut() -> U,
+) -> ((Duration, T), (Duration, U)) {
+    let (mut first, mut second) = ((Duration::MAX, None), (Duration::MAX, None));
+    for _ in 0..runs.max(1) {
+        let (time, value) = best(1, &mut f);
+        first = (first.0.min(time), Some(value));
+        let (time, value) = best(1, &mut g);
+        second = (second.0.min(time), Some(value));
+    }
+    match (first, second) {
+        ((a, Some(x)), (b, Some(y))) => ((a, x), (b, y)),
+        // `runs.max(1)` rounds ran: both are there.
+        _ => (best(1, f), best(1, g)),
+    }
+}
+
 /// The `filters/` folder of the repository.
 fn filters_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters")

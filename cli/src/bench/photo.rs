@@ -54,8 +54,7 @@ pub fn measure_threads(width: u32, height: u32) -> Result<(usize, Duration, Dura
         let compiled = Compiled::of(&analyzed, program.clone());
         run(compiled, Some(&target), &photo, options)
     };
-    let (t1, r1) = best(2, || run_with(&one));
-    let (tn, rn) = best(2, || run_with(&all));
+    let ((t1, r1), (tn, rn)) = best_of_each(3, || run_with(&one), || run_with(&all));
     if r1.map_err(|e| e.to_string())?.image != rn.map_err(|e| e.to_string())?.image {
         return Err("threads changed the result".into());
     }
@@ -376,7 +375,8 @@ impl ThreadsFigure {
 }
 
 /// Runs `filter` of the library (default params) on a `width` x `height` photo
-/// with 1 worker thread and with 2, best of `runs` each; an error when the two give
+/// with 1 worker thread and with 2, best of `runs` each, run alternately (and its
+/// native reference alone and twice at once, alike); an error when the two give
 /// different images.
 pub fn measure_two_threads(
     filter: &str,
@@ -401,16 +401,21 @@ pub fn measure_two_threads(
         let compiled = Compiled::of(&analyzed, program.clone());
         run(compiled, Some(&target), black_box(&photo), &options).map(|out| out.image)
     };
-    let per_run = |before: Option<Duration>| {
-        let after = process_cpu()?;
-        Some(after.saturating_sub(before?) / runs.max(1) as u32)
+    // Alternately on one thread and on two, each run's CPU time added to its mode's.
+    let (mut cpu_one, mut cpu_two) = (Some(Duration::ZERO), Some(Duration::ZERO));
+    let timed = |threads: usize, total: &mut Option<Duration>| {
+        let before = process_cpu();
+        let out = run_on(threads);
+        *total = match (*total, before, process_cpu()) {
+            (Some(sum), Some(before), Some(after)) => Some(sum + after.saturating_sub(before)),
+            _ => None,
+        };
+        out
     };
-    let before = process_cpu();
-    let (one, on_one) = best(runs, || run_on(1));
-    let one_cpu = per_run(before);
-    let before = process_cpu();
-    let (two, on_two) = best(runs, || run_on(2));
-    let two_cpu = per_run(before);
+    let ((one, on_one), (two, on_two)) =
+        best_of_each(runs, || timed(1, &mut cpu_one), || timed(2, &mut cpu_two));
+    let one_cpu = cpu_one.map(|cpu| cpu / runs.max(1) as u32);
+    let two_cpu = cpu_two.map(|cpu| cpu / runs.max(1) as u32);
     if on_one.map_err(|err| err.to_string())? != on_two.map_err(|err| err.to_string())? {
         return Err(format!("{filter}: two threads made another image than one"));
     }
@@ -419,8 +424,7 @@ pub fn measure_two_threads(
         .find(|f| f.filter == filter)
         .ok_or_else(|| format!("{filter}: no plain-Rust reference"))?;
     let native = || (reference.apply)(black_box(&photo), &[]);
-    let (native_one, _) = best(runs, native);
-    let (native_pair, _) = best(runs, || {
+    let ((native_one, _), (native_pair, _)) = best_of_each(runs, native, || {
         std::thread::scope(|scope| {
             let other = scope.spawn(native);
             (native(), other.join().is_ok())
@@ -506,7 +510,7 @@ pub fn run_photo(quick: bool, only: Option<&str>) -> Result<(), String> {
         figures.len()
     );
 
-    let threads = measure_two_threads("box_blur", w, h, if quick { 1 } else { 2 })?;
+    let threads = measure_two_threads("box_blur", w, h, if quick { 1 } else { 3 })?;
     crate::outln!(
         "{} on a {}x{} photo, two worker threads against one: {:.0} ms against {:.0} ms: {:.2}x (goal 1.9x)",
         threads.filter,
