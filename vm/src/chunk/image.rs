@@ -365,7 +365,7 @@ pub struct ImageView {
     loaded: usize,
     /// The pixels, row-major, each `u32::from_le_bytes([r, g, b, a])`, for a view
     /// made of them (no tiles then).
-    pixels: Option<Arc<[u32]>>,
+    pixels: Option<Arc<Vec<u32>>>,
 }
 
 impl ImageView {
@@ -444,7 +444,7 @@ impl ImageView {
     /// A view of the `width` x `height` image whose pixels are `pixels`, row-major,
     /// each `u32::from_le_bytes([r, g, b, a])`; `None` when there are not
     /// `width * height` of them. It has no tiles ([`ImageView::tile_ids`] is empty).
-    pub fn of_pixels(width: u32, height: u32, pixels: Arc<[u32]>) -> Option<ImageView> {
+    pub fn of_pixels(width: u32, height: u32, pixels: Arc<Vec<u32>>) -> Option<ImageView> {
         if pixels.len() as u64 != width as u64 * height as u64 {
             return None;
         }
@@ -459,16 +459,28 @@ impl ImageView {
         Some(view)
     }
 
-    /// [`ImageView::of_pixels`] of RGBA8 bytes, row-major (copied).
+    /// [`ImageView::of_pixels`] of RGBA8 bytes, row-major (copied; a large image on
+    /// several threads, as [`image_from_rgba8`] converts it).
     pub fn of_rgba8(width: u32, height: u32, rgba: &[u8]) -> Option<ImageView> {
-        let pixels: Arc<[u32]> = rgba
-            .chunks_exact(4)
-            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
-            .collect();
-        if pixels.len() * 4 != rgba.len() {
+        if rgba.len() as u64 != width as u64 * height as u64 * 4 {
             return None;
         }
-        ImageView::of_pixels(width, height, pixels)
+        let mut pixels = vec![0u32; rgba.len() / 4];
+        // Parts of a tile's pixels (64) each, so that the threads are counted as for
+        // tiles.
+        const PART: usize = 64 * TILES_PER_THREAD / 8;
+        let parts: Vec<(&[u8], &mut [u32])> =
+            rgba.chunks(PART * 4).zip(pixels.chunks_mut(PART)).collect();
+        let threads = conversion_threads(rgba.len() / 4 / 64);
+        in_groups(parts, threads, |parts| {
+            for (bytes, out) in parts {
+                for (px, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *px = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            }
+        })
+        .ok()?;
+        ImageView::of_pixels(width, height, Arc::new(pixels))
     }
 
     /// Whether the view holds the pixels themselves ([`ImageView::of_pixels`]).
