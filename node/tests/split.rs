@@ -174,3 +174,28 @@ async fn a_member_that_cannot_be_reached_leaves_the_job_to_the_others() {
     assert_eq!(report.members[1].label, "local");
     assert_eq!(report.members[1].bands, report.bands);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_all_members_does_not_wait_for_one_that_cannot_be_reached() {
+    let gone = node("gone-wait");
+    let dead = member(&gone);
+    gone.server.shutdown().await;
+    let options = SplitOptions {
+        wait_for_all: true,
+        ..SplitOptions::default()
+    };
+    let mut vm = pipeline_job();
+    let mut warnings = Vec::new();
+    let report = bounded(split(&mut vm, &[Member::Local, dead], &options, |e| {
+        if let SplitEvent::Warning(line) = e {
+            warnings.push(line)
+        }
+    }))
+    .await
+    .unwrap();
+    assert_eq!(photo::finish(&vm, &report.value).unwrap(), expected());
+    // The dead node is lost (one warning); the local member ran every band.
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(report.members[1].lost.is_some(), "{report:?}");
+    assert_eq!(report.members[0].bands, report.bands, "{report:?}");
+}
