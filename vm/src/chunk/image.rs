@@ -204,26 +204,8 @@ pub fn image_from_rgba8(
     image_from_tile_chunks(store, width, height, groups.into_iter().flatten())
 }
 
-/// The tiles of `rgba`, whole rows of a `width`-pixel-wide image that start at a
-/// row of tiles (a multiple of 8 rows from the top), RGBA8 row-major: their tiles
-/// row-major, left to right then down, each a chunk of its own, made on this
-/// thread and stored nowhere yet. How the worker threads of a run turn their bands
-/// into tiles; [`image_from_tile_chunks`] stores them.
-pub fn tiles_of_rows(width: u32, rgba: &[u8]) -> Vec<Arc<Chunk>> {
-    let stride = width as usize * 4;
-    let tiles_x = tiles_along(width) as usize;
-    if stride == 0 || rgba.is_empty() {
-        return Vec::new();
-    }
-    let mut made = Vec::with_capacity(rgba.len().div_ceil(stride * 8) * tiles_x);
-    for band in rgba.chunks(stride * 8) {
-        band_tiles(band, stride, tiles_x, &mut made);
-    }
-    made
-}
-
 /// Stores the tiles of a `width` x `height` image made already (row-major, as
-/// [`tiles_of_rows`] makes them) and an Image chunk over them; returns its root.
+/// [`image_from_rgba8`] makes them on its threads) and an Image chunk over them; returns its root.
 /// The ids are the ones [`image_from_rgba8`] gives the same pixels: the tiles in
 /// row-major order, then the tile array's chunks, then the root. The table is grown
 /// once for all of them. Fails if the count is not the image's or a chunk is not a
@@ -340,6 +322,29 @@ pub fn image_to_rgba8(store: &Store, id: ChunkId) -> Result<(u32, u32, Vec<u8>),
     Ok((view.width(), view.height(), out))
 }
 
+/// The size of image `id`, `(width, height)`, as its root chunk says it: an error if
+/// `id` is not an Image chunk or a size is not a scalar of 32 bits. Reads nothing
+/// else (an image whose pixels a VM holds beside the store has only its root).
+pub fn image_size(store: &Store, id: ChunkId) -> Result<(u32, u32), StoreError> {
+    let root = store.try_get(id)?;
+    if root.kind != Kind::Image {
+        return Err(StoreError::WrongKind {
+            id,
+            expected: Kind::Image,
+            found: root.kind,
+        });
+    }
+    let dim = |slot: usize, name: &str| -> Result<u32, StoreError> {
+        let bad = |what: String| StoreError::BadShape(id, what);
+        if root.is_link(slot) {
+            return Err(bad(format!("the {name} (slot {slot}) is a link")));
+        }
+        u32::try_from(root.get(slot))
+            .map_err(|_| bad(format!("{name} {} does not fit 32 bits", root.get(slot))))
+    };
+    Ok((dim(IMAGE_WIDTH, "width")?, dim(IMAGE_HEIGHT, "height")?))
+}
+
 /// An image opened for fast reading. Opening reads the root and the tile
 /// array (the tiles' ids); a tile itself is fetched from the store the first
 /// time a pixel of it is read, then held (an `Arc`, so the store may change
@@ -371,24 +376,9 @@ pub struct ImageView {
 impl ImageView {
     /// Opens image `id`: checks its shape and reads the ids of its tiles.
     pub fn open(store: &Store, id: ChunkId) -> Result<ImageView, StoreError> {
+        let (width, height) = image_size(store, id)?;
         let root = store.try_get(id)?;
-        if root.kind != Kind::Image {
-            return Err(StoreError::WrongKind {
-                id,
-                expected: Kind::Image,
-                found: root.kind,
-            });
-        }
         let bad = |what: String| StoreError::BadShape(id, what);
-        let dim = |slot: usize, name: &str| -> Result<u32, StoreError> {
-            if root.is_link(slot) {
-                return Err(bad(format!("the {name} (slot {slot}) is a link")));
-            }
-            u32::try_from(root.get(slot))
-                .map_err(|_| bad(format!("{name} {} does not fit 32 bits", root.get(slot))))
-        };
-        let width = dim(IMAGE_WIDTH, "width")?;
-        let height = dim(IMAGE_HEIGHT, "height")?;
         let array = root
             .link(IMAGE_TILES)
             .ok_or_else(|| bad("slot 2 does not link to the tile array".into()))?;
@@ -465,13 +455,14 @@ impl ImageView {
         if rgba.len() as u64 != width as u64 * height as u64 * 4 {
             return None;
         }
-        let mut pixels = vec![0u32; rgba.len() / 4];
-        // Parts of a tile's pixels (64) each, so that the threads are counted as for
-        // tiles.
-        const PART: usize = 64 * TILES_PER_THREAD / 8;
+        let count = rgba.len() / 4;
+        let mut pixels = vec![0u32; count];
+        // Parts of 32768 pixels (128 KB of input); the threads counted as for as many
+        // tiles of 64 pixels.
+        const PART: usize = 1 << 15;
         let parts: Vec<(&[u8], &mut [u32])> =
             rgba.chunks(PART * 4).zip(pixels.chunks_mut(PART)).collect();
-        let threads = conversion_threads(rgba.len() / 4 / 64);
+        let threads = conversion_threads(count / 64);
         in_groups(parts, threads, |parts| {
             for (bytes, out) in parts {
                 for (px, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -481,11 +472,6 @@ impl ImageView {
         })
         .ok()?;
         ImageView::of_pixels(width, height, Arc::new(pixels))
-    }
-
-    /// Whether the view holds the pixels themselves ([`ImageView::of_pixels`]).
-    pub fn is_pixels(&self) -> bool {
-        self.pixels.is_some()
     }
 
     /// Opens image `id` and reads all its tiles now.
@@ -687,6 +673,22 @@ impl ImageView {
 mod tests {
     use super::*;
     use crate::chunk::id::NodeId;
+
+    /// The tiles of `rgba`, whole rows of a `width`-pixel-wide image that start at a
+    /// row of tiles, made apart as one of [`image_from_rgba8`]'s threads makes them:
+    /// their tiles row-major, stored nowhere yet.
+    fn tiles_of_rows(width: u32, rgba: &[u8]) -> Vec<Arc<Chunk>> {
+        let stride = width as usize * 4;
+        let tiles_x = tiles_along(width) as usize;
+        let mut made = Vec::new();
+        if stride == 0 {
+            return made;
+        }
+        for band in rgba.chunks(stride * 8) {
+            band_tiles(band, stride, tiles_x, &mut made);
+        }
+        made
+    }
 
     fn pattern(w: u32, h: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -1043,7 +1045,7 @@ mod tests {
             let id = image_from_rgba8(&mut s, w, h, &px).unwrap();
             let mut tiles = ImageView::open(&s, id).unwrap();
             let mut pixels = ImageView::of_rgba8(w, h, &px).unwrap();
-            assert!(pixels.is_pixels() && !tiles.is_pixels());
+            assert!(!tiles.tile_ids().is_empty());
             assert_eq!(
                 (pixels.width(), pixels.height(), pixels.tiles_x()),
                 (w, h, tiles.tiles_x())

@@ -39,8 +39,8 @@ pub use encode::{
 };
 pub use id::{ChunkId, IdBuildHasher, IdHasher, IdMap, IdSet, NodeId, ParseIdError};
 pub use image::{
-    image_from_rgba8, image_from_tile_chunks, image_from_tiles, image_to_rgba8, set_tile_pixel,
-    set_tile_row, tile_pixel, tile_row, tiles_of_rows, ImageView, IMAGE_HEIGHT, IMAGE_TILES,
+    image_from_rgba8, image_from_tile_chunks, image_from_tiles, image_size, image_to_rgba8,
+    set_tile_pixel, set_tile_row, tile_pixel, tile_row, ImageView, IMAGE_HEIGHT, IMAGE_TILES,
     IMAGE_WIDTH, TILE_SIZE,
 };
 pub use slots::{Chunk, Kind, SLOTS};

@@ -632,10 +632,10 @@ impl Vm {
         }
     }
 
-    /// Holds `pixels` (an RGBA8 image, row-major) beside the store as a new image, and
-    /// returns its id: a root chunk of its size in the store, with no tiles. The VM
-    /// reads its pixels from here ([`ImageView::of_pixels`]); the root is pinned until
-    /// [`Vm::drop_pixels`]. For runs that only want the image: no tile is made of
+    /// Holds the image `view` reads (a view of pixels, [`ImageView::of_pixels`]) beside
+    /// the store as a new image, and returns its id: a root chunk of its size in the
+    /// store, with no tiles. The VM reads the image through `view`; the root is pinned
+    /// until [`Vm::drop_pixels`]. For runs that only want the image: no tile is made of
     /// the input, and the output of one stage is the next one's input as it is.
     /// Nothing else reads such an image's pixels (a store has no tiles of it to
     /// export or migrate), so a thread that holds one is not for snapshots.

@@ -1,9 +1,7 @@
 //! Chop values as the host sees them: for arguments, results, printing and
 //! the debugger's variables.
 
-use crate::chunk::{
-    array_info, array_slots, read_text, ChunkId, ImageView, Kind, Store, IMAGE_HEIGHT, IMAGE_WIDTH,
-};
+use crate::chunk::{array_info, array_slots, image_size, read_text, ChunkId, Kind, Store};
 use crate::types::Type;
 use std::fmt;
 
@@ -150,18 +148,7 @@ impl Value {
         match ty {
             Type::Str => Value::Str(read_text(store, id).unwrap_or_else(|err| format!("<{err}>"))),
             Type::Image => {
-                let (width, height) = match ImageView::open(store, id) {
-                    Ok(view) => (view.width(), view.height()),
-                    // An image whose pixels a VM holds beside the store has no tiles:
-                    // its root still says its size.
-                    Err(_) => store
-                        .get(id)
-                        .filter(|root| root.kind == Kind::Image)
-                        .map_or((0, 0), |root| {
-                            let dim = |slot| u32::try_from(root.get(slot)).unwrap_or(0);
-                            (dim(IMAGE_WIDTH), dim(IMAGE_HEIGHT))
-                        }),
-                };
+                let (width, height) = image_size(store, id).unwrap_or((0, 0));
                 Value::Image { width, height, id }
             }
             Type::Fn(..) => Value::Closure {

@@ -514,7 +514,6 @@ pub fn run_input(
         }
         err => err,
     };
-    let other = RunError::Store;
     let (mut vm, stages, mut image, globals, (w, h)) =
         prepare(compiled, target, input, options, true)?;
     let total_rows = h as u64 * stages.len() as u64;
@@ -545,14 +544,13 @@ pub fn run_input(
             image = vm.hold_pixels(view);
         }
     }
-    let (width, height, pixels) = match output {
-        Some(pixels) => (w, h, pixels),
-        None => image_to_rgba8(&vm.store, image).map_err(other)?,
-    };
+    // `stages` gives at least one stage (a pipeline of none does not parse), and the
+    // last one's pixels are the output.
+    let pixels = output.ok_or(RunError::Worker)?;
     Ok(RunOutput {
         image: Rgba8 {
-            width,
-            height,
+            width: w,
+            height: h,
             pixels,
         },
         instructions,
