@@ -26,6 +26,7 @@ mod image;
 mod slots;
 mod store;
 mod text;
+mod view;
 
 pub use array::{
     array_chunk_count, array_copy, array_element, array_from_slots, array_get_slot, array_info,
@@ -40,9 +41,10 @@ pub use encode::{
 pub use id::{ChunkId, IdBuildHasher, IdHasher, IdMap, IdSet, NodeId, ParseIdError};
 pub use image::{
     image_from_rgba8, image_from_tile_chunks, image_from_tiles, image_size, image_to_rgba8,
-    set_tile_pixel, set_tile_row, tile_pixel, tile_row, ImageView, IMAGE_HEIGHT, IMAGE_TILES,
-    IMAGE_WIDTH, TILE_SIZE,
+    set_tile_pixel, set_tile_row, tile_pixel, tile_row, IMAGE_HEIGHT, IMAGE_TILES, IMAGE_WIDTH,
+    TILE_SIZE,
 };
 pub use slots::{Chunk, Kind, SLOTS};
 pub use store::{Store, StoreError};
 pub use text::{read_text, text_chunks, TEXT_BYTES};
+pub use view::ImageView;
