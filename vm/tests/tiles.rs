@@ -741,3 +741,162 @@ filter toned(c: color) -> color {
         same_both_ways(source, "toned", &input);
     }
 }
+
+/// Kernel loops of the shapes the engine runs at once where a span's row lies in the
+/// image (`tile::taps`: constants, one table read at the counter, one tap added to a
+/// sum), and of shapes it must not (taps down a column, a table that differs from
+/// pixel to pixel), each with whether it is one.
+const TAP_LOOPS: &str = "\
+param k: float = 0.25 in 0.0..1.0;
+
+filter constant_bounds(src: image, x: int, y: int) -> color {
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for dx in -2..3 {
+        sum = sum + src.at(x + dx, y);
+    }
+    sum / 5.0
+}
+
+filter one_weight(src: image, x: int, y: int) -> color {
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for dy in -1..2 {
+        for dx in -3..4 {
+            sum = sum + src.at(x + dx, y + dy) * k;
+        }
+    }
+    sum
+}
+
+filter table(src: image, x: int, y: int) -> color {
+    var w = [0.0; 9];
+    for i in 0..9 {
+        w[i] = float(i + 1) / 45.0;
+    }
+    let x0 = x - 4;
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for i in 0..9 {
+        sum = sum + src.at(x0 + i, y) * w[i];
+    }
+    sum
+}
+
+filter own_table(src: image, x: int, y: int) -> color {
+    var w = [0.0; 5];
+    for i in 0..5 {
+        w[i] = float((x + i) % 3) / 5.0;
+    }
+    let x0 = x - 2;
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for i in 0..5 {
+        sum = sum + src.at(x0 + i, y) * w[i];
+    }
+    sum
+}
+
+filter column(src: image, x: int, y: int) -> color {
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for dy in -2..3 {
+        sum = sum + src.at(x, y + dy);
+    }
+    sum / 5.0
+}
+";
+
+/// A job of filter `name` of `source` over `input`, tile-wide or not, run to its end.
+fn finished(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, Vm) {
+    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
+    let mut started = photo::start(
+        Compiled::of(&analyzed, program),
+        Some(&Target::Filter(name.into())),
+        &Input::Image(Cow::Owned(input.clone())),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    started.vm.set_tiles(tiles);
+    let image = to_end(&mut started.vm);
+    (image, started.vm)
+}
+
+#[test]
+fn rows_of_taps_run_at_once_make_the_same_bytes_and_counts() {
+    // 200 pixels wide: the span of x 64..127 reads its rows inside the image for every
+    // kernel here; the others reach past an edge (or are not whole spans) and read
+    // instruction by instruction.
+    let input = pattern(200, 12);
+    for filter in FILTERS
+        .iter()
+        .filter(|f| matches!(f.filter, "box_blur" | "gaussian_blur" | "sharpen"))
+    {
+        let target = Target::Filter(filter.filter.into());
+        for args in filter.settings {
+            let what = format!("{} {args:?}", filter.filter);
+            let mut tiled = job(filter.file, &target, &input, args, true);
+            let mut plain = job(filter.file, &target, &input, args, false);
+            assert!(
+                to_end(&mut tiled) == to_end(&mut plain),
+                "{what}: images differ"
+            );
+            assert_eq!(tiled.instructions(), plain.instructions(), "{what}");
+            assert!(tiled.taps_fused() > 0, "{what}: no row of taps ran at once");
+        }
+    }
+    for (name, fused) in [
+        ("constant_bounds", true),
+        ("one_weight", true),
+        ("table", true),
+        ("own_table", false),
+        ("column", false),
+    ] {
+        let (a, tiled) = finished(TAP_LOOPS, name, &input, true);
+        let (b, plain) = finished(TAP_LOOPS, name, &input, false);
+        assert!(a == b, "{name}: images differ");
+        assert_eq!(tiled.instructions(), plain.instructions(), "{name}");
+        assert!(tiled.tile_pixels() > 0, "{name}: nothing ran tile-wide");
+        assert_eq!(
+            tiled.taps_fused() > 0,
+            fused,
+            "{name}: rows of taps run at once"
+        );
+    }
+}
+
+#[test]
+fn a_job_whose_rows_of_taps_run_at_once_stops_and_resumes_anywhere() {
+    // Budgets and stops that fall inside a row of taps land where they land per pixel,
+    // and a job stopped there and resumed elsewhere ends the same.
+    let input = pattern(150, 9);
+    for (file, filter) in [
+        ("box_blur.chop", "box_blur"),
+        ("gaussian_blur.chop", "gaussian_blur"),
+    ] {
+        let target = Target::Filter(filter.into());
+        let mut reference = job(file, &target, &input, &[], true);
+        let expected = to_end(&mut reference);
+        assert!(
+            reference.taps_fused() > 0,
+            "{filter}: no row of taps ran at once"
+        );
+        let total = reference.instructions();
+        for step in 1..=9u64 {
+            let at = total * step / 10 + 3;
+            let mut errors = Vec::new();
+            for tiles in [true, false] {
+                let mut vm = job(file, &target, &input, &[], tiles);
+                vm.set_limits(Limits {
+                    instructions: at,
+                    ..Limits::default()
+                });
+                let err = vm.run_to_end().unwrap_err();
+                assert_eq!(err.kind, ErrorKind::Budget, "{filter}");
+                errors.push((err, vm.instructions()));
+            }
+            assert_eq!(errors[0], errors[1], "{filter}: budget {at}");
+            let mut vm = job(file, &target, &input, &[], true);
+            assert!(run_to(&mut vm, at), "{filter}: finished before {at}");
+            let bytes = vm.snapshot().unwrap();
+            let mut moved = Vm::from_snapshot(&bytes, NodeId(90 + step as u16)).unwrap();
+            assert_eq!(to_end(&mut moved), expected, "{filter}: stopped at {at}");
+            assert_eq!(moved.instructions(), total, "{filter}: stopped at {at}");
+        }
+    }
+}

@@ -297,6 +297,8 @@ pub struct Vm {
     pub(crate) tile_skip: Option<(usize, u32, u32)>,
     /// Pixels computed tile-wide so far.
     pub(crate) tile_pixels: u64,
+    /// Kernel rows of taps run at once tile-wide so far (`tile::taps`).
+    pub(crate) taps_fused: u64,
     /// Whether hot blocks run compiled (`exec::jit`).
     pub(crate) jit: bool,
     /// Entries of a block before it is compiled.
@@ -362,6 +364,7 @@ impl Vm {
             lanes: None,
             tile_skip: None,
             tile_pixels: 0,
+            taps_fused: 0,
             jit: crate::exec::jit::jit_by_default(),
             jit_hot: crate::exec::jit::HOT,
             jit_count: 0,
@@ -414,6 +417,13 @@ impl Vm {
     /// Pixels this thread computed tile-wide so far (the others ran per pixel).
     pub fn tile_pixels(&self) -> u64 {
         self.tile_pixels
+    }
+
+    /// Loops of a kernel's taps this thread ran tile-wide all at once so far (the
+    /// remaining iterations of a `for` whose body is one pixel read added to a sum, read
+    /// straight from the decoded row): what the engine's fast path for blurs did.
+    pub fn taps_fused(&self) -> u64 {
+        self.taps_fused
     }
 
     /// Sets the limits.

@@ -161,6 +161,27 @@ impl Vm {
                 }
             }};
         }
+        // Runs the rest of the loop that the `ForStep` at `$at` closes at once when it
+        // is a kernel's row of taps (`taps`), and goes on after it.
+        macro_rules! fuse {
+            ($at:expr) => {{
+                let at: usize = $at;
+                if let Some(step) = code.get(at).copied() {
+                    let back = taps::Back {
+                        code,
+                        recomputed: &lf.recomputed,
+                        at,
+                        ins: step,
+                    };
+                    let left = allowance.saturating_sub(*counted);
+                    if let Some(ran) = self.fused_taps(st, back, sb, rb, same_image, left)? {
+                        *counted += ran;
+                        pc = ((step.k >> 32) as u32) as usize;
+                        continue;
+                    }
+                }
+            }};
+        }
         loop {
             let Some(ins) = code.get(pc).copied() else {
                 return Err(Bail::Here);
@@ -332,10 +353,15 @@ impl Vm {
                     at_jump!();
                     let (x, y) = (&s[a], &s[b]);
                     let same = u[a] && u[b];
-                    branch!(
-                        when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64)),
-                        ins.k
-                    );
+                    let t = when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64));
+                    // Every lane of the span enters a kernel's row of taps: all its
+                    // iterations at once.
+                    if t == FULL && w.full {
+                        if let Some(at) = taps::entered(code, ins) {
+                            fuse!(at);
+                        }
+                    }
+                    branch!(t, ins.k);
                 }
                 Op::BrLtF => {
                     at_jump!();
@@ -347,23 +373,32 @@ impl Vm {
                     at_jump!();
                     let k = (ins.c as i16) as i64;
                     let x = &s[a];
-                    branch!(when(mask, first, u[a], |l| (x[l] as i64) < k), ins.k);
+                    let t = when(mask, first, u[a], |l| (x[l] as i64) < k);
+                    if t == FULL && w.full {
+                        if let Some(at) = taps::entered(code, ins) {
+                            fuse!(at);
+                        }
+                    }
+                    branch!(t, ins.k);
                 }
                 Op::ForStepK | Op::ForStep => {
                     at_jump!();
                     m1(s, u, w, a, a, |x| (x as i64).wrapping_add(1) as u64);
                     let x = &s[a];
-                    if ins.op == Op::ForStepK {
+                    let t = if ins.op == Op::ForStepK {
                         let k = (ins.c as i16) as i64;
-                        branch!(when(mask, first, u[a], |l| (x[l] as i64) < k), ins.k);
+                        when(mask, first, u[a], |l| (x[l] as i64) < k)
                     } else {
                         let y = &s[b];
                         let same = u[a] && u[b];
-                        branch!(
-                            when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64)),
-                            ins.k
-                        );
+                        when(mask, first, same, |l| (x[l] as i64) < (y[l] as i64))
+                    };
+                    // Every lane of the span goes round again: a kernel's row of taps
+                    // runs its remaining iterations at once.
+                    if t == FULL && w.full {
+                        fuse!(pc - 1);
                     }
+                    branch!(t, ins.k);
                 }
                 Op::Call => {
                     at_jump!();

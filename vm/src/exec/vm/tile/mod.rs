@@ -43,6 +43,7 @@ mod group;
 mod image;
 mod lanes;
 mod rows;
+mod taps;
 
 pub(crate) use lanes::halves_of;
 pub(crate) use rows::RowCache;
