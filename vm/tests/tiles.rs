@@ -744,8 +744,9 @@ filter toned(c: color) -> color {
 
 /// Kernel loops of the shapes the engine runs at once where a span's row lies in the
 /// image (`tile::taps`: constants, one table read at the counter, one tap added to a
-/// sum), and of shapes it must not (taps down a column, a table that differs from
-/// pixel to pixel), each with whether it is one.
+/// sum, a block's row whose start differs from lane to lane), and of shapes it must not
+/// (taps down a column, a table that differs from pixel to pixel, rows of taps of
+/// another length in each lane).
 const TAP_LOOPS: &str = "\
 param k: float = 0.25 in 0.0..1.0;
 
@@ -793,6 +794,24 @@ filter own_table(src: image, x: int, y: int) -> color {
     sum
 }
 
+filter blocks(src: image, x: int, y: int) -> color {
+    let x0 = x / 4 * 4;
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for bx in x0..x0 + 4 {
+        sum = sum + src.at(bx, y) * k;
+    }
+    sum
+}
+
+filter ragged(src: image, x: int, y: int) -> color {
+    let x0 = x / 4 * 4;
+    var sum = rgba(0.0, 0.0, 0.0, 0.0);
+    for bx in x0..x0 + 1 + x % 3 {
+        sum = sum + src.at(bx, y);
+    }
+    sum / 3.0
+}
+
 filter column(src: image, x: int, y: int) -> color {
     var sum = rgba(0.0, 0.0, 0.0, 0.0);
     for dy in -2..3 {
@@ -823,10 +842,12 @@ fn rows_of_taps_run_at_once_make_the_same_bytes_and_counts() {
     // kernel here; the others reach past an edge (or are not whole spans) and read
     // instruction by instruction.
     let input = pattern(200, 12);
-    for filter in FILTERS
-        .iter()
-        .filter(|f| matches!(f.filter, "box_blur" | "gaussian_blur" | "sharpen"))
-    {
+    for filter in FILTERS.iter().filter(|f| {
+        matches!(
+            f.filter,
+            "box_blur" | "gaussian_blur" | "sharpen" | "pixelate"
+        )
+    }) {
         let target = Target::Filter(filter.filter.into());
         for args in filter.settings {
             let what = format!("{} {args:?}", filter.filter);
@@ -845,6 +866,8 @@ fn rows_of_taps_run_at_once_make_the_same_bytes_and_counts() {
         ("one_weight", true),
         ("table", true),
         ("own_table", false),
+        ("blocks", true),
+        ("ragged", false),
         ("column", false),
     ] {
         let (a, tiled) = finished(TAP_LOOPS, name, &input, true);
@@ -868,6 +891,7 @@ fn a_job_whose_rows_of_taps_run_at_once_stops_and_resumes_anywhere() {
     for (file, filter) in [
         ("box_blur.chop", "box_blur"),
         ("gaussian_blur.chop", "gaussian_blur"),
+        ("pixelate.chop", "pixelate"),
     ] {
         let target = Target::Filter(filter.into());
         let mut reference = job(file, &target, &input, &[], true);

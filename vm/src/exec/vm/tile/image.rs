@@ -7,7 +7,7 @@ use super::*;
 
 /// The widest stretch of a row read at once for lanes whose x are close but not
 /// consecutive.
-const GATHER: usize = 2 * LANES;
+pub(super) const GATHER: usize = 2 * LANES;
 
 impl Vm {
     /// `At`, `AtOff`, `AtOffAcc`, `AtOffMulAcc` over the lanes of group `w`: each
