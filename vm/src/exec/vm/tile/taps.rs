@@ -234,9 +234,7 @@ impl Vm {
             }
             _ => return Ok(None),
         };
-        // Each lane's x at the first iteration; every iteration's reads lie in the image,
-        // close enough together to be one stretch of the row (as a read of such lanes
-        // takes them, see `lanes_at`).
+        // The image the tap reads, as an earlier read left it open in the VM's view.
         let Some((img, view, rows)) = self.image.as_mut() else {
             return Ok(None);
         };
