@@ -373,6 +373,15 @@ fn same_both_ways(source: &str, name: &str, input: &Rgba8) {
 /// Filter `name` of `source` over `input`, tile-wide or not: the image and the
 /// instruction count (tile-wide, some pixels did run so).
 fn run_filter(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, u64) {
+    let (image, vm) = finished(source, name, input, tiles);
+    if tiles && input.width * input.height > 2 {
+        assert!(vm.tile_pixels() > 0, "{name}: nothing ran tile-wide");
+    }
+    (image, vm.instructions())
+}
+
+/// A job of filter `name` of `source` over `input`, tile-wide or not, run to its end.
+fn finished(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, Vm) {
     let (analyzed, program) = chunkvm::driver::build(source).unwrap();
     let mut started = photo::start(
         Compiled::of(&analyzed, program),
@@ -383,13 +392,7 @@ fn run_filter(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, u
     .unwrap();
     started.vm.set_tiles(tiles);
     let image = to_end(&mut started.vm);
-    if tiles && input.width * input.height > 2 {
-        assert!(
-            started.vm.tile_pixels() > 0,
-            "{name}: nothing ran tile-wide"
-        );
-    }
-    (image, started.vm.instructions())
+    (image, started.vm)
 }
 
 #[test]
@@ -820,21 +823,6 @@ filter column(src: image, x: int, y: int) -> color {
     sum / 5.0
 }
 ";
-
-/// A job of filter `name` of `source` over `input`, tile-wide or not, run to its end.
-fn finished(source: &str, name: &str, input: &Rgba8, tiles: bool) -> (Rgba8, Vm) {
-    let (analyzed, program) = chunkvm::driver::build(source).unwrap();
-    let mut started = photo::start(
-        Compiled::of(&analyzed, program),
-        Some(&Target::Filter(name.into())),
-        &Input::Image(Cow::Owned(input.clone())),
-        &RunOptions::default(),
-    )
-    .unwrap();
-    started.vm.set_tiles(tiles);
-    let image = to_end(&mut started.vm);
-    (image, started.vm)
-}
 
 #[test]
 fn rows_of_taps_run_at_once_make_the_same_bytes_and_counts() {
