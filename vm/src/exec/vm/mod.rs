@@ -71,6 +71,9 @@ pub struct LoadedFn {
     /// Per instruction: whether it recomputes what its registers hold already
     /// (`compile::redundant`), which tile-wide execution skips.
     pub recomputed: Vec<bool>,
+    /// Per instruction: whether it is the step of a loop that tile-wide execution may
+    /// run at once (a kernel's row of taps, `tile::taps`).
+    pub tap_rows: Vec<bool>,
 }
 
 impl LoadedFn {
@@ -139,8 +142,10 @@ impl Loaded {
                     }
                     spans.extend_from_slice(&block.spans);
                 }
+                let recomputed = crate::compile::redundant::recomputations(&program, func);
                 LoadedFn {
-                    recomputed: crate::compile::redundant::recomputations(&program, func),
+                    tap_rows: tile::tap_rows(&code, &recomputed),
+                    recomputed,
                     code,
                     spans,
                     block_start,

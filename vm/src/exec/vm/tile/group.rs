@@ -162,11 +162,13 @@ impl Vm {
             }};
         }
         // Runs the rest of the loop that the `ForStep` at `$at` closes at once when it
-        // is a kernel's row of taps (`taps`), and goes on after it.
+        // is a kernel's row of taps (`taps`; by its code, `LoadedFn::tap_rows`, then by
+        // its registers), and goes on after it.
         macro_rules! fuse {
             ($at:expr) => {{
                 let at: usize = $at;
-                if let Some(step) = code.get(at).copied() {
+                if lf.tap_rows.get(at) == Some(&true) {
+                    let step = code[at];
                     let back = taps::Back {
                         code,
                         recomputed: &lf.recomputed,

@@ -47,6 +47,7 @@ mod taps;
 
 pub(crate) use lanes::halves_of;
 pub(crate) use rows::RowCache;
+pub(crate) use taps::tap_rows;
 
 use super::*;
 

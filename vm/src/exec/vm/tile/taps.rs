@@ -35,6 +35,57 @@ pub(super) struct Back<'c> {
     pub ins: Instr,
 }
 
+/// What a loop that is a row of taps holds, as its code says (its registers' values
+/// are looked at when it runs).
+struct Shape {
+    /// Where its body starts (the `ForStep` jumps back there).
+    start: usize,
+    /// Its read of an array at the counter, if it has one.
+    get: Option<Instr>,
+}
+
+/// The shape of the loop that the `ForStep`/`ForStepK` at `at` closes, when its body
+/// is a row of taps: constants and params (the same every iteration), at most one read
+/// of an array, then the tap; the tap, the array read and the step run as written (a
+/// recomputation is counted, not run, and only a constant's may be one: it writes what
+/// is there).
+fn shape(code: &[Instr], recomputed: &[bool], at: usize) -> Option<Shape> {
+    let step = code.get(at)?;
+    if !matches!(step.op, Op::ForStep | Op::ForStepK) {
+        return None;
+    }
+    let start = (step.k as u32) as usize;
+    let (tap, setup) = code.get(start..at)?.split_last()?;
+    if !matches!(tap.op, Op::AtOffAcc | Op::AtOffMulAcc) || setup.len() > MAX_SETUP {
+        return None;
+    }
+    let mut get = None;
+    for (i, ins) in setup.iter().enumerate() {
+        match ins.op {
+            Op::Const | Op::Glob => {}
+            Op::ArrGet if get.is_none() => get = Some((start + i, *ins)),
+            _ => return None,
+        }
+    }
+    let runs = |pos: usize| recomputed.get(pos) != Some(&true);
+    if !runs(at) || !runs(at - 1) || get.is_some_and(|(pos, _)| !runs(pos)) {
+        return None;
+    }
+    Some(Shape {
+        start,
+        get: get.map(|(_, get)| get),
+    })
+}
+
+/// Per instruction of a function's code: whether it is the `ForStep` of a row of taps
+/// by its code (`LoadedFn::tap_rows`): the dispatch loop tries [`Vm::fused_taps`] only
+/// there.
+pub(crate) fn tap_rows(code: &[Instr], recomputed: &[bool]) -> Vec<bool> {
+    (0..code.len())
+        .map(|at| shape(code, recomputed, at).is_some())
+        .collect()
+}
+
 /// The position of the `ForStep` that closes the loop a `BrLtI`/`BrLtIK` enters (its
 /// `then` block loops on itself with the branch's counter and bound), if it is one.
 pub(super) fn entered(code: &[Instr], br: Instr) -> Option<usize> {
@@ -84,31 +135,13 @@ impl Vm {
             at,
             ins,
         } = back;
-        let start = ((ins.k as u32) as usize).min(at);
+        let Some(Shape { start, get }) = shape(code, recomputed, at) else {
+            return Ok(None);
+        };
         let body = &code[start..at];
-        // The body: constants and params (the same every iteration), at most one read of
-        // an array at the counter, then the tap.
         let Some((tap, setup)) = body.split_last() else {
             return Ok(None);
         };
-        if !matches!(tap.op, Op::AtOffAcc | Op::AtOffMulAcc) || setup.len() > MAX_SETUP {
-            return Ok(None);
-        }
-        let mut get = None;
-        for (i, step) in setup.iter().enumerate() {
-            match step.op {
-                Op::Const | Op::Glob => {}
-                Op::ArrGet if get.is_none() => get = Some((start + i, *step)),
-                _ => return Ok(None),
-            }
-        }
-        // The tap, the array read and the loop's step run as written (a recomputation is
-        // counted, not run, and only a constant's may be one: it writes what is there).
-        let runs = |pos: usize| recomputed.get(pos) != Some(&true);
-        if !runs(at) || !runs(at - 1) || get.is_some_and(|(pos, _)| !runs(pos)) {
-            return Ok(None);
-        }
-        let get = get.map(|(_, get)| get);
         let counter = sb + ins.a as usize;
         let bound_reg = (ins.op == Op::ForStep).then(|| sb + ins.b as usize);
         let bound_of = |l: usize| match bound_reg {
